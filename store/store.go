@@ -1,0 +1,317 @@
+// Package store opens the relational database the services keep their state in — SQLite
+// (embedded default, modernc.org/sqlite) or PostgreSQL (pgx/v5 pool) — applies the versioned
+// migrations of both dialects, and runs transactions with retry on serialization failures.
+//
+// SQL text in this project uses $1, $2 … placeholders, which both drivers accept. Timestamps are
+// passed and scanned through Time, which stores a fixed-width UTC text form on SQLite (so it
+// sorts and compares correctly) and timestamptz on PostgreSQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the SQL dialect of a DB.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Limits of the connection pools and the transaction helper.
+const (
+	sqliteReadConns   = 8
+	sqliteBusyTimeout = 10 * time.Second
+	maxTxAttempts     = 10
+)
+
+// Querier is what *sql.DB and *sql.Tx have in common; repositories take one so the same code
+// runs inside and outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open database: a writer and a reader handle (the same pool on PostgreSQL; one writer
+// connection and a read-only pool on SQLite, which allows one writer at a time).
+type DB struct {
+	dialect Dialect
+	write   *sql.DB
+	read    *sql.DB
+	pool    *pgxpool.Pool
+	schema  string
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	schema string
+}
+
+// WithSchema makes a PostgreSQL connection use (and create) the given schema, so that tests can
+// each have their own. It has no effect on SQLite.
+func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+
+var memSeq atomic.Int64
+
+// Open opens the database named by dsn: "sqlite:///abs/path.db", "sqlite://rel/path.db",
+// "sqlite://:memory:" or "postgres://…" (also "postgresql://…").
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return openPostgres(ctx, dsn, o.schema)
+	default:
+		return nil, fmt.Errorf("store: unsupported DSN %q: want sqlite:///path or postgres://…", Redact(dsn))
+	}
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: sqlite DSN has no path")
+	}
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)",
+		sqliteBusyTimeout.Milliseconds())
+	var wdsn, rdsn string
+	if path == ":memory:" {
+		name := fmt.Sprintf("mem%d", memSeq.Add(1))
+		wdsn = "file:" + name + "?mode=memory&cache=shared&_txlock=immediate&" + pragmas
+		rdsn = "file:" + name + "?mode=memory&cache=shared&" + pragmas
+	} else {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
+			}
+		}
+		u := "file:" + (&url.URL{Path: path}).EscapedPath()
+		wdsn = u + "?_txlock=immediate&_pragma=journal_mode(WAL)&" + pragmas
+		rdsn = u + "?_pragma=journal_mode(WAL)&_pragma=query_only(1)&" + pragmas
+	}
+	w, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The writer connection creates the file and switches it to WAL before readers open it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", rdsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite reader: %w", err)
+	}
+	r.SetMaxOpenConns(sqliteReadConns)
+	r.SetMaxIdleConns(sqliteReadConns)
+	r.SetConnMaxIdleTime(0)
+	return &DB{dialect: SQLite, write: w, read: r}, nil
+}
+
+func openPostgres(ctx context.Context, dsn, schema string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse postgres DSN: %w", err)
+	}
+	if schema != "" {
+		if !validIdent(schema) {
+			return nil, fmt.Errorf("store: invalid schema name %q", schema)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect postgres: %w", err)
+	}
+	if schema != "" {
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("store: create schema %s: %w", schema, err)
+		}
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: connect postgres %s: %w", Redact(dsn), err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	return &DB{dialect: Postgres, write: db, read: db, pool: pool, schema: schema}, nil
+}
+
+func validIdent(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Dialect reports which SQL dialect the database speaks.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Writer is the handle for statements that write (the single writer connection on SQLite).
+func (db *DB) Writer() *sql.DB { return db.write }
+
+// Reader is the handle for read-only queries (a read-only pool on SQLite).
+func (db *DB) Reader() *sql.DB { return db.read }
+
+// Pool is the pgx pool on PostgreSQL and nil on SQLite, for code that needs pgx directly
+// (COPY, batches).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return err
+	}
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes every handle. It waits for queries in flight.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	errs = append(errs, db.write.Close())
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// DropSchema drops the schema the DB was opened with (WithSchema) and everything in it; tests
+// call it on cleanup. It does nothing on SQLite or without a schema.
+func (db *DB) DropSchema(ctx context.Context) error {
+	if db.pool == nil || db.schema == "" {
+		return nil
+	}
+	_, err := db.pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+db.schema+" CASCADE")
+	return err
+}
+
+// InTx runs fn in a transaction on the writer and commits it. When the database reports a
+// serialization failure or deadlock (PostgreSQL 40001/40P01) or a busy database (SQLite), the
+// whole transaction is retried with backoff, up to a fixed number of attempts; fn must therefore
+// have no effects outside the transaction.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.inTx(ctx, nil, fn)
+}
+
+// InSerializableTx is InTx at SERIALIZABLE isolation on PostgreSQL, for read-modify-write
+// transactions that must not lose updates. (SQLite transactions are serializable already: there
+// is one writer at a time.)
+func (db *DB) InSerializableTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.dialect == Postgres {
+		return db.inTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable}, fn)
+	}
+	return db.inTx(ctx, nil, fn)
+}
+
+func (db *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	backoff := 2 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := db.tryTx(ctx, opts, fn)
+		if err == nil || !Retryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff/2 + rand.N(backoff)):
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}
+
+func (db *DB) tryTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.write.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Retryable reports whether err is a transient conflict after which the transaction may be
+// retried as a whole.
+func Retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		code := sqErr.Code() & 0xff
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on either dialect.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Redact hides the password of a DSN so it can be printed or logged.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
