@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/config"
+)
+
+// flags are the configuration flags every command shares.
+type flags struct {
+	configFile string
+	data       string
+	addr       string
+	store      string
+	redis      string
+	publicURL  string
+	logLevel   string
+}
+
+func newRoot() *cobra.Command {
+	f := &flags{}
+	root := &cobra.Command{
+		Use:           "sovereign",
+		Short:         "The Sovereign Stack: registry, token economy, identity and A2A for AI agents",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.configFile, "config", "", "YAML configuration file (env SOVEREIGN_CONFIG)")
+	pf.StringVar(&f.data, "data", "", `data directory (default "./data"; env SOVEREIGN_DATA)`)
+	pf.StringVar(&f.addr, "addr", "", `listen address (default "127.0.0.1:8420"; env SOVEREIGN_ADDR)`)
+	pf.StringVar(&f.store, "store", "", "database DSN, sqlite:///path.db or postgres://… (default: DATA/sovereign.db; env SOVEREIGN_STORE)")
+	pf.StringVar(&f.redis, "redis", "", "redis://… for rate limits shared by replicas (env SOVEREIGN_REDIS)")
+	pf.StringVar(&f.publicURL, "public-url", "", "base URL users reach this server at (default http://ADDR; env SOVEREIGN_PUBLIC_URL)")
+	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
+
+	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f))
+	return root
+}
+
+// load builds the effective configuration: defaults, YAML file, environment, then flags.
+func (f *flags) load(cmd *cobra.Command) (config.Config, error) {
+	c := config.Default()
+	file := f.configFile
+	if file == "" {
+		file = os.Getenv("SOVEREIGN_CONFIG")
+	}
+	if file != "" {
+		if err := c.LoadFile(file); err != nil {
+			return c, err
+		}
+	}
+	if err := c.LoadEnv(os.Environ()); err != nil {
+		return c, err
+	}
+	set := func(name string, dst *string, v string) {
+		if cmd.Flags().Changed(name) {
+			*dst = v
+		}
+	}
+	set("data", &c.Data, f.data)
+	set("addr", &c.Addr, f.addr)
+	set("store", &c.Store, f.store)
+	set("redis", &c.Redis, f.redis)
+	set("public-url", &c.PublicURL, f.publicURL)
+	set("log-level", &c.LogLevel, f.logLevel)
+	if err := c.Finish(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func newVersion() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), buildString())
+		},
+	}
+}
+
+func newConfig(f *flags) *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
+	c.AddCommand(&cobra.Command{
+		Use:   "print",
+		Short: "Print the effective configuration (secrets masked)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), cfg.Masked())
+			return nil
+		},
+	})
+	return c
+}

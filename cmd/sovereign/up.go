@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/buildinfo"
+	"github.com/sovereign-stack/sovereign/server"
+	"github.com/sovereign-stack/sovereign/store"
+)
+
+func buildString() string { return buildinfo.String() }
+
+func newUp(f *flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "up",
+		Short: "Run the embedded stack (registry, TEG, identity, policy, portal) in one process",
+		Long: `up starts the whole stack on one listener, on SQLite files under the data directory by
+default. On first start it creates an admin account and writes its API key to DATA/admin.key.
+SIGINT or SIGTERM shut it down gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.LogLevel)
+			ctx := cmd.Context()
+			srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			ln, err := net.Listen("tcp", cfg.Addr)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			base := "http://" + ln.Addr().String()
+			fmt.Fprintf(out, "%s\n", buildinfo.String())
+			fmt.Fprintf(out, "ready in %s on %s\n", time.Since(start).Round(time.Millisecond), base)
+			fmt.Fprintf(out, "  API        %s/api/v1/   (OpenAPI: %s/openapi.json)\n", base, base)
+			fmt.Fprintf(out, "  portal     %s/portal/\n", base)
+			fmt.Fprintf(out, "  health     %s/healthz  %s/readyz  metrics %s/metrics\n", base, base, base)
+			fmt.Fprintf(out, "  store      %s\n", store.Redact(cfg.Store))
+			fmt.Fprintf(out, "  trust domain %s\n", cfg.TrustDomain)
+			keyFile := filepath.Join(cfg.Data, server.AdminKeyFile)
+			if srv.AdminKey != "" {
+				fmt.Fprintf(out, "  admin      %s, API key (shown once, saved to %s):\n             %s\n", cfg.AdminEmail, keyFile, srv.AdminKey)
+			} else {
+				fmt.Fprintf(out, "  admin      API key in %s (created on first start)\n", keyFile)
+			}
+			err = srv.Serve(ctx, ln)
+			log.Info("stopped", "err", err)
+			return err
+		},
+	}
+}
+
+func newMigrate(f *flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the store's pending migrations and print the schema version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			db, err := store.Open(ctx, cfg.Store)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			applied, err := db.Migrate(ctx)
+			for _, m := range applied {
+				fmt.Fprintf(cmd.OutOrStdout(), "applied %05d %s\n", m.Version, m.Name)
+			}
+			if err != nil {
+				return err
+			}
+			cur, latest, err := db.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s schema at version %d (latest %d)\n", db.Dialect(), cur, latest)
+			return nil
+		},
+	}
+}

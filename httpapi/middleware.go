@@ -1,0 +1,237 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/ids"
+	"github.com/sovereign-stack/sovereign/policy"
+)
+
+// MaxBodyBytes is the default limit on request bodies.
+const MaxBodyBytes = 1 << 20
+
+// RequestIDHeader carries the request id in both directions.
+const RequestIDHeader = "X-Request-Id"
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// requestInfo is what the layers of one request tell each other: set by the outer middleware,
+// filled in by authentication and the error envelope, read by the access log and metrics.
+type requestInfo struct {
+	ID      string
+	subject policy.Subject
+	errCode string
+	cause   error
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	i, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return i
+}
+
+// RequestID returns the id of the request ctx belongs to ("" outside a request).
+func RequestID(ctx context.Context) string {
+	if i := infoFrom(ctx); i != nil {
+		return i.ID
+	}
+	return ""
+}
+
+// Subject returns who the request is authenticated as (an anonymous subject when nobody).
+func Subject(ctx context.Context) policy.Subject {
+	if i := infoFrom(ctx); i != nil && i.subject.Kind != "" {
+		return i.subject
+	}
+	return policy.Subject{Kind: policy.KindAnonymous}
+}
+
+func setSubject(ctx context.Context, s policy.Subject) {
+	if i := infoFrom(ctx); i != nil {
+		i.subject = s
+	}
+}
+
+// WithSubject returns a context carrying s as the authenticated subject (for tests and for
+// in-process calls that act as a known subject).
+func WithSubject(ctx context.Context, s policy.Subject) context.Context {
+	i := infoFrom(ctx)
+	if i == nil {
+		i = &requestInfo{}
+		ctx = context.WithValue(ctx, infoKey{}, i)
+	}
+	i.subject = s
+	return ctx
+}
+
+// Router is what Handler needs of a router: to serve, and to name the route a request matches
+// (http.ServeMux does both).
+type Router interface {
+	http.Handler
+	Handler(r *http.Request) (h http.Handler, pattern string)
+}
+
+// Handler wraps a router with the conventions of every request: a request id (accepted from
+// X-Request-Id when well-formed, else made), panic recovery (500 envelope, stack in the log
+// only), the body limit, envelopes for the router's own plain-text 404 and 405, the access log
+// and the per-route metrics.
+func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(RequestIDHeader)
+		if !requestIDPattern.MatchString(id) {
+			id = ids.New(ids.Request)
+		}
+		info := &requestInfo{ID: id}
+		ctx := context.WithValue(r.Context(), infoKey{}, info)
+		r = r.WithContext(ctx)
+		w.Header().Set(RequestIDHeader, id)
+		_, pattern := mux.Handler(r)
+		route := routeLabel(pattern)
+
+		rec := &recorder{ResponseWriter: w, r: r, status: http.StatusOK}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+		}
+		m.inFlight.Inc()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				info.cause = fmt.Errorf("panic: %v", p)
+				log.ErrorContext(ctx, "panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if !rec.wroteHeader {
+					WriteError(rec, r, apperr.Internalf("panic: %v", p))
+				}
+			}
+			m.inFlight.Dec()
+			d := time.Since(start)
+			m.observe(r.Method, route, rec.status, d)
+			attrs := []slog.Attr{
+				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("route", route), slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", clientIP(r)),
+			}
+			if s := info.subject; s.ID != "" {
+				attrs = append(attrs, slog.String("subject", s.ID))
+			}
+			if info.errCode != "" {
+				attrs = append(attrs, slog.String("error_code", info.errCode))
+			}
+			level := slog.LevelInfo
+			if info.cause != nil {
+				level = slog.LevelError
+				attrs = append(attrs, slog.String("error", info.cause.Error()))
+			}
+			log.LogAttrs(ctx, level, "request", attrs...)
+		}()
+		mux.ServeHTTP(rec, r)
+	})
+}
+
+// routeLabel is the route pattern without its method ("/api/v1/developers/{id}"), or
+// "unmatched" for requests no route matched (so stray paths cannot blow up label cardinality).
+func routeLabel(pattern string) string {
+	if pattern == "" {
+		return "unmatched"
+	}
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		return p
+	}
+	return pattern
+}
+
+// clientIP is the peer address of the request. Forwarded headers are not trusted: a deployment
+// behind a proxy must set the proxy to pass the client address through PROXY protocol or accept
+// per-proxy limits.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// recorder captures status and size, and replaces the router's plain-text 404/405 bodies with
+// envelopes.
+type recorder struct {
+	http.ResponseWriter
+	r           *http.Request
+	status      int
+	bytes       int64
+	wroteHeader bool
+	swallow     bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	if (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) &&
+		strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.swallow = true
+		w.Header().Del("Content-Length")
+		var err error = apperr.New(apperr.NotFound, "NOT_FOUND", "no such route: "+w.r.Method+" "+w.r.URL.Path)
+		env := FromError(w.r.Context(), err)
+		if code == http.StatusMethodNotAllowed {
+			env.Body.Code, env.Body.Message = "METHOD_NOT_ALLOWED", "method "+w.r.Method+" is not allowed here"
+			env.status = code
+		}
+		w.wroteHeader = true
+		w.status = code
+		w.Header().Set("Content-Type", "application/json")
+		w.ResponseWriter.WriteHeader(code)
+		n, _ := fmt.Fprintf(w.ResponseWriter, "%s\n", mustJSON(env))
+		w.bytes += int64(n)
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.swallow {
+		return len(b), nil
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush supports streaming responses (SSE).
+func (w *recorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if !w.wroteHeader {
+			w.WriteHeader(http.StatusOK)
+		}
+		f.Flush()
+	}
+}
+
+// Hijack supports protocol upgrades.
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		return h.Hijack()
+	}
+	return nil, nil, errors.New("httpapi: response does not support hijacking")
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

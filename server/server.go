@@ -1,0 +1,242 @@
+// Package server assembles the embedded stack — store, policy, registry, portal and the shared
+// HTTP conventions — into one http.Handler, and runs it with graceful shutdown. cmd/sovereign
+// only parses the command line and calls it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/buildinfo"
+	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/credential"
+	"github.com/sovereign-stack/sovereign/email"
+	"github.com/sovereign-stack/sovereign/httpapi"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/portal"
+	"github.com/sovereign-stack/sovereign/ratelimit"
+	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/registry/registryhttp"
+	"github.com/sovereign-stack/sovereign/registry/registrysql"
+	"github.com/sovereign-stack/sovereign/store"
+)
+
+// AdminKeyFile is the file in the data directory holding the admin API key created on first start.
+const AdminKeyFile = "admin.key"
+
+// Server is the assembled embedded stack.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *store.DB
+	redis    *redis.Client
+	handler  http.Handler
+	accounts *registry.Accounts
+	// AdminKey is the admin API key when this start created the admin account, else "".
+	AdminKey string
+}
+
+// Options are the parts of a Server a caller may supply.
+type Options struct {
+	Config config.Config
+	Logger *slog.Logger
+	// PasswordParams override the argon2id costs (tests use cheap ones).
+	PasswordParams credential.PasswordParams
+	// Mailer overrides email delivery (default: SMTP when configured, else the log).
+	Mailer registry.Mailer
+}
+
+// New opens the store (applying migrations), connects Redis when configured, builds the services
+// and routes, and makes sure an admin account exists (writing its key to Data/admin.key when it
+// creates one).
+func New(ctx context.Context, o Options) (*Server, error) {
+	cfg := o.Config
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	db, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, db: db}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	if _, err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+
+	var limiter ratelimit.Limiter = ratelimit.NewMemory()
+	if cfg.Redis != "" {
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			return nil, fmt.Errorf("server: redis URL: %w", err)
+		}
+		s.redis = redis.NewClient(opts)
+		if err := s.redis.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("server: redis %s: %w", opts.Addr, err)
+		}
+		limiter = ratelimit.NewRedis(s.redis, "sovereign:rl:")
+	}
+
+	mailer := o.Mailer
+	if mailer == nil {
+		if cfg.SMTP.Host != "" {
+			mailer = email.NewSMTP(email.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password, From: cfg.SMTP.From})
+		} else {
+			mailer = email.NewLog(log)
+		}
+	}
+	s.accounts, err = registry.NewAccounts(ctx, registry.AccountsConfig{
+		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: policy.New(),
+		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureAdmin(ctx); err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpapi.NewMetrics(reg)
+	perMinute := func(n, burst int) ratelimit.Limit { return ratelimit.Limit{Rate: n, Period: time.Minute, Burst: burst} }
+	rl := cfg.RateLimits
+	limits := &httpapi.RateLimits{Limiter: limiter, Metrics: metrics, Log: log, Classes: map[string]ratelimit.Limit{
+		httpapi.RateDefault:         perMinute(rl.DefaultPerMinute, rl.DefaultBurst),
+		httpapi.RateAuth:            perMinute(rl.AuthPerMinute, rl.AuthBurst),
+		registryhttp.RateLoginEmail: perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
+	}}
+
+	mux := http.NewServeMux()
+	api := httpapi.NewAPI(mux, "Sovereign Stack", buildinfo.Version)
+	api.UseMiddleware(httpapi.Authenticate(s.accounts, metrics), limits.Middleware)
+	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/portal/", portal.Handler(s.portalStatus, log))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/portal/", http.StatusFound)
+	})
+	s.handler = httpapi.Handler(mux, log, metrics)
+	ok = true
+	return s, nil
+}
+
+func (s *Server) ensureAdmin(ctx context.Context) error {
+	key, err := s.accounts.EnsureAdmin(ctx, s.cfg.AdminEmail)
+	if err != nil || key == "" {
+		return err
+	}
+	if err := os.MkdirAll(s.cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("server: data directory: %w", err)
+	}
+	path := filepath.Join(s.cfg.Data, AdminKeyFile)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return fmt.Errorf("server: write %s: %w", path, err)
+	}
+	s.AdminKey = key
+	return nil
+}
+
+// Handler is the stack's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Accounts is the developer-account service (for the command line's operator actions).
+func (s *Server) Accounts() *registry.Accounts { return s.accounts }
+
+// Config is the configuration the server runs with.
+func (s *Server) Config() config.Config { return s.cfg }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok"}
+	healthy := true
+	if err := s.db.Ping(ctx); err != nil {
+		checks["store"], healthy = err.Error(), false
+	}
+	if s.redis != nil {
+		checks["redis"] = "ok"
+		if err := s.redis.Ping(ctx).Err(); err != nil {
+			checks["redis"], healthy = err.Error(), false
+		}
+	}
+	if !healthy {
+		httpapi.WriteError(w, r, apperr.New(apperr.Unavailable, "NOT_READY", "a dependency is unreachable").With("checks", checks))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+func (s *Server) portalStatus(ctx context.Context) portal.Status {
+	return portal.Status{Version: buildinfo.String(), TrustDomain: s.cfg.TrustDomain, StoreDialect: string(s.db.Dialect()), StoreOK: s.db.Ping(ctx) == nil}
+}
+
+// Close closes the store and the Redis client.
+func (s *Server) Close() error {
+	var errs []error
+	if s.redis != nil {
+		errs = append(errs, s.redis.Close())
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully: it stops accepting,
+// lets requests in flight finish (up to the configured timeout), and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	timeout := s.cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
