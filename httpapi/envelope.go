@@ -240,6 +240,8 @@ func schemaError(errs []error) *apperr.Error {
 				field += "." + name
 			}
 			e = apperr.Errorf(apperr.Invalid, "MISSING_FIELD", "field %q is required", field)
+		case strings.HasPrefix(d.Message, "required ") && strings.HasSuffix(d.Message, " is missing"):
+			e = apperr.Errorf(apperr.Invalid, "MISSING_FIELD", "%s %q is required", in, field)
 		default:
 			e = apperr.Errorf(apperr.Invalid, "INVALID_FIELD", "field %q: %s", field, d.Message)
 		}

@@ -33,10 +33,10 @@ const (
 	RecoveryKeyCount = 3
 	// SessionTTL is how long a login lasts without re-entering the password; each refresh token
 	// inside it lives RefreshTokenTTL.
-	SessionTTL            = 30 * 24 * time.Hour
-	RefreshTokenTTL       = 14 * 24 * time.Hour
-	VerificationTTL       = 24 * time.Hour
-	apiKeyTouchInterval   = time.Minute
+	SessionTTL          = 30 * 24 * time.Hour
+	RefreshTokenTTL     = 14 * 24 * time.Hour
+	VerificationTTL     = 24 * time.Hour
+	apiKeyTouchInterval = time.Minute
 )
 
 // Developer is a registry account. Only a developer with a verified email may onboard agents.

@@ -58,6 +58,11 @@ type Options struct {
 	PasswordParams credential.PasswordParams
 	// Mailer overrides email delivery (default: SMTP when configured, else the log).
 	Mailer registry.Mailer
+	// DB is an already open (and migrated) store to use instead of opening Config.Store; the
+	// server closes it on Close.
+	DB *store.DB
+	// Now overrides the clock of the services (tests).
+	Now func() time.Time
 }
 
 // New opens the store (applying migrations), connects Redis when configured, builds the services
@@ -69,9 +74,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	db, err := store.Open(ctx, cfg.Store)
-	if err != nil {
-		return nil, err
+	db := o.DB
+	if db == nil {
+		var err error
+		if db, err = store.Open(ctx, cfg.Store); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{cfg: cfg, log: log, db: db}
 	ok := false
@@ -84,6 +92,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 
+	var err error
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
 	if cfg.Redis != "" {
 		opts, err := redis.ParseURL(cfg.Redis)
@@ -107,7 +116,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.accounts, err = registry.NewAccounts(ctx, registry.AccountsConfig{
 		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: policy.New(),
-		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log,
+		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log, Now: o.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/registry"
 )
@@ -76,8 +77,8 @@ type TokenBody struct {
 	Developer    DeveloperView `json:"developer"`
 }
 
-func tokenBody(t *registry.Tokens, now time.Time) TokenBody {
-	return TokenBody{AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresAt.Sub(now).Round(time.Second).Seconds()),
+func tokenBody(t *registry.Tokens) TokenBody {
+	return TokenBody{AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int(credential.AccessTokenTTL.Seconds()),
 		ExpiresAt: t.ExpiresAt, RefreshToken: t.RefreshToken, Developer: developerView(t.Developer)}
 }
 
@@ -295,7 +296,7 @@ func (h *Accounts) login(ctx context.Context, in *loginInput) (*tokenOutput, err
 	if err != nil {
 		return nil, err
 	}
-	return &tokenOutput{Body: tokenBody(t, time.Now())}, nil
+	return &tokenOutput{Body: tokenBody(t)}, nil
 }
 
 func (h *Accounts) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, error) {
@@ -303,7 +304,7 @@ func (h *Accounts) refresh(ctx context.Context, in *refreshInput) (*tokenOutput,
 	if err != nil {
 		return nil, err
 	}
-	return &tokenOutput{Body: tokenBody(t, time.Now())}, nil
+	return &tokenOutput{Body: tokenBody(t)}, nil
 }
 
 func (h *Accounts) logout(ctx context.Context, in *logoutInput) (*struct{}, error) {
