@@ -1,0 +1,120 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/store/storetest"
+)
+
+func TestOperationalEndpoints(t *testing.T) {
+	s := newStack(t, storetest.SQLite(t))
+	s.do("GET", "/healthz", nil).want(t, 200, "")
+	r := s.do("GET", "/readyz", nil).want(t, 200, "")
+	if r.str("status") != "ready" {
+		t.Fatalf("readyz = %s", r.Raw)
+	}
+
+	s.do("GET", "/api/v1/developers/me", nil) // produce a sample for a templated route
+	m := s.do("GET", "/metrics", nil).want(t, 200, "")
+	for _, want := range []string{`sovereign_http_requests_total{code="401",method="GET",route="/api/v1/developers/me"}`, "sovereign_http_request_duration_seconds_bucket", "go_goroutines"} {
+		if !strings.Contains(string(m.Raw), want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
+
+	o := s.do("GET", "/openapi.json", nil).want(t, 200, "")
+	if o.str("openapi") != "3.1.0" {
+		t.Fatalf("openapi version %v", o.Body["openapi"])
+	}
+	paths := o.Body["paths"].(map[string]any)
+	for _, p := range []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/recover",
+		"/api/v1/auth/verify-email", "/api/v1/developers/me", "/api/v1/developers/me/api-keys", "/api/v1/developers/me/api-keys/{id}", "/api/v1/developers"} {
+		if _, ok := paths[p]; !ok {
+			t.Errorf("OpenAPI lacks %s", p)
+		}
+	}
+	schemas := o.Body["components"].(map[string]any)["schemas"].(map[string]any)
+	if _, ok := schemas["Envelope"]; !ok {
+		t.Errorf("OpenAPI lacks the Envelope error schema; has %v", keys(schemas))
+	}
+
+	p := s.do("GET", "/portal/", nil).want(t, 200, "")
+	if !strings.Contains(string(p.Raw), "Sovereign Stack") || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("portal: %s", p.Raw)
+	}
+	if got := s.do("GET", "/", nil); got.Status != 200 || !strings.Contains(string(got.Raw), "<html") {
+		t.Fatalf("/ does not lead to the portal: %d", got.Status)
+	}
+	s.do("GET", "/portal/nope", nil).want(t, 404, "NOT_FOUND")
+	s.do("GET", "/no/such/route", nil).want(t, 404, "NOT_FOUND")
+	s.do("DELETE", "/healthz", nil).want(t, 405, "METHOD_NOT_ALLOWED")
+
+	// Request ids: accepted when well-formed, echoed in header, envelope and log.
+	r = s.do("GET", "/api/v1/developers/me", nil, hdr{"X-Request-Id", "trace-abc.123"})
+	if r.Header.Get("X-Request-Id") != "trace-abc.123" {
+		t.Fatalf("request id not echoed: %q", r.Header.Get("X-Request-Id"))
+	}
+	r = s.do("GET", "/healthz", nil, hdr{"X-Request-Id", "bad id with spaces"})
+	if id := r.Header.Get("X-Request-Id"); !strings.HasPrefix(id, "req_") {
+		t.Fatalf("malformed request id kept: %q", id)
+	}
+	found := false
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		var l map[string]any
+		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" && l["request_id"] == "trace-abc.123" {
+			found = l["route"] == "/api/v1/developers/me" && l["status"] == float64(401) && l["error_code"] == "AUTHENTICATION_REQUIRED"
+		}
+	}
+	if !found {
+		t.Fatalf("no access log line for trace-abc.123 with route, status and error_code:\n%s", s.logs.String())
+	}
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestRedisRateLimits_AreSharedByReplicas runs two stacks (replicas) on one database and one
+// Redis: login attempts on one count against the other.
+func TestRedisRateLimits_AreSharedByReplicas(t *testing.T) {
+	url := os.Getenv("SOVEREIGN_TEST_REDIS")
+	if url == "" {
+		t.Skip("SOVEREIGN_TEST_REDIS not set: skipping Redis-backed rate limits")
+	}
+	db := storetest.SQLite(t)
+	withRedis := func(c *config.Config) { c.Redis = url }
+	a := newStack(t, db, withRedis)
+	b := newStack(t, db, withRedis)
+	email := "shared" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "")) + "@example.com"
+	a.register(email, true)
+	ctx := context.Background()
+	_ = ctx
+	limited := false
+	for i := 0; i < 12 && !limited; i++ {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		r := s.do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong wrong wrong"})
+		if r.Status == 429 {
+			r.want(t, 429, "RATE_LIMITED")
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("alternating replicas were never limited: limits are not shared")
+	}
+	r := b.do("GET", "/readyz", nil).want(t, 200, "")
+	if r.Body["checks"].(map[string]any)["redis"] != "ok" {
+		t.Fatalf("readyz = %s", r.Raw)
+	}
+}
