@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
@@ -68,7 +69,15 @@ func (db *DB) provider() (*goose.Provider, error) {
 	dialect := goose.DialectSQLite3
 	if db.dialect == Postgres {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// One lock per schema: replicas on one schema take turns, while separate schemas (tests)
+		// migrate side by side. Waiters retry each second for up to five minutes.
+		lockID := lock.DefaultLockID
+		if db.schema != "" {
+			h := fnv.New64a()
+			h.Write([]byte(db.schema))
+			lockID = int64(h.Sum64() >> 1)
+		}
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
