@@ -59,6 +59,8 @@ type DB struct {
 	read    *sql.DB
 	pool    *pgxpool.Pool
 	schema  string
+	// Prepared-statement caches of the writer and the reader (SQLite only).
+	wq, rq *stmtCache
 }
 
 // Option configures Open.
@@ -133,7 +135,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(sqliteReadConns)
 	r.SetMaxIdleConns(sqliteReadConns)
 	r.SetConnMaxIdleTime(0)
-	return &DB{dialect: SQLite, write: w, read: r}, nil
+	return newDB(SQLite, w, r, nil, ""), nil
 }
 
 func openPostgres(ctx context.Context, dsn, schema string) (*DB, error) {
@@ -162,7 +164,18 @@ func openPostgres(ctx context.Context, dsn, schema string) (*DB, error) {
 		return nil, fmt.Errorf("store: connect postgres %s: %w", Redact(dsn), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	return &DB{dialect: Postgres, write: db, read: db, pool: pool, schema: schema}, nil
+	return newDB(Postgres, db, db, pool, schema), nil
+}
+
+// newDB wraps the handles. On SQLite, Write and Read go through prepared-statement caches
+// (parsing is most of a point query's cost there); on PostgreSQL, pgx already caches prepared
+// statements per connection, so the handles are used as they are.
+func newDB(d Dialect, w, r *sql.DB, pool *pgxpool.Pool, schema string) *DB {
+	db := &DB{dialect: d, write: w, read: r, pool: pool, schema: schema}
+	if d == SQLite {
+		db.wq, db.rq = &stmtCache{db: w}, &stmtCache{db: r}
+	}
+	return db
 }
 
 func validIdent(s string) bool {
@@ -186,6 +199,25 @@ func (db *DB) Writer() *sql.DB { return db.write }
 // Reader is the handle for read-only queries (a read-only pool on SQLite).
 func (db *DB) Reader() *sql.DB { return db.read }
 
+// Write is a Querier on the writer that prepares each query text once and reuses it.
+func (db *DB) Write() Querier {
+	if db.wq == nil {
+		return db.write
+	}
+	return db.wq
+}
+
+// Read is a Querier on the reader that prepares each query text once and reuses it.
+func (db *DB) Read() Querier {
+	if db.rq == nil {
+		return db.read
+	}
+	return db.rq
+}
+
+// TxQuerier is a Querier for tx (begun by InTx) that reuses the writer's prepared statements.
+func (db *DB) TxQuerier(tx *sql.Tx) Querier { return txQuerier{tx: tx, cache: db.wq} }
+
 // Pool is the pgx pool on PostgreSQL and nil on SQLite, for code that needs pgx directly
 // (COPY, batches).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
@@ -201,6 +233,10 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every handle. It waits for queries in flight.
 func (db *DB) Close() error {
+	if db.wq != nil {
+		db.wq.close()
+		db.rq.close()
+	}
 	var errs []error
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())

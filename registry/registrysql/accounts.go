@@ -27,7 +27,7 @@ var _ registry.AccountStore = (*Accounts)(nil)
 
 // NewAccounts returns the account store over db.
 func NewAccounts(db *store.DB) *Accounts {
-	return &Accounts{db: db, w: db.Writer(), r: db.Reader()}
+	return &Accounts{db: db, w: db.Write(), r: db.Read()}
 }
 
 // Tx runs fn in one serializable transaction (retried as a whole on conflict). Calling Tx inside
@@ -37,7 +37,8 @@ func (s *Accounts) Tx(ctx context.Context, fn func(registry.AccountStore) error)
 		return fn(s)
 	}
 	return s.db.InSerializableTx(ctx, func(tx *sql.Tx) error {
-		return fn(&Accounts{db: s.db, w: tx, r: tx, tx: true})
+		q := s.db.TxQuerier(tx)
+		return fn(&Accounts{db: s.db, w: q, r: q, tx: true})
 	})
 }
 
