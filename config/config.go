@@ -6,10 +6,12 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -182,9 +184,16 @@ func (c *Config) Finish() error {
 		c.Store = "sqlite://" + filepath.Join(abs, "sovereign.db")
 	}
 	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
+		host, port, err := net.SplitHostPort(c.Addr)
+		if err != nil {
+			return fmt.Errorf("config: addr %q is not host:port: %w", c.Addr, err)
+		}
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			host = "localhost" // a wildcard listen address is reached through a real name
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if u, err := url.Parse(c.PublicURL); err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("config: public_url %q must be an http(s) URL", c.PublicURL)
 	}
 	switch c.LogLevel {
@@ -224,10 +233,17 @@ func (c Config) Masked() string {
 	return string(b)
 }
 
+var (
+	userinfoPassword = regexp.MustCompile(`(://[^/@:]*:)[^@]*@`)
+	queryPassword    = regexp.MustCompile(`(?i)(password=)[^&\s]*`)
+)
+
 func maskURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
-		return s
+		// Not a URL we can take apart: hide anything that looks like a password in it.
+		s = userinfoPassword.ReplaceAllString(s, "${1}xxxxx@")
+		return queryPassword.ReplaceAllString(s, "${1}xxxxx")
 	}
 	if u.User != nil {
 		if _, ok := u.User.Password(); ok {

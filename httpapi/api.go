@@ -37,7 +37,15 @@ func NewAPI(mux *http.ServeMux, title, version string) huma.API {
 			Description: "Authorization: Bearer <access token | avreg_ API key>"},
 		SchemeAPIKey: {Type: "apiKey", In: "header", Name: "X-Api-Key", Description: "An avreg_ API key"},
 	}
-	return humago.New(mux, cfg)
+	api := humago.New(mux, cfg)
+	// An operation's own MaxBodyBytes replaces the default limit Handler applies.
+	api.UseMiddleware(func(hctx huma.Context, next func(huma.Context)) {
+		if op := hctx.Operation(); op != nil {
+			setBodyLimit(hctx.Context(), op.MaxBodyBytes)
+		}
+		next(hctx)
+	})
+	return api
 }
 
 // Authenticated is the security requirement of operations that need a caller.

@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
@@ -101,7 +103,7 @@ func FromError(ctx context.Context, err error) *Envelope {
 	case apperr.Unauthenticated:
 		env.setHeader("WWW-Authenticate", `Bearer realm="sovereign"`)
 	case apperr.TooManyRequests:
-		if s, ok := ae.Details["retry_after_seconds"].(int); ok {
+		if s, ok := wholeSeconds(ae.Details["retry_after_seconds"]); ok {
 			env.setHeader("Retry-After", strconv.Itoa(s))
 		}
 	}
@@ -260,4 +262,22 @@ func schemaError(errs []error) *apperr.Error {
 func splitLocation(loc string) (field, in string) {
 	in, field, _ = strings.Cut(loc, ".")
 	return field, in
+}
+
+// wholeSeconds reads a retry delay given as any integer or float type, rounded up to at least 1.
+func wholeSeconds(v any) (int, bool) {
+	var f float64
+	switch n := v.(type) {
+	case int:
+		f = float64(n)
+	case int64:
+		f = float64(n)
+	case float64:
+		f = n
+	case time.Duration:
+		f = n.Seconds()
+	default:
+		return 0, false
+	}
+	return max(1, int(math.Ceil(f))), true
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,6 +34,9 @@ type requestInfo struct {
 	subject policy.Subject
 	errCode string
 	cause   error
+	// bodyLimit is the most request-body bytes the route accepts (MaxBodyBytes unless its
+	// operation says otherwise).
+	bodyLimit int64
 }
 
 type infoKey struct{}
@@ -94,7 +98,7 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 		if !requestIDPattern.MatchString(id) {
 			id = ids.New(ids.Request)
 		}
-		info := &requestInfo{ID: id}
+		info := &requestInfo{ID: id, bodyLimit: MaxBodyBytes}
 		ctx := context.WithValue(r.Context(), infoKey{}, info)
 		r = r.WithContext(ctx)
 		w.Header().Set(RequestIDHeader, id)
@@ -103,14 +107,18 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 
 		rec := &recorder{ResponseWriter: w, r: r, status: http.StatusOK}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+			r.Body = &limitedBody{rc: r.Body, info: info}
 		}
 		m.inFlight.Inc()
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			switch {
+			case p == nil:
+			case p == http.ErrAbortHandler:
+				// net/http aborts the response on purpose; account for it, then let it go on.
+				info.cause = fmt.Errorf("response aborted")
+				defer panic(p)
+			default:
 				info.cause = fmt.Errorf("panic: %v", p)
 				log.ErrorContext(ctx, "panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if !rec.wroteHeader {
@@ -184,11 +192,9 @@ func (w *recorder) WriteHeader(code int) {
 		strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
 		w.swallow = true
 		w.Header().Del("Content-Length")
-		var err error = apperr.New(apperr.NotFound, "NOT_FOUND", "no such route: "+w.r.Method+" "+w.r.URL.Path)
-		env := FromError(w.r.Context(), err)
+		env := FromError(w.r.Context(), apperr.New(apperr.NotFound, "NOT_FOUND", "no such route: "+w.r.Method+" "+w.r.URL.Path))
 		if code == http.StatusMethodNotAllowed {
-			env.Body.Code, env.Body.Message = "METHOD_NOT_ALLOWED", "method "+w.r.Method+" is not allowed here"
-			env.status = code
+			env = (&Envelope{status: code, Body: ErrorBody{Code: "METHOD_NOT_ALLOWED", Message: "method " + w.r.Method + " is not allowed here"}}).stamp(w.r.Context())
 		}
 		w.wroteHeader = true
 		w.status = code
@@ -235,3 +241,36 @@ func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// limitedBody refuses to read more than the request's body limit, which the route's operation
+// may raise (see NewAPI) after the body was wrapped.
+type limitedBody struct {
+	rc   io.ReadCloser
+	n    int64
+	info *requestInfo
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	limit := b.info.bodyLimit
+	if b.n > limit {
+		return 0, &http.MaxBytesError{Limit: limit}
+	}
+	if rest := limit - b.n + 1; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := b.rc.Read(p)
+	b.n += int64(n)
+	if b.n > limit {
+		return n - int(b.n-limit), &http.MaxBytesError{Limit: limit}
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// setBodyLimit sets the body limit of the request ctx belongs to.
+func setBodyLimit(ctx context.Context, n int64) {
+	if i := infoFrom(ctx); i != nil && n > 0 {
+		i.bodyLimit = n
+	}
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 
@@ -11,13 +12,13 @@ import (
 const (
 	DefaultPageLimit = 50
 	MaxPageLimit     = 500
-	maxCursorLen     = 1024
+	maxCursorLen     = 4096
 )
 
 // PageParams are the query parameters of every list route; embed them in a huma input struct.
 type PageParams struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
-	Cursor string `query:"cursor" maxLength:"1024" doc:"Opaque cursor from a previous page's next_cursor"`
+	Cursor string `query:"cursor" maxLength:"4096" doc:"Opaque cursor from a previous page's next_cursor"`
 }
 
 var errInvalidCursor = apperr.New(apperr.Invalid, "INVALID_CURSOR", "the cursor is not one this API issued").With("field", "cursor")
@@ -30,14 +31,27 @@ type cursorBody struct {
 	K json.RawMessage `json:"k"`
 }
 
-// EncodeCursor makes an opaque cursor from a position key (any JSON-encodable value).
+// EncodeCursor makes an opaque cursor from a position key: a JSON-encodable value whose encoding
+// is at most 2 KiB (keys are ids and sort values; a key that cannot be encoded is a programming
+// error and panics rather than silently ending a listing).
 func EncodeCursor(key any) string {
-	k, err := json.Marshal(key)
-	if err != nil {
-		return ""
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(cursorBody{V: cursorVersion, K: mustMarshal(key)}); err != nil {
+		panic("httpapi: cursor key cannot be encoded: " + err.Error())
 	}
-	b, _ := json.Marshal(cursorBody{V: cursorVersion, K: k})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return base64.RawURLEncoding.EncodeToString(bytes.TrimSpace(buf.Bytes()))
+}
+
+func mustMarshal(v any) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic("httpapi: cursor key cannot be encoded: " + err.Error())
+	}
+	return bytes.TrimSpace(buf.Bytes())
 }
 
 // DecodeCursor reads a cursor made by EncodeCursor into key; an empty cursor leaves key as is.

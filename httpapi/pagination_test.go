@@ -65,7 +65,7 @@ func TestDecodeCursor_RejectsForeignCursors(t *testing.T) {
 		"no key":             b64(`{"v":1}`),
 		"key of wrong type":  b64(`{"v":1,"k":42}`),
 		"JSON array":         b64(`[1,"a"]`),
-		"too long":           httpapi.EncodeCursor(strings.Repeat("a", 2000)),
+		"too long":           httpapi.EncodeCursor(strings.Repeat("a", 4000)),
 	}
 	for name, c := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -173,7 +173,7 @@ func TestStack_PaginationRejectsBadParams(t *testing.T) {
 	}{
 		{"garbage cursor", "cursor=garbage!", "INVALID_CURSOR", "cursor"},
 		{"cursor of another layout", "cursor=" + httpapi.EncodeCursor(42), "INVALID_CURSOR", "cursor"},
-		{"cursor over 1024 chars", "cursor=" + strings.Repeat("a", 1025), "INVALID_FIELD", "cursor"},
+		{"cursor over 4096 chars", "cursor=" + strings.Repeat("a", 4097), "INVALID_FIELD", "cursor"},
 		{"limit zero", "limit=0", "INVALID_FIELD", "limit"},
 		{"limit negative", "limit=-1", "INVALID_FIELD", "limit"},
 		{"limit over 500", "limit=501", "INVALID_FIELD", "limit"},

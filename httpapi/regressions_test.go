@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,18 +14,7 @@ import (
 	"github.com/sovereign-stack/sovereign/httpapi"
 )
 
-// knownBug skips a test that demonstrates a known defect of the code under test, so the suite
-// stays green until the defect is fixed. Set SOVEREIGN_TEST_KNOWN_BUGS=1 to run it (and see it
-// fail); delete the call once the defect is fixed.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("SOVEREIGN_TEST_KNOWN_BUGS") == "" {
-		t.Skip("known bug (SOVEREIGN_TEST_KNOWN_BUGS=1 runs it): " + what)
-	}
-}
-
 func TestStack_MethodNotAllowedLogsItsOwnCode(t *testing.T) {
-	knownBug(t, "the 405 envelope is stamped as NOT_FOUND before its code is changed (middleware.go recorder.WriteHeader)")
 	s := newStack(t, stackOptions{})
 	r := s.do(t, http.MethodDelete, "/items", nil)
 	r.wantError(t, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
@@ -36,7 +24,6 @@ func TestStack_MethodNotAllowedLogsItsOwnCode(t *testing.T) {
 }
 
 func TestHandler_AbortedRequestIsNotLeftInFlight(t *testing.T) {
-	knownBug(t, "Handler re-panics http.ErrAbortHandler before decrementing the in-flight gauge (middleware.go)")
 	reg := prometheus.NewRegistry()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /abort", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
@@ -69,7 +56,6 @@ type bigInput struct {
 }
 
 func TestRegister_LargerBodyLimitIsHonoured(t *testing.T) {
-	knownBug(t, "Handler caps every body at MaxBodyBytes, so an operation's larger MaxBodyBytes has no effect (middleware.go)")
 	mux := http.NewServeMux()
 	api := httpapi.NewAPI(mux, "t", "1")
 	httpapi.Register(api, huma.Operation{OperationID: "upload", Method: http.MethodPost, Path: "/upload", MaxBodyBytes: 4 << 20},
@@ -86,7 +72,6 @@ func TestRegister_LargerBodyLimitIsHonoured(t *testing.T) {
 }
 
 func TestCursor_EveryCursorEncodeCursorMakesIsAccepted(t *testing.T) {
-	knownBug(t, "EncodeCursor makes cursors longer than the 1024 characters DecodeCursor (and PageParams) accept (pagination.go)")
 	for _, key := range []string{strings.Repeat("k", 800), strings.Repeat("<", 200)} {
 		c := httpapi.EncodeCursor(key)
 		var got string
