@@ -86,3 +86,18 @@ func Paginate[T any](items []T, limit int, key func(T) any) ([]T, string) {
 	page := items[:limit]
 	return page, EncodeCursor(key(page[len(page)-1]))
 }
+
+// PageByID fetches one page of a list ordered by a string id: it decodes cursor, asks fetch for
+// limit+1 items after that id, and returns the page and the next cursor.
+func PageByID[T any](cursor string, limit int, fetch func(after string, n int) ([]T, error), id func(T) string) ([]T, string, error) {
+	var after string
+	if err := DecodeCursor(cursor, &after); err != nil {
+		return nil, "", err
+	}
+	items, err := fetch(after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	page, next := Paginate(items, limit, func(t T) any { return id(t) })
+	return page, next, nil
+}

@@ -363,15 +363,12 @@ func (h *Accounts) rotateRecovery(ctx context.Context, _ *struct{}) (*recoveryKe
 }
 
 func (h *Accounts) listKeys(ctx context.Context, in *listKeysInput) (*keyPageOutput, error) {
-	var after string
-	if err := httpapi.DecodeCursor(in.Cursor, &after); err != nil {
-		return nil, err
-	}
-	keys, err := h.Service.ListAPIKeys(ctx, httpapi.Subject(ctx), after, in.Limit+1)
+	page, next, err := httpapi.PageByID(in.Cursor, in.Limit, func(after string, n int) ([]registry.APIKey, error) {
+		return h.Service.ListAPIKeys(ctx, httpapi.Subject(ctx), after, n)
+	}, func(k registry.APIKey) string { return k.ID })
 	if err != nil {
 		return nil, err
 	}
-	page, next := httpapi.Paginate(keys, in.Limit, func(k registry.APIKey) any { return k.ID })
 	now := time.Now()
 	out := &keyPageOutput{Body: APIKeyPage{Items: make([]APIKeyView, 0, len(page)), NextCursor: next}}
 	for i := range page {
@@ -397,15 +394,12 @@ func (h *Accounts) revokeKey(ctx context.Context, in *keyIDInput) (*struct{}, er
 }
 
 func (h *Accounts) listDevelopers(ctx context.Context, in *listDevelopersInput) (*developerPageOutput, error) {
-	var after string
-	if err := httpapi.DecodeCursor(in.Cursor, &after); err != nil {
-		return nil, err
-	}
-	devs, err := h.Service.ListDevelopers(ctx, httpapi.Subject(ctx), after, in.Limit+1)
+	page, next, err := httpapi.PageByID(in.Cursor, in.Limit, func(after string, n int) ([]registry.Developer, error) {
+		return h.Service.ListDevelopers(ctx, httpapi.Subject(ctx), after, n)
+	}, func(d registry.Developer) string { return d.ID })
 	if err != nil {
 		return nil, err
 	}
-	page, next := httpapi.Paginate(devs, in.Limit, func(d registry.Developer) any { return d.ID })
 	body := DeveloperPage{Items: make([]DeveloperView, 0, len(page)), NextCursor: next}
 	for i := range page {
 		body.Items = append(body.Items, developerView(&page[i]))
