@@ -1,0 +1,54 @@
+package teg
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/avt"
+)
+
+// Posting is one change to one sub-balance: a credit adds, a debit subtracts.
+type Posting struct {
+	Account AccountID  `json:"account"`
+	Part    Part       `json:"part"`
+	Amount  avt.Amount `json:"amount"`
+	Debit   bool       `json:"debit,omitempty"`
+}
+
+// Event is one entry of the append-only, hash-chained event log: every movement of value is an
+// event, written in the same transaction as the balances it changes. Hash is the SHA-256 of the
+// previous event's hash and this event's canonical body, so altering, dropping or reordering any
+// event breaks every hash after it.
+type Event struct {
+	Seq        uint64    `json:"seq"`
+	Time       time.Time `json:"time"`
+	Kind       Kind      `json:"kind"`
+	TransferID string    `json:"transfer_id"`
+	Postings   []Posting `json:"postings"`
+	// Data carries kind-specific facts (e.g. the fee split) for auditors; it is covered by Hash.
+	Data     map[string]string `json:"data,omitempty"`
+	PrevHash string            `json:"prev_hash"`
+	Hash     string            `json:"hash"`
+}
+
+// GenesisHash is the PrevHash of the first event.
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Head is the end of the event log: the last sequence number and hash.
+type Head struct {
+	Seq  uint64
+	Hash string
+}
+
+// ComputeHash returns the hash the event must carry given its other fields.
+func (e *Event) ComputeHash() string {
+	body := *e
+	body.Hash = ""
+	b, _ := json.Marshal(body)
+	h := sha256.New()
+	h.Write([]byte(e.PrevHash))
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,418 @@
+// Package tegsql keeps the ledger (package teg) in SQL, on SQLite and PostgreSQL alike, and is
+// its single writer: commands from any number of goroutines are queued, applied in groups by one
+// goroutine, and each group is written in one transaction (group commit) — balances, transfers
+// and the events of the hash chain together, or nothing.
+//
+// Every write transaction first locks the one-row teg_head table, so writers in different
+// processes on one PostgreSQL database take turns and the event log has one order. While the head
+// it locks is the head it last wrote, no other process has written, so the accounts it caches are
+// still exact; otherwise it drops its cache and reads again.
+package tegsql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/teg"
+)
+
+// Limits of the writer.
+const (
+	// maxGroupCommands bounds the commands written in one transaction.
+	maxGroupCommands = 4 * teg.MaxBatch
+	// queueDepth bounds the requests waiting for the writer.
+	queueDepth = 4096
+	// maxCachedAccounts bounds the writer's account cache.
+	maxCachedAccounts = 1 << 20
+)
+
+// Ledger is the SQL-backed ledger. Submit is safe for concurrent use.
+type Ledger struct {
+	db     *store.DB
+	engine *teg.Ledger
+	reqs   chan *request
+	done   chan struct{}
+	stop   context.CancelFunc
+
+	mu     sync.Mutex // guards the fields below, held by the writer during a group
+	cache  map[teg.AccountID]teg.Account
+	cached teg.Head // the head the cache is exact at
+	// What the group being written will make true once it commits.
+	pendingHead     teg.Head
+	pendingAccounts map[teg.AccountID]*teg.Account
+}
+
+type request struct {
+	ctx    context.Context
+	cmds   []teg.Command
+	linked bool
+	reply  chan response
+}
+
+type response struct {
+	results []teg.Result
+	err     error
+}
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = apperr.New(apperr.Unavailable, "LEDGER_CLOSED", "the ledger is shutting down")
+
+// Open starts the writer over db with the given parameters and clock (nil: time.Now).
+func Open(db *store.DB, params teg.Params, now func() time.Time) *Ledger {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Ledger{db: db, engine: &teg.Ledger{Params: params, Now: now}, reqs: make(chan *request, queueDepth),
+		done: make(chan struct{}), stop: cancel, cache: map[teg.AccountID]teg.Account{}}
+	go l.run(ctx)
+	return l
+}
+
+// Close stops the writer after the requests already queued are written.
+func (l *Ledger) Close() {
+	l.stop()
+	<-l.done
+}
+
+// Submit applies cmds (see teg.Ledger.Apply for linked) and returns once they are durably
+// written. An error means nothing of the request was written.
+func (l *Ledger) Submit(ctx context.Context, cmds []teg.Command, linked bool) ([]teg.Result, error) {
+	r := &request{ctx: ctx, cmds: cmds, linked: linked, reply: make(chan response, 1)}
+	select {
+	case l.reqs <- r:
+	case <-l.done:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case resp := <-r.reply:
+		return resp.results, resp.err
+	case <-l.done:
+		return nil, ErrClosed
+	}
+}
+
+// Do applies one command and returns its transfer or its error.
+func (l *Ledger) Do(ctx context.Context, c teg.Command) (teg.Transfer, bool, error) {
+	res, err := l.Submit(ctx, []teg.Command{c}, false)
+	if err != nil {
+		return teg.Transfer{}, false, err
+	}
+	return res[0].Transfer, res[0].Replayed, res[0].Err
+}
+
+func (l *Ledger) run(ctx context.Context) {
+	defer close(l.done)
+	for {
+		var first *request
+		select {
+		case first = <-l.reqs:
+		case <-ctx.Done():
+			// Write what is queued, then stop.
+			for {
+				select {
+				case r := <-l.reqs:
+					l.group([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		group := []*request{first}
+		n := len(first.cmds)
+	fill:
+		for n < maxGroupCommands {
+			select {
+			case r := <-l.reqs:
+				group = append(group, r)
+				n += len(r.cmds)
+			default:
+				break fill
+			}
+		}
+		l.group(group)
+	}
+}
+
+// group applies and writes one group of requests in one transaction.
+func (l *Ledger) group(group []*request) {
+	var live []*request
+	for _, r := range group {
+		if r.ctx.Err() == nil {
+			live = append(live, r)
+		} else {
+			r.reply <- response{err: r.ctx.Err()}
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var replies []response
+	err := l.db.InTx(context.Background(), func(tx *sql.Tx) error {
+		replies = replies[:0]
+		w := &writer{l: l, q: l.db.TxQuerier(tx), dialect: l.db.Dialect()}
+		head, err := w.lockHead()
+		if err != nil {
+			return err
+		}
+		if head != l.cached {
+			clear(l.cache) // another process wrote: what we cached may be stale
+		}
+		ov := newOverlay(w)
+		if err := ov.prefetch(live); err != nil {
+			return err
+		}
+		var all teg.Changes
+		all.Head = head
+		for _, r := range live {
+			ch, res, err := l.engine.Apply(context.Background(), ov, all.Head, r.cmds, r.linked)
+			if err != nil && apperr.KindOf(err) == apperr.Internal {
+				return err
+			}
+			if err != nil {
+				replies = append(replies, response{err: err})
+				continue
+			}
+			ov.commit(ch)
+			all.Accounts = append(all.Accounts, ch.Accounts...)
+			all.Transfers = append(all.Transfers, ch.Transfers...)
+			all.Events = append(all.Events, ch.Events...)
+			all.Head = ch.Head
+			replies = append(replies, response{results: res})
+		}
+		if len(all.Events) == 0 && len(all.Accounts) == 0 {
+			return nil
+		}
+		if err := w.write(ov, &all, head); err != nil {
+			return err
+		}
+		l.pendingHead = all.Head
+		l.pendingAccounts = ov.accounts
+		return nil
+	})
+	if err != nil {
+		clear(l.cache)
+		l.cached = teg.Head{}
+		for _, r := range live {
+			r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
+		}
+		return
+	}
+	// Committed: the cache now holds the balances as written.
+	if l.pendingAccounts != nil {
+		if len(l.cache)+len(l.pendingAccounts) > maxCachedAccounts {
+			clear(l.cache)
+		}
+		for id, a := range l.pendingAccounts {
+			l.cache[id] = *a
+		}
+		l.cached = l.pendingHead
+		l.pendingAccounts = nil
+	}
+	for i, r := range live {
+		r.reply <- replies[i]
+	}
+}
+
+// Head returns the end of the event log as stored.
+func (l *Ledger) Head(ctx context.Context) (teg.Head, error) {
+	var h teg.Head
+	err := l.db.Read().QueryRowContext(ctx, `SELECT seq, hash FROM teg_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
+	return h, err
+}
+
+// Account returns an account as stored.
+func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
+	return readAccount(ctx, l.db.Read(), id)
+}
+
+const accountCols = `id, liquid, locked, staked, unbonding, version, created_at`
+
+func scanAccount(sc interface{ Scan(...any) error }) (teg.Account, error) {
+	var a teg.Account
+	var id string
+	err := sc.Scan(&id, &a.Liquid, &a.Locked, &a.Staked, &a.Unbonding, &a.Version, store.ScanTime(&a.CreatedAt))
+	a.ID = teg.AccountID(id)
+	return a, err
+}
+
+func readAccount(ctx context.Context, q store.Querier, id teg.AccountID) (teg.Account, error) {
+	a, err := scanAccount(q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM teg_accounts WHERE id = $1`, string(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return teg.Account{}, teg.ErrAccountNotFound.With("account", string(id))
+	}
+	return a, err
+}
+
+const transferCols = `id, seq, kind, from_account, to_account, amount, fee, message, pending_id, held, state, expires_at, fingerprint, created_at`
+
+func scanTransfer(sc interface{ Scan(...any) error }) (teg.Transfer, error) {
+	var t teg.Transfer
+	var kind, from, to, state string
+	err := sc.Scan(&t.ID, &t.Seq, &kind, &from, &to, &t.Amount, &t.Fee, &t.Message, &t.PendingID, &t.Held, &state,
+		store.ScanNullTime(&t.ExpiresAt), &t.Fingerprint, store.ScanTime(&t.CreatedAt))
+	t.Kind, t.From, t.To, t.State = teg.Kind(kind), teg.AccountID(from), teg.AccountID(to), teg.PendingState(state)
+	return t, err
+}
+
+// Transfer returns a transfer by id.
+func (l *Ledger) Transfer(ctx context.Context, id string) (teg.Transfer, bool, error) {
+	t, err := scanTransfer(l.db.Read().QueryRowContext(ctx, `SELECT `+transferCols+` FROM teg_transfers WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return teg.Transfer{}, false, nil
+	}
+	return t, err == nil, err
+}
+
+// History returns up to limit transfers from or to account with seq < before (0: from the
+// newest), newest first.
+func (l *Ledger) History(ctx context.Context, account teg.AccountID, before uint64, limit int) ([]teg.Transfer, error) {
+	if before == 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := l.db.Read().QueryContext(ctx, `SELECT `+transferCols+` FROM teg_transfers
+		WHERE seq IN (
+			SELECT seq FROM (SELECT seq FROM teg_transfers WHERE from_account = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) f
+			UNION
+			SELECT seq FROM (SELECT seq FROM teg_transfers WHERE to_account = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t)
+		ORDER BY seq DESC LIMIT $3`, string(account), int64(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []teg.Transfer
+	for rows.Next() {
+		t, err := scanTransfer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DueExpiries returns up to limit active pending transfers whose timeout has passed at now.
+func (l *Ledger) DueExpiries(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := l.db.Read().QueryContext(ctx, `SELECT id FROM teg_transfers WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, store.Time(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ExpireDue voids every pending transfer whose timeout has passed, and returns how many.
+func (l *Ledger) ExpireDue(ctx context.Context, now time.Time) (int, error) {
+	ids, err := l.DueExpiries(ctx, now, teg.MaxBatch)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	cmds := make([]teg.Command, len(ids))
+	for i, id := range ids {
+		cmds[i] = teg.Command{Kind: teg.KindExpire, ID: "expire:" + id, PendingID: id}
+	}
+	res, err := l.Submit(ctx, cmds, false)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range res {
+		if r.Err == nil && !r.Replayed {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Verify replays the whole event log and checks it against the stored balances (see
+// teg.Verifier). It reads in one snapshot (a transaction on the writer).
+func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
+	v := teg.NewVerifier()
+	var rep teg.Report
+	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
+		var head teg.Head
+		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM teg_head WHERE id = 1`).Scan(&head.Seq, &head.Hash); err != nil {
+			return err
+		}
+		const page = 10000
+		for after := uint64(0); ; {
+			rows, err := tx.QueryContext(ctx, `SELECT seq, time, kind, transfer_id, body, prev_hash, hash FROM teg_events WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(after), page)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for rows.Next() {
+				var e teg.Event
+				var kind string
+				var body []byte
+				if err := rows.Scan(&e.Seq, store.ScanTime(&e.Time), &kind, &e.TransferID, &body, &e.PrevHash, &e.Hash); err != nil {
+					rows.Close()
+					return err
+				}
+				e.Kind = teg.Kind(kind)
+				var b eventBody
+				if err := json.Unmarshal(body, &b); err != nil {
+					rows.Close()
+					return fmt.Errorf("event %d: body: %w", e.Seq, err)
+				}
+				e.Postings, e.Data = b.Postings, b.Data
+				if err := v.Add(e); err != nil {
+					rows.Close()
+					return err
+				}
+				after = e.Seq
+				n++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n < page {
+				break
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+accountCols+` FROM teg_accounts`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var stored []teg.Account
+		for rows.Next() {
+			a, err := scanAccount(rows)
+			if err != nil {
+				return err
+			}
+			stored = append(stored, a)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rep, err = v.Check(stored, head)
+		return err
+	})
+	return rep, err
+}
+
+type eventBody struct {
+	Postings []teg.Posting    `json:"postings"`
+	Data     map[string]string `json:"data,omitempty"`
+}
+
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

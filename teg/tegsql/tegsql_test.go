@@ -1,0 +1,190 @@
+package tegsql_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/store/storetest"
+	"github.com/sovereign-stack/sovereign/teg"
+	"github.com/sovereign-stack/sovereign/teg/tegsql"
+)
+
+// clockOffset shifts the ledgers' clock in tests that need time to pass.
+var clockOffset atomic.Int64
+
+func open(t testing.TB, db *store.DB) *tegsql.Ledger {
+	l := tegsql.Open(db, teg.DefaultParams(), func() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())) })
+	t.Cleanup(l.Close)
+	return l
+}
+
+func must(t testing.TB, l *tegsql.Ledger, c teg.Command) teg.Transfer {
+	t.Helper()
+	tr, _, err := l.Do(context.Background(), c)
+	if err != nil {
+		t.Fatalf("%v: %v", c, err)
+	}
+	return tr
+}
+
+func setup(t testing.TB, l *tegsql.Ledger, accounts int, each avt.Amount) []teg.AccountID {
+	t.Helper()
+	must(t, l, teg.Command{Kind: teg.KindMint, ID: "mint-1", Amount: avt.AVT(1_000_000_000)})
+	ids := make([]teg.AccountID, accounts)
+	var cmds []teg.Command
+	for i := range ids {
+		ids[i] = teg.AccountID(fmt.Sprintf("agt_%04d", i))
+		cmds = append(cmds, teg.Command{Kind: teg.KindOpen, ID: "open-" + string(ids[i]), To: ids[i]},
+			teg.Command{Kind: teg.KindGrant, ID: "grant-" + string(ids[i]), To: ids[i], Amount: each})
+	}
+	if _, err := l.Submit(context.Background(), cmds, true); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func verify(t testing.TB, l *tegsql.Ledger) teg.Report {
+	t.Helper()
+	r, err := l.Verify(context.Background())
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	return r
+}
+
+func TestLedger_TransfersPersistAndVerify(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		l := open(t, db)
+		ctx := context.Background()
+		ids := setup(t, l, 2, avt.AVT(1000))
+		must(t, l, teg.Command{Kind: teg.KindTransfer, ID: "t1", From: ids[0], To: ids[1], Amount: avt.MustParse("100.5"), Message: "hi"})
+		a, err := l.Account(ctx, ids[0])
+		if err != nil || a.Liquid != avt.MustParse("899.3995") {
+			t.Fatalf("sender %+v %v", a, err)
+		}
+		tr, ok, err := l.Transfer(ctx, "t1")
+		if err != nil || !ok || tr.Fee != avt.MustParse("0.1005") || tr.Message != "hi" {
+			t.Fatalf("transfer %+v %v %v", tr, ok, err)
+		}
+		// Replay and reuse.
+		_, replayed, err := l.Do(ctx, teg.Command{Kind: teg.KindTransfer, ID: "t1", From: ids[0], To: ids[1], Amount: avt.MustParse("100.5"), Message: "hi"})
+		if err != nil || !replayed {
+			t.Fatalf("replay: %v %v", replayed, err)
+		}
+		_, _, err = l.Do(ctx, teg.Command{Kind: teg.KindTransfer, ID: "t1", From: ids[0], To: ids[1], Amount: avt.AVT(1)})
+		if apperr.CodeOf(err) != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("reuse: %v", err)
+		}
+		// Pending with expiry through the sweeper.
+		must(t, l, teg.Command{Kind: teg.KindPending, ID: "p1", From: ids[0], To: ids[1], Amount: avt.AVT(10), Timeout: time.Second})
+		clockOffset.Store(int64(2 * time.Second))
+		defer clockOffset.Store(0)
+		n, err := l.ExpireDue(ctx, time.Now().Add(2*time.Second))
+		if err != nil || n != 1 {
+			t.Fatalf("ExpireDue = %d, %v", n, err)
+		}
+		if p, _, _ := l.Transfer(ctx, "p1"); p.State != teg.PendingExpired {
+			t.Fatalf("p1 state %s", p.State)
+		}
+		hist, err := l.History(ctx, ids[0], 0, 10)
+		if err != nil || len(hist) < 3 || hist[0].Seq < hist[1].Seq {
+			t.Fatalf("history %v %v", len(hist), err)
+		}
+		rep := verify(t, l)
+		if rep.Minted != avt.AVT(1_000_000_000) || rep.Burned.IsZero() {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+}
+
+func TestLedger_ConcurrentHotAccountsNeverOverdraw(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		l := open(t, db)
+		ids := setup(t, l, 10, avt.AVT(50))
+		var wg sync.WaitGroup
+		var ok, refused atomic.Int64
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 40; i++ {
+					from, to := ids[(g+i)%len(ids)], ids[(g+i+1+g%3)%len(ids)]
+					_, _, err := l.Do(context.Background(), teg.Command{Kind: teg.KindTransfer, ID: fmt.Sprintf("c-%d-%d", g, i), From: from, To: to, Amount: avt.AVT(7)})
+					switch apperr.CodeOf(err) {
+					case "":
+						ok.Add(1)
+					case "INSUFFICIENT_BALANCE":
+						refused.Add(1)
+					default:
+						t.Errorf("transfer: %v", err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() == 0 || refused.Load() == 0 {
+			t.Logf("ok=%d refused=%d", ok.Load(), refused.Load())
+		}
+		verify(t, l)
+	})
+}
+
+// TestLedger_TwoWritersOnOneDatabase runs two ledger writers (as two processes would) on one
+// database under concurrent load on hot accounts: the head lock orders them, caches are dropped
+// when the other wrote, and the log verifies.
+func TestLedger_TwoWritersOnOneDatabase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a := open(t, db)
+		ids := setup(t, a, 10, avt.AVT(100))
+		b := open(t, db)
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			l := a
+			if g%2 == 1 {
+				l = b
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 30; i++ {
+					c := teg.Command{Kind: teg.KindTransfer, ID: fmt.Sprintf("w-%d-%d", g, i), From: ids[i%10], To: ids[(i+3)%10], Amount: avt.AVT(3)}
+					if _, _, err := l.Do(context.Background(), c); err != nil && apperr.CodeOf(err) != "INSUFFICIENT_BALANCE" {
+						t.Errorf("%v: %v", c, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		verify(t, a)
+	})
+}
+
+func TestLedger_LinkedBatchFailsWhole(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		l := open(t, db)
+		ids := setup(t, l, 3, avt.AVT(10))
+		ctx := context.Background()
+		head, _ := l.Head(ctx)
+		_, err := l.Submit(ctx, []teg.Command{
+			{Kind: teg.KindTransfer, ID: "lb1", From: ids[0], To: ids[1], Amount: avt.AVT(1)},
+			{Kind: teg.KindTransfer, ID: "lb2", From: ids[1], To: ids[2], Amount: avt.AVT(100)},
+		}, true)
+		if ae, ok := apperr.As(err); !ok || ae.Code != "INSUFFICIENT_BALANCE" || ae.Details["index"] != 1 {
+			t.Fatalf("linked batch: %v", err)
+		}
+		if after, _ := l.Head(ctx); after != head {
+			t.Fatal("failed batch wrote events")
+		}
+		if _, ok, _ := l.Transfer(ctx, "lb1"); ok {
+			t.Fatal("first transfer of a failed linked batch was stored")
+		}
+		verify(t, l)
+	})
+}

@@ -1,0 +1,127 @@
+package teg
+
+import (
+	"fmt"
+
+	"github.com/sovereign-stack/sovereign/avt"
+)
+
+// Verifier replays the event log: it checks the hash chain and the sequence, applies every
+// posting to balances rebuilt from nothing (no balance may go negative), and at the end compares
+// them with the stored balances and checks the supply: minted − burned = Σ balances outside the
+// burn sink. Feed it the events in order with Add, then call Check with the stored accounts.
+type Verifier struct {
+	head     Head
+	balances map[AccountID]*Account
+	minted   avt.Amount
+	events   uint64
+	err      error
+}
+
+// NewVerifier returns a verifier at the start of the log.
+func NewVerifier() *Verifier {
+	return &Verifier{head: Head{Hash: GenesisHash}, balances: map[AccountID]*Account{}}
+}
+
+// Add checks and applies the next event. After the first discrepancy it returns that error for
+// every later call.
+func (v *Verifier) Add(e Event) error {
+	if v.err != nil {
+		return v.err
+	}
+	v.err = v.add(e)
+	return v.err
+}
+
+func (v *Verifier) add(e Event) error {
+	if e.Seq != v.head.Seq+1 {
+		return fmt.Errorf("event %d: sequence gap or reorder (expected %d)", e.Seq, v.head.Seq+1)
+	}
+	if e.PrevHash != v.head.Hash {
+		return fmt.Errorf("event %d: prev_hash %.16s… does not match the hash of event %d (%.16s…)", e.Seq, e.PrevHash, v.head.Seq, v.head.Hash)
+	}
+	if h := e.ComputeHash(); h != e.Hash {
+		return fmt.Errorf("event %d: hash %.16s… does not match its content (%.16s…): the event was altered", e.Seq, e.Hash, h)
+	}
+	var debits, credits avt.Amount
+	for _, p := range e.Postings {
+		a := v.balances[p.Account]
+		if a == nil {
+			a = &Account{ID: p.Account}
+			v.balances[p.Account] = a
+		}
+		cur := a.part(p.Part)
+		var ok bool
+		if p.Debit {
+			if *cur, ok = cur.Sub(p.Amount); !ok {
+				return fmt.Errorf("event %d: %s %s would go negative", e.Seq, p.Account, p.Part)
+			}
+			debits, _ = debits.Add(p.Amount)
+		} else {
+			if *cur, ok = cur.Add(p.Amount); !ok {
+				return fmt.Errorf("event %d: %s %s overflows", e.Seq, p.Account, p.Part)
+			}
+			credits, _ = credits.Add(p.Amount)
+		}
+	}
+	if e.Kind == KindMint {
+		if !debits.IsZero() {
+			return fmt.Errorf("event %d: a mint debits an account", e.Seq)
+		}
+		v.minted, _ = v.minted.Add(credits)
+	} else if debits != credits {
+		return fmt.Errorf("event %d: debits %s ≠ credits %s", e.Seq, debits, credits)
+	}
+	v.head = Head{Seq: e.Seq, Hash: e.Hash}
+	v.events++
+	return nil
+}
+
+// Report is the outcome of a verification.
+type Report struct {
+	Events   uint64
+	Accounts int
+	Head     Head
+	Minted   avt.Amount
+	Burned   avt.Amount
+	Supply   avt.Amount
+}
+
+// Check compares the replayed balances with the stored accounts and checks the supply. head is
+// the stored head of the log (what the store says the last event is).
+func (v *Verifier) Check(stored []Account, head Head) (Report, error) {
+	if v.err != nil {
+		return Report{}, v.err
+	}
+	if head.Seq != v.head.Seq || (head.Seq > 0 && head.Hash != v.head.Hash) {
+		return Report{}, fmt.Errorf("stored head %d/%.16s… differs from the replayed head %d/%.16s…", head.Seq, head.Hash, v.head.Seq, v.head.Hash)
+	}
+	seen := map[AccountID]bool{}
+	var supply, burned avt.Amount
+	for _, s := range stored {
+		seen[s.ID] = true
+		r := v.balances[s.ID]
+		if r == nil {
+			r = &Account{ID: s.ID}
+		}
+		for _, p := range []Part{Liquid, Locked, Staked, Unbonding} {
+			if *r.part(p) != *s.part(p) {
+				return Report{}, fmt.Errorf("account %s %s: stored %s, replayed %s", s.ID, p, s.part(p), r.part(p))
+			}
+		}
+		if s.ID == Burn {
+			burned = s.Total()
+		} else {
+			supply, _ = supply.Add(s.Total())
+		}
+	}
+	for id, r := range v.balances {
+		if !seen[id] && !r.Total().IsZero() {
+			return Report{}, fmt.Errorf("account %s: replayed balance %s but no stored account", id, r.Total())
+		}
+	}
+	if want, ok := v.minted.Sub(burned); !ok || want != supply {
+		return Report{}, fmt.Errorf("supply: minted %s − burned %s ≠ Σ balances %s", v.minted, burned, supply)
+	}
+	return Report{Events: v.events, Accounts: len(stored), Head: v.head, Minted: v.minted, Burned: burned, Supply: supply}, nil
+}
