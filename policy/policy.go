@@ -4,12 +4,12 @@
 // the engine answers allow or deny with a reason. Default deny: an action without a rule is
 // denied. Handlers never compare roles themselves.
 //
-// The rules are held here as a Go table for now; DESIGN.md §5 moves them into embedded Rego
-// evaluated by OPA behind this same call (the identity-and-policy issue).
+// The rules are Rego (package sovereign.authz in rego/*.rego, embedded), evaluated by OPA's Go
+// library as a prepared query. Engine options load them from a directory instead, reloading on
+// change, and write a decision log in OPA's event format. See doc.go for the details.
 package policy
 
 import (
-	"context"
 	"slices"
 	"time"
 )
@@ -53,9 +53,12 @@ type Subject struct {
 	AuthMethod string   `json:"auth_method,omitempty"`
 	Scopes     []string `json:"scopes,omitempty"`
 	Verified   bool     `json:"verified"`
-	Tier       string   `json:"tier,omitempty"`
-	Reputation int      `json:"reputation,omitempty"`
-	Stake      string   `json:"stake,omitempty"`
+	// Tier names the subject's reputation tier; the policy uses it only when Reputation is
+	// absent (0 is absent: send Tier "Untrusted" for a real score of 0). Neither → "New".
+	Tier       string `json:"tier,omitempty"`
+	Reputation int    `json:"reputation,omitempty"`
+	// Stake is the subject's bonded stake in AVT, as a decimal string.
+	Stake string `json:"stake,omitempty"`
 	// CredentialID is the API key or session the subject authenticated with.
 	CredentialID string `json:"credential_id,omitempty"`
 }
@@ -74,7 +77,11 @@ type Resource struct {
 type Context struct {
 	Time      time.Time `json:"time"`
 	RequestID string    `json:"request_id,omitempty"`
-	Amount    string    `json:"amount,omitempty"`
+	// Amount is the AVT an action moves, as a decimal string ("12.5").
+	Amount string `json:"amount,omitempty"`
+	// DailyTotal is the AVT the subject has already sent today, as a decimal string; the
+	// daily transfer limit of its tier counts it (missing means nothing yet).
+	DailyTotal string `json:"daily_total,omitempty"`
 }
 
 // Input is one authorization question.
@@ -85,10 +92,12 @@ type Input struct {
 	Context  Context  `json:"context"`
 }
 
-// Decision is the answer: Allow, and when denied a Reason safe to show the caller.
+// Decision is the answer: Allow, and when denied a Reason safe to show the caller. ID is the
+// decision_id of the decision-log event that records it (set on every decision, logged or not).
 type Decision struct {
-	Allow  bool
-	Reason string
+	ID     string `json:"decision_id,omitempty"`
+	Allow  bool   `json:"allow"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Actions on developer accounts.
@@ -103,56 +112,19 @@ const (
 	ActionSessionLogoutEverywhere = "developer.sessions.revoke"
 )
 
-// rule says who may take an action: the resource's owner, an admin, with which API-key scope,
-// and whether a login session is required (credential management is not open to API keys).
-type rule struct {
-	owner       bool
-	scope       string
-	sessionOnly bool
-}
+// Actions of agents in the token economy, governed by reputation tier (DESIGN §8.3).
+const (
+	ActionTokenTransfer     = "token.transfer"     // context.amount within the tier's limits
+	ActionDisputeFile       = "dispute.file"       // New tier and above
+	ActionGovernancePropose = "governance.propose" // Trusted tier and above, stake ≥ 1,000 AVT
+	ActionDisputeArbitrate  = "dispute.arbitrate"  // Verified tier and above, validator stake
+)
 
-var rules = map[string]rule{
-	ActionDeveloperRead:           {owner: true, scope: ScopeRead},
-	ActionDeveloperUpdate:         {owner: true, scope: ScopeWrite},
-	ActionDeveloperList:           {},
-	ActionAPIKeyCreate:            {owner: true, sessionOnly: true},
-	ActionAPIKeyList:              {owner: true, scope: ScopeRead},
-	ActionAPIKeyRevoke:            {owner: true, scope: ScopeWrite},
-	ActionRecoveryKeysRotate:      {owner: true, sessionOnly: true},
-	ActionSessionLogoutEverywhere: {owner: true, sessionOnly: true},
-}
-
-// Engine evaluates authorization questions.
-type Engine struct{}
-
-// New returns an engine with the built-in rules.
-func New() *Engine { return &Engine{} }
-
-// Decide answers query for input. Only QueryAllow is defined; any other query is denied.
-// Admins may take every action that has a rule; others need the rule's conditions.
-func (e *Engine) Decide(_ context.Context, query string, in Input) (Decision, error) {
-	if query != QueryAllow {
-		return Decision{Reason: "unknown policy query"}, nil
-	}
-	r, ok := rules[in.Action]
-	if !ok {
-		return Decision{Reason: "no rule allows " + in.Action}, nil
-	}
-	s := in.Subject
-	if s.Kind == KindAnonymous || s.ID == "" {
-		return Decision{Reason: "authentication required"}, nil
-	}
-	if r.sessionOnly && s.AuthMethod != AuthSession {
-		return Decision{Reason: in.Action + " requires a login session, not an API key"}, nil
-	}
-	if s.AuthMethod == AuthAPIKey && r.scope != "" && !slices.Contains(s.Scopes, r.scope) {
-		return Decision{Reason: "API key lacks the " + r.scope + " scope"}, nil
-	}
-	if s.HasRole(RoleAdmin) {
-		return Decision{Allow: true}, nil
-	}
-	if r.owner && in.Resource.Owner != "" && in.Resource.Owner == s.ID {
-		return Decision{Allow: true}, nil
-	}
-	return Decision{Reason: "not permitted to " + in.Action}, nil
-}
+// Reputation tiers, lowest first.
+const (
+	TierUntrusted = "Untrusted"
+	TierNew       = "New"
+	TierTrusted   = "Trusted"
+	TierVerified  = "Verified"
+	TierElite     = "Elite"
+)

@@ -410,9 +410,8 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 }
 
 type eventBody struct {
-	Postings []teg.Posting    `json:"postings"`
+	Postings []teg.Posting     `json:"postings"`
 	Data     map[string]string `json:"data,omitempty"`
 }
-
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
