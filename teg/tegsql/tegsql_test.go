@@ -44,8 +44,12 @@ func setup(t testing.TB, l *tegsql.Ledger, accounts int, each avt.Amount) []teg.
 		cmds = append(cmds, teg.Command{Kind: teg.KindOpen, ID: "open-" + string(ids[i]), To: ids[i]},
 			teg.Command{Kind: teg.KindGrant, ID: "grant-" + string(ids[i]), To: ids[i], Amount: each})
 	}
-	if _, err := l.Submit(context.Background(), cmds, true); err != nil {
-		t.Fatal(err)
+	for len(cmds) > 0 {
+		n := min(len(cmds), 8000)
+		if _, err := l.Submit(context.Background(), cmds[:n], true); err != nil {
+			t.Fatal(err)
+		}
+		cmds = cmds[n:]
 	}
 	return ids
 }
