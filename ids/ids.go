@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,18 +25,40 @@ const (
 
 const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// New returns a new identifier with the given prefix.
+// last is the previous identifier's 128 bits, so that identifiers made in the same millisecond
+// by this process still sort in the order they were made (ULID's monotonic mode).
+var last struct {
+	sync.Mutex
+	hi, lo uint64
+}
+
+// New returns a new identifier with the given prefix. Identifiers made by one process sort in
+// the order they were made.
 func New(prefix string) string {
 	return NewAt(prefix, time.Now())
 }
 
-// NewAt returns a new identifier with the given prefix whose time part is t.
+// NewAt returns a new identifier with the given prefix whose time part is t (or the previous
+// identifier's, when t is not later).
 func NewAt(prefix string, t time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
 	if _, err := rand.Read(b[6:]); err != nil {
 		panic("ids: crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
 	}
+	last.Lock()
+	if hi := binary.BigEndian.Uint64(b[:8]); hi>>16 <= last.hi>>16 {
+		// Same (or an earlier) millisecond: one more than the previous identifier.
+		lo := last.lo + 1
+		hi = last.hi
+		if lo == 0 {
+			hi++
+		}
+		binary.BigEndian.PutUint64(b[:8], hi)
+		binary.BigEndian.PutUint64(b[8:], lo)
+	}
+	last.hi, last.lo = binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	last.Unlock()
 	var out [26]byte
 	// 128 bits → 26 base32 digits (130 bits, top two bits zero).
 	hi := binary.BigEndian.Uint64(b[:8])

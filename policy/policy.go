@@ -1,12 +1,3 @@
-// Package policy makes every authorization decision of the stack through one call, Decide.
-//
-// Callers describe who is asking (Subject), what they want to do (Action) and to what (Resource);
-// the engine answers allow or deny with a reason. Default deny: an action without a rule is
-// denied. Handlers never compare roles themselves.
-//
-// The rules are Rego (package sovereign.authz in rego/*.rego, embedded), evaluated by OPA's Go
-// library as a prepared query. Engine options load them from a directory instead, reloading on
-// change, and write a decision log in OPA's event format. See doc.go for the details.
 package policy
 
 import (

@@ -2,7 +2,11 @@ package policy_test
 
 import (
 	"context"
+	"io"
+	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/policy"
 )
@@ -52,14 +56,91 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// BenchmarkDecide measures one decision for the typical input (a developer with a login
+// session reading their own account): from the decision cache (the default), evaluated every
+// time (cache off), with a decision log, and with a different subject every call.
 func BenchmarkDecide(b *testing.B) {
-	e := policy.New()
 	in := policy.Input{Subject: policy.Subject{Kind: policy.KindDeveloper, ID: "dev_a", Roles: []string{"developer"}, AuthMethod: policy.AuthSession},
 		Action: policy.ActionDeveloperRead, Resource: policy.Resource{Kind: "developer", ID: "dev_a", Owner: "dev_a"}}
 	ctx := context.Background()
+	run := func(b *testing.B, e *policy.Engine, vary bool) {
+		in := in
+		i := 0
+		for b.Loop() {
+			if vary {
+				i++
+				in.Subject.ID = "dev_" + strconv.Itoa(i)
+				in.Resource.Owner = in.Subject.ID
+			}
+			if d, _ := e.Decide(ctx, policy.QueryAllow, in); !d.Allow {
+				b.Fatal("denied")
+			}
+		}
+	}
+	engine := func(b *testing.B, opts ...policy.Option) *policy.Engine {
+		e, err := policy.NewWithOptions(opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return e
+	}
+	b.Run("cached", func(b *testing.B) { run(b, policy.New(), false) })
+	b.Run("uncached", func(b *testing.B) { run(b, engine(b, policy.WithDecisionCache(0)), false) })
+	b.Run("uncached+log", func(b *testing.B) {
+		run(b, engine(b, policy.WithDecisionCache(0), policy.WithDecisionLog(io.Discard)), false)
+	})
+	b.Run("cache-misses", func(b *testing.B) { run(b, policy.New(), true) })
+	b.Run("cached+log", func(b *testing.B) { run(b, engine(b, policy.WithDecisionLog(io.Discard)), false) })
+	b.Run("parallel/cached", func(b *testing.B) {
+		e := policy.New()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if d, _ := e.Decide(ctx, policy.QueryAllow, in); !d.Allow {
+					b.Error("denied")
+					return
+				}
+			}
+		})
+	})
+	b.Run("parallel/uncached", func(b *testing.B) {
+		e := engine(b, policy.WithDecisionCache(0))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if d, _ := e.Decide(ctx, policy.QueryAllow, in); !d.Allow {
+					b.Error("denied")
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkDecideLatency reports the distribution of single uncached decisions (p50, p90, p99
+// in ns): the figure DESIGN §12 sets a target for (p50 ≤ 30 µs).
+func BenchmarkDecideLatency(b *testing.B) {
+	e, err := policy.NewWithOptions(policy.WithDecisionCache(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	in := policy.Input{Subject: policy.Subject{Kind: policy.KindDeveloper, ID: "dev_a", Roles: []string{"developer"}, AuthMethod: policy.AuthSession, CredentialID: "ses_1"},
+		Action: policy.ActionDeveloperRead, Resource: policy.Resource{Kind: "developer", ID: "dev_a", Owner: "dev_a"},
+		Context: policy.Context{Time: time.Now(), RequestID: "req_1"}}
+	lat := make([]time.Duration, 0, 1<<16)
 	for b.Loop() {
+		start := time.Now()
 		if d, _ := e.Decide(ctx, policy.QueryAllow, in); !d.Allow {
 			b.Fatal("denied")
 		}
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(start))
+		}
+	}
+	slices.Sort(lat)
+	for _, q := range []struct {
+		name string
+		at   float64
+	}{{"p50-ns", 0.50}, {"p90-ns", 0.90}, {"p99-ns", 0.99}} {
+		b.ReportMetric(float64(lat[int(q.at*float64(len(lat)-1))].Nanoseconds()), q.name)
 	}
 }

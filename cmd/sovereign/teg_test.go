@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/teg"
+	"github.com/sovereign-stack/sovereign/teg/tegsql"
+)
+
+func TestTegVerify_PassesOnAGoodLogAndFailsOnATamperedOne(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+dir+"/sovereign.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l := tegsql.Open(db, teg.DefaultParams(), nil)
+	for _, c := range []teg.Command{
+		{Kind: teg.KindMint, ID: "m", Amount: avt.AVT(1000)},
+		{Kind: teg.KindOpen, ID: "o", To: "agt_a"},
+		{Kind: teg.KindGrant, ID: "g", To: "agt_a", Amount: avt.AVT(100)},
+		{Kind: teg.KindBurn, ID: "b", From: "agt_a", Amount: avt.AVT(1)},
+	} {
+		if _, _, err := l.Do(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	db.Close()
+
+	out, err := run(t, ctx, "teg", "verify", "--data", dir)
+	if err != nil || !strings.Contains(out, "teg verify: OK: 4 events") || !strings.Contains(out, "burned 1,") && !strings.Contains(out, "burned 1 ") {
+		t.Fatalf("verify = %q, %v", out, err)
+	}
+
+	db, _ = store.Open(ctx, "sqlite://"+dir+"/sovereign.db")
+	if _, err := db.Writer().ExecContext(ctx, `UPDATE teg_accounts SET liquid = $1 WHERE id = 'agt_a'`, avt.AVT(5000)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := run(t, ctx, "teg", "verify", "--data", dir); err == nil || !strings.Contains(err.Error(), "agt_a") {
+		t.Fatalf("tampered balance not detected: %v", err)
+	}
+}
+
+func TestBenchLedger_PrintsTheSummaryLine(t *testing.T) {
+	out, err := run(t, context.Background(), "bench", "ledger", "--accounts", "50", "--transfers", "300", "--batch", "100", "--clients", "2")
+	if err != nil || !strings.Contains(out, "verified=true") || !strings.Contains(out, "transfers/s=") {
+		t.Fatalf("bench ledger = %q, %v", out, err)
+	}
+	if _, err := run(t, context.Background(), "bench", "ledger", "--batch", "9000"); err == nil {
+		t.Fatal("a batch over the limit was accepted")
+	}
+}

@@ -1,0 +1,108 @@
+# Authorization for every service of the Sovereign Stack.
+#
+# Engine.Decide(ctx, "sovereign.authz.allow", input) evaluates `decision` ({"allow": bool,
+# "reason": string}) in one pass; `allow` and `reason` are the same answer as separate rules.
+# Default deny: an action without an entry in `rules` is denied, and so is anything no rule
+# grants. A denial always carries a reason safe to show the caller.
+#
+# input: {
+#   "subject":  {"kind", "id", "spiffe_id", "did", "roles", "auth_method", "scopes", "verified",
+#                "tier", "reputation", "stake", "credential_id"},
+#   "action":   "developer.read",
+#   "resource": {"kind", "id", "owner"},
+#   "context":  {"time", "request_id", "amount", "daily_total"},
+# }
+#
+# The checks run in this order; the first that fails is the reason:
+#   1. the action has a rule                      "no rule allows A"
+#   2. the subject is authenticated               "authentication required"
+#   3. session_only: a login session was used     "A requires a login session, not an API key"
+#   4. an API key carries the rule's scope        "API key lacks the S scope"
+#   5. subjects: kind, tier, stake, amount        (see subjects_denial)
+# and then one grant must hold: the resource's owner (owner), an admin, or a subject of the
+# rule's kinds (subjects) — else "not permitted to A". Admins are bound by checks 1–5 too.
+#
+# Beware: OPA evaluates the arguments of a call before `not`, so `not x in y` or `not x > 0`
+# is false, not true, when x or y is undefined. Negate only plain refs and ==, or helper
+# rules, or give the argument a default (object.get).
+#
+# Performance: `decision` is a single rule whose branches read input directly, so the common
+# request (a developer on their own account) costs about eight expressions. Keep it that way:
+# put new conditions behind a field of `rules`, and slow checks (tiers) in helper rules that
+# only tiered actions reach.
+package sovereign.authz
+
+import data.sovereign.tiers
+
+# rules says who may take each action; a new action is one line. Fields (all optional):
+#   owner         the resource's owner (input.resource.owner == input.subject.id) may
+#   scope         an API key must carry this scope
+#   session_only  needs a login session (credential management is not open to API keys)
+#   subjects      open to subjects of these kinds (and only these kinds, admins included),
+#                 provided they meet the rule's conditions:
+#   min_tier        reputation tier at least this (tiers.rego)
+#   min_stake       stake (input.subject.stake, AVT) at least this
+#   transfer        context.amount within the subject's tier limits (tiers.rego)
+rules := {
+	"developer.read": {"owner": true, "scope": "read"},
+	"developer.update": {"owner": true, "scope": "write"},
+	"developer.list": {},
+	"developer.api_key.create": {"owner": true, "session_only": true},
+	"developer.api_key.list": {"owner": true, "scope": "read"},
+	"developer.api_key.revoke": {"owner": true, "scope": "write"},
+	"developer.recovery_keys.rotate": {"owner": true, "session_only": true},
+	"developer.sessions.revoke": {"owner": true, "session_only": true},
+	"token.transfer": {"subjects": ["agent"], "transfer": true},
+	"dispute.file": {"subjects": ["agent"], "min_tier": "New"},
+	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},
+	"dispute.arbitrate": {"subjects": ["agent"], "min_tier": "Verified", "min_stake": 1000},
+}
+
+default allow := false
+
+allow := decision.allow
+
+reason := decision.reason
+
+decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.action])} if {
+	not rules[input.action]
+} else := {"allow": false, "reason": "authentication required"} if {
+	input.subject.kind == "anonymous"
+} else := {"allow": false, "reason": "authentication required"} if {
+	not input.subject.id
+} else := {"allow": false, "reason": "authentication required"} if {
+	input.subject.id == ""
+} else := {"allow": false, "reason": sprintf("%s requires a login session, not an API key", [input.action])} if {
+	rules[input.action].session_only
+	not input.subject.auth_method == "session"
+} else := {"allow": false, "reason": sprintf("API key lacks the %s scope", [scope])} if {
+	input.subject.auth_method == "api_key"
+	scope := rules[input.action].scope
+	not scope in object.get(input.subject, "scopes", [])
+} else := {"allow": false, "reason": subjects_denial} if {
+	rules[input.action].subjects
+	subjects_denial
+} else := {"allow": true} if {
+	rules[input.action].owner
+	input.resource.owner == input.subject.id
+} else := {"allow": true} if {
+	"admin" in input.subject.roles
+} else := {"allow": true} if {
+	rules[input.action].subjects
+} else := {"allow": false, "reason": sprintf("not permitted to %s", [input.action])}
+
+# subjects_denial is why the subject does not meet a `subjects` rule: its kind, tier, stake or,
+# for transfers, the amount. Undefined when it does.
+subjects_denial := sprintf("%s is open to %s subjects only", [input.action, concat(", ", rule.subjects)]) if {
+	not object.get(input.subject, "kind", "") in rule.subjects
+} else := sprintf("%s requires the %s tier or above; the subject is %s", [input.action, rule.min_tier, tiers.subject_tier]) if {
+	rule.min_tier
+	not tiers.at_least(tiers.subject_tier, rule.min_tier)
+} else := sprintf("%s requires a stake of at least %v AVT", [input.action, rule.min_stake]) if {
+	rule.min_stake
+	not tiers.stake_at_least(rule.min_stake)
+} else := tiers.transfer_denial if {
+	rule.transfer
+}
+
+rule := rules[input.action]

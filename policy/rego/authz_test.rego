@@ -1,0 +1,227 @@
+package sovereign.authz_test
+
+import data.sovereign.authz
+
+dev := {"kind": "developer", "id": "dev_a", "roles": ["developer"], "auth_method": "session", "verified": true}
+
+admin_key := {"kind": "developer", "id": "dev_admin", "roles": ["developer", "admin"], "auth_method": "api_key", "scopes": ["read", "write"], "verified": true}
+
+admin_session := {"kind": "developer", "id": "dev_admin", "roles": ["developer", "admin"], "auth_method": "session", "verified": true}
+
+ro_key := object.union(dev, {"auth_method": "api_key", "scopes": ["read"]})
+
+rw_key := object.union(dev, {"auth_method": "api_key", "scopes": ["read", "write"]})
+
+own := {"kind": "developer", "id": "dev_a", "owner": "dev_a"}
+
+other := {"kind": "developer", "id": "dev_b", "owner": "dev_b"}
+
+agent(tier_fields) := object.union({"kind": "agent", "id": "agt_1", "auth_method": "jwt_svid", "verified": false}, tier_fields)
+
+ask(subject, action, resource) := {"subject": subject, "action": action, "resource": resource, "context": {"time": "2026-01-01T00:00:00Z"}}
+
+transfer(subject, amount, daily_total) := {
+	"subject": subject,
+	"action": "token.transfer",
+	"resource": {"kind": "wallet", "id": object.get(subject, "id", ""), "owner": object.get(subject, "id", "")},
+	"context": object.union({"amount": amount}, daily_total),
+}
+
+allowed(q) if {
+	authz.allow with input as q
+	authz.decision == {"allow": true} with input as q
+	not authz.reason with input as q
+}
+
+denied(q, reason) if {
+	not authz.allow with input as q
+	authz.reason == reason with input as q
+	authz.decision == {"allow": false, "reason": reason} with input as q
+}
+
+# --- the developer-account rules (the Go table this policy replaced) ---
+
+owner_actions := [
+	"developer.read", "developer.update", "developer.api_key.create", "developer.api_key.list",
+	"developer.api_key.revoke", "developer.recovery_keys.rotate", "developer.sessions.revoke",
+]
+
+test_owner_with_session_may_take_every_owner_action if {
+	every action in owner_actions {
+		allowed(ask(dev, action, own))
+	}
+}
+
+test_owner_may_not_act_on_another_account if {
+	every action in owner_actions {
+		denied(ask(dev, action, other), sprintf("not permitted to %s", [action]))
+	}
+}
+
+test_resource_without_owner_grants_nobody if {
+	denied(ask(dev, "developer.read", {"kind": "developer", "id": "dev_a"}), "not permitted to developer.read")
+	denied(ask(object.union(dev, {"id": ""}), "developer.read", {"kind": "developer", "owner": ""}), "authentication required")
+}
+
+test_developer_list_is_admin_only if {
+	denied(ask(dev, "developer.list", {"kind": "developer"}), "not permitted to developer.list")
+	allowed(ask(admin_key, "developer.list", {"kind": "developer"}))
+	allowed(ask(admin_session, "developer.list", {"kind": "developer"}))
+}
+
+test_admin_may_act_on_any_account if {
+	allowed(ask(admin_key, "developer.read", other))
+	allowed(ask(admin_key, "developer.update", other))
+	allowed(ask(admin_key, "developer.api_key.revoke", other))
+	allowed(ask(admin_session, "developer.api_key.create", other))
+}
+
+test_anonymous_is_asked_to_authenticate if {
+	denied(ask({"kind": "anonymous", "verified": false}, "developer.read", own), "authentication required")
+	denied(ask({"kind": "anonymous", "id": "dev_a", "verified": false}, "developer.read", own), "authentication required")
+	denied(ask({"kind": "developer", "verified": false}, "developer.read", own), "authentication required")
+	denied(ask({"kind": "developer", "id": "", "verified": false}, "developer.read", own), "authentication required")
+	denied(ask({"id": "dev_a", "verified": false}, "developer.list", own), "not permitted to developer.list")
+}
+
+test_read_only_key_reads_but_does_not_write if {
+	allowed(ask(ro_key, "developer.read", own))
+	allowed(ask(ro_key, "developer.api_key.list", own))
+	denied(ask(ro_key, "developer.update", own), "API key lacks the write scope")
+	denied(ask(ro_key, "developer.api_key.revoke", own), "API key lacks the write scope")
+}
+
+test_key_without_scopes_has_none if {
+	denied(ask(object.remove(ro_key, ["scopes"]), "developer.read", own), "API key lacks the read scope")
+}
+
+test_read_write_key_writes if {
+	allowed(ask(rw_key, "developer.update", own))
+	allowed(ask(rw_key, "developer.api_key.revoke", own))
+}
+
+test_unscoped_action_needs_no_scope if {
+	allowed(ask(object.union(admin_key, {"scopes": []}), "developer.list", {"kind": "developer"}))
+}
+
+test_credential_management_needs_a_session if {
+	every action in ["developer.api_key.create", "developer.recovery_keys.rotate", "developer.sessions.revoke"] {
+		denied(ask(rw_key, action, own), sprintf("%s requires a login session, not an API key", [action]))
+		denied(ask(admin_key, action, {"owner": "dev_admin"}), sprintf("%s requires a login session, not an API key", [action]))
+		denied(ask(object.remove(dev, ["auth_method"]), action, own), sprintf("%s requires a login session, not an API key", [action]))
+	}
+}
+
+test_unknown_action_is_denied_by_default if {
+	denied(ask(admin_session, "teg.mint", own), "no rule allows teg.mint")
+	denied(ask(dev, "", own), "no rule allows ")
+}
+
+test_every_action_has_a_decision if {
+	every action, _ in authz.rules {
+		is_boolean(authz.decision.allow) with input as ask(dev, action, own)
+	}
+}
+
+test_denials_always_have_a_reason if {
+	every action, _ in authz.rules {
+		every subject in [dev, ro_key, admin_key, {"kind": "anonymous"}, agent({})] {
+			reason_when_denied(ask(subject, action, other))
+		}
+	}
+}
+
+reason_when_denied(q) if authz.allow with input as q
+
+reason_when_denied(q) if {
+	not authz.allow with input as q
+	count(authz.reason) > 0 with input as q
+}
+
+test_no_rule_mixes_owner_and_subjects_grants if {
+	# a subjects rule grants by kind, an owner rule by ownership: one rule doing both would be
+	# ambiguous about which conditions apply
+	every _, r in authz.rules {
+		not mixes_grants(r)
+	}
+}
+
+mixes_grants(r) if {
+	r.subjects
+	r.owner
+}
+
+# --- agents and tiers (DESIGN §8.3) ---
+
+test_transfer_within_the_tier_limit if {
+	allowed(transfer(agent({"reputation": 150}), "100", {}))
+	allowed(transfer(agent({"reputation": 150}), "0.000000000000000001", {}))
+	allowed(transfer(agent({"reputation": 50}), "10", {}))
+	allowed(transfer(agent({"reputation": 950}), "1000000", {}))
+	allowed(transfer(agent({}), "99.5", {}))
+}
+
+test_transfer_over_the_per_transfer_limit if {
+	denied(transfer(agent({"reputation": 150}), "100.000000000000000001", {}), "100.000000000000000001 AVT is over the New tier's per-transfer limit of 100 AVT")
+	denied(transfer(agent({"reputation": 50}), "10.5", {}), "10.5 AVT is over the Untrusted tier's per-transfer limit of 10 AVT")
+	denied(transfer(agent({"reputation": 450}), "1001", {}), "1001 AVT is over the Trusted tier's per-transfer limit of 1000 AVT")
+	denied(transfer(agent({"reputation": 750}), "10000.1", {}), "10000.1 AVT is over the Verified tier's per-transfer limit of 10000 AVT")
+	denied(transfer(agent({"reputation": 1000}), "1000001", {}), "1000001 AVT is over the Elite tier's per-transfer limit of 1000000 AVT")
+}
+
+test_transfer_counts_the_daily_total if {
+	allowed(transfer(agent({"reputation": 150}), "100", {"daily_total": "900"}))
+	allowed(transfer(agent({"reputation": 150}), "0.1", {"daily_total": "999.9"}))
+	denied(transfer(agent({"reputation": 150}), "0.1", {"daily_total": "999.900000000000000001"}), "0.1 AVT more would pass the New tier's daily limit of 1000 AVT (999.900000000000000001 AVT sent today)")
+	denied(transfer(agent({"reputation": 150}), "100", {"daily_total": "901"}), "100 AVT more would pass the New tier's daily limit of 1000 AVT (901 AVT sent today)")
+	denied(transfer(agent({"reputation": 150}), "1", {"daily_total": "lots"}), "token.transfer needs context.daily_total: a decimal amount of AVT")
+}
+
+test_transfer_needs_a_positive_decimal_amount if {
+	every amount in [null, "", "0", "0.0", "-5", "1e2", "abc", "1.", ".5", "1.0000000000000000001", 5] {
+		denied(transfer(agent({}), amount, {}), "token.transfer needs context.amount: a positive decimal amount of AVT")
+	}
+	denied(object.remove(transfer(agent({}), "1", {}), ["context"]), "token.transfer needs context.amount: a positive decimal amount of AVT")
+}
+
+test_transfer_is_for_agents_only if {
+	denied(transfer(dev, "1", {}), "token.transfer is open to agent subjects only")
+	denied(transfer(admin_session, "1", {}), "token.transfer is open to agent subjects only")
+	denied(transfer({"kind": "anonymous"}, "1", {}), "authentication required")
+	denied(transfer({"id": "agt_1"}, "1", {}), "token.transfer is open to agent subjects only")
+}
+
+test_transfer_tier_from_tier_field_when_no_reputation if {
+	denied(transfer(agent({"tier": "Untrusted"}), "11", {}), "11 AVT is over the Untrusted tier's per-transfer limit of 10 AVT")
+	allowed(transfer(agent({"tier": "Verified"}), "10000", {}))
+	denied(transfer(agent({"tier": "Verified", "reputation": 150}), "101", {}), "101 AVT is over the New tier's per-transfer limit of 100 AVT")
+	denied(transfer(agent({"tier": "Godlike"}), "101", {}), "101 AVT is over the New tier's per-transfer limit of 100 AVT")
+}
+
+test_dispute_filing_from_new if {
+	denied(ask(agent({"reputation": 99}), "dispute.file", {"kind": "dispute"}), "dispute.file requires the New tier or above; the subject is Untrusted")
+	allowed(ask(agent({"reputation": 100}), "dispute.file", {"kind": "dispute"}))
+	allowed(ask(agent({}), "dispute.file", {"kind": "dispute"}))
+	denied(ask(dev, "dispute.file", {"kind": "dispute"}), "dispute.file is open to agent subjects only")
+}
+
+test_proposals_from_trusted_with_stake if {
+	denied(ask(agent({"reputation": 399, "stake": "5000"}), "governance.propose", {"kind": "proposal"}), "governance.propose requires the Trusted tier or above; the subject is New")
+	denied(ask(agent({"reputation": 400}), "governance.propose", {"kind": "proposal"}), "governance.propose requires a stake of at least 1000 AVT")
+	denied(ask(agent({"reputation": 400, "stake": "999.999"}), "governance.propose", {"kind": "proposal"}), "governance.propose requires a stake of at least 1000 AVT")
+	allowed(ask(agent({"reputation": 400, "stake": "1000"}), "governance.propose", {"kind": "proposal"}))
+	allowed(ask(agent({"reputation": 950, "stake": "25000.5"}), "governance.propose", {"kind": "proposal"}))
+}
+
+test_arbitration_from_verified_validators if {
+	denied(ask(agent({"reputation": 699, "stake": "5000"}), "dispute.arbitrate", {"kind": "dispute"}), "dispute.arbitrate requires the Verified tier or above; the subject is Trusted")
+	denied(ask(agent({"reputation": 700, "stake": "999"}), "dispute.arbitrate", {"kind": "dispute"}), "dispute.arbitrate requires a stake of at least 1000 AVT")
+	denied(ask(agent({"reputation": 700, "stake": "-1000"}), "dispute.arbitrate", {"kind": "dispute"}), "dispute.arbitrate requires a stake of at least 1000 AVT")
+	allowed(ask(agent({"reputation": 700, "stake": "1000"}), "dispute.arbitrate", {"kind": "dispute"}))
+	denied(ask(admin_session, "dispute.arbitrate", {"kind": "dispute"}), "dispute.arbitrate is open to agent subjects only")
+}
+
+test_stake_minimums_follow_the_tier_parameters if {
+	authz.rules["governance.propose"].min_stake == data.sovereign.tiers.proposal_min_stake
+	authz.rules["dispute.arbitrate"].min_stake == data.sovereign.tiers.validator_min_stake
+}
