@@ -1,9 +1,6 @@
 package teg
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/avt"
@@ -40,15 +37,4 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 type Head struct {
 	Seq  uint64
 	Hash string
-}
-
-// ComputeHash returns the hash the event must carry given its other fields.
-func (e *Event) ComputeHash() string {
-	body := *e
-	body.Hash = ""
-	b, _ := json.Marshal(body)
-	h := sha256.New()
-	h.Write([]byte(e.PrevHash))
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
 }

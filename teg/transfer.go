@@ -1,9 +1,6 @@
 package teg
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -52,13 +49,6 @@ type Command struct {
 	// Partial marks a post of less than the pending amount (Amount is then what is posted); a
 	// post without it posts the full pending amount.
 	Partial bool `json:"partial,omitempty"`
-}
-
-// Fingerprint identifies the command's content, to tell a replay from a reuse of its ID.
-func (c Command) Fingerprint() string {
-	b, _ := json.Marshal(c)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
 }
 
 // PendingState is the state of a two-phase transfer.
