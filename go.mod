@@ -16,6 +16,11 @@ require (
 )
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.5 // indirect
+	github.com/spiffe/go-spiffe/v2 v2.9.0 // indirect
+)
+
+require (
 	github.com/agnivade/levenshtein v1.2.2 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect

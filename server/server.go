@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,9 @@ import (
 	"github.com/sovereign-stack/sovereign/registry/registryhttp"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
 	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/teg"
+	"github.com/sovereign-stack/sovereign/teg/teghttp"
+	"github.com/sovereign-stack/sovereign/teg/tegsql"
 )
 
 // AdminKeyFile is the file in the data directory holding the admin API key created on first start.
@@ -46,6 +50,9 @@ type Server struct {
 	redis    *redis.Client
 	handler  http.Handler
 	accounts *registry.Accounts
+	ledger   *tegsql.Ledger
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
 }
@@ -106,6 +113,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		limiter = ratelimit.NewRedis(s.redis, "sovereign:rl:")
 	}
 
+	registryAuthz := policy.New()
 	mailer := o.Mailer
 	if mailer == nil {
 		if cfg.SMTP.Host != "" {
@@ -115,7 +123,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		}
 	}
 	s.accounts, err = registry.NewAccounts(ctx, registry.AccountsConfig{
-		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: policy.New(),
+		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: registryAuthz,
 		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log, Now: o.Now,
 	})
 	if err != nil {
@@ -136,10 +144,18 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		registryhttp.RateLoginEmail: perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
 	}}
 
+	authz := policy.New()
+	s.ledger = tegsql.Open(db, teg.DefaultParams(), o.Now)
+	bgCtx, stop := context.WithCancel(context.Background())
+	s.stopBg = stop
+	s.bg.Add(1)
+	go s.expirePending(bgCtx)
+
 	mux := http.NewServeMux()
 	api := httpapi.NewAPI(mux, "Sovereign Stack", buildinfo.Version)
 	api.UseMiddleware(httpapi.Authenticate(s.accounts, metrics), limits.Middleware)
 	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
+	(&teghttp.Token{Service: &teg.Service{Store: s.ledger, Authz: authz, Params: teg.DefaultParams()}}).Register(api)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -205,8 +221,34 @@ func (s *Server) portalStatus(ctx context.Context) portal.Status {
 	return portal.Status{Version: buildinfo.String(), TrustDomain: s.cfg.TrustDomain, StoreDialect: string(s.db.Dialect()), StoreOK: s.db.Ping(ctx) == nil}
 }
 
-// Close closes the store and the Redis client.
+// expirePending voids pending transfers whose timeout passed, once a second.
+func (s *Server) expirePending(ctx context.Context) {
+	defer s.bg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := s.ledger.ExpireDue(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.Warn("expire pending transfers", "err", err)
+			} else if n > 0 {
+				s.log.Info("expired pending transfers", "count", n)
+			}
+		}
+	}
+}
+
+// Close stops the background work and the ledger writer, then closes the store and Redis.
 func (s *Server) Close() error {
+	if s.stopBg != nil {
+		s.stopBg()
+		s.bg.Wait()
+	}
+	if s.ledger != nil {
+		s.ledger.Close()
+	}
 	var errs []error
 	if s.redis != nil {
 		errs = append(errs, s.redis.Close())

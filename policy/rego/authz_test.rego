@@ -225,3 +225,28 @@ test_stake_minimums_follow_the_tier_parameters if {
 	authz.rules["governance.propose"].min_stake == data.sovereign.tiers.proposal_min_stake
 	authz.rules["dispute.arbitrate"].min_stake == data.sovereign.tiers.validator_min_stake
 }
+
+wallet(owner) := {"kind": "wallet", "id": owner, "owner": owner}
+
+test_wallet_owner_reads_own_balance_and_history if {
+	allowed(ask(agent({}), "token.balance.read", wallet("agt_1")))
+	allowed(ask(agent({}), "token.history.read", wallet("agt_1")))
+	not allowed(ask(agent({}), "token.balance.read", wallet("agt_2")))
+}
+
+test_admin_reads_any_wallet if {
+	allowed(ask(admin_key, "token.balance.read", wallet("agt_2")))
+	allowed(ask(admin_key, "token.history.read", wallet("agt_2")))
+}
+
+test_treasury_operations_are_admin_only if {
+	every action in ["token.mint", "token.burn", "token.grant", "teg.account.create"] {
+		allowed(ask(admin_key, action, {"kind": "treasury"}))
+		not allowed(ask(dev, action, {"kind": "treasury"}))
+		not allowed(ask(agent({}), action, {"kind": "treasury"}))
+	}
+}
+
+test_read_only_admin_key_cannot_mint if {
+	not allowed(ask(object.union(admin_key, {"scopes": ["read"]}), "token.mint", {"kind": "treasury"}))
+}

@@ -1,0 +1,180 @@
+package teg
+
+import (
+	"context"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/ids"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/teg/fee"
+)
+
+// Store is what the token service needs of the ledger's storage and writer (tegsql.Ledger).
+type Store interface {
+	Submit(ctx context.Context, cmds []Command, linked bool) ([]Result, error)
+	Account(ctx context.Context, id AccountID) (Account, error)
+	History(ctx context.Context, account AccountID, before uint64, limit int) ([]Transfer, error)
+}
+
+// Authorizer answers authorization questions; *policy.Engine is one.
+type Authorizer interface {
+	Decide(ctx context.Context, query string, in policy.Input) (policy.Decision, error)
+}
+
+// Service is the token API's domain: it authorizes each call through the policy, turns it into
+// ledger commands with idempotent ids, and submits them.
+type Service struct {
+	Store  Store
+	Authz  Authorizer
+	Params Params
+}
+
+// MaxIdempotencyKey bounds Idempotency-Key values.
+const MaxIdempotencyKey = 100
+
+var errIdemKey = apperr.New(apperr.Invalid, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 100 printable ASCII characters")
+
+// commandID derives the ledger id of a caller's command: from its Idempotency-Key (scoped to the
+// caller, so two callers' keys never collide), or a fresh id without one.
+func commandID(caller policy.Subject, idemKey string) (string, error) {
+	if idemKey == "" {
+		return ids.New("tx"), nil
+	}
+	if len(idemKey) > MaxIdempotencyKey {
+		return "", errIdemKey.With("field", "Idempotency-Key")
+	}
+	for i := 0; i < len(idemKey); i++ {
+		if idemKey[i] < 0x21 || idemKey[i] > 0x7e {
+			return "", errIdemKey.With("field", "Idempotency-Key")
+		}
+	}
+	return "idem:" + caller.ID + ":" + idemKey, nil
+}
+
+func (s *Service) authorize(ctx context.Context, caller policy.Subject, action string, res policy.Resource, amount *avt.Amount) error {
+	in := policy.Input{Subject: caller, Action: action, Resource: res, Context: policy.Context{Time: time.Now().UTC()}}
+	if amount != nil {
+		in.Context.Amount = amount.String()
+	}
+	d, err := s.Authz.Decide(ctx, policy.QueryAllow, in)
+	if err != nil {
+		return apperr.Internalf("policy decision for %s: %w", action, err)
+	}
+	if !d.Allow {
+		if caller.Kind == policy.KindAnonymous || caller.ID == "" {
+			return apperr.New(apperr.Unauthenticated, "AUTHENTICATION_REQUIRED", "this call needs a bearer token or API key")
+		}
+		return apperr.New(apperr.Forbidden, "FORBIDDEN", d.Reason).With("decision_id", d.ID)
+	}
+	return nil
+}
+
+// do submits one command and returns its transfer and whether it was a replay.
+func (s *Service) do(ctx context.Context, c Command) (Transfer, bool, error) {
+	res, err := s.Store.Submit(ctx, []Command{c}, false)
+	if err != nil {
+		return Transfer{}, false, err
+	}
+	return res[0].Transfer, res[0].Replayed, res[0].Err
+}
+
+// OpenAccount opens a wallet for an agent id (admins only, until onboarding opens wallets).
+func (s *Service) OpenAccount(ctx context.Context, caller policy.Subject, id AccountID, idemKey string) (Account, error) {
+	if err := s.authorize(ctx, caller, policy.ActionTegAccountCreate, policy.Resource{Kind: "wallet", ID: string(id)}, nil); err != nil {
+		return Account{}, err
+	}
+	if err := ValidateAgentAccount(id); err != nil {
+		return Account{}, err
+	}
+	cid, err := commandID(caller, idemKey)
+	if err != nil {
+		return Account{}, err
+	}
+	if _, _, err := s.do(ctx, Command{Kind: KindOpen, ID: cid, To: id}); err != nil {
+		return Account{}, err
+	}
+	return s.Store.Account(ctx, id)
+}
+
+// ValidateAgentAccount checks that id can name an agent's wallet.
+func ValidateAgentAccount(id AccountID) error {
+	if id == "" || len(id) > MaxIDLen || id.IsSystem() {
+		return apperr.New(apperr.Invalid, "INVALID_ACCOUNT", "the account must be an agent id (1 to 128 characters, not sys:…)").With("field", "account")
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return apperr.New(apperr.Invalid, "INVALID_ACCOUNT", "the account must be printable ASCII").With("field", "account")
+		}
+	}
+	return nil
+}
+
+// Mint creates amount in the treasury (admins).
+func (s *Service) Mint(ctx context.Context, caller policy.Subject, amount avt.Amount, message, idemKey string) (Transfer, bool, error) {
+	return s.treasuryOp(ctx, caller, policy.ActionTokenMint, Command{Kind: KindMint, Amount: amount, Message: message}, idemKey)
+}
+
+// Burn destroys amount from an account (admins).
+func (s *Service) Burn(ctx context.Context, caller policy.Subject, from AccountID, amount avt.Amount, message, idemKey string) (Transfer, bool, error) {
+	return s.treasuryOp(ctx, caller, policy.ActionTokenBurn, Command{Kind: KindBurn, From: from, Amount: amount, Message: message}, idemKey)
+}
+
+// Grant moves amount from the treasury to an account, without fee (admins).
+func (s *Service) Grant(ctx context.Context, caller policy.Subject, to AccountID, amount avt.Amount, message, idemKey string) (Transfer, bool, error) {
+	return s.treasuryOp(ctx, caller, policy.ActionTokenGrant, Command{Kind: KindGrant, To: to, Amount: amount, Message: message}, idemKey)
+}
+
+func (s *Service) treasuryOp(ctx context.Context, caller policy.Subject, action string, c Command, idemKey string) (Transfer, bool, error) {
+	if err := s.authorize(ctx, caller, action, policy.Resource{Kind: "treasury", ID: string(Treasury)}, &c.Amount); err != nil {
+		return Transfer{}, false, err
+	}
+	id, err := commandID(caller, idemKey)
+	if err != nil {
+		return Transfer{}, false, err
+	}
+	c.ID = id
+	return s.do(ctx, c)
+}
+
+// Balance returns an account's balances (its owner, or an admin).
+func (s *Service) Balance(ctx context.Context, caller policy.Subject, id AccountID) (Account, error) {
+	if err := s.authorize(ctx, caller, policy.ActionTokenBalanceRead, policy.Resource{Kind: "wallet", ID: string(id), Owner: string(id)}, nil); err != nil {
+		return Account{}, err
+	}
+	return s.Store.Account(ctx, id)
+}
+
+// History returns up to limit of an account's transfers older than the sequence before (0: the
+// newest), newest first (its owner, or an admin).
+func (s *Service) History(ctx context.Context, caller policy.Subject, id AccountID, before uint64, limit int) ([]Transfer, error) {
+	if err := s.authorize(ctx, caller, policy.ActionTokenHistoryRead, policy.Resource{Kind: "wallet", ID: string(id), Owner: string(id)}, nil); err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.Account(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Store.History(ctx, id, before, limit)
+}
+
+// FeeQuote is the fee of a transfer of Amount and how it splits.
+type FeeQuote struct {
+	Amount avt.Amount
+	Fee    avt.Amount
+	Total  avt.Amount
+	Split  fee.Split
+}
+
+// QuoteFee computes the fee a transfer of amount would pay (public).
+func (s *Service) QuoteFee(amount avt.Amount) (FeeQuote, error) {
+	if amount.IsZero() {
+		return FeeQuote{}, ErrZeroAmount.With("field", "amount")
+	}
+	f := s.Params.Fee.Compute(amount)
+	total, ok := amount.Add(f)
+	if !ok {
+		return FeeQuote{}, ErrOverflow.With("field", "amount")
+	}
+	return FeeQuote{Amount: amount, Fee: f, Total: total, Split: s.Params.Fee.Split(f)}, nil
+}

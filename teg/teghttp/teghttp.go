@@ -1,0 +1,287 @@
+// Package teghttp serves the token economy over HTTP (/api/v1/token/…, /api/v1/teg/…): it decodes
+// requests, parses amounts strictly, calls teg.Service with the authenticated subject, and
+// encodes the answers. Business rules and authorization live in package teg and the policy.
+package teghttp
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/httpapi"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/teg"
+)
+
+// Token serves the token routes.
+type Token struct {
+	Service *teg.Service
+}
+
+// AccountView is an account's balances as the API shows them (amounts are decimal strings).
+type AccountView struct {
+	Account   string    `json:"account"`
+	Liquid    string    `json:"liquid" example:"100.5"`
+	Locked    string    `json:"locked"`
+	Staked    string    `json:"staked"`
+	Unbonding string    `json:"unbonding"`
+	Total     string    `json:"total"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func accountView(a teg.Account) AccountView {
+	return AccountView{Account: string(a.ID), Liquid: a.Liquid.String(), Locked: a.Locked.String(), Staked: a.Staked.String(),
+		Unbonding: a.Unbonding.String(), Total: a.Total().String(), CreatedAt: a.CreatedAt}
+}
+
+// TransferView is a ledger transfer as the API shows it.
+type TransferView struct {
+	ID        string     `json:"id"`
+	Kind      string     `json:"kind"`
+	From      string     `json:"from,omitempty"`
+	To        string     `json:"to,omitempty"`
+	Amount    string     `json:"amount"`
+	Fee       string     `json:"fee"`
+	Message   string     `json:"message,omitempty"`
+	PendingID string     `json:"pending_id,omitempty"`
+	State     string     `json:"state,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Seq       uint64     `json:"seq" doc:"Position in the ledger's event log"`
+	CreatedAt time.Time  `json:"created_at"`
+	Replayed  bool       `json:"replayed,omitempty" doc:"This answer repeats the first result of the same Idempotency-Key"`
+}
+
+func transferView(t teg.Transfer, replayed bool) TransferView {
+	return TransferView{ID: t.ID, Kind: string(t.Kind), From: string(t.From), To: string(t.To), Amount: t.Amount.String(), Fee: t.Fee.String(),
+		Message: t.Message, PendingID: t.PendingID, State: string(t.State), ExpiresAt: t.ExpiresAt, Seq: t.Seq, CreatedAt: t.CreatedAt, Replayed: replayed}
+}
+
+// parseAmount parses a decimal AVT string, naming field in the error.
+func parseAmount(s, field string) (avt.Amount, error) {
+	a, err := avt.Parse(s)
+	if err != nil {
+		if ae, ok := apperr.As(err); ok {
+			return a, ae.With("field", field)
+		}
+		return a, err
+	}
+	return a, nil
+}
+
+type openAccountInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           struct {
+		AgentID string `json:"agent_id" maxLength:"128" doc:"The agent whose wallet to open"`
+	}
+}
+
+type accountOutput struct {
+	ETag string `header:"ETag"`
+	Body AccountView
+}
+
+type mintInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           struct {
+		Amount  string `json:"amount" maxLength:"64" doc:"AVT as a decimal string, at most 18 fractional digits" example:"100.5"`
+		Message string `json:"message,omitempty" maxLength:"1024" doc:"At most 256 bytes"`
+	}
+}
+
+type burnInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           struct {
+		Account string `json:"account" maxLength:"128"`
+		Amount  string `json:"amount" maxLength:"64" doc:"AVT as a decimal string, at most 18 fractional digits" example:"100.5"`
+		Message string `json:"message,omitempty" maxLength:"1024" doc:"At most 256 bytes"`
+	}
+}
+
+type grantInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           struct {
+		To      string `json:"to" maxLength:"128"`
+		Amount  string `json:"amount" maxLength:"64" doc:"AVT as a decimal string, at most 18 fractional digits" example:"100.5"`
+		Message string `json:"message,omitempty" maxLength:"1024" doc:"At most 256 bytes"`
+	}
+}
+
+type transferOutput struct {
+	Status int
+	Body   TransferView
+}
+
+type balanceInput struct {
+	Account     string `query:"account" maxLength:"128" doc:"The wallet (default: the caller's own)"`
+	IfNoneMatch string `header:"If-None-Match"`
+}
+
+type historyInput struct {
+	Account string `query:"account" maxLength:"128" doc:"The wallet (default: the caller's own)"`
+	httpapi.PageParams
+}
+
+// TransferPage is a page of an account's transfers, newest first.
+type TransferPage struct {
+	Items      []TransferView `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+type historyOutput struct{ Body TransferPage }
+
+type feeInput struct {
+	Amount string `query:"amount" required:"true" maxLength:"64"`
+}
+
+type feeOutput struct {
+	Body struct {
+		Amount string            `json:"amount"`
+		Fee    string            `json:"fee"`
+		Total  string            `json:"total" doc:"What the sender pays: amount + fee"`
+		Split  map[string]string `json:"split" doc:"treasury, validator_pool, staking_reward_pool, burn"`
+	}
+}
+
+type paramsOutput struct {
+	Body struct {
+		Version         int               `json:"version"`
+		FeeRateBps      uint64            `json:"fee_rate_bps"`
+		FeeMin          string            `json:"fee_min"`
+		FeeMax          string            `json:"fee_max"`
+		FeeSplitBps     map[string]uint64 `json:"fee_split_bps"`
+		MaxBatch        int               `json:"max_batch"`
+		MaxMessageBytes int               `json:"max_message_bytes"`
+	}
+}
+
+func op(id, method, path, summary string, status int, tags ...string) huma.Operation {
+	return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags, DefaultStatus: status, Security: httpapi.Authenticated}
+}
+
+// Register adds the token routes to api.
+func (h *Token) Register(api huma.API) {
+	httpapi.Register(api, op("teg-open-account", http.MethodPost, "/api/v1/admin/teg/accounts", "Open an agent's wallet (admin)", http.StatusCreated, "token"), h.openAccount)
+	httpapi.Register(api, op("token-mint", http.MethodPost, "/api/v1/token/mint", "Mint AVT into the treasury (admin)", http.StatusCreated, "token"), h.mint)
+	httpapi.Register(api, op("token-burn", http.MethodPost, "/api/v1/token/burn", "Burn AVT from an account (admin)", http.StatusCreated, "token"), h.burn)
+	httpapi.Register(api, op("token-grant", http.MethodPost, "/api/v1/token/grant", "Grant AVT from the treasury (admin)", http.StatusCreated, "token"), h.grant)
+	httpapi.Register(api, op("token-balance", http.MethodGet, "/api/v1/token/balance", "An account's balances (its owner or an admin)", http.StatusOK, "token"), h.balance)
+	httpapi.Register(api, op("token-transactions", http.MethodGet, "/api/v1/token/transactions", "An account's transfers, newest first (its owner or an admin)", http.StatusOK, "token"), h.history)
+	fees := op("token-fee", http.MethodGet, "/api/v1/token/fees/calculate", "The fee of a transfer and its split", http.StatusOK, "token")
+	fees.Security = nil
+	httpapi.Register(api, fees, h.fee)
+	params := op("teg-params", http.MethodGet, "/api/v1/teg/params", "The ledger's parameters", http.StatusOK, "token")
+	params.Security = nil
+	httpapi.Register(api, params, h.params)
+}
+
+func (h *Token) openAccount(ctx context.Context, in *openAccountInput) (*accountOutput, error) {
+	a, err := h.Service.OpenAccount(ctx, httpapi.Subject(ctx), teg.AccountID(in.Body.AgentID), in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	return &accountOutput{Body: accountView(a)}, nil
+}
+
+func transferResult(t teg.Transfer, replayed bool, err error) (*transferOutput, error) {
+	if err != nil {
+		return nil, err
+	}
+	status := http.StatusCreated
+	if replayed {
+		status = http.StatusOK
+	}
+	return &transferOutput{Status: status, Body: transferView(t, replayed)}, nil
+}
+
+func (h *Token) mint(ctx context.Context, in *mintInput) (*transferOutput, error) {
+	a, err := parseAmount(in.Body.Amount, "amount")
+	if err != nil {
+		return nil, err
+	}
+	return transferResult(h.Service.Mint(ctx, httpapi.Subject(ctx), a, in.Body.Message, in.IdempotencyKey))
+}
+
+func (h *Token) burn(ctx context.Context, in *burnInput) (*transferOutput, error) {
+	a, err := parseAmount(in.Body.Amount, "amount")
+	if err != nil {
+		return nil, err
+	}
+	return transferResult(h.Service.Burn(ctx, httpapi.Subject(ctx), teg.AccountID(in.Body.Account), a, in.Body.Message, in.IdempotencyKey))
+}
+
+func (h *Token) grant(ctx context.Context, in *grantInput) (*transferOutput, error) {
+	a, err := parseAmount(in.Body.Amount, "amount")
+	if err != nil {
+		return nil, err
+	}
+	return transferResult(h.Service.Grant(ctx, httpapi.Subject(ctx), teg.AccountID(in.Body.To), a, in.Body.Message, in.IdempotencyKey))
+}
+
+// accountOf is the account a read names, or the caller's own.
+func accountOf(caller policy.Subject, account string) teg.AccountID {
+	if account == "" {
+		return teg.AccountID(caller.ID)
+	}
+	return teg.AccountID(account)
+}
+
+func (h *Token) balance(ctx context.Context, in *balanceInput) (*accountOutput, error) {
+	caller := httpapi.Subject(ctx)
+	a, err := h.Service.Balance(ctx, caller, accountOf(caller, in.Account))
+	if err != nil {
+		return nil, err
+	}
+	v := accountView(a)
+	etag, err := httpapi.CheckETag(in.IfNoneMatch, v)
+	if err != nil {
+		return nil, err
+	}
+	return &accountOutput{ETag: etag, Body: v}, nil
+}
+
+func (h *Token) history(ctx context.Context, in *historyInput) (*historyOutput, error) {
+	caller := httpapi.Subject(ctx)
+	var before uint64
+	if err := httpapi.DecodeCursor(in.Cursor, &before); err != nil {
+		return nil, err
+	}
+	items, err := h.Service.History(ctx, caller, accountOf(caller, in.Account), before, in.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	page, next := httpapi.Paginate(items, in.Limit, func(t teg.Transfer) any { return t.Seq })
+	out := &historyOutput{Body: TransferPage{Items: make([]TransferView, 0, len(page)), NextCursor: next}}
+	for _, t := range page {
+		out.Body.Items = append(out.Body.Items, transferView(t, false))
+	}
+	return out, nil
+}
+
+func (h *Token) fee(_ context.Context, in *feeInput) (*feeOutput, error) {
+	a, err := parseAmount(in.Amount, "amount")
+	if err != nil {
+		return nil, err
+	}
+	q, err := h.Service.QuoteFee(a)
+	if err != nil {
+		return nil, err
+	}
+	out := &feeOutput{}
+	out.Body.Amount, out.Body.Fee, out.Body.Total = q.Amount.String(), q.Fee.String(), q.Total.String()
+	out.Body.Split = map[string]string{"treasury": q.Split.Treasury.String(), "validator_pool": q.Split.Validators.String(),
+		"staking_reward_pool": q.Split.Stakers.String(), "burn": q.Split.Burn.String()}
+	return out, nil
+}
+
+func (h *Token) params(_ context.Context, _ *struct{}) (*paramsOutput, error) {
+	p := h.Service.Params
+	out := &paramsOutput{}
+	out.Body.Version, out.Body.FeeRateBps, out.Body.FeeMin, out.Body.FeeMax = p.Version, p.Fee.RateBps, p.Fee.Min.String(), p.Fee.Max.String()
+	out.Body.FeeSplitBps = map[string]uint64{"treasury": p.Fee.TreasuryBps, "validator_pool": p.Fee.ValidatorsBps, "staking_reward_pool": p.Fee.StakersBps, "burn": p.Fee.BurnBps}
+	out.Body.MaxBatch, out.Body.MaxMessageBytes = teg.MaxBatch, teg.MaxMessageBytes
+	return out, nil
+}
