@@ -105,16 +105,17 @@ const (
 
 // Actions of agents in the token economy, governed by reputation tier (DESIGN §8.3).
 const (
-	ActionTokenTransfer     = "token.transfer"     // context.amount within the tier's limits
-	ActionTokenBalanceRead  = "token.balance.read" // the wallet's owner, or an admin
-	ActionTokenHistoryRead  = "token.history.read" // the wallet's owner, or an admin
-	ActionTokenMint         = "token.mint"         // admin (governance later)
-	ActionTokenBurn         = "token.burn"         // admin
-	ActionTokenGrant        = "token.grant"        // admin: treasury → wallet
-	ActionTegAccountCreate  = "teg.account.create" // admin, until onboarding creates wallets
-	ActionDisputeFile       = "dispute.file"       // New tier and above
-	ActionGovernancePropose = "governance.propose" // Trusted tier and above, stake ≥ 1,000 AVT
-	ActionDisputeArbitrate  = "dispute.arbitrate"  // Verified tier and above, validator stake
+	ActionTokenTransfer     = "token.transfer"       // context.amount within the tier's limits
+	ActionTokenSettle       = "token.pending.settle" // post or void: the pending transfer's payer, or an admin
+	ActionTokenBalanceRead  = "token.balance.read"   // the wallet's owner, or an admin
+	ActionTokenHistoryRead  = "token.history.read"   // the wallet's owner, or an admin
+	ActionTokenMint         = "token.mint"           // admin (governance later)
+	ActionTokenBurn         = "token.burn"           // admin
+	ActionTokenGrant        = "token.grant"          // admin: treasury → wallet
+	ActionTegAccountCreate  = "teg.account.create"   // admin, until onboarding creates wallets
+	ActionDisputeFile       = "dispute.file"         // New tier and above
+	ActionGovernancePropose = "governance.propose"   // Trusted tier and above, stake ≥ 1,000 AVT
+	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake
 )
 
 // Reputation tiers, lowest first.

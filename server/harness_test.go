@@ -57,6 +57,7 @@ type stack struct {
 	mail     *mailbox
 	adminKey string
 	logs     *bytes.Buffer
+	server   *server.Server
 }
 
 type stackOption func(*config.Config)
@@ -94,7 +95,7 @@ func newStack(t *testing.T, db *store.DB, opts ...stackOption) *stack {
 	} else if srv.AdminKey != "" {
 		t.Fatalf("admin created but key file unreadable: %v", err)
 	}
-	return &stack{t: t, srv: hs, mail: mail, adminKey: strings.TrimSpace(string(key)), logs: logs}
+	return &stack{t: t, srv: hs, mail: mail, adminKey: strings.TrimSpace(string(key)), logs: logs, server: srv}
 }
 
 type lockedWriter struct {

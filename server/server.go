@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/buildinfo"
@@ -27,6 +28,7 @@ import (
 	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/email"
 	"github.com/sovereign-stack/sovereign/httpapi"
+	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/portal"
 	"github.com/sovereign-stack/sovereign/ratelimit"
@@ -51,6 +53,7 @@ type Server struct {
 	handler  http.Handler
 	accounts *registry.Accounts
 	ledger   *tegsql.Ledger
+	issuer   *identity.Builtin
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
 	// AdminKey is the admin API key when this start created the admin account, else "".
@@ -153,7 +156,20 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 	mux := http.NewServeMux()
 	api := httpapi.NewAPI(mux, "Sovereign Stack", buildinfo.Version)
-	api.UseMiddleware(httpapi.Authenticate(s.accounts, metrics), limits.Middleware)
+	td, err := spiffeid.TrustDomainFromString(cfg.TrustDomain)
+	if err != nil {
+		return nil, fmt.Errorf("server: trust domain: %w", err)
+	}
+	s.issuer, err = identity.NewBuiltin(filepath.Join(cfg.Data, "identity"), td)
+	if err != nil {
+		return nil, fmt.Errorf("server: identity: %w", err)
+	}
+	tegID, err := identity.TEGID(td)
+	if err != nil {
+		return nil, err
+	}
+	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID}
+	api.UseMiddleware(httpapi.Authenticate(auth, metrics), limits.Middleware)
 	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
 	(&teghttp.Token{Service: &teg.Service{Store: s.ledger, Authz: authz, Params: teg.DefaultParams()}}).Register(api)
 
@@ -192,6 +208,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Accounts is the developer-account service (for the command line's operator actions).
 func (s *Server) Accounts() *registry.Accounts { return s.accounts }
+
+// Issuer is the builtin SPIFFE identity issuer (embedded CA) of the stack.
+func (s *Server) Issuer() *identity.Builtin { return s.issuer }
 
 // Config is the configuration the server runs with.
 func (s *Server) Config() config.Config { return s.cfg }

@@ -2,6 +2,7 @@ package teg
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -16,6 +17,7 @@ type Store interface {
 	Submit(ctx context.Context, cmds []Command, linked bool) ([]Result, error)
 	Account(ctx context.Context, id AccountID) (Account, error)
 	History(ctx context.Context, account AccountID, before uint64, limit int) ([]Transfer, error)
+	Transfer(ctx context.Context, id string) (Transfer, bool, error)
 }
 
 // Authorizer answers authorization questions; *policy.Engine is one.
@@ -177,4 +179,94 @@ func (s *Service) QuoteFee(amount avt.Amount) (FeeQuote, error) {
 		return FeeQuote{}, ErrOverflow.With("field", "amount")
 	}
 	return FeeQuote{Amount: amount, Fee: f, Total: total, Split: s.Params.Fee.Split(f)}, nil
+}
+
+// TransferRequest is one payment an agent asks for: Amount to To, with an optional message.
+type TransferRequest struct {
+	To      AccountID
+	Amount  avt.Amount
+	Message string
+}
+
+func (s *Service) authorizeTransfer(ctx context.Context, caller policy.Subject, amount avt.Amount) error {
+	return s.authorize(ctx, caller, policy.ActionTokenTransfer, policy.Resource{Kind: "wallet", ID: caller.ID, Owner: caller.ID}, &amount)
+}
+
+// Transfer pays req.Amount from the calling agent's wallet to req.To; the agent also pays the fee.
+// The policy checks the amount against the agent's tier limit.
+func (s *Service) Transfer(ctx context.Context, caller policy.Subject, req TransferRequest, idemKey string) (Transfer, bool, error) {
+	if err := s.authorizeTransfer(ctx, caller, req.Amount); err != nil {
+		return Transfer{}, false, err
+	}
+	id, err := commandID(caller, idemKey)
+	if err != nil {
+		return Transfer{}, false, err
+	}
+	return s.do(ctx, Command{Kind: KindTransfer, ID: id, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message})
+}
+
+// TransferBatch applies up to MaxBatch transfers from the calling agent at once; when linked, all
+// or none. With an Idempotency-Key, transfer i gets the key's id suffixed with its index.
+func (s *Service) TransferBatch(ctx context.Context, caller policy.Subject, reqs []TransferRequest, linked bool, idemKey string) ([]Result, error) {
+	if len(reqs) == 0 {
+		return nil, ErrEmptyBatch
+	}
+	if len(reqs) > MaxBatch {
+		return nil, ErrBatchTooLarge.With("max", MaxBatch).With("count", len(reqs))
+	}
+	base, err := commandID(caller, idemKey)
+	if err != nil {
+		return nil, err
+	}
+	cmds := make([]Command, len(reqs))
+	for i, r := range reqs {
+		if err := s.authorizeTransfer(ctx, caller, r.Amount); err != nil {
+			if ae, ok := apperr.As(err); ok {
+				return nil, ae.With("index", i)
+			}
+			return nil, err
+		}
+		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message}
+	}
+	return s.Store.Submit(ctx, cmds, linked)
+}
+
+// Pending holds req.Amount plus its fee in the calling agent's wallet until the agent posts
+// (fully or in part) or voids it, or timeout passes (then it is voided automatically).
+func (s *Service) Pending(ctx context.Context, caller policy.Subject, req TransferRequest, timeout time.Duration, idemKey string) (Transfer, bool, error) {
+	if err := s.authorizeTransfer(ctx, caller, req.Amount); err != nil {
+		return Transfer{}, false, err
+	}
+	id, err := commandID(caller, idemKey)
+	if err != nil {
+		return Transfer{}, false, err
+	}
+	return s.do(ctx, Command{Kind: KindPending, ID: id, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout})
+}
+
+// Settle posts (post true; amount nil posts the whole amount) or voids a pending transfer; only
+// its payer (or an admin) may.
+func (s *Service) Settle(ctx context.Context, caller policy.Subject, pendingID string, post bool, amount *avt.Amount, idemKey string) (Transfer, bool, error) {
+	p, ok, err := s.Store.Transfer(ctx, pendingID)
+	if err != nil {
+		return Transfer{}, false, apperr.Internalf("read pending: %w", err)
+	}
+	if !ok || p.Kind != KindPending {
+		return Transfer{}, false, ErrPendingNotFound.With("pending_id", pendingID)
+	}
+	if err := s.authorize(ctx, caller, policy.ActionTokenSettle, policy.Resource{Kind: "pending_transfer", ID: pendingID, Owner: string(p.From)}, amount); err != nil {
+		return Transfer{}, false, err
+	}
+	id, err := commandID(caller, idemKey)
+	if err != nil {
+		return Transfer{}, false, err
+	}
+	c := Command{Kind: KindVoid, ID: id, PendingID: pendingID}
+	if post {
+		c.Kind = KindPost
+		if amount != nil {
+			c.Amount, c.Partial = *amount, true
+		}
+	}
+	return s.do(ctx, c)
 }

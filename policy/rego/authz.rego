@@ -53,6 +53,7 @@ rules := {
 	"developer.recovery_keys.rotate": {"owner": true, "session_only": true},
 	"developer.sessions.revoke": {"owner": true, "session_only": true},
 	"token.transfer": {"subjects": ["agent"], "transfer": true},
+	"token.pending.settle": {"owner": true, "scope": "write"},
 	"token.balance.read": {"owner": true, "scope": "read"},
 	"token.history.read": {"owner": true, "scope": "read"},
 	"token.mint": {"scope": "write"},

@@ -250,3 +250,9 @@ test_treasury_operations_are_admin_only if {
 test_read_only_admin_key_cannot_mint if {
 	not allowed(ask(object.union(admin_key, {"scopes": ["read"]}), "token.mint", {"kind": "treasury"}))
 }
+
+test_only_the_payer_settles_a_pending_transfer if {
+	allowed(ask(agent({}), "token.pending.settle", wallet("agt_1")))
+	not allowed(ask(agent({}), "token.pending.settle", wallet("agt_2")))
+	allowed(ask(admin_key, "token.pending.settle", wallet("agt_2")))
+}

@@ -6,6 +6,7 @@ package teghttp
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -162,6 +163,70 @@ func op(id, method, path, summary string, status int, tags ...string) huma.Opera
 	return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags, DefaultStatus: status, Security: httpapi.Authenticated}
 }
 
+type transferBody struct {
+	To      string `json:"to" maxLength:"128" doc:"The receiving wallet (agent id)"`
+	Amount  string `json:"amount" maxLength:"64" doc:"AVT as a decimal string" example:"12.5"`
+	Message string `json:"message,omitempty" maxLength:"1024" doc:"At most 256 bytes"`
+}
+
+func (b transferBody) request(field string) (teg.TransferRequest, error) {
+	a, err := parseAmount(b.Amount, field)
+	if err != nil {
+		return teg.TransferRequest{}, err
+	}
+	return teg.TransferRequest{To: teg.AccountID(b.To), Amount: a, Message: b.Message}, nil
+}
+
+type transferInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           transferBody
+}
+
+type batchInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           struct {
+		Transfers []transferBody `json:"transfers" minItems:"1" maxItems:"8190"`
+		Linked    *bool          `json:"linked,omitempty" doc:"All or nothing (default true)"`
+	}
+}
+
+// BatchResult is one transfer of a batch: the transfer, or its error.
+type BatchResult struct {
+	Transfer *TransferView `json:"transfer,omitempty"`
+	Error    *BatchError   `json:"error,omitempty"`
+}
+
+// BatchError is why one transfer of an unlinked batch was refused.
+type BatchError struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+type batchOutput struct {
+	Body struct {
+		Results []BatchResult `json:"results"`
+	}
+}
+
+type pendingInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           struct {
+		To             string `json:"to" maxLength:"128"`
+		Amount         string `json:"amount" maxLength:"64"`
+		Message        string `json:"message,omitempty" maxLength:"1024"`
+		TimeoutSeconds int    `json:"timeout_seconds,omitempty" minimum:"1" maximum:"2592000" doc:"Default 3600; the hold is voided automatically after it"`
+	}
+}
+
+type settleInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Ref            string `path:"ref" maxLength:"200" doc:"{id}:post or {id}:void"`
+	Body           *struct {
+		Amount string `json:"amount,omitempty" maxLength:"64" doc:"Post only this much (partial post); the rest is released"`
+	} `required:"false"`
+}
+
 // Register adds the token routes to api.
 func (h *Token) Register(api huma.API) {
 	httpapi.Register(api, op("teg-open-account", http.MethodPost, "/api/v1/admin/teg/accounts", "Open an agent's wallet (admin)", http.StatusCreated, "token"), h.openAccount)
@@ -170,6 +235,10 @@ func (h *Token) Register(api huma.API) {
 	httpapi.Register(api, op("token-grant", http.MethodPost, "/api/v1/token/grant", "Grant AVT from the treasury (admin)", http.StatusCreated, "token"), h.grant)
 	httpapi.Register(api, op("token-balance", http.MethodGet, "/api/v1/token/balance", "An account's balances (its owner or an admin)", http.StatusOK, "token"), h.balance)
 	httpapi.Register(api, op("token-transactions", http.MethodGet, "/api/v1/token/transactions", "An account's transfers, newest first (its owner or an admin)", http.StatusOK, "token"), h.history)
+	httpapi.Register(api, op("token-transfer", http.MethodPost, "/api/v1/token/transfer", "Pay another wallet from your own (agents)", http.StatusCreated, "token"), h.transfer)
+	httpapi.Register(api, op("token-transfer-batch", http.MethodPost, "/api/v1/token/transfers:batch", "Up to 8,190 transfers at once, linked by default (agents)", http.StatusOK, "token"), h.batch)
+	httpapi.Register(api, op("token-pending", http.MethodPost, "/api/v1/token/pending", "Hold a payment until posted or voided (two-phase; agents)", http.StatusCreated, "token"), h.pending)
+	httpapi.Register(api, op("token-pending-settle", http.MethodPost, "/api/v1/token/pending/{ref}", "POST …/{id}:post (optionally a smaller amount) or …/{id}:void", http.StatusCreated, "token"), h.settle)
 	fees := op("token-fee", http.MethodGet, "/api/v1/token/fees/calculate", "The fee of a transfer and its split", http.StatusOK, "token")
 	fees.Security = nil
 	httpapi.Register(api, fees, h.fee)
@@ -284,4 +353,76 @@ func (h *Token) params(_ context.Context, _ *struct{}) (*paramsOutput, error) {
 	out.Body.FeeSplitBps = map[string]uint64{"treasury": p.Fee.TreasuryBps, "validator_pool": p.Fee.ValidatorsBps, "staking_reward_pool": p.Fee.StakersBps, "burn": p.Fee.BurnBps}
 	out.Body.MaxBatch, out.Body.MaxMessageBytes = teg.MaxBatch, teg.MaxMessageBytes
 	return out, nil
+}
+
+func (h *Token) transfer(ctx context.Context, in *transferInput) (*transferOutput, error) {
+	req, err := in.Body.request("amount")
+	if err != nil {
+		return nil, err
+	}
+	return transferResult(h.Service.Transfer(ctx, httpapi.Subject(ctx), req, in.IdempotencyKey))
+}
+
+func (h *Token) batch(ctx context.Context, in *batchInput) (*batchOutput, error) {
+	reqs := make([]teg.TransferRequest, len(in.Body.Transfers))
+	for i, b := range in.Body.Transfers {
+		r, err := b.request("amount")
+		if err != nil {
+			if ae, ok := apperr.As(err); ok {
+				return nil, ae.With("index", i)
+			}
+			return nil, err
+		}
+		reqs[i] = r
+	}
+	linked := in.Body.Linked == nil || *in.Body.Linked
+	res, err := h.Service.TransferBatch(ctx, httpapi.Subject(ctx), reqs, linked, in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	out := &batchOutput{}
+	out.Body.Results = make([]BatchResult, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			be := &BatchError{Code: apperr.CodeOf(r.Err), Message: "internal error"}
+			if ae, ok := apperr.As(r.Err); ok {
+				be.Message, be.Details = ae.Message, ae.Details
+			}
+			out.Body.Results[i].Error = be
+			continue
+		}
+		v := transferView(r.Transfer, r.Replayed)
+		out.Body.Results[i].Transfer = &v
+	}
+	return out, nil
+}
+
+func (h *Token) pending(ctx context.Context, in *pendingInput) (*transferOutput, error) {
+	a, err := parseAmount(in.Body.Amount, "amount")
+	if err != nil {
+		return nil, err
+	}
+	req := teg.TransferRequest{To: teg.AccountID(in.Body.To), Amount: a, Message: in.Body.Message}
+	return transferResult(h.Service.Pending(ctx, httpapi.Subject(ctx), req, time.Duration(in.Body.TimeoutSeconds)*time.Second, in.IdempotencyKey))
+}
+
+var errBadSettle = apperr.New(apperr.NotFound, "NOT_FOUND", "use POST /api/v1/token/pending/{id}:post or /api/v1/token/pending/{id}:void")
+
+func (h *Token) settle(ctx context.Context, in *settleInput) (*transferOutput, error) {
+	id, verb, ok := strings.Cut(in.Ref, ":")
+	if !ok || id == "" || (verb != "post" && verb != "void") {
+		return nil, errBadSettle
+	}
+	var amount *avt.Amount
+	if in.Body != nil && in.Body.Amount != "" {
+		if verb == "void" {
+			return nil, apperr.New(apperr.Invalid, "UNKNOWN_FIELD", "a void takes no amount").With("field", "amount")
+		}
+		a, err := parseAmount(in.Body.Amount, "amount")
+		if err != nil {
+			return nil, err
+		}
+		amount = &a
+	}
+	return transferResult(h.Service.Settle(ctx, httpapi.Subject(ctx), id, verb == "post", amount, in.IdempotencyKey))
 }

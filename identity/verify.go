@@ -1,0 +1,28 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+)
+
+// ErrInvalidJWTSVID is returned for a JWT-SVID that does not verify: bad signature, unknown key,
+// expired, wrong audience or trust domain, or not a JWT at all.
+var ErrInvalidJWTSVID = apperr.New(apperr.Unauthenticated, "INVALID_JWT_SVID", "the JWT-SVID is invalid, expired or not for this audience")
+
+// VerifyJWTSVID checks token against the issuer's current JWT bundle and audience (the SPIFFE ID
+// of the service it is presented to), and returns the SPIFFE ID it speaks for.
+func VerifyJWTSVID(ctx context.Context, issuer Issuer, token string, audience spiffeid.ID) (spiffeid.ID, error) {
+	b, err := issuer.Bundle(ctx)
+	if err != nil {
+		return spiffeid.ID{}, apperr.Internalf("identity bundle: %w", err)
+	}
+	svid, err := jwtsvid.ParseAndValidate(token, b, []string{audience.String()})
+	if err != nil {
+		return spiffeid.ID{}, ErrInvalidJWTSVID.With("reason", err.Error())
+	}
+	return svid.ID, nil
+}
