@@ -24,6 +24,7 @@ func newBench() *cobra.Command {
 		dsn                 string
 		accounts, transfers int
 		batch, clients, hot int
+		overHTTP            bool
 	)
 	ledger := &cobra.Command{
 		Use:   "ledger",
@@ -43,6 +44,9 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 				}
 				defer os.RemoveAll(dir)
 				dsn = "sqlite://" + filepath.Join(dir, "bench.db")
+			}
+			if overHTTP {
+				return benchLedgerHTTP(ctx, cmd.OutOrStdout(), dsn, accounts, transfers, clients, hot)
 			}
 			if batch < 1 || batch > teg.MaxBatch || clients < 1 || accounts < 2 || transfers < 1 {
 				return fmt.Errorf("bench ledger: need --batch 1..%d, --clients ≥ 1, --accounts ≥ 2, --transfers ≥ 1", teg.MaxBatch)
@@ -153,6 +157,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 	fl.IntVar(&batch, "batch", teg.MaxBatch, "transfers per linked batch (1: single transfers)")
 	fl.IntVar(&clients, "clients", 4, "concurrent submitters")
 	fl.IntVar(&hot, "hot", 0, "transfer among only the first K accounts (contention)")
+	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
 	c.AddCommand(ledger)
 	return c
 }

@@ -59,3 +59,10 @@ func TestBenchLedger_PrintsTheSummaryLine(t *testing.T) {
 		t.Fatal("a batch over the limit was accepted")
 	}
 }
+
+func TestBenchLedgerHTTP_DrivesTheAPI(t *testing.T) {
+	out, err := run(t, context.Background(), "bench", "ledger", "--http", "--accounts", "5", "--transfers", "40", "--clients", "4")
+	if err != nil || !strings.Contains(out, "transfers/s=") || !strings.Contains(out, "failed=0") {
+		t.Fatalf("bench ledger --http = %q, %v", out, err)
+	}
+}
