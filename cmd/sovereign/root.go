@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/store"
 )
 
 // flags are the configuration flags every command shares.
@@ -107,4 +108,13 @@ func newConfig(f *flags) *cobra.Command {
 		},
 	})
 	return c
+}
+
+// openStore loads the configuration and opens its store; the caller closes it.
+func (f *flags) openStore(cmd *cobra.Command) (*store.DB, error) {
+	cfg, err := f.load(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(cmd.Context(), cfg.Store)
 }

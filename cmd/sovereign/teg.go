@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/tegsql"
 )
@@ -21,12 +20,8 @@ previous one) and the supply (minted − burned = Σ balances). It exits non-zer
 discrepancy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load(cmd)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			db, err := store.Open(ctx, cfg.Store)
+			db, err := f.openStore(cmd)
 			if err != nil {
 				return err
 			}

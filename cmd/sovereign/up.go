@@ -68,12 +68,8 @@ func newMigrate(f *flags) *cobra.Command {
 		Short: "Apply the store's pending migrations and print the schema version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load(cmd)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			db, err := store.Open(ctx, cfg.Store)
+			db, err := f.openStore(cmd)
 			if err != nil {
 				return err
 			}
