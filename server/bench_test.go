@@ -9,8 +9,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
@@ -53,6 +55,22 @@ func BenchmarkRequestPath(b *testing.B) {
 	}
 }
 
+var (
+	benchServer   *server.Server
+	benchAdminKey string
+)
+
+func benchAgentToken(b *testing.B, agent string) string {
+	iss := benchServer.Issuer()
+	id, _ := identity.AgentID(iss.TrustDomain(), agent)
+	aud, _ := identity.TEGID(iss.TrustDomain())
+	tok, err := iss.MintJWTSVID(context.Background(), id, []string{aud.String()}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return "Bearer " + tok
+}
+
 func benchStack(b *testing.B, db *store.DB) (http.Handler, string, string) {
 	cfg := config.Default()
 	cfg.Data = b.TempDir()
@@ -67,6 +85,7 @@ func benchStack(b *testing.B, db *store.DB) (http.Handler, string, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close() })
+	benchServer, benchAdminKey = srv, srv.AdminKey
 	h := srv.Handler()
 	post := func(path, body, authz string) map[string]any {
 		req := httptest.NewRequest("POST", path, strings.NewReader(body))
@@ -88,4 +107,36 @@ func benchStack(b *testing.B, db *store.DB) (http.Handler, string, string) {
 	access := login["access_token"].(string)
 	key := post("/api/v1/developers/me/api-keys", `{"name":"bench"}`, "Bearer "+access)["key"].(string)
 	return h, key, access
+}
+
+// BenchmarkAgentTransfer measures one agent transfer through the whole request path: JWT-SVID
+// verification, the policy's tier check, the ledger's group commit (SQLite, durable).
+func BenchmarkAgentTransfer(b *testing.B) {
+	db := storetest.SQLite(b)
+	h, _, _ := benchStack(b, db)
+	adminKey := benchAdminKey
+	post := func(path, auth, body string) int {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", auth)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	admin := "Bearer " + adminKey
+	post("/api/v1/token/mint", admin, `{"amount":"100000000"}`)
+	for _, a := range []string{"agt_a", "agt_b"} {
+		post("/api/v1/admin/teg/accounts", admin, `{"agent_id":"`+a+`"}`)
+		post("/api/v1/token/grant", admin, `{"to":"`+a+`","amount":"1000000"}`)
+	}
+	tok := benchAgentToken(b, "agt_a")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if c := post("/api/v1/token/transfer", tok, `{"to":"agt_b","amount":"1.5"}`); c != 201 {
+				b.Fatalf("transfer: %d", c)
+			}
+		}
+	})
 }
