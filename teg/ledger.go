@@ -34,8 +34,8 @@ type Result struct {
 	Err      error
 }
 
-// Changes is what applying a batch changed: the accounts to write (with their new balances and
-// versions), the transfers to insert or update, and the events to append, in order.
+// Changes is what applying a batch changed: the accounts to write (those an applied command
+// changed or opened, with their new balances and versions), the transfers to insert or update, and the events to append, in order.
 type Changes struct {
 	Accounts  []Account
 	Transfers []Transfer
@@ -60,6 +60,7 @@ type batch struct {
 	now       time.Time
 	accounts  map[AccountID]*Account
 	order     []AccountID
+	dirty     map[AccountID]bool // changed by an applied command (only these are written)
 	transfers map[string]*Transfer
 	torder    []string
 	events    []Event
@@ -83,7 +84,7 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 		now = l.Now
 	}
 	b := &batch{ctx: ctx, r: r, params: l.Params, now: now().UTC().Truncate(time.Microsecond),
-		accounts: map[AccountID]*Account{}, transfers: map[string]*Transfer{}, head: head}
+		accounts: map[AccountID]*Account{}, dirty: map[AccountID]bool{}, transfers: map[string]*Transfer{}, head: head}
 	seen := make(map[string]int, len(cmds))
 	results := make([]Result, len(cmds))
 	for i, c := range cmds {
@@ -112,7 +113,9 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 	}
 	ch := &Changes{Events: b.events, Head: b.head}
 	for _, id := range b.order {
-		ch.Accounts = append(ch.Accounts, *b.accounts[id])
+		if b.dirty[id] {
+			ch.Accounts = append(ch.Accounts, *b.accounts[id])
+		}
 	}
 	for _, id := range b.torder {
 		ch.Transfers = append(ch.Transfers, *b.transfers[id])
@@ -283,6 +286,7 @@ func (b *batch) open(c Command) ([]Posting, error) {
 	}
 	b.accounts[c.To] = &Account{ID: c.To, CreatedAt: b.now}
 	b.order = append(b.order, c.To)
+	b.dirty[c.To] = true
 	return nil, nil
 }
 
@@ -445,6 +449,7 @@ func (b *batch) post2(ps []Posting, c Command) error {
 		a := b.accounts[k.id]
 		*a.part(k.p) = v
 		a.Version++
+		b.dirty[k.id] = true
 	}
 	return nil
 }
