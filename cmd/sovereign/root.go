@@ -39,7 +39,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.publicURL, "public-url", "", "base URL users reach this server at (default http://ADDR; env SOVEREIGN_PUBLIC_URL)")
 	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
 
-	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), newTeg(f), newBench())
+	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), newTeg(f), newBench(), newToken())
 	return root
 }
 
