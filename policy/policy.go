@@ -118,6 +118,13 @@ const (
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake
 )
 
+// Actions on the identity fabric (DESIGN §4).
+const (
+	// ActionIdentitySVIDRenew is an agent minting an X.509-SVID for its own SPIFFE ID from a
+	// CSR (POST /api/v1/identity/svid); agents only, any tier.
+	ActionIdentitySVIDRenew = "identity.svid.renew"
+)
+
 // Reputation tiers, lowest first.
 const (
 	TierUntrusted = "Untrusted"

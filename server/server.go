@@ -29,6 +29,7 @@ import (
 	"github.com/sovereign-stack/sovereign/email"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/identity/identityhttp"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/portal"
 	"github.com/sovereign-stack/sovereign/ratelimit"
@@ -172,6 +173,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	api.UseMiddleware(httpapi.Authenticate(auth, metrics), limits.Middleware)
 	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
 	(&teghttp.Token{Service: &teg.Service{Store: s.ledger, Authz: authz, Params: teg.DefaultParams()}}).Register(api)
+	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
+	wellKnown, err := identityhttp.WellKnownHandler(s.issuer)
+	if err != nil {
+		return nil, fmt.Errorf("server: spiffe bundle endpoint: %w", err)
+	}
+	mux.Handle("GET "+identityhttp.WellKnownPath, wellKnown)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -158,7 +158,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 	fl.IntVar(&clients, "clients", 4, "concurrent submitters")
 	fl.IntVar(&hot, "hot", 0, "transfer among only the first K accounts (contention)")
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
-	c.AddCommand(ledger)
+	c.AddCommand(ledger, newBenchPolicy())
 	return c
 }
 

@@ -63,6 +63,7 @@ rules := {
 	"dispute.file": {"subjects": ["agent"], "min_tier": "New"},
 	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},
 	"dispute.arbitrate": {"subjects": ["agent"], "min_tier": "Verified", "min_stake": 1000},
+	"identity.svid.renew": {"subjects": ["agent"]},
 }
 
 default allow := false

@@ -256,3 +256,17 @@ test_only_the_payer_settles_a_pending_transfer if {
 	not allowed(ask(agent({}), "token.pending.settle", wallet("agt_2")))
 	allowed(ask(admin_key, "token.pending.settle", wallet("agt_2")))
 }
+
+# --- identity (DESIGN §4) ---
+
+test_agents_renew_their_svid if {
+	allowed(ask(agent({}), "identity.svid.renew", {"kind": "svid", "id": "spiffe://sovereign.test/agent/agt_1"}))
+	allowed(ask(agent({"reputation": 1}), "identity.svid.renew", {"kind": "svid"}))
+}
+
+test_only_agents_renew_an_svid if {
+	denied(ask(dev, "identity.svid.renew", {"kind": "svid"}), "identity.svid.renew is open to agent subjects only")
+	denied(ask(admin_key, "identity.svid.renew", {"kind": "svid"}), "identity.svid.renew is open to agent subjects only")
+	denied(ask({"kind": "service", "id": "spiffe://sovereign.test/teg"}, "identity.svid.renew", {"kind": "svid"}), "identity.svid.renew is open to agent subjects only")
+	denied(ask({"kind": "anonymous"}, "identity.svid.renew", {"kind": "svid"}), "authentication required")
+}
