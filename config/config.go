@@ -37,6 +37,12 @@ type Config struct {
 	AdminEmail string `yaml:"admin_email"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// PolicyDir, when set, replaces the embedded Rego policies with the *.rego files of this
+	// directory, reloaded on change (a reload that fails to compile keeps the last good policy).
+	PolicyDir string `yaml:"policy_dir"`
+	// DecisionLog, when set, is a file that receives one JSON line per policy decision (OPA's
+	// decision-log event format, secrets masked); "-" means standard output.
+	DecisionLog string `yaml:"decision_log"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	SMTP            SMTP          `yaml:"smtp"`

@@ -238,3 +238,12 @@ func eachStack(t *testing.T, fn func(t *testing.T, s *stack), opts ...stackOptio
 }
 
 var _ = time.Second
+
+// newServerErr builds a server from cfg and reports the error New returns.
+func newServerErr(cfg config.Config) (*server.Server, error) {
+	srv, err := server.New(context.Background(), server.Options{Config: cfg, PasswordParams: fastPasswords})
+	if err == nil {
+		srv.Close()
+	}
+	return srv, err
+}

@@ -55,6 +55,7 @@ type Server struct {
 	accounts *registry.Accounts
 	ledger   *tegsql.Ledger
 	issuer   *identity.Builtin
+	closers  []io.Closer
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
 	// AdminKey is the admin API key when this start created the admin account, else "".
@@ -117,7 +118,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		limiter = ratelimit.NewRedis(s.redis, "sovereign:rl:")
 	}
 
-	registryAuthz := policy.New()
+	authz, err := s.policyEngine()
+	if err != nil {
+		return nil, err
+	}
 	mailer := o.Mailer
 	if mailer == nil {
 		if cfg.SMTP.Host != "" {
@@ -127,7 +131,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		}
 	}
 	s.accounts, err = registry.NewAccounts(ctx, registry.AccountsConfig{
-		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: registryAuthz,
+		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: authz,
 		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log, Now: o.Now,
 	})
 	if err != nil {
@@ -148,7 +152,6 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		registryhttp.RateLoginEmail: perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
 	}}
 
-	authz := policy.New()
 	s.ledger = tegsql.Open(db, teg.DefaultParams(), o.Now)
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stopBg = stop
@@ -192,6 +195,33 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.handler = httpapi.Handler(mux, log, metrics)
 	ok = true
 	return s, nil
+}
+
+// policyEngine builds the one policy engine every service asks: the embedded Rego, or the
+// configured directory (hot-reloaded), with the decision log when configured.
+func (s *Server) policyEngine() (*policy.Engine, error) {
+	opts := []policy.Option{policy.WithLogger(s.log)}
+	if s.cfg.PolicyDir != "" {
+		opts = append(opts, policy.WithDir(s.cfg.PolicyDir))
+	}
+	switch s.cfg.DecisionLog {
+	case "":
+	case "-":
+		opts = append(opts, policy.WithDecisionLog(os.Stdout))
+	default:
+		f, err := os.OpenFile(s.cfg.DecisionLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("server: decision log: %w", err)
+		}
+		s.closers = append(s.closers, f)
+		opts = append(opts, policy.WithDecisionLog(f))
+	}
+	e, err := policy.NewWithOptions(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("server: policy: %w", err)
+	}
+	s.closers = append(s.closers, e)
+	return e, nil
 }
 
 func (s *Server) ensureAdmin(ctx context.Context) error {
@@ -276,6 +306,9 @@ func (s *Server) Close() error {
 		s.ledger.Close()
 	}
 	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i].Close())
+	}
 	if s.redis != nil {
 		errs = append(errs, s.redis.Close())
 	}

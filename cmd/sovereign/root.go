@@ -20,6 +20,7 @@ type flags struct {
 	redis      string
 	publicURL  string
 	logLevel   string
+	policyDir  string
 }
 
 func newRoot() *cobra.Command {
@@ -38,6 +39,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.redis, "redis", "", "redis://… for rate limits shared by replicas (env SOVEREIGN_REDIS)")
 	pf.StringVar(&f.publicURL, "public-url", "", "base URL users reach this server at (default http://ADDR; env SOVEREIGN_PUBLIC_URL)")
 	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
+	pf.StringVar(&f.policyDir, "policy-dir", "", "use the *.rego policies of this directory, reloaded on change (env SOVEREIGN_POLICY_DIR)")
 
 	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), newTeg(f), newBench(), newToken())
 	return root
@@ -69,6 +71,7 @@ func (f *flags) load(cmd *cobra.Command) (config.Config, error) {
 	set("redis", &c.Redis, f.redis)
 	set("public-url", &c.PublicURL, f.publicURL)
 	set("log-level", &c.LogLevel, f.logLevel)
+	set("policy-dir", &c.PolicyDir, f.policyDir)
 	if err := c.Finish(); err != nil {
 		return c, err
 	}
