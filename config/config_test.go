@@ -392,8 +392,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 20 {
-		t.Errorf("EnvNames has %d names, want one per setting (20): %v", len(names), names)
+	if len(names) != 22 {
+		t.Errorf("EnvNames has %d names, want one per setting (22): %v", len(names), names)
 	}
 }
 
