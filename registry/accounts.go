@@ -17,18 +17,13 @@ import (
 	"github.com/sovereign-stack/sovereign/policy"
 )
 
-// Authorizer answers authorization questions; *policy.Engine is one.
-type Authorizer interface {
-	Decide(ctx context.Context, query string, in policy.Input) (policy.Decision, error)
-}
-
 // Accounts is the developer-account service: registration, email verification, login with
 // rotating refresh tokens, recovery keys, API keys, profiles, and the authentication of
 // requests. Every action on an account is authorized through the policy engine.
 type Accounts struct {
 	store     AccountStore
 	mailer    Mailer
-	authz     Authorizer
+	authz     policy.Decider
 	signer    *credential.TokenSigner
 	params    credential.PasswordParams
 	verifyURL string
@@ -43,7 +38,7 @@ type Accounts struct {
 type AccountsConfig struct {
 	Store  AccountStore
 	Mailer Mailer
-	Authz  Authorizer
+	Authz  policy.Decider
 	// Issuer names this registry in the tokens it signs (its public base URL).
 	Issuer string
 	// PublicURL is the base URL users reach the registry at; verification links point there.
@@ -119,19 +114,7 @@ func (a *Accounts) clock() time.Time { return a.now().UTC().Truncate(time.Micros
 
 // authorize asks the policy whether subject may take action on resource.
 func (a *Accounts) authorize(ctx context.Context, subject policy.Subject, action string, res policy.Resource) error {
-	d, err := a.authz.Decide(ctx, policy.QueryAllow, policy.Input{
-		Subject: subject, Action: action, Resource: res, Context: policy.Context{Time: a.clock()},
-	})
-	if err != nil {
-		return apperr.Internalf("policy decision for %s: %w", action, err)
-	}
-	if !d.Allow {
-		if subject.Kind == policy.KindAnonymous || subject.ID == "" {
-			return ErrAuthRequired
-		}
-		return apperr.New(apperr.Forbidden, "FORBIDDEN", d.Reason)
-	}
-	return nil
+	return policy.Authorize(ctx, a.authz, policy.Input{Subject: subject, Action: action, Resource: res, Context: policy.Context{Time: a.clock()}})
 }
 
 // RegisterInput is what a new developer submits.

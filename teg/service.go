@@ -20,16 +20,11 @@ type Store interface {
 	Transfer(ctx context.Context, id string) (Transfer, bool, error)
 }
 
-// Authorizer answers authorization questions; *policy.Engine is one.
-type Authorizer interface {
-	Decide(ctx context.Context, query string, in policy.Input) (policy.Decision, error)
-}
-
 // Service is the token API's domain: it authorizes each call through the policy, turns it into
 // ledger commands with idempotent ids, and submits them.
 type Service struct {
 	Store  Store
-	Authz  Authorizer
+	Authz  policy.Decider
 	Params Params
 }
 
@@ -60,17 +55,7 @@ func (s *Service) authorize(ctx context.Context, caller policy.Subject, action s
 	if amount != nil {
 		in.Context.Amount = amount.String()
 	}
-	d, err := s.Authz.Decide(ctx, policy.QueryAllow, in)
-	if err != nil {
-		return apperr.Internalf("policy decision for %s: %w", action, err)
-	}
-	if !d.Allow {
-		if caller.Kind == policy.KindAnonymous || caller.ID == "" {
-			return apperr.New(apperr.Unauthenticated, "AUTHENTICATION_REQUIRED", "this call needs a bearer token or API key")
-		}
-		return apperr.New(apperr.Forbidden, "FORBIDDEN", d.Reason).With("decision_id", d.ID)
-	}
-	return nil
+	return policy.Authorize(ctx, s.Authz, in)
 }
 
 // do submits one command and returns its transfer and whether it was a replay.

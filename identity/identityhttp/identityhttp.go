@@ -42,15 +42,10 @@ const DefaultMaxAge = 300 * time.Second
 // CSR_TOO_LARGE for CSRs a little over its limit.
 const maxCSRField = 4 * identity.MaxCSRSize
 
-// Authorizer is the policy decision point (*policy.Engine).
-type Authorizer interface {
-	Decide(ctx context.Context, query string, in policy.Input) (policy.Decision, error)
-}
-
 // Identity serves the identity routes.
 type Identity struct {
 	Issuer identity.Issuer
-	Authz  Authorizer
+	Authz  policy.Decider
 	// Now is the clock of policy inputs (default time.Now).
 	Now func() time.Time
 }
@@ -238,20 +233,10 @@ func (h *Identity) authorize(ctx context.Context, caller policy.Subject, res pol
 	if h.Now != nil {
 		now = h.Now
 	}
-	d, err := h.Authz.Decide(ctx, policy.QueryAllow, policy.Input{
+	return policy.Authorize(ctx, h.Authz, policy.Input{
 		Subject: caller, Action: policy.ActionIdentitySVIDRenew, Resource: res,
 		Context: policy.Context{Time: now().UTC(), RequestID: httpapi.RequestID(ctx)},
 	})
-	if err != nil {
-		return apperr.Internalf("policy decision for %s: %w", policy.ActionIdentitySVIDRenew, err)
-	}
-	if !d.Allow {
-		if caller.Kind == policy.KindAnonymous || caller.ID == "" {
-			return apperr.New(apperr.Unauthenticated, "AUTHENTICATION_REQUIRED", "this call needs the agent's JWT-SVID as a bearer token")
-		}
-		return apperr.New(apperr.Forbidden, "FORBIDDEN", d.Reason).With("decision_id", d.ID)
-	}
-	return nil
 }
 
 // decodeCSR reads a CSR given as PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST", one
