@@ -25,6 +25,7 @@ func newBench() *cobra.Command {
 		accounts, transfers int
 		batch, clients, hot int
 		overHTTP            bool
+		replicas            int
 	)
 	ledger := &cobra.Command{
 		Use:   "ledger",
@@ -48,7 +49,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 			if overHTTP {
 				return benchLedgerHTTP(ctx, cmd.OutOrStdout(), dsn, accounts, transfers, clients, hot)
 			}
-			if batch < 1 || batch > teg.MaxBatch || clients < 1 || accounts < 2 || transfers < 1 {
+			if batch < 1 || batch > teg.MaxBatch || clients < 1 || accounts < 2 || transfers < 1 || replicas < 1 {
 				return fmt.Errorf("bench ledger: need --batch 1..%d, --clients ≥ 1, --accounts ≥ 2, --transfers ≥ 1", teg.MaxBatch)
 			}
 			db, err := store.Open(ctx, dsn)
@@ -61,6 +62,19 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 			}
 			l := tegsql.Open(db, teg.DefaultParams(), nil)
 			defer l.Close()
+			// Replicas: more ledger writers, each with its own connection pool, on the same
+			// database (they take turns through the event log's head lock).
+			writers := []*tegsql.Ledger{l}
+			for r := 1; r < replicas; r++ {
+				rdb, err := store.Open(ctx, dsn)
+				if err != nil {
+					return err
+				}
+				defer rdb.Close()
+				rl := tegsql.Open(rdb, teg.DefaultParams(), nil)
+				defer rl.Close()
+				writers = append(writers, rl)
+			}
 			run := fmt.Sprintf("%d", time.Now().UnixNano())
 			ids, err := benchAccounts(ctx, l, run, accounts)
 			if err != nil {
@@ -70,7 +84,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 				ids = ids[:hot]
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "store %s, %d accounts (%d in play), %d transfers, batch %d, %d clients\n", store.Redact(dsn), accounts, len(ids), transfers, batch, clients)
+			fmt.Fprintf(out, "store %s, %d accounts (%d in play), %d transfers, batch %d, %d clients, %d writer(s)\n", store.Redact(dsn), accounts, len(ids), transfers, batch, clients, len(writers))
 
 			var next atomic.Int64
 			var mu sync.Mutex
@@ -80,6 +94,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 			start := time.Now()
 			var wg sync.WaitGroup
 			for c := 0; c < clients; c++ {
+				w := writers[c%len(writers)]
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -100,7 +115,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 							cmds[i] = teg.Command{Kind: teg.KindTransfer, ID: fmt.Sprintf("bench-%s-%d", run, k), From: from, To: to, Amount: avt.FromUnits(uint64(k%1000+1) * 1_000_000_000_000)}
 						}
 						t0 := time.Now()
-						res, err := l.Submit(ctx, cmds, batch > 1)
+						res, err := w.Submit(ctx, cmds, batch > 1)
 						d := time.Since(t0)
 						if err != nil && batch == 1 {
 							refused.Add(1)
@@ -157,6 +172,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 	fl.IntVar(&batch, "batch", teg.MaxBatch, "transfers per linked batch (1: single transfers)")
 	fl.IntVar(&clients, "clients", 4, "concurrent submitters")
 	fl.IntVar(&hot, "hot", 0, "transfer among only the first K accounts (contention)")
+	fl.IntVar(&replicas, "replicas", 1, "ledger writers on the same store, each with its own pool (in one process; they order themselves through the head lock)")
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
 	c.AddCommand(ledger, newBenchPolicy())
 	return c

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/store"
@@ -64,5 +68,31 @@ func TestBenchLedgerHTTP_DrivesTheAPI(t *testing.T) {
 	out, err := run(t, context.Background(), "bench", "ledger", "--http", "--accounts", "5", "--transfers", "40", "--clients", "4")
 	if err != nil || !strings.Contains(out, "transfers/s=") || !strings.Contains(out, "failed=0") {
 		t.Fatalf("bench ledger --http = %q, %v", out, err)
+	}
+}
+
+func TestBenchLedger_TwoReplicasOnPostgreSQL(t *testing.T) {
+	dsn := os.Getenv("SOVEREIGN_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("SOVEREIGN_TEST_POSTGRES not set: skipping the two-replica ledger benchmark")
+	}
+	// A database of its own: the benchmark migrates the public schema of the DSN it is given.
+	db, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	if _, err := db.Writer().ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Skipf("cannot create a database: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.Writer().ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		db.Close()
+	})
+	u, _ := url.Parse(dsn)
+	u.Path = "/" + name
+	out, err := run(t, context.Background(), "bench", "ledger", "--store", u.String(), "--accounts", "50", "--transfers", "400", "--batch", "50", "--clients", "4", "--replicas", "2")
+	if err != nil || !strings.Contains(out, "2 writer(s)") || !strings.Contains(out, "verified=true") {
+		t.Fatalf("bench ledger --replicas 2 = %q, %v", out, err)
 	}
 }
