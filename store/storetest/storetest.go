@@ -41,7 +41,21 @@ func Postgres(t testing.TB) *store.DB {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return open(t, dsn, store.WithSchema("t_"+hex.EncodeToString(b[:])))
+	schema := "t_" + hex.EncodeToString(b[:])
+	// Registered first, so it runs last: after whatever closed the test's own handle (a server
+	// under test closes the store it was given), drop the schema through a connection of its own.
+	t.Cleanup(func() {
+		admin, err := store.Open(context.Background(), dsn)
+		if err != nil {
+			t.Logf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Writer().ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Logf("drop schema %s: %v", schema, err)
+		}
+	})
+	return open(t, dsn, store.WithSchema(schema))
 }
 
 func open(t testing.TB, dsn string, opts ...store.Option) *store.DB {
@@ -51,10 +65,7 @@ func open(t testing.TB, dsn string, opts ...store.Option) *store.DB {
 	if err != nil {
 		t.Fatalf("open %s: %v", store.Redact(dsn), err)
 	}
-	t.Cleanup(func() {
-		_ = db.DropSchema(context.Background())
-		_ = db.Close()
-	})
+	t.Cleanup(func() { _ = db.Close() })
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
