@@ -11,6 +11,9 @@ type Decider interface {
 	Decide(ctx context.Context, query string, in Input) (Decision, error)
 }
 
+// ErrAuthRequired is the answer to a call that needs credentials and came without any.
+var ErrAuthRequired = apperr.New(apperr.Unauthenticated, "AUTHENTICATION_REQUIRED", "this call needs credentials: a bearer token or API key")
+
 // Authorize is the one call services make to authorize an action: it asks d whether in may
 // happen (QueryAllow) and returns nil when allowed; 401 AUTHENTICATION_REQUIRED when the subject
 // is anonymous; 403 FORBIDDEN with the policy's reason and decision id otherwise; an internal
@@ -24,7 +27,7 @@ func Authorize(ctx context.Context, d Decider, in Input) error {
 		return nil
 	}
 	if in.Subject.Kind == KindAnonymous || in.Subject.Kind == "" || in.Subject.ID == "" {
-		return apperr.New(apperr.Unauthenticated, "AUTHENTICATION_REQUIRED", "this call needs credentials: a bearer token or API key")
+		return ErrAuthRequired
 	}
 	e := apperr.New(apperr.Forbidden, "FORBIDDEN", dec.Reason)
 	if dec.ID != "" {

@@ -422,7 +422,7 @@ func (a *Accounts) Logout(ctx context.Context, caller policy.Subject, refreshTok
 		return a.store.RevokeSession(ctx, rt.SessionID, now, "logout")
 	}
 	if caller.AuthMethod != policy.AuthSession || caller.CredentialID == "" {
-		return apperr.New(apperr.Unauthenticated, "AUTHENTICATION_REQUIRED", "log out with an access token or a refresh_token in the body")
+		return policy.ErrAuthRequired.With("hint", "log out with an access token, or send refresh_token in the body")
 	}
 	return a.store.RevokeSession(ctx, caller.CredentialID, now, "logout")
 }

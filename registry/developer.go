@@ -173,5 +173,4 @@ var (
 	ErrAPIKeyRevoked     = apperr.New(apperr.Unauthenticated, "API_KEY_REVOKED", "the API key has been revoked")
 	ErrAPIKeyExpired     = apperr.New(apperr.Unauthenticated, "API_KEY_EXPIRED", "the API key has expired")
 	ErrForbidden         = apperr.New(apperr.Forbidden, "FORBIDDEN", "not permitted")
-	ErrAuthRequired      = apperr.New(apperr.Unauthenticated, "AUTHENTICATION_REQUIRED", "this call needs a bearer token or API key")
 )

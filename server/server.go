@@ -152,7 +152,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		registryhttp.RateLoginEmail: perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
 	}}
 
-	s.ledger = tegsql.Open(db, teg.DefaultParams(), o.Now)
+	params := teg.DefaultParams()
+	s.ledger = tegsql.Open(db, params, o.Now)
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stopBg = stop
 	s.bg.Add(1)
@@ -175,7 +176,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID}
 	api.UseMiddleware(httpapi.Authenticate(auth, metrics), limits.Middleware)
 	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
-	(&teghttp.Token{Service: &teg.Service{Store: s.ledger, Authz: authz, Params: teg.DefaultParams()}}).Register(api)
+	(&teghttp.Token{Service: &teg.Service{Store: s.ledger, Authz: authz, Params: params}}).Register(api)
 	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
 	wellKnown, err := identityhttp.WellKnownHandler(s.issuer)
 	if err != nil {

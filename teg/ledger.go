@@ -212,7 +212,7 @@ func (b *batch) apply(c Command) Result {
 	if err != nil {
 		return Result{Err: err}
 	}
-	if err := b.post2(postings, c); err != nil {
+	if err := b.applyPostings(postings, c); err != nil {
 		return Result{Err: err}
 	}
 	b.head.Seq++
@@ -404,10 +404,10 @@ func (b *batch) void(c Command, t *Transfer) ([]Posting, error) {
 	return []Posting{{Account: p.From, Part: Locked, Amount: p.Held, Debit: true}, {Account: p.From, Part: Liquid, Amount: p.Held}}, nil
 }
 
-// post2 checks that every posting can be applied (accounts exist, no balance goes negative or
+// applyPostings checks that every posting can be applied (accounts exist, no balance goes negative or
 // overflows), then applies them all. Debits are checked against the balance after the earlier
 // postings of the same command.
-func (b *batch) post2(ps []Posting, c Command) error {
+func (b *batch) applyPostings(ps []Posting, c Command) error {
 	type key struct {
 		id AccountID
 		p  Part

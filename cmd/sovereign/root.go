@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/store"
 )
@@ -90,7 +91,7 @@ func newVersion() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), buildString())
+			fmt.Fprintln(cmd.OutOrStdout(), buildinfo.String())
 		},
 	}
 }

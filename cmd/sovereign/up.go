@@ -13,8 +13,6 @@ import (
 	"github.com/sovereign-stack/sovereign/store"
 )
 
-func buildString() string { return buildinfo.String() }
-
 func newUp(f *flags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "up",
