@@ -41,6 +41,8 @@ var known = func() map[string]*ast.Term {
 		ActionDeveloperRead, ActionDeveloperUpdate, ActionDeveloperList, ActionAPIKeyCreate,
 		ActionAPIKeyList, ActionAPIKeyRevoke, ActionRecoveryKeysRotate, ActionSessionLogoutEverywhere,
 		ActionTokenTransfer, ActionDisputeFile, ActionGovernancePropose, ActionDisputeArbitrate,
+		ActionAgentCardCreate, ActionAgentCardUpdate, ActionAgentCardDelete, ActionTemplateCreate,
+		ActionTemplateUpdate, ActionTemplateDelete, "agent_card", "template",
 		TierUntrusted, TierNew, TierTrusted, TierVerified, TierElite, "api_key", "wallet",
 	} {
 		m[v] = ast.StringTerm(v)

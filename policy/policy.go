@@ -118,6 +118,16 @@ const (
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake
 )
 
+// Actions on agent cards and card templates (reads are public and not asked about).
+const (
+	ActionAgentCardCreate = "agent_card.create" // a verified developer
+	ActionAgentCardUpdate = "agent_card.update" // the card's owner, or an admin
+	ActionAgentCardDelete = "agent_card.delete" // the card's owner, or an admin
+	ActionTemplateCreate  = "template.create"   // any developer
+	ActionTemplateUpdate  = "template.update"   // the template's owner, or an admin
+	ActionTemplateDelete  = "template.delete"   // the template's owner, or an admin
+)
+
 // Actions on the identity fabric (DESIGN §4).
 const (
 	// ActionIdentitySVIDRenew is an agent minting an X.509-SVID for its own SPIFFE ID from a

@@ -18,9 +18,10 @@
 #   2. the subject is authenticated               "authentication required"
 #   3. session_only: a login session was used     "A requires a login session, not an API key"
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
-#   5. subjects: kind, tier, stake, amount        (see subjects_denial)
+#   5. verified: the subject's email is verified  "A requires a verified email address"
+#   6. subjects: kind, tier, stake, amount        (see subjects_denial)
 # and then one grant must hold: the resource's owner (owner), an admin, or a subject of the
-# rule's kinds (subjects) — else "not permitted to A". Admins are bound by checks 1–5 too.
+# rule's kinds (subjects) — else "not permitted to A". Admins are bound by checks 1–6 too.
 #
 # Beware: OPA evaluates the arguments of a call before `not`, so `not x in y` or `not x > 0`
 # is false, not true, when x or y is undefined. Negate only plain refs and ==, or helper
@@ -38,6 +39,7 @@ import data.sovereign.tiers
 #   owner         the resource's owner (input.resource.owner == input.subject.id) may
 #   scope         an API key must carry this scope
 #   session_only  needs a login session (credential management is not open to API keys)
+#   verified      needs a subject whose email address is verified
 #   subjects      open to subjects of these kinds (and only these kinds, admins included),
 #                 provided they meet the rule's conditions:
 #   min_tier        reputation tier at least this (tiers.rego)
@@ -64,6 +66,12 @@ rules := {
 	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},
 	"dispute.arbitrate": {"subjects": ["agent"], "min_tier": "Verified", "min_stake": 1000},
 	"identity.svid.renew": {"subjects": ["agent"]},
+	"agent_card.create": {"subjects": ["developer"], "scope": "write", "verified": true},
+	"agent_card.update": {"owner": true, "scope": "write"},
+	"agent_card.delete": {"owner": true, "scope": "write"},
+	"template.create": {"subjects": ["developer"], "scope": "write"},
+	"template.update": {"owner": true, "scope": "write"},
+	"template.delete": {"owner": true, "scope": "write"},
 }
 
 default allow := false
@@ -87,6 +95,9 @@ decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.actio
 	input.subject.auth_method == "api_key"
 	scope := rules[input.action].scope
 	not scope in object.get(input.subject, "scopes", [])
+} else := {"allow": false, "reason": sprintf("%s requires a verified email address", [input.action])} if {
+	rules[input.action].verified
+	not input.subject.verified == true
 } else := {"allow": false, "reason": subjects_denial} if {
 	rules[input.action].subjects
 	subjects_denial

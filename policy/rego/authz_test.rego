@@ -270,3 +270,35 @@ test_only_agents_renew_an_svid if {
 	denied(ask({"kind": "service", "id": "spiffe://sovereign.test/teg"}, "identity.svid.renew", {"kind": "svid"}), "identity.svid.renew is open to agent subjects only")
 	denied(ask({"kind": "anonymous"}, "identity.svid.renew", {"kind": "svid"}), "authentication required")
 }
+
+# --- agent cards and templates ---
+
+test_verified_developer_may_publish_a_card if {
+	allowed(ask(dev, "agent_card.create", {"kind": "agent_card"}))
+	allowed(ask(rw_key, "agent_card.create", {"kind": "agent_card"}))
+	allowed(ask(admin_key, "agent_card.create", {"kind": "agent_card"}))
+}
+
+test_unverified_developer_may_not_publish_a_card if {
+	denied(ask(object.union(dev, {"verified": false}), "agent_card.create", {"kind": "agent_card"}), "agent_card.create requires a verified email address")
+	denied(ask(object.remove(dev, ["verified"]), "agent_card.create", {"kind": "agent_card"}), "agent_card.create requires a verified email address")
+}
+
+test_card_publishing_needs_write_scope_and_a_developer if {
+	denied(ask(ro_key, "agent_card.create", {"kind": "agent_card"}), "API key lacks the write scope")
+	denied(ask(object.union(agent({}), {"verified": true}), "agent_card.create", {"kind": "agent_card"}), "agent_card.create is open to developer subjects only")
+}
+
+test_card_and_template_writes_are_owner_or_admin if {
+	every action in ["agent_card.update", "agent_card.delete", "template.update", "template.delete"] {
+		allowed(ask(dev, action, {"kind": "agent_card", "id": "agt_1", "owner": "dev_a"}))
+		denied(ask(dev, action, {"kind": "agent_card", "id": "agt_1", "owner": "dev_b"}), sprintf("not permitted to %s", [action]))
+		allowed(ask(admin_key, action, {"kind": "agent_card", "id": "agt_1", "owner": "dev_b"}))
+		denied(ask(ro_key, action, {"kind": "agent_card", "id": "agt_1", "owner": "dev_a"}), "API key lacks the write scope")
+	}
+}
+
+test_any_developer_may_create_a_template if {
+	allowed(ask(object.union(dev, {"verified": false}), "template.create", {"kind": "template"}))
+	denied(ask(ro_key, "template.create", {"kind": "template"}), "API key lacks the write scope")
+}
