@@ -124,3 +124,5 @@ require (
 	oras.land/oras-go/v2 v2.7.0 // indirect
 	pgregory.net/rapid v1.3.0 // indirect
 )
+
+tool google.golang.org/protobuf/cmd/protoc-gen-go
