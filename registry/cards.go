@@ -1,0 +1,568 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/agentcard"
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/discovery"
+	"github.com/sovereign-stack/sovereign/ids"
+	"github.com/sovereign-stack/sovereign/policy"
+)
+
+// IDPrefixAgent prefixes agent (and agent card) ids.
+const IDPrefixAgent = "agt"
+
+// Signature states of a stored card.
+const (
+	SignatureUnsigned = "unsigned"
+	SignatureVerified = "verified"
+	SignatureInvalid  = "invalid"
+)
+
+// Card changes recorded in a card's history.
+const (
+	ChangeCreated = "created"
+	ChangeUpdated = "updated"
+	ChangeDeleted = "deleted"
+)
+
+// Errors of the card service.
+var (
+	ErrCardNotFound        = apperr.New(apperr.NotFound, "CARD_NOT_FOUND", "no agent card with this id")
+	ErrCardVersionConflict = apperr.New(apperr.Conflict, "VERSION_CONFLICT", "the card changed since the version you read; fetch it and retry")
+	ErrCardUnsigned        = apperr.New(apperr.Invalid, "SIGNATURE_REQUIRED", "signed_only is set but no signature of the card verifies")
+	ErrSlugTaken           = apperr.New(apperr.Conflict, "NAME_TAKEN", "another card already uses this name's URN")
+)
+
+// AgentCard is a published card and what the registry keeps around it (DESIGN.md §6.2).
+type AgentCard struct {
+	ID      string
+	OwnerID string
+	// Slug is the card's name in URNs (urn:air:<host>:agent:<slug>), fixed at creation.
+	Slug string
+	Card *a2apb.AgentCard
+	// JSON is the card's canonical ProtoJSON (agentcard.Marshal), served as is.
+	JSON          []byte
+	ETag          string
+	SourceVersion string
+	Status        string
+	Version       int
+	// SignatureStatus sums up Signatures: verified when one verifies, invalid when there are
+	// signatures and none verifies, else unsigned.
+	SignatureStatus string
+	Signatures      []agentcard.SignatureResult
+	SignedOnly      bool
+	AgentDID        string
+	SPIFFEID        string
+	Origin          string
+	Tags            []string
+	Skills          []string
+	Capabilities    []string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	DeletedAt       *time.Time
+	LastHeartbeatAt *time.Time
+	// Seq is the position of the card's last change in the change feed.
+	Seq int64
+}
+
+// Doc is the card as discovery indexes it.
+func (c *AgentCard) Doc() *discovery.Doc {
+	return &discovery.Doc{ID: c.ID, OwnerID: c.OwnerID, Name: c.Card.GetName(), Description: c.Card.GetDescription(),
+		SkillText: skillText(c.Card), Tags: c.Tags, Skills: c.Skills, Capabilities: c.Capabilities, Status: c.Status,
+		UpdatedAt: c.UpdatedAt}
+}
+
+// CardVersion is one entry of a card's history.
+type CardVersion struct {
+	CardID    string
+	Version   int
+	Change    string
+	JSON      []byte
+	ChangedBy string
+	CreatedAt time.Time
+}
+
+// CardChange is one entry of the change feed: the card after the change (Deleted: a tombstone).
+type CardChange struct {
+	Seq int64
+	Doc *discovery.Doc
+	// Version is the card's version after the change; Deleted marks a tombstone.
+	Version int
+	Deleted bool
+}
+
+// CardStore keeps agent cards. Writes of one card are serialized by the store (seq order is
+// commit order).
+type CardStore interface {
+	// InsertCard stores a new card with its first version; it sets c.Seq. A taken slug is
+	// ErrSlugTaken.
+	InsertCard(ctx context.Context, c *AgentCard, by string) error
+	// UpdateCard replaces the card when its stored version is c.Version-1 (else
+	// ErrCardVersionConflict) and records the version; it sets c.Seq.
+	UpdateCard(ctx context.Context, c *AgentCard, by string) error
+	// DeleteCard marks the card deleted at c.DeletedAt when its stored version is c.Version-1.
+	DeleteCard(ctx context.Context, c *AgentCard, by string) error
+	// Card returns a card, deleted ones included; ErrCardNotFound if there is none.
+	Card(ctx context.Context, id string) (*AgentCard, error)
+	// CardBySlug returns the card with slug, deleted ones included.
+	CardBySlug(ctx context.Context, slug string) (*AgentCard, error)
+	// Cards returns the (not deleted) cards with these ids, in the order given, skipping
+	// missing ones.
+	Cards(ctx context.Context, ids []string) ([]*AgentCard, error)
+	// CardHistory returns up to limit versions after version `after`, oldest first.
+	CardHistory(ctx context.Context, id string, after, limit int) ([]CardVersion, error)
+	// SearchCards answers a discovery query with the store's own full-text index.
+	SearchCards(ctx context.Context, q *discovery.Query) (discovery.Result, error)
+	// CardChanges returns up to limit changes with seq > after, in seq order.
+	CardChanges(ctx context.Context, after int64, limit int) ([]CardChange, error)
+}
+
+// Cards is the agent-card service: publishing, versions, discovery. Writes are authorized by
+// the policy; reads are public. Discovery answers from an in-memory index (discovery.Index)
+// kept in step with the store's change feed, or from the store's full-text index until the
+// in-memory one is loaded.
+type Cards struct {
+	store CardStore
+	authz policy.Decider
+	keys  agentcard.KeyResolver
+	log   *slog.Logger
+	now   func() time.Time
+	host  string
+
+	index    *discovery.Index
+	syncMu   sync.Mutex
+	seq      int64
+	ready    chan struct{}
+	readyOne sync.Once
+}
+
+// CardsConfig configures NewCards.
+type CardsConfig struct {
+	Store CardStore
+	Authz policy.Decider
+	// Host names this registry in URNs (urn:air:<host>:agent:<slug>).
+	Host string
+	// Keys resolves the keys of card signatures (nil: keys embedded in the signatures).
+	Keys   agentcard.KeyResolver
+	Logger *slog.Logger
+	Now    func() time.Time
+	// NoIndex answers discovery from the store's full-text index only.
+	NoIndex bool
+}
+
+// NewCards returns the card service. Call Load (or Run) to fill the in-memory index.
+func NewCards(c CardsConfig) *Cards {
+	s := &Cards{store: c.Store, authz: c.Authz, keys: c.Keys, log: c.Logger, now: c.Now, host: c.Host,
+		ready: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if !c.NoIndex {
+		s.index = discovery.NewIndex()
+	}
+	return s
+}
+
+// Host is the registry host in this service's URNs.
+func (s *Cards) Host() string { return s.host }
+
+// URN is the card's ARD identifier.
+func (s *Cards) URN(c *AgentCard) string { return "urn:air:" + s.host + ":agent:" + c.Slug }
+
+// CardInput is a card as a client publishes it.
+type CardInput struct {
+	// JSON is the A2A card (v1.0, or v0.3 to be converted).
+	JSON []byte
+	// SignedOnly refuses the card unless one of its signatures verifies.
+	SignedOnly bool
+	// Status is the card's status; empty keeps it (active for a new card).
+	Status string
+}
+
+// Validate parses and checks a card without storing it.
+func (s *Cards) Validate(ctx context.Context, data []byte) (*agentcard.Parsed, error) {
+	return agentcard.Parse(ctx, data, s.keys)
+}
+
+func (s *Cards) authorize(ctx context.Context, subject policy.Subject, action string, res policy.Resource) error {
+	return policy.Authorize(ctx, s.authz, policy.Input{Subject: subject, Action: action, Resource: res, Context: policy.Context{Time: s.now()}})
+}
+
+// build fills c's card-derived fields from the parsed input.
+func (s *Cards) build(ctx context.Context, c *AgentCard, in CardInput) error {
+	p, err := agentcard.Parse(ctx, in.JSON, s.keys)
+	if err != nil {
+		return err
+	}
+	status := SignatureUnsigned
+	if len(p.Signatures) > 0 {
+		status = SignatureInvalid
+		for _, r := range p.Signatures {
+			if r.Verified {
+				status = SignatureVerified
+			}
+		}
+	}
+	if in.SignedOnly && status != SignatureVerified {
+		e := ErrCardUnsigned
+		if len(p.Signatures) > 0 {
+			e = e.With("signatures", p.Signatures)
+		}
+		return e
+	}
+	if in.Status != "" {
+		if !slices.Contains(discovery.Statuses, in.Status) {
+			return apperr.Errorf(apperr.Invalid, "INVALID_FIELD", "status must be one of %s", strings.Join(discovery.Statuses, ", ")).With("field", "status")
+		}
+		c.Status = in.Status
+	}
+	js, err := agentcard.Marshal(p.Card)
+	if err != nil {
+		return apperr.Internalf("marshal card: %w", err)
+	}
+	c.Card, c.JSON, c.SourceVersion = p.Card, js, p.SourceVersion
+	c.SignatureStatus, c.Signatures, c.SignedOnly = status, p.Signatures, in.SignedOnly
+	c.Tags, c.Skills, c.Capabilities = cardTerms(p.Card)
+	return nil
+}
+
+// Create publishes a new card owned by the caller.
+func (s *Cards) Create(ctx context.Context, caller policy.Subject, in CardInput) (*AgentCard, error) {
+	if err := s.authorize(ctx, caller, policy.ActionAgentCardCreate, policy.Resource{Kind: "agent_card"}); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	c := &AgentCard{ID: ids.NewAt(IDPrefixAgent, now), OwnerID: caller.ID, Status: discovery.StatusActive, Version: 1,
+		CreatedAt: now, UpdatedAt: now}
+	if err := s.build(ctx, c, in); err != nil {
+		return nil, err
+	}
+	c.ETag = etag(c)
+	c.Slug = Slug(c.Card.GetName())
+	err := s.store.InsertCard(ctx, c, caller.ID)
+	if err == ErrSlugTaken {
+		// Same name as another card: the URN keeps the name and adds part of the id.
+		c.Slug = c.Slug + "-" + strings.ToLower(c.ID[len(c.ID)-8:])
+		err = s.store.InsertCard(ctx, c, caller.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.applyLocal(c)
+	return c, nil
+}
+
+// Get returns a published card (not deleted).
+func (s *Cards) Get(ctx context.Context, id string) (*AgentCard, error) {
+	c, err := s.store.Card(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.DeletedAt != nil {
+		return nil, ErrCardNotFound
+	}
+	return c, nil
+}
+
+// GetBySlug returns the published card with this URN name.
+func (s *Cards) GetBySlug(ctx context.Context, slug string) (*AgentCard, error) {
+	c, err := s.store.CardBySlug(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if c.DeletedAt != nil {
+		return nil, ErrCardNotFound
+	}
+	return c, nil
+}
+
+// Update replaces a card's content; the owner or an admin may. ifVersion, when not 0, must be
+// the current version (optimistic concurrency).
+func (s *Cards) Update(ctx context.Context, caller policy.Subject, id string, in CardInput, ifVersion int) (*AgentCard, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, caller, policy.ActionAgentCardUpdate, policy.Resource{Kind: "agent_card", ID: id, Owner: c.OwnerID}); err != nil {
+		return nil, err
+	}
+	if ifVersion != 0 && ifVersion != c.Version {
+		return nil, ErrCardVersionConflict.With("current_version", c.Version)
+	}
+	if err := s.build(ctx, c, in); err != nil {
+		return nil, err
+	}
+	c.Version++
+	c.UpdatedAt = s.now().UTC()
+	c.ETag = etag(c)
+	if err := s.store.UpdateCard(ctx, c, caller.ID); err != nil {
+		return nil, err
+	}
+	s.applyLocal(c)
+	return c, nil
+}
+
+// Delete withdraws a card (soft: its history stays, its URN is never reused).
+func (s *Cards) Delete(ctx context.Context, caller policy.Subject, id string) error {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, caller, policy.ActionAgentCardDelete, policy.Resource{Kind: "agent_card", ID: id, Owner: c.OwnerID}); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	c.Version++
+	c.UpdatedAt, c.DeletedAt = now, &now
+	if err := s.store.DeleteCard(ctx, c, caller.ID); err != nil {
+		return err
+	}
+	s.applyLocal(c)
+	return nil
+}
+
+// History lists a card's versions after version `after`, oldest first (deleted cards too, so
+// that an owner can see what was withdrawn).
+func (s *Cards) History(ctx context.Context, id string, after, limit int) ([]CardVersion, error) {
+	if _, err := s.store.Card(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.store.CardHistory(ctx, id, after, limit)
+}
+
+// SearchResult is a page of discovery results.
+type SearchResult struct {
+	Cards  []*AgentCard
+	Scores []float64
+	Next   *discovery.Position
+}
+
+// Search answers a discovery query. OwnedOnly narrows it to the caller's cards (and needs a
+// caller).
+func (s *Cards) Search(ctx context.Context, caller policy.Subject, q discovery.Query, ownedOnly bool) (*SearchResult, error) {
+	if ownedOnly {
+		if caller.ID == "" || caller.Kind == policy.KindAnonymous {
+			return nil, policy.ErrAuthRequired
+		}
+		q.OwnerID = caller.ID
+	}
+	if err := q.Normalize(); err != nil {
+		return nil, err
+	}
+	var res discovery.Result
+	if s.indexReady() {
+		res = s.index.Search(&q)
+	} else {
+		var err error
+		if res, err = s.store.SearchCards(ctx, &q); err != nil {
+			return nil, err
+		}
+	}
+	idList := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		idList[i] = h.ID
+	}
+	cards, err := s.store.Cards(ctx, idList)
+	if err != nil {
+		return nil, err
+	}
+	out := &SearchResult{Cards: cards, Next: res.Next}
+	byID := make(map[string]float64, len(res.Hits))
+	for _, h := range res.Hits {
+		byID[h.ID] = h.Score
+	}
+	for _, c := range cards {
+		out.Scores = append(out.Scores, byID[c.ID])
+	}
+	return out, nil
+}
+
+// Facets counts facet values over the cards matching q (in-memory index only; until it is
+// loaded the answer is Unavailable).
+func (s *Cards) Facets(ctx context.Context, q discovery.Query, fields []string) (map[string][]discovery.FacetCount, error) {
+	if err := q.Normalize(); err != nil {
+		return nil, err
+	}
+	if !s.indexReady() {
+		return nil, apperr.New(apperr.Unavailable, "INDEX_LOADING", "the discovery index is still loading; retry shortly")
+	}
+	return s.index.Facets(&q, fields), nil
+}
+
+// Changes returns the change feed after seq (for replicas and federation peers).
+func (s *Cards) Changes(ctx context.Context, after int64, limit int) ([]CardChange, error) {
+	return s.store.CardChanges(ctx, after, limit)
+}
+
+func (s *Cards) indexReady() bool {
+	if s.index == nil {
+		return false
+	}
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// IndexReady reports whether discovery answers from the loaded in-memory index.
+func (s *Cards) IndexReady() bool { return s.indexReady() }
+
+// applyLocal puts this process's own write into the index at once (read-your-writes); the
+// change feed brings it again, harmlessly.
+func (s *Cards) applyLocal(c *AgentCard) {
+	if s.index == nil {
+		return
+	}
+	if c.DeletedAt != nil {
+		s.index.Remove(c.ID)
+	} else {
+		s.index.Put(c.Doc())
+	}
+}
+
+// Sync applies the store's changes since the last one seen to the index and returns how many
+// it applied; the first call loads every card.
+func (s *Cards) Sync(ctx context.Context) (int, error) {
+	if s.index == nil {
+		return 0, nil
+	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	n := 0
+	for {
+		ch, err := s.store.CardChanges(ctx, s.seq, 10000)
+		if err != nil {
+			return n, err
+		}
+		var put []*discovery.Doc
+		for _, c := range ch {
+			if c.Deleted {
+				if len(put) > 0 {
+					s.index.PutAll(put)
+					put = put[:0]
+				}
+				s.index.Remove(c.Doc.ID)
+			} else {
+				put = append(put, c.Doc)
+			}
+		}
+		s.index.PutAll(put)
+		n += len(ch)
+		if len(ch) > 0 {
+			s.seq = ch[len(ch)-1].Seq
+		}
+		if len(ch) < 10000 {
+			break
+		}
+	}
+	s.readyOne.Do(func() { close(s.ready) })
+	return n, nil
+}
+
+// Run loads the index and then follows the change feed every interval until ctx ends (the
+// changes other replicas write).
+func (s *Cards) Run(ctx context.Context, interval time.Duration) {
+	if s.index == nil {
+		return
+	}
+	start := s.now()
+	if n, err := s.Sync(ctx); err != nil {
+		s.log.Error("discovery index load failed", "err", err)
+	} else {
+		s.log.Info("discovery index loaded", "cards", n, "ms", s.now().Sub(start).Milliseconds())
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sync(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("discovery index sync failed", "err", err)
+			}
+		}
+	}
+}
+
+// etag is the strong entity tag of a card version.
+func etag(c *AgentCard) string {
+	h := sha256.Sum256(c.JSON)
+	return `"` + base64.RawURLEncoding.EncodeToString(h[:12]) + `"`
+}
+
+var slugRE = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Slug is the URN name of a card name: lowercase letters, digits and single hyphens
+// ("Recipe Agent!" → "recipe-agent"), at most 64 characters, "agent" when nothing is left.
+func Slug(name string) string {
+	s := strings.Trim(slugRE.ReplaceAllString(strings.ToLower(discovery.SearchText(name)), "-"), "-")
+	if len(s) > 64 {
+		s = strings.TrimRight(s[:64], "-")
+	}
+	if s == "" {
+		s = "agent"
+	}
+	return s
+}
+
+// cardTerms are the exact-match filter values of a card: its tags (skills' tags, deduplicated),
+// skill ids, and capabilities.
+func cardTerms(c *a2apb.AgentCard) (tags, skills, caps []string) {
+	seen := map[string]bool{}
+	for _, sk := range c.GetSkills() {
+		skills = append(skills, sk.GetId())
+		for _, t := range sk.GetTags() {
+			if !seen[t] {
+				seen[t] = true
+				tags = append(tags, t)
+			}
+		}
+	}
+	cp := c.GetCapabilities()
+	if cp.GetStreaming() {
+		caps = append(caps, "streaming")
+	}
+	if cp.GetPushNotifications() {
+		caps = append(caps, "push_notifications")
+	}
+	if cp.GetExtendedAgentCard() {
+		caps = append(caps, "extended_agent_card")
+	}
+	for _, e := range cp.GetExtensions() {
+		caps = append(caps, e.GetUri())
+	}
+	return tags, skills, caps
+}
+
+// skillText is the searchable text of a card's skills.
+func skillText(c *a2apb.AgentCard) string {
+	var b strings.Builder
+	for _, sk := range c.GetSkills() {
+		b.WriteString(sk.GetName())
+		b.WriteByte(' ')
+		b.WriteString(sk.GetDescription())
+		b.WriteByte(' ')
+		for _, e := range sk.GetExamples() {
+			b.WriteString(e)
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}

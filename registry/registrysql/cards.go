@@ -1,0 +1,415 @@
+package registrysql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/discovery"
+	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/store"
+
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Cards implements registry.CardStore on SQLite (FTS5 for full text) and PostgreSQL (tsvector).
+type Cards struct {
+	db *store.DB
+}
+
+var _ registry.CardStore = (*Cards)(nil)
+
+// NewCards returns the card store over db.
+func NewCards(db *store.DB) *Cards { return &Cards{db: db} }
+
+// sep joins list columns (tags, skills, capabilities).
+const sep = "\x1f"
+
+func joinList(v []string) string { return strings.Join(v, sep) }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, sep)
+}
+
+const cardCols = `c.id, c.seq, c.owner_id, c.slug, c.status, c.version, c.card, c.etag, c.source_version,
+	c.signature_status, c.signatures, c.signed_only, c.agent_did, c.spiffe_id, c.origin_registry, c.tags, c.skills,
+	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at`
+
+func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
+	var c registry.AgentCard
+	var sigs, tags, skills, caps string
+	if err := sc.Scan(&c.ID, &c.Seq, &c.OwnerID, &c.Slug, &c.Status, &c.Version, &c.JSON, &c.ETag, &c.SourceVersion,
+		&c.SignatureStatus, &sigs, &c.SignedOnly, &c.AgentDID, &c.SPIFFEID, &c.Origin, &tags, &skills, &caps,
+		store.ScanTime(&c.CreatedAt), store.ScanTime(&c.UpdatedAt), store.ScanNullTime(&c.DeletedAt),
+		store.ScanNullTime(&c.LastHeartbeatAt)); err != nil {
+		return nil, err
+	}
+	c.Tags, c.Skills, c.Capabilities = splitList(tags), splitList(skills), splitList(caps)
+	c.Card = &a2apb.AgentCard{}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(c.JSON, c.Card); err != nil {
+		return nil, fmt.Errorf("registrysql: stored card %s: %w", c.ID, err)
+	}
+	if sigs != "" && sigs != "null" {
+		if err := json.Unmarshal([]byte(sigs), &c.Signatures); err != nil {
+			return nil, fmt.Errorf("registrysql: stored signatures of %s: %w", c.ID, err)
+		}
+	}
+	return &c, nil
+}
+
+// nextSeq takes the card-change lock (PostgreSQL: a transaction advisory lock, so changes
+// commit in seq order; SQLite has one writer) and returns the next seq.
+func (s *Cards) nextSeq(ctx context.Context, q store.Querier) (int64, error) {
+	if s.db.Dialect() == store.Postgres {
+		if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243901)`); err != nil {
+			return 0, err
+		}
+	}
+	var seq int64
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM agent_cards`).Scan(&seq)
+	return seq, err
+}
+
+func (s *Cards) write(ctx context.Context, fn func(q store.Querier) error) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error { return fn(s.db.TxQuerier(tx)) })
+}
+
+// searchArgs are the pre-tokenized full-text columns of a card.
+func searchArgs(c *registry.AgentCard) (name, desc, skills, tags string) {
+	d := c.Doc()
+	return discovery.SearchText(d.Name), discovery.SearchText(d.Description), discovery.SearchText(d.SkillText), d.TagText()
+}
+
+func sigJSON(c *registry.AgentCard) string {
+	if len(c.Signatures) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(c.Signatures)
+	return string(b)
+}
+
+// InsertCard implements registry.CardStore.
+func (s *Cards) InsertCard(ctx context.Context, c *registry.AgentCard, by string) error {
+	err := s.write(ctx, func(q store.Querier) error {
+		seq, err := s.nextSeq(ctx, q)
+		if err != nil {
+			return err
+		}
+		d := c.Doc()
+		_, err = q.ExecContext(ctx, `INSERT INTO agent_cards (id, seq, owner_id, slug, name, description, skill_text, tags, skills,
+			capabilities, status, version, card, etag, source_version, signature_status, signatures, signed_only, agent_did,
+			spiffe_id, origin_registry, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+			c.ID, seq, c.OwnerID, c.Slug, d.Name, d.Description, d.SkillText, joinList(c.Tags), joinList(c.Skills),
+			joinList(c.Capabilities), c.Status, c.Version, c.JSON, c.ETag, c.SourceVersion, c.SignatureStatus, sigJSON(c),
+			c.SignedOnly, c.AgentDID, c.SPIFFEID, c.Origin, store.Time(c.CreatedAt), store.Time(c.UpdatedAt))
+		if store.IsUniqueViolation(err) {
+			return registry.ErrSlugTaken
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.index(ctx, q, c); err != nil {
+			return err
+		}
+		c.Seq = seq
+		return s.version(ctx, q, c, registry.ChangeCreated, by)
+	})
+	return err
+}
+
+// index writes the card's full-text and filter rows (after removing old ones).
+func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCard) error {
+	if err := s.unindex(ctx, q, c.ID); err != nil {
+		return err
+	}
+	name, desc, skills, tags := searchArgs(c)
+	var err error
+	if s.db.Dialect() == store.Postgres {
+		_, err = q.ExecContext(ctx, `UPDATE agent_cards SET search = setweight(to_tsvector('simple', $2), 'A') ||
+			setweight(to_tsvector('simple', $3), 'B') || setweight(to_tsvector('simple', $4), 'B') ||
+			setweight(to_tsvector('simple', $5), 'D') WHERE id = $1`, c.ID, name, skills, tags, desc)
+	} else {
+		_, err = q.ExecContext(ctx, `INSERT INTO agent_cards_fts (rowid, name, description, skills, tags)
+			SELECT rid, $2, $3, $4, $5 FROM agent_cards WHERE id = $1`, c.ID, name, desc, skills, tags)
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range []struct {
+		kind string
+		v    []string
+	}{{"t", c.Tags}, {"s", c.Skills}, {"c", c.Capabilities}} {
+		seen := map[string]bool{}
+		for _, v := range t.v {
+			if seen[v] {
+				continue
+			}
+			seen[v] = true
+			if _, err := q.ExecContext(ctx, `INSERT INTO agent_card_terms (kind, value, card_id) VALUES ($1, $2, $3)`, t.kind, v, c.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Cards) unindex(ctx context.Context, q store.Querier, id string) error {
+	if s.db.Dialect() == store.SQLite {
+		if _, err := q.ExecContext(ctx, `DELETE FROM agent_cards_fts WHERE rowid = (SELECT rid FROM agent_cards WHERE id = $1)`, id); err != nil {
+			return err
+		}
+	}
+	_, err := q.ExecContext(ctx, `DELETE FROM agent_card_terms WHERE card_id = $1`, id)
+	return err
+}
+
+func (s *Cards) version(ctx context.Context, q store.Querier, c *registry.AgentCard, change, by string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO agent_card_versions (card_id, version, change, card, changed_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, c.Version, change, c.JSON, by, store.Time(c.UpdatedAt))
+	return err
+}
+
+// UpdateCard implements registry.CardStore.
+func (s *Cards) UpdateCard(ctx context.Context, c *registry.AgentCard, by string) error {
+	return s.write(ctx, func(q store.Querier) error {
+		seq, err := s.nextSeq(ctx, q)
+		if err != nil {
+			return err
+		}
+		d := c.Doc()
+		res, err := q.ExecContext(ctx, `UPDATE agent_cards SET seq = $3, name = $4, description = $5, skill_text = $6, tags = $7,
+			skills = $8, capabilities = $9, status = $10, version = $11, card = $12, etag = $13, source_version = $14,
+			signature_status = $15, signatures = $16, signed_only = $17, updated_at = $18
+			WHERE id = $1 AND version = $2 AND deleted_at IS NULL`,
+			c.ID, c.Version-1, seq, d.Name, d.Description, d.SkillText, joinList(c.Tags), joinList(c.Skills),
+			joinList(c.Capabilities), c.Status, c.Version, c.JSON, c.ETag, c.SourceVersion, c.SignatureStatus, sigJSON(c),
+			c.SignedOnly, store.Time(c.UpdatedAt))
+		if err := mustAffect(res, err, registry.ErrCardVersionConflict); err != nil {
+			return err
+		}
+		if err := s.index(ctx, q, c); err != nil {
+			return err
+		}
+		c.Seq = seq
+		return s.version(ctx, q, c, registry.ChangeUpdated, by)
+	})
+}
+
+// DeleteCard implements registry.CardStore.
+func (s *Cards) DeleteCard(ctx context.Context, c *registry.AgentCard, by string) error {
+	return s.write(ctx, func(q store.Querier) error {
+		seq, err := s.nextSeq(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := s.unindex(ctx, q, c.ID); err != nil {
+			return err
+		}
+		res, err := q.ExecContext(ctx, `UPDATE agent_cards SET seq = $3, version = $4, updated_at = $5, deleted_at = $5
+			WHERE id = $1 AND version = $2 AND deleted_at IS NULL`, c.ID, c.Version-1, seq, c.Version, store.Time(*c.DeletedAt))
+		if err := mustAffect(res, err, registry.ErrCardVersionConflict); err != nil {
+			return err
+		}
+		if s.db.Dialect() == store.Postgres {
+			if _, err := q.ExecContext(ctx, `UPDATE agent_cards SET search = NULL WHERE id = $1`, c.ID); err != nil {
+				return err
+			}
+		}
+		c.Seq = seq
+		return s.version(ctx, q, c, registry.ChangeDeleted, by)
+	})
+}
+
+// Card implements registry.CardStore.
+func (s *Cards) Card(ctx context.Context, id string) (*registry.AgentCard, error) {
+	c, err := scanCard(s.db.Read().QueryRowContext(ctx, `SELECT `+cardCols+` FROM agent_cards c WHERE c.id = $1`, id))
+	return c, notFound(err, registry.ErrCardNotFound)
+}
+
+// CardBySlug implements registry.CardStore.
+func (s *Cards) CardBySlug(ctx context.Context, slug string) (*registry.AgentCard, error) {
+	c, err := scanCard(s.db.Read().QueryRowContext(ctx, `SELECT `+cardCols+` FROM agent_cards c WHERE c.slug = $1`, slug))
+	return c, notFound(err, registry.ErrCardNotFound)
+}
+
+// Cards implements registry.CardStore.
+func (s *Cards) Cards(ctx context.Context, idList []string) ([]*registry.AgentCard, error) {
+	if len(idList) == 0 {
+		return nil, nil
+	}
+	byID := make(map[string]*registry.AgentCard, len(idList))
+	for start := 0; start < len(idList); start += 500 {
+		chunk := idList[start:min(start+500, len(idList))]
+		args := make([]any, len(chunk))
+		ph := make([]string, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+			ph[i] = fmt.Sprintf("$%d", i+1)
+		}
+		rows, err := s.db.Reader().QueryContext(ctx, `SELECT `+cardCols+` FROM agent_cards c WHERE c.deleted_at IS NULL AND c.id IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			c, err := scanCard(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byID[c.ID] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*registry.AgentCard, 0, len(idList))
+	for _, id := range idList {
+		if c, ok := byID[id]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// CardHistory implements registry.CardStore.
+func (s *Cards) CardHistory(ctx context.Context, id string, after, limit int) ([]registry.CardVersion, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT card_id, version, change, card, changed_by, created_at FROM agent_card_versions
+		WHERE card_id = $1 AND version > $2 ORDER BY version LIMIT $3`, id, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []registry.CardVersion
+	for rows.Next() {
+		var v registry.CardVersion
+		if err := rows.Scan(&v.CardID, &v.Version, &v.Change, &v.JSON, &v.ChangedBy, store.ScanTime(&v.CreatedAt)); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// CardChanges implements registry.CardStore.
+func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]registry.CardChange, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT seq, id, owner_id, name, description, skill_text, tags, skills, capabilities,
+		status, version, updated_at, deleted_at IS NOT NULL FROM agent_cards WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]registry.CardChange, 0, min(limit, 1024))
+	for rows.Next() {
+		var ch registry.CardChange
+		d := &discovery.Doc{}
+		var tags, skills, caps string
+		if err := rows.Scan(&ch.Seq, &d.ID, &d.OwnerID, &d.Name, &d.Description, &d.SkillText, &tags, &skills, &caps,
+			&d.Status, &ch.Version, store.ScanTime(&d.UpdatedAt), &ch.Deleted); err != nil {
+			return nil, err
+		}
+		d.Tags, d.Skills, d.Capabilities = splitList(tags), splitList(skills), splitList(caps)
+		ch.Doc = d
+		out = append(out, ch)
+	}
+	return out, rows.Err()
+}
+
+// SearchCards implements registry.CardStore with the store's full-text index: FTS5 bm25 on
+// SQLite (the same ranking as discovery.Index), ts_rank with the same column weights on
+// PostgreSQL (the same matches; the order of near scores can differ).
+func (s *Cards) SearchCards(ctx context.Context, q *discovery.Query) (discovery.Result, error) {
+	toks := discovery.QueryTokens(q.Text)
+	ranked := len(toks) > 0
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	pg := s.db.Dialect() == store.Postgres
+	from := `agent_cards c`
+	score := `0.0`
+	if ranked {
+		if pg {
+			tsq := arg(strings.Join(toks, " "))
+			from = `agent_cards c, plainto_tsquery('simple', ` + tsq + `) tq`
+			where = append(where, `c.search @@ tq`)
+			score = `ts_rank('{0.1, 0.0, 0.4, 1.0}', c.search, tq)::float8`
+		} else {
+			quoted := make([]string, len(toks))
+			for i, t := range toks {
+				quoted[i] = `"` + t + `"`
+			}
+			from = `agent_cards_fts f JOIN agent_cards c ON c.rid = f.rowid`
+			where = append(where, `agent_cards_fts MATCH `+arg(strings.Join(quoted, " ")))
+			score = fmt.Sprintf(`-bm25(agent_cards_fts, %d.0, %d.0, %d.0, %d.0)`, discovery.WeightName,
+				discovery.WeightDescription, discovery.WeightSkills, discovery.WeightTags)
+		}
+	}
+	where = append(where, `c.deleted_at IS NULL`)
+	st := make([]string, len(q.Statuses))
+	for i, v := range q.Statuses {
+		st[i] = arg(v)
+	}
+	where = append(where, `c.status IN (`+strings.Join(st, ",")+`)`)
+	if q.OwnerID != "" {
+		where = append(where, `c.owner_id = `+arg(q.OwnerID))
+	}
+	for _, f := range []struct {
+		kind string
+		v    []string
+	}{{"t", q.Tags}, {"s", q.Skills}, {"c", q.Capabilities}} {
+		for _, v := range f.v {
+			where = append(where, `EXISTS (SELECT 1 FROM agent_card_terms t WHERE t.kind = '`+f.kind+`' AND t.value = `+arg(v)+` AND t.card_id = c.id)`)
+		}
+	}
+	if q.After != nil {
+		if ranked {
+			sc, id := arg(q.After.Score), arg(q.After.ID)
+			where = append(where, `(`+score+` < `+sc+` OR (`+score+` = `+sc+` AND c.id > `+id+`))`)
+		} else {
+			where = append(where, `c.id > `+arg(q.After.ID))
+		}
+	}
+	order := `c.id`
+	if ranked {
+		order = `score DESC, c.id`
+	}
+	query := `SELECT c.id, ` + score + ` AS score FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ` + arg(q.Limit+1)
+	rows, err := s.db.Reader().QueryContext(ctx, query, args...)
+	if err != nil {
+		return discovery.Result{}, apperr.Internalf("search cards: %w", err)
+	}
+	defer rows.Close()
+	var hits []discovery.Hit
+	for rows.Next() {
+		var h discovery.Hit
+		if err := rows.Scan(&h.ID, &h.Score); err != nil {
+			return discovery.Result{}, err
+		}
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return discovery.Result{}, err
+	}
+	res := discovery.Result{Hits: hits}
+	if len(hits) > q.Limit {
+		last := hits[q.Limit-1]
+		res.Hits = hits[:q.Limit]
+		res.Next = &discovery.Position{ID: last.ID}
+		if ranked {
+			res.Next.Score = last.Score
+		}
+	}
+	return res, nil
+}
