@@ -44,7 +44,12 @@ func CheckETag(ifNoneMatch string, body any) (string, error) {
 		return "", err
 	}
 	if Matches(ifNoneMatch, etag) {
-		return "", &Envelope{status: http.StatusNotModified, headers: http.Header{"Etag": {etag}}}
+		return "", NotModified(etag)
 	}
 	return etag, nil
+}
+
+// NotModified is the error that makes a response a 304 Not Modified carrying etag.
+func NotModified(etag string) error {
+	return &Envelope{status: http.StatusNotModified, headers: http.Header{"Etag": {etag}}}
 }

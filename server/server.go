@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -53,6 +54,7 @@ type Server struct {
 	redis    *redis.Client
 	handler  http.Handler
 	accounts *registry.Accounts
+	cards    *registry.Cards
 	ledger   *tegsql.Ledger
 	issuer   *identity.Builtin
 	closers  []io.Closer
@@ -178,6 +180,17 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
 	(&teghttp.Token{Service: &teg.Service{Store: s.ledger, Authz: authz, Params: params}}).Register(api)
 	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || pub.Hostname() == "" {
+		return nil, fmt.Errorf("server: public URL %q has no host", cfg.PublicURL)
+	}
+	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(db), Authz: authz, Host: pub.Hostname(), Logger: log, Now: o.Now})
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.cards.Run(bgCtx, time.Second)
+	}()
+	(&registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}).Register(api)
 	wellKnown, err := identityhttp.WellKnownHandler(s.issuer)
 	if err != nil {
 		return nil, fmt.Errorf("server: spiffe bundle endpoint: %w", err)
@@ -247,6 +260,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Accounts is the developer-account service (for the command line's operator actions).
 func (s *Server) Accounts() *registry.Accounts { return s.accounts }
 
+// Cards is the agent-card and discovery service.
+func (s *Server) Cards() *registry.Cards { return s.cards }
+
 // Issuer is the builtin SPIFFE identity issuer (embedded CA) of the stack.
 func (s *Server) Issuer() *identity.Builtin { return s.issuer }
 
@@ -266,6 +282,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		if err := s.redis.Ping(ctx).Err(); err != nil {
 			checks["redis"], healthy = err.Error(), false
 		}
+	}
+	checks["discovery_index"] = "loading"
+	if s.cards.IndexReady() {
+		checks["discovery_index"] = "ok"
 	}
 	if !healthy {
 		httpapi.WriteError(w, r, apperr.New(apperr.Unavailable, "NOT_READY", "a dependency is unreachable").With("checks", checks))
