@@ -191,6 +191,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.cards.Run(bgCtx, time.Second)
 	}()
 	(&registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}).Register(api)
+	templates, err := registry.NewTemplates(registry.TemplatesConfig{Store: registrysql.NewTemplates(db), Authz: authz, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	(&registryhttp.Templates{Service: templates}).Register(api)
 	wellKnown, err := identityhttp.WellKnownHandler(s.issuer)
 	if err != nil {
 		return nil, fmt.Errorf("server: spiffe bundle endpoint: %w", err)

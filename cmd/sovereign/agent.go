@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/cardtemplate"
+	"github.com/sovereign-stack/sovereign/registry/registryhttp"
+)
+
+// registryTimeout bounds each call to a registry made by `agent new --registry`.
+const registryTimeout = 30 * time.Second
+
+func newAgent() *cobra.Command {
+	c := &cobra.Command{Use: "agent", Short: "Create A2A agents from agent-card templates"}
+	c.AddCommand(newAgentNew())
+	return c
+}
+
+func newAgentNew() *cobra.Command {
+	var (
+		tmpl, module, registryURL string
+		params                    []string
+	)
+	c := &cobra.Command{
+		Use:   "new --template NAME [--param key=value ...] [--module PATH] [--registry URL] DIR",
+		Short: "Write a runnable Go agent project from a template",
+		Long: "Write a runnable Go agent project (go.mod, main.go, agent.go, agent-card.json, README.md) to DIR,\n" +
+			"which must not exist or be empty. Built-in templates (" + strings.Join(builtinNames(), ", ") + ") work offline;\n" +
+			"with --registry the template is fetched from that registry and rendered there.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tmpl == "" {
+				return errors.New("--template is required (built-ins: " + strings.Join(builtinNames(), ", ") + ")")
+			}
+			dir := args[0]
+			t, card, values, err := renderForProject(cmd.Context(), tmpl, registryURL, params)
+			if err != nil {
+				return err
+			}
+			if err := cardtemplate.WriteProject(dir, t, card, cardtemplate.ProjectOptions{Module: module, Values: values}); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "wrote %s (template %s, %s agent): go.mod main.go agent.go agent-card.json README.md .gitignore\n", dir, t.Name, t.Kind)
+			fmt.Fprintf(out, "run it:\n  cd %s && go run .\n", shellQuote(dir))
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&tmpl, "template", "", "template name")
+	f.StringArrayVar(&params, "param", nil, "parameter value key=value (repeatable; lists comma-separated)")
+	f.StringVar(&module, "module", "", `module path of the project's go.mod (default "example.com/" + the directory's name)`)
+	f.StringVar(&registryURL, "registry", "", "base URL of a registry to fetch the template from (default: built-ins, offline)")
+	return c
+}
+
+func builtinNames() []string {
+	var names []string
+	for _, b := range cardtemplate.Builtins() {
+		names = append(names, b.Name)
+	}
+	return names
+}
+
+// renderForProject finds the template (built-in, or from the registry), parses the --param
+// values by the template's parameter types, and renders the card (locally, or by the registry).
+func renderForProject(ctx context.Context, name, registryURL string, params []string) (cardtemplate.Template, []byte, map[string]any, error) {
+	var t cardtemplate.Template
+	if registryURL == "" {
+		b, ok := cardtemplate.Builtin(name)
+		if !ok {
+			return t, nil, nil, fmt.Errorf("no built-in template %q (built-ins: %s); use --registry URL for stored templates",
+				name, strings.Join(builtinNames(), ", "))
+		}
+		t = b
+	} else {
+		var view registryhttp.TemplateView
+		if err := callRegistry(ctx, http.MethodGet, registryURL, "/api/v1/templates/"+url.PathEscape(name), nil, &view); err != nil {
+			return t, nil, nil, err
+		}
+		t = view.Template()
+	}
+	values := map[string]any{}
+	for _, kv := range params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return t, nil, nil, fmt.Errorf("--param %q: want key=value", kv)
+		}
+		p, ok := t.Param(k)
+		if !ok {
+			return t, nil, nil, cardtemplate.ErrUnknownParameter.With("field", k).With("parameter", k)
+		}
+		val, err := cardtemplate.ParseValue(p, v)
+		if err != nil {
+			return t, nil, nil, err
+		}
+		values[k] = val
+	}
+	resolved, err := cardtemplate.Resolve(t, values)
+	if err != nil {
+		return t, nil, nil, err
+	}
+	if registryURL == "" {
+		card, err := cardtemplate.Render(t, values)
+		return t, card, resolved, err
+	}
+	var out struct {
+		Card json.RawMessage `json:"card"`
+	}
+	body, err := json.Marshal(map[string]any{"parameters": values})
+	if err != nil {
+		return t, nil, nil, err
+	}
+	if err := callRegistry(ctx, http.MethodPost, registryURL, "/api/v1/templates/"+url.PathEscape(name)+"/render", body, &out); err != nil {
+		return t, nil, nil, err
+	}
+	return t, out.Card, resolved, nil
+}
+
+// callRegistry makes one JSON call to the registry at base and decodes a 2xx answer into out;
+// an error envelope becomes an error naming its code.
+func callRegistry(ctx context.Context, method, base, path string, body []byte, out any) error {
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--registry %q is not an http(s) URL", base)
+	}
+	ctx, cancel := context.WithTimeout(ctx, registryTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u.String()+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var env struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
+			return fmt.Errorf("registry: %s %s: %s: %s", method, path, env.Error.Code, env.Error.Message)
+		}
+		return fmt.Errorf("registry: %s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("registry: %s %s: the answer is not what a Sovereign registry sends: %w", method, path, err)
+	}
+	return nil
+}
+
+// shellQuote quotes dir for a POSIX shell when it needs it.
+func shellQuote(dir string) string {
+	if dir != "" && strings.IndexFunc(dir, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./", r))
+	}) < 0 {
+		return dir
+	}
+	return "'" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
+}
