@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/agentcard"
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -50,6 +52,12 @@ type AgentCard struct {
 	OwnerID string
 	// Slug is the card's name in URNs (urn:air:<host>:agent:<slug>), fixed at creation.
 	Slug string
+	// Name, Description and SkillText are the card's name, description and skills' text.
+	Name        string
+	Description string
+	SkillText   string
+	// Card is the parsed card when the record was built from one (Create, Update); records read
+	// from the store leave it nil until Proto is called.
 	Card *a2apb.AgentCard
 	// JSON is the card's canonical ProtoJSON (agentcard.Marshal), served as is.
 	JSON          []byte
@@ -78,9 +86,20 @@ type AgentCard struct {
 
 // Doc is the card as discovery indexes it.
 func (c *AgentCard) Doc() *discovery.Doc {
-	return &discovery.Doc{ID: c.ID, OwnerID: c.OwnerID, Name: c.Card.GetName(), Description: c.Card.GetDescription(),
-		SkillText: skillText(c.Card), Tags: c.Tags, Skills: c.Skills, Capabilities: c.Capabilities, Status: c.Status,
+	return &discovery.Doc{ID: c.ID, OwnerID: c.OwnerID, Name: c.Name, Description: c.Description,
+		SkillText: c.SkillText, Tags: c.Tags, Skills: c.Skills, Capabilities: c.Capabilities, Status: c.Status,
 		UpdatedAt: c.UpdatedAt}
+}
+
+// Proto returns the parsed card, parsing JSON on first use (discovery pages do not parse the
+// cards they list: the API serves JSON as stored). A stored card was validated when it was
+// published, so it parses; should it not, Proto returns an empty card.
+func (c *AgentCard) Proto() *a2apb.AgentCard {
+	if c.Card == nil {
+		c.Card = &a2apb.AgentCard{}
+		_ = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(c.JSON, c.Card)
+	}
+	return c.Card
 }
 
 // CardVersion is one entry of a card's history.
@@ -126,6 +145,11 @@ type CardStore interface {
 	SearchCards(ctx context.Context, q *discovery.Query) (discovery.Result, error)
 	// CardChanges returns up to limit changes with seq > after, in seq order.
 	CardChanges(ctx context.Context, after int64, limit int) ([]CardChange, error)
+	// CardHead is the seq of the last change (0 when there is none).
+	CardHead(ctx context.Context) (int64, error)
+	// CardDocs returns up to limit cards that are not deleted with id > after, in id order,
+	// as discovery indexes them.
+	CardDocs(ctx context.Context, after string, limit int) ([]*discovery.Doc, error)
 }
 
 // Cards is the agent-card service: publishing, versions, discovery. Writes are authorized by
@@ -235,6 +259,7 @@ func (s *Cards) build(ctx context.Context, c *AgentCard, in CardInput) error {
 		return apperr.Internalf("marshal card: %w", err)
 	}
 	c.Card, c.JSON, c.SourceVersion = p.Card, js, p.SourceVersion
+	c.Name, c.Description, c.SkillText = p.Card.GetName(), p.Card.GetDescription(), skillText(p.Card)
 	c.SignatureStatus, c.Signatures, c.SignedOnly = status, p.Signatures, in.SignedOnly
 	c.Tags, c.Skills, c.Capabilities = cardTerms(p.Card)
 	return nil
@@ -245,15 +270,11 @@ func (s *Cards) Create(ctx context.Context, caller policy.Subject, in CardInput)
 	if err := s.authorize(ctx, caller, policy.ActionAgentCardCreate, policy.Resource{Kind: "agent_card"}); err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
-	c := &AgentCard{ID: ids.NewAt(IDPrefixAgent, now), OwnerID: caller.ID, Status: discovery.StatusActive, Version: 1,
-		CreatedAt: now, UpdatedAt: now}
-	if err := s.build(ctx, c, in); err != nil {
+	c, err := s.NewCard(ctx, caller.ID, in)
+	if err != nil {
 		return nil, err
 	}
-	c.ETag = etag(c)
-	c.Slug = Slug(c.Card.GetName())
-	err := s.store.InsertCard(ctx, c, caller.ID)
+	err = s.store.InsertCard(ctx, c, caller.ID)
 	if err == ErrSlugTaken {
 		// Same name as another card: the URN keeps the name and adds part of the id.
 		c.Slug = c.Slug + "-" + strings.ToLower(c.ID[len(c.ID)-8:])
@@ -263,6 +284,20 @@ func (s *Cards) Create(ctx context.Context, caller policy.Subject, in CardInput)
 		return nil, err
 	}
 	s.applyLocal(c)
+	return c, nil
+}
+
+// NewCard validates a new card owned by ownerID and builds its record without storing it (bulk
+// imports store many at once; Create stores one).
+func (s *Cards) NewCard(ctx context.Context, ownerID string, in CardInput) (*AgentCard, error) {
+	now := s.now().UTC()
+	c := &AgentCard{ID: ids.NewAt(IDPrefixAgent, now), OwnerID: ownerID, Status: discovery.StatusActive, Version: 1,
+		CreatedAt: now, UpdatedAt: now}
+	if err := s.build(ctx, c, in); err != nil {
+		return nil, err
+	}
+	c.ETag = etag(c)
+	c.Slug = Slug(c.Name)
 	return c, nil
 }
 
@@ -445,6 +480,28 @@ func (s *Cards) Sync(ctx context.Context) (int, error) {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	n := 0
+	if !s.indexReady() {
+		// The first load reads the cards in id order (the index's own order, so loading is
+		// appending), then follows the feed from where it stood before.
+		head, err := s.store.CardHead(ctx)
+		if err != nil {
+			return 0, err
+		}
+		after := ""
+		for {
+			docs, err := s.store.CardDocs(ctx, after, 10000)
+			if err != nil {
+				return n, err
+			}
+			s.index.PutAll(docs)
+			n += len(docs)
+			if len(docs) < 10000 {
+				break
+			}
+			after = docs[len(docs)-1].ID
+		}
+		s.seq = head
+	}
 	for {
 		ch, err := s.store.CardChanges(ctx, s.seq, 10000)
 		if err != nil {

@@ -64,7 +64,7 @@ func (h *Cards) view(c *registry.AgentCard) CardView {
 		}
 		return v
 	}
-	return CardView{ID: c.ID, URN: h.Service.URN(c), OwnerID: c.OwnerID, Name: c.Card.GetName(), Description: c.Card.GetDescription(),
+	return CardView{ID: c.ID, URN: h.Service.URN(c), OwnerID: c.OwnerID, Name: c.Name, Description: c.Description,
 		Status: c.Status, Version: c.Version, SourceVersion: c.SourceVersion, SignatureStatus: c.SignatureStatus,
 		Signatures: c.Signatures, SignedOnly: c.SignedOnly, Tags: nz(c.Tags), Skills: nz(c.Skills), Capabilities: nz(c.Capabilities),
 		AgentDID: c.AgentDID, SPIFFEID: c.SPIFFEID, OriginRegistry: c.Origin, CardURL: h.CardURL(c.ID),

@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/store"
-
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Cards implements registry.CardStore on SQLite (FTS5 for full text) and PostgreSQL (tsvector).
@@ -38,24 +35,20 @@ func splitList(s string) []string {
 	return strings.Split(s, sep)
 }
 
-const cardCols = `c.id, c.seq, c.owner_id, c.slug, c.status, c.version, c.card, c.etag, c.source_version,
+const cardCols = `c.id, c.seq, c.owner_id, c.slug, c.name, c.description, c.skill_text, c.status, c.version, c.card, c.etag, c.source_version,
 	c.signature_status, c.signatures, c.signed_only, c.agent_did, c.spiffe_id, c.origin_registry, c.tags, c.skills,
 	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at`
 
 func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
 	var c registry.AgentCard
 	var sigs, tags, skills, caps string
-	if err := sc.Scan(&c.ID, &c.Seq, &c.OwnerID, &c.Slug, &c.Status, &c.Version, &c.JSON, &c.ETag, &c.SourceVersion,
+	if err := sc.Scan(&c.ID, &c.Seq, &c.OwnerID, &c.Slug, &c.Name, &c.Description, &c.SkillText, &c.Status, &c.Version, &c.JSON, &c.ETag, &c.SourceVersion,
 		&c.SignatureStatus, &sigs, &c.SignedOnly, &c.AgentDID, &c.SPIFFEID, &c.Origin, &tags, &skills, &caps,
 		store.ScanTime(&c.CreatedAt), store.ScanTime(&c.UpdatedAt), store.ScanNullTime(&c.DeletedAt),
 		store.ScanNullTime(&c.LastHeartbeatAt)); err != nil {
 		return nil, err
 	}
 	c.Tags, c.Skills, c.Capabilities = splitList(tags), splitList(skills), splitList(caps)
-	c.Card = &a2apb.AgentCard{}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(c.JSON, c.Card); err != nil {
-		return nil, fmt.Errorf("registrysql: stored card %s: %w", c.ID, err)
-	}
 	if sigs != "" && sigs != "null" {
 		if err := json.Unmarshal([]byte(sigs), &c.Signatures); err != nil {
 			return nil, fmt.Errorf("registrysql: stored signatures of %s: %w", c.ID, err)
@@ -97,32 +90,59 @@ func sigJSON(c *registry.AgentCard) string {
 
 // InsertCard implements registry.CardStore.
 func (s *Cards) InsertCard(ctx context.Context, c *registry.AgentCard, by string) error {
-	err := s.write(ctx, func(q store.Querier) error {
+	return s.write(ctx, func(q store.Querier) error {
 		seq, err := s.nextSeq(ctx, q)
 		if err != nil {
 			return err
 		}
-		d := c.Doc()
-		_, err = q.ExecContext(ctx, `INSERT INTO agent_cards (id, seq, owner_id, slug, name, description, skill_text, tags, skills,
-			capabilities, status, version, card, etag, source_version, signature_status, signatures, signed_only, agent_did,
-			spiffe_id, origin_registry, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
-			c.ID, seq, c.OwnerID, c.Slug, d.Name, d.Description, d.SkillText, joinList(c.Tags), joinList(c.Skills),
-			joinList(c.Capabilities), c.Status, c.Version, c.JSON, c.ETag, c.SourceVersion, c.SignatureStatus, sigJSON(c),
-			c.SignedOnly, c.AgentDID, c.SPIFFEID, c.Origin, store.Time(c.CreatedAt), store.Time(c.UpdatedAt))
-		if store.IsUniqueViolation(err) {
-			return registry.ErrSlugTaken
-		}
+		return s.insert(ctx, q, c, seq, by)
+	})
+}
+
+// ImportCards stores many new cards in one transaction (bulk seeding and imports); a taken
+// slug fails the whole batch with registry.ErrSlugTaken.
+func (s *Cards) ImportCards(ctx context.Context, cards []*registry.AgentCard, by string) error {
+	return s.write(ctx, func(q store.Querier) error {
+		seq, err := s.nextSeq(ctx, q)
 		if err != nil {
 			return err
 		}
-		if err := s.index(ctx, q, c); err != nil {
-			return err
+		for i, c := range cards {
+			if err := s.insert(ctx, q, c, seq+int64(i), by); err != nil {
+				return err
+			}
 		}
-		c.Seq = seq
-		return s.version(ctx, q, c, registry.ChangeCreated, by)
+		return nil
 	})
-	return err
+}
+
+// CountCards counts the cards that are not deleted.
+func (s *Cards) CountCards(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM agent_cards WHERE deleted_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+func (s *Cards) insert(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64, by string) error {
+	d := c.Doc()
+	_, err := q.ExecContext(ctx, `INSERT INTO agent_cards (id, seq, owner_id, slug, name, description, skill_text, tags, skills,
+		capabilities, status, version, card, etag, source_version, signature_status, signatures, signed_only, agent_did,
+		spiffe_id, origin_registry, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		c.ID, seq, c.OwnerID, c.Slug, d.Name, d.Description, d.SkillText, joinList(c.Tags), joinList(c.Skills),
+		joinList(c.Capabilities), c.Status, c.Version, c.JSON, c.ETag, c.SourceVersion, c.SignatureStatus, sigJSON(c),
+		c.SignedOnly, c.AgentDID, c.SPIFFEID, c.Origin, store.Time(c.CreatedAt), store.Time(c.UpdatedAt))
+	if store.IsUniqueViolation(err) {
+		return registry.ErrSlugTaken
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.index(ctx, q, c); err != nil {
+		return err
+	}
+	c.Seq = seq
+	return s.version(ctx, q, c, registry.ChangeCreated, by)
 }
 
 // index writes the card's full-text and filter rows (after removing old ones).
@@ -295,6 +315,35 @@ func (s *Cards) CardHistory(ctx context.Context, id string, after, limit int) ([
 			return nil, err
 		}
 		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// CardHead implements registry.CardStore.
+func (s *Cards) CardHead(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.db.Read().QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM agent_cards`).Scan(&seq)
+	return seq, err
+}
+
+// CardDocs implements registry.CardStore.
+func (s *Cards) CardDocs(ctx context.Context, after string, limit int) ([]*discovery.Doc, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, owner_id, name, description, skill_text, tags, skills, capabilities,
+		status, updated_at FROM agent_cards WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]*discovery.Doc, 0, min(limit, 1024))
+	for rows.Next() {
+		d := &discovery.Doc{}
+		var tags, skills, caps string
+		if err := rows.Scan(&d.ID, &d.OwnerID, &d.Name, &d.Description, &d.SkillText, &tags, &skills, &caps, &d.Status,
+			store.ScanTime(&d.UpdatedAt)); err != nil {
+			return nil, err
+		}
+		d.Tags, d.Skills, d.Capabilities = splitList(tags), splitList(skills), splitList(caps)
+		out = append(out, d)
 	}
 	return out, rows.Err()
 }
