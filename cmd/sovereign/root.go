@@ -42,7 +42,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
 	pf.StringVar(&f.policyDir, "policy-dir", "", "use the *.rego policies of this directory, reloaded on change (env SOVEREIGN_POLICY_DIR)")
 
-	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), newTeg(f), newBench(), newToken(), newAgent())
+	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), newTeg(f), newBench(), newToken(), newAgent(), newDiscover())
 	return root
 }
 

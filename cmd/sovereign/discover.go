@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// discoveredCard is the part of a discovery item the table shows.
+type discoveredCard struct {
+	ID     string   `json:"id"`
+	URN    string   `json:"urn"`
+	Name   string   `json:"name"`
+	Skills []string `json:"skills"`
+	Tags   []string `json:"tags"`
+	Status string   `json:"status"`
+	Score  *float64 `json:"score,omitempty"`
+}
+
+func newDiscover() *cobra.Command {
+	var (
+		registry, credential    string
+		tags, skills, caps, sts []string
+		limit                   int
+		owned, asJSON, all      bool
+	)
+	c := &cobra.Command{
+		Use:   "discover [QUERY]",
+		Short: "Find agent cards in a registry",
+		Long: `discover searches a registry's agent cards: QUERY is free text (every word must match;
+results are ranked by relevance), and --tag, --skill, --capability and --status narrow the result
+(all of them must hold). It prints a table of name, id, skills, tags and status, or with --json
+the API's items as they come. --all follows the pages to the end.`,
+		Example: `  sovereign discover weather
+  sovereign discover --tag travel --capability streaming
+  sovereign discover "code review" --registry https://registry.example.com --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := url.Values{}
+			if len(args) == 1 {
+				q.Set("q", args[0])
+			}
+			for name, vs := range map[string][]string{"tag": tags, "skill": skills, "capability": caps, "status": sts} {
+				for _, v := range vs {
+					q.Add(name, v)
+				}
+			}
+			if owned {
+				q.Set("owned_only", "true")
+			}
+			q.Set("limit", strconv.Itoa(limit))
+			if credential == "" {
+				credential = os.Getenv("SOVEREIGN_API_KEY")
+			}
+			if _, err := url.Parse(registry); err != nil {
+				return fmt.Errorf("--registry: %w", err)
+			}
+			api := &apiClient{base: registry, credential: credential, http: &http.Client{Timeout: 30 * time.Second}}
+			var items []json.RawMessage
+			for {
+				var page struct {
+					Items      []json.RawMessage `json:"items"`
+					NextCursor string            `json:"next_cursor"`
+				}
+				if err := api.do(http.MethodGet, "/api/v1/agent-cards?"+q.Encode(), nil, nil, &page); err != nil {
+					return err
+				}
+				items = append(items, page.Items...)
+				if !all || page.NextCursor == "" {
+					break
+				}
+				q.Set("cursor", page.NextCursor)
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				if items == nil {
+					items = []json.RawMessage{}
+				}
+				b, _ := json.MarshalIndent(items, "", "  ")
+				fmt.Fprintln(out, string(b))
+				return nil
+			}
+			if len(items) == 0 {
+				fmt.Fprintln(out, "no agent cards match")
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tID\tSKILLS\tTAGS\tSTATUS")
+			for _, raw := range items {
+				var c discoveredCard
+				if err := json.Unmarshal(raw, &c); err != nil {
+					return err
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.ID, clip(strings.Join(c.Skills, ","), 40), clip(strings.Join(c.Tags, ","), 40), c.Status)
+			}
+			return tw.Flush()
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "registry base URL (env SOVEREIGN_REGISTRY)")
+	f.StringVar(&credential, "credential", "", "API key or token, for --owned (env SOVEREIGN_API_KEY)")
+	f.StringArrayVar(&tags, "tag", nil, "only cards with this tag (repeatable)")
+	f.StringArrayVar(&skills, "skill", nil, "only cards with this skill id (repeatable)")
+	f.StringArrayVar(&caps, "capability", nil, "only cards with this capability: streaming, push_notifications, extended_agent_card or an extension URI (repeatable)")
+	f.StringArrayVar(&sts, "status", nil, "cards with this status (default active; repeatable)")
+	f.IntVar(&limit, "limit", 50, "page size (1–500)")
+	f.BoolVar(&owned, "owned", false, "only your own cards (needs --credential)")
+	f.BoolVar(&all, "all", false, "follow the pages to the end")
+	f.BoolVar(&asJSON, "json", false, "print the API's items as JSON")
+	return c
+}
+
+// envOr is the environment variable's value, or def when it is unset.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// clip shortens s to n runes with an ellipsis.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
