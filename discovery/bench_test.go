@@ -3,8 +3,11 @@ package discovery
 import (
 	"fmt"
 	"math/rand"
-	"sort"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -12,9 +15,23 @@ import (
 // synthetic fills x with n cards over a vocabulary of 60 domains of 25 words and 300 generic
 // words with skewed frequencies, and returns queries of one or two words.
 func synthetic(x *Index, n int) []Query {
+	qs, _ := syntheticTimed(x, n)
+	return qs
+}
+
+// syntheticTimed is synthetic that also returns the time spent in PutAll (the rest is making
+// the cards).
+func syntheticTimed(x *Index, n int) ([]Query, time.Duration) {
+	var putTime time.Duration
+	putAll := func(ds []*Doc) {
+		t0 := time.Now()
+		x.PutAll(ds)
+		putTime += time.Since(t0)
+	}
 	r := rand.New(rand.NewSource(1))
 	zipf := func(n int) int { f := r.Float64(); return int(float64(n)*f*f*f) % n }
-	word := func(d, i int) string { return fmt.Sprintf("d%dw%d", d, i) }
+	// (strconv rather than fmt: making the cards should not dominate the build time)
+	word := func(d, i int) string { return "d" + strconv.Itoa(d) + "w" + strconv.Itoa(i) }
 	batch := make([]*Doc, 0, 10000)
 	for i := 0; i < n; i++ {
 		d := zipf(60)
@@ -23,7 +40,7 @@ func synthetic(x *Index, n int) []Query {
 			if r.Intn(2) == 0 {
 				desc = append(desc, word(d, zipf(25)))
 			} else {
-				desc = append(desc, fmt.Sprintf("g%d", zipf(300)))
+				desc = append(desc, "g"+strconv.Itoa(zipf(300)))
 			}
 		}
 		var tags, skills []string
@@ -33,15 +50,15 @@ func synthetic(x *Index, n int) []Query {
 		for j := 0; j < 1+r.Intn(4); j++ {
 			skills = append(skills, word(d, r.Intn(25)))
 		}
-		batch = append(batch, &Doc{ID: fmt.Sprintf("agt_%09d", i), OwnerID: fmt.Sprintf("dev_%d", r.Intn(5000)),
+		batch = append(batch, &Doc{ID: "agt_" + pad9(i), OwnerID: "dev_" + strconv.Itoa(r.Intn(5000)),
 			Name: word(d, r.Intn(25)) + " agent", Description: strings.Join(desc, " "), SkillText: strings.Join(skills, " "),
 			Tags: tags, Skills: skills, Capabilities: []string{"streaming"}, Status: StatusActive})
 		if len(batch) == cap(batch) {
-			x.PutAll(batch)
+			putAll(batch)
 			batch = batch[:0]
 		}
 	}
-	x.PutAll(batch)
+	putAll(batch)
 	var qs []Query
 	for i := 0; i < 1000; i++ {
 		d := zipf(60)
@@ -61,8 +78,11 @@ func synthetic(x *Index, n int) []Query {
 		q.Limit = 20
 		qs = append(qs, q)
 	}
-	return qs
+	return qs, putTime
 }
+
+// queryKinds names the four kinds of query synthetic returns (by index modulo 4).
+var queryKinds = [4]string{"one word", "two words", "tag filter", "word+skill"}
 
 func TestSyntheticMillion(t *testing.T) {
 	if testing.Short() || !testing.Verbose() {
@@ -70,14 +90,116 @@ func TestSyntheticMillion(t *testing.T) {
 	}
 	x := NewIndex()
 	t0 := time.Now()
-	qs := synthetic(x, 1_000_000)
-	t.Logf("indexed %d in %v", x.Len(), time.Since(t0))
+	qs, putTime := syntheticTimed(x, 1_000_000)
+	t.Logf("indexed %d in %v (PutAll %v, the rest making the cards)", x.Len(), time.Since(t0), putTime)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("heap after build: HeapAlloc %d MiB", ms.HeapAlloc>>20)
+
+	// Single-threaded latency, twice over the mix (the first pass warms caches).
 	var lat []time.Duration
+	var byKind [4][]time.Duration
+	for pass := 0; pass < 2; pass++ {
+		lat = lat[:0]
+		for k := range byKind {
+			byKind[k] = byKind[k][:0]
+		}
+		for i := range qs {
+			s := time.Now()
+			x.Search(&qs[i])
+			d := time.Since(s)
+			lat = append(lat, d)
+			byKind[i%4] = append(byKind[i%4], d)
+		}
+	}
+	t.Logf("all:        %s", latencies(lat))
+	for k, l := range byKind {
+		t.Logf("%-11s %s", queryKinds[k]+":", latencies(l))
+	}
+
+	// Throughput with two goroutines over the mix.
+	const passes = 3
+	var wg sync.WaitGroup
+	t0 = time.Now()
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for p := 0; p < passes; p++ {
+				for i := g; i < len(qs); i += 2 {
+					x.Search(&qs[i])
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	t.Logf("2 goroutines: %d queries in %v, %.0f queries/s", passes*len(qs), el, float64(passes*len(qs))/el.Seconds())
+
+	// Facets over the same mix (every match counted).
+	lat = lat[:0]
 	for i := range qs {
 		s := time.Now()
-		x.Search(&qs[i])
+		x.Facets(&qs[i], []string{FacetTag, FacetCapability, FacetStatus})
 		lat = append(lat, time.Since(s))
 	}
-	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-	t.Logf("p50 %v p99 %v max %v", lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+	t.Logf("facets:     %s", latencies(lat))
+}
+
+// latencies summarizes a sample of durations: p50, p99, max and mean.
+func latencies(lat []time.Duration) string {
+	if len(lat) == 0 {
+		return "no samples"
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	return fmt.Sprintf("n %d p50 %v p99 %v max %v mean %v", len(s), s[len(s)/2], s[len(s)*99/100], s[len(s)-1], sum/time.Duration(len(s)))
+}
+
+// pad9 is i in decimal, zero-padded to 9 digits.
+func pad9(i int) string {
+	s := strconv.Itoa(i)
+	return strings.Repeat("0", max(0, 9-len(s))) + s
+}
+
+// BenchmarkSearch runs the synthetic query mix, and each kind of query alone, on a 100k-card
+// synthetic index.
+func BenchmarkSearch(b *testing.B) {
+	x := NewIndex()
+	qs := synthetic(x, 100_000)
+	b.Run("mix", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			x.Search(&qs[i%len(qs)])
+			i++
+		}
+	})
+	for k, name := range queryKinds {
+		b.Run(strings.ReplaceAll(name, " ", "_"), func(b *testing.B) {
+			i := k
+			for b.Loop() {
+				x.Search(&qs[i%len(qs)])
+				i += 4
+			}
+		})
+	}
+	b.Run("facets", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			x.Facets(&qs[i%len(qs)], []string{FacetTag, FacetCapability, FacetStatus})
+			i++
+		}
+	})
+}
+
+// BenchmarkPutAll indexes 100k synthetic cards (making the cards included).
+func BenchmarkPutAll(b *testing.B) {
+	for b.Loop() {
+		synthetic(NewIndex(), 100_000)
+	}
 }

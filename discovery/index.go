@@ -1,11 +1,12 @@
 package discovery
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // BM25 parameters, those of SQLite FTS5's bm25().
@@ -14,33 +15,69 @@ const (
 	bm25B  = 0.75
 )
 
+// tuning holds the size parameters of an Index (tests shrink them to exercise every path on
+// small indexes).
+type tuning struct {
+	// blockPostings is the number of postings a block of a text list holds on average when
+	// its block bounds are (re)built.
+	blockPostings int
+	// Removals compact the index when more than compactDead slots, and a quarter, are dead.
+	compactDead int
+}
+
+var defaultTuning = tuning{blockPostings: 64, compactDead: 1024}
+
+// statusDead is the status code of a slot without a live card.
+const statusDead = 0
+
+// noRecord is the term-record offset of a slot without a live card.
+const noRecord = -1
+
 // Index is an in-memory inverted index of cards. Queries take a read lock and touch only the
-// posting lists of their tokens and filters; writes (Put, Remove) lock briefly. Internal doc
-// numbers follow card-id order, so a listing without text is a merge walk that stops after a
-// page. Safe for concurrent use.
+// posting lists of their tokens and filters; writes (Put, PutAll, Remove) take the write lock.
+// Internal doc numbers follow card-id order, so a listing without text is a merge walk that
+// stops after a page, and ties between equal scores resolve by doc number. Safe for concurrent
+// use.
+//
+// Per-card data lives in parallel slices indexed by doc number (few pointers for the garbage
+// collector to trace, dense arrays for the hot loops), and each card's term ids are kept
+// varint-encoded in one byte arena so that a replaced or removed card can be taken out of its
+// posting lists.
 type Index struct {
 	mu sync.RWMutex
-	// docs in card-id order; a removed card keeps its slot (dead) until compaction.
-	docs []doc
-	byID map[string]uint32
+
+	// Per doc number, ascending card ids. A removed card keeps its slot (dead) until
+	// compaction; a put of the same id revives it.
+	ids    []string
+	lens   []uint32 // token count of the card's text
+	owner  []uint32 // owner code (owners)
+	status []uint16 // status code (statusNames); statusDead for a dead slot
+	rec    []int    // offset of the card's term record in arena, noRecord when dead
+
+	// arena holds the term records: uvarint count and delta-encoded ascending ids of the
+	// filter terms, then the same for the text terms. garbage counts bytes of stale records.
+	arena   []byte
+	garbage int
+
 	// text postings by token; filter postings by kind-prefixed value ("t:", "s:", "c:").
 	text    dict
 	filters dict
-	owners  map[string]uint32
-	live    int
-	dead    int
+
+	owners      map[string]uint32
+	statusCodes map[string]uint16
+	statusNames []string
+
+	tune tuning
+	live int
 	// totalLen is the token count of all live docs (for the average document length).
 	totalLen int64
-}
 
-type doc struct {
-	id      string
-	owner   uint32
-	status  string
-	length  uint32
-	live    bool
-	terms   []uint32 // text term ids
-	filters []uint32 // filter term ids
+	// Scratch space of put (used under the write lock only).
+	freq    []uint32 // weighted frequency by text term id, zero between puts
+	touched []uint32 // text term ids with a non-zero freq
+	fids    []uint32
+	key     []byte
+	tok     []byte
 }
 
 // dict is a term dictionary with a posting list per term.
@@ -52,38 +89,129 @@ type dict struct {
 
 // postings are the docs of one term in ascending order, with the term's weighted frequency in
 // each (text terms; nil for filters).
+//
+// A text list also carries score upper bounds by block: the doc numbers are cut in blocks of
+// 1<<shift, the shift chosen per list so that a block holds about blockPostings of its docs,
+// and each block records bounds of the term's docs there (see bound). Bounds are kept
+// conservative: an added doc widens its block's bound, a removed one leaves it as it is. They
+// are rebuilt, tight, from the postings whenever the list has doubled since the last build
+// (so the block size follows the list's density) and at compaction.
 type postings struct {
 	docs []uint32
 	wtf  []uint16
+
+	shift  uint8
+	built  int // list length at the last build of the blocks
+	blocks []bound
+}
+
+// bound bounds the term's docs in one block: the largest weighted frequency, the smallest
+// length (clamped to 16 bits) and the smallest ratio of length to weighted frequency (rounded
+// down). A block with maxWtf 0 holds none of the term's docs.
+//
+// BM25 saturates in the frequency, so the score at (maxWtf, minLen) is little below the best
+// score in the whole list; the ratio bound ties frequency to length: the term score is
+// idf·(k1+1)/(1 + k1(1-b)/f + k1·b·(len/f)/avgdl), so it is at most that expression at
+// f = maxWtf and len/f = minRatio, which is the score at (maxWtf, minRatio·maxWtf) and
+// usually close to the block's true best.
+type bound struct {
+	maxWtf   uint16
+	minLen   uint16
+	minRatio float32
+}
+
+var emptyBound = bound{minLen: math.MaxUint16, minRatio: math.MaxFloat32}
+
+// add widens b to cover a doc of length l with weighted frequency wtf.
+func (b *bound) add(wtf uint16, l uint32) {
+	b.maxWtf = max(b.maxWtf, wtf)
+	b.minLen = min(b.minLen, clamp16(l))
+	r := float64(l) / float64(wtf)
+	r32 := float32(r)
+	if float64(r32) > r {
+		r32 = math.Nextafter32(r32, 0)
+	}
+	b.minRatio = min(b.minRatio, r32)
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byID: map[string]uint32{}, owners: map[string]uint32{},
+	return &Index{owners: map[string]uint32{}, statusCodes: map[string]uint16{},
+		statusNames: []string{statusDead: ""}, tune: defaultTuning,
 		text: dict{ids: map[string]uint32{}}, filters: dict{ids: map[string]uint32{}}}
 }
 
-func (d *dict) id(term string) uint32 {
-	if id, ok := d.ids[term]; ok {
+// id returns the id of term, adding it when new (the string is copied once, here).
+func (d *dict) id(term []byte) uint32 {
+	if id, ok := d.ids[string(term)]; ok {
 		return id
 	}
 	id := uint32(len(d.names))
-	d.ids[term] = id
-	d.names = append(d.names, term)
+	s := string(term)
+	d.ids[s] = id
+	d.names = append(d.names, s)
 	d.lists = append(d.lists, postings{})
 	return id
 }
 
-func (p *postings) add(docID uint32, wtf uint16, weighted bool) {
+func clamp16(v uint32) uint16 { return uint16(min(v, math.MaxUint16)) }
+
+// insert puts docID into p.docs (appending when it is the largest, the loading case) and
+// returns its index.
+func (p *postings) insert(docID uint32) int {
 	i := len(p.docs)
 	if i > 0 && p.docs[i-1] > docID {
 		i, _ = slices.BinarySearch(p.docs, docID)
+		p.docs = slices.Insert(p.docs, i, docID)
+	} else {
+		p.docs = append(p.docs, docID)
 	}
-	p.docs = slices.Insert(p.docs, i, docID)
-	if weighted {
+	return i
+}
+
+// addText adds a doc of the given length with weighted frequency wtf to a text list of x.
+func (p *postings) addText(docID uint32, wtf uint16, length uint32, x *Index) {
+	i := p.insert(docID)
+	if i == len(p.wtf) {
+		p.wtf = append(p.wtf, wtf)
+	} else {
 		p.wtf = slices.Insert(p.wtf, i, wtf)
 	}
+	if len(p.docs) >= 2*p.built {
+		p.buildBlocks(x)
+		return
+	}
+	b := int(docID >> p.shift)
+	for len(p.blocks) <= b {
+		p.blocks = append(p.blocks, emptyBound)
+	}
+	p.blocks[b].add(wtf, length)
 }
+
+// buildBlocks chooses the block size for the list's density over x's doc slots and computes
+// the block bounds from the postings.
+func (p *postings) buildBlocks(x *Index) {
+	p.built = len(p.docs)
+	p.shift = 0
+	for p.shift < 31 && len(p.docs)<<p.shift < x.tune.blockPostings*len(x.ids) {
+		p.shift++
+	}
+	p.blocks = p.blocks[:0]
+	if len(p.docs) == 0 {
+		return
+	}
+	nb := int(p.docs[len(p.docs)-1]>>p.shift) + 1
+	p.blocks = slices.Grow(p.blocks, nb)[:nb]
+	for i := range p.blocks {
+		p.blocks[i] = emptyBound
+	}
+	for i, n := range p.docs {
+		p.blocks[n>>p.shift].add(p.wtf[i], x.lens[n])
+	}
+}
+
+// addFilter adds a doc to a filter list.
+func (p *postings) addFilter(docID uint32) { p.insert(docID) }
 
 func (p *postings) remove(docID uint32) {
 	i, ok := slices.BinarySearch(p.docs, docID)
@@ -107,172 +235,280 @@ func (x *Index) Len() int {
 func (x *Index) Put(d *Doc) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.put(d)
+	x.putAll([]*Doc{d})
 }
 
-// PutAll adds many cards under one lock (loading at start, or a batch of changes).
+// PutAll adds or replaces many cards under one lock (loading at start, or a batch of changes).
+// The cards may come in any order: the slots of all new cards are made in one pass, so a batch
+// of new cards older than the newest indexed one costs one renumbering, not one each.
 func (x *Index) PutAll(ds []*Doc) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.putAll(ds)
+}
+
+func (x *Index) putAll(ds []*Doc) {
+	// Make the slots of the new ids, in id order. need holds the ids without a live slot,
+	// absent those without any: when the absent ids all sort after the newest, their slots
+	// are appended; otherwise compaction makes them (dropping the dead slots, so the ids of
+	// the batch that had one are made again too).
+	var need, absent []string
 	for _, d := range ds {
-		x.put(d)
+		n, ok := x.find(d.ID)
+		if !ok {
+			absent = append(absent, d.ID)
+		}
+		if !ok || x.status[n] == statusDead {
+			need = append(need, d.ID)
+		}
 	}
+	if len(absent) > 0 {
+		slices.Sort(absent)
+		absent = slices.Compact(absent)
+		if len(x.ids) == 0 || absent[0] > x.ids[len(x.ids)-1] {
+			for _, id := range absent {
+				x.appendSlot(id)
+			}
+		} else {
+			slices.Sort(need)
+			x.compact(slices.Compact(need))
+		}
+	}
+	hint := -1
+	for _, d := range ds {
+		n := hint + 1
+		if n >= len(x.ids) || x.ids[n] != d.ID {
+			n, _ = x.find(d.ID)
+		}
+		x.fill(uint32(n), d)
+		hint = n
+	}
+	x.maybePack()
 }
 
 // Remove drops a card; removing an unknown card does nothing.
 func (x *Index) Remove(id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.remove(id)
+	n, ok := x.find(id)
+	if !ok || x.status[n] == statusDead {
+		return
+	}
+	x.unindex(uint32(n))
+	if dead := len(x.ids) - x.live; dead > x.tune.compactDead && dead > len(x.ids)/4 {
+		x.compact(nil)
+	}
+	x.maybePack()
 }
 
-func (x *Index) put(d *Doc) {
-	n, ok := x.byID[d.ID]
-	switch {
-	case ok:
-		x.unindex(n)
-	case len(x.docs) > 0 && x.docs[len(x.docs)-1].id > d.ID:
-		// A card older than the newest: renumber so that doc order stays id order.
-		x.compact(d.ID)
-		n = x.byID[d.ID]
-	default:
-		n = uint32(len(x.docs))
-		x.docs = append(x.docs, doc{id: d.ID})
-		x.byID[d.ID] = n
+// find returns the slot of id (live or dead) or, when there is none, where it would go.
+func (x *Index) find(id string) (int, bool) {
+	if len(x.ids) == 0 || x.ids[len(x.ids)-1] < id {
+		return len(x.ids), false
 	}
-	e := &x.docs[n]
-	e.live = true
-	e.status = d.Status
+	i := sort.SearchStrings(x.ids, id)
+	return i, i < len(x.ids) && x.ids[i] == id
+}
+
+func (x *Index) appendSlot(id string) {
+	x.ids = append(x.ids, id)
+	x.lens = append(x.lens, 0)
+	x.owner = append(x.owner, 0)
+	x.status = append(x.status, statusDead)
+	x.rec = append(x.rec, noRecord)
+}
+
+// fill indexes d in its slot n, replacing what the slot held.
+func (x *Index) fill(n uint32, d *Doc) {
+	if x.status[n] != statusDead {
+		x.unindex(n)
+	}
+	s, ok := x.statusCodes[d.Status]
+	if !ok {
+		s = uint16(len(x.statusNames))
+		x.statusCodes[d.Status] = s
+		x.statusNames = append(x.statusNames, d.Status)
+	}
+	x.status[n] = s
 	o, ok := x.owners[d.OwnerID]
 	if !ok {
 		o = uint32(len(x.owners))
 		x.owners[d.OwnerID] = o
 	}
-	e.owner = o
+	x.owner[n] = o
 
 	// Weighted term frequencies across the four columns.
-	freq := map[string]uint32{}
-	length := 0
-	for _, col := range []struct {
-		toks []string
-		w    uint32
-	}{
-		{Tokenize(d.Name), WeightName},
-		{Tokenize(d.Description), WeightDescription},
-		{Tokenize(d.SkillText), WeightSkills},
-		{Tokenize(strings.Join(d.Tags, " ")), WeightTags},
-	} {
-		length += len(col.toks)
-		for _, t := range col.toks {
-			freq[t] += col.w
+	length := uint32(0)
+	add := func(tok []byte, w uint32) {
+		id := x.text.id(tok)
+		if int(id) >= len(x.freq) {
+			x.freq = append(x.freq, make([]uint32, int(id)+1-len(x.freq))...)
 		}
+		if x.freq[id] == 0 {
+			x.touched = append(x.touched, id)
+		}
+		x.freq[id] += w
+		length++
 	}
-	e.length = uint32(length)
+	x.tok = eachToken(x.tok, d.Name, WeightName, add)
+	x.tok = eachToken(x.tok, d.Description, WeightDescription, add)
+	x.tok = eachToken(x.tok, d.SkillText, WeightSkills, add)
+	// The tags column is the tags joined by spaces: the tokens of each tag in turn.
+	for _, t := range d.Tags {
+		x.tok = eachToken(x.tok, t, WeightTags, add)
+	}
+	x.lens[n] = length
 	x.totalLen += int64(length)
-	e.terms = e.terms[:0]
-	for t, f := range freq {
-		id := x.text.id(t)
-		e.terms = append(e.terms, id)
-		x.text.lists[id].add(n, uint16(min(f, math.MaxUint16)), true)
+	slices.Sort(x.touched)
+	for _, id := range x.touched {
+		x.text.lists[id].addText(n, clamp16(x.freq[id]), length, x)
+		x.freq[id] = 0
 	}
-	e.filters = e.filters[:0]
-	seen := map[string]bool{}
-	for _, f := range [][2][]string{{{"t:"}, d.Tags}, {{"s:"}, d.Skills}, {{"c:"}, d.Capabilities}} {
-		for _, v := range f[1] {
-			key := f[0][0] + v
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			id := x.filters.id(key)
-			e.filters = append(e.filters, id)
-			x.filters.lists[id].add(n, 0, false)
+
+	x.fids = x.fids[:0]
+	for _, f := range [...]struct {
+		prefix string
+		vals   []string
+	}{{"t:", d.Tags}, {"s:", d.Skills}, {"c:", d.Capabilities}} {
+		for _, v := range f.vals {
+			x.key = append(append(x.key[:0], f.prefix...), v...)
+			x.fids = append(x.fids, x.filters.id(x.key))
 		}
 	}
+	slices.Sort(x.fids)
+	x.fids = slices.Compact(x.fids)
+	for _, id := range x.fids {
+		x.filters.lists[id].addFilter(n)
+	}
+
+	x.rec[n] = len(x.arena)
+	x.arena = appendIDs(x.arena, x.fids)
+	x.arena = appendIDs(x.arena, x.touched)
+	x.touched = x.touched[:0]
 	x.live++
 }
 
-// unindex takes doc n out of every posting list, keeping its slot.
+// appendIDs appends the record of ascending ids: their count, the first and the differences.
+func appendIDs(b []byte, ids []uint32) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	prev := uint32(0)
+	for _, id := range ids {
+		b = binary.AppendUvarint(b, uint64(id-prev))
+		prev = id
+	}
+	return b
+}
+
+// idReader decodes the records of appendIDs.
+type idReader struct {
+	b    []byte
+	prev uint32
+}
+
+// count starts a record and returns its length.
+func (r *idReader) count() int {
+	v, k := binary.Uvarint(r.b)
+	r.b = r.b[k:]
+	r.prev = 0
+	return int(v)
+}
+
+func (r *idReader) next() uint32 {
+	v, k := binary.Uvarint(r.b)
+	r.b = r.b[k:]
+	r.prev += uint32(v)
+	return r.prev
+}
+
+// unindex takes live doc n out of every posting list, leaving a dead slot.
 func (x *Index) unindex(n uint32) {
-	e := &x.docs[n]
-	if !e.live {
-		return
+	r := idReader{b: x.arena[x.rec[n]:]}
+	for i, c := 0, r.count(); i < c; i++ {
+		x.filters.lists[r.next()].remove(n)
 	}
-	for _, t := range e.terms {
-		x.text.lists[t].remove(n)
+	for i, c := 0, r.count(); i < c; i++ {
+		x.text.lists[r.next()].remove(n)
 	}
-	for _, f := range e.filters {
-		x.filters.lists[f].remove(n)
-	}
-	x.totalLen -= int64(e.length)
-	e.live = false
+	x.garbage += len(x.arena) - x.rec[n] - len(r.b)
+	x.rec[n] = noRecord
+	x.totalLen -= int64(x.lens[n])
+	x.status[n] = statusDead
 	x.live--
 }
 
-func (x *Index) remove(id string) {
-	n, ok := x.byID[id]
-	if !ok {
-		return
+// recordEnd returns the end offset of the term record at off.
+func (x *Index) recordEnd(off int) int {
+	r := idReader{b: x.arena[off:]}
+	for range 2 {
+		for i, c := 0, r.count(); i < c; i++ {
+			r.next()
+		}
 	}
-	x.unindex(n)
-	delete(x.byID, id)
-	x.docs[n].terms, x.docs[n].filters = nil, nil
-	x.dead++
-	if x.dead > 1024 && x.dead > len(x.docs)/4 {
-		x.compact("")
+	return len(x.arena) - len(r.b)
+}
+
+// maybePack rewrites the arena without stale records once they are most of it.
+func (x *Index) maybePack() {
+	if x.garbage > 1<<20 && x.garbage > len(x.arena)/2 {
+		x.pack()
 	}
 }
 
-// compact renumbers the docs in id order without the dead slots and, when insert is set, with
-// an empty slot for that id at its place (which put then fills).
-func (x *Index) compact(insert string) {
-	order := make([]uint32, 0, x.live)
-	for i := range x.docs {
-		if x.docs[i].live {
-			order = append(order, uint32(i))
+func (x *Index) pack() {
+	arena := make([]byte, 0, len(x.arena)-x.garbage)
+	for n, off := range x.rec {
+		if off != noRecord {
+			x.rec[n] = len(arena)
+			arena = append(arena, x.arena[off:x.recordEnd(off)]...)
 		}
 	}
-	sort.Slice(order, func(a, b int) bool { return x.docs[order[a]].id < x.docs[order[b]].id })
-	remap := make([]uint32, len(x.docs))
-	for i := range remap {
-		remap[i] = math.MaxUint32
-	}
-	docs := make([]doc, 0, len(order)+1)
-	for newN, old := range order {
-		remap[old] = uint32(newN)
-		docs = append(docs, x.docs[old])
-		x.byID[x.docs[old].id] = uint32(newN)
-	}
-	x.docs = docs
-	x.dead = 0
-	for _, d := range []*dict{&x.text, &x.filters} {
-		for i := range d.lists {
-			d.lists[i].renumber(remap)
-		}
-	}
-	if insert != "" {
-		// The new id sorts before existing ones: shift the later docs up by one slot.
-		pos := sort.Search(len(x.docs), func(i int) bool { return x.docs[i].id > insert })
-		shift := make([]uint32, len(x.docs))
-		for i := range shift {
-			shift[i] = uint32(i)
-			if i >= pos {
-				shift[i]++
-			}
-		}
-		for _, d := range []*dict{&x.text, &x.filters} {
-			for i := range d.lists {
-				d.lists[i].renumber(shift)
-			}
-		}
-		x.docs = slices.Insert(x.docs, pos, doc{id: insert})
-		for i := pos; i < len(x.docs); i++ {
-			x.byID[x.docs[i].id] = uint32(i)
-		}
-	}
+	x.arena, x.garbage = arena, 0
 }
 
-// renumber maps each doc number through remap (MaxUint32: dropped) and restores the order.
+// compact renumbers the docs in id order without the dead slots and with an empty (dead) slot
+// for each of insert (ascending ids not in the index), which the caller then fills. Score
+// bounds are recomputed, so they are tight again.
+func (x *Index) compact(insert []string) {
+	nLive := x.live + len(insert)
+	ids := make([]string, 0, nLive)
+	lens := make([]uint32, 0, nLive)
+	owner := make([]uint32, 0, nLive)
+	status := make([]uint16, 0, nLive)
+	rec := make([]int, 0, nLive)
+	remap := make([]uint32, len(x.ids))
+	j := 0
+	for old := range x.ids {
+		for j < len(insert) && insert[j] < x.ids[old] {
+			ids, lens, owner, status, rec = append(ids, insert[j]), append(lens, 0), append(owner, 0),
+				append(status, statusDead), append(rec, noRecord)
+			j++
+		}
+		if x.status[old] == statusDead {
+			remap[old] = math.MaxUint32
+			continue
+		}
+		remap[old] = uint32(len(ids))
+		ids, lens, owner, status, rec = append(ids, x.ids[old]), append(lens, x.lens[old]),
+			append(owner, x.owner[old]), append(status, x.status[old]), append(rec, x.rec[old])
+	}
+	for ; j < len(insert); j++ {
+		ids, lens, owner, status, rec = append(ids, insert[j]), append(lens, 0), append(owner, 0),
+			append(status, statusDead), append(rec, noRecord)
+	}
+	x.ids, x.lens, x.owner, x.status, x.rec = ids, lens, owner, status, rec
+	for i := range x.text.lists {
+		p := &x.text.lists[i]
+		p.renumber(remap)
+		p.buildBlocks(x)
+	}
+	for i := range x.filters.lists {
+		x.filters.lists[i].renumber(remap)
+	}
+	x.pack()
+}
+
+// renumber maps each doc number through remap (MaxUint32: dropped). The map is increasing
+// over the kept docs, so the order holds.
 func (p *postings) renumber(remap []uint32) {
 	j := 0
 	for i, d := range p.docs {
@@ -288,5 +524,40 @@ func (p *postings) renumber(remap []uint32) {
 	if p.wtf != nil {
 		p.wtf = p.wtf[:j]
 	}
-	// Remapping preserves order (both maps are monotonic over live docs).
+}
+
+// eachToken calls fn with each token of s (exactly those of Tokenize(s)) and weight w. ASCII
+// text, the common case, is tokenized in buf without allocating; buf is returned for reuse.
+func eachToken(buf []byte, s string, w uint32, fn func(tok []byte, w uint32)) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			for _, t := range Tokenize(s) {
+				buf = append(buf[:0], t...)
+				fn(buf, w)
+			}
+			return buf
+		}
+	}
+	buf = buf[:0]
+	for i := 0; i <= len(s); i++ {
+		var c byte = ' '
+		if i < len(s) {
+			c = s[i]
+		}
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		default:
+			if len(buf) > 0 {
+				fn(buf, w)
+				buf = buf[:0]
+			}
+			continue
+		}
+		if len(buf) < MaxTokenRunes {
+			buf = append(buf, c)
+		}
+	}
+	return buf
 }

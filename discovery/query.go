@@ -133,11 +133,3 @@ func (q *Query) Normalize() error {
 	}
 	return nil
 }
-
-// before reports whether a hit at (score, id) sorts before p in the result order.
-func before(ranked bool, score float64, id string, p *Position) bool {
-	if ranked && score != p.Score {
-		return score > p.Score
-	}
-	return id < p.ID
-}

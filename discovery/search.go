@@ -1,59 +1,125 @@
 package discovery
 
 import (
-	"container/heap"
 	"math"
 	"slices"
 	"sort"
 )
 
-// Search answers q (see Query). q must be normalized (Query.Normalize).
-func (x *Index) Search(q *Query) Result {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	toks := QueryTokens(q.Text)
-	ranked := len(toks) > 0
-	var text []*postings
-	var idf []float64
-	for _, t := range toks {
+// plan is a query resolved against the index: its posting lists and per-doc conditions.
+type plan struct {
+	text  []*postings // one per query token, in query order
+	idf   []float64
+	filt  []*postings
+	m     matcher
+	avgdl float64
+	// ub holds, per text term, the bound of its current block (see rank).
+	ub []float64
+}
+
+// prepare resolves q; ok is false when nothing can match (an unknown token, filter value or
+// owner).
+func (x *Index) prepare(q *Query) (p plan, ok bool) {
+	for _, t := range QueryTokens(q.Text) {
 		id, ok := x.text.ids[t]
 		if !ok || len(x.text.lists[id].docs) == 0 {
-			return Result{}
+			return p, false
 		}
-		p := &x.text.lists[id]
-		text = append(text, p)
-		idf = append(idf, bm25IDF(x.live, len(p.docs)))
+		l := &x.text.lists[id]
+		p.text = append(p.text, l)
+		p.idf = append(p.idf, bm25IDF(x.live, len(l.docs)))
 	}
-	var filt []*postings
-	for _, f := range [][2][]string{{{"t:"}, q.Tags}, {{"s:"}, q.Skills}, {{"c:"}, q.Capabilities}} {
-		for _, v := range f[1] {
-			id, ok := x.filters.ids[f[0][0]+v]
+	var key []byte
+	for _, f := range [...]struct {
+		prefix string
+		vals   []string
+	}{{"t:", q.Tags}, {"s:", q.Skills}, {"c:", q.Capabilities}} {
+		for _, v := range f.vals {
+			key = append(append(key[:0], f.prefix...), v...)
+			id, ok := x.filters.ids[string(key)]
 			if !ok {
-				return Result{}
+				return p, false
 			}
-			filt = append(filt, &x.filters.lists[id])
+			p.filt = append(p.filt, &x.filters.lists[id])
 		}
 	}
-	owner := uint32(math.MaxUint32)
+	p.m.owner = math.MaxUint32
 	if q.OwnerID != "" {
 		o, ok := x.owners[q.OwnerID]
 		if !ok {
-			return Result{}
+			return p, false
 		}
-		owner = o
+		p.m.owner = o
 	}
-	avgdl := 1.0
+	if len(q.Statuses) > 0 {
+		p.m.statusOK = make([]bool, len(x.statusNames))
+		for _, s := range q.Statuses {
+			if c, ok := x.statusCodes[s]; ok {
+				p.m.statusOK[c] = true
+			}
+		}
+	}
+	p.avgdl = 1.0
 	if x.live > 0 {
-		avgdl = float64(x.totalLen) / float64(x.live)
+		p.avgdl = float64(x.totalLen) / float64(x.live)
 	}
-	m := matcher{x: x, q: q, owner: owner, statusAny: len(q.Statuses) == 0}
-	// Walk the shortest list; look the doc up in the others (their cursors only advance).
-	lists := make([]*postings, 0, len(text)+len(filt))
-	lists = append(lists, text...)
-	lists = append(lists, filt...)
-	if !ranked {
-		return x.list(&m, lists, q)
+	return p, true
+}
+
+// Search answers q (see Query). q must be normalized (Query.Normalize).
+//
+// A query with text returns the top of the matches by (score desc, id asc); see rank. A query
+// without text lists the matches in id order from the cursor on, stopping after a page.
+func (x *Index) Search(q *Query) Result {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.prepare(q)
+	if !ok {
+		return Result{}
 	}
+	if len(p.text) == 0 {
+		start := uint32(0)
+		if q.After != nil {
+			start = x.after(q.After.ID)
+		}
+		var hits []Hit
+		x.each(&p, start, func(n uint32) bool {
+			hits = append(hits, Hit{ID: x.ids[n]})
+			return len(hits) <= q.Limit
+		})
+		return page(hits, q.Limit, false)
+	}
+	return x.rank(&p, q)
+}
+
+// after is the first doc number whose id sorts after id.
+func (x *Index) after(id string) uint32 {
+	return uint32(sort.Search(len(x.ids), func(i int) bool { return x.ids[i] > id }))
+}
+
+// rank returns the page of the best Limit matches of a text query (after the cursor).
+//
+// It walks the shortest posting list (text or filter) in doc order, checking each doc against
+// the other lists, and keeps the best Limit+1 hits in a heap. Once the heap is full, its worst
+// hit is the score to beat, and the walk skips regions of doc numbers where an upper bound of
+// the score cannot beat it: a region is where every query term stays in one block of its
+// list, and the bound sums, in query order, each term's block bound (see bound). So a common
+// term ("agent" in an agent registry), most of whose blocks cannot hold a top score, costs a
+// pass over its block bounds rather than a score per posting. With several terms, a doc of a
+// region that survives is also checked, before its other lists are searched, with the exact
+// score of the walked term in place of its bound.
+//
+// Exactness: the bound at (maxWtf, minLen) is computed by the same floating-point expression
+// as the score, each step of which is monotone in its inputs (the score grows with the
+// frequency and shrinks with the length), so it is never below the score of a doc in the
+// block; the ratio bound is another expression and gets a relative margin of 1e-12, far
+// above its rounding error; floating-point addition is monotone too, so the sum of bounds in
+// query order is never below the score. Docs are visited in ascending doc number, which is
+// ascending id, so a later doc scoring exactly the heap's worst would sort after it: pruning
+// on bound ≤ worst (not <) is exact, ties included.
+func (x *Index) rank(p *plan, q *Query) Result {
+	lists := make([]*postings, 0, len(p.text)+len(p.filt))
+	lists = append(append(lists, p.text...), p.filt...)
 	drive := 0
 	for i, l := range lists {
 		if len(l.docs) < len(lists[drive].docs) {
@@ -61,87 +127,167 @@ func (x *Index) Search(q *Query) Result {
 		}
 	}
 	pos := make([]int, len(lists))
-	k := q.Limit + 1
-	h := make(hitHeap, 0, min(k, 1024))
-	for i, n := range lists[drive].docs {
-		score := 0.0
-		ok := true
-		for j, l := range lists {
-			at := i
-			if j != drive {
-				at = seek(l.docs, pos[j], n)
-				pos[j] = at
-				if at == len(l.docs) {
-					goto done
-				}
-				if l.docs[at] != n {
-					ok = false
+	p.ub = make([]float64, len(p.text))
+	top := topK{k: q.Limit + 1}
+	var afterScore float64
+	afterN := uint32(0)
+	if q.After != nil {
+		afterScore, afterN = q.After.Score, x.after(q.After.ID)
+	}
+	docs := lists[drive].docs
+	var regionEnd uint64 // the region [start, regionEnd) holds the current doc
+	regionUB, regionOK := 0.0, true
+	// refine: with several terms, check each doc with the walked term's exact score.
+	refine := drive < len(p.text) && len(p.text) > 1
+scan:
+	for i := 0; i < len(docs); {
+		n := docs[i]
+		var worst float64
+		if top.full() {
+			worst = top.worst().score
+			if uint64(n) >= regionEnd {
+				regionUB, regionOK, regionEnd = p.region(n)
+			}
+			if !regionOK || regionUB <= worst {
+				if regionEnd > math.MaxUint32 {
 					break
 				}
-			}
-			if j < len(text) {
-				f := float64(l.wtf[at])
-				d := 1 - bm25B + bm25B*float64(x.docs[n].length)/avgdl
-				score += idf[j] * (f * (bm25K1 + 1)) / (f + bm25K1*d)
+				i = seek(docs, i+1, uint32(regionEnd))
+				continue
 			}
 		}
-		if !ok || !m.keep(n) {
+		i++
+		var driveScore float64
+		if refine {
+			driveScore = termScore(p.idf[drive], float64(lists[drive].wtf[i-1]), float64(x.lens[n]), p.avgdl)
+			if top.full() {
+				ub := 0.0
+				for j := range p.text {
+					if j == drive {
+						ub += driveScore
+					} else {
+						ub += p.ub[j]
+					}
+				}
+				if ub <= worst {
+					continue
+				}
+			}
+		}
+		for j, l := range lists {
+			if j == drive {
+				continue
+			}
+			at := seek(l.docs, pos[j], n)
+			pos[j] = at
+			if at == len(l.docs) {
+				break scan
+			}
+			if l.docs[at] != n {
+				continue scan
+			}
+		}
+		if !p.m.keep(x, n) {
 			continue
 		}
-		id := x.docs[n].id
-		if q.After != nil && !before(true, q.After.Score, q.After.ID, &Position{Score: score, ID: id}) {
+		score := 0.0
+		for j, l := range p.text {
+			if j == drive && refine {
+				score += driveScore
+				continue
+			}
+			at := pos[j]
+			if j == drive {
+				at = i - 1
+			}
+			score += termScore(p.idf[j], float64(l.wtf[at]), float64(x.lens[n]), p.avgdl)
+		}
+		if q.After != nil && (score > afterScore || score == afterScore && n < afterN) {
 			continue
 		}
-		if len(h) < k {
-			heap.Push(&h, Hit{ID: id, Score: score})
-		} else if better(Hit{ID: id, Score: score}, h[0]) {
-			h[0] = Hit{ID: id, Score: score}
-			heap.Fix(&h, 0)
-		}
+		top.offer(scored{score: score, n: n})
 	}
-done:
-	hits := []Hit(h)
-	sort.Slice(hits, func(a, b int) bool { return better(hits[a], hits[b]) })
+	hs := top.h
+	slices.SortFunc(hs, func(a, b scored) int {
+		if a.better(b) {
+			return -1
+		}
+		return 1
+	})
+	hits := make([]Hit, len(hs))
+	for i, h := range hs {
+		hits[i] = Hit{ID: x.ids[h.n], Score: h.score}
+	}
 	return page(hits, q.Limit, true)
 }
 
-// list answers a query without text: cards in id order, stopping after a page.
-func (x *Index) list(m *matcher, lists []*postings, q *Query) Result {
-	start := uint32(0)
-	if q.After != nil {
-		start = uint32(sort.Search(len(x.docs), func(i int) bool { return x.docs[i].id > q.After.ID }))
+// region computes the bounds of the text terms' blocks holding doc n into p.ub and returns
+// their sum, false when a term has none of its docs in its block (no doc there can match),
+// and the end of the region where all those blocks hold.
+func (p *plan) region(n uint32) (ub float64, ok bool, end uint64) {
+	ok = true
+	end = math.MaxUint64
+	for j, t := range p.text {
+		b := int(n >> t.shift)
+		end = min(end, uint64(b+1)<<t.shift)
+		if b >= len(t.blocks) || t.blocks[b].maxWtf == 0 {
+			ok = false
+			continue
+		}
+		p.ub[j] = p.termBound(j, &t.blocks[b])
+		ub += p.ub[j]
 	}
-	var hits []Hit
+	return ub, ok, end
+}
+
+// termBound is the upper bound of text term j's score in a block (see bound).
+func (p *plan) termBound(j int, b *bound) float64 {
+	f := float64(b.maxWtf)
+	exact := termScore(p.idf[j], f, float64(b.minLen), p.avgdl)
+	ratio := termScore(p.idf[j], f, float64(b.minRatio)*f, p.avgdl) * (1 + 1e-12)
+	return min(exact, ratio)
+}
+
+// termScore is FTS5's bm25 term of one token: weighted frequency f in a doc of the given
+// length. It is the only place scores are computed, so that bounds and scores agree.
+func termScore(idf, f, length, avgdl float64) float64 {
+	d := 1 - bm25B + bm25B*length/avgdl
+	return idf * (f * (bm25K1 + 1)) / (f + bm25K1*d)
+}
+
+// each calls fn with each doc number ≥ start matching p (every list, the matcher) in
+// ascending order, until fn returns false.
+func (x *Index) each(p *plan, start uint32, fn func(n uint32) bool) {
+	lists := make([]*postings, 0, len(p.text)+len(p.filt))
+	lists = append(append(lists, p.text...), p.filt...)
 	if len(lists) == 0 {
-		for n := start; int(n) < len(x.docs) && len(hits) <= q.Limit; n++ {
-			if x.docs[n].live && m.keep(n) {
-				hits = append(hits, Hit{ID: x.docs[n].id})
+		for n := start; int(n) < len(x.ids); n++ {
+			if p.m.keep(x, n) && !fn(n) {
+				return
 			}
 		}
-		return page(hits, q.Limit, false)
+		return
 	}
 	slices.SortFunc(lists, func(a, b *postings) int { return len(a.docs) - len(b.docs) })
 	pos := make([]int, len(lists))
 	drive := lists[0].docs
 	i, _ := slices.BinarySearch(drive, start)
-	for ; i < len(drive) && len(hits) <= q.Limit; i++ {
+next:
+	for ; i < len(drive); i++ {
 		n := drive[i]
-		ok := true
 		for j := 1; j < len(lists); j++ {
 			pos[j] = seek(lists[j].docs, pos[j], n)
 			if pos[j] == len(lists[j].docs) {
-				return page(hits, q.Limit, false)
+				return
 			}
 			if lists[j].docs[pos[j]] != n {
-				ok = false
-				break
+				continue next
 			}
 		}
-		if ok && m.keep(n) {
-			hits = append(hits, Hit{ID: x.docs[n].id})
+		if p.m.keep(x, n) && !fn(n) {
+			return
 		}
 	}
-	return page(hits, q.Limit, false)
 }
 
 // page cuts hits (at most limit+1) to limit and sets Next when there were more.
@@ -159,64 +305,99 @@ func page(hits []Hit, limit int, ranked bool) Result {
 
 // Facets counts, over the cards matching q (its page fields ignored), the values of each
 // field (FacetTag, FacetSkill, FacetCapability, FacetStatus), most frequent first.
+//
+// The matches are enumerated without scores or hits; each match's filter terms are read from
+// its term record and counted in an array indexed by term id.
 func (x *Index) Facets(q *Query, fields []string) map[string][]FacetCount {
-	all := *q
-	all.Limit = math.MaxInt32 - 1
-	all.After = nil
-	res := x.Search(&all)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	counts := map[string]map[string]int{}
+	want := map[byte]bool{}
+	wantStatus := false
 	for _, f := range fields {
-		counts[f] = map[string]int{}
-	}
-	prefix := map[byte]string{'t': FacetTag, 's': FacetSkill, 'c': FacetCapability}
-	for _, h := range res.Hits {
-		n, ok := x.byID[h.ID]
-		if !ok {
-			continue
-		}
-		d := &x.docs[n]
-		if c, ok := counts[FacetStatus]; ok {
-			c[d.status]++
-		}
-		for _, f := range d.filters {
-			name := x.filters.names[f]
-			if c, ok := counts[prefix[name[0]]]; ok {
-				c[name[2:]]++
-			}
+		switch f {
+		case FacetTag:
+			want['t'] = true
+		case FacetSkill:
+			want['s'] = true
+		case FacetCapability:
+			want['c'] = true
+		case FacetStatus:
+			wantStatus = true
 		}
 	}
-	out := make(map[string][]FacetCount, len(fields))
-	for f, c := range counts {
-		list := make([]FacetCount, 0, len(c))
-		for v, n := range c {
-			list = append(list, FacetCount{Value: v, Count: n})
-		}
-		sort.Slice(list, func(a, b int) bool {
-			if list[a].Count != list[b].Count {
-				return list[a].Count > list[b].Count
+	statuses := make([]int, len(x.statusNames))
+	var counts []int32
+	var touched []uint32
+	if len(want) > 0 {
+		counts = make([]int32, len(x.filters.names))
+	}
+	if p, ok := x.prepare(q); ok {
+		x.each(&p, 0, func(n uint32) bool {
+			statuses[x.status[n]]++
+			if counts != nil {
+				r := idReader{b: x.arena[x.rec[n]:]}
+				for i, c := 0, r.count(); i < c; i++ {
+					f := r.next()
+					if counts[f] == 0 {
+						touched = append(touched, f)
+					}
+					counts[f]++
+				}
 			}
-			return list[a].Value < list[b].Value
+			return true
 		})
-		out[f] = list
 	}
-	return out
+	lists := make(map[string][]FacetCount, len(fields))
+	for _, f := range fields {
+		lists[f] = []FacetCount{}
+	}
+	kind := map[byte]string{'t': FacetTag, 's': FacetSkill, 'c': FacetCapability}
+	for _, id := range touched {
+		name := x.filters.names[id]
+		if want[name[0]] {
+			f := kind[name[0]]
+			lists[f] = append(lists[f], FacetCount{Value: name[2:], Count: int(counts[id])})
+		}
+	}
+	if wantStatus {
+		for c, k := range statuses {
+			if k > 0 {
+				lists[FacetStatus] = append(lists[FacetStatus], FacetCount{Value: x.statusNames[c], Count: k})
+			}
+		}
+	}
+	for _, list := range lists {
+		slices.SortFunc(list, func(a, b FacetCount) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			if a.Value < b.Value {
+				return -1
+			}
+			if a.Value > b.Value {
+				return 1
+			}
+			return 0
+		})
+	}
+	return lists
 }
 
+// matcher holds the per-doc conditions of a query: owner and status.
 type matcher struct {
-	x         *Index
-	q         *Query
-	owner     uint32
-	statusAny bool
+	owner    uint32 // MaxUint32: any owner
+	statusOK []bool // by status code; nil: any live status
 }
 
-func (m *matcher) keep(n uint32) bool {
-	d := &m.x.docs[n]
-	if m.owner != math.MaxUint32 && d.owner != m.owner {
+func (m *matcher) keep(x *Index, n uint32) bool {
+	if m.owner != math.MaxUint32 && x.owner[n] != m.owner {
 		return false
 	}
-	return m.statusAny || slices.Contains(m.q.Statuses, d.status)
+	s := x.status[n]
+	if m.statusOK == nil {
+		return s != statusDead
+	}
+	return int(s) < len(m.statusOK) && m.statusOK[s]
 }
 
 // seek returns the first index ≥ from of docs holding a value ≥ n (galloping search).
@@ -256,16 +437,53 @@ func better(a, b Hit) bool {
 	return a.ID < b.ID
 }
 
-// hitHeap is a min-heap of the best hits so far (the worst on top).
-type hitHeap []Hit
+// scored is a candidate hit: its score and doc number (whose order is the id order).
+type scored struct {
+	score float64
+	n     uint32
+}
 
-func (h hitHeap) Len() int           { return len(h) }
-func (h hitHeap) Less(i, j int) bool { return better(h[j], h[i]) }
-func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *hitHeap) Push(v any)        { *h = append(*h, v.(Hit)) }
-func (h *hitHeap) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
+func (a scored) better(b scored) bool {
+	return a.score > b.score || a.score == b.score && a.n < b.n
+}
+
+// topK keeps the k best candidates offered, in a heap with the worst on top.
+type topK struct {
+	h []scored
+	k int
+}
+
+func (t *topK) full() bool     { return len(t.h) >= t.k }
+func (t *topK) worst() *scored { return &t.h[0] }
+func (t *topK) offer(s scored) {
+	if len(t.h) < t.k {
+		t.h = append(t.h, s)
+		for i := len(t.h) - 1; i > 0; {
+			parent := (i - 1) / 2
+			if !t.h[parent].better(t.h[i]) {
+				break
+			}
+			t.h[parent], t.h[i] = t.h[i], t.h[parent]
+			i = parent
+		}
+		return
+	}
+	if !s.better(t.h[0]) {
+		return
+	}
+	t.h[0] = s
+	for i := 0; ; {
+		w := i
+		if l := 2*i + 1; l < len(t.h) && t.h[w].better(t.h[l]) {
+			w = l
+		}
+		if r := 2*i + 2; r < len(t.h) && t.h[w].better(t.h[r]) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		t.h[i], t.h[w] = t.h[w], t.h[i]
+		i = w
+	}
 }

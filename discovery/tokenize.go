@@ -46,7 +46,8 @@ func Tokenize(s string) []string {
 		}
 	}
 	if !ascii {
-		s = norm.NFKD.String(s)
+		// Invalid UTF-8 separates tokens (and must not stop normalization of what follows).
+		s = norm.NFKD.String(strings.ToValidUTF8(s, " "))
 	}
 	for _, r := range s {
 		switch {

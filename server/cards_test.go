@@ -206,3 +206,31 @@ func TestCards_ValidateAndSignatures(t *testing.T) {
 		}
 	})
 }
+
+func TestCards_ARDAndTemplatesEndToEnd(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stack) {
+		s.waitIndexed()
+		ada := s.register("ada@example.com", true)
+		c := s.do("POST", "/api/v1/agent-cards", map[string]any{"card_data": card("Storm Watcher", "Storm alerts", "weather")}, bearer(ada.Access)).want(t, 201, "")
+		urn := c.str("urn")
+		r := s.do("POST", "/ard/v1/search", map[string]any{"query": map[string]any{"text": "storm"}}).want(t, 200, "")
+		res := r.Body["results"].([]any)
+		if len(res) != 1 || res[0].(map[string]any)["identifier"] != urn || res[0].(map[string]any)["url"] != "http://registry.test/agents/"+c.str("id")+"/.well-known/agent-card.json" {
+			t.Fatalf("ARD search: %s", r.Raw)
+		}
+		if g := s.do("GET", "/ard/v1/agents/"+url.PathEscape(urn), nil).want(t, 200, ""); g.str("identifier") != urn {
+			t.Fatalf("ARD get: %s", g.Raw)
+		}
+		m := s.do("GET", "/.well-known/ai-catalog.json", nil).want(t, 200, "")
+		if m.str("specVersion") != "1.0" || len(m.Body["entries"].([]any)) != 1 {
+			t.Fatalf("manifest: %s", m.Raw)
+		}
+		l := s.do("GET", "/api/v1/templates", nil).want(t, 200, "")
+		if len(l.Body["items"].([]any)) < 3 {
+			t.Fatalf("templates: %s", l.Raw)
+		}
+		rend := s.do("POST", "/api/v1/templates/echo-agent/render", map[string]any{"parameters": map[string]any{"name": "My Echo"}}).want(t, 200, "")
+		cardData, _ := json.Marshal(rend.Body["card"])
+		s.do("POST", "/api/v1/agent-cards", fmt.Sprintf(`{"card_data":%s}`, cardData), bearer(ada.Access)).want(t, 201, "")
+	})
+}

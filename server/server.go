@@ -24,6 +24,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/ard/ardhttp"
 	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
@@ -191,6 +192,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.cards.Run(bgCtx, time.Second)
 	}()
 	(&registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}).Register(api)
+	(&ardhttp.Handler{Cards: s.cards, BaseURL: cfg.PublicURL, HostName: "Sovereign registry " + pub.Hostname(), Limits: limits}).Register(mux)
 	templates, err := registry.NewTemplates(registry.TemplatesConfig{Store: registrysql.NewTemplates(db), Authz: authz, Now: o.Now})
 	if err != nil {
 		return nil, err
