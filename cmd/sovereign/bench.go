@@ -38,14 +38,11 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if dsn == "" {
-				dir, err := os.MkdirTemp("", "sovereign-bench-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				dsn = "sqlite://" + filepath.Join(dir, "bench.db")
+			dsn, cleanup, err := benchDSN(dsn)
+			if err != nil {
+				return err
 			}
+			defer cleanup()
 			if overHTTP {
 				return benchLedgerHTTP(ctx, cmd.OutOrStdout(), dsn, accounts, transfers, clients, hot)
 			}
@@ -176,6 +173,19 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
 	c.AddCommand(ledger, newBenchPolicy(), newBenchDiscovery())
 	return c
+}
+
+// benchDSN is dsn, or when it is empty a fresh SQLite file in a temporary directory that
+// cleanup removes.
+func benchDSN(dsn string) (string, func(), error) {
+	if dsn != "" {
+		return dsn, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "sovereign-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	return "sqlite://" + filepath.Join(dir, "bench.db"), func() { os.RemoveAll(dir) }, nil
 }
 
 // benchAccounts mints supply and opens and funds n wallets.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -51,14 +49,11 @@ queries/s=… p50_ms=… p99_ms=… cards=…`,
 				return fmt.Errorf("bench discovery: --engine is index or store, not %q", engine)
 			}
 			ctx := cmd.Context()
-			if dsn == "" {
-				dir, err := os.MkdirTemp("", "sovereign-bench-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				dsn = "sqlite://" + filepath.Join(dir, "bench.db")
+			dsn, cleanup, err := benchDSN(dsn)
+			if err != nil {
+				return err
 			}
+			defer cleanup()
 			return benchDiscovery(ctx, cmd.OutOrStdout(), dsn, cards, queries, conc, limit, engine == "store")
 		},
 	}

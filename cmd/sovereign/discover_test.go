@@ -3,34 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sovereign-stack/sovereign/config"
-	"github.com/sovereign-stack/sovereign/credential"
-	"github.com/sovereign-stack/sovereign/server"
 )
 
 func TestDiscover_PrintsATableOrJSON(t *testing.T) {
 	t.Setenv("SOVEREIGN_API_KEY", "")
-	cfg := config.Default()
-	cfg.Data = t.TempDir()
-	cfg.PublicURL = "http://registry.test"
-	if err := cfg.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(context.Background(), server.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		PasswordParams: credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer func() { hs.Close(); srv.Close() }()
+	srv, hs := startStack(t)
 	for deadline := time.Now().Add(5 * time.Second); !srv.Cards().IndexReady(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("index not loaded")

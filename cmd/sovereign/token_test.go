@@ -18,19 +18,7 @@ import (
 func TestTokenCommands_AgainstARunningStack(t *testing.T) {
 	t.Setenv("SOVEREIGN_TOKEN", "")
 	t.Setenv("SOVEREIGN_API_KEY", "")
-	cfg := config.Default()
-	cfg.Data = t.TempDir()
-	cfg.PublicURL = "http://registry.test"
-	if err := cfg.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(context.Background(), server.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		PasswordParams: credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer func() { hs.Close(); srv.Close() }()
+	srv, hs := startStack(t)
 	ctx := context.Background()
 	admin := []string{"--registry", hs.URL, "--credential", srv.AdminKey}
 
@@ -78,4 +66,24 @@ func TestTokenCommands_AgainstARunningStack(t *testing.T) {
 	if _, err := run(t, ctx, "token", "balance", "--registry", hs.URL); err == nil || !strings.Contains(err.Error(), "no credential") {
 		t.Fatalf("no credential: %v", err)
 	}
+}
+
+// startStack runs an embedded stack (SQLite in a temporary directory) behind a test HTTP server,
+// both closed when the test ends.
+func startStack(t *testing.T) (*server.Server, *httptest.Server) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	cfg.PublicURL = "http://registry.test"
+	if err := cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), server.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		PasswordParams: credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	return srv, hs
 }
