@@ -72,6 +72,9 @@ rules := {
 	"template.create": {"subjects": ["developer"], "scope": "write"},
 	"template.update": {"owner": true, "scope": "write"},
 	"template.delete": {"owner": true, "scope": "write"},
+	"onboard.token.create": {"subjects": ["developer"], "scope": "write", "verified": true},
+	"onboard.token.list": {"owner": true, "scope": "read"},
+	"onboard.token.revoke": {"owner": true, "scope": "write"},
 }
 
 default allow := false

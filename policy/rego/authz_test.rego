@@ -302,3 +302,19 @@ test_any_developer_may_create_a_template if {
 	allowed(ask(object.union(dev, {"verified": false}), "template.create", {"kind": "template"}))
 	denied(ask(ro_key, "template.create", {"kind": "template"}), "API key lacks the write scope")
 }
+
+# --- onboarding ---
+
+test_verified_developer_may_request_bootstrap_tokens if {
+	allowed(ask(dev, "onboard.token.create", {"kind": "bootstrap_token", "owner": "dev_a"}))
+	allowed(ask(rw_key, "onboard.token.create", {"kind": "bootstrap_token", "owner": "dev_a"}))
+	denied(ask(ro_key, "onboard.token.create", {"kind": "bootstrap_token", "owner": "dev_a"}), "API key lacks the write scope")
+	denied(ask(object.union(dev, {"verified": false}), "onboard.token.create", {"kind": "bootstrap_token", "owner": "dev_a"}), "onboard.token.create requires a verified email address")
+	denied(ask(object.union(agent({}), {"verified": true}), "onboard.token.create", {"kind": "bootstrap_token"}), "onboard.token.create is open to developer subjects only")
+}
+
+test_bootstrap_tokens_are_their_owners if {
+	allowed(ask(ro_key, "onboard.token.list", {"kind": "bootstrap_token", "owner": "dev_a"}))
+	allowed(ask(dev, "onboard.token.revoke", {"kind": "bootstrap_token", "id": "boot_1", "owner": "dev_a"}))
+	denied(ask(dev, "onboard.token.revoke", {"kind": "bootstrap_token", "id": "boot_1", "owner": "dev_b"}), "not permitted to onboard.token.revoke")
+}

@@ -1,0 +1,385 @@
+package registry
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"strings"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/credential"
+	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/ids"
+	"github.com/sovereign-stack/sovereign/policy"
+)
+
+// Prefixes of onboarding identifiers and secrets.
+const (
+	BootstrapTokenPrefix = "bst_"  // a single-use bootstrap token
+	ClientSecretPrefix   = "avcs_" // an agent's OAuth2 client secret
+	IDPrefixBootstrap    = "boot"  // a bootstrap token's id
+	IDPrefixClient       = "agc"   // an agent's OAuth2 client id
+	BootstrapTokenTTL    = 5 * time.Minute
+	AgentTokenTTL        = 5 * time.Minute
+)
+
+// Agent statuses.
+const (
+	AgentActive    = "active"
+	AgentSuspended = "suspended"
+	AgentRevoked   = "revoked"
+)
+
+// Policy actions of onboarding.
+const (
+	ActionBootstrapCreate = "onboard.token.create"
+	ActionBootstrapList   = "onboard.token.list"
+	ActionBootstrapRevoke = "onboard.token.revoke"
+)
+
+// Errors of onboarding.
+var (
+	ErrBootstrapTokenInvalid = apperr.New(apperr.Unauthenticated, "INVALID_BOOTSTRAP_TOKEN", "the bootstrap token is unknown, used, revoked or expired")
+	ErrBootstrapNotFound     = apperr.New(apperr.NotFound, "BOOTSTRAP_TOKEN_NOT_FOUND", "no outstanding bootstrap token with this id")
+	ErrInvalidPublicKey      = apperr.New(apperr.Invalid, "INVALID_PUBLIC_KEY", "public_key must be an Ed25519 JWK: {\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"…\"}").With("field", "public_key")
+	ErrInvalidProof          = apperr.New(apperr.Invalid, "INVALID_PROOF", "proof must be the bootstrap token signed with the agent's Ed25519 key (base64url)").With("field", "proof")
+	ErrAgentNotFound         = apperr.New(apperr.NotFound, "AGENT_NOT_FOUND", "no agent with this id")
+	ErrInvalidClient         = apperr.New(apperr.Unauthenticated, "INVALID_CLIENT", "unknown client or wrong client secret")
+	ErrAgentInactive         = apperr.New(apperr.Forbidden, "AGENT_INACTIVE", "the agent is suspended or revoked")
+	ErrWalletUnavailable     = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not open the agent's wallet; nothing was registered and the bootstrap token is still valid")
+)
+
+// BootstrapToken is a single-use permission to register one agent.
+type BootstrapToken struct {
+	ID          string
+	DeveloperID string
+	Hash        string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      *time.Time
+	RevokedAt   *time.Time
+	AgentID     string
+}
+
+// Agent is a registered agent: its identity and credentials.
+type Agent struct {
+	ID          string
+	DeveloperID string
+	DID         string
+	SPIFFEID    string
+	PublicKey   ed25519.PublicKey
+	ClientID    string
+	SecretHash  string
+	Status      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// LastHeartbeatAt is the agent's last heartbeat (nil: none yet).
+	LastHeartbeatAt *time.Time
+}
+
+// Wallets is the token economy as onboarding needs it: in process in `up`, over mTLS in split
+// mode.
+type Wallets interface {
+	// CreateWallet opens the agent's wallet and grants it amount from the treasury (zero: no
+	// grant). Calling it again for the same agent changes nothing (idempotent), so a retried
+	// registration never grants twice.
+	CreateWallet(ctx context.Context, agentID string, grant avt.Amount) error
+}
+
+// OnboardingStore keeps bootstrap tokens and agents.
+type OnboardingStore interface {
+	InsertBootstrapToken(ctx context.Context, t *BootstrapToken) error
+	BootstrapTokenByHash(ctx context.Context, hash string) (*BootstrapToken, error)
+	// OutstandingBootstrapTokens lists the developer's unused, unrevoked, unexpired tokens.
+	OutstandingBootstrapTokens(ctx context.Context, developerID string, now time.Time) ([]BootstrapToken, error)
+	// RevokeBootstrapToken revokes an outstanding token of the developer (ErrBootstrapNotFound).
+	RevokeBootstrapToken(ctx context.Context, developerID, id string, at time.Time) error
+	// RegisterAgent, in one transaction: consumes the token with this hash (unused, unrevoked,
+	// unexpired at now — else ErrBootstrapTokenInvalid), stores the agent and its card, and
+	// calls fn; any error rolls all of it back.
+	RegisterAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent, c *AgentCard, fn func(context.Context) error) error
+	Agent(ctx context.Context, id string) (*Agent, error)
+	AgentByClientID(ctx context.Context, clientID string) (*Agent, error)
+	// Heartbeat records a heartbeat of the agent at `at` on the agent and its card, and makes
+	// a card that was marked inactive for missing heartbeats active again.
+	Heartbeat(ctx context.Context, agentID string, at time.Time) error
+	// MarkStale marks inactive the active cards of agents whose last heartbeat (or registration)
+	// is older than before, and returns how many.
+	MarkStale(ctx context.Context, before time.Time) (int, error)
+}
+
+// Onboarding is the bootstrap protocol of DESIGN.md §6.4: a verified developer asks for a
+// single-use token; the agent registers with it and in one atomic step gets a did:key DID, a
+// SPIFFE ID, OAuth2 client credentials, optionally an X.509-SVID, its published card and a
+// funded wallet.
+type Onboarding struct {
+	store   OnboardingStore
+	cards   *Cards
+	authz   policy.Decider
+	issuer  identity.Issuer
+	wallets Wallets
+	grant   avt.Amount
+	now     func() time.Time
+	// audience is what agent JWT-SVIDs are minted for.
+	audience []string
+}
+
+// OnboardingConfig configures NewOnboarding.
+type OnboardingConfig struct {
+	Store   OnboardingStore
+	Cards   *Cards
+	Authz   policy.Decider
+	Issuer  identity.Issuer
+	Wallets Wallets
+	// StartingGrant is what a new wallet receives from the treasury (DESIGN.md §6.4: 100 AVT
+	// in embedded mode).
+	StartingGrant avt.Amount
+	// Audience is the audience of the JWT-SVIDs agents get from the token endpoint.
+	Audience []string
+	Now      func() time.Time
+}
+
+// NewOnboarding returns the onboarding service.
+func NewOnboarding(c OnboardingConfig) *Onboarding {
+	o := &Onboarding{store: c.Store, cards: c.Cards, authz: c.Authz, issuer: c.Issuer, wallets: c.Wallets,
+		grant: c.StartingGrant, now: c.Now, audience: c.Audience}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	return o
+}
+
+func (o *Onboarding) authorize(ctx context.Context, s policy.Subject, action string, res policy.Resource) error {
+	return policy.Authorize(ctx, o.authz, policy.Input{Subject: s, Action: action, Resource: res, Context: policy.Context{Time: o.now()}})
+}
+
+// RequestBootstrapToken issues a single-use bootstrap token to a verified developer; the plain
+// token is returned once and stored hashed.
+func (o *Onboarding) RequestBootstrapToken(ctx context.Context, caller policy.Subject) (*BootstrapToken, string, error) {
+	if err := o.authorize(ctx, caller, ActionBootstrapCreate, policy.Resource{Kind: "bootstrap_token", Owner: caller.ID}); err != nil {
+		return nil, "", err
+	}
+	now := o.now().UTC()
+	plain, hash := credential.NewSecret(BootstrapTokenPrefix)
+	t := &BootstrapToken{ID: ids.NewAt(IDPrefixBootstrap, now), DeveloperID: caller.ID, Hash: hash, CreatedAt: now, ExpiresAt: now.Add(BootstrapTokenTTL)}
+	if err := o.store.InsertBootstrapToken(ctx, t); err != nil {
+		return nil, "", err
+	}
+	return t, plain, nil
+}
+
+// BootstrapTokens lists the caller's outstanding tokens.
+func (o *Onboarding) BootstrapTokens(ctx context.Context, caller policy.Subject) ([]BootstrapToken, error) {
+	if err := o.authorize(ctx, caller, ActionBootstrapList, policy.Resource{Kind: "bootstrap_token", Owner: caller.ID}); err != nil {
+		return nil, err
+	}
+	return o.store.OutstandingBootstrapTokens(ctx, caller.ID, o.now())
+}
+
+// RevokeBootstrapToken revokes one of the caller's outstanding tokens.
+func (o *Onboarding) RevokeBootstrapToken(ctx context.Context, caller policy.Subject, id string) error {
+	if err := o.authorize(ctx, caller, ActionBootstrapRevoke, policy.Resource{Kind: "bootstrap_token", ID: id, Owner: caller.ID}); err != nil {
+		return err
+	}
+	return o.store.RevokeBootstrapToken(ctx, caller.ID, id, o.now().UTC())
+}
+
+// AgentRegistration is what an agent sends to register.
+type AgentRegistration struct {
+	// Card is the agent's A2A card (JSON).
+	Card []byte
+	// PublicKey is the agent's Ed25519 public key as a JWK.
+	PublicKey map[string]any
+	// Proof is the bootstrap token signed with the agent's key (base64url Ed25519 signature).
+	Proof string
+	// CSR is an optional PKCS#10 request (PEM or base64 DER) for the agent's X.509-SVID.
+	CSR string
+}
+
+// RegisteredAgent is the result of a registration; ClientSecret is shown only now.
+type RegisteredAgent struct {
+	Agent        *Agent
+	Card         *AgentCard
+	ClientSecret string
+	// SVID is the X.509-SVID chain (PEM, leaf first) when a CSR was sent.
+	SVID string
+}
+
+// Register runs the bootstrap registration with token (DESIGN.md §6.4). Exactly one of any
+// number of concurrent uses of a token succeeds; if the wallet cannot be created nothing is
+// registered and the token stays usable.
+func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistration) (*RegisteredAgent, error) {
+	if !credential.LooksLike(BootstrapTokenPrefix, token) {
+		return nil, ErrBootstrapTokenInvalid
+	}
+	hash := credential.HashSecret(token)
+	now := o.now().UTC()
+	bt, err := o.store.BootstrapTokenByHash(ctx, hash)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, ErrBootstrapTokenInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if bt.UsedAt != nil || bt.RevokedAt != nil || !now.Before(bt.ExpiresAt) {
+		return nil, ErrBootstrapTokenInvalid
+	}
+	pub, err := ed25519JWK(in.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Proof, "="))
+	if err != nil || !ed25519.Verify(pub, []byte(token), sig) {
+		return nil, ErrInvalidProof
+	}
+	card, err := o.cards.NewCard(ctx, bt.DeveloperID, CardInput{JSON: in.Card})
+	if err != nil {
+		return nil, err
+	}
+	td := o.issuer.TrustDomain()
+	sid, err := identity.AgentID(td, card.ID)
+	if err != nil {
+		return nil, apperr.Internalf("agent SPIFFE ID: %w", err)
+	}
+	var svid string
+	if in.CSR != "" {
+		der, err := csrDER(in.CSR)
+		if err != nil {
+			return nil, err
+		}
+		chain, err := o.issuer.MintX509SVID(ctx, der, sid, 0)
+		if err != nil {
+			return nil, err
+		}
+		var b strings.Builder
+		for _, c := range chain {
+			_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+		}
+		svid = b.String()
+	}
+	secret, secretHash := credential.NewSecret(ClientSecretPrefix)
+	a := &Agent{ID: card.ID, DeveloperID: bt.DeveloperID, DID: identity.DIDKey(pub), SPIFFEID: sid.String(), PublicKey: pub,
+		ClientID: ids.NewAt(IDPrefixClient, now), SecretHash: secretHash, Status: AgentActive, CreatedAt: now, UpdatedAt: now}
+	card.AgentDID, card.SPIFFEID = a.DID, a.SPIFFEID
+	err = o.store.RegisterAgent(ctx, hash, now, a, card, func(ctx context.Context) error {
+		if err := o.wallets.CreateWallet(ctx, a.ID, o.grant); err != nil {
+			if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal && ae.Kind != apperr.Unavailable {
+				return err
+			}
+			return ErrWalletUnavailable.With("cause", err.Error())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.cards.applyLocal(card)
+	return &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid}, nil
+}
+
+// AgentToken is the OAuth2 client-credentials grant for agents: a JWT-SVID for the agent,
+// valid AgentTokenTTL, when the client id and secret match an active agent.
+func (o *Onboarding) AgentToken(ctx context.Context, clientID, secret string) (string, time.Time, error) {
+	if !credential.LooksLike(ClientSecretPrefix, secret) {
+		return "", time.Time{}, ErrInvalidClient
+	}
+	a, err := o.store.AgentByClientID(ctx, clientID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return "", time.Time{}, ErrInvalidClient
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(a.SecretHash), []byte(credential.HashSecret(secret))) != 1 {
+		return "", time.Time{}, ErrInvalidClient
+	}
+	if a.Status != AgentActive {
+		return "", time.Time{}, ErrAgentInactive
+	}
+	id, err := spiffeid.FromString(a.SPIFFEID)
+	if err != nil {
+		return "", time.Time{}, apperr.Internalf("stored SPIFFE ID %q: %w", a.SPIFFEID, err)
+	}
+	tok, err := o.issuer.MintJWTSVID(ctx, id, o.audience, AgentTokenTTL)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, o.now().Add(AgentTokenTTL), nil
+}
+
+// Me returns the calling agent.
+func (o *Onboarding) Me(ctx context.Context, caller policy.Subject) (*Agent, error) {
+	if caller.Kind != policy.KindAgent || caller.ID == "" {
+		return nil, apperr.New(apperr.Forbidden, "AGENT_ONLY", "only an agent can ask this (authenticate with the agent's token)")
+	}
+	return o.store.Agent(ctx, caller.ID)
+}
+
+// Heartbeat records that the calling agent is alive.
+func (o *Onboarding) Heartbeat(ctx context.Context, caller policy.Subject) (*Agent, error) {
+	a, err := o.Me(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != AgentActive {
+		return nil, ErrAgentInactive
+	}
+	now := o.now().UTC()
+	if err := o.store.Heartbeat(ctx, a.ID, now); err != nil {
+		return nil, err
+	}
+	a.LastHeartbeatAt = &now
+	return a, nil
+}
+
+// MarkStale marks inactive the cards of agents silent for three heartbeat intervals.
+func (o *Onboarding) MarkStale(ctx context.Context, interval time.Duration) (int, error) {
+	return o.store.MarkStale(ctx, o.now().Add(-3*interval))
+}
+
+// ed25519JWK reads an Ed25519 public key from its JWK (RFC 8037).
+func ed25519JWK(jwk map[string]any) (ed25519.PublicKey, error) {
+	if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
+		return nil, ErrInvalidPublicKey
+	}
+	if _, ok := jwk["d"]; ok {
+		return nil, ErrInvalidPublicKey.With("reason", "the JWK holds a private key: send only the public part")
+	}
+	x, _ := jwk["x"].(string)
+	b, err := base64.RawURLEncoding.DecodeString(x)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, ErrInvalidPublicKey
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// csrDER reads a CSR in PEM or base64 DER.
+func csrDER(s string) ([]byte, error) {
+	bad := apperr.New(apperr.Invalid, identity.CodeInvalidCSR, "csr must be a PKCS#10 request in PEM or base64 DER").With("field", "csr")
+	if len(s) > 16<<10 {
+		return nil, apperr.New(apperr.Invalid, identity.CodeCSRTooLarge, "csr is larger than 16 KiB").With("field", "csr")
+	}
+	if blk, _ := pem.Decode([]byte(s)); blk != nil {
+		if blk.Type != "CERTIFICATE REQUEST" {
+			return nil, bad
+		}
+		return blk.Bytes, nil
+	}
+	der, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		if der, err = base64.RawURLEncoding.DecodeString(s); err != nil {
+			return nil, bad
+		}
+	}
+	if _, err := x509.ParseCertificateRequest(der); err != nil {
+		return nil, bad
+	}
+	return der, nil
+}

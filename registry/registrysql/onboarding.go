@@ -1,0 +1,196 @@
+package registrysql
+
+import (
+	"context"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/store"
+)
+
+// Onboarding implements registry.OnboardingStore.
+type Onboarding struct {
+	db    *store.DB
+	cards *Cards
+}
+
+var _ registry.OnboardingStore = (*Onboarding)(nil)
+
+// NewOnboarding returns the onboarding store over db.
+func NewOnboarding(db *store.DB) *Onboarding { return &Onboarding{db: db, cards: NewCards(db)} }
+
+// ErrKeyInUse is the answer to a registration with a key another agent already has.
+var ErrKeyInUse = apperr.New(apperr.Conflict, "KEY_IN_USE", "another agent is registered with this public key (its DID is taken)").With("field", "public_key")
+
+const bootstrapCols = `id, developer_id, hash, created_at, expires_at, used_at, revoked_at, agent_id`
+
+func scanBootstrap(sc interface{ Scan(...any) error }) (*registry.BootstrapToken, error) {
+	var t registry.BootstrapToken
+	err := sc.Scan(&t.ID, &t.DeveloperID, &t.Hash, store.ScanTime(&t.CreatedAt), store.ScanTime(&t.ExpiresAt),
+		store.ScanNullTime(&t.UsedAt), store.ScanNullTime(&t.RevokedAt), &t.AgentID)
+	return &t, err
+}
+
+// InsertBootstrapToken implements registry.OnboardingStore.
+func (s *Onboarding) InsertBootstrapToken(ctx context.Context, t *registry.BootstrapToken) error {
+	_, err := s.db.Write().ExecContext(ctx, `INSERT INTO bootstrap_tokens (id, developer_id, hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, t.ID, t.DeveloperID, t.Hash, store.Time(t.CreatedAt), store.Time(t.ExpiresAt))
+	return err
+}
+
+// BootstrapTokenByHash implements registry.OnboardingStore.
+func (s *Onboarding) BootstrapTokenByHash(ctx context.Context, hash string) (*registry.BootstrapToken, error) {
+	t, err := scanBootstrap(s.db.Read().QueryRowContext(ctx, `SELECT `+bootstrapCols+` FROM bootstrap_tokens WHERE hash = $1`, hash))
+	return t, notFound(err, registry.ErrBootstrapTokenInvalid)
+}
+
+// OutstandingBootstrapTokens implements registry.OnboardingStore.
+func (s *Onboarding) OutstandingBootstrapTokens(ctx context.Context, developerID string, now time.Time) ([]registry.BootstrapToken, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+bootstrapCols+` FROM bootstrap_tokens WHERE developer_id = $1
+		AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 ORDER BY id`, developerID, store.Time(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []registry.BootstrapToken
+	for rows.Next() {
+		t, err := scanBootstrap(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeBootstrapToken implements registry.OnboardingStore.
+func (s *Onboarding) RevokeBootstrapToken(ctx context.Context, developerID, id string, at time.Time) error {
+	res, err := s.db.Write().ExecContext(ctx, `UPDATE bootstrap_tokens SET revoked_at = $3 WHERE id = $1 AND developer_id = $2
+		AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3`, id, developerID, store.Time(at))
+	return mustAffect(res, err, registry.ErrBootstrapNotFound)
+}
+
+// RegisterAgent implements registry.OnboardingStore.
+func (s *Onboarding) RegisterAgent(ctx context.Context, tokenHash string, now time.Time, a *registry.Agent, c *registry.AgentCard, fn func(context.Context) error) error {
+	return s.cards.write(ctx, func(q store.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE bootstrap_tokens SET used_at = $2, agent_id = $3 WHERE hash = $1
+			AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, tokenHash, store.Time(now), a.ID)
+		if err := mustAffect(res, err, registry.ErrBootstrapTokenInvalid); err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `INSERT INTO agents (id, developer_id, did, spiffe_id, public_key, client_id, secret_hash, status,
+			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, a.ID, a.DeveloperID, a.DID, a.SPIFFEID,
+			[]byte(a.PublicKey), a.ClientID, a.SecretHash, a.Status, store.Time(a.CreatedAt), store.Time(a.UpdatedAt))
+		if store.IsUniqueViolation(err) {
+			return ErrKeyInUse
+		}
+		if err != nil {
+			return err
+		}
+		seq, err := s.cards.nextSeq(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := s.cards.insert(ctx, q, c, seq, a.DeveloperID); err == registry.ErrSlugTaken {
+			c.Slug += "-" + a.ID[len(a.ID)-8:]
+			if err := s.cards.insert(ctx, q, c, seq, a.DeveloperID); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		return fn(ctx)
+	})
+}
+
+const agentCols = `id, developer_id, did, spiffe_id, public_key, client_id, secret_hash, status, created_at, updated_at, last_heartbeat_at`
+
+func scanAgent(sc interface{ Scan(...any) error }) (*registry.Agent, error) {
+	var a registry.Agent
+	var pub []byte
+	err := sc.Scan(&a.ID, &a.DeveloperID, &a.DID, &a.SPIFFEID, &pub, &a.ClientID, &a.SecretHash, &a.Status,
+		store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), store.ScanNullTime(&a.LastHeartbeatAt))
+	a.PublicKey = pub
+	return &a, err
+}
+
+// Agent implements registry.OnboardingStore.
+func (s *Onboarding) Agent(ctx context.Context, id string) (*registry.Agent, error) {
+	a, err := scanAgent(s.db.Read().QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE id = $1`, id))
+	return a, notFound(err, registry.ErrAgentNotFound)
+}
+
+// AgentByClientID implements registry.OnboardingStore.
+func (s *Onboarding) AgentByClientID(ctx context.Context, clientID string) (*registry.Agent, error) {
+	a, err := scanAgent(s.db.Read().QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE client_id = $1`, clientID))
+	return a, notFound(err, registry.ErrAgentNotFound)
+}
+
+// Heartbeat implements registry.OnboardingStore.
+func (s *Onboarding) Heartbeat(ctx context.Context, agentID string, at time.Time) error {
+	return s.cards.write(ctx, func(q store.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE agents SET last_heartbeat_at = $2 WHERE id = $1`, agentID, store.Time(at))
+		if err := mustAffect(res, err, registry.ErrAgentNotFound); err != nil {
+			return err
+		}
+		var status string
+		err = q.QueryRowContext(ctx, `SELECT status FROM agent_cards WHERE id = $1 AND deleted_at IS NULL`, agentID).Scan(&status)
+		if err != nil {
+			return notFound(err, nil)
+		}
+		if status != "inactive" {
+			_, err = q.ExecContext(ctx, `UPDATE agent_cards SET last_heartbeat_at = $2 WHERE id = $1`, agentID, store.Time(at))
+			return err
+		}
+		// Back from silence: active again, as a change the discovery indexes follow.
+		seq, err := s.cards.nextSeq(ctx, q)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE agent_cards SET last_heartbeat_at = $2, status = 'active', seq = $3 WHERE id = $1`,
+			agentID, store.Time(at), seq)
+		return err
+	})
+}
+
+// MarkStale implements registry.OnboardingStore.
+func (s *Onboarding) MarkStale(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.cards.write(ctx, func(q store.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT c.id FROM agent_cards c JOIN agents a ON a.id = c.id
+			WHERE c.status = 'active' AND c.deleted_at IS NULL AND a.status = 'active'
+			AND COALESCE(a.last_heartbeat_at, a.created_at) < $1 ORDER BY c.id`, store.Time(before))
+		if err != nil {
+			return err
+		}
+		var stale []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			stale = append(stale, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		seq, err := s.cards.nextSeq(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i, id := range stale {
+			if _, err := q.ExecContext(ctx, `UPDATE agent_cards SET status = 'inactive', seq = $2 WHERE id = $1`, id, seq+int64(i)); err != nil {
+				return err
+			}
+		}
+		n = len(stale)
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,296 @@
+package registrysql_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/discovery"
+	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/registry/registrysql"
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/store/storetest"
+)
+
+// fakeWallets records wallet creations (the TEG has its own tests; onboarding's contract is
+// that it asks for exactly one wallet per agent, inside the registration).
+type fakeWallets struct {
+	mu      sync.Mutex
+	created map[string]avt.Amount
+	fail    atomic.Bool
+}
+
+func (w *fakeWallets) CreateWallet(_ context.Context, agentID string, grant avt.Amount) error {
+	if w.fail.Load() {
+		return errors.New("dial tcp: connection refused")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.created[agentID]; !ok {
+		w.created[agentID] = grant
+	}
+	return nil
+}
+
+type onboardingEnv struct {
+	svc     *registry.Onboarding
+	cards   *registry.Cards
+	issuer  *identity.Builtin
+	wallets *fakeWallets
+	clock   *clock
+	dev     policy.Subject
+	teg     spiffeid.ID
+}
+
+func newOnboardingEnv(t *testing.T, db *store.DB) *onboardingEnv {
+	td := spiffeid.RequireTrustDomainFromString("sovereign.test")
+	issuer, err := identity.NewBuiltin(t.TempDir(), td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck := &clock{t: time.Now().UTC()}
+	authz := policy.New()
+	cards := registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(db), Authz: authz, Host: "reg.test", Now: ck.Now})
+	if _, err := cards.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w := &fakeWallets{created: map[string]avt.Amount{}}
+	teg, _ := identity.TEGID(td)
+	svc := registry.NewOnboarding(registry.OnboardingConfig{Store: registrysql.NewOnboarding(db), Cards: cards, Authz: authz,
+		Issuer: issuer, Wallets: w, StartingGrant: avt.MustParse("100"), Audience: []string{teg.String()}, Now: ck.Now})
+	return &onboardingEnv{svc: svc, cards: cards, issuer: issuer, wallets: w, clock: ck, dev: newDeveloper(t, db, "dev_ada", true), teg: teg}
+}
+
+type agentKey struct {
+	pub  ed25519.PublicKey
+	priv ed25519.PrivateKey
+}
+
+func newAgentKey() agentKey {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	return agentKey{pub, priv}
+}
+
+func (k agentKey) jwk() map[string]any {
+	return map[string]any{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(k.pub)}
+}
+
+func (k agentKey) input(token, name string) registry.AgentRegistration {
+	return registry.AgentRegistration{Card: testCard(name, "An onboarded agent", map[string][]string{"work": {"onboarding"}}, false),
+		PublicKey: k.jwk(), Proof: base64.RawURLEncoding.EncodeToString(ed25519.Sign(k.priv, []byte(token)))}
+}
+
+func TestOnboarding_TheWholeFlow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		bt, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil || !strings.HasPrefix(token, "bst_") || bt.ExpiresAt.Sub(bt.CreatedAt) != 5*time.Minute {
+			t.Fatalf("token %+v %q %v", bt, token, err)
+		}
+		if out, err := e.svc.BootstrapTokens(ctx, e.dev); err != nil || len(out) != 1 || out[0].Hash == token {
+			t.Fatalf("outstanding %+v %v", out, err)
+		}
+		k := newAgentKey()
+		in := k.input(token, "Onboarded Agent")
+		tlsKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, tlsKey)
+		in.CSR = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))
+		reg, err := e.svc.Register(ctx, token, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := reg.Agent
+		if a.DID != identity.DIDKey(k.pub) || a.SPIFFEID != "spiffe://sovereign.test/agent/"+a.ID || !strings.HasPrefix(reg.ClientSecret, "avcs_") ||
+			a.SecretHash == reg.ClientSecret || !strings.Contains(reg.SVID, "BEGIN CERTIFICATE") {
+			t.Fatalf("registration %+v", reg)
+		}
+		if e.wallets.created[a.ID].String() != "100" {
+			t.Fatalf("wallets %v", e.wallets.created)
+		}
+		c, err := e.cards.Get(ctx, a.ID)
+		if err != nil || c.OwnerID != e.dev.ID || c.AgentDID != a.DID || c.SPIFFEID != a.SPIFFEID {
+			t.Fatalf("card %+v %v", c, err)
+		}
+		if res, err := e.cards.Search(ctx, policy.Subject{}, discovery.Query{Text: "onboarded"}, false); err != nil || len(res.Cards) != 1 {
+			t.Fatalf("discover %+v %v", res, err)
+		}
+		// The token is spent.
+		_, err = e.svc.Register(ctx, token, k.input(token, "Again"))
+		wantCode(t, err, "INVALID_BOOTSTRAP_TOKEN")
+		if out, _ := e.svc.BootstrapTokens(ctx, e.dev); len(out) != 0 {
+			t.Fatalf("spent token still outstanding: %+v", out)
+		}
+
+		// Client credentials → a JWT-SVID for the agent.
+		jwt, exp, err := e.svc.AgentToken(ctx, a.ClientID, reg.ClientSecret)
+		if err != nil || exp.Sub(e.clock.Now()) != 5*time.Minute {
+			t.Fatalf("agent token %v %v", exp, err)
+		}
+		id, _, err := identity.VerifyJWTSVID(ctx, e.issuer, jwt, e.teg)
+		if err != nil || id.String() != a.SPIFFEID {
+			t.Fatalf("JWT-SVID %v %v", id, err)
+		}
+		_, _, err = e.svc.AgentToken(ctx, a.ClientID, "avcs_"+strings.Repeat("A", 43))
+		wantCode(t, err, "INVALID_CLIENT")
+		_, _, err = e.svc.AgentToken(ctx, "agc_nope", reg.ClientSecret)
+		wantCode(t, err, "INVALID_CLIENT")
+
+		// Heartbeats; silence marks the card inactive in discovery, a heartbeat brings it back.
+		agent := policy.Subject{Kind: policy.KindAgent, ID: a.ID, SPIFFEID: a.SPIFFEID}
+		if _, err := e.svc.Heartbeat(ctx, agent); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.svc.MarkStale(ctx, 30*time.Second); err != nil || n != 0 {
+			t.Fatalf("fresh agent marked stale: %d %v", n, err)
+		}
+		e.clock.Advance(2 * time.Minute)
+		if n, err := e.svc.MarkStale(ctx, 30*time.Second); err != nil || n != 1 {
+			t.Fatalf("stale: %d %v", n, err)
+		}
+		if _, err := e.cards.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := e.cards.Search(ctx, policy.Subject{}, discovery.Query{Text: "onboarded"}, false); len(res.Cards) != 0 {
+			t.Fatalf("stale agent still discovered as active")
+		}
+		if res, _ := e.cards.Search(ctx, policy.Subject{}, discovery.Query{Text: "onboarded", Statuses: []string{"inactive"}}, false); len(res.Cards) != 1 {
+			t.Fatalf("stale agent not found as inactive")
+		}
+		if _, err := e.svc.Heartbeat(ctx, agent); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.cards.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := e.cards.Search(ctx, policy.Subject{}, discovery.Query{Text: "onboarded"}, false); len(res.Cards) != 1 {
+			t.Fatalf("agent back from silence not active")
+		}
+		_, err = e.svc.Heartbeat(ctx, e.dev)
+		wantCode(t, err, "AGENT_ONLY")
+	})
+}
+
+func TestOnboarding_OneTokenManyRegistrations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ok, refused atomic.Int32
+		var wg sync.WaitGroup
+		for i := 0; i < 100; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k := newAgentKey()
+				_, err := e.svc.Register(ctx, token, k.input(token, "Racer"))
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case strings.Contains(err.Error(), "INVALID_BOOTSTRAP_TOKEN"):
+					refused.Add(1)
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 || refused.Load() != 99 || len(e.wallets.created) != 1 {
+			t.Fatalf("ok %d refused %d wallets %d", ok.Load(), refused.Load(), len(e.wallets.created))
+		}
+		var agents, cards int
+		_ = db.Reader().QueryRow(`SELECT count(*) FROM agents`).Scan(&agents)
+		_ = db.Reader().QueryRow(`SELECT count(*) FROM agent_cards`).Scan(&cards)
+		if agents != 1 || cards != 1 {
+			t.Fatalf("agents %d cards %d", agents, cards)
+		}
+	})
+}
+
+func TestOnboarding_FailuresLeaveNothingBehind(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := newAgentKey()
+		// The TEG is down: nothing registered, the token still good.
+		e.wallets.fail.Store(true)
+		_, err = e.svc.Register(ctx, token, k.input(token, "Unlucky"))
+		wantCode(t, err, "TEG_UNAVAILABLE")
+		var agents, cards int
+		_ = db.Reader().QueryRow(`SELECT count(*) FROM agents`).Scan(&agents)
+		_ = db.Reader().QueryRow(`SELECT count(*) FROM agent_cards`).Scan(&cards)
+		if agents != 0 || cards != 0 {
+			t.Fatalf("left behind: agents %d cards %d", agents, cards)
+		}
+		e.wallets.fail.Store(false)
+
+		bad := k.input(token, "Bad")
+		bad.Proof = base64.RawURLEncoding.EncodeToString(ed25519.Sign(newAgentKey().priv, []byte(token)))
+		_, err = e.svc.Register(ctx, token, bad)
+		wantCode(t, err, "INVALID_PROOF")
+		bad = k.input(token, "Bad")
+		bad.PublicKey = map[string]any{"kty": "EC", "crv": "P-256", "x": "AA"}
+		_, err = e.svc.Register(ctx, token, bad)
+		wantCode(t, err, "INVALID_PUBLIC_KEY")
+		bad = k.input(token, "Bad")
+		bad.CSR = "not a csr"
+		_, err = e.svc.Register(ctx, token, bad)
+		wantCode(t, err, "INVALID_CSR")
+		bad = k.input(token, "Bad")
+		bad.Card = []byte(`{"name":"x"}`)
+		_, err = e.svc.Register(ctx, token, bad)
+		wantCode(t, err, "MISSING_FIELD")
+		_, err = e.svc.Register(ctx, "bst_garbage", k.input(token, "Bad"))
+		wantCode(t, err, "INVALID_BOOTSTRAP_TOKEN")
+
+		// After all that, the token still registers the agent.
+		if _, err := e.svc.Register(ctx, token, k.input(token, "Lucky")); err != nil {
+			t.Fatal(err)
+		}
+		// The same key again (another token): its DID is taken.
+		_, token2, _ := e.svc.RequestBootstrapToken(ctx, e.dev)
+		_, err = e.svc.Register(ctx, token2, k.input(token2, "Twin"))
+		wantCode(t, err, "KEY_IN_USE")
+
+		// Expiry and revocation.
+		_, token3, _ := e.svc.RequestBootstrapToken(ctx, e.dev)
+		e.clock.Advance(6 * time.Minute)
+		_, err = e.svc.Register(ctx, token3, newAgentKey().input(token3, "Late"))
+		wantCode(t, err, "INVALID_BOOTSTRAP_TOKEN")
+		bt4, token4, _ := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err := e.svc.RevokeBootstrapToken(ctx, e.dev, bt4.ID); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.svc.RevokeBootstrapToken(ctx, e.dev, bt4.ID), "BOOTSTRAP_TOKEN_NOT_FOUND")
+		_, err = e.svc.Register(ctx, token4, newAgentKey().input(token4, "Revoked"))
+		wantCode(t, err, "INVALID_BOOTSTRAP_TOKEN")
+
+		// Only verified developers get tokens.
+		eve := newDeveloper(t, db, "dev_eve", false)
+		_, _, err = e.svc.RequestBootstrapToken(ctx, eve)
+		wantCode(t, err, "FORBIDDEN")
+	})
+}
