@@ -42,6 +42,7 @@ const (
 	ActionBootstrapCreate = "onboard.token.create"
 	ActionBootstrapList   = "onboard.token.list"
 	ActionBootstrapRevoke = "onboard.token.revoke"
+	ActionAgentUpdate     = "agent.update" // suspend, reactivate or revoke an agent: its developer, or an admin
 )
 
 // Errors of onboarding.
@@ -110,6 +111,11 @@ type OnboardingStore interface {
 	// Heartbeat records a heartbeat of the agent at `at` on the agent and its card, and makes
 	// a card that was marked inactive for missing heartbeats active again.
 	Heartbeat(ctx context.Context, agentID string, at time.Time) error
+	// SetAgentStatus sets the agent's status and its card's (suspended and revoked cards leave
+	// discovery's default view) as one change.
+	SetAgentStatus(ctx context.Context, agentID, status string, at time.Time) error
+	// SetAgentSecret replaces the agent's client-secret hash.
+	SetAgentSecret(ctx context.Context, agentID, secretHash string, at time.Time) error
 	// MarkStale marks inactive the active cards of agents whose last heartbeat (or registration)
 	// is older than before, and returns how many.
 	MarkStale(ctx context.Context, before time.Time) (int, error)
@@ -337,6 +343,48 @@ func (o *Onboarding) Heartbeat(ctx context.Context, caller policy.Subject) (*Age
 	}
 	a.LastHeartbeatAt = &now
 	return a, nil
+}
+
+// SetAgentStatus suspends (AgentSuspended), reactivates (AgentActive) or revokes (AgentRevoked,
+// final) an agent; its developer or an admin may. A suspended or revoked agent gets no new
+// tokens, so it loses access within one token lifetime (AgentTokenTTL).
+func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, agentID, status string) (*Agent, error) {
+	a, err := o.store.Agent(ctx, agentID)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.authorize(ctx, caller, ActionAgentUpdate, policy.Resource{Kind: "agent", ID: a.ID, Owner: a.DeveloperID}); err != nil {
+		return nil, err
+	}
+	switch {
+	case status != AgentActive && status != AgentSuspended && status != AgentRevoked:
+		return nil, apperr.New(apperr.Invalid, "INVALID_FIELD", "status must be active, suspended or revoked").With("field", "status")
+	case a.Status == AgentRevoked && status != AgentRevoked:
+		return nil, apperr.New(apperr.Conflict, "AGENT_REVOKED", "a revoked agent stays revoked; register a new one")
+	}
+	now := o.now().UTC()
+	if err := o.store.SetAgentStatus(ctx, a.ID, status, now); err != nil {
+		return nil, err
+	}
+	a.Status, a.UpdatedAt = status, now
+	return a, nil
+}
+
+// RotateSecret gives the calling agent a new client secret (shown once); the old one stops
+// working at once. Tokens already issued run out within AgentTokenTTL.
+func (o *Onboarding) RotateSecret(ctx context.Context, caller policy.Subject) (string, error) {
+	a, err := o.Me(ctx, caller)
+	if err != nil {
+		return "", err
+	}
+	if a.Status != AgentActive {
+		return "", ErrAgentInactive
+	}
+	plain, hash := credential.NewSecret(ClientSecretPrefix)
+	if err := o.store.SetAgentSecret(ctx, a.ID, hash, o.now().UTC()); err != nil {
+		return "", err
+	}
+	return plain, nil
 }
 
 // MarkStale marks inactive the cards of agents silent for three heartbeat intervals.

@@ -75,6 +75,7 @@ rules := {
 	"onboard.token.create": {"subjects": ["developer"], "scope": "write", "verified": true},
 	"onboard.token.list": {"owner": true, "scope": "read"},
 	"onboard.token.revoke": {"owner": true, "scope": "write"},
+	"agent.update": {"owner": true, "scope": "write"},
 }
 
 default allow := false

@@ -318,3 +318,10 @@ test_bootstrap_tokens_are_their_owners if {
 	allowed(ask(dev, "onboard.token.revoke", {"kind": "bootstrap_token", "id": "boot_1", "owner": "dev_a"}))
 	denied(ask(dev, "onboard.token.revoke", {"kind": "bootstrap_token", "id": "boot_1", "owner": "dev_b"}), "not permitted to onboard.token.revoke")
 }
+
+test_agents_are_their_developers if {
+	allowed(ask(dev, "agent.update", {"kind": "agent", "id": "agt_1", "owner": "dev_a"}))
+	allowed(ask(admin_key, "agent.update", {"kind": "agent", "id": "agt_1", "owner": "dev_a"}))
+	denied(ask(dev, "agent.update", {"kind": "agent", "id": "agt_1", "owner": "dev_b"}), "not permitted to agent.update")
+	denied(ask(ro_key, "agent.update", {"kind": "agent", "id": "agt_1", "owner": "dev_a"}), "API key lacks the write scope")
+}

@@ -154,6 +154,30 @@ func (s *Onboarding) Heartbeat(ctx context.Context, agentID string, at time.Time
 	})
 }
 
+// SetAgentStatus implements registry.OnboardingStore.
+func (s *Onboarding) SetAgentStatus(ctx context.Context, agentID, status string, at time.Time) error {
+	return s.cards.write(ctx, func(q store.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE agents SET status = $2, updated_at = $3 WHERE id = $1`, agentID, status, store.Time(at))
+		if err := mustAffect(res, err, registry.ErrAgentNotFound); err != nil {
+			return err
+		}
+		seq, err := s.cards.nextSeq(ctx, q)
+		if err != nil {
+			return err
+		}
+		// An agent back to active is listed as active; its heartbeats keep it so.
+		_, err = q.ExecContext(ctx, `UPDATE agent_cards SET status = $2, seq = $3, updated_at = $4 WHERE id = $1 AND deleted_at IS NULL`,
+			agentID, status, seq, store.Time(at))
+		return err
+	})
+}
+
+// SetAgentSecret implements registry.OnboardingStore.
+func (s *Onboarding) SetAgentSecret(ctx context.Context, agentID, secretHash string, at time.Time) error {
+	res, err := s.db.Write().ExecContext(ctx, `UPDATE agents SET secret_hash = $2, updated_at = $3 WHERE id = $1`, agentID, secretHash, store.Time(at))
+	return mustAffect(res, err, registry.ErrAgentNotFound)
+}
+
 // MarkStale implements registry.OnboardingStore.
 func (s *Onboarding) MarkStale(ctx context.Context, before time.Time) (int, error) {
 	n := 0

@@ -184,6 +184,50 @@ func TestOnboarding_TheWholeFlow(t *testing.T) {
 		}
 		_, err = e.svc.Heartbeat(ctx, e.dev)
 		wantCode(t, err, "AGENT_ONLY")
+
+		// Secret rotation: the old secret stops working.
+		secret, err := e.svc.RotateSecret(ctx, agent)
+		if err != nil || secret == reg.ClientSecret {
+			t.Fatalf("rotate %q %v", secret, err)
+		}
+		_, _, err = e.svc.AgentToken(ctx, a.ClientID, reg.ClientSecret)
+		wantCode(t, err, "INVALID_CLIENT")
+		if _, _, err := e.svc.AgentToken(ctx, a.ClientID, secret); err != nil {
+			t.Fatal(err)
+		}
+
+		// Suspension: no tokens, out of discovery; reactivation; revocation is final.
+		bob := newDeveloper(t, db, "dev_bob", true)
+		_, err = e.svc.SetAgentStatus(ctx, bob, a.ID, registry.AgentSuspended)
+		wantCode(t, err, "FORBIDDEN")
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, a.ID, registry.AgentSuspended); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = e.svc.AgentToken(ctx, a.ClientID, secret)
+		wantCode(t, err, "AGENT_INACTIVE")
+		_, err = e.svc.Heartbeat(ctx, agent)
+		wantCode(t, err, "AGENT_INACTIVE")
+		if _, err := e.cards.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := e.cards.Search(ctx, policy.Subject{}, discovery.Query{Text: "onboarded"}, false); len(res.Cards) != 0 {
+			t.Fatalf("suspended agent still discovered")
+		}
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, a.ID, registry.AgentActive); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.AgentToken(ctx, a.ClientID, secret); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.SetAgentStatus(ctx, e.dev, a.ID, "sleeping")
+		wantCode(t, err, "INVALID_FIELD")
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, a.ID, registry.AgentRevoked); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.SetAgentStatus(ctx, e.dev, a.ID, registry.AgentActive)
+		wantCode(t, err, "AGENT_REVOKED")
+		_, err = e.svc.SetAgentStatus(ctx, e.dev, "agt_nope", registry.AgentActive)
+		wantCode(t, err, "AGENT_NOT_FOUND")
 	})
 }
 

@@ -1,0 +1,260 @@
+package registryhttp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/httpapi"
+	"github.com/sovereign-stack/sovereign/registry"
+)
+
+// RateBootstrap is the rate-limit class counting bootstrap tokens per developer (DESIGN.md
+// §6.4: 5 a minute by default).
+const RateBootstrap = "bootstrap"
+
+// Onboarding serves the bootstrap protocol (/api/v1/onboard/…), the agents' OAuth2 token
+// endpoint and the agent's own routes (/api/v1/agents/me…).
+type Onboarding struct {
+	Service *registry.Onboarding
+	Cards   *Cards
+	Limits  *httpapi.RateLimits
+}
+
+// BootstrapTokenView is an outstanding bootstrap token (its secret only at creation).
+type BootstrapTokenView struct {
+	ID        string    `json:"id" example:"boot_01JDZ5V3R6Q9WQ2Y7N8K4T1B0C"`
+	Token     string    `json:"token,omitempty" doc:"The single-use token (bst_…), shown only now"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type bootstrapOutput struct {
+	Body BootstrapTokenView
+}
+
+// BootstrapTokenList is the developer's outstanding bootstrap tokens.
+type BootstrapTokenList struct {
+	Items []BootstrapTokenView `json:"items"`
+}
+
+type bootstrapListOutput struct{ Body BootstrapTokenList }
+
+type bootstrapIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type registerAgentInput struct {
+	Token string `header:"Bootstrap-Token" required:"true" maxLength:"128" doc:"The developer's single-use bootstrap token"`
+	Body  struct {
+		Card      json.RawMessage `json:"card" doc:"The agent's A2A card (v1.0, or v0.3 to be converted)"`
+		PublicKey map[string]any  `json:"public_key" doc:"The agent's Ed25519 public key as a JWK {kty: OKP, crv: Ed25519, x}"`
+		Proof     string          `json:"proof" maxLength:"256" doc:"The bootstrap token signed with the agent's key: base64url(Ed25519 signature of the token's bytes)"`
+		CSR       string          `json:"csr,omitempty" maxLength:"16384" doc:"Optional PKCS#10 request (PEM) for the agent's X.509-SVID"`
+	}
+}
+
+// RegisteredAgentView is the answer to a registration: the agent's identity and credentials.
+type RegisteredAgentView struct {
+	AgentID      string   `json:"agent_id"`
+	DID          string   `json:"did" example:"did:key:z6Mk…"`
+	SPIFFEID     string   `json:"spiffe_id" example:"spiffe://sovereign.test/agent/agt_…"`
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret" doc:"Shown only now: exchange it at /api/v1/auth/agent/token"`
+	SVID         string   `json:"svid,omitempty" doc:"X.509-SVID chain (PEM, leaf first), when a CSR was sent"`
+	Card         CardView `json:"card"`
+}
+
+type registerAgentOutput struct {
+	Body RegisteredAgentView
+}
+
+type agentTokenInput struct {
+	ContentType string `header:"Content-Type"`
+	RawBody     []byte
+}
+
+// AgentTokenBody is the OAuth2 token response (RFC 6749 §5.1).
+type AgentTokenBody struct {
+	AccessToken string `json:"access_token" doc:"A JWT-SVID for the agent"`
+	TokenType   string `json:"token_type" example:"Bearer"`
+	ExpiresIn   int    `json:"expires_in" example:"300"`
+}
+
+type agentTokenOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         AgentTokenBody
+}
+
+// AgentView is a registered agent as it sees itself.
+type AgentView struct {
+	ID              string     `json:"id"`
+	DeveloperID     string     `json:"developer_id"`
+	DID             string     `json:"did"`
+	SPIFFEID        string     `json:"spiffe_id"`
+	ClientID        string     `json:"client_id"`
+	Status          string     `json:"status" enum:"active,suspended,revoked"`
+	CreatedAt       time.Time  `json:"created_at"`
+	LastHeartbeatAt *time.Time `json:"last_heartbeat_at,omitempty"`
+}
+
+func agentView(a *registry.Agent) AgentView {
+	return AgentView{ID: a.ID, DeveloperID: a.DeveloperID, DID: a.DID, SPIFFEID: a.SPIFFEID, ClientID: a.ClientID,
+		Status: a.Status, CreatedAt: a.CreatedAt, LastHeartbeatAt: a.LastHeartbeatAt}
+}
+
+type agentOutput struct{ Body AgentView }
+
+func onboardOp(id, method, path, summary string, status int, auth bool) huma.Operation {
+	op := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"onboarding"}, DefaultStatus: status}
+	if auth {
+		op.Security = httpapi.Authenticated
+	}
+	return op
+}
+
+// Register adds the onboarding routes to api.
+func (h *Onboarding) Register(api huma.API) {
+	httpapi.Register(api, onboardOp("request-bootstrap-token", http.MethodPost, "/api/v1/onboard/bootstrap/request-token", "A single-use token to register one agent (verified developer)", http.StatusCreated, true), h.requestToken)
+	httpapi.Register(api, onboardOp("list-bootstrap-tokens", http.MethodGet, "/api/v1/onboard/bootstrap/tokens", "Your outstanding bootstrap tokens", http.StatusOK, true), h.listTokens)
+	httpapi.Register(api, onboardOp("revoke-bootstrap-token", http.MethodDelete, "/api/v1/onboard/bootstrap/tokens/{id}", "Revoke an outstanding bootstrap token", http.StatusNoContent, true), h.revokeToken)
+	reg := onboardOp("register-agent", http.MethodPost, "/api/v1/onboard/register", "Register an agent with a bootstrap token", http.StatusCreated, false)
+	reg.MaxBodyBytes = 512 << 10
+	httpapi.Register(api, reg, h.registerAgent)
+	tok := onboardOp("agent-token", http.MethodPost, "/api/v1/auth/agent/token", "OAuth2 client credentials: an agent's short-lived token", http.StatusOK, false)
+	tok.Metadata = map[string]any{httpapi.MetaRateClass: httpapi.RateAuth}
+	httpapi.Register(api, tok, h.token)
+	httpapi.Register(api, onboardOp("agent-me", http.MethodGet, "/api/v1/agents/me", "The calling agent", http.StatusOK, true), h.me)
+	httpapi.Register(api, onboardOp("agent-rotate-secret", http.MethodPost, "/api/v1/agents/me/secret", "A new client secret for the calling agent (the old one stops working)", http.StatusOK, true), h.rotateSecret)
+	httpapi.Register(api, onboardOp("agent-set-status", http.MethodPost, "/api/v1/agents/{id}/status", "Suspend, reactivate or revoke an agent (its developer, or an admin)", http.StatusOK, true), h.setStatus)
+	httpapi.Register(api, onboardOp("agent-heartbeat", http.MethodPost, "/api/v1/agents/me/heartbeat", "Tell the registry the agent is alive", http.StatusOK, true), h.heartbeat)
+}
+
+func (h *Onboarding) requestToken(ctx context.Context, _ *struct{}) (*bootstrapOutput, error) {
+	caller := httpapi.Subject(ctx)
+	if h.Limits != nil && caller.ID != "" {
+		if err := h.Limits.Check(ctx, RateBootstrap, RateBootstrap+"|"+caller.ID); err != nil {
+			return nil, err
+		}
+	}
+	t, plain, err := h.Service.RequestBootstrapToken(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	return &bootstrapOutput{Body: BootstrapTokenView{ID: t.ID, Token: plain, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}}, nil
+}
+
+func (h *Onboarding) listTokens(ctx context.Context, _ *struct{}) (*bootstrapListOutput, error) {
+	ts, err := h.Service.BootstrapTokens(ctx, httpapi.Subject(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := &bootstrapListOutput{Body: BootstrapTokenList{Items: make([]BootstrapTokenView, 0, len(ts))}}
+	for _, t := range ts {
+		out.Body.Items = append(out.Body.Items, BootstrapTokenView{ID: t.ID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt})
+	}
+	return out, nil
+}
+
+func (h *Onboarding) revokeToken(ctx context.Context, in *bootstrapIDInput) (*struct{}, error) {
+	return nil, h.Service.RevokeBootstrapToken(ctx, httpapi.Subject(ctx), in.ID)
+}
+
+func (h *Onboarding) registerAgent(ctx context.Context, in *registerAgentInput) (*registerAgentOutput, error) {
+	if len(in.Body.Card) == 0 || string(in.Body.Card) == "null" {
+		return nil, apperr.New(apperr.Invalid, "MISSING_FIELD", "card is required").With("field", "card")
+	}
+	reg, err := h.Service.Register(ctx, strings.TrimSpace(in.Token), registry.AgentRegistration{Card: in.Body.Card,
+		PublicKey: in.Body.PublicKey, Proof: in.Body.Proof, CSR: in.Body.CSR})
+	if err != nil {
+		return nil, err
+	}
+	a := reg.Agent
+	return &registerAgentOutput{Body: RegisteredAgentView{AgentID: a.ID, DID: a.DID, SPIFFEID: a.SPIFFEID, ClientID: a.ClientID,
+		ClientSecret: reg.ClientSecret, SVID: reg.SVID, Card: h.Cards.view(reg.Card)}}, nil
+}
+
+// token is the client-credentials grant; it takes the RFC 6749 form encoding or JSON, and
+// client credentials in the body or in HTTP Basic authentication.
+func (h *Onboarding) token(ctx context.Context, in *agentTokenInput) (*agentTokenOutput, error) {
+	var grant, id, secret string
+	if strings.HasPrefix(strings.ToLower(in.ContentType), "application/json") {
+		var b struct {
+			GrantType    string `json:"grant_type"`
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		if err := json.Unmarshal(in.RawBody, &b); err != nil {
+			return nil, apperr.New(apperr.BadRequest, "MALFORMED_JSON", "the body is not a JSON object of grant_type, client_id and client_secret")
+		}
+		grant, id, secret = b.GrantType, b.ClientID, b.ClientSecret
+	} else {
+		v, err := url.ParseQuery(string(in.RawBody))
+		if err != nil {
+			return nil, apperr.New(apperr.BadRequest, "INVALID_REQUEST", "the body is not application/x-www-form-urlencoded")
+		}
+		grant, id, secret = v.Get("grant_type"), v.Get("client_id"), v.Get("client_secret")
+	}
+	if grant != "client_credentials" {
+		return nil, apperr.New(apperr.BadRequest, "UNSUPPORTED_GRANT_TYPE", "grant_type must be client_credentials").With("field", "grant_type")
+	}
+	tok, exp, err := h.Service.AgentToken(ctx, id, secret)
+	if err != nil {
+		return nil, err
+	}
+	return &agentTokenOutput{CacheControl: "no-store", Body: AgentTokenBody{AccessToken: tok, TokenType: "Bearer",
+		ExpiresIn: int(time.Until(exp).Round(time.Second).Seconds())}}, nil
+}
+
+func (h *Onboarding) me(ctx context.Context, _ *struct{}) (*agentOutput, error) {
+	a, err := h.Service.Me(ctx, httpapi.Subject(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &agentOutput{Body: agentView(a)}, nil
+}
+
+func (h *Onboarding) heartbeat(ctx context.Context, _ *struct{}) (*agentOutput, error) {
+	a, err := h.Service.Heartbeat(ctx, httpapi.Subject(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &agentOutput{Body: agentView(a)}, nil
+}
+
+type secretOutput struct {
+	Body struct {
+		ClientSecret string `json:"client_secret" doc:"Shown only now"`
+	}
+}
+
+func (h *Onboarding) rotateSecret(ctx context.Context, _ *struct{}) (*secretOutput, error) {
+	secret, err := h.Service.RotateSecret(ctx, httpapi.Subject(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := &secretOutput{}
+	out.Body.ClientSecret = secret
+	return out, nil
+}
+
+type statusInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Status string `json:"status" doc:"active, suspended or revoked (final)"`
+	}
+}
+
+func (h *Onboarding) setStatus(ctx context.Context, in *statusInput) (*agentOutput, error) {
+	a, err := h.Service.SetAgentStatus(ctx, httpapi.Subject(ctx), in.ID, in.Body.Status)
+	if err != nil {
+		return nil, err
+	}
+	return &agentOutput{Body: agentView(a)}, nil
+}
