@@ -17,7 +17,13 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/go-jose/go-jose/v4 v4.1.5 // indirect
+require (
+	github.com/a2aproject/a2a-go v0.3.3
+	github.com/go-jose/go-jose/v4 v4.1.5 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+)
 
 require (
 	github.com/agnivade/levenshtein v1.2.2 // indirect

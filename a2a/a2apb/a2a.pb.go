@@ -4,7 +4,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: a2a.proto
+// source: lf/a2a/v1/a2a.proto
 
 package a2apb
 
@@ -90,11 +90,11 @@ func (x TaskState) String() string {
 }
 
 func (TaskState) Descriptor() protoreflect.EnumDescriptor {
-	return file_a2a_proto_enumTypes[0].Descriptor()
+	return file_lf_a2a_v1_a2a_proto_enumTypes[0].Descriptor()
 }
 
 func (TaskState) Type() protoreflect.EnumType {
-	return &file_a2a_proto_enumTypes[0]
+	return &file_lf_a2a_v1_a2a_proto_enumTypes[0]
 }
 
 func (x TaskState) Number() protoreflect.EnumNumber {
@@ -103,7 +103,7 @@ func (x TaskState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TaskState.Descriptor instead.
 func (TaskState) EnumDescriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{0}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{0}
 }
 
 // Defines the sender of a message in A2A protocol communication.
@@ -143,11 +143,11 @@ func (x Role) String() string {
 }
 
 func (Role) Descriptor() protoreflect.EnumDescriptor {
-	return file_a2a_proto_enumTypes[1].Descriptor()
+	return file_lf_a2a_v1_a2a_proto_enumTypes[1].Descriptor()
 }
 
 func (Role) Type() protoreflect.EnumType {
-	return &file_a2a_proto_enumTypes[1]
+	return &file_lf_a2a_v1_a2a_proto_enumTypes[1]
 }
 
 func (x Role) Number() protoreflect.EnumNumber {
@@ -156,7 +156,7 @@ func (x Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Role.Descriptor instead.
 func (Role) EnumDescriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{1}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{1}
 }
 
 // Configuration of a send message request.
@@ -185,7 +185,7 @@ type SendMessageConfiguration struct {
 
 func (x *SendMessageConfiguration) Reset() {
 	*x = SendMessageConfiguration{}
-	mi := &file_a2a_proto_msgTypes[0]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -197,7 +197,7 @@ func (x *SendMessageConfiguration) String() string {
 func (*SendMessageConfiguration) ProtoMessage() {}
 
 func (x *SendMessageConfiguration) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[0]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -210,7 +210,7 @@ func (x *SendMessageConfiguration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageConfiguration.ProtoReflect.Descriptor instead.
 func (*SendMessageConfiguration) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{0}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SendMessageConfiguration) GetAcceptedOutputModes() []string {
@@ -269,7 +269,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_a2a_proto_msgTypes[1]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +281,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[1]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +294,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{1}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Task) GetId() string {
@@ -355,7 +355,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_a2a_proto_msgTypes[2]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -367,7 +367,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[2]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -380,7 +380,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{2}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *TaskStatus) GetState() TaskState {
@@ -429,7 +429,7 @@ type Part struct {
 
 func (x *Part) Reset() {
 	*x = Part{}
-	mi := &file_a2a_proto_msgTypes[3]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +441,7 @@ func (x *Part) String() string {
 func (*Part) ProtoMessage() {}
 
 func (x *Part) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[3]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +454,7 @@ func (x *Part) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Part.ProtoReflect.Descriptor instead.
 func (*Part) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{3}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Part) GetContent() isPart_Content {
@@ -583,7 +583,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_a2a_proto_msgTypes[4]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +595,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[4]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +608,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{4}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Message) GetMessageId() string {
@@ -688,7 +688,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_a2a_proto_msgTypes[5]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +700,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[5]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +713,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{5}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Artifact) GetArtifactId() string {
@@ -775,7 +775,7 @@ type TaskStatusUpdateEvent struct {
 
 func (x *TaskStatusUpdateEvent) Reset() {
 	*x = TaskStatusUpdateEvent{}
-	mi := &file_a2a_proto_msgTypes[6]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +787,7 @@ func (x *TaskStatusUpdateEvent) String() string {
 func (*TaskStatusUpdateEvent) ProtoMessage() {}
 
 func (x *TaskStatusUpdateEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[6]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +800,7 @@ func (x *TaskStatusUpdateEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatusUpdateEvent.ProtoReflect.Descriptor instead.
 func (*TaskStatusUpdateEvent) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{6}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TaskStatusUpdateEvent) GetTaskId() string {
@@ -853,7 +853,7 @@ type TaskArtifactUpdateEvent struct {
 
 func (x *TaskArtifactUpdateEvent) Reset() {
 	*x = TaskArtifactUpdateEvent{}
-	mi := &file_a2a_proto_msgTypes[7]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +865,7 @@ func (x *TaskArtifactUpdateEvent) String() string {
 func (*TaskArtifactUpdateEvent) ProtoMessage() {}
 
 func (x *TaskArtifactUpdateEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[7]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +878,7 @@ func (x *TaskArtifactUpdateEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskArtifactUpdateEvent.ProtoReflect.Descriptor instead.
 func (*TaskArtifactUpdateEvent) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{7}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TaskArtifactUpdateEvent) GetTaskId() string {
@@ -938,7 +938,7 @@ type AuthenticationInfo struct {
 
 func (x *AuthenticationInfo) Reset() {
 	*x = AuthenticationInfo{}
-	mi := &file_a2a_proto_msgTypes[8]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +950,7 @@ func (x *AuthenticationInfo) String() string {
 func (*AuthenticationInfo) ProtoMessage() {}
 
 func (x *AuthenticationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[8]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +963,7 @@ func (x *AuthenticationInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticationInfo.ProtoReflect.Descriptor instead.
 func (*AuthenticationInfo) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{8}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuthenticationInfo) GetScheme() string {
@@ -1008,7 +1008,7 @@ type AgentInterface struct {
 
 func (x *AgentInterface) Reset() {
 	*x = AgentInterface{}
-	mi := &file_a2a_proto_msgTypes[9]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1020,7 @@ func (x *AgentInterface) String() string {
 func (*AgentInterface) ProtoMessage() {}
 
 func (x *AgentInterface) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[9]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1033,7 @@ func (x *AgentInterface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInterface.ProtoReflect.Descriptor instead.
 func (*AgentInterface) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{9}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AgentInterface) GetUrl() string {
@@ -1112,7 +1112,7 @@ type AgentCard struct {
 
 func (x *AgentCard) Reset() {
 	*x = AgentCard{}
-	mi := &file_a2a_proto_msgTypes[10]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1124,7 @@ func (x *AgentCard) String() string {
 func (*AgentCard) ProtoMessage() {}
 
 func (x *AgentCard) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[10]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1137,7 @@ func (x *AgentCard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCard.ProtoReflect.Descriptor instead.
 func (*AgentCard) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{10}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AgentCard) GetName() string {
@@ -1253,7 +1253,7 @@ type AgentProvider struct {
 
 func (x *AgentProvider) Reset() {
 	*x = AgentProvider{}
-	mi := &file_a2a_proto_msgTypes[11]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1265,7 @@ func (x *AgentProvider) String() string {
 func (*AgentProvider) ProtoMessage() {}
 
 func (x *AgentProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[11]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1278,7 @@ func (x *AgentProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentProvider.ProtoReflect.Descriptor instead.
 func (*AgentProvider) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{11}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AgentProvider) GetUrl() string {
@@ -1312,7 +1312,7 @@ type AgentCapabilities struct {
 
 func (x *AgentCapabilities) Reset() {
 	*x = AgentCapabilities{}
-	mi := &file_a2a_proto_msgTypes[12]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1324,7 +1324,7 @@ func (x *AgentCapabilities) String() string {
 func (*AgentCapabilities) ProtoMessage() {}
 
 func (x *AgentCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[12]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +1337,7 @@ func (x *AgentCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCapabilities.ProtoReflect.Descriptor instead.
 func (*AgentCapabilities) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{12}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AgentCapabilities) GetStreaming() bool {
@@ -1385,7 +1385,7 @@ type AgentExtension struct {
 
 func (x *AgentExtension) Reset() {
 	*x = AgentExtension{}
-	mi := &file_a2a_proto_msgTypes[13]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1397,7 @@ func (x *AgentExtension) String() string {
 func (*AgentExtension) ProtoMessage() {}
 
 func (x *AgentExtension) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[13]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1410,7 @@ func (x *AgentExtension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentExtension.ProtoReflect.Descriptor instead.
 func (*AgentExtension) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{13}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AgentExtension) GetUri() string {
@@ -1466,7 +1466,7 @@ type AgentSkill struct {
 
 func (x *AgentSkill) Reset() {
 	*x = AgentSkill{}
-	mi := &file_a2a_proto_msgTypes[14]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1478,7 @@ func (x *AgentSkill) String() string {
 func (*AgentSkill) ProtoMessage() {}
 
 func (x *AgentSkill) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[14]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1491,7 @@ func (x *AgentSkill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentSkill.ProtoReflect.Descriptor instead.
 func (*AgentSkill) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{14}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AgentSkill) GetId() string {
@@ -1571,7 +1571,7 @@ type AgentCardSignature struct {
 
 func (x *AgentCardSignature) Reset() {
 	*x = AgentCardSignature{}
-	mi := &file_a2a_proto_msgTypes[15]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1583,7 @@ func (x *AgentCardSignature) String() string {
 func (*AgentCardSignature) ProtoMessage() {}
 
 func (x *AgentCardSignature) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[15]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1596,7 @@ func (x *AgentCardSignature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentCardSignature.ProtoReflect.Descriptor instead.
 func (*AgentCardSignature) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{15}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AgentCardSignature) GetProtected() string {
@@ -1643,7 +1643,7 @@ type TaskPushNotificationConfig struct {
 
 func (x *TaskPushNotificationConfig) Reset() {
 	*x = TaskPushNotificationConfig{}
-	mi := &file_a2a_proto_msgTypes[16]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1655,7 @@ func (x *TaskPushNotificationConfig) String() string {
 func (*TaskPushNotificationConfig) ProtoMessage() {}
 
 func (x *TaskPushNotificationConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[16]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1668,7 @@ func (x *TaskPushNotificationConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskPushNotificationConfig.ProtoReflect.Descriptor instead.
 func (*TaskPushNotificationConfig) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{16}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskPushNotificationConfig) GetTenant() string {
@@ -1725,7 +1725,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_a2a_proto_msgTypes[17]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1737,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[17]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1750,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{17}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StringList) GetList() []string {
@@ -1771,7 +1771,7 @@ type SecurityRequirement struct {
 
 func (x *SecurityRequirement) Reset() {
 	*x = SecurityRequirement{}
-	mi := &file_a2a_proto_msgTypes[18]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +1783,7 @@ func (x *SecurityRequirement) String() string {
 func (*SecurityRequirement) ProtoMessage() {}
 
 func (x *SecurityRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[18]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +1796,7 @@ func (x *SecurityRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityRequirement.ProtoReflect.Descriptor instead.
 func (*SecurityRequirement) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{18}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SecurityRequirement) GetSchemes() map[string]*StringList {
@@ -1825,7 +1825,7 @@ type SecurityScheme struct {
 
 func (x *SecurityScheme) Reset() {
 	*x = SecurityScheme{}
-	mi := &file_a2a_proto_msgTypes[19]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1837,7 @@ func (x *SecurityScheme) String() string {
 func (*SecurityScheme) ProtoMessage() {}
 
 func (x *SecurityScheme) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[19]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1850,7 @@ func (x *SecurityScheme) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityScheme.ProtoReflect.Descriptor instead.
 func (*SecurityScheme) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{19}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SecurityScheme) GetScheme() isSecurityScheme_Scheme {
@@ -1959,7 +1959,7 @@ type APIKeySecurityScheme struct {
 
 func (x *APIKeySecurityScheme) Reset() {
 	*x = APIKeySecurityScheme{}
-	mi := &file_a2a_proto_msgTypes[20]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +1971,7 @@ func (x *APIKeySecurityScheme) String() string {
 func (*APIKeySecurityScheme) ProtoMessage() {}
 
 func (x *APIKeySecurityScheme) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[20]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +1984,7 @@ func (x *APIKeySecurityScheme) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use APIKeySecurityScheme.ProtoReflect.Descriptor instead.
 func (*APIKeySecurityScheme) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{20}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *APIKeySecurityScheme) GetDescription() string {
@@ -2026,7 +2026,7 @@ type HTTPAuthSecurityScheme struct {
 
 func (x *HTTPAuthSecurityScheme) Reset() {
 	*x = HTTPAuthSecurityScheme{}
-	mi := &file_a2a_proto_msgTypes[21]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2038,7 +2038,7 @@ func (x *HTTPAuthSecurityScheme) String() string {
 func (*HTTPAuthSecurityScheme) ProtoMessage() {}
 
 func (x *HTTPAuthSecurityScheme) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[21]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2051,7 +2051,7 @@ func (x *HTTPAuthSecurityScheme) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPAuthSecurityScheme.ProtoReflect.Descriptor instead.
 func (*HTTPAuthSecurityScheme) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{21}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HTTPAuthSecurityScheme) GetDescription() string {
@@ -2091,7 +2091,7 @@ type OAuth2SecurityScheme struct {
 
 func (x *OAuth2SecurityScheme) Reset() {
 	*x = OAuth2SecurityScheme{}
-	mi := &file_a2a_proto_msgTypes[22]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2103,7 @@ func (x *OAuth2SecurityScheme) String() string {
 func (*OAuth2SecurityScheme) ProtoMessage() {}
 
 func (x *OAuth2SecurityScheme) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[22]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2116,7 @@ func (x *OAuth2SecurityScheme) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OAuth2SecurityScheme.ProtoReflect.Descriptor instead.
 func (*OAuth2SecurityScheme) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{22}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *OAuth2SecurityScheme) GetDescription() string {
@@ -2153,7 +2153,7 @@ type OpenIdConnectSecurityScheme struct {
 
 func (x *OpenIdConnectSecurityScheme) Reset() {
 	*x = OpenIdConnectSecurityScheme{}
-	mi := &file_a2a_proto_msgTypes[23]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2165,7 @@ func (x *OpenIdConnectSecurityScheme) String() string {
 func (*OpenIdConnectSecurityScheme) ProtoMessage() {}
 
 func (x *OpenIdConnectSecurityScheme) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[23]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2178,7 @@ func (x *OpenIdConnectSecurityScheme) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenIdConnectSecurityScheme.ProtoReflect.Descriptor instead.
 func (*OpenIdConnectSecurityScheme) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{23}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *OpenIdConnectSecurityScheme) GetDescription() string {
@@ -2206,7 +2206,7 @@ type MutualTlsSecurityScheme struct {
 
 func (x *MutualTlsSecurityScheme) Reset() {
 	*x = MutualTlsSecurityScheme{}
-	mi := &file_a2a_proto_msgTypes[24]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2218,7 +2218,7 @@ func (x *MutualTlsSecurityScheme) String() string {
 func (*MutualTlsSecurityScheme) ProtoMessage() {}
 
 func (x *MutualTlsSecurityScheme) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[24]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2231,7 +2231,7 @@ func (x *MutualTlsSecurityScheme) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutualTlsSecurityScheme.ProtoReflect.Descriptor instead.
 func (*MutualTlsSecurityScheme) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{24}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MutualTlsSecurityScheme) GetDescription() string {
@@ -2258,7 +2258,7 @@ type OAuthFlows struct {
 
 func (x *OAuthFlows) Reset() {
 	*x = OAuthFlows{}
-	mi := &file_a2a_proto_msgTypes[25]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2270,7 +2270,7 @@ func (x *OAuthFlows) String() string {
 func (*OAuthFlows) ProtoMessage() {}
 
 func (x *OAuthFlows) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[25]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2283,7 +2283,7 @@ func (x *OAuthFlows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OAuthFlows.ProtoReflect.Descriptor instead.
 func (*OAuthFlows) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{25}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OAuthFlows) GetFlow() isOAuthFlows_Flow {
@@ -2311,7 +2311,7 @@ func (x *OAuthFlows) GetClientCredentials() *ClientCredentialsOAuthFlow {
 	return nil
 }
 
-// Deprecated: Marked as deprecated in a2a.proto.
+// Deprecated: Marked as deprecated in lf/a2a/v1/a2a.proto.
 func (x *OAuthFlows) GetImplicit() *ImplicitOAuthFlow {
 	if x != nil {
 		if x, ok := x.Flow.(*OAuthFlows_Implicit); ok {
@@ -2321,7 +2321,7 @@ func (x *OAuthFlows) GetImplicit() *ImplicitOAuthFlow {
 	return nil
 }
 
-// Deprecated: Marked as deprecated in a2a.proto.
+// Deprecated: Marked as deprecated in lf/a2a/v1/a2a.proto.
 func (x *OAuthFlows) GetPassword() *PasswordOAuthFlow {
 	if x != nil {
 		if x, ok := x.Flow.(*OAuthFlows_Password); ok {
@@ -2357,14 +2357,14 @@ type OAuthFlows_ClientCredentials struct {
 type OAuthFlows_Implicit struct {
 	// Deprecated: Use Authorization Code + PKCE instead.
 	//
-	// Deprecated: Marked as deprecated in a2a.proto.
+	// Deprecated: Marked as deprecated in lf/a2a/v1/a2a.proto.
 	Implicit *ImplicitOAuthFlow `protobuf:"bytes,3,opt,name=implicit,proto3,oneof"`
 }
 
 type OAuthFlows_Password struct {
 	// Deprecated: Use Authorization Code + PKCE or Device Code.
 	//
-	// Deprecated: Marked as deprecated in a2a.proto.
+	// Deprecated: Marked as deprecated in lf/a2a/v1/a2a.proto.
 	Password *PasswordOAuthFlow `protobuf:"bytes,4,opt,name=password,proto3,oneof"`
 }
 
@@ -2403,7 +2403,7 @@ type AuthorizationCodeOAuthFlow struct {
 
 func (x *AuthorizationCodeOAuthFlow) Reset() {
 	*x = AuthorizationCodeOAuthFlow{}
-	mi := &file_a2a_proto_msgTypes[26]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2415,7 @@ func (x *AuthorizationCodeOAuthFlow) String() string {
 func (*AuthorizationCodeOAuthFlow) ProtoMessage() {}
 
 func (x *AuthorizationCodeOAuthFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[26]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2428,7 @@ func (x *AuthorizationCodeOAuthFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizationCodeOAuthFlow.ProtoReflect.Descriptor instead.
 func (*AuthorizationCodeOAuthFlow) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{26}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AuthorizationCodeOAuthFlow) GetAuthorizationUrl() string {
@@ -2481,7 +2481,7 @@ type ClientCredentialsOAuthFlow struct {
 
 func (x *ClientCredentialsOAuthFlow) Reset() {
 	*x = ClientCredentialsOAuthFlow{}
-	mi := &file_a2a_proto_msgTypes[27]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2493,7 +2493,7 @@ func (x *ClientCredentialsOAuthFlow) String() string {
 func (*ClientCredentialsOAuthFlow) ProtoMessage() {}
 
 func (x *ClientCredentialsOAuthFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[27]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2506,7 +2506,7 @@ func (x *ClientCredentialsOAuthFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientCredentialsOAuthFlow.ProtoReflect.Descriptor instead.
 func (*ClientCredentialsOAuthFlow) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{27}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClientCredentialsOAuthFlow) GetTokenUrl() string {
@@ -2548,7 +2548,7 @@ type ImplicitOAuthFlow struct {
 
 func (x *ImplicitOAuthFlow) Reset() {
 	*x = ImplicitOAuthFlow{}
-	mi := &file_a2a_proto_msgTypes[28]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2560,7 +2560,7 @@ func (x *ImplicitOAuthFlow) String() string {
 func (*ImplicitOAuthFlow) ProtoMessage() {}
 
 func (x *ImplicitOAuthFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[28]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2573,7 +2573,7 @@ func (x *ImplicitOAuthFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImplicitOAuthFlow.ProtoReflect.Descriptor instead.
 func (*ImplicitOAuthFlow) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{28}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ImplicitOAuthFlow) GetAuthorizationUrl() string {
@@ -2615,7 +2615,7 @@ type PasswordOAuthFlow struct {
 
 func (x *PasswordOAuthFlow) Reset() {
 	*x = PasswordOAuthFlow{}
-	mi := &file_a2a_proto_msgTypes[29]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2627,7 +2627,7 @@ func (x *PasswordOAuthFlow) String() string {
 func (*PasswordOAuthFlow) ProtoMessage() {}
 
 func (x *PasswordOAuthFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[29]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2640,7 +2640,7 @@ func (x *PasswordOAuthFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordOAuthFlow.ProtoReflect.Descriptor instead.
 func (*PasswordOAuthFlow) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{29}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PasswordOAuthFlow) GetTokenUrl() string {
@@ -2683,7 +2683,7 @@ type DeviceCodeOAuthFlow struct {
 
 func (x *DeviceCodeOAuthFlow) Reset() {
 	*x = DeviceCodeOAuthFlow{}
-	mi := &file_a2a_proto_msgTypes[30]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +2695,7 @@ func (x *DeviceCodeOAuthFlow) String() string {
 func (*DeviceCodeOAuthFlow) ProtoMessage() {}
 
 func (x *DeviceCodeOAuthFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[30]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +2708,7 @@ func (x *DeviceCodeOAuthFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceCodeOAuthFlow.ProtoReflect.Descriptor instead.
 func (*DeviceCodeOAuthFlow) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{30}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeviceCodeOAuthFlow) GetDeviceAuthorizationUrl() string {
@@ -2757,7 +2757,7 @@ type SendMessageRequest struct {
 
 func (x *SendMessageRequest) Reset() {
 	*x = SendMessageRequest{}
-	mi := &file_a2a_proto_msgTypes[31]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +2769,7 @@ func (x *SendMessageRequest) String() string {
 func (*SendMessageRequest) ProtoMessage() {}
 
 func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[31]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +2782,7 @@ func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendMessageRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{31}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SendMessageRequest) GetTenant() string {
@@ -2832,7 +2832,7 @@ type GetTaskRequest struct {
 
 func (x *GetTaskRequest) Reset() {
 	*x = GetTaskRequest{}
-	mi := &file_a2a_proto_msgTypes[32]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2844,7 +2844,7 @@ func (x *GetTaskRequest) String() string {
 func (*GetTaskRequest) ProtoMessage() {}
 
 func (x *GetTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[32]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2857,7 +2857,7 @@ func (x *GetTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{32}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetTaskRequest) GetTenant() string {
@@ -2914,7 +2914,7 @@ type ListTasksRequest struct {
 
 func (x *ListTasksRequest) Reset() {
 	*x = ListTasksRequest{}
-	mi := &file_a2a_proto_msgTypes[33]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +2926,7 @@ func (x *ListTasksRequest) String() string {
 func (*ListTasksRequest) ProtoMessage() {}
 
 func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[33]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +2939,7 @@ func (x *ListTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksRequest.ProtoReflect.Descriptor instead.
 func (*ListTasksRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{33}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListTasksRequest) GetTenant() string {
@@ -3015,7 +3015,7 @@ type ListTasksResponse struct {
 
 func (x *ListTasksResponse) Reset() {
 	*x = ListTasksResponse{}
-	mi := &file_a2a_proto_msgTypes[34]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3027,7 +3027,7 @@ func (x *ListTasksResponse) String() string {
 func (*ListTasksResponse) ProtoMessage() {}
 
 func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[34]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3040,7 +3040,7 @@ func (x *ListTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTasksResponse.ProtoReflect.Descriptor instead.
 func (*ListTasksResponse) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{34}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListTasksResponse) GetTasks() []*Task {
@@ -3087,7 +3087,7 @@ type CancelTaskRequest struct {
 
 func (x *CancelTaskRequest) Reset() {
 	*x = CancelTaskRequest{}
-	mi := &file_a2a_proto_msgTypes[35]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3099,7 +3099,7 @@ func (x *CancelTaskRequest) String() string {
 func (*CancelTaskRequest) ProtoMessage() {}
 
 func (x *CancelTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[35]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3112,7 +3112,7 @@ func (x *CancelTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTaskRequest.ProtoReflect.Descriptor instead.
 func (*CancelTaskRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{35}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CancelTaskRequest) GetTenant() string {
@@ -3152,7 +3152,7 @@ type GetTaskPushNotificationConfigRequest struct {
 
 func (x *GetTaskPushNotificationConfigRequest) Reset() {
 	*x = GetTaskPushNotificationConfigRequest{}
-	mi := &file_a2a_proto_msgTypes[36]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3164,7 +3164,7 @@ func (x *GetTaskPushNotificationConfigRequest) String() string {
 func (*GetTaskPushNotificationConfigRequest) ProtoMessage() {}
 
 func (x *GetTaskPushNotificationConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[36]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3177,7 +3177,7 @@ func (x *GetTaskPushNotificationConfigRequest) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use GetTaskPushNotificationConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskPushNotificationConfigRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{36}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetTaskPushNotificationConfigRequest) GetTenant() string {
@@ -3217,7 +3217,7 @@ type DeleteTaskPushNotificationConfigRequest struct {
 
 func (x *DeleteTaskPushNotificationConfigRequest) Reset() {
 	*x = DeleteTaskPushNotificationConfigRequest{}
-	mi := &file_a2a_proto_msgTypes[37]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3229,7 +3229,7 @@ func (x *DeleteTaskPushNotificationConfigRequest) String() string {
 func (*DeleteTaskPushNotificationConfigRequest) ProtoMessage() {}
 
 func (x *DeleteTaskPushNotificationConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[37]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3242,7 +3242,7 @@ func (x *DeleteTaskPushNotificationConfigRequest) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use DeleteTaskPushNotificationConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskPushNotificationConfigRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{37}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteTaskPushNotificationConfigRequest) GetTenant() string {
@@ -3280,7 +3280,7 @@ type SubscribeToTaskRequest struct {
 
 func (x *SubscribeToTaskRequest) Reset() {
 	*x = SubscribeToTaskRequest{}
-	mi := &file_a2a_proto_msgTypes[38]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3292,7 +3292,7 @@ func (x *SubscribeToTaskRequest) String() string {
 func (*SubscribeToTaskRequest) ProtoMessage() {}
 
 func (x *SubscribeToTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[38]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3305,7 +3305,7 @@ func (x *SubscribeToTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeToTaskRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeToTaskRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{38}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SubscribeToTaskRequest) GetTenant() string {
@@ -3340,7 +3340,7 @@ type ListTaskPushNotificationConfigsRequest struct {
 
 func (x *ListTaskPushNotificationConfigsRequest) Reset() {
 	*x = ListTaskPushNotificationConfigsRequest{}
-	mi := &file_a2a_proto_msgTypes[39]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3352,7 +3352,7 @@ func (x *ListTaskPushNotificationConfigsRequest) String() string {
 func (*ListTaskPushNotificationConfigsRequest) ProtoMessage() {}
 
 func (x *ListTaskPushNotificationConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[39]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3365,7 +3365,7 @@ func (x *ListTaskPushNotificationConfigsRequest) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use ListTaskPushNotificationConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListTaskPushNotificationConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{39}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListTaskPushNotificationConfigsRequest) GetTenant() string {
@@ -3408,7 +3408,7 @@ type GetExtendedAgentCardRequest struct {
 
 func (x *GetExtendedAgentCardRequest) Reset() {
 	*x = GetExtendedAgentCardRequest{}
-	mi := &file_a2a_proto_msgTypes[40]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3420,7 +3420,7 @@ func (x *GetExtendedAgentCardRequest) String() string {
 func (*GetExtendedAgentCardRequest) ProtoMessage() {}
 
 func (x *GetExtendedAgentCardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[40]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3433,7 +3433,7 @@ func (x *GetExtendedAgentCardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExtendedAgentCardRequest.ProtoReflect.Descriptor instead.
 func (*GetExtendedAgentCardRequest) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{40}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetExtendedAgentCardRequest) GetTenant() string {
@@ -3459,7 +3459,7 @@ type SendMessageResponse struct {
 
 func (x *SendMessageResponse) Reset() {
 	*x = SendMessageResponse{}
-	mi := &file_a2a_proto_msgTypes[41]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3471,7 +3471,7 @@ func (x *SendMessageResponse) String() string {
 func (*SendMessageResponse) ProtoMessage() {}
 
 func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[41]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3484,7 +3484,7 @@ func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{41}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SendMessageResponse) GetPayload() isSendMessageResponse_Payload {
@@ -3548,7 +3548,7 @@ type StreamResponse struct {
 
 func (x *StreamResponse) Reset() {
 	*x = StreamResponse{}
-	mi := &file_a2a_proto_msgTypes[42]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3560,7 +3560,7 @@ func (x *StreamResponse) String() string {
 func (*StreamResponse) ProtoMessage() {}
 
 func (x *StreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[42]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3573,7 +3573,7 @@ func (x *StreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamResponse.ProtoReflect.Descriptor instead.
 func (*StreamResponse) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{42}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StreamResponse) GetPayload() isStreamResponse_Payload {
@@ -3665,7 +3665,7 @@ type ListTaskPushNotificationConfigsResponse struct {
 
 func (x *ListTaskPushNotificationConfigsResponse) Reset() {
 	*x = ListTaskPushNotificationConfigsResponse{}
-	mi := &file_a2a_proto_msgTypes[43]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3677,7 +3677,7 @@ func (x *ListTaskPushNotificationConfigsResponse) String() string {
 func (*ListTaskPushNotificationConfigsResponse) ProtoMessage() {}
 
 func (x *ListTaskPushNotificationConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_a2a_proto_msgTypes[43]
+	mi := &file_lf_a2a_v1_a2a_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3690,7 +3690,7 @@ func (x *ListTaskPushNotificationConfigsResponse) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use ListTaskPushNotificationConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListTaskPushNotificationConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_a2a_proto_rawDescGZIP(), []int{43}
+	return file_lf_a2a_v1_a2a_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListTaskPushNotificationConfigsResponse) GetConfigs() []*TaskPushNotificationConfig {
@@ -3707,11 +3707,11 @@ func (x *ListTaskPushNotificationConfigsResponse) GetNextPageToken() string {
 	return ""
 }
 
-var File_a2a_proto protoreflect.FileDescriptor
+var File_lf_a2a_v1_a2a_proto protoreflect.FileDescriptor
 
-const file_a2a_proto_rawDesc = "" +
+const file_lf_a2a_v1_a2a_proto_rawDesc = "" +
 	"\n" +
-	"\ta2a.proto\x12\tlf.a2a.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x02\n" +
+	"\x13lf/a2a/v1/a2a.proto\x12\tlf.a2a.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x02\n" +
 	"\x18SendMessageConfiguration\x122\n" +
 	"\x15accepted_output_modes\x18\x01 \x03(\tR\x13acceptedOutputModes\x12h\n" +
 	"\x1dtask_push_notification_config\x18\x02 \x01(\v2%.lf.a2a.v1.TaskPushNotificationConfigR\x1ataskPushNotificationConfig\x12*\n" +
@@ -4036,20 +4036,20 @@ const file_a2a_proto_rawDesc = "" +
 	"\x14com.google.lf.a2a.v1B\x03A2AP\x01Z\x1bgoogle.golang.org/lf/a2a/v1\xaa\x02\tLf.A2a.V1b\x06proto3"
 
 var (
-	file_a2a_proto_rawDescOnce sync.Once
-	file_a2a_proto_rawDescData []byte
+	file_lf_a2a_v1_a2a_proto_rawDescOnce sync.Once
+	file_lf_a2a_v1_a2a_proto_rawDescData []byte
 )
 
-func file_a2a_proto_rawDescGZIP() []byte {
-	file_a2a_proto_rawDescOnce.Do(func() {
-		file_a2a_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_a2a_proto_rawDesc), len(file_a2a_proto_rawDesc)))
+func file_lf_a2a_v1_a2a_proto_rawDescGZIP() []byte {
+	file_lf_a2a_v1_a2a_proto_rawDescOnce.Do(func() {
+		file_lf_a2a_v1_a2a_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_lf_a2a_v1_a2a_proto_rawDesc), len(file_lf_a2a_v1_a2a_proto_rawDesc)))
 	})
-	return file_a2a_proto_rawDescData
+	return file_lf_a2a_v1_a2a_proto_rawDescData
 }
 
-var file_a2a_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_a2a_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
-var file_a2a_proto_goTypes = []any{
+var file_lf_a2a_v1_a2a_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_lf_a2a_v1_a2a_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_lf_a2a_v1_a2a_proto_goTypes = []any{
 	(TaskState)(0),                                  // 0: lf.a2a.v1.TaskState
 	(Role)(0),                                       // 1: lf.a2a.v1.Role
 	(*SendMessageConfiguration)(nil),                // 2: lf.a2a.v1.SendMessageConfiguration
@@ -4108,7 +4108,7 @@ var file_a2a_proto_goTypes = []any{
 	(*structpb.Value)(nil),        // 55: google.protobuf.Value
 	(*emptypb.Empty)(nil),         // 56: google.protobuf.Empty
 }
-var file_a2a_proto_depIdxs = []int32{
+var file_lf_a2a_v1_a2a_proto_depIdxs = []int32{
 	18, // 0: lf.a2a.v1.SendMessageConfiguration.task_push_notification_config:type_name -> lf.a2a.v1.TaskPushNotificationConfig
 	4,  // 1: lf.a2a.v1.Task.status:type_name -> lf.a2a.v1.TaskStatus
 	7,  // 2: lf.a2a.v1.Task.artifacts:type_name -> lf.a2a.v1.Artifact
@@ -4202,41 +4202,41 @@ var file_a2a_proto_depIdxs = []int32{
 	0,  // [0:64] is the sub-list for field type_name
 }
 
-func init() { file_a2a_proto_init() }
-func file_a2a_proto_init() {
-	if File_a2a_proto != nil {
+func init() { file_lf_a2a_v1_a2a_proto_init() }
+func file_lf_a2a_v1_a2a_proto_init() {
+	if File_lf_a2a_v1_a2a_proto != nil {
 		return
 	}
-	file_a2a_proto_msgTypes[0].OneofWrappers = []any{}
-	file_a2a_proto_msgTypes[3].OneofWrappers = []any{
+	file_lf_a2a_v1_a2a_proto_msgTypes[0].OneofWrappers = []any{}
+	file_lf_a2a_v1_a2a_proto_msgTypes[3].OneofWrappers = []any{
 		(*Part_Text)(nil),
 		(*Part_Raw)(nil),
 		(*Part_Url)(nil),
 		(*Part_Data)(nil),
 	}
-	file_a2a_proto_msgTypes[10].OneofWrappers = []any{}
-	file_a2a_proto_msgTypes[12].OneofWrappers = []any{}
-	file_a2a_proto_msgTypes[19].OneofWrappers = []any{
+	file_lf_a2a_v1_a2a_proto_msgTypes[10].OneofWrappers = []any{}
+	file_lf_a2a_v1_a2a_proto_msgTypes[12].OneofWrappers = []any{}
+	file_lf_a2a_v1_a2a_proto_msgTypes[19].OneofWrappers = []any{
 		(*SecurityScheme_ApiKeySecurityScheme)(nil),
 		(*SecurityScheme_HttpAuthSecurityScheme)(nil),
 		(*SecurityScheme_Oauth2SecurityScheme)(nil),
 		(*SecurityScheme_OpenIdConnectSecurityScheme)(nil),
 		(*SecurityScheme_MtlsSecurityScheme)(nil),
 	}
-	file_a2a_proto_msgTypes[25].OneofWrappers = []any{
+	file_lf_a2a_v1_a2a_proto_msgTypes[25].OneofWrappers = []any{
 		(*OAuthFlows_AuthorizationCode)(nil),
 		(*OAuthFlows_ClientCredentials)(nil),
 		(*OAuthFlows_Implicit)(nil),
 		(*OAuthFlows_Password)(nil),
 		(*OAuthFlows_DeviceCode)(nil),
 	}
-	file_a2a_proto_msgTypes[32].OneofWrappers = []any{}
-	file_a2a_proto_msgTypes[33].OneofWrappers = []any{}
-	file_a2a_proto_msgTypes[41].OneofWrappers = []any{
+	file_lf_a2a_v1_a2a_proto_msgTypes[32].OneofWrappers = []any{}
+	file_lf_a2a_v1_a2a_proto_msgTypes[33].OneofWrappers = []any{}
+	file_lf_a2a_v1_a2a_proto_msgTypes[41].OneofWrappers = []any{
 		(*SendMessageResponse_Task)(nil),
 		(*SendMessageResponse_Message)(nil),
 	}
-	file_a2a_proto_msgTypes[42].OneofWrappers = []any{
+	file_lf_a2a_v1_a2a_proto_msgTypes[42].OneofWrappers = []any{
 		(*StreamResponse_Task)(nil),
 		(*StreamResponse_Message)(nil),
 		(*StreamResponse_StatusUpdate)(nil),
@@ -4246,18 +4246,18 @@ func file_a2a_proto_init() {
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_a2a_proto_rawDesc), len(file_a2a_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lf_a2a_v1_a2a_proto_rawDesc), len(file_lf_a2a_v1_a2a_proto_rawDesc)),
 			NumEnums:      2,
 			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_a2a_proto_goTypes,
-		DependencyIndexes: file_a2a_proto_depIdxs,
-		EnumInfos:         file_a2a_proto_enumTypes,
-		MessageInfos:      file_a2a_proto_msgTypes,
+		GoTypes:           file_lf_a2a_v1_a2a_proto_goTypes,
+		DependencyIndexes: file_lf_a2a_v1_a2a_proto_depIdxs,
+		EnumInfos:         file_lf_a2a_v1_a2a_proto_enumTypes,
+		MessageInfos:      file_lf_a2a_v1_a2a_proto_msgTypes,
 	}.Build()
-	File_a2a_proto = out.File
-	file_a2a_proto_goTypes = nil
-	file_a2a_proto_depIdxs = nil
+	File_lf_a2a_v1_a2a_proto = out.File
+	file_lf_a2a_v1_a2a_proto_goTypes = nil
+	file_lf_a2a_v1_a2a_proto_depIdxs = nil
 }
