@@ -40,13 +40,45 @@ type Config struct {
 	// PolicyDir, when set, replaces the embedded Rego policies with the *.rego files of this
 	// directory, reloaded on change (a reload that fails to compile keeps the last good policy).
 	PolicyDir string `yaml:"policy_dir"`
+	// PolicyBundle, when set, is the URL of an OPA bundle (a tar.gz of *.rego files) that
+	// replaces the embedded policies, polled every PolicyBundleInterval with If-None-Match; a
+	// bundle that fails to compile keeps the last good policy. Excludes PolicyDir.
+	PolicyBundle         string        `yaml:"policy_bundle"`
+	PolicyBundleInterval time.Duration `yaml:"policy_bundle_interval"`
 	// DecisionLog, when set, is a file that receives one JSON line per policy decision (OPA's
 	// decision-log event format, secrets masked); "-" means standard output.
 	DecisionLog string `yaml:"decision_log"`
+	// IdentityDir is the directory of the builtin CA (default DATA/identity). In split mode the
+	// registry and the TEG trust each other only if their SVIDs come from one CA.
+	IdentityDir string `yaml:"identity_dir"`
+	// SVIDTTL is the lifetime of the X.509-SVIDs a split-mode service mints for itself; it
+	// rotates them at half of it.
+	SVIDTTL time.Duration `yaml:"svid_ttl"`
+	// MTLSAddr, for `sovereign teg serve`, is the listen address of the TEG's mTLS listener
+	// (TLS 1.3, clients must present an X.509-SVID of a registry or an agent).
+	MTLSAddr string `yaml:"mtls_addr"`
+	// TEGURL, for `sovereign registry serve`, is the https URL of the TEG's mTLS listener.
+	TEGURL string `yaml:"teg_url"`
+	// RegistryName names this registry: its SPIFFE ID is spiffe://<trust_domain>/registry/<name>.
+	RegistryName string `yaml:"registry_name"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	SMTP            SMTP          `yaml:"smtp"`
 	RateLimits      RateLimits    `yaml:"rate_limits"`
+	Onboarding      Onboarding    `yaml:"onboarding"`
+}
+
+// Onboarding configures the bootstrap protocol (DESIGN.md §6.4).
+type Onboarding struct {
+	// StartingGrant is the AVT a new agent's wallet receives from the treasury ("0": none).
+	StartingGrant string `yaml:"starting_grant"`
+	// GenesisSupply is the AVT minted to the treasury the first time a ledger starts (once:
+	// later starts find it minted), from which starting grants are paid ("0": mint nothing;
+	// the admin mints with `sovereign token mint`).
+	GenesisSupply string `yaml:"genesis_supply"`
+	// HeartbeatInterval is how often agents are expected to send heartbeats; after three
+	// missed intervals discovery lists them as inactive.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 }
 
 // SMTP configures email delivery; without a Host, emails are logged instead.
@@ -66,6 +98,9 @@ type RateLimits struct {
 	AuthBurst           int `yaml:"auth_burst"`
 	LoginEmailPerMinute int `yaml:"login_email_per_minute"`
 	LoginEmailBurst     int `yaml:"login_email_burst"`
+	// BootstrapPerMinute limits the bootstrap tokens a developer may ask for.
+	BootstrapPerMinute int `yaml:"bootstrap_per_minute"`
+	BootstrapBurst     int `yaml:"bootstrap_burst"`
 }
 
 // Default returns the defaults.
@@ -77,12 +112,18 @@ func Default() Config {
 		AdminEmail:      "admin@sovereign.test",
 		LogLevel:        "info",
 		ShutdownTimeout: 15 * time.Second,
-		SMTP:            SMTP{Port: 587},
+		SVIDTTL:         time.Hour,
+		RegistryName:    "main",
+
+		PolicyBundleInterval: 30 * time.Second,
+		SMTP:                 SMTP{Port: 587},
 		RateLimits: RateLimits{
 			DefaultPerMinute: 1200, DefaultBurst: 200,
 			AuthPerMinute: 20, AuthBurst: 10,
 			LoginEmailPerMinute: 5, LoginEmailBurst: 5,
+			BootstrapPerMinute: 5, BootstrapBurst: 5,
 		},
+		Onboarding: Onboarding{StartingGrant: "100", GenesisSupply: "1000000000", HeartbeatInterval: time.Minute},
 	}
 }
 
@@ -209,13 +250,60 @@ func (c *Config) Finish() error {
 	}
 	r := c.RateLimits
 	for name, n := range map[string]int{"default_per_minute": r.DefaultPerMinute, "default_burst": r.DefaultBurst,
-		"auth_per_minute": r.AuthPerMinute, "auth_burst": r.AuthBurst, "login_email_per_minute": r.LoginEmailPerMinute, "login_email_burst": r.LoginEmailBurst} {
+		"auth_per_minute": r.AuthPerMinute, "auth_burst": r.AuthBurst, "login_email_per_minute": r.LoginEmailPerMinute, "login_email_burst": r.LoginEmailBurst,
+		"bootstrap_per_minute": r.BootstrapPerMinute, "bootstrap_burst": r.BootstrapBurst} {
 		if n <= 0 {
 			return fmt.Errorf("config: rate_limits.%s must be positive", name)
 		}
 	}
+	if c.Onboarding.HeartbeatInterval < time.Second {
+		return fmt.Errorf("config: onboarding.heartbeat_interval %v must be at least 1s", c.Onboarding.HeartbeatInterval)
+	}
+	if c.IdentityDir == "" {
+		c.IdentityDir = filepath.Join(c.Data, "identity")
+	}
+	if err := c.finishServices(); err != nil {
+		return err
+	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		return fmt.Errorf("config: smtp.from is required when smtp.host is set")
+	}
+	return nil
+}
+
+// maxSVIDTTL is the longest svid_ttl (the issuers' limit).
+const maxSVIDTTL = 24 * time.Hour
+
+var segmentPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
+
+// finishServices validates the policy-bundle and split-mode settings.
+func (c *Config) finishServices() error {
+	if c.PolicyBundle != "" {
+		if c.PolicyDir != "" {
+			return fmt.Errorf("config: policy_dir and policy_bundle exclude each other")
+		}
+		if u, err := url.Parse(c.PolicyBundle); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return fmt.Errorf("config: policy_bundle %q must be an http(s) URL", c.PolicyBundle)
+		}
+	}
+	if c.PolicyBundleInterval <= 0 {
+		return fmt.Errorf("config: policy_bundle_interval must be positive")
+	}
+	if c.SVIDTTL <= 0 || c.SVIDTTL > maxSVIDTTL {
+		return fmt.Errorf("config: svid_ttl must be in (0, %s]", maxSVIDTTL)
+	}
+	if c.MTLSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MTLSAddr); err != nil {
+			return fmt.Errorf("config: mtls_addr %q is not host:port: %w", c.MTLSAddr, err)
+		}
+	}
+	if c.TEGURL != "" {
+		if u, err := url.Parse(c.TEGURL); err != nil || u.Hostname() == "" || u.Scheme != "https" {
+			return fmt.Errorf("config: teg_url %q must be an https URL (the TEG's mTLS listener)", c.TEGURL)
+		}
+	}
+	if !segmentPattern.MatchString(c.RegistryName) || c.RegistryName == "." || c.RegistryName == ".." {
+		return fmt.Errorf("config: registry_name %q must be one SPIFFE path segment (letters, digits, '.', '-', '_')", c.RegistryName)
 	}
 	return nil
 }

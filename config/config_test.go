@@ -392,8 +392,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 22 {
-		t.Errorf("EnvNames has %d names, want one per setting (22): %v", len(names), names)
+	if len(names) != 34 {
+		t.Errorf("EnvNames has %d names, want one per setting (34): %v", len(names), names)
 	}
 }
 
@@ -403,7 +403,7 @@ func TestEnvNames_EveryNameIsRead(t *testing.T) {
 		c := config.Default()
 		before := c
 		value := "7"
-		if name == "SOVEREIGN_SHUTDOWN_TIMEOUT" {
+		if strings.HasSuffix(name, "_TIMEOUT") || strings.HasSuffix(name, "_INTERVAL") || strings.HasSuffix(name, "_TTL") {
 			value = "7s"
 		}
 		if err := c.LoadEnv([]string{name + "=" + value}); err != nil {
@@ -412,6 +412,50 @@ func TestEnvNames_EveryNameIsRead(t *testing.T) {
 		}
 		if c == before {
 			t.Errorf("%s=%s changed nothing", name, value)
+		}
+	}
+}
+
+func TestFinish_ServicesAndPolicyBundle(t *testing.T) {
+	c := config.Default()
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if c.IdentityDir != filepath.Join("./data", "identity") || c.SVIDTTL != time.Hour || c.RegistryName != "main" || c.PolicyBundleInterval != 30*time.Second {
+		t.Errorf("service defaults: %+v", c)
+	}
+
+	c = config.Default()
+	if err := c.LoadEnv([]string{"SOVEREIGN_POLICY_BUNDLE=https://opa.example/bundles/sovereign.tar.gz", "SOVEREIGN_POLICY_BUNDLE_INTERVAL=5s",
+		"SOVEREIGN_TEG_URL=https://teg.internal:8443", "SOVEREIGN_MTLS_ADDR=0.0.0.0:8443", "SOVEREIGN_REGISTRY_NAME=eu-1",
+		"SOVEREIGN_IDENTITY_DIR=/ca", "SOVEREIGN_SVID_TTL=10m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if c.PolicyBundle != "https://opa.example/bundles/sovereign.tar.gz" || c.PolicyBundleInterval != 5*time.Second || c.TEGURL != "https://teg.internal:8443" ||
+		c.MTLSAddr != "0.0.0.0:8443" || c.RegistryName != "eu-1" || c.IdentityDir != "/ca" || c.SVIDTTL != 10*time.Minute {
+		t.Errorf("from the environment: %+v", c)
+	}
+
+	for name, mutate := range map[string]func(*config.Config){
+		"bundle and dir":        func(c *config.Config) { c.PolicyBundle, c.PolicyDir = "https://opa/b.tar.gz", "/rego" },
+		"bundle not a URL":      func(c *config.Config) { c.PolicyBundle = "/path/b.tar.gz" },
+		"bundle interval 0":     func(c *config.Config) { c.PolicyBundleInterval = 0 },
+		"teg_url plain http":    func(c *config.Config) { c.TEGURL = "http://teg:8443" },
+		"teg_url without host":  func(c *config.Config) { c.TEGURL = "https://" },
+		"mtls_addr not an addr": func(c *config.Config) { c.MTLSAddr = "8443" },
+		"registry_name slash":   func(c *config.Config) { c.RegistryName = "a/b" },
+		"registry_name empty":   func(c *config.Config) { c.RegistryName = "" },
+		"registry_name dotdot":  func(c *config.Config) { c.RegistryName = ".." },
+		"svid_ttl zero":         func(c *config.Config) { c.SVIDTTL = 0 },
+		"svid_ttl two days":     func(c *config.Config) { c.SVIDTTL = 48 * time.Hour },
+	} {
+		c := config.Default()
+		mutate(&c)
+		if err := c.Finish(); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

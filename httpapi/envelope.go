@@ -51,6 +51,10 @@ func (e *Envelope) GetHeaders() http.Header { return e.headers }
 // ContentType makes error responses application/json whatever the client accepts.
 func (e *Envelope) ContentType(string) string { return "application/json" }
 
+// DecisionIDHeader carries the decision_id of the policy decision that denied a request (403),
+// the key to its line in the decision log.
+const DecisionIDHeader = "X-Decision-Id"
+
 // statusOf maps an application error kind to its HTTP status. This is the one place where that
 // mapping lives.
 func statusOf(k apperr.Kind) int {
@@ -105,6 +109,11 @@ func FromError(ctx context.Context, err error) *Envelope {
 	case apperr.TooManyRequests:
 		if s, ok := wholeSeconds(ae.Details["retry_after_seconds"]); ok {
 			env.setHeader("Retry-After", strconv.Itoa(s))
+		}
+	case apperr.Forbidden:
+		// A policy denial names its decision-log event (policy.Authorize sets decision_id).
+		if id, ok := ae.Details["decision_id"].(string); ok && id != "" {
+			env.setHeader(DecisionIDHeader, id)
 		}
 	}
 	return env.stamp(ctx)

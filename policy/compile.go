@@ -95,12 +95,17 @@ func readRego(fsys fs.FS, tests bool) (map[string]string, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("policy: read policies: %w", err)
 	}
+	return files, digestOf(files), nil
+}
+
+// digestOf is a digest of policy files' names and contents: the revision of a policy.
+func digestOf(files map[string]string) string {
 	names := slices.Sorted(maps.Keys(files))
 	h := sha256.New()
 	for _, n := range names {
 		fmt.Fprintf(h, "%s\x00%d\x00%s", n, len(files[n]), files[n])
 	}
-	return files, hex.EncodeToString(h.Sum(nil))[:16], nil
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // parseModules parses files as Rego v1.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,14 +47,16 @@ const decisionPath = "sovereign/authz"
 type Engine struct {
 	cur atomic.Pointer[state]
 
-	dir       string
-	interval  time.Duration
-	cacheSize int
-	logger    *slog.Logger
-	declog    *decisionLog
+	dir          string
+	bundleURL    string
+	bundleClient *http.Client
+	interval     time.Duration
+	cacheSize    int
+	logger       *slog.Logger
+	declog       *decisionLog
 
 	reloadMu sync.Mutex // serialises reloads; guards seen and lastLog
-	seen     string     // digest of the sources of the last reload attempt
+	seen     string     // digest of the sources (directory) or ETag (bundle) of the last reload attempt
 	lastLog  string     // last reload error logged, not to repeat it every poll
 
 	errMu   sync.Mutex
@@ -141,15 +144,18 @@ func (e *Engine) newState(p *compiled) *state {
 	return st
 }
 
-// NewWithOptions returns an engine configured by opts. With WithDir it fails when the
-// directory's policies do not load; later reloads keep the last good policy instead. Close
-// stops the directory watch.
+// NewWithOptions returns an engine configured by opts. With WithDir or WithBundleURL it fails
+// when the first load fails; later reloads keep the last good policy instead. Close stops the
+// directory watch or the bundle polling.
 func NewWithOptions(opts ...Option) (*Engine, error) {
 	e := New()
 	for _, o := range opts {
 		o(e)
 	}
-	if e.dir == "" {
+	switch {
+	case e.dir != "" && e.bundleURL != "":
+		return nil, errors.New("policy: a policy directory and a bundle URL exclude each other")
+	case e.dir == "" && e.bundleURL == "":
 		p, err := embeddedPolicy()
 		if err != nil {
 			return nil, err
@@ -157,7 +163,7 @@ func NewWithOptions(opts ...Option) (*Engine, error) {
 		e.cur.Store(e.newState(p))
 		return e, nil
 	}
-	if err := e.reload(context.Background(), true); err != nil {
+	if err := e.Reload(context.Background()); err != nil {
 		return nil, err
 	}
 	e.stop, e.done = make(chan struct{}), make(chan struct{})
@@ -165,7 +171,7 @@ func NewWithOptions(opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Close stops watching the policy directory. The engine keeps answering with its last policy.
+// Close stops watching the policy directory or polling the bundle. The engine keeps answering with its last policy.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		if e.stop != nil {
@@ -179,20 +185,25 @@ func (e *Engine) Close() error {
 // Revision identifies the policy in force: a digest of its sources.
 func (e *Engine) Revision() string { return e.policy().revision }
 
-// LastError is why the last reload of the policy directory failed, nil if it succeeded.
+// LastError is why the last reload of the policy directory or bundle failed, nil if it
+// succeeded.
 func (e *Engine) LastError() error {
 	e.errMu.Lock()
 	defer e.errMu.Unlock()
 	return e.lastErr
 }
 
-// Reload reads the policy directory now, whether or not it changed. It is what the watch
-// does on a change; without WithDir it does nothing.
+// Reload reads the policy directory, or downloads the bundle (without If-None-Match), now,
+// whether or not it changed. It is what the watch does on a change; without WithDir or
+// WithBundleURL it does nothing.
 func (e *Engine) Reload(ctx context.Context) error {
-	if e.dir == "" {
-		return nil
+	switch {
+	case e.bundleURL != "":
+		return e.reloadBundle(ctx, true)
+	case e.dir != "":
+		return e.reload(ctx, true)
 	}
-	return e.reload(ctx, true)
+	return nil
 }
 
 // policy is the state in force; an engine made by New (or the zero Engine) gets the embedded
@@ -228,7 +239,11 @@ func (e *Engine) watch() {
 		case <-e.stop:
 			return
 		case <-t.C:
-			_ = e.reload(context.Background(), false)
+			if e.bundleURL != "" {
+				_ = e.reloadBundle(context.Background(), false)
+			} else {
+				_ = e.reload(context.Background(), false)
+			}
 		}
 	}
 }
@@ -246,23 +261,34 @@ func (e *Engine) reload(ctx context.Context, force bool) error {
 		e.seen = digest
 		p, err = compile(ctx, files, digest)
 	}
-	e.errMu.Lock()
-	e.lastErr = err
-	e.errMu.Unlock()
+	return e.install(p, err, len(files), "dir", e.dir)
+}
+
+// install makes p the policy in force, or, when loading it failed (err), keeps the last good
+// policy and reports err: logged once per distinct error, and returned by LastError.
+// e.reloadMu must be held.
+func (e *Engine) install(p *compiled, err error, files int, fromKey, from string) error {
+	e.setLastError(err)
 	if err != nil {
 		if msg := err.Error(); msg != e.lastLog {
 			e.lastLog = msg
 			e.logger.Error("policy: reload failed; keeping the last good policy",
-				"dir", e.dir, "revision", e.Revision(), "error", msg)
+				fromKey, from, "revision", e.Revision(), "error", msg)
 		}
 		return err
 	}
 	e.lastLog = ""
 	old := e.cur.Swap(e.newState(p))
 	if old == nil || old.revision != p.revision {
-		e.logger.Info("policy: loaded", "dir", e.dir, "revision", p.revision, "files", len(files))
+		e.logger.Info("policy: loaded", fromKey, from, "revision", p.revision, "files", files)
 	}
 	return nil
+}
+
+func (e *Engine) setLastError(err error) {
+	e.errMu.Lock()
+	e.lastErr = err
+	e.errMu.Unlock()
 }
 
 // Decide answers query for input. Only QueryAllow is defined; any other query is denied with

@@ -37,7 +37,7 @@ var known = func() map[string]*ast.Term {
 	m := map[string]*ast.Term{}
 	for _, v := range []string{
 		KindAnonymous, KindDeveloper, KindAgent, KindService, RoleAdmin, RoleDeveloper,
-		AuthSession, AuthAPIKey, ScopeRead, ScopeWrite,
+		AuthSession, AuthAPIKey, AuthJWTSVID, AuthX509SVID, ScopeRead, ScopeWrite,
 		ActionDeveloperRead, ActionDeveloperUpdate, ActionDeveloperList, ActionAPIKeyCreate,
 		ActionAPIKeyList, ActionAPIKeyRevoke, ActionRecoveryKeysRotate, ActionSessionLogoutEverywhere,
 		ActionTokenTransfer, ActionDisputeFile, ActionGovernancePropose, ActionDisputeArbitrate,

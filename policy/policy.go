@@ -24,8 +24,10 @@ const (
 
 // Authentication methods a subject can have used.
 const (
-	AuthSession = "session" // a developer access token (JWT) tied to a login session
-	AuthAPIKey  = "api_key"
+	AuthSession  = "session" // a developer access token (JWT) tied to a login session
+	AuthAPIKey   = "api_key"
+	AuthJWTSVID  = "jwt_svid"  // a JWT-SVID (agents, services)
+	AuthX509SVID = "x509_svid" // the X.509-SVID of an mTLS client (agents, services)
 )
 
 // Scopes an API key can carry.

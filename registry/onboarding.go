@@ -32,6 +32,7 @@ const (
 
 // Agent statuses.
 const (
+	AgentPending   = "pending" // reserved by a registration still in progress
 	AgentActive    = "active"
 	AgentSuspended = "suspended"
 	AgentRevoked   = "revoked"
@@ -102,10 +103,18 @@ type OnboardingStore interface {
 	OutstandingBootstrapTokens(ctx context.Context, developerID string, now time.Time) ([]BootstrapToken, error)
 	// RevokeBootstrapToken revokes an outstanding token of the developer (ErrBootstrapNotFound).
 	RevokeBootstrapToken(ctx context.Context, developerID, id string, at time.Time) error
-	// RegisterAgent, in one transaction: consumes the token with this hash (unused, unrevoked,
-	// unexpired at now — else ErrBootstrapTokenInvalid), stores the agent and its card, and
-	// calls fn; any error rolls all of it back.
-	RegisterAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent, c *AgentCard, fn func(context.Context) error) error
+	// ReserveAgent, in one transaction, consumes the token with this hash (unused, unrevoked,
+	// unexpired at now — else ErrBootstrapTokenInvalid) and stores the agent as pending.
+	ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent) error
+	// CompleteAgent publishes the agent's card and makes the pending agent active, in one
+	// transaction.
+	CompleteAgent(ctx context.Context, a *Agent, c *AgentCard) error
+	// ReleaseAgent undoes ReserveAgent: it deletes the pending agent and makes its token
+	// usable again.
+	ReleaseAgent(ctx context.Context, agentID string) error
+	// PendingAgents lists agents reserved before `before` and never completed (a registration
+	// cut short by a crash), to release.
+	PendingAgents(ctx context.Context, before time.Time) ([]string, error)
 	Agent(ctx context.Context, id string) (*Agent, error)
 	AgentByClientID(ctx context.Context, clientID string) (*Agent, error)
 	// Heartbeat records a heartbeat of the agent at `at` on the agent and its card, and makes
@@ -274,20 +283,52 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 	a := &Agent{ID: card.ID, DeveloperID: bt.DeveloperID, DID: identity.DIDKey(pub), SPIFFEID: sid.String(), PublicKey: pub,
 		ClientID: ids.NewAt(IDPrefixClient, now), SecretHash: secretHash, Status: AgentActive, CreatedAt: now, UpdatedAt: now}
 	card.AgentDID, card.SPIFFEID = a.DID, a.SPIFFEID
-	err = o.store.RegisterAgent(ctx, hash, now, a, card, func(ctx context.Context) error {
-		if err := o.wallets.CreateWallet(ctx, a.ID, o.grant); err != nil {
-			if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal && ae.Kind != apperr.Unavailable {
-				return err
-			}
-			return ErrWalletUnavailable.With("cause", err.Error())
+	// A saga rather than one transaction around the TEG call (which may be a network call to
+	// another service, and in one process writes the same database): reserve (consume the
+	// token, agent pending) → open and fund the wallet (idempotent per agent) → complete
+	// (publish the card, agent active); a failure after the reservation releases it, so the
+	// token is usable again and nothing is left registered.
+	a.Status = AgentPending
+	if err := o.store.ReserveAgent(ctx, hash, now, a); err != nil {
+		return nil, err
+	}
+	if err := o.wallets.CreateWallet(ctx, a.ID, o.grant); err != nil {
+		o.release(a.ID)
+		if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal && ae.Kind != apperr.Unavailable {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
+		return nil, ErrWalletUnavailable.With("cause", err.Error())
+	}
+	a.Status = AgentActive
+	if err := o.store.CompleteAgent(ctx, a, card); err != nil {
+		o.release(a.ID)
 		return nil, err
 	}
 	o.cards.applyLocal(card)
 	return &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid}, nil
+}
+
+// release undoes a reservation, with its own deadline: the request's context may be what
+// ended.
+func (o *Onboarding) release(agentID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = o.store.ReleaseAgent(ctx, agentID)
+}
+
+// ReleaseStale releases registrations reserved more than `age` ago and never completed (the
+// process died between the steps), so their tokens work again until they expire.
+func (o *Onboarding) ReleaseStale(ctx context.Context, age time.Duration) (int, error) {
+	ids, err := o.store.PendingAgents(ctx, o.now().Add(-age))
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := o.store.ReleaseAgent(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // AgentToken is the OAuth2 client-credentials grant for agents: a JWT-SVID for the agent,
@@ -352,6 +393,9 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 	a, err := o.store.Agent(ctx, agentID)
 	if err != nil {
 		return nil, err
+	}
+	if a.Status == AgentPending {
+		return nil, ErrAgentNotFound
 	}
 	if err := o.authorize(ctx, caller, ActionAgentUpdate, policy.Resource{Kind: "agent", ID: a.ID, Owner: a.DeveloperID}); err != nil {
 		return nil, err

@@ -3,30 +3,36 @@ package server
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
 )
 
-// authenticator resolves every kind of bearer credential to one policy subject: developer API
-// keys and access tokens (EdDSA JWTs) through the registry, and agent JWT-SVIDs (ES256, audience
-// = the TEG's SPIFFE ID) through the identity issuer's bundle.
+// authenticator resolves every kind of credential to one policy subject: developer API keys and
+// access tokens (EdDSA JWTs) through the registry, agent and service JWT-SVIDs (ES256, audience
+// = the TEG's SPIFFE ID) and mTLS client X.509-SVIDs through the identity issuer's bundle.
 type authenticator struct {
 	accounts *registry.Accounts
 	issuer   identity.Issuer
 	audience spiffeid.ID
 
-	// verified remembers JWT-SVIDs that verified, by the token's hash, until they expire: an agent
-	// presents the same token for its whole (short) life, and ECDSA verification is most of the
-	// cost of authenticating it.
+	// verified remembers JWT-SVIDs and X.509-SVIDs that verified, by the hash of the token or
+	// of the leaf certificate, until they expire: a caller presents the same credential for
+	// its whole (short) life, and ECDSA verification is most of the cost of authenticating it.
 	mu       sync.Mutex
 	verified map[[32]byte]verifiedSVID
 }
@@ -59,17 +65,84 @@ func (a *authenticator) AuthenticateAccessToken(ctx context.Context, token strin
 	if err != nil {
 		return policy.Subject{}, err
 	}
-	s := policy.Subject{Kind: policy.KindService, ID: id.String(), SPIFFEID: id.String(), AuthMethod: "jwt_svid"}
+	s := svidSubject(id, policy.AuthJWTSVID)
+	a.remember(key, s, exp)
+	return s, nil
+}
+
+// svidSubject is the subject an SVID for id speaks for: an agent (spiffe://<td>/agent/<id>) or
+// a service of the stack (any other ID of the trust domain; the policy knows which services
+// may do what by their IDs).
+func svidSubject(id spiffeid.ID, method string) policy.Subject {
 	if agent, ok := identity.AgentIDOf(id); ok {
-		s = policy.Subject{Kind: policy.KindAgent, ID: agent, SPIFFEID: id.String(), AuthMethod: "jwt_svid"}
+		return policy.Subject{Kind: policy.KindAgent, ID: agent, SPIFFEID: id.String(), AuthMethod: method}
 	}
+	return serviceSubject(id, method)
+}
+
+func (a *authenticator) remember(key [32]byte, s policy.Subject, exp time.Time) {
 	a.mu.Lock()
 	if a.verified == nil || len(a.verified) >= maxVerifiedSVIDs {
 		a.verified = map[[32]byte]verifiedSVID{}
 	}
 	a.verified[key] = verifiedSVID{subject: s, expiry: exp}
 	a.mu.Unlock()
+}
+
+// ErrInvalidX509SVID is the answer to a TLS client certificate that is not a valid X.509-SVID
+// of the trust domain (only possible on a listener that does not verify clients itself).
+var ErrInvalidX509SVID = apperr.New(apperr.Unauthenticated, "INVALID_X509_SVID", "the client certificate is not a valid X.509-SVID of this trust domain")
+
+// AuthenticatePeer resolves the certificate chain an mTLS client presented (leaf first) to
+// the subject its X.509-SVID speaks for, verifying it against the issuer's bundle (a chain
+// that verified is remembered until its leaf expires), with auth_method "x509_svid".
+func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Certificate) (policy.Subject, error) {
+	key := sha256.Sum256(chain[0].Raw)
+	now := time.Now()
+	a.mu.Lock()
+	v, ok := a.verified[key]
+	a.mu.Unlock()
+	if ok && now.Before(v.expiry) {
+		return v.subject, nil
+	}
+	bundle, err := a.issuer.Bundle(ctx)
+	if err != nil {
+		return policy.Subject{}, apperr.Internalf("identity bundle: %w", err)
+	}
+	id, chains, err := x509svid.Verify(chain, bundle)
+	if err != nil {
+		return policy.Subject{}, ErrInvalidX509SVID.With("reason", err.Error())
+	}
+	exp := chain[0].NotAfter
+	for _, c := range chains[0] {
+		if c.NotAfter.Before(exp) {
+			exp = c.NotAfter
+		}
+	}
+	s := svidSubject(id, policy.AuthX509SVID)
+	a.remember(key, s, exp)
 	return s, nil
+}
+
+// peerSVID is the huma middleware that makes a verified mTLS client's X.509-SVID the request's
+// subject. It runs before httpapi.Authenticate, so a bearer token or API key on the same
+// request still decides who the caller is; a request without a client certificate passes
+// through untouched.
+func (a *authenticator) peerSVID(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(hctx huma.Context, next func(huma.Context)) {
+		st := hctx.TLS()
+		if st == nil || len(st.PeerCertificates) == 0 || hctx.Header("Authorization") != "" || hctx.Header("X-Api-Key") != "" {
+			next(hctx)
+			return
+		}
+		s, err := a.AuthenticatePeer(hctx.Context(), st.PeerCertificates)
+		if err != nil {
+			_ = huma.WriteErr(api, hctx, http.StatusUnauthorized, "", err)
+			return
+		}
+		httpapi.WithSubject(hctx.Context(), s)
+		next(hctx)
+	}
 }
 
 // jwtAlg is the "alg" of a JWT's header, without verifying anything ("" when unreadable).

@@ -67,6 +67,7 @@ var fastPasswords = credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1
 func newStack(t *testing.T, db *store.DB, opts ...stackOption) *stack {
 	t.Helper()
 	cfg := config.Default()
+	cfg.Onboarding.GenesisSupply = "0" // the tests fund the treasury themselves
 	cfg.Data = t.TempDir()
 	cfg.PublicURL = "http://registry.test"
 	cfg.RateLimits.DefaultPerMinute, cfg.RateLimits.DefaultBurst = 100000, 100000

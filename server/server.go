@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,18 +50,23 @@ const AdminKeyFile = "admin.key"
 
 // Server is the assembled embedded stack.
 type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	db       *store.DB
-	redis    *redis.Client
-	handler  http.Handler
-	accounts *registry.Accounts
-	cards    *registry.Cards
-	ledger   *tegsql.Ledger
-	issuer   *identity.Builtin
-	closers  []io.Closer
-	stopBg   context.CancelFunc
-	bg       sync.WaitGroup
+	cfg        config.Config
+	log        *slog.Logger
+	db         *store.DB
+	redis      *redis.Client
+	handler    http.Handler
+	accounts   *registry.Accounts
+	cards      *registry.Cards
+	onboarding *registry.Onboarding
+	ledger     *tegsql.Ledger
+	issuer     *identity.Builtin
+	role       Role
+	source     *identity.IssuerSource // the service's own X.509-SVID (split mode)
+	wallets    teg.Wallets
+	tegPing    func(context.Context) error // the remote TEG's liveness (registry role)
+	closers    []io.Closer
+	stopBg     context.CancelFunc
+	bg         sync.WaitGroup
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
 }
@@ -78,6 +84,12 @@ type Options struct {
 	DB *store.DB
 	// Now overrides the clock of the services (tests).
 	Now func() time.Time
+	// Role selects the services this server runs: all of them (`up`, the default), or one
+	// side of split mode (DESIGN §2).
+	Role Role
+	// Issuer is an already open builtin CA to use instead of opening Config.IdentityDir (tests
+	// that run a registry and a TEG on one CA in one process).
+	Issuer *identity.Builtin
 }
 
 // New opens the store (applying migrations), connects Redis when configured, builds the services
@@ -153,14 +165,18 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		httpapi.RateDefault:         perMinute(rl.DefaultPerMinute, rl.DefaultBurst),
 		httpapi.RateAuth:            perMinute(rl.AuthPerMinute, rl.AuthBurst),
 		registryhttp.RateLoginEmail: perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
+		registryhttp.RateBootstrap:  perMinute(rl.BootstrapPerMinute, rl.BootstrapBurst),
 	}}
 
 	params := teg.DefaultParams()
-	s.ledger = tegsql.Open(db, params, o.Now)
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stopBg = stop
-	s.bg.Add(1)
-	go s.expirePending(bgCtx)
+	s.role = o.Role
+	if s.role.runsTEG() {
+		s.ledger = tegsql.Open(db, params, o.Now)
+		s.bg.Add(1)
+		go s.expirePending(bgCtx)
+	}
 
 	mux := http.NewServeMux()
 	api := httpapi.NewAPI(mux, "Sovereign Stack", buildinfo.Version)
@@ -168,36 +184,48 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: trust domain: %w", err)
 	}
-	s.issuer, err = identity.NewBuiltin(filepath.Join(cfg.Data, "identity"), td)
-	if err != nil {
-		return nil, fmt.Errorf("server: identity: %w", err)
+	s.issuer = o.Issuer
+	if s.issuer == nil {
+		dir := cfg.IdentityDir
+		if dir == "" {
+			dir = filepath.Join(cfg.Data, "identity")
+		}
+		if s.issuer, err = identity.NewBuiltin(dir, td); err != nil {
+			return nil, fmt.Errorf("server: identity: %w", err)
+		}
 	}
 	tegID, err := identity.TEGID(td)
 	if err != nil {
 		return nil, err
 	}
-	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID}
-	api.UseMiddleware(httpapi.Authenticate(auth, metrics), limits.Middleware)
-	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
-	(&teghttp.Token{Service: &teg.Service{Store: s.ledger, Authz: authz, Params: params}}).Register(api)
-	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
-	pub, err := url.Parse(cfg.PublicURL)
-	if err != nil || pub.Hostname() == "" {
-		return nil, fmt.Errorf("server: public URL %q has no host", cfg.PublicURL)
-	}
-	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(db), Authz: authz, Host: pub.Hostname(), Logger: log, Now: o.Now})
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		s.cards.Run(bgCtx, time.Second)
-	}()
-	(&registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}).Register(api)
-	(&ardhttp.Handler{Cards: s.cards, BaseURL: cfg.PublicURL, HostName: "Sovereign registry " + pub.Hostname(), Limits: limits}).Register(mux)
-	templates, err := registry.NewTemplates(registry.TemplatesConfig{Store: registrysql.NewTemplates(db), Authz: authz, Now: o.Now})
+	registryID, err := identity.RegistryID(td, cfg.RegistryName)
 	if err != nil {
+		return nil, fmt.Errorf("server: registry name: %w", err)
+	}
+	if err := s.startSource(ctx, tegID, registryID); err != nil {
 		return nil, err
 	}
-	(&registryhttp.Templates{Service: templates}).Register(api)
+	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID}
+	api.UseMiddleware(auth.peerSVID(api), httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
+	if s.role.runsTEG() {
+		tokens := &teg.Service{Store: s.ledger, Authz: authz, Params: params}
+		if err := genesis(ctx, tokens, cfg.Onboarding.GenesisSupply, log); err != nil {
+			return nil, err
+		}
+		(&teghttp.Token{Service: tokens}).Register(api)
+		// In one process the registry reaches the ledger directly, as the same subject it is
+		// over mTLS in split mode, so the policy decides alike.
+		s.wallets = &teg.ServiceWallets{Service: tokens, As: serviceSubject(registryID, policy.AuthX509SVID)}
+	}
+	if err := s.connectTEG(tegID); err != nil {
+		return nil, err
+	}
+	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
+	if s.role.runsRegistry() {
+		if err := s.registerRegistry(bgCtx, mux, api, authz, limits, o.Now); err != nil {
+			return nil, err
+		}
+	}
 	wellKnown, err := identityhttp.WellKnownHandler(s.issuer)
 	if err != nil {
 		return nil, fmt.Errorf("server: spiffe bundle endpoint: %w", err)
@@ -209,21 +237,52 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/portal/", portal.Handler(s.portalStatus, log))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/portal/", http.StatusFound)
-	})
+	if s.role.runsRegistry() {
+		mux.Handle("/portal/", portal.Handler(s.portalStatus, log))
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/portal/", http.StatusFound)
+		})
+	}
 	s.handler = httpapi.Handler(mux, log, metrics)
 	ok = true
 	return s, nil
 }
 
-// policyEngine builds the one policy engine every service asks: the embedded Rego, or the
-// configured directory (hot-reloaded), with the decision log when configured.
+// registerRegistry adds the registry's services and routes: accounts, agent cards (with the
+// discovery index kept in step in the background), ARD, templates.
+func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api huma.API, authz policy.Decider, limits *httpapi.RateLimits, now func() time.Time) error {
+	cfg := s.cfg
+	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || pub.Hostname() == "" {
+		return fmt.Errorf("server: public URL %q has no host", cfg.PublicURL)
+	}
+	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(s.db), Authz: authz, Host: pub.Hostname(), Logger: s.log, Now: now})
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.cards.Run(bgCtx, time.Second)
+	}()
+	(&registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}).Register(api)
+	(&ardhttp.Handler{Cards: s.cards, BaseURL: cfg.PublicURL, HostName: "Sovereign registry " + pub.Hostname(), Limits: limits}).Register(mux)
+	templates, err := registry.NewTemplates(registry.TemplatesConfig{Store: registrysql.NewTemplates(s.db), Authz: authz, Now: now})
+	if err != nil {
+		return err
+	}
+	(&registryhttp.Templates{Service: templates}).Register(api)
+	return s.registerOnboarding(bgCtx, api, authz, limits, now)
+}
+
+// policyEngine builds the one policy engine every service asks: the embedded Rego, the
+// configured directory (hot-reloaded) or bundle URL (polled), with the decision log when
+// configured.
 func (s *Server) policyEngine() (*policy.Engine, error) {
 	opts := []policy.Option{policy.WithLogger(s.log)}
 	if s.cfg.PolicyDir != "" {
 		opts = append(opts, policy.WithDir(s.cfg.PolicyDir))
+	}
+	if s.cfg.PolicyBundle != "" {
+		opts = append(opts, policy.WithBundleURL(s.cfg.PolicyBundle, s.cfg.PolicyBundleInterval))
 	}
 	switch s.cfg.DecisionLog {
 	case "":
@@ -267,7 +326,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Accounts is the developer-account service (for the command line's operator actions).
 func (s *Server) Accounts() *registry.Accounts { return s.accounts }
 
-// Cards is the agent-card and discovery service.
+// Cards is the agent-card and discovery service (nil for RoleTEG).
 func (s *Server) Cards() *registry.Cards { return s.cards }
 
 // Issuer is the builtin SPIFFE identity issuer (embedded CA) of the stack.
@@ -290,9 +349,17 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 			checks["redis"], healthy = err.Error(), false
 		}
 	}
-	checks["discovery_index"] = "loading"
-	if s.cards.IndexReady() {
-		checks["discovery_index"] = "ok"
+	if s.cards != nil {
+		checks["discovery_index"] = "loading"
+		if s.cards.IndexReady() {
+			checks["discovery_index"] = "ok"
+		}
+	}
+	if s.tegPing != nil {
+		checks["teg"] = "ok"
+		if err := s.tegPing(ctx); err != nil {
+			checks["teg"], healthy = err.Error(), false
+		}
 	}
 	if !healthy {
 		httpapi.WriteError(w, r, apperr.New(apperr.Unavailable, "NOT_READY", "a dependency is unreachable").With("checks", checks))

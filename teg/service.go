@@ -67,6 +67,16 @@ func (s *Service) do(ctx context.Context, c Command) (Transfer, bool, error) {
 	return res[0].Transfer, res[0].Replayed, res[0].Err
 }
 
+// GenesisID is the id of the genesis mint: the first supply of the treasury.
+const GenesisID = "genesis"
+
+// Genesis mints amount to the treasury once, as the ledger's first supply: an operator action
+// taken at start-up (no caller, no policy: like a migration). Later calls replay the first
+// mint; a different amount is IDEMPOTENCY_KEY_REUSED.
+func (s *Service) Genesis(ctx context.Context, amount avt.Amount) (Transfer, bool, error) {
+	return s.do(ctx, Command{ID: GenesisID, Kind: KindMint, Amount: amount, Message: "genesis supply"})
+}
+
 // OpenAccount opens a wallet for an agent id (admins only, until onboarding opens wallets).
 func (s *Service) OpenAccount(ctx context.Context, caller policy.Subject, id AccountID, idemKey string) (Account, error) {
 	if err := s.authorize(ctx, caller, policy.ActionTegAccountCreate, policy.Resource{Kind: "wallet", ID: string(id)}, nil); err != nil {

@@ -22,8 +22,8 @@ import (
 const registryTimeout = 30 * time.Second
 
 func newAgent() *cobra.Command {
-	c := &cobra.Command{Use: "agent", Short: "Create A2A agents from agent-card templates"}
-	c.AddCommand(newAgentNew())
+	c := &cobra.Command{Use: "agent", Short: "Create, register and run A2A agents"}
+	c.AddCommand(newAgentNew(), newAgentRegister(), newAgentHeartbeat(), newAgentRotate())
 	return c
 }
 

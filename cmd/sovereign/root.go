@@ -14,14 +14,16 @@ import (
 
 // flags are the configuration flags every command shares.
 type flags struct {
-	configFile string
-	data       string
-	addr       string
-	store      string
-	redis      string
-	publicURL  string
-	logLevel   string
-	policyDir  string
+	configFile   string
+	data         string
+	addr         string
+	store        string
+	redis        string
+	publicURL    string
+	logLevel     string
+	policyDir    string
+	policyBundle string
+	serve        serveFlags // the split-mode commands' own flags (serve.go)
 }
 
 func newRoot() *cobra.Command {
@@ -41,8 +43,9 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.publicURL, "public-url", "", "base URL users reach this server at (default http://ADDR; env SOVEREIGN_PUBLIC_URL)")
 	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
 	pf.StringVar(&f.policyDir, "policy-dir", "", "use the *.rego policies of this directory, reloaded on change (env SOVEREIGN_POLICY_DIR)")
+	pf.StringVar(&f.policyBundle, "policy-bundle", "", "use the OPA bundle (tar.gz) at this URL, polled with ETag (env SOVEREIGN_POLICY_BUNDLE)")
 
-	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), newTeg(f), newBench(), newToken(), newAgent(), newDiscover())
+	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), withTegServe(newTeg(f), f), newRegistry(f), newBench(), newToken(), newAgent(), newDiscover(), newLogin())
 	return root
 }
 
@@ -73,6 +76,8 @@ func (f *flags) load(cmd *cobra.Command) (config.Config, error) {
 	set("public-url", &c.PublicURL, f.publicURL)
 	set("log-level", &c.LogLevel, f.logLevel)
 	set("policy-dir", &c.PolicyDir, f.policyDir)
+	set("policy-bundle", &c.PolicyBundle, f.policyBundle)
+	f.serve.apply(cmd, &c)
 	if err := c.Finish(); err != nil {
 		return c, err
 	}

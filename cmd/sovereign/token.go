@@ -101,7 +101,12 @@ func (t *tokenFlags) client() (*apiClient, error) {
 		cred = os.Getenv("SOVEREIGN_API_KEY")
 	}
 	if cred == "" {
-		return nil, fmt.Errorf("no credential: pass --credential (an agent's JWT-SVID, or an avreg_ API key) or set SOVEREIGN_TOKEN / SOVEREIGN_API_KEY")
+		// The agent registered from this machine ('sovereign agent register'), if any.
+		if creds, err := loadCredentials(); err == nil && creds.registry(t.registry).Current != "" {
+			api, _, err := agentClient(t.registry, "")
+			return api, err
+		}
+		return nil, fmt.Errorf("no credential: pass --credential (an agent's JWT-SVID, or an avreg_ API key), set SOVEREIGN_TOKEN / SOVEREIGN_API_KEY, or register an agent with 'sovereign agent register'")
 	}
 	if _, err := url.Parse(t.registry); err != nil {
 		return nil, fmt.Errorf("--registry: %w", err)

@@ -20,8 +20,8 @@
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
 #   5. verified: the subject's email is verified  "A requires a verified email address"
 #   6. subjects: kind, tier, stake, amount        (see subjects_denial)
-# and then one grant must hold: the resource's owner (owner), an admin, or a subject of the
-# rule's kinds (subjects) — else "not permitted to A". Admins are bound by checks 1–6 too.
+# and then one grant must hold: the resource's owner (owner), an admin, a service of the rule's
+# kinds (services), or a subject of the rule's kinds (subjects) — else "not permitted to A". Admins are bound by checks 1–6 too.
 #
 # Beware: OPA evaluates the arguments of a call before `not`, so `not x in y` or `not x > 0`
 # is false, not true, when x or y is undefined. Negate only plain refs and ==, or helper
@@ -40,6 +40,9 @@ import data.sovereign.tiers
 #   scope         an API key must carry this scope
 #   session_only  needs a login session (credential management is not open to API keys)
 #   verified      needs a subject whose email address is verified
+#   services      open to services of these kinds: a subject of kind "service" whose id is its
+#                 SPIFFE ID spiffe://<td>/<kind>/<name> (registry/<name>), authenticated by an
+#                 X.509- or JWT-SVID — the registry opening wallets and granting over mTLS
 #   subjects      open to subjects of these kinds (and only these kinds, admins included),
 #                 provided they meet the rule's conditions:
 #   min_tier        reputation tier at least this (tiers.rego)
@@ -56,12 +59,12 @@ rules := {
 	"developer.sessions.revoke": {"owner": true, "session_only": true},
 	"token.transfer": {"subjects": ["agent"], "transfer": true},
 	"token.pending.settle": {"owner": true, "scope": "write"},
-	"token.balance.read": {"owner": true, "scope": "read"},
+	"token.balance.read": {"owner": true, "scope": "read", "services": ["registry"]},
 	"token.history.read": {"owner": true, "scope": "read"},
 	"token.mint": {"scope": "write"},
 	"token.burn": {"scope": "write"},
-	"token.grant": {"scope": "write"},
-	"teg.account.create": {"scope": "write"},
+	"token.grant": {"scope": "write", "services": ["registry"]},
+	"teg.account.create": {"scope": "write", "services": ["registry"]},
 	"dispute.file": {"subjects": ["agent"], "min_tier": "New"},
 	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},
 	"dispute.arbitrate": {"subjects": ["agent"], "min_tier": "Verified", "min_stake": 1000},
@@ -111,8 +114,23 @@ decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.actio
 } else := {"allow": true} if {
 	"admin" in input.subject.roles
 } else := {"allow": true} if {
+	input.subject.kind == "service"
+	service_kind in rules[input.action].services
+} else := {"allow": true} if {
 	rules[input.action].subjects
 } else := {"allow": false, "reason": sprintf("not permitted to %s", [input.action])}
+
+# service_kind is the kind of a service subject's SPIFFE ID spiffe://<td>/<kind>/<name> (the
+# subject's id is that ID, and it was authenticated by an SVID). Undefined for anything else.
+service_kind := parts[1] if {
+	input.subject.auth_method in {"x509_svid", "jwt_svid"}
+	input.subject.id == input.subject.spiffe_id
+	startswith(input.subject.spiffe_id, "spiffe://")
+	parts := split(substring(input.subject.spiffe_id, 9, -1), "/")
+	count(parts) == 3
+	parts[0] != ""
+	parts[2] != ""
+}
 
 # subjects_denial is why the subject does not meet a `subjects` rule: its kind, tier, stake or,
 # for transfers, the amount. Undefined when it does.

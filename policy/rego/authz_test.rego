@@ -303,6 +303,46 @@ test_any_developer_may_create_a_template if {
 	denied(ask(ro_key, "template.create", {"kind": "template"}), "API key lacks the write scope")
 }
 
+# --- services (split mode, DESIGN §2): the registry calls the TEG with its X.509-SVID ---
+
+registry_svc := {"kind": "service", "id": "spiffe://sovereign.test/registry/main", "spiffe_id": "spiffe://sovereign.test/registry/main", "auth_method": "x509_svid", "verified": false}
+
+test_registry_service_opens_wallets_grants_and_reads_balances if {
+	allowed(ask(registry_svc, "teg.account.create", {"kind": "wallet", "id": "agt_1"}))
+	allowed(ask(registry_svc, "token.grant", {"kind": "treasury", "id": "sys:treasury"}))
+	allowed(ask(registry_svc, "token.balance.read", wallet("agt_1")))
+	allowed(ask(object.union(registry_svc, {"auth_method": "jwt_svid"}), "token.grant", {"kind": "treasury"}))
+}
+
+test_registry_service_may_not_mint_burn_or_move_agents_money if {
+	denied(ask(registry_svc, "token.mint", {"kind": "treasury"}), "not permitted to token.mint")
+	denied(ask(registry_svc, "token.burn", {"kind": "treasury"}), "not permitted to token.burn")
+	denied(ask(registry_svc, "token.history.read", wallet("agt_1")), "not permitted to token.history.read")
+	denied(ask(registry_svc, "token.pending.settle", wallet("agt_1")), "not permitted to token.pending.settle")
+	not allowed(transfer(registry_svc, "1", {}))
+}
+
+test_other_services_are_not_the_registry if {
+	every svc in [
+		object.union(registry_svc, {"id": "spiffe://sovereign.test/teg", "spiffe_id": "spiffe://sovereign.test/teg"}),
+		object.union(registry_svc, {"id": "spiffe://sovereign.test/portal", "spiffe_id": "spiffe://sovereign.test/portal"}),
+		object.union(registry_svc, {"id": "spiffe://sovereign.test/registry/a/b", "spiffe_id": "spiffe://sovereign.test/registry/a/b"}),
+		object.union(registry_svc, {"id": "spiffe://sovereign.test/registry/", "spiffe_id": "spiffe://sovereign.test/registry/"}),
+		object.union(registry_svc, {"id": "spiffe://sovereign.test/agent/agt_1", "spiffe_id": "spiffe://sovereign.test/agent/agt_1"}),
+	] {
+		denied(ask(svc, "token.grant", {"kind": "treasury"}), "not permitted to token.grant")
+	}
+}
+
+test_registry_id_needs_an_svid_and_the_service_kind if {
+	# a developer or API key cannot claim a registry id
+	denied(ask(object.union(registry_svc, {"auth_method": "api_key", "scopes": ["write"]}), "token.grant", {"kind": "treasury"}), "not permitted to token.grant")
+	denied(ask(object.union(registry_svc, {"kind": "developer"}), "token.grant", {"kind": "treasury"}), "not permitted to token.grant")
+	denied(ask(object.union(registry_svc, {"kind": "agent"}), "token.grant", {"kind": "treasury"}), "not permitted to token.grant")
+	# id and spiffe_id must agree
+	denied(ask(object.union(registry_svc, {"id": "svc"}), "token.grant", {"kind": "treasury"}), "not permitted to token.grant")
+}
+
 # --- onboarding ---
 
 test_verified_developer_may_request_bootstrap_tokens if {

@@ -2,6 +2,7 @@ package registrysql
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -71,8 +72,8 @@ func (s *Onboarding) RevokeBootstrapToken(ctx context.Context, developerID, id s
 	return mustAffect(res, err, registry.ErrBootstrapNotFound)
 }
 
-// RegisterAgent implements registry.OnboardingStore.
-func (s *Onboarding) RegisterAgent(ctx context.Context, tokenHash string, now time.Time, a *registry.Agent, c *registry.AgentCard, fn func(context.Context) error) error {
+// ReserveAgent implements registry.OnboardingStore.
+func (s *Onboarding) ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *registry.Agent) error {
 	return s.cards.write(ctx, func(q store.Querier) error {
 		res, err := q.ExecContext(ctx, `UPDATE bootstrap_tokens SET used_at = $2, agent_id = $3 WHERE hash = $1
 			AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, tokenHash, store.Time(now), a.ID)
@@ -85,23 +86,57 @@ func (s *Onboarding) RegisterAgent(ctx context.Context, tokenHash string, now ti
 		if store.IsUniqueViolation(err) {
 			return ErrKeyInUse
 		}
-		if err != nil {
+		return err
+	})
+}
+
+// CompleteAgent implements registry.OnboardingStore.
+func (s *Onboarding) CompleteAgent(ctx context.Context, a *registry.Agent, c *registry.AgentCard) error {
+	return s.cards.write(ctx, func(q store.Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE agents SET status = $2 WHERE id = $1 AND status = 'pending'`, a.ID, a.Status)
+		if err := mustAffect(res, err, registry.ErrAgentNotFound); err != nil {
 			return err
 		}
 		seq, err := s.cards.nextSeq(ctx, q)
 		if err != nil {
 			return err
 		}
-		if err := s.cards.insert(ctx, q, c, seq, a.DeveloperID); err == registry.ErrSlugTaken {
-			c.Slug += "-" + a.ID[len(a.ID)-8:]
-			if err := s.cards.insert(ctx, q, c, seq, a.DeveloperID); err != nil {
-				return err
-			}
-		} else if err != nil {
+		err = s.cards.insert(ctx, q, c, seq, a.DeveloperID)
+		if err == registry.ErrSlugTaken {
+			c.Slug += "-" + strings.ToLower(a.ID[len(a.ID)-8:])
+			err = s.cards.insert(ctx, q, c, seq, a.DeveloperID)
+		}
+		return err
+	})
+}
+
+// ReleaseAgent implements registry.OnboardingStore.
+func (s *Onboarding) ReleaseAgent(ctx context.Context, agentID string) error {
+	return s.cards.write(ctx, func(q store.Querier) error {
+		if _, err := q.ExecContext(ctx, `UPDATE bootstrap_tokens SET used_at = NULL, agent_id = '' WHERE agent_id = $1`, agentID); err != nil {
 			return err
 		}
-		return fn(ctx)
+		_, err := q.ExecContext(ctx, `DELETE FROM agents WHERE id = $1 AND status = 'pending'`, agentID)
+		return err
 	})
+}
+
+// PendingAgents implements registry.OnboardingStore.
+func (s *Onboarding) PendingAgents(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id FROM agents WHERE status = 'pending' AND created_at < $1 ORDER BY id`, store.Time(before))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 const agentCols = `id, developer_id, did, spiffe_id, public_key, client_id, secret_hash, status, created_at, updated_at, last_heartbeat_at`

@@ -21,7 +21,7 @@ CREATE TABLE agents (
     public_key        BYTEA NOT NULL,
     client_id         TEXT NOT NULL UNIQUE,
     secret_hash       TEXT NOT NULL,
-    status            TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'revoked')),
+    status            TEXT NOT NULL CHECK (status IN ('pending', 'active', 'suspended', 'revoked')),
     created_at        TIMESTAMPTZ NOT NULL,
     updated_at        TIMESTAMPTZ NOT NULL,
     last_heartbeat_at TIMESTAMPTZ

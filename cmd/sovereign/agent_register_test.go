@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestAgentRegisterHeartbeatRotateAndActAsTheAgent(t *testing.T) {
+	t.Setenv("SOVEREIGN_TOKEN", "")
+	t.Setenv("SOVEREIGN_API_KEY", "")
+	creds := filepath.Join(t.TempDir(), "credentials.json")
+	t.Setenv("SOVEREIGN_CREDENTIALS", creds)
+	srv, hs := startStack(t)
+	ctx := context.Background()
+	card := filepath.Join(t.TempDir(), "card.json")
+	if err := os.WriteFile(card, []byte(`{"name":"CLI Agent","description":"Registered from the command line","version":"1.0.0",
+		"supportedInterfaces":[{"url":"https://cli.example.com/a2a","protocolBinding":"JSONRPC","protocolVersion":"1.0"}],
+		"capabilities":{},"defaultInputModes":["text/plain"],"defaultOutputModes":["text/plain"],
+		"skills":[{"id":"cli","name":"CLI","description":"cli","tags":["cli"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := []string{"--registry", hs.URL}
+	if _, err := run(t, ctx, append([]string{"agent", "register", "--card", card}, reg...)...); err == nil || !strings.Contains(err.Error(), "sovereign login") {
+		t.Fatalf("register without a developer credential: %v", err)
+	}
+	out, err := run(t, ctx, append([]string{"agent", "register", "--card", card, "--token", srv.AdminKey}, reg...)...)
+	if err != nil {
+		t.Fatalf("register: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`agent\s+(agt_\w+)\nDID\s+(did:key:z\w+)\nSPIFFE ID (spiffe://sovereign.test/agent/agt_\w+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("register output: %q", out)
+	}
+	if fi, err := os.Stat(creds); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", fi, err)
+	}
+	if out, err := run(t, ctx, append([]string{"agent", "heartbeat"}, reg...)...); err != nil || !strings.Contains(out, m[1]+" alive at") {
+		t.Fatalf("heartbeat: %q %v", out, err)
+	}
+	if out, err := run(t, ctx, append([]string{"token", "balance", "--account", m[1]}, reg...)...); err != nil || !strings.Contains(out, "100") {
+		t.Fatalf("balance as the agent: %q %v", out, err)
+	}
+	if out, err := run(t, ctx, append([]string{"agent", "rotate"}, reg...)...); err != nil || !strings.Contains(out, "new client secret") {
+		t.Fatalf("rotate: %q %v", out, err)
+	}
+	if _, err := run(t, ctx, append([]string{"agent", "heartbeat"}, reg...)...); err != nil {
+		t.Fatalf("heartbeat after rotation: %v", err)
+	}
+	if _, err := run(t, ctx, append([]string{"agent", "heartbeat", "--agent", "agt_unknown"}, reg...)...); err == nil {
+		t.Fatal("heartbeat of an unknown agent succeeded")
+	}
+	if err := os.Chmod(creds, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, ctx, append([]string{"agent", "heartbeat"}, reg...)...); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("world-readable credentials accepted: %v", err)
+	}
+}
+
+func TestLogin_RefusesWrongPasswordsAndNeedsOne(t *testing.T) {
+	t.Setenv("SOVEREIGN_CREDENTIALS", filepath.Join(t.TempDir(), "credentials.json"))
+	t.Setenv("SOVEREIGN_PASSWORD", "")
+	_, hs := startStack(t)
+	ctx := context.Background()
+	if _, err := run(t, ctx, "login", "--email", "nobody@example.com", "--registry", hs.URL); err == nil || !strings.Contains(err.Error(), "no password") {
+		t.Fatalf("login without a password: %v", err)
+	}
+	t.Setenv("SOVEREIGN_PASSWORD", "wrong password entirely")
+	if _, err := run(t, ctx, "login", "--email", "nobody@example.com", "--registry", hs.URL); err == nil || !strings.Contains(err.Error(), "INVALID_CREDENTIALS") {
+		t.Fatalf("wrong password: %v", err)
+	}
+}

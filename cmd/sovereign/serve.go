@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/buildinfo"
+	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/server"
+	"github.com/sovereign-stack/sovereign/store"
+)
+
+// serveFlags are the flags of the split-mode commands (DESIGN §2): `teg serve` and
+// `registry serve`. Each is set only by the command that defines it.
+type serveFlags struct {
+	mtlsAddr     string
+	tegURL       string
+	registryName string
+	identityDir  string
+	svidTTL      time.Duration
+}
+
+// apply overlays the serve flags given on cmd's command line onto c.
+func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
+	set := func(name string, dst *string, v string) {
+		if cmd.Flags().Changed(name) {
+			*dst = v
+		}
+	}
+	set("mtls-addr", &c.MTLSAddr, s.mtlsAddr)
+	set("teg-url", &c.TEGURL, s.tegURL)
+	set("registry-name", &c.RegistryName, s.registryName)
+	set("identity-dir", &c.IdentityDir, s.identityDir)
+	if cmd.Flags().Changed("svid-ttl") {
+		c.SVIDTTL = s.svidTTL
+	}
+}
+
+// identityFlags adds the flags both serve commands take.
+func (s *serveFlags) identityFlags(c *cobra.Command) {
+	c.Flags().StringVar(&s.identityDir, "identity-dir", "", "directory of the builtin CA (default DATA/identity; env SOVEREIGN_IDENTITY_DIR)")
+	c.Flags().DurationVar(&s.svidTTL, "svid-ttl", 0, "lifetime of this service's X.509-SVIDs, rotated at half of it (default 1h; env SOVEREIGN_SVID_TTL)")
+}
+
+// withTegServe adds `serve` to the teg command.
+func withTegServe(teg *cobra.Command, f *flags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the TEG alone (split mode): token routes on --addr, and on --mtls-addr for the registry and agents",
+		Long: `serve runs the token economy on its own database (split mode, DESIGN §2). It listens on --addr
+(plain HTTP: agents with JWT-SVIDs, the admin key in DATA/admin.key) and on --mtls-addr (TLS 1.3 with
+mutual authentication: clients must present an X.509-SVID of a registry or an agent of the trust
+domain; the registry opens wallets and grants there). Its own SVID, spiffe://TD/teg, comes from the
+builtin CA in --identity-dir and rotates at half its lifetime.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			if cfg.MTLSAddr == "" {
+				return errors.New("teg serve: --mtls-addr is required (the registry reaches the TEG there)")
+			}
+			return serveRole(cmd, cfg, server.RoleTEG)
+		},
+	}
+	c.Flags().StringVar(&f.serve.mtlsAddr, "mtls-addr", "", "listen address of the mTLS listener (env SOVEREIGN_MTLS_ADDR)")
+	f.serve.identityFlags(c)
+	teg.AddCommand(c)
+	return teg
+}
+
+func newRegistry(f *flags) *cobra.Command {
+	r := &cobra.Command{Use: "registry", Short: "The registry service"}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the registry alone (split mode), reaching the TEG at --teg-url over mTLS",
+		Long: `serve runs the registry (accounts, agent cards, discovery, templates, portal, identity) on its own
+database (split mode, DESIGN §2) and reaches the TEG at --teg-url (the TEG's mTLS listener) with
+its own X.509-SVID, spiffe://TD/registry/NAME, from the builtin CA in --identity-dir, rotated at
+half its lifetime. /readyz reports whether the TEG answers.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			if cfg.TEGURL == "" {
+				return errors.New("registry serve: --teg-url is required (https://HOST:PORT of the TEG's mTLS listener)")
+			}
+			return serveRole(cmd, cfg, server.RoleRegistry)
+		},
+	}
+	c.Flags().StringVar(&f.serve.tegURL, "teg-url", "", "https URL of the TEG's mTLS listener (env SOVEREIGN_TEG_URL)")
+	c.Flags().StringVar(&f.serve.registryName, "registry-name", "", `this registry's name in its SPIFFE ID (default "main"; env SOVEREIGN_REGISTRY_NAME)`)
+	f.serve.identityFlags(c)
+	r.AddCommand(c)
+	return r
+}
+
+// serveRole runs one side of split mode until the command's context ends.
+func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
+	start := time.Now()
+	log := newLogger(cfg.LogLevel)
+	ctx := cmd.Context()
+	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Role: role})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	var mln net.Listener
+	if role == server.RoleTEG {
+		if mln, err = net.Listen("tcp", cfg.MTLSAddr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%s\n", buildinfo.String())
+	fmt.Fprintf(out, "%s ready in %s on http://%s\n", role, time.Since(start).Round(time.Millisecond), ln.Addr())
+	if mln != nil {
+		fmt.Fprintf(out, "  mtls       https://%s (clients: registry and agent X.509-SVIDs)\n", mln.Addr())
+	}
+	if role == server.RoleRegistry {
+		fmt.Fprintf(out, "  teg        %s\n", cfg.TEGURL)
+	}
+	fmt.Fprintf(out, "  spiffe id  %s\n", srv.SVIDSource().ID())
+	fmt.Fprintf(out, "  store      %s\n", store.Redact(cfg.Store))
+	keyFile := filepath.Join(cfg.Data, server.AdminKeyFile)
+	if srv.AdminKey != "" {
+		fmt.Fprintf(out, "  admin      %s, API key (shown once, saved to %s):\n             %s\n", cfg.AdminEmail, keyFile, srv.AdminKey)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	n := 1
+	if mln != nil {
+		n++
+		go func() { errc <- srv.ServeMTLS(ctx, mln) }()
+	}
+	var errs []error
+	for range n {
+		if err := <-errc; err != nil {
+			errs = append(errs, err)
+		}
+		cancel() // one listener failing stops the other
+	}
+	err = errors.Join(errs...)
+	log.Info("stopped", "role", string(role), "err", err)
+	return err
+}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/httpapi"
+	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/registry/registryhttp"
+	"github.com/sovereign-stack/sovereign/registry/registrysql"
+	"github.com/sovereign-stack/sovereign/teg"
+)
+
+// registerOnboarding adds the bootstrap protocol and the agents' own routes, and the sweeper
+// that marks silent agents inactive.
+func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz policy.Decider, limits *httpapi.RateLimits, now func() time.Time) error {
+	grant, err := avt.Parse(s.cfg.Onboarding.StartingGrant)
+	if err != nil {
+		return fmt.Errorf("server: onboarding.starting_grant %q: %w", s.cfg.Onboarding.StartingGrant, err)
+	}
+	tegID, err := identity.TEGID(s.issuer.TrustDomain())
+	if err != nil {
+		return err
+	}
+	s.onboarding = registry.NewOnboarding(registry.OnboardingConfig{Store: registrysql.NewOnboarding(s.db), Cards: s.cards,
+		Authz: authz, Issuer: s.issuer, Wallets: onboardingWallets{s.wallets}, StartingGrant: grant,
+		Audience: []string{tegID.String()}, Now: now})
+	(&registryhttp.Onboarding{Service: s.onboarding, Cards: &registryhttp.Cards{Service: s.cards, BaseURL: s.cfg.PublicURL}, Limits: limits}).Register(api)
+	interval := s.cfg.Onboarding.HeartbeatInterval
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-bgCtx.Done():
+				return
+			case <-t.C:
+				if n, err := s.onboarding.ReleaseStale(bgCtx, 2*time.Minute); err != nil && bgCtx.Err() == nil {
+					s.log.Warn("release interrupted registrations", "err", err)
+				} else if n > 0 {
+					s.log.Info("interrupted registrations released", "count", n)
+				}
+				if n, err := s.onboarding.MarkStale(bgCtx, interval); err != nil && bgCtx.Err() == nil {
+					s.log.Warn("mark stale agents", "err", err)
+				} else if n > 0 {
+					s.log.Info("agents marked inactive after missed heartbeats", "count", n)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// genesis mints the configured genesis supply to the treasury the first time the ledger starts.
+func genesis(ctx context.Context, tokens *teg.Service, supply string, log *slog.Logger) error {
+	amount, err := avt.Parse(supply)
+	if err != nil {
+		return fmt.Errorf("server: onboarding.genesis_supply %q: %w", supply, err)
+	}
+	if amount.IsZero() {
+		return nil
+	}
+	_, replayed, err := tokens.Genesis(ctx, amount)
+	switch {
+	case apperr.CodeOf(err) == "IDEMPOTENCY_KEY_REUSED":
+		log.Warn("genesis supply already minted with another amount; the configured one is ignored", "configured", supply)
+	case err != nil:
+		return fmt.Errorf("server: genesis mint: %w", err)
+	case !replayed:
+		log.Info("genesis supply minted to the treasury", "avt", supply)
+	}
+	return nil
+}
+
+// onboardingWallets opens a new agent's wallet and grants it the starting AVT through the
+// registry's Wallets (in process or over mTLS); idempotency keys derived from the agent id
+// make a retry open and grant once.
+type onboardingWallets struct{ w teg.Wallets }
+
+func (o onboardingWallets) CreateWallet(ctx context.Context, agentID string, grant avt.Amount) error {
+	if o.w == nil {
+		return registry.ErrWalletUnavailable
+	}
+	if _, err := o.w.OpenWallet(ctx, teg.AccountID(agentID), "onboard-open:"+agentID); err != nil {
+		return err
+	}
+	if grant.IsZero() {
+		return nil
+	}
+	_, _, err := o.w.Grant(ctx, teg.AccountID(agentID), grant, "starting grant", "onboard-grant:"+agentID)
+	return err
+}

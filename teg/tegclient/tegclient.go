@@ -1,0 +1,266 @@
+// Package tegclient is teg.Wallets over HTTP: the registry's client of a TEG running in
+// another process (split mode, DESIGN §2). It calls the TEG's token routes over mTLS with the
+// registry's X.509-SVID, so the TEG authenticates the call as the registry's service subject
+// and its policy decides as it would for the in-process teg.ServiceWallets.
+package tegclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/teg"
+	"github.com/sovereign-stack/sovereign/teg/teghttp"
+)
+
+// Limits of a Client.
+const (
+	// DefaultTimeout bounds one call, connection included.
+	DefaultTimeout = 10 * time.Second
+	// MaxResponseBytes bounds a response body the client reads.
+	MaxResponseBytes = 1 << 20
+	// maxIdlePerHost is how many kept-alive connections the client holds to the TEG.
+	maxIdlePerHost = 64
+)
+
+// Routes of the TEG the client calls.
+const (
+	pathOpen    = "/api/v1/admin/teg/accounts"
+	pathGrant   = "/api/v1/token/grant"
+	pathBalance = "/api/v1/token/balance"
+	pathHealth  = "/healthz"
+)
+
+// CodeTEGUnavailable is the code of the error a call gets when the TEG cannot be reached or
+// answers with something that is not the API's envelope.
+const CodeTEGUnavailable = "TEG_UNAVAILABLE"
+
+// Client calls a TEG's token routes. It is safe for concurrent use.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+var _ teg.Wallets = (*Client)(nil)
+
+// New returns a client of the TEG at baseURL (https://host:port of its mTLS listener) that
+// sends its calls through hc. Use NewMTLS for the usual mTLS client.
+func New(baseURL string, hc *http.Client) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("tegclient: TEG URL %q must be an https URL", baseURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return &Client{base: u, http: hc}, nil
+}
+
+// NewMTLS returns a client of the TEG at baseURL (https) that presents src's X.509-SVID and
+// accepts only a server whose SVID verifies against src's bundle and is tegID. TLS 1.3 is the
+// minimum; the SVID src holds at each handshake is the one presented, so its rotations need
+// no restart, and connections already open carry on across them.
+func NewMTLS(baseURL string, src identity.SVIDSource, tegID spiffeid.ID) (*Client, error) {
+	if !strings.HasPrefix(baseURL, "https://") {
+		return nil, fmt.Errorf("tegclient: TEG URL %q must be https (mTLS)", baseURL)
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     identity.MTLSClientConfig(src, tlsconfig.AuthorizeID(tegID)),
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: maxIdlePerHost,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: DefaultTimeout,
+	}
+	return New(baseURL, &http.Client{Transport: tr, Timeout: DefaultTimeout})
+}
+
+// CloseIdleConnections closes the kept-alive connections to the TEG.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// OpenWallet implements teg.Wallets: POST /api/v1/admin/teg/accounts.
+func (c *Client) OpenWallet(ctx context.Context, agent teg.AccountID, idemKey string) (teg.Account, error) {
+	var v teghttp.AccountView
+	if err := c.do(ctx, http.MethodPost, pathOpen, nil, map[string]string{"agent_id": string(agent)}, idemKey, &v); err != nil {
+		return teg.Account{}, err
+	}
+	return account(v)
+}
+
+// Grant implements teg.Wallets: POST /api/v1/token/grant.
+func (c *Client) Grant(ctx context.Context, to teg.AccountID, amount avt.Amount, message, idemKey string) (teg.Transfer, bool, error) {
+	body := map[string]string{"to": string(to), "amount": amount.String()}
+	if message != "" {
+		body["message"] = message
+	}
+	var v teghttp.TransferView
+	if err := c.do(ctx, http.MethodPost, pathGrant, nil, body, idemKey, &v); err != nil {
+		return teg.Transfer{}, false, err
+	}
+	t, err := transfer(v)
+	return t, v.Replayed, err
+}
+
+// Balance implements teg.Wallets: GET /api/v1/token/balance?account=….
+func (c *Client) Balance(ctx context.Context, agent teg.AccountID) (teg.Account, error) {
+	var v teghttp.AccountView
+	if err := c.do(ctx, http.MethodGet, pathBalance, url.Values{"account": {string(agent)}}, nil, "", &v); err != nil {
+		return teg.Account{}, err
+	}
+	return account(v)
+}
+
+// Ping checks that the TEG answers its liveness route over the client's connection (mTLS
+// included): what the registry's /readyz reports.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.do(ctx, http.MethodGet, pathHealth, nil, nil, "", nil)
+}
+
+// do sends one call and decodes a 2xx answer into out, or the error envelope into an
+// *apperr.Error with the TEG's code, message and details.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any, idemKey string, out any) error {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return apperr.Internalf("tegclient: encode %s: %w", path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return apperr.Internalf("tegclient: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return unavailable(fmt.Sprintf("the TEG at %s cannot be reached", c.base.Host), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return unavailable("reading the TEG's answer failed", err)
+	}
+	if len(data) > MaxResponseBytes {
+		return unavailable("the TEG's answer is too large", nil)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil {
+			return nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return unavailable("the TEG's answer is not the expected JSON", err)
+		}
+		return nil
+	}
+	return envelopeError(resp.StatusCode, data)
+}
+
+// envelopeError turns an error envelope back into the *apperr.Error the TEG returned: same
+// code, message and details, and the kind its status stands for.
+func envelopeError(status int, data []byte) error {
+	var env struct {
+		Error struct {
+			Code      string         `json:"code"`
+			Message   string         `json:"message"`
+			Details   map[string]any `json:"details"`
+			RequestID string         `json:"request_id"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &env) != nil || env.Error.Code == "" {
+		return unavailable(fmt.Sprintf("the TEG answered %d without an error envelope", status), nil)
+	}
+	kind := kindOf(status)
+	if kind == apperr.Internal {
+		// The TEG's internal error is not ours to show as such: the dependency failed.
+		return unavailable("the TEG failed: "+env.Error.Code, nil).With("teg_request_id", env.Error.RequestID)
+	}
+	e := apperr.New(kind, env.Error.Code, env.Error.Message)
+	for k, v := range env.Error.Details {
+		e = e.With(k, v)
+	}
+	if env.Error.RequestID != "" {
+		e = e.With("teg_request_id", env.Error.RequestID)
+	}
+	return e
+}
+
+// kindOf is the error kind an HTTP status of the API stands for (the inverse of httpapi's
+// mapping).
+func kindOf(status int) apperr.Kind {
+	switch status {
+	case http.StatusUnprocessableEntity:
+		return apperr.Invalid
+	case http.StatusBadRequest:
+		return apperr.BadRequest
+	case http.StatusUnauthorized:
+		return apperr.Unauthenticated
+	case http.StatusForbidden:
+		return apperr.Forbidden
+	case http.StatusNotFound:
+		return apperr.NotFound
+	case http.StatusConflict:
+		return apperr.Conflict
+	case http.StatusRequestEntityTooLarge:
+		return apperr.TooLarge
+	case http.StatusTooManyRequests:
+		return apperr.TooManyRequests
+	case http.StatusServiceUnavailable:
+		return apperr.Unavailable
+	default:
+		return apperr.Internal
+	}
+}
+
+func unavailable(msg string, cause error) *apperr.Error {
+	return &apperr.Error{Kind: apperr.Unavailable, Code: CodeTEGUnavailable, Message: msg, Err: cause}
+}
+
+func account(v teghttp.AccountView) (teg.Account, error) {
+	a := teg.Account{ID: teg.AccountID(v.Account), CreatedAt: v.CreatedAt}
+	for _, p := range []struct {
+		dst *avt.Amount
+		s   string
+	}{{&a.Liquid, v.Liquid}, {&a.Locked, v.Locked}, {&a.Staked, v.Staked}, {&a.Unbonding, v.Unbonding}} {
+		x, err := avt.Parse(p.s)
+		if err != nil {
+			return teg.Account{}, unavailable("the TEG sent an invalid amount", err)
+		}
+		*p.dst = x
+	}
+	return a, nil
+}
+
+func transfer(v teghttp.TransferView) (teg.Transfer, error) {
+	t := teg.Transfer{ID: v.ID, Kind: teg.Kind(v.Kind), From: teg.AccountID(v.From), To: teg.AccountID(v.To), Message: v.Message,
+		PendingID: v.PendingID, State: teg.PendingState(v.State), ExpiresAt: v.ExpiresAt, Seq: v.Seq, CreatedAt: v.CreatedAt}
+	var err error
+	if t.Amount, err = avt.Parse(v.Amount); err != nil {
+		return teg.Transfer{}, unavailable("the TEG sent an invalid amount", err)
+	}
+	if t.Fee, err = avt.Parse(v.Fee); err != nil {
+		return teg.Transfer{}, unavailable("the TEG sent an invalid fee", err)
+	}
+	return t, nil
+}
