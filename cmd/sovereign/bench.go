@@ -171,7 +171,7 @@ transfers/s=… p50_ms=… p99_ms=… verified=true (latencies are per submitted
 	fl.IntVar(&hot, "hot", 0, "transfer among only the first K accounts (contention)")
 	fl.IntVar(&replicas, "replicas", 1, "ledger writers on the same store, each with its own pool (in one process; they order themselves through the head lock)")
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
-	c.AddCommand(ledger, newBenchPolicy(), newBenchDiscovery())
+	c.AddCommand(ledger, newBenchPolicy(), newBenchDiscovery(), newBenchA2A())
 	return c
 }
 
