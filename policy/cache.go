@@ -102,6 +102,7 @@ func appendKey(b []byte, in *Input) []byte {
 	str(in.Resource.Kind)
 	str(in.Resource.ID)
 	str(in.Resource.Owner)
+	str(in.Resource.Counterparty)
 	str(in.Context.Amount)
 	str(in.Context.DailyTotal)
 	return b

@@ -170,6 +170,7 @@ func inputDoc(in Input) map[string]any {
 	res := map[string]any{"kind": in.Resource.Kind}
 	putString(res, "id", in.Resource.ID)
 	putString(res, "owner", in.Resource.Owner)
+	putString(res, "counterparty", in.Resource.Counterparty)
 	ctx := map[string]any{"time": timeString(in.Context.Time)}
 	putString(ctx, "request_id", in.Context.RequestID)
 	putString(ctx, "amount", in.Context.Amount)

@@ -25,6 +25,7 @@ var (
 	keyStake      = ast.InternedTerm("stake")
 	keyCredential = ast.InternedTerm("credential_id")
 	keyOwner      = ast.InternedTerm("owner")
+	keyCounter    = ast.InternedTerm("counterparty")
 	keyTime       = ast.InternedTerm("time")
 	keyRequestID  = ast.InternedTerm("request_id")
 	keyAmount     = ast.InternedTerm("amount")
@@ -89,10 +90,11 @@ func subjectValue(s Subject) ast.Object {
 }
 
 func resourceValue(r Resource) ast.Object {
-	items := make([][2]*ast.Term, 0, 3)
+	items := make([][2]*ast.Term, 0, 4)
 	items = append(items, [2]*ast.Term{keyKind, stringTerm(r.Kind)})
 	items = appendString(items, keyID, r.ID)
 	items = appendString(items, keyOwner, r.Owner)
+	items = appendString(items, keyCounter, r.Counterparty)
 	return ast.NewObject(items...)
 }
 

@@ -64,6 +64,9 @@ type Resource struct {
 	Kind  string `json:"kind"`
 	ID    string `json:"id,omitempty"`
 	Owner string `json:"owner,omitempty"`
+	// Counterparty is the other party of a resource that has two, such as the payee of a
+	// pending transfer (whose owner is the payer).
+	Counterparty string `json:"counterparty,omitempty"`
 }
 
 // Context is what else the decision may depend on.

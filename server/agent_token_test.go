@@ -100,8 +100,9 @@ func TestAgentTransfers_BatchesAndPending(t *testing.T) {
 		if p.str("state") != "active" {
 			t.Fatalf("pending = %s", p.Raw)
 		}
-		s.do("POST", "/api/v1/token/pending/"+p.str("id")+":post", nil, bob).want(t, 403, "FORBIDDEN")
-		post := s.do("POST", "/api/v1/token/pending/"+p.str("id")+":post", map[string]any{"amount": "10"}, alice).want(t, 201, "")
+		// A third party may not settle; the payee may (a paid task's agent posts its hold).
+		s.do("POST", "/api/v1/token/pending/"+p.str("id")+":post", nil, s.agentToken("agt_carol", "")).want(t, 403, "FORBIDDEN")
+		post := s.do("POST", "/api/v1/token/pending/"+p.str("id")+":post", map[string]any{"amount": "10"}, bob).want(t, 201, "")
 		if post.str("amount") != "10" || post.str("to") != "agt_bob" {
 			t.Fatalf("post = %s", post.Raw)
 		}

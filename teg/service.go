@@ -249,7 +249,7 @@ func (s *Service) Settle(ctx context.Context, caller policy.Subject, pendingID s
 	if !ok || p.Kind != KindPending {
 		return Transfer{}, false, ErrPendingNotFound.With("pending_id", pendingID)
 	}
-	if err := s.authorize(ctx, caller, policy.ActionTokenSettle, policy.Resource{Kind: "pending_transfer", ID: pendingID, Owner: string(p.From)}, amount); err != nil {
+	if err := s.authorize(ctx, caller, policy.ActionTokenSettle, policy.Resource{Kind: "pending_transfer", ID: pendingID, Owner: string(p.From), Counterparty: string(p.To)}, amount); err != nil {
 		return Transfer{}, false, err
 	}
 	id, err := commandID(caller, idemKey)

@@ -20,8 +20,9 @@
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
 #   5. verified: the subject's email is verified  "A requires a verified email address"
 #   6. subjects: kind, tier, stake, amount        (see subjects_denial)
-# and then one grant must hold: the resource's owner (owner), an admin, a service of the rule's
-# kinds (services), or a subject of the rule's kinds (subjects) — else "not permitted to A". Admins are bound by checks 1–6 too.
+# and then one grant must hold: the resource's owner (owner) or counterparty (counterparty), an
+# admin, a service of the rule's kinds (services), or a subject of the rule's kinds (subjects) —
+# else "not permitted to A". Admins are bound by checks 1–6 too.
 #
 # Beware: OPA evaluates the arguments of a call before `not`, so `not x in y` or `not x > 0`
 # is false, not true, when x or y is undefined. Negate only plain refs and ==, or helper
@@ -40,6 +41,8 @@ import data.sovereign.tiers
 #   scope         an API key must carry this scope
 #   session_only  needs a login session (credential management is not open to API keys)
 #   verified      needs a subject whose email address is verified
+#   counterparty  the resource's other party (input.resource.counterparty, e.g. the payee of a
+#                 pending transfer: it posts the hold when its paid task completes) may
 #   services      open to services of these kinds: a subject of kind "service" whose id is its
 #                 SPIFFE ID spiffe://<td>/<kind>/<name> (registry/<name>), authenticated by an
 #                 X.509- or JWT-SVID — the registry opening wallets and granting over mTLS
@@ -58,7 +61,7 @@ rules := {
 	"developer.recovery_keys.rotate": {"owner": true, "session_only": true},
 	"developer.sessions.revoke": {"owner": true, "session_only": true},
 	"token.transfer": {"subjects": ["agent"], "transfer": true},
-	"token.pending.settle": {"owner": true, "scope": "write"},
+	"token.pending.settle": {"owner": true, "counterparty": true, "scope": "write"},
 	"token.balance.read": {"owner": true, "scope": "read", "services": ["registry"]},
 	"token.history.read": {"owner": true, "scope": "read"},
 	"token.mint": {"scope": "write"},
@@ -111,6 +114,9 @@ decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.actio
 } else := {"allow": true} if {
 	rules[input.action].owner
 	input.resource.owner == input.subject.id
+} else := {"allow": true} if {
+	rules[input.action].counterparty
+	input.resource.counterparty == input.subject.id
 } else := {"allow": true} if {
 	"admin" in input.subject.roles
 } else := {"allow": true} if {

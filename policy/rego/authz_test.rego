@@ -365,3 +365,12 @@ test_agents_are_their_developers if {
 	denied(ask(dev, "agent.update", {"kind": "agent", "id": "agt_1", "owner": "dev_b"}), "not permitted to agent.update")
 	denied(ask(ro_key, "agent.update", {"kind": "agent", "id": "agt_1", "owner": "dev_a"}), "API key lacks the write scope")
 }
+
+test_the_payee_may_settle_a_pending_transfer if {
+	payee := agent({"id": "agt_payee"})
+	hold := {"kind": "pending_transfer", "id": "tx_1", "owner": "agt_payer", "counterparty": "agt_payee"}
+	allowed(ask(payee, "token.pending.settle", hold))
+	allowed(ask(agent({"id": "agt_payer"}), "token.pending.settle", hold))
+	denied(ask(agent({"id": "agt_other"}), "token.pending.settle", hold), "not permitted to token.pending.settle")
+	denied(ask(payee, "token.pending.settle", object.remove(hold, ["counterparty"])), "not permitted to token.pending.settle")
+}
