@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -109,6 +111,12 @@ func TestAgentTransfers_BatchesAndPending(t *testing.T) {
 		s.do("POST", "/api/v1/token/pending/"+p.str("id")+":void", nil, alice).want(t, 409, "PENDING_NOT_ACTIVE")
 		s.do("POST", "/api/v1/token/pending/"+p.str("id")+":refund", nil, alice).want(t, 404, "NOT_FOUND")
 		s.do("POST", "/api/v1/token/pending/nope:void", nil, alice).want(t, 404, "PENDING_NOT_FOUND")
+		// A hold made with an Idempotency-Key has colons in its id; it settles all the same.
+		ip := s.do("POST", "/api/v1/token/pending", map[string]any{"to": "agt_bob", "amount": "5", "timeout_seconds": 60}, alice, hdr{"Idempotency-Key", "hold-1"}).want(t, 201, "")
+		if !strings.Contains(ip.str("id"), ":") {
+			t.Fatalf("idempotent pending id %q", ip.str("id"))
+		}
+		s.do("POST", "/api/v1/token/pending/"+url.PathEscape(ip.str("id"))+":void", nil, alice).want(t, 201, "")
 		if b := s.do("GET", "/api/v1/token/balance", nil, alice).want(t, 200, ""); b.str("locked") != "0" {
 			t.Fatalf("funds still locked after the post: %s", b.Raw)
 		}

@@ -409,8 +409,14 @@ func (h *Token) pending(ctx context.Context, in *pendingInput) (*transferOutput,
 var errBadSettle = apperr.New(apperr.NotFound, "NOT_FOUND", "use POST /api/v1/token/pending/{id}:post or /api/v1/token/pending/{id}:void")
 
 func (h *Token) settle(ctx context.Context, in *settleInput) (*transferOutput, error) {
-	id, verb, ok := strings.Cut(in.Ref, ":")
-	if !ok || id == "" || (verb != "post" && verb != "void") {
+	// The verb follows the last colon: ids of idempotent writes carry colons themselves
+	// ("idem:<caller>:<key>").
+	i := strings.LastIndexByte(in.Ref, ':')
+	if i < 0 {
+		return nil, errBadSettle
+	}
+	id, verb := in.Ref[:i], in.Ref[i+1:]
+	if id == "" || (verb != "post" && verb != "void") {
 		return nil, errBadSettle
 	}
 	var amount *avt.Amount

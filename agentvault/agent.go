@@ -1,0 +1,297 @@
+package agentvault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/a2a"
+	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+)
+
+// Defaults of an Agent.
+const (
+	// DefaultHeartbeatInterval is how often an Agent tells the registry it is alive: half the
+	// registry's default interval, so one lost heartbeat does not count as a missed one.
+	DefaultHeartbeatInterval = 30 * time.Second
+	// DefaultShutdownTimeout is how long Run waits for requests in flight when it stops.
+	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultJSONRPCPath and DefaultRESTPath are where the bindings are served when the card
+	// lists no interface of theirs.
+	DefaultJSONRPCPath = "/a2a"
+	DefaultRESTPath    = "/a2a/v1"
+	// heartbeatTimeout bounds one heartbeat request.
+	heartbeatTimeout = 10 * time.Second
+	// readHeaderTimeout bounds reading a request's headers.
+	readHeaderTimeout = 10 * time.Second
+)
+
+// Agent runs an a2a.Executor as a network agent: it serves the card at
+// /.well-known/agent-card.json, the JSON-RPC binding at the path of the card's JSONRPC
+// interface and the HTTP+JSON binding under the path of its HTTP+JSON interface (each at its
+// Default…Path when the card lists none), and — with a RegistryURL and a Credential — sends a
+// heartbeat to the registry at start and every HeartbeatInterval. Run stops it gracefully when
+// its context ends. Executor and Card are required; the rest has defaults.
+type Agent struct {
+	// Executor is the agent's logic.
+	Executor a2a.Executor
+	// Card is the agent's public card; its interfaces' URLs say where the bindings are served.
+	Card *a2apb.AgentCard
+	// ExtendedCard is served by GetExtendedAgentCard when set.
+	ExtendedCard *a2apb.AgentCard
+	// Identity is the agent's identity (its ID names it in logs; optional).
+	Identity *Identity
+	// RegistryURL is the registry the agent heartbeats to; "" sends none.
+	RegistryURL string
+	// Credential authenticates the agent to the registry (its *TokenSource). When nil and Keys
+	// and Identity are set, a TokenSource from the client credentials Keys keeps for
+	// Identity.ID is used.
+	Credential Credential
+	// Keys is the key store the credential can come from.
+	Keys KeyStore
+	// HeartbeatInterval is the time between heartbeats: 0 for DefaultHeartbeatInterval,
+	// negative for none.
+	HeartbeatInterval time.Duration
+	// Addr is the address to listen on ("host:port"; ":8080" when empty), unless Listener
+	// is set.
+	Addr string
+	// Listener, when set, is served instead of listening on Addr (Run closes it).
+	Listener net.Listener
+	// Store keeps the tasks (a2a.NewMemoryTaskStore when nil).
+	Store a2a.TaskStore
+	// Push delivers push notifications (none when nil).
+	Push a2a.PushSender
+	// Authenticate, when set, is asked for the caller of each A2A request: it returns the
+	// caller's identity (tasks are visible to their creator only), or an error to refuse the
+	// request with 401.
+	Authenticate func(*http.Request) (string, error)
+	// ShutdownTimeout bounds the graceful stop (DefaultShutdownTimeout when 0).
+	ShutdownTimeout time.Duration
+	// Logger receives heartbeat failures and the server's errors (slog.Default when nil).
+	Logger *slog.Logger
+	// HTTPClient is used for heartbeats (a client with DefaultTimeout when nil).
+	HTTPClient *http.Client
+
+	mu         sync.Mutex
+	heartbeats int
+	lastErr    error
+}
+
+// Heartbeats counts the heartbeats the registry accepted since Run started.
+func (a *Agent) Heartbeats() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.heartbeats
+}
+
+// LastHeartbeatError is the error of the last heartbeat (nil when it was accepted).
+func (a *Agent) LastHeartbeatError() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastErr
+}
+
+func (a *Agent) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+// interfacePath is the path of the card's first interface of binding, or def.
+func interfacePath(card *a2apb.AgentCard, binding, def string) string {
+	for _, i := range card.GetSupportedInterfaces() {
+		if !strings.EqualFold(i.GetProtocolBinding(), binding) {
+			continue
+		}
+		u, err := url.Parse(i.GetUrl())
+		if err != nil {
+			continue
+		}
+		if u.Path == "" {
+			return "/"
+		}
+		return u.Path
+	}
+	return def
+}
+
+// Handler returns the agent's HTTP handler and the a2a.Server behind it; the caller closes the
+// server. Run uses it; it is there for embedding the agent in another server.
+func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
+	if a.Executor == nil {
+		return nil, nil, errors.New("agentvault: Agent.Executor is required")
+	}
+	if a.Card == nil {
+		return nil, nil, errors.New("agentvault: Agent.Card is required")
+	}
+	srv := a2a.NewServer(a2a.ServerConfig{Executor: a.Executor, Store: a.Store, Card: a.Card, ExtendedCard: a.ExtendedCard,
+		Push: a.Push, Logger: a.Logger})
+	bopts := []a2a.BindingOption{a2a.WithLogger(a.logger())}
+	rpc := a2a.NewJSONRPCHandler(srv, bopts...)
+	rest := a2a.NewRESTHandler(srv, bopts...)
+	card := a2a.CardHandler(a.Card)
+	rpcPath := interfacePath(a.Card, a2a.BindingJSONRPC, DefaultJSONRPCPath)
+	restPath := strings.TrimRight(interfacePath(a.Card, a2a.BindingHTTPJSON, DefaultRESTPath), "/")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == a2a.WellKnownCardPath || p == a2a.WellKnownCardPathLegacy {
+			card.ServeHTTP(w, r)
+			return
+		}
+		isRPC := p == rpcPath && r.Method == http.MethodPost
+		isREST := !isRPC && (restPath == "" || p == restPath || strings.HasPrefix(p, restPath+"/"))
+		if !isRPC && !isREST {
+			http.NotFound(w, r)
+			return
+		}
+		if a.Authenticate != nil {
+			caller, err := a.Authenticate(r)
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				http.Error(w, "unauthenticated: "+err.Error(), http.StatusUnauthorized)
+				return
+			}
+			r = r.WithContext(a2a.WithCaller(r.Context(), caller))
+		}
+		if isRPC {
+			rpc.ServeHTTP(w, r)
+			return
+		}
+		http.StripPrefix(restPath, rest).ServeHTTP(w, r)
+	})
+	return h, srv, nil
+}
+
+// credential is the credential heartbeats use, or nil for none.
+func (a *Agent) credential(ctx context.Context) (Credential, error) {
+	if a.Credential != nil {
+		return a.Credential, nil
+	}
+	if a.Keys == nil || a.Identity == nil || a.Identity.ID == "" {
+		return nil, nil
+	}
+	var opts []Option
+	if a.HTTPClient != nil {
+		opts = append(opts, WithHTTPClient(a.HTTPClient))
+	}
+	return TokenSourceFromKeyStore(ctx, a.RegistryURL, a.Keys, a.Identity.ID, opts...)
+}
+
+// Run serves the agent until ctx ends, then stops gracefully: it stops accepting connections,
+// waits up to ShutdownTimeout for requests in flight, then cancels what still runs. It returns
+// nil after a stop by ctx, or the error that stopped it.
+func (a *Agent) Run(ctx context.Context) error {
+	h, srv, err := a.Handler()
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	var cred Credential
+	if a.RegistryURL != "" && a.HeartbeatInterval >= 0 {
+		if cred, err = a.credential(ctx); err != nil {
+			return err
+		}
+		if cred == nil {
+			return errors.New("agentvault: Agent.RegistryURL is set but there is no credential to heartbeat with (set Credential, or Keys and Identity)")
+		}
+	}
+	ln := a.Listener
+	if ln == nil {
+		addr := a.Addr
+		if addr == "" {
+			addr = ":8080"
+		}
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("agentvault: %w", err)
+		}
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout,
+		ErrorLog: slog.NewLogLogger(a.logger().Handler(), slog.LevelWarn)}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+
+	hbCtx, stopHB := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if cred != nil {
+		var opts []Option
+		if a.HTTPClient != nil {
+			opts = append(opts, WithHTTPClient(a.HTTPClient))
+		}
+		reg := NewRegistry(a.RegistryURL, cred, opts...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.heartbeatLoop(hbCtx, reg, cred)
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("agentvault: serving: %w", err)
+	}
+	stopHB()
+	wg.Wait()
+	timeout := a.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = DefaultShutdownTimeout
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close() // streams still open after the timeout
+	}
+	return runErr
+}
+
+// heartbeatLoop sends a heartbeat now and every interval until ctx ends.
+func (a *Agent) heartbeatLoop(ctx context.Context, reg *Registry, cred Credential) {
+	every := a.HeartbeatInterval
+	if every == 0 {
+		every = DefaultHeartbeatInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		hctx, cancel := context.WithTimeout(ctx, heartbeatTimeout)
+		_, err := reg.Heartbeat(hctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		a.mu.Lock()
+		a.lastErr = err
+		if err == nil {
+			a.heartbeats++
+		}
+		a.mu.Unlock()
+		if err != nil {
+			var apiErr *APIError
+			if ts, ok := cred.(*TokenSource); ok && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
+				ts.Invalidate() // a token the registry no longer takes: get a new one next time
+			}
+			a.logger().Warn("agentvault: heartbeat failed", "agent", a.agentID(), "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) agentID() string {
+	if a.Identity != nil {
+		return a.Identity.ID
+	}
+	return ""
+}

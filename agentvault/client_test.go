@@ -1,0 +1,208 @@
+package agentvault_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sovereign-stack/sovereign/a2a"
+	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/agentvault"
+)
+
+// testAgent is an echo agent on httptest: the card (built by cardFn from the server's URL) at
+// the well-known path, JSON-RPC at /a2a, HTTP+JSON under /a2a/v1. It records the headers of
+// A2A requests and counts card fetches.
+type testAgent struct {
+	URL        string
+	cardHits   atomic.Int32
+	mu         sync.Mutex
+	lastHeader http.Header
+}
+
+func (a *testAgent) header() http.Header {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastHeader
+}
+
+func serveTestAgent(t *testing.T, cardFn func(base string) []byte) (*testAgent, []byte) {
+	t.Helper()
+	ta := &testAgent{}
+	srv := a2a.NewServer(a2a.ServerConfig{Executor: echo{}})
+	t.Cleanup(func() { _ = srv.Close() })
+	var cardJSON []byte
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+a2a.WellKnownCardPath, func(w http.ResponseWriter, r *http.Request) {
+		ta.cardHits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(cardJSON)
+	})
+	rpc := a2a.NewJSONRPCHandler(srv)
+	rest := http.StripPrefix("/a2a/v1", a2a.NewRESTHandler(srv))
+	mux.HandleFunc("/a2a", func(w http.ResponseWriter, r *http.Request) {
+		ta.mu.Lock()
+		ta.lastHeader = r.Header.Clone()
+		ta.mu.Unlock()
+		rpc.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/a2a/v1/", func(w http.ResponseWriter, r *http.Request) {
+		ta.mu.Lock()
+		ta.lastHeader = r.Header.Clone()
+		ta.mu.Unlock()
+		rest.ServeHTTP(w, r)
+	})
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	ta.URL = hs.URL
+	cardJSON = cardFn(hs.URL)
+	return ta, cardJSON
+}
+
+func TestKindOfRef(t *testing.T) {
+	for ref, want := range map[string]agentvault.RefKind{
+		"":                                   agentvault.RefInvalid,
+		"agt_01JDZ5V3R6Q9WQ2Y7N8K4T1B0C":     agentvault.RefRegistry,
+		"https://agent.example":              agentvault.RefURL,
+		"http://127.0.0.1:9/card.json":       agentvault.RefURL,
+		"./agent-card.json":                  agentvault.RefFile,
+		"agt_card.json":                      agentvault.RefFile,
+		"file:///tmp/card.json":              agentvault.RefFile,
+		"/home/me/agents/agt_1/card.json":    agentvault.RefFile,
+		"agents/agt_01JDZ5V3R6Q9WQ2Y7N8K4T1": agentvault.RefFile,
+	} {
+		if got := agentvault.KindOfRef(ref); got != want {
+			t.Errorf("KindOfRef(%q) = %v, want %v", ref, got, want)
+		}
+	}
+}
+
+func TestClient_ResolvesURLAndCardFileAndCaches(t *testing.T) {
+	ctx := context.Background()
+	ta, card := serveTestAgent(t, func(base string) []byte { return testCard("Echo", base, nil) })
+	file := filepath.Join(t.TempDir(), "card.json")
+	if err := os.WriteFile(file, card, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := agentvault.NewClient(agentvault.WithKeyStore(agentvault.NewFileStore(filepath.Join(t.TempDir(), "k.json"))))
+	for _, ref := range []string{ta.URL, ta.URL + "/", ta.URL + a2a.WellKnownCardPath, file, "file://" + file} {
+		res, err := c.Send(ctx, ref, "hi "+ref)
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		if got := agentvault.AnswerText(res); got != "echo: hi "+ref {
+			t.Fatalf("%s: answer %q", ref, got)
+		}
+	}
+	hits := ta.cardHits.Load()
+	if hits != 3 {
+		t.Fatalf("%d card fetches for three URL references, want 3", hits)
+	}
+	if _, err := c.Send(ctx, ta.URL, "again"); err != nil || ta.cardHits.Load() != hits {
+		t.Fatalf("a cached target was fetched again (%d fetches), %v", ta.cardHits.Load(), err)
+	}
+	c.Forget(ta.URL)
+	if _, err := c.Send(ctx, ta.URL, "again"); err != nil || ta.cardHits.Load() != hits+1 {
+		t.Fatalf("Forget did not drop the target (%d fetches), %v", ta.cardHits.Load(), err)
+	}
+	if _, err := c.Send(ctx, "agt_01JDZ5V3R6Q9WQ2Y7N8K4T1B0C", "x"); err == nil || !strings.Contains(err.Error(), "no registry") {
+		t.Fatalf("registry id without a registry = %v", err)
+	}
+	if _, err := c.Send(ctx, filepath.Join(t.TempDir(), "missing.json"), "x"); err == nil {
+		t.Fatal("a missing card file resolved")
+	}
+}
+
+func TestClient_ChoosesTheFirstSpokenBinding(t *testing.T) {
+	ctx := context.Background()
+	// gRPC first (not spoken), then HTTP+JSON: the client must use HTTP+JSON.
+	ta, _ := serveTestAgent(t, func(base string) []byte {
+		return testCard("Rest First", base, map[string]any{"supportedInterfaces": []map[string]any{
+			{"url": base + "/grpc", "protocolBinding": "GRPC", "protocolVersion": "1.0"},
+			{"url": base + "/a2a/v1", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
+		}})
+	})
+	c := agentvault.NewClient(agentvault.WithKeyStore(agentvault.EnvStore{Environ: func() []string { return nil }}))
+	res, err := c.Send(ctx, ta.URL, "rest")
+	if err != nil || agentvault.AnswerText(res) != "echo: rest" {
+		t.Fatalf("send = %v, %v", res, err)
+	}
+	if v := ta.header().Get(a2a.VersionHeader); v != "1.0" {
+		t.Fatalf("A2A-Version %q", v)
+	}
+}
+
+func TestClient_AuthFromKeyStoreAndBearerOnlyWhenAsked(t *testing.T) {
+	ctx := context.Background()
+	schemes := map[string]any{
+		"key":    map[string]any{"apiKeySecurityScheme": map[string]any{"location": "header", "name": "X-Agent-Key"}},
+		"bearer": map[string]any{"httpAuthSecurityScheme": map[string]any{"scheme": "Bearer"}},
+	}
+	secured, _ := serveTestAgent(t, func(base string) []byte {
+		return testCard("Secured", base, map[string]any{"securitySchemes": schemes})
+	})
+	open, _ := serveTestAgent(t, func(base string) []byte { return testCard("Open", base, nil) })
+	keys := agentvault.EnvStore{Environ: func() []string {
+		return []string{"AGENTVAULT_KEY_SECURED=secured-key", "AGENTVAULT_KEY_" + agentvault.EnvID(strings.TrimPrefix(open.URL, "http://")) + "=open-key"}
+	}}
+	c := agentvault.NewClient(agentvault.WithKeyStore(keys), agentvault.WithBearer(agentvault.BearerToken("my-jwt")))
+
+	if _, err := c.Send(ctx, secured.URL, "x"); err != nil {
+		t.Fatal(err)
+	}
+	h := secured.header()
+	if h.Get("X-Agent-Key") != "secured-key" || h.Get("Authorization") != "Bearer my-jwt" {
+		t.Fatalf("secured agent got X-Agent-Key %q, Authorization %q", h.Get("X-Agent-Key"), h.Get("Authorization"))
+	}
+	// The open agent's key is kept under its URL host; it asks for no bearer token, so the
+	// caller's identity is not handed to it.
+	if _, err := c.Send(ctx, open.URL, "x"); err != nil {
+		t.Fatal(err)
+	}
+	h = open.header()
+	if h.Get(agentvault.DefaultAPIKeyHeader) != "open-key" || h.Get("Authorization") != "" {
+		t.Fatalf("open agent got X-Api-Key %q, Authorization %q", h.Get(agentvault.DefaultAPIKeyHeader), h.Get("Authorization"))
+	}
+}
+
+func TestClient_ReadsV03CardFile(t *testing.T) {
+	ctx := context.Background()
+	ta, _ := serveTestAgent(t, func(base string) []byte { return testCard("New", base, nil) })
+	v03, _ := json.Marshal(map[string]any{
+		"name": "Old", "description": "a v0.3 card", "version": "1.0.0", "protocolVersion": "0.3.0",
+		"url": ta.URL + "/a2a", "preferredTransport": "JSONRPC",
+		"capabilities":      map[string]any{"streaming": true},
+		"defaultInputModes": []string{"text/plain"}, "defaultOutputModes": []string{"text/plain"},
+		"skills": []map[string]any{{"id": "echo", "name": "Echo", "description": "Echoes", "tags": []string{"echo"}}},
+	})
+	file := filepath.Join(t.TempDir(), "old.json")
+	if err := os.WriteFile(file, v03, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := agentvault.NewClient(agentvault.WithKeyStore(agentvault.EnvStore{Environ: func() []string { return nil }}))
+	res, err := c.Send(ctx, file, "old")
+	if err != nil || agentvault.AnswerText(res) != "echo: old" {
+		t.Fatalf("send over v0.3 = %v, %v", res, err)
+	}
+	if v := ta.header().Get(a2a.VersionHeader); v != "0.3" {
+		t.Fatalf("A2A-Version %q, want 0.3 for a v0.3 card", v)
+	}
+}
+
+func TestAnswerText(t *testing.T) {
+	msg := &a2apb.SendMessageResponse{Payload: &a2apb.SendMessageResponse_Message{Message: a2a.NewTextMessage(a2apb.Role_ROLE_AGENT, "direct")}}
+	if got := agentvault.AnswerText(msg); got != "direct" {
+		t.Fatalf("message answer %q", got)
+	}
+	task := &a2apb.Task{Status: &a2apb.TaskStatus{State: a2apb.TaskState_TASK_STATE_FAILED, Message: a2a.NewTextMessage(a2apb.Role_ROLE_AGENT, "why")}}
+	if got := agentvault.TaskText(task); got != "why" {
+		t.Fatalf("status message text %q", got)
+	}
+}
