@@ -159,7 +159,7 @@ func newToken() *cobra.Command {
 	t := &tokenFlags{}
 	c := &cobra.Command{Use: "token", Short: "AVT: balances, transfers, history; admin mint, burn and grant"}
 	pf := c.PersistentFlags()
-	pf.StringVar(&t.registry, "registry", "http://127.0.0.1:8420", "base URL of the stack")
+	pf.StringVar(&t.registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "base URL of the stack (env SOVEREIGN_REGISTRY)")
 	pf.StringVar(&t.credential, "credential", "", "an agent's JWT-SVID or an avreg_ API key (env SOVEREIGN_TOKEN, SOVEREIGN_API_KEY)")
 	pf.BoolVar(&t.asJSON, "json", false, "print JSON")
 
