@@ -235,21 +235,7 @@ func (b *Builtin) MintX509SVID(ctx context.Context, csrDER []byte, id spiffeid.I
 
 // MintJWTSVID implements Issuer.
 func (b *Builtin) MintJWTSVID(ctx context.Context, id spiffeid.ID, audience []string, ttl time.Duration) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	if err := checkMember(b.td, id); err != nil {
-		return "", err
-	}
-	if len(audience) == 0 {
-		return "", apperr.New(apperr.Invalid, CodeInvalidAudience, "a JWT-SVID needs at least one audience")
-	}
-	for _, a := range audience {
-		if a == "" {
-			return "", apperr.New(apperr.Invalid, CodeInvalidAudience, "an audience is empty")
-		}
-	}
-	ttl, err := checkTTL(ttl, b.cfg.jwtSVIDTTL, MaxJWTSVIDTTL)
+	ttl, err := checkJWTRequest(ctx, b.td, id, audience, ttl, b.cfg.jwtSVIDTTL)
 	if err != nil {
 		return "", err
 	}

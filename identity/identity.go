@@ -191,3 +191,24 @@ func checkTTL(ttl, def, max time.Duration) (time.Duration, error) {
 	}
 	return ttl, nil
 }
+
+// checkJWTRequest checks a JWT-SVID request the same way for every issuer: a live context, an
+// id of the trust domain, at least one non-empty audience, a TTL within bounds (0: def). It
+// returns the TTL to use.
+func checkJWTRequest(ctx context.Context, td spiffeid.TrustDomain, id spiffeid.ID, audience []string, ttl, def time.Duration) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := checkMember(td, id); err != nil {
+		return 0, err
+	}
+	if len(audience) == 0 {
+		return 0, apperr.New(apperr.Invalid, CodeInvalidAudience, "a JWT-SVID needs at least one audience")
+	}
+	for _, a := range audience {
+		if a == "" {
+			return 0, apperr.New(apperr.Invalid, CodeInvalidAudience, "an audience is empty")
+		}
+	}
+	return checkTTL(ttl, def, MaxJWTSVIDTTL)
+}

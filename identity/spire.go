@@ -191,21 +191,7 @@ func (s *Spire) MintX509SVID(ctx context.Context, csrDER []byte, id spiffeid.ID,
 
 // MintJWTSVID implements Issuer.
 func (s *Spire) MintJWTSVID(ctx context.Context, id spiffeid.ID, audience []string, ttl time.Duration) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	if err := checkMember(s.td, id); err != nil {
-		return "", err
-	}
-	if len(audience) == 0 {
-		return "", apperr.New(apperr.Invalid, CodeInvalidAudience, "a JWT-SVID needs at least one audience")
-	}
-	for _, a := range audience {
-		if a == "" {
-			return "", apperr.New(apperr.Invalid, CodeInvalidAudience, "an audience is empty")
-		}
-	}
-	ttl, err := checkTTL(ttl, s.cfg.JWTSVIDTTL, MaxJWTSVIDTTL)
+	ttl, err := checkJWTRequest(ctx, s.td, id, audience, ttl, s.cfg.JWTSVIDTTL)
 	if err != nil {
 		return "", err
 	}
