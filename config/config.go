@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
 	"gopkg.in/yaml.v3"
 )
 
@@ -48,11 +49,24 @@ type Config struct {
 	// DecisionLog, when set, is a file that receives one JSON line per policy decision (OPA's
 	// decision-log event format, secrets masked); "-" means standard output.
 	DecisionLog string `yaml:"decision_log"`
+	// IdentityMode is where SVIDs come from: IdentityBuiltin (the embedded CA, the default) or
+	// IdentitySpire (a real SPIRE deployment: agent SVIDs minted through the SPIRE Server API at
+	// SpireServerSocket, split-mode services' own SVIDs from the Workload API).
+	IdentityMode string `yaml:"identity_mode"`
 	// IdentityDir is the directory of the builtin CA (default DATA/identity). In split mode the
 	// registry and the TEG trust each other only if their SVIDs come from one CA.
 	IdentityDir string `yaml:"identity_dir"`
-	// SVIDTTL is the lifetime of the X.509-SVIDs a split-mode service mints for itself; it
-	// rotates them at half of it.
+	// SpireServerSocket is the path of the SPIRE Server API's unix socket (the server's
+	// socket_path), through which agent SVIDs are minted and the bundle is read. Required in
+	// spire mode; callers on it are SPIRE admins, so only this process may reach it.
+	SpireServerSocket string `yaml:"spire_server_socket"`
+	// SpireWorkloadSocket is the SPIFFE Workload API endpoint (unix:///path/api.sock or
+	// tcp://IP:PORT) split-mode services take their own X.509-SVIDs from in spire mode. Empty
+	// means the standard SPIFFE_ENDPOINT_SOCKET environment variable.
+	SpireWorkloadSocket string `yaml:"spire_workload_socket"`
+	// SVIDTTL is the lifetime of the X.509-SVIDs a split-mode service mints for itself with the
+	// builtin CA; it rotates them at half of it. In spire mode the registration entry's TTL
+	// applies instead.
 	SVIDTTL time.Duration `yaml:"svid_ttl"`
 	// MTLSAddr, for `sovereign teg serve`, is the listen address of the TEG's mTLS listener
 	// (TLS 1.3, clients must present an X.509-SVID of a registry or an agent).
@@ -67,6 +81,15 @@ type Config struct {
 	RateLimits      RateLimits    `yaml:"rate_limits"`
 	Onboarding      Onboarding    `yaml:"onboarding"`
 }
+
+// The identity modes (Config.IdentityMode).
+const (
+	// IdentityBuiltin is the embedded CA (identity.Builtin), keys in IdentityDir.
+	IdentityBuiltin = "builtin"
+	// IdentitySpire is real SPIRE: identity.Spire over the Server API for agent SVIDs, the
+	// Workload API for the services' own.
+	IdentitySpire = "spire"
+)
 
 // Onboarding configures the bootstrap protocol (DESIGN.md §6.4).
 type Onboarding struct {
@@ -114,6 +137,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		SVIDTTL:         time.Hour,
 		RegistryName:    "main",
+		IdentityMode:    IdentityBuiltin,
 
 		PolicyBundleInterval: 30 * time.Second,
 		SMTP:                 SMTP{Port: 587},
@@ -265,6 +289,9 @@ func (c *Config) Finish() error {
 	if err := c.finishServices(); err != nil {
 		return err
 	}
+	if err := c.finishIdentity(); err != nil {
+		return err
+	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		return fmt.Errorf("config: smtp.from is required when smtp.host is set")
 	}
@@ -304,6 +331,33 @@ func (c *Config) finishServices() error {
 	}
 	if !segmentPattern.MatchString(c.RegistryName) || c.RegistryName == "." || c.RegistryName == ".." {
 		return fmt.Errorf("config: registry_name %q must be one SPIFFE path segment (letters, digits, '.', '-', '_')", c.RegistryName)
+	}
+	return nil
+}
+
+// finishIdentity validates the identity mode and the SPIRE sockets.
+func (c *Config) finishIdentity() error {
+	switch c.IdentityMode {
+	case IdentityBuiltin:
+		// A SPIRE socket without spire mode would silently run on the builtin CA instead.
+		if c.SpireServerSocket != "" || c.SpireWorkloadSocket != "" {
+			return fmt.Errorf("config: spire_server_socket and spire_workload_socket need identity_mode %q (SOVEREIGN_IDENTITY_MODE=spire); identity_mode is %q",
+				IdentitySpire, c.IdentityMode)
+		}
+	case IdentitySpire:
+		if c.SpireServerSocket == "" {
+			return fmt.Errorf("config: identity_mode spire needs spire_server_socket (SOVEREIGN_SPIRE_SERVER_SOCKET): the path of the SPIRE Server API socket, socket_path in server.conf")
+		}
+		if strings.Contains(c.SpireServerSocket, "://") {
+			return fmt.Errorf("config: spire_server_socket %q must be a file path (the server's socket_path), not a URL", c.SpireServerSocket)
+		}
+		if c.SpireWorkloadSocket != "" {
+			if err := workloadapi.ValidateAddress(c.SpireWorkloadSocket); err != nil {
+				return fmt.Errorf("config: spire_workload_socket %q must be unix:///path/to/api.sock or tcp://IP:PORT: %w", c.SpireWorkloadSocket, err)
+			}
+		}
+	default:
+		return fmt.Errorf("config: identity_mode %q must be %q or %q", c.IdentityMode, IdentityBuiltin, IdentitySpire)
 	}
 	return nil
 }

@@ -392,8 +392,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 34 {
-		t.Errorf("EnvNames has %d names, want one per setting (34): %v", len(names), names)
+	if len(names) != 37 {
+		t.Errorf("EnvNames has %d names, want one per setting (37): %v", len(names), names)
 	}
 }
 
@@ -456,6 +456,63 @@ func TestFinish_ServicesAndPolicyBundle(t *testing.T) {
 		mutate(&c)
 		if err := c.Finish(); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestFinish_IdentityModes(t *testing.T) {
+	c := config.Default()
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if c.IdentityMode != config.IdentityBuiltin || c.SpireServerSocket != "" || c.SpireWorkloadSocket != "" {
+		t.Errorf("identity defaults: mode %q, sockets %q %q", c.IdentityMode, c.SpireServerSocket, c.SpireWorkloadSocket)
+	}
+
+	c = config.Default()
+	if err := c.LoadEnv([]string{"SOVEREIGN_IDENTITY_MODE=spire", "SOVEREIGN_SPIRE_SERVER_SOCKET=/run/spire/server/api.sock",
+		"SOVEREIGN_SPIRE_WORKLOAD_SOCKET=unix:///run/spire/agent/public/api.sock"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if c.IdentityMode != config.IdentitySpire || c.SpireServerSocket != "/run/spire/server/api.sock" || c.SpireWorkloadSocket != "unix:///run/spire/agent/public/api.sock" {
+		t.Errorf("from the environment: %+v", c)
+	}
+	// The Workload API endpoint may be left to SPIFFE_ENDPOINT_SOCKET, or be a TCP address.
+	for _, addr := range []string{"", "tcp://127.0.0.1:8081"} {
+		c := config.Default()
+		c.IdentityMode, c.SpireServerSocket, c.SpireWorkloadSocket = config.IdentitySpire, "/run/spire/server/api.sock", addr
+		if err := c.Finish(); err != nil {
+			t.Errorf("spire_workload_socket %q: %v", addr, err)
+		}
+	}
+
+	for name, c := range map[string]struct {
+		mutate func(*config.Config)
+		want   string
+	}{
+		"unknown mode":                {func(c *config.Config) { c.IdentityMode = "vault" }, `identity_mode "vault" must be "builtin" or "spire"`},
+		"empty mode":                  {func(c *config.Config) { c.IdentityMode = "" }, "identity_mode"},
+		"spire without server socket": {func(c *config.Config) { c.IdentityMode = config.IdentitySpire }, "needs spire_server_socket"},
+		"server socket as a URL": {func(c *config.Config) {
+			c.IdentityMode, c.SpireServerSocket = config.IdentitySpire, "unix:///run/api.sock"
+		}, "must be a file path"},
+		"workload socket over http": {func(c *config.Config) {
+			c.IdentityMode, c.SpireServerSocket, c.SpireWorkloadSocket = config.IdentitySpire, "/s", "http://127.0.0.1:8081"
+		}, "spire_workload_socket"},
+		"workload socket not a URL": {func(c *config.Config) {
+			c.IdentityMode, c.SpireServerSocket, c.SpireWorkloadSocket = config.IdentitySpire, "/s", "/run/api.sock"
+		}, "spire_workload_socket"},
+		"server socket in builtin mode": {func(c *config.Config) { c.SpireServerSocket = "/run/spire/server/api.sock" }, "need identity_mode \"spire\""},
+		"workload socket in builtin":    {func(c *config.Config) { c.SpireWorkloadSocket = "unix:///run/api.sock" }, "SOVEREIGN_IDENTITY_MODE=spire"},
+	} {
+		cfg := config.Default()
+		c.mutate(&cfg)
+		err := cfg.Finish()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func (a *authenticator) AuthenticateAPIKey(ctx context.Context, key string) (pol
 }
 
 func (a *authenticator) AuthenticateAccessToken(ctx context.Context, token string) (policy.Subject, error) {
-	if jwtAlg(token) != "ES256" {
+	if !svidAlgs[jwtAlg(token)] {
 		return a.accounts.AuthenticateAccessToken(ctx, token)
 	}
 	key := sha256.Sum256([]byte(token))
@@ -143,6 +143,15 @@ func (a *authenticator) peerSVID(api huma.API) func(huma.Context, func(huma.Cont
 		httpapi.WithSubject(hctx.Context(), s)
 		next(hctx)
 	}
+}
+
+// svidAlgs are the JWT algorithms of JWT-SVIDs (those go-spiffe's jwtsvid accepts): the builtin
+// CA signs ES256, SPIRE ES256 or RS256 as its jwt_key_type says. Developer access tokens are
+// EdDSA, so the algorithm alone says which verifier a bearer JWT goes to.
+var svidAlgs = map[string]bool{
+	"ES256": true, "ES384": true, "ES512": true,
+	"RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true,
 }
 
 // jwtAlg is the "alg" of a JWT's header, without verifying anything ("" when unreadable).

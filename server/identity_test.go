@@ -106,7 +106,7 @@ func TestIdentityBundle_SPIFFEFormatWithETag(t *testing.T) {
 
 		// A rotation changes the bundle (two JWT authorities now): the old ETag no longer
 		// matches, and the new one is stable although go-spiffe writes JWT keys in map order.
-		if err := s.server.Issuer().Rotate(); err != nil {
+		if err := s.server.Issuer().(*identity.Builtin).Rotate(); err != nil {
 			t.Fatal(err)
 		}
 		r2 := s.do("GET", "/api/v1/identity/bundle", nil, hdr{"If-None-Match", etag}).want(t, 200, "")
@@ -162,7 +162,7 @@ func TestIdentityWellKnownBundle_FederationHandler(t *testing.T) {
 		}
 
 		// Rotations are served at once (the source asks the issuer on every request).
-		if err := s.server.Issuer().Rotate(); err != nil {
+		if err := s.server.Issuer().(*identity.Builtin).Rotate(); err != nil {
 			t.Fatal(err)
 		}
 		fresh := strings.TrimPrefix(s.agentToken("agt_alice", "")[1], "Bearer ")

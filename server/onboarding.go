@@ -2,16 +2,20 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/identity/identityhttp"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registryhttp"
@@ -30,8 +34,12 @@ func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz p
 	if err != nil {
 		return err
 	}
+	var issuer identity.Issuer = s.issuer
+	if s.cfg.IdentityMode == config.IdentitySpire {
+		issuer = spireOnboardingIssuer{s.issuer}
+	}
 	s.onboarding = registry.NewOnboarding(registry.OnboardingConfig{Store: registrysql.NewOnboarding(s.db), Cards: s.cards,
-		Authz: authz, Issuer: s.issuer, Wallets: onboardingWallets{s.wallets}, StartingGrant: grant,
+		Authz: authz, Issuer: issuer, Wallets: onboardingWallets{s.wallets}, StartingGrant: grant,
 		Audience: []string{tegID.String()}, Now: now})
 	(&registryhttp.Onboarding{Service: s.onboarding, Cards: &registryhttp.Cards{Service: s.cards, BaseURL: s.cfg.PublicURL}, Limits: limits}).Register(api)
 	interval := s.cfg.Onboarding.HeartbeatInterval
@@ -59,6 +67,23 @@ func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz p
 		}
 	}()
 	return nil
+}
+
+// spireOnboardingIssuer is the issuer onboarding mints with in spire mode. SPIRE takes an
+// X.509-SVID's SPIFFE ID from the CSR's URI SAN, and a registering agent cannot name its ID
+// (registration assigns it), so a registration CSR must name spiffe://TD/agent/<agent_id>
+// of the registration's card — which only a CSR sent later can. A CSR without a URI SAN is
+// therefore refused with a message saying what to do, before anything is registered.
+type spireOnboardingIssuer struct{ identity.Issuer }
+
+// MintX509SVID refuses a CSR without a URI SAN with INVALID_CSR and passes any other to SPIRE.
+func (i spireOnboardingIssuer) MintX509SVID(ctx context.Context, csrDER []byte, id spiffeid.ID, ttl time.Duration) ([]*x509.Certificate, error) {
+	if csr, err := x509.ParseCertificateRequest(csrDER); err == nil && len(csr.URIs) == 0 {
+		return nil, apperr.New(apperr.BadRequest, identity.CodeInvalidCSR,
+			"with SPIRE an X.509-SVID is minted only from a CSR naming the agent's SPIFFE ID, which registration assigns: "+
+				"register without a csr, then send one naming spiffe_id to POST "+identityhttp.SVIDPath).With("field", "csr")
+	}
+	return i.Issuer.MintX509SVID(ctx, csrDER, id, ttl)
 }
 
 // genesis mints the configured genesis supply to the treasury the first time the ledger starts.

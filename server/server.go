@@ -59,9 +59,10 @@ type Server struct {
 	cards      *registry.Cards
 	onboarding *registry.Onboarding
 	ledger     *tegsql.Ledger
-	issuer     *identity.Builtin
+	issuer     identity.Issuer // the builtin CA or SPIRE (Config.IdentityMode)
 	role       Role
-	source     *identity.IssuerSource // the service's own X.509-SVID (split mode)
+	source     identity.SVIDSource // the service's own X.509-SVID (split mode)
+	serviceID  spiffeid.ID         // the SPIFFE ID source holds an SVID for
 	wallets    teg.Wallets
 	tegPing    func(context.Context) error // the remote TEG's liveness (registry role)
 	closers    []io.Closer
@@ -87,9 +88,11 @@ type Options struct {
 	// Role selects the services this server runs: all of them (`up`, the default), or one
 	// side of split mode (DESIGN §2).
 	Role Role
-	// Issuer is an already open builtin CA to use instead of opening Config.IdentityDir (tests
-	// that run a registry and a TEG on one CA in one process).
-	Issuer *identity.Builtin
+	// Issuer is an already open issuer to use instead of the one Config.IdentityMode names
+	// (tests that run a registry and a TEG on one builtin CA in one process). The caller
+	// closes it. Split-mode services still take their own SVIDs as the mode says: minted by
+	// this issuer in builtin mode, from the Workload API in spire mode.
+	Issuer identity.Issuer
 }
 
 // New opens the store (applying migrations), connects Redis when configured, builds the services
@@ -186,12 +189,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.issuer = o.Issuer
 	if s.issuer == nil {
-		dir := cfg.IdentityDir
-		if dir == "" {
-			dir = filepath.Join(cfg.Data, "identity")
-		}
-		if s.issuer, err = identity.NewBuiltin(dir, td); err != nil {
-			return nil, fmt.Errorf("server: identity: %w", err)
+		if s.issuer, err = s.openIssuer(ctx, td); err != nil {
+			return nil, err
 		}
 	}
 	tegID, err := identity.TEGID(td)
@@ -329,8 +328,10 @@ func (s *Server) Accounts() *registry.Accounts { return s.accounts }
 // Cards is the agent-card and discovery service (nil for RoleTEG).
 func (s *Server) Cards() *registry.Cards { return s.cards }
 
-// Issuer is the builtin SPIFFE identity issuer (embedded CA) of the stack.
-func (s *Server) Issuer() *identity.Builtin { return s.issuer }
+// Issuer is the stack's SPIFFE identity issuer: the builtin CA (*identity.Builtin) or SPIRE
+// (*identity.Spire), as Config.IdentityMode says. It mints agent SVIDs and its bundle verifies
+// every SVID presented to the server.
+func (s *Server) Issuer() identity.Issuer { return s.issuer }
 
 // Config is the configuration the server runs with.
 func (s *Server) Config() config.Config { return s.cfg }
@@ -353,6 +354,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		checks["discovery_index"] = "loading"
 		if s.cards.IndexReady() {
 			checks["discovery_index"] = "ok"
+		}
+	}
+	if s.cfg.IdentityMode == config.IdentitySpire {
+		checks["spire"] = "ok"
+		if _, err := s.issuer.Bundle(ctx); err != nil {
+			checks["spire"], healthy = err.Error(), false
 		}
 	}
 	if s.tegPing != nil {

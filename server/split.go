@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/policy"
@@ -38,7 +40,9 @@ const (
 func (r Role) runsTEG() bool      { return r == RoleAll || r == RoleTEG }
 func (r Role) runsRegistry() bool { return r == RoleAll || r == RoleRegistry }
 
-// startSource gives a split-mode service its own X.509-SVID, kept fresh at half-life.
+// startSource gives a split-mode service its own X.509-SVID, kept fresh at half-life: minted by
+// the builtin CA (an IssuerSource), or in spire mode issued by the SPIRE agent through the
+// Workload API (a workloadapi.X509Source, rotated by the agent).
 func (s *Server) startSource(ctx context.Context, tegID, registryID spiffeid.ID) error {
 	var id spiffeid.ID
 	switch s.role {
@@ -51,11 +55,20 @@ func (s *Server) startSource(ctx context.Context, tegID, registryID spiffeid.ID)
 	default:
 		return fmt.Errorf("server: unknown role %q", s.role)
 	}
-	src, err := identity.NewIssuerSource(ctx, s.issuer, id, identity.WithSVIDTTL(s.cfg.SVIDTTL), identity.WithSourceLogger(s.log))
+	var src interface {
+		identity.SVIDSource
+		io.Closer
+	}
+	var err error
+	if s.cfg.IdentityMode == config.IdentitySpire {
+		src, err = openWorkloadSource(ctx, s.cfg.SpireWorkloadSocket, id)
+	} else {
+		src, err = identity.NewIssuerSource(ctx, s.issuer, id, identity.WithSVIDTTL(s.cfg.SVIDTTL), identity.WithSourceLogger(s.log))
+	}
 	if err != nil {
 		return fmt.Errorf("server: X.509-SVID for %s: %w", id, err)
 	}
-	s.source = src
+	s.source, s.serviceID = src, id
 	s.closers = append(s.closers, src)
 	return nil
 }
@@ -85,8 +98,14 @@ func serviceSubject(id spiffeid.ID, method string) policy.Subject {
 // (RoleRegistry); nil for RoleTEG.
 func (s *Server) Wallets() teg.Wallets { return s.wallets }
 
-// SVIDSource is the service's own rotating X.509-SVID (split mode), nil for RoleAll.
-func (s *Server) SVIDSource() *identity.IssuerSource { return s.source }
+// SVIDSource is the service's own rotating X.509-SVID and the bundle that verifies its peers
+// (split mode), nil for RoleAll: an *identity.IssuerSource in builtin mode, a
+// *workloadapi.X509Source in spire mode.
+func (s *Server) SVIDSource() identity.SVIDSource { return s.source }
+
+// ServiceID is the SPIFFE ID of the service's own X.509-SVID (split mode): spiffe://TD/teg or
+// spiffe://TD/registry/NAME; the zero ID for RoleAll.
+func (s *Server) ServiceID() spiffeid.ID { return s.serviceID }
 
 // ServeMTLS serves on ln with mutual TLS until ctx is cancelled (as Serve): TLS 1.3, the
 // service's own X.509-SVID, and only clients whose X.509-SVID verifies against the trust

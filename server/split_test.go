@@ -392,12 +392,12 @@ func TestSplit_RotationUnderLoadDropsNoRequest(t *testing.T) {
 		}()
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) && (sp.teg.SVIDSource().Rotations() < 3 || sp.registry.SVIDSource().Rotations() < 3) {
+	for time.Now().Before(deadline) && (rotations(sp.teg) < 3 || rotations(sp.registry) < 3) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	close(stop)
 	wg.Wait()
-	tr, rr := sp.teg.SVIDSource().Rotations(), sp.registry.SVIDSource().Rotations()
+	tr, rr := rotations(sp.teg), rotations(sp.registry)
 	t.Logf("%d calls, %d failures, TEG rotations %d, registry rotations %d", calls.Load(), failures.Load(), tr, rr)
 	if tr < 3 || rr < 3 {
 		t.Fatalf("rotations: TEG %d, registry %d, want ≥ 3 each", tr, rr)
@@ -408,6 +408,11 @@ func TestSplit_RotationUnderLoadDropsNoRequest(t *testing.T) {
 	if calls.Load() < 100 {
 		t.Fatalf("only %d calls", calls.Load())
 	}
+}
+
+// rotations is how many SVIDs a builtin-mode split service minted after its first.
+func rotations(s *server.Server) int {
+	return s.SVIDSource().(*identity.IssuerSource).Rotations()
 }
 
 // TestWallets_InProcessActsAsTheRegistry: under `up` the registry reaches the ledger in process,
@@ -429,7 +434,7 @@ func TestWallets_InProcessActsAsTheRegistry(t *testing.T) {
 	if _, _, err := w.Grant(ctx, "agt_local", mustAVT(t, "500"), "", ""); apperr.CodeOf(err) != "INSUFFICIENT_BALANCE" {
 		t.Fatalf("grant beyond the treasury: %v", err)
 	}
-	if s.server.SVIDSource() != nil {
+	if s.server.SVIDSource() != nil || !s.server.ServiceID().IsZero() {
 		t.Error("up runs no service SVID")
 	}
 }

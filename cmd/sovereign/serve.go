@@ -24,6 +24,10 @@ type serveFlags struct {
 	registryName string
 	identityDir  string
 	svidTTL      time.Duration
+	// identityMode, spireServer and spireWorkload choose the issuer (modeFlags).
+	identityMode  string
+	spireServer   string
+	spireWorkload string
 }
 
 // apply overlays the serve flags given on cmd's command line onto c.
@@ -37,6 +41,9 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 	set("teg-url", &c.TEGURL, s.tegURL)
 	set("registry-name", &c.RegistryName, s.registryName)
 	set("identity-dir", &c.IdentityDir, s.identityDir)
+	set("identity-mode", &c.IdentityMode, s.identityMode)
+	set("spire-server-socket", &c.SpireServerSocket, s.spireServer)
+	set("spire-workload-socket", &c.SpireWorkloadSocket, s.spireWorkload)
 	if cmd.Flags().Changed("svid-ttl") {
 		c.SVIDTTL = s.svidTTL
 	}
@@ -45,7 +52,16 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 // identityFlags adds the flags both serve commands take.
 func (s *serveFlags) identityFlags(c *cobra.Command) {
 	c.Flags().StringVar(&s.identityDir, "identity-dir", "", "directory of the builtin CA (default DATA/identity; env SOVEREIGN_IDENTITY_DIR)")
-	c.Flags().DurationVar(&s.svidTTL, "svid-ttl", 0, "lifetime of this service's X.509-SVIDs, rotated at half of it (default 1h; env SOVEREIGN_SVID_TTL)")
+	c.Flags().DurationVar(&s.svidTTL, "svid-ttl", 0, "lifetime of this service's X.509-SVIDs from the builtin CA, rotated at half of it (default 1h; env SOVEREIGN_SVID_TTL)")
+	c.Flags().StringVar(&s.spireWorkload, "spire-workload-socket", "", "spire mode: the Workload API endpoint this service takes its SVID from, unix:///path/api.sock (default $SPIFFE_ENDPOINT_SOCKET; env SOVEREIGN_SPIRE_WORKLOAD_SOCKET)")
+	s.modeFlags(c)
+}
+
+// modeFlags adds the identity-mode flags every serving command (up, teg serve, registry
+// serve) takes.
+func (s *serveFlags) modeFlags(c *cobra.Command) {
+	c.Flags().StringVar(&s.identityMode, "identity-mode", "", `where SVIDs come from: "builtin" (the embedded CA, default) or "spire" (env SOVEREIGN_IDENTITY_MODE)`)
+	c.Flags().StringVar(&s.spireServer, "spire-server-socket", "", "spire mode: path of the SPIRE Server API socket, through which agent SVIDs are minted (env SOVEREIGN_SPIRE_SERVER_SOCKET)")
 }
 
 // withTegServe adds `serve` to the teg command.
@@ -57,7 +73,9 @@ func withTegServe(teg *cobra.Command, f *flags) *cobra.Command {
 (plain HTTP: agents with JWT-SVIDs, the admin key in DATA/admin.key) and on --mtls-addr (TLS 1.3 with
 mutual authentication: clients must present an X.509-SVID of a registry or an agent of the trust
 domain; the registry opens wallets and grants there). Its own SVID, spiffe://TD/teg, comes from the
-builtin CA in --identity-dir and rotates at half its lifetime.`,
+builtin CA in --identity-dir and rotates at half its lifetime; with --identity-mode spire it comes
+from the SPIFFE Workload API (--spire-workload-socket or SPIFFE_ENDPOINT_SOCKET) and SPIRE's
+agent rotates it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load(cmd)
@@ -84,7 +102,9 @@ func newRegistry(f *flags) *cobra.Command {
 		Long: `serve runs the registry (accounts, agent cards, discovery, templates, portal, identity) on its own
 database (split mode, DESIGN §2) and reaches the TEG at --teg-url (the TEG's mTLS listener) with
 its own X.509-SVID, spiffe://TD/registry/NAME, from the builtin CA in --identity-dir, rotated at
-half its lifetime. /readyz reports whether the TEG answers.`,
+half its lifetime — or, with --identity-mode spire, from the SPIFFE Workload API, while agent SVIDs
+are minted through the SPIRE Server API (--spire-server-socket). /readyz reports whether the TEG
+answers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load(cmd)
@@ -134,7 +154,12 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	if role == server.RoleRegistry {
 		fmt.Fprintf(out, "  teg        %s\n", cfg.TEGURL)
 	}
-	fmt.Fprintf(out, "  spiffe id  %s\n", srv.SVIDSource().ID())
+	fmt.Fprintf(out, "  spiffe id  %s\n", srv.ServiceID())
+	if cfg.IdentityMode == config.IdentitySpire {
+		fmt.Fprintf(out, "  identity   SPIRE: own SVID from the Workload API, agent SVIDs from the Server API at %s\n", cfg.SpireServerSocket)
+	} else {
+		fmt.Fprintf(out, "  identity   builtin CA in %s\n", cfg.IdentityDir)
+	}
 	fmt.Fprintf(out, "  store      %s\n", store.Redact(cfg.Store))
 	keyFile := filepath.Join(cfg.Data, server.AdminKeyFile)
 	if srv.AdminKey != "" {

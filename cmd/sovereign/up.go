@@ -9,16 +9,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-stack/sovereign/buildinfo"
+	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
 )
 
 func newUp(f *flags) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "up",
 		Short: "Run the embedded stack (registry, TEG, identity, policy, portal) in one process",
 		Long: `up starts the whole stack on one listener, on SQLite files under the data directory by
 default. On first start it creates an admin account and writes its API key to DATA/admin.key.
+With --identity-mode spire (SOVEREIGN_IDENTITY_MODE=spire) agent SVIDs are minted by a real
+SPIRE server through its Server API socket (--spire-server-socket) instead of the builtin CA.
 SIGINT or SIGTERM shut it down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,6 +50,11 @@ SIGINT or SIGTERM shut it down gracefully.`,
 			fmt.Fprintf(out, "  health     %s/healthz  %s/readyz  metrics %s/metrics\n", base, base, base)
 			fmt.Fprintf(out, "  store      %s\n", store.Redact(cfg.Store))
 			fmt.Fprintf(out, "  trust domain %s\n", cfg.TrustDomain)
+			if cfg.IdentityMode == config.IdentitySpire {
+				fmt.Fprintf(out, "  identity   SPIRE, Server API at %s\n", cfg.SpireServerSocket)
+			} else {
+				fmt.Fprintf(out, "  identity   builtin CA in %s\n", cfg.IdentityDir)
+			}
 			keyFile := filepath.Join(cfg.Data, server.AdminKeyFile)
 			if srv.AdminKey != "" {
 				fmt.Fprintf(out, "  admin      %s, API key (shown once, saved to %s):\n             %s\n", cfg.AdminEmail, keyFile, srv.AdminKey)
@@ -58,6 +66,8 @@ SIGINT or SIGTERM shut it down gracefully.`,
 			return err
 		},
 	}
+	f.serve.modeFlags(c)
+	return c
 }
 
 func newMigrate(f *flags) *cobra.Command {

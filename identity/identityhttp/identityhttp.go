@@ -63,7 +63,7 @@ type bundleOutput struct {
 
 type svidInput struct {
 	Body struct {
-		CSR string `json:"csr" maxLength:"32768" doc:"A PKCS#10 certificate request, PEM (CERTIFICATE REQUEST) or base64 DER. It may name no URI SAN or exactly the caller's SPIFFE ID; its key must be ECDSA P-256/P-384, RSA ≥ 2048 or Ed25519."`
+		CSR string `json:"csr" maxLength:"32768" doc:"A PKCS#10 certificate request, PEM (CERTIFICATE REQUEST) or base64 DER. It may name no URI SAN or exactly the caller's SPIFFE ID (under SPIRE it must name it); its key must be ECDSA P-256/P-384, RSA ≥ 2048 or Ed25519."`
 	}
 }
 
