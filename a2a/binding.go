@@ -212,6 +212,10 @@ func grpcStatus(code int) string {
 		return "UNIMPLEMENTED"
 	case CodeParseError, CodeInvalidRequest, CodeInvalidParams, CodeContentTypeNotSupported:
 		return "INVALID_ARGUMENT"
+	case CodeUnauthenticated:
+		return "UNAUTHENTICATED"
+	case CodePermissionDenied:
+		return "PERMISSION_DENIED"
 	default:
 		return "INTERNAL"
 	}

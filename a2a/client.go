@@ -606,6 +606,10 @@ func statusError(status int) *Error {
 		code = CodeContentTypeNotSupported
 	case http.StatusBadGateway:
 		code = CodeInvalidAgentResponse
+	case http.StatusUnauthorized:
+		code = CodeUnauthenticated
+	case http.StatusForbidden:
+		code = CodePermissionDenied
 	}
 	return &Error{Code: code, Message: fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))}
 }

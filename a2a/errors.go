@@ -45,6 +45,14 @@ const (
 	CodeVersionNotSupported            = -32009
 )
 
+// Error codes of the auth middleware (Authenticator). A2A v1.0 names none, so they are
+// implementation-defined server errors (the JSON-RPC range -32000 … -32099), answered with
+// HTTP 401 and 403 in both bindings.
+const (
+	CodeUnauthenticated  = -32040 // no valid credential where the card requires one
+	CodePermissionDenied = -32043 // the caller is known but the Authorize hook refused it
+)
+
 // Errorf returns an *Error with code and a formatted message.
 func Errorf(code int, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
@@ -83,6 +91,10 @@ func HTTPStatus(err error) int {
 		return http.StatusBadRequest
 	case CodeMethodNotFound:
 		return http.StatusNotFound
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodePermissionDenied:
+		return http.StatusForbidden
 	default:
 		return http.StatusInternalServerError
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
 	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 )
@@ -70,8 +72,11 @@ type Agent struct {
 	Push a2a.PushSender
 	// Authenticate, when set, is asked for the caller of each A2A request: it returns the
 	// caller's identity (tasks are visible to their creator only), or an error to refuse the
-	// request with 401.
+	// request with 401. It replaces Auth.
 	Authenticate func(*http.Request) (string, error)
+	// Auth is the auth middleware when Authenticate is nil (its Card defaults to Card). When
+	// both are nil and the card declares security schemes, DefaultAuthenticator is used.
+	Auth *a2a.Authenticator
 	// ShutdownTimeout bounds the graceful stop (DefaultShutdownTimeout when 0).
 	ShutdownTimeout time.Duration
 	// Logger receives heartbeat failures and the server's errors (slog.Default when nil).
@@ -135,8 +140,25 @@ func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
 	srv := a2a.NewServer(a2a.ServerConfig{Executor: a.Executor, Store: a.Store, Card: a.Card, ExtendedCard: a.ExtendedCard,
 		Push: a.Push, Logger: a.Logger})
 	bopts := []a2a.BindingOption{a2a.WithLogger(a.logger())}
-	rpc := a2a.NewJSONRPCHandler(srv, bopts...)
-	rest := a2a.NewRESTHandler(srv, bopts...)
+	var rpc, rest http.Handler = a2a.NewJSONRPCHandler(srv, bopts...), a2a.NewRESTHandler(srv, bopts...)
+	if a.Authenticate == nil {
+		auth := a.Auth
+		if auth == nil && len(a.Card.GetSecuritySchemes()) > 0 {
+			var err error
+			if auth, err = a.DefaultAuthenticator(); err != nil {
+				_ = srv.Close()
+				return nil, nil, err
+			}
+		}
+		if auth != nil {
+			if auth.Card == nil {
+				cp := *auth
+				cp.Card = a.Card
+				auth = &cp
+			}
+			rpc, rest = auth.Middleware(a2a.BindingJSONRPC, rpc), auth.Middleware(a2a.BindingHTTPJSON, rest)
+		}
+	}
 	card := a2a.CardHandler(a.Card)
 	rpcPath := interfacePath(a.Card, a2a.BindingJSONRPC, DefaultJSONRPCPath)
 	restPath := strings.TrimRight(interfacePath(a.Card, a2a.BindingHTTPJSON, DefaultRESTPath), "/")
@@ -168,6 +190,28 @@ func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
 		http.StripPrefix(restPath, rest).ServeHTTP(w, r)
 	})
 	return h, srv, nil
+}
+
+// DefaultAuthenticator is the auth middleware of an agent whose card declares security
+// schemes and that sets neither Authenticate nor Auth: JWT-SVID bearer tokens and mTLS client
+// X.509-SVIDs verified against the registry's trust bundle (GET RegistryURL/api/v1/identity/bundle,
+// cached for its refresh hint), a JWT-SVID being accepted for the agent's own SPIFFE ID or the
+// TEG's (the audience of the tokens the registry's token endpoint mints). It needs RegistryURL
+// and Identity.SPIFFEID. API keys and other bearer tokens need verifiers: set Auth for those.
+func (a *Agent) DefaultAuthenticator() (*a2a.Authenticator, error) {
+	if a.RegistryURL == "" || a.Identity == nil || a.Identity.SPIFFEID == "" {
+		return nil, errors.New("agentvault: the card declares security schemes, but the Agent cannot verify them: set Authenticate or Auth, or RegistryURL and Identity.SPIFFEID for JWT-SVID and mTLS")
+	}
+	id, err := spiffeid.FromString(a.Identity.SPIFFEID)
+	if err != nil {
+		return nil, fmt.Errorf("agentvault: Identity.SPIFFEID: %w", err)
+	}
+	teg, err := spiffeid.FromSegments(id.TrustDomain(), "teg")
+	if err != nil {
+		return nil, err
+	}
+	src := &a2a.HTTPBundleSource{URL: strings.TrimRight(a.RegistryURL, "/") + BundlePath, TrustDomain: id.TrustDomain(), HTTPClient: a.HTTPClient}
+	return &a2a.Authenticator{Card: a.Card, JWTBundles: src, X509Bundles: src, Audiences: []string{id.String(), teg.String()}}, nil
 }
 
 // credential is the credential heartbeats use, or nil for none.

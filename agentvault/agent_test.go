@@ -232,3 +232,52 @@ func writeCard(t *testing.T, card []byte) string {
 	}
 	return p
 }
+
+// TestAgent_DefaultAuthVerifiesJWTSVIDsFromTheRegistry runs an agent whose card asks for a
+// bearer token and sets no Authenticate: the default auth middleware verifies another agent's
+// JWT-SVID (minted by the registry's token endpoint) against the registry's bundle and refuses
+// anonymous calls.
+func TestAgent_DefaultAuthVerifiesJWTSVIDsFromTheRegistry(t *testing.T) {
+	st := startStack(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, base := listen(t)
+	keys := agentvault.NewFileStore(filepath.Join(t.TempDir(), "keys.json"))
+	secured := testCard("Secured Agent", base, map[string]any{
+		"securitySchemes":      map[string]any{"svid": map[string]any{"httpAuthSecurityScheme": map[string]any{"scheme": "Bearer", "bearerFormat": "JWT"}}},
+		"securityRequirements": []map[string]any{{"schemes": map[string]any{"svid": map[string]any{}}}},
+	})
+	payee := st.register(t, secured, keys)
+	payer := st.register(t, testCard("Caller Agent", "http://caller.invalid", nil), keys)
+	ident, err := agentvault.LoadIdentity(ctx, keys, payee.Reg.Identity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := &agentvault.Agent{Executor: echo{}, Card: payee.Reg.Card.Card, Identity: ident, RegistryURL: st.URL,
+		HeartbeatInterval: -1, Listener: ln}
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(ctx) }()
+
+	anon := agentvault.NewClient(agentvault.WithKeyStore(agentvault.NewFileStore(filepath.Join(t.TempDir(), "none.json"))))
+	if _, err := anon.Send(ctx, base, "hello"); !errors.Is(err, a2a.ErrUnauthenticated) {
+		t.Fatalf("anonymous call: %v", err)
+	}
+	client := agentvault.NewClient(agentvault.WithKeyStore(keys), agentvault.WithBearer(payer.Tokens))
+	res, err := client.Send(ctx, base, "hello")
+	if err != nil || agentvault.AnswerText(res) != "echo: hello" {
+		t.Fatalf("authenticated call: %v, %v", res, err)
+	}
+	// The task belongs to the caller: the anonymous client cannot read it, the caller can.
+	if _, err := client.GetTask(ctx, base, res.GetTask().GetId()); err != nil {
+		t.Fatalf("the caller's own task: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a registry or SPIFFE ID the secured card cannot be served unauthenticated.
+	if _, _, err := (&agentvault.Agent{Executor: echo{}, Card: payee.Reg.Card.Card}).Handler(); err == nil || !strings.Contains(err.Error(), "security schemes") {
+		t.Fatalf("secured card without verifiers: %v", err)
+	}
+}

@@ -214,6 +214,9 @@ func (t *TokenSource) ClientID() string {
 // SVIDPath is the registry's X.509-SVID renewal route.
 const SVIDPath = "/api/v1/identity/svid"
 
+// BundlePath is the registry's trust bundle route (the SPIFFE bundle format).
+const BundlePath = "/api/v1/identity/bundle"
+
 // Backoff of a failed renewal.
 const (
 	renewRetryMin = 100 * time.Millisecond

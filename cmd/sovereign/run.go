@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/agentvault"
+	"github.com/sovereign-stack/sovereign/avt"
 )
 
 // maxRunInput bounds an --input read from a file or standard input.
@@ -26,6 +29,8 @@ func newRun() *cobra.Command {
 		agent, input, outDir string
 		registry, as         string
 		stream               bool
+		pay, skill           string
+		payTimeout           time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "run --agent ID|URL|FILE --input TEXT|@FILE [--stream] [--output-artifacts DIR]",
@@ -43,10 +48,18 @@ DIR (text as .txt, data as .json, files under their own names).
 Credentials come from the agentvault key store ('sovereign config set'): the API key kept for
 the agent's id, card name or URL host, sent in the header its card names; with --as AGENT_ID,
 also that agent's own JWT (from the client credentials kept for it) when the card asks for a
-bearer token. The command fails when the task fails, is rejected or is canceled.`,
+bearer token. The command fails when the task fails, is rejected or is canceled.
+
+--pay AMOUNT pays for the task (DESIGN §7, paid tasks): acting as the agent registered from this
+machine (the credentials file of 'sovereign agent register'; --as ID picks another), run reads
+the payee from the target card's pricing extension, holds AMOUNT AVT for it on the TEG (a pending
+transfer that expires after --pay-timeout; the fee is added by the ledger), attaches the hold to
+the message, sends it with the agent's JWT-SVID, and prints the hold's final state from the
+task's metadata: posted when the task completed, voided when it failed or was rejected.`,
 		Example: `  sovereign run --agent agt_01JDZ5V3R6Q9WQ2Y7N8K4T1B0C --input "What is the weather in Oslo?"
   sovereign run --agent https://agent.example --input @question.txt --stream
-  sovereign run --agent ./agent-card.json --input hi --output-artifacts out/`,
+  sovereign run --agent ./agent-card.json --input hi --output-artifacts out/
+  sovereign run --agent http://127.0.0.1:9101 --input "once upon a time" --pay 1.5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if agent == "" {
@@ -64,7 +77,13 @@ bearer token. The command fails when the task fails, is rejected or is canceled.
 			if registry != "" {
 				opts = append(opts, agentvault.WithRegistry(registry))
 			}
-			if as != "" {
+			var payer *apiClient
+			if pay != "" {
+				if payer, _, err = agentClient(registry, as); err != nil {
+					return fmt.Errorf("--pay: %w", err)
+				}
+				opts = append(opts, agentvault.WithBearer(agentvault.BearerToken(payer.credential)))
+			} else if as != "" {
 				ts, err := agentvault.TokenSourceFromKeyStore(cmd.Context(), registry, ks, as)
 				if err != nil {
 					return fmt.Errorf("--as %s: %w", as, err)
@@ -73,6 +92,16 @@ bearer token. The command fails when the task fails, is rejected or is canceled.
 			}
 			client := agentvault.NewClient(opts...)
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			req := &a2apb.SendMessageRequest{Message: agentvault.UserMessage(text)}
+			var payTEG *agentvault.TEG
+			var holdID string
+			if payer != nil {
+				teg := agentvault.NewTEG(registry, agentvault.BearerToken(payer.credential))
+				if holdID, err = holdPayment(cmd, client, teg, agent, pay, skill, payTimeout, req.Message); err != nil {
+					return err
+				}
+				payTEG = teg
+			}
 			var task *a2apb.Task
 			if stream {
 				t, err := client.Target(cmd.Context(), agent)
@@ -85,17 +114,22 @@ bearer token. The command fails when the task fails, is rejected or is canceled.
 				}
 			}
 			if stream {
-				task, err = runStream(cmd, client, agent, text, out, errOut)
+				task, err = runStream(cmd, client, agent, req, out, errOut)
 				if err != nil {
+					voidUnused(cmd, payTEG, holdID, task)
 					return err
 				}
 			} else {
-				res, err := client.Send(cmd.Context(), agent, text)
+				res, err := client.SendMessage(cmd.Context(), agent, req)
 				if err != nil {
+					voidUnused(cmd, payTEG, holdID, nil)
 					return err
 				}
 				if m := res.GetMessage(); m != nil {
 					fmt.Fprintln(out, agentvault.TextOf(m.GetParts()))
+					if holdID != "" {
+						fmt.Fprintf(errOut, "payment %s: the agent answered directly; it posts the hold on delivery\n", holdID)
+					}
 					return nil
 				}
 				task = res.GetTask()
@@ -105,6 +139,9 @@ bearer token. The command fails when the task fails, is rejected or is canceled.
 			}
 			if task == nil {
 				return nil
+			}
+			if holdID != "" {
+				printPayment(cmd, client, agent, task, holdID, errOut)
 			}
 			if outDir != "" {
 				if err := writeArtifacts(outDir, task.GetArtifacts(), errOut); err != nil {
@@ -121,8 +158,86 @@ bearer token. The command fails when the task fails, is rejected or is canceled.
 	f.BoolVar(&stream, "stream", false, "print the agent's events as they come")
 	f.StringVar(&outDir, "output-artifacts", "", "write the answer's artifacts to files in this directory")
 	f.StringVar(&registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "registry base URL, for agent ids and --as (env SOVEREIGN_REGISTRY)")
-	f.StringVar(&as, "as", "", "act as this registered agent (its client credentials from the key store)")
+	f.StringVar(&as, "as", "", "act as this registered agent (its client credentials from the key store; with --pay, from the credentials file)")
+	f.StringVar(&pay, "pay", "", "pay AMOUNT AVT for the task with a pending transfer to the agent's payee")
+	f.StringVar(&skill, "skill", "", "with --pay, the skill paid for (default: the agent's only priced skill)")
+	f.DurationVar(&payTimeout, "pay-timeout", defaultPayTimeout, "with --pay, when the hold expires if the agent does not settle it")
 	return c
+}
+
+// defaultPayTimeout is how long a --pay hold lasts when the agent does not settle it.
+const defaultPayTimeout = 10 * time.Minute
+
+// holdPayment holds amount for the payee of the agent's pricing extension and attaches the hold
+// to m. It refuses before holding anything when the agent has no prices or the amount is below
+// the skill's price.
+func holdPayment(cmd *cobra.Command, client *agentvault.Client, teg *agentvault.TEG, agent, amount, skill string, timeout time.Duration, m *a2apb.Message) (string, error) {
+	a, err := avt.Parse(amount)
+	if err != nil || a.IsZero() {
+		return "", fmt.Errorf("--pay %q: not a positive AVT amount", amount)
+	}
+	t, err := client.Target(cmd.Context(), agent)
+	if err != nil {
+		return "", err
+	}
+	p, ok, err := a2a.PricingFromCard(t.Card)
+	if err != nil {
+		return "", err
+	}
+	if !ok || p.Payee == "" {
+		return "", fmt.Errorf("--pay: the agent's card has no pricing extension (%s) naming a payee", a2a.PricingExtensionURI)
+	}
+	priced := skill
+	if priced == "" && len(p.Skills) == 1 {
+		for id := range p.Skills {
+			priced = id
+		}
+	}
+	if price, ok := p.Skills[priced]; ok && a.Cmp(price) < 0 {
+		return "", fmt.Errorf("--pay %s: skill %q costs %s AVT", a, priced, price)
+	}
+	h, err := teg.Pending(cmd.Context(), p.Payee, a, timeout, agentvault.WriteOptions{Message: "a2a task"})
+	if err != nil {
+		return "", fmt.Errorf("--pay: holding %s AVT for %s: %w", a, p.Payee, err)
+	}
+	if err := a2a.AttachPayment(m, a2a.PaymentRequest{PendingID: h.ID, Amount: a.String(), Skill: skill}); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "payment %s: holding %s AVT (fee %s) for %s\n", h.ID, h.Amount, h.Fee, p.Payee)
+	return h.ID, nil
+}
+
+// voidUnused releases a hold that no task took (the send failed before the agent answered),
+// so the payer's funds are not locked until the hold expires.
+func voidUnused(cmd *cobra.Command, teg *agentvault.TEG, id string, task *a2apb.Task) {
+	if teg == nil || id == "" || task != nil {
+		return
+	}
+	if _, err := teg.Void(cmd.Context(), id, ""); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "payment %s: not voided (%v); it expires after --pay-timeout\n", id, err)
+		return
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "payment %s: voided\n", id)
+}
+
+// printPayment prints the hold's state from the task's metadata, reading the task again when
+// the answer does not carry the settled record.
+func printPayment(cmd *cobra.Command, client *agentvault.Client, agent string, task *a2apb.Task, id string, errOut io.Writer) {
+	rec, ok := a2a.PaymentOf(task)
+	if (!ok || rec.State == a2a.HoldHeld) && a2a.Terminal(task.GetStatus().GetState()) {
+		if t, err := client.GetTask(cmd.Context(), agent, task.GetId()); err == nil {
+			rec, ok = a2a.PaymentOf(t)
+		}
+	}
+	if !ok {
+		fmt.Fprintf(errOut, "payment %s: the task carries no payment record\n", id)
+		return
+	}
+	line := fmt.Sprintf("payment %s: %s AVT to %s: %s", rec.PendingID, rec.Amount, rec.Payee, rec.State)
+	if rec.Error != "" {
+		line += " (" + rec.Error + ")"
+	}
+	fmt.Fprintln(errOut, line)
 }
 
 // runInput reads --input: the text, or @FILE, or @- for standard input.
@@ -160,7 +275,7 @@ func runInput(cmd *cobra.Command, input string) (string, error) {
 
 // runStream streams the answer: artifact text to out as it comes, state changes to errOut. It
 // returns the task as the events built it (nil for a direct message answer).
-func runStream(cmd *cobra.Command, client *agentvault.Client, agent, text string, out, errOut io.Writer) (*a2apb.Task, error) {
+func runStream(cmd *cobra.Command, client *agentvault.Client, agent string, req *a2apb.SendMessageRequest, out, errOut io.Writer) (*a2apb.Task, error) {
 	var task *a2apb.Task
 	lastState := a2apb.TaskState_TASK_STATE_UNSPECIFIED
 	state := func(s *a2apb.TaskStatus) {
@@ -173,7 +288,7 @@ func runStream(cmd *cobra.Command, client *agentvault.Client, agent, text string
 		}
 	}
 	endsLine := true
-	for ev, err := range client.Stream(cmd.Context(), agent, text) {
+	for ev, err := range client.StreamMessage(cmd.Context(), agent, req) {
 		if err != nil {
 			return nil, err
 		}

@@ -5,48 +5,109 @@
 //	sovereign run --agent http://127.0.0.1:9101 --input "once upon a time" --stream
 //
 // It serves its card at /.well-known/agent-card.json, JSON-RPC at /rpc and HTTP+JSON at /rest.
+//
+// With -paid PRICE its story skill costs PRICE AVT (a2a.Payments over an a2a.TEGLedger): it acts
+// as a registered agent — -agent ID (default: the last one registered) from the credentials file
+// of 'sovereign agent register' (-agent-credentials, default SOVEREIGN_CREDENTIALS) on -registry —
+// advertises the price with the pricing extension, asks callers for a JWT-SVID (verified against
+// the registry's trust bundle), and posts each task's hold when the story is told:
+//
+//	go run ./examples/streaming-agent -write-card card.json
+//	sovereign agent register --card card.json
+//	go run ./examples/streaming-agent -paid 1.5
+//	sovereign run --agent http://127.0.0.1:9101 --input "once upon a time" --pay 1.5 --as <payer>
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/sovereign-stack/sovereign/a2a"
+	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/agentvault"
+	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/examples/streaming-agent/streamer"
 )
+
+// paidConfig is what -paid needs: the price and the registered agent to act as.
+type paidConfig struct {
+	price           avt.Amount
+	registry        string
+	credentialsFile string
+	agentID         string
+}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9101", "listen address")
 	delay := flag.Duration("delay", 150*time.Millisecond, "pause between two streamed words")
+	writeCard := flag.String("write-card", "", "write the agent's card (for -addr) to this file and exit")
+	paid := flag.String("paid", "", "charge this many AVT per story (needs a registered agent: -registry, -agent-credentials, -agent)")
+	registry := flag.String("registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "with -paid, the registry and TEG (env SOVEREIGN_REGISTRY)")
+	creds := flag.String("agent-credentials", os.Getenv("SOVEREIGN_CREDENTIALS"), "with -paid, the credentials file of 'sovereign agent register' (default SOVEREIGN_CREDENTIALS, then ~/.config/sovereign/credentials.json)")
+	agentID := flag.String("agent", "", "with -paid, the registered agent to act as (default: the last registered)")
 	flag.Parse()
+	if *writeCard != "" {
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(streamer.Card("http://" + *addr))
+		if err == nil {
+			err = os.WriteFile(*writeCard, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	var pc *paidConfig
+	if *paid != "" {
+		price, err := avt.Parse(*paid)
+		if err != nil || price.IsZero() {
+			log.Fatalf("-paid %q: not a positive AVT amount", *paid)
+		}
+		pc = &paidConfig{price: price, registry: strings.TrimRight(*registry, "/"), credentialsFile: *creds, agentID: *agentID}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr, streamer.Executor{Delay: *delay}); err != nil {
+	if err := serve(ctx, *addr, streamer.Executor{Delay: *delay}, pc); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func serve(ctx context.Context, addr string, ex a2a.Executor) error {
+func serve(ctx context.Context, addr string, ex a2a.Executor, pc *paidConfig) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	card := streamer.Card(base)
-	s := a2a.NewServer(a2a.ServerConfig{Executor: ex, Card: card})
+	cfg := a2a.ServerConfig{Executor: ex, Card: streamer.Card(base)}
+	wrap := func(_ string, h http.Handler) http.Handler { return h }
+	if pc != nil {
+		auth, err := pc.apply(&cfg)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		wrap = auth.Middleware
+	}
+	s := a2a.NewServer(cfg)
 	defer s.Close()
 	mux := http.NewServeMux()
-	mux.Handle("/rpc", a2a.NewJSONRPCHandler(s))
-	mux.Handle("/rest/", http.StripPrefix("/rest", a2a.NewRESTHandler(s)))
-	mux.Handle("/.well-known/", a2a.CardHandler(card))
+	mux.Handle("/rpc", wrap(a2a.BindingJSONRPC, a2a.NewJSONRPCHandler(s)))
+	mux.Handle("/rest/", http.StripPrefix("/rest", wrap(a2a.BindingHTTPJSON, a2a.NewRESTHandler(s))))
+	mux.Handle("/.well-known/", a2a.CardHandler(cfg.Card))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -59,4 +120,75 @@ func serve(ctx context.Context, addr string, ex a2a.Executor) error {
 		return err
 	}
 	return nil
+}
+
+// storedAgent is the part of the credentials file of 'sovereign agent register' the example
+// reads.
+type storedAgent struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	SPIFFEID     string `json:"spiffe_id"`
+}
+
+// apply makes cfg paid: the story skill costs pc.price, paid to the stored agent's wallet, and
+// callers authenticate with a JWT-SVID. It returns the auth middleware to put before the
+// bindings.
+func (pc *paidConfig) apply(cfg *a2a.ServerConfig) (*a2a.Authenticator, error) {
+	path := pc.credentialsFile
+	if path == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil, fmt.Errorf("-paid: no credentials file (set -agent-credentials): %w", err)
+		}
+		path = filepath.Join(dir, "sovereign", "credentials.json")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-paid: %w", err)
+	}
+	var file struct {
+		Registries map[string]struct {
+			Agents  map[string]storedAgent `json:"agents"`
+			Current string                 `json:"current"`
+		} `json:"registries"`
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		return nil, fmt.Errorf("-paid: %s: %w", path, err)
+	}
+	reg := file.Registries[pc.registry]
+	id := pc.agentID
+	if id == "" {
+		id = reg.Current
+	}
+	a, ok := reg.Agents[id]
+	if !ok {
+		return nil, fmt.Errorf("-paid: no agent %q of %s in %s: register one with 'sovereign agent register'", id, pc.registry, path)
+	}
+	sid, err := spiffeid.FromString(a.SPIFFEID)
+	if err != nil {
+		return nil, fmt.Errorf("-paid: agent %s: %w", id, err)
+	}
+	teg, err := spiffeid.FromSegments(sid.TrustDomain(), "teg")
+	if err != nil {
+		return nil, err
+	}
+	ts := agentvault.NewTokenSource(pc.registry, a.ClientID, a.ClientSecret)
+	*cfg = a2a.Payments{
+		Ledger: &a2a.TEGLedger{BaseURL: pc.registry, Account: id, Auth: ts.Apply},
+		Payee:  id,
+		Prices: map[string]avt.Amount{"story": pc.price},
+	}.Wrap(*cfg)
+	cfg.Card.SecuritySchemes = map[string]*a2apb.SecurityScheme{"svid": {Scheme: &a2apb.SecurityScheme_HttpAuthSecurityScheme{
+		HttpAuthSecurityScheme: &a2apb.HTTPAuthSecurityScheme{Scheme: "Bearer", BearerFormat: "JWT-SVID",
+			Description: "a JWT-SVID from " + pc.registry + agentvault.AgentTokenPath}}}}
+	bundles := &a2a.HTTPBundleSource{URL: pc.registry + agentvault.BundlePath, TrustDomain: sid.TrustDomain()}
+	log.Printf("streaming agent: paid mode, %s AVT per story to %s", pc.price, id)
+	return &a2a.Authenticator{Card: cfg.Card, JWTBundles: bundles, Audiences: []string{sid.String(), teg.String()}}, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

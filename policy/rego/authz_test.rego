@@ -251,7 +251,7 @@ test_read_only_admin_key_cannot_mint if {
 	not allowed(ask(object.union(admin_key, {"scopes": ["read"]}), "token.mint", {"kind": "treasury"}))
 }
 
-test_only_the_payer_settles_a_pending_transfer if {
+test_the_payer_and_admins_settle_a_pending_transfer_others_do_not if {
 	allowed(ask(agent({}), "token.pending.settle", wallet("agt_1")))
 	not allowed(ask(agent({}), "token.pending.settle", wallet("agt_2")))
 	allowed(ask(admin_key, "token.pending.settle", wallet("agt_2")))
