@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/cardtemplate"
+)
+
+func newAgentServe() *cobra.Command {
+	var (
+		tmpl, registryURL, addr, dir string
+		params                       []string
+	)
+	c := &cobra.Command{
+		Use:   "serve --template NAME [--param key=value ...] [--addr HOST:PORT] [--dir DIR]",
+		Short: "Run a template's agent",
+		Long: `serve runs the agent of a template: it renders the card, writes the same project as
+'sovereign agent new' (to --dir, or a temporary directory removed afterwards), builds it with the
+go command and runs it until interrupted. The agent listens on the port of its card's URL (set it
+with --param url=http://127.0.0.1:9000/a2a) or on --addr, serves its card at
+/.well-known/agent-card.json and answers A2A SendMessage. It needs the go command on the PATH; the
+generated project uses only the standard library, so it builds offline.`,
+		Example: `  sovereign agent serve --template echo-agent --param url=http://127.0.0.1:9000/a2a
+  sovereign agent serve --template tool-agent --addr 127.0.0.1:9001`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tmpl == "" {
+				return errors.New("--template is required (built-ins: " + fmt.Sprint(builtinNames()) + ")")
+			}
+			goTool, err := exec.LookPath("go")
+			if err != nil {
+				return errors.New("agent serve builds the template's project with the go command, which is not on the PATH")
+			}
+			ctx := cmd.Context()
+			t, card, values, err := renderForProject(ctx, tmpl, registryURL, params)
+			if err != nil {
+				return err
+			}
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "sovereign-agent-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = filepath.Join(tmp, t.Name)
+			}
+			if err := cardtemplate.WriteProject(dir, t, card, cardtemplate.ProjectOptions{Values: values}); err != nil {
+				return err
+			}
+			bin := filepath.Join(dir, "agent")
+			build := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".")
+			build.Dir = dir
+			build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+			if out, err := build.CombinedOutput(); err != nil {
+				return fmt.Errorf("building the %s agent: %w\n%s", t.Name, err, out)
+			}
+			run := exec.CommandContext(ctx, bin)
+			run.Dir = dir
+			run.Stdout, run.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			run.Env = os.Environ()
+			if addr != "" {
+				run.Env = append(run.Env, "ADDR="+addr)
+			}
+			// On interrupt, let the agent shut down gracefully before it is killed.
+			run.Cancel = func() error { return run.Process.Signal(syscall.SIGTERM) }
+			run.WaitDelay = 10 * time.Second
+			fmt.Fprintf(cmd.ErrOrStderr(), "serving the %s agent (template %s) from %s\n", t.Kind, t.Name, dir)
+			err = run.Run()
+			if ctx.Err() != nil {
+				return nil // interrupted: the agent stopped
+			}
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&tmpl, "template", "", "template name")
+	f.StringArrayVar(&params, "param", nil, "parameter value key=value (repeatable; lists comma-separated)")
+	f.StringVar(&registryURL, "registry", "", "base URL of a registry to fetch the template from (default: built-ins, offline)")
+	f.StringVar(&addr, "addr", "", "listen address (default: the port of the card's URL)")
+	f.StringVar(&dir, "dir", "", "where to write the project (default: a temporary directory)")
+	return c
+}
