@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/encoding/protojson"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,6 +59,11 @@ type Agent struct {
 	Credential Credential
 	// Keys is the key store the credential can come from.
 	Keys KeyStore
+	// DeveloperCredential, when set and the agent has no registered Identity yet, makes Run
+	// register the agent first: the bootstrap protocol at RegistryURL with this developer
+	// credential (an access token or API key), the new identity and client credentials saved
+	// in Keys (required then) and used from then on.
+	DeveloperCredential Credential
 	// HeartbeatInterval is the time between heartbeats: 0 for DefaultHeartbeatInterval,
 	// negative for none.
 	HeartbeatInterval time.Duration
@@ -229,10 +235,45 @@ func (a *Agent) credential(ctx context.Context) (Credential, error) {
 	return TokenSourceFromKeyStore(ctx, a.RegistryURL, a.Keys, a.Identity.ID, opts...)
 }
 
+// register runs the bootstrap protocol for an agent that has a developer credential and no
+// registered identity yet, and keeps the result.
+func (a *Agent) register(ctx context.Context) error {
+	if a.DeveloperCredential == nil || (a.Identity != nil && a.Identity.ID != "") {
+		return nil
+	}
+	if a.RegistryURL == "" || a.Keys == nil || a.Card == nil {
+		return errors.New("agentvault: registering an agent needs RegistryURL, Keys and Card")
+	}
+	card, err := protojson.Marshal(a.Card)
+	if err != nil {
+		return fmt.Errorf("agentvault: the card: %w", err)
+	}
+	var opts []Option
+	if a.HTTPClient != nil {
+		opts = append(opts, WithHTTPClient(a.HTTPClient))
+	}
+	reg, err := NewRegistry(a.RegistryURL, a.DeveloperCredential, opts...).Register(ctx, card, RegisterOptions{Identity: a.Identity})
+	if err != nil {
+		return err
+	}
+	if err := reg.Save(ctx, a.Keys); err != nil {
+		return fmt.Errorf("agentvault: the agent %s is registered but its credentials could not be saved: %w", reg.Identity.ID, err)
+	}
+	a.Identity = reg.Identity
+	if a.Credential == nil {
+		a.Credential = reg.TokenSource(a.RegistryURL, opts...)
+	}
+	a.logger().Info("agent registered", "agent", reg.Identity.ID, "did", reg.Identity.DID, "spiffe_id", reg.Identity.SPIFFEID)
+	return nil
+}
+
 // Run serves the agent until ctx ends, then stops gracefully: it stops accepting connections,
 // waits up to ShutdownTimeout for requests in flight, then cancels what still runs. It returns
 // nil after a stop by ctx, or the error that stopped it.
 func (a *Agent) Run(ctx context.Context) error {
+	if err := a.register(ctx); err != nil {
+		return err
+	}
 	h, srv, err := a.Handler()
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/agentcard"
 	"github.com/sovereign-stack/sovereign/agentvault"
 )
 
@@ -279,5 +280,42 @@ func TestAgent_DefaultAuthVerifiesJWTSVIDsFromTheRegistry(t *testing.T) {
 	// Without a registry or SPIFFE ID the secured card cannot be served unauthenticated.
 	if _, _, err := (&agentvault.Agent{Executor: echo{}, Card: payee.Reg.Card.Card}).Handler(); err == nil || !strings.Contains(err.Error(), "security schemes") {
 		t.Fatalf("secured card without verifiers: %v", err)
+	}
+}
+
+func TestAgent_RegistersItselfWithADeveloperCredential(t *testing.T) {
+	st := startStack(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, base := listen(t)
+	keys := agentvault.NewFileStore(filepath.Join(t.TempDir(), "keys.json"))
+	parsed, err := agentcard.Parse(ctx, testCard("Self Registering Agent", base, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := &agentvault.Agent{Executor: echo{}, Card: parsed.Card, RegistryURL: st.URL, Keys: keys,
+		DeveloperCredential: agentvault.BearerToken(st.AdminKey), HeartbeatInterval: 50 * time.Millisecond, Listener: ln}
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for agent.Heartbeats() == 0 {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no heartbeat (last error %v, run %v)", agent.LastHeartbeatError(), <-done)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	id := agent.Identity.ID
+	if ident, err := agentvault.LoadIdentity(ctx, keys, id); err != nil || ident.DID != agent.Identity.DID {
+		t.Fatalf("saved identity %+v, %v", ident, err)
+	}
+	client := agentvault.NewClient(agentvault.WithRegistry(st.URL), agentvault.WithKeyStore(keys))
+	res, err := client.Send(ctx, id, "hi")
+	if err != nil || agentvault.AnswerText(res) != "echo: hi" {
+		t.Fatalf("answer %v, %v", res, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
