@@ -431,6 +431,23 @@ func (o *Onboarding) RotateSecret(ctx context.Context, caller policy.Subject) (s
 	return plain, nil
 }
 
+// AgentActive returns ErrAgentInactive for a registered agent that is suspended, revoked or not
+// yet completely registered, and nil for an active one or an agent the registry does not know
+// (wallets an admin opened by hand).
+func (o *Onboarding) AgentActive(ctx context.Context, agentID string) error {
+	a, err := o.store.Agent(ctx, agentID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if a.Status != AgentActive {
+		return ErrAgentInactive
+	}
+	return nil
+}
+
 // MarkStale marks inactive the cards of agents silent for three heartbeat intervals.
 func (o *Onboarding) MarkStale(ctx context.Context, interval time.Duration) (int, error) {
 	return o.store.MarkStale(ctx, o.now().Add(-3*interval))

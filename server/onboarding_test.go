@@ -62,6 +62,17 @@ func TestOnboarding_FromDeveloperToFundedAgent(t *testing.T) {
 		if hb := s.do("POST", "/api/v1/agents/me/heartbeat", nil, agent).want(t, 200, ""); hb.str("last_heartbeat_at") == "" {
 			t.Fatalf("heartbeat: %s", hb.Raw)
 		}
+		// SVID renewal: the active agent renews; once suspended, it may not.
+		renewKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		renewCSR, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, renewKey)
+		csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: renewCSR}))
+		s.do("POST", "/api/v1/identity/svid", map[string]any{"csr": csrPEM}, agent).want(t, 201, "")
+		s.do("POST", "/api/v1/agents/"+agentID+"/status", map[string]any{"status": "suspended"}, bearer(ada.Access)).want(t, 200, "")
+		s.do("POST", "/api/v1/identity/svid", map[string]any{"csr": csrPEM}, agent).want(t, 403, "AGENT_INACTIVE")
+		s.do("POST", "/api/v1/auth/agent/token", form.Encode(), hdr{"Content-Type", "application/x-www-form-urlencoded"}).want(t, 403, "AGENT_INACTIVE")
+		s.do("POST", "/api/v1/agents/"+agentID+"/status", map[string]any{"status": "active"}, bearer(eve.Access)).want(t, 403, "FORBIDDEN")
+		s.do("POST", "/api/v1/agents/"+agentID+"/status", map[string]any{"status": "active"}, bearer(ada.Access)).want(t, 200, "")
+
 		bal := s.do("GET", "/api/v1/token/balance?account="+agentID, nil, agent).want(t, 200, "")
 		if bal.str("liquid") != "100" {
 			t.Fatalf("starting grant: %s", bal.Raw)

@@ -219,7 +219,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := s.connectTEG(tegID); err != nil {
 		return nil, err
 	}
-	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
+	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now, AgentActive: s.agentActive}).Register(api)
 	if s.role.runsRegistry() {
 		if err := s.registerRegistry(bgCtx, mux, api, authz, limits, o.Now); err != nil {
 			return nil, err
@@ -270,6 +270,15 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 	}
 	(&registryhttp.Templates{Service: templates}).Register(api)
 	return s.registerOnboarding(bgCtx, api, authz, limits, now)
+}
+
+// agentActive refuses SVID renewals of suspended and revoked agents (the registry's roles only;
+// a TEG alone has no agent records).
+func (s *Server) agentActive(ctx context.Context, agentID string) error {
+	if s.onboarding == nil {
+		return nil
+	}
+	return s.onboarding.AgentActive(ctx, agentID)
 }
 
 // policyEngine builds the one policy engine every service asks: the embedded Rego, the
