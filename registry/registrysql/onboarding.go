@@ -123,20 +123,7 @@ func (s *Onboarding) ReleaseAgent(ctx context.Context, agentID string) error {
 
 // PendingAgents implements registry.OnboardingStore.
 func (s *Onboarding) PendingAgents(ctx context.Context, before time.Time) ([]string, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT id FROM agents WHERE status = 'pending' AND created_at < $1 ORDER BY id`, store.Time(before))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return store.Strings(ctx, s.db.Read(), `SELECT id FROM agents WHERE status = 'pending' AND created_at < $1 ORDER BY id`, store.Time(before))
 }
 
 const agentCols = `id, developer_id, did, spiffe_id, public_key, client_id, secret_hash, status, created_at, updated_at, last_heartbeat_at`
@@ -217,23 +204,10 @@ func (s *Onboarding) SetAgentSecret(ctx context.Context, agentID, secretHash str
 func (s *Onboarding) MarkStale(ctx context.Context, before time.Time) (int, error) {
 	n := 0
 	err := s.cards.write(ctx, func(q store.Querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT c.id FROM agent_cards c JOIN agents a ON a.id = c.id
+		stale, err := store.Strings(ctx, q, `SELECT c.id FROM agent_cards c JOIN agents a ON a.id = c.id
 			WHERE c.status = 'active' AND c.deleted_at IS NULL AND a.status = 'active'
 			AND COALESCE(a.last_heartbeat_at, a.created_at) < $1 ORDER BY c.id`, store.Time(before))
 		if err != nil {
-			return err
-		}
-		var stale []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			stale = append(stale, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if len(stale) == 0 {

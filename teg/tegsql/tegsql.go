@@ -301,20 +301,7 @@ func (l *Ledger) History(ctx context.Context, account teg.AccountID, before uint
 
 // DueExpiries returns up to limit active pending transfers whose timeout has passed at now.
 func (l *Ledger) DueExpiries(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := l.db.Read().QueryContext(ctx, `SELECT id FROM teg_transfers WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, store.Time(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return store.Strings(ctx, l.db.Read(), `SELECT id FROM teg_transfers WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, store.Time(now), limit)
 }
 
 // ExpireDue voids every pending transfer whose timeout has passed, and returns how many.
