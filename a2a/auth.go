@@ -70,9 +70,10 @@ type Authenticator struct {
 	// JWTBundles verifies JWT-SVID bearer tokens (a *HTTPBundleSource on the registry's
 	// /api/v1/identity/bundle, an identity issuer's bundle …).
 	JWTBundles jwtbundle.Source
-	// Audiences are the audiences a JWT-SVID may be for (any one of them): the agent's own
-	// SPIFFE ID, and the TEG's (spiffe://<td>/teg), which the registry's token endpoint mints
-	// agents' tokens for.
+	// Audiences are the audiences a JWT-SVID may be for (any one of them): normally the agent's
+	// own SPIFFE ID only — callers ask the registry's token endpoint for a token with this
+	// agent as its audience. Never the TEG's: a caller's TEG token would then let the agent
+	// spend the caller's money.
 	Audiences []string
 	// X509Bundles verifies mTLS client X.509-SVIDs.
 	X509Bundles x509bundle.Source

@@ -201,8 +201,9 @@ func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
 // DefaultAuthenticator is the auth middleware of an agent whose card declares security
 // schemes and that sets neither Authenticate nor Auth: JWT-SVID bearer tokens and mTLS client
 // X.509-SVIDs verified against the registry's trust bundle (GET RegistryURL/api/v1/identity/bundle,
-// cached for its refresh hint), a JWT-SVID being accepted for the agent's own SPIFFE ID or the
-// TEG's (the audience of the tokens the registry's token endpoint mints). It needs RegistryURL
+// cached for its refresh hint), a JWT-SVID being accepted only when minted for the agent's own
+// SPIFFE ID (callers ask the registry for a token with the agent as its audience; a TEG token
+// is refused, so no agent can replay what it is sent). It needs RegistryURL
 // and Identity.SPIFFEID. API keys and other bearer tokens need verifiers: set Auth for those.
 func (a *Agent) DefaultAuthenticator() (*a2a.Authenticator, error) {
 	if a.RegistryURL == "" || a.Identity == nil || a.Identity.SPIFFEID == "" {
@@ -212,12 +213,8 @@ func (a *Agent) DefaultAuthenticator() (*a2a.Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentvault: Identity.SPIFFEID: %w", err)
 	}
-	teg, err := spiffeid.FromSegments(id.TrustDomain(), "teg")
-	if err != nil {
-		return nil, err
-	}
 	src := &a2a.HTTPBundleSource{URL: strings.TrimRight(a.RegistryURL, "/") + BundlePath, TrustDomain: id.TrustDomain(), HTTPClient: a.HTTPClient}
-	return &a2a.Authenticator{Card: a.Card, JWTBundles: src, X509Bundles: src, Audiences: []string{id.String(), teg.String()}}, nil
+	return &a2a.Authenticator{Card: a.Card, JWTBundles: src, X509Bundles: src, Audiences: []string{id.String()}}, nil
 }
 
 // credential is the credential heartbeats use, or nil for none.

@@ -263,14 +263,35 @@ func TestAgent_DefaultAuthVerifiesJWTSVIDsFromTheRegistry(t *testing.T) {
 	if _, err := anon.Send(ctx, base, "hello"); !errors.Is(err, a2a.ErrUnauthenticated) {
 		t.Fatalf("anonymous call: %v", err)
 	}
-	client := agentvault.NewClient(agentvault.WithKeyStore(keys), agentvault.WithBearer(payer.Tokens))
-	res, err := client.Send(ctx, base, "hello")
+	// By URL the agent is of unknown identity: the caller's token is not sent to it.
+	client := agentvault.NewClient(agentvault.WithKeyStore(keys), agentvault.WithBearer(payer.Tokens), agentvault.WithRegistry(st.URL))
+	if _, err := client.Send(ctx, base, "hello"); err == nil || !strings.Contains(err.Error(), "unknown audience") {
+		t.Fatalf("bearer sent to an agent known only by URL: %v", err)
+	}
+	// By its registry id, the caller's token is minted for this agent alone.
+	id := payee.Reg.Identity.ID
+	res, err := client.Send(ctx, id, "hello")
 	if err != nil || agentvault.AnswerText(res) != "echo: hello" {
 		t.Fatalf("authenticated call: %v, %v", res, err)
 	}
 	// The task belongs to the caller: the anonymous client cannot read it, the caller can.
-	if _, err := client.GetTask(ctx, base, res.GetTask().GetId()); err != nil {
+	if _, err := client.GetTask(ctx, id, res.GetTask().GetId()); err != nil {
 		t.Fatalf("the caller's own task: %v", err)
+	}
+	// A token for the TEG (what the caller spends with) is refused: no agent can replay one.
+	tegToken, err := payer.Tokens.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := a2a.NewClient(base+"/a2a", a2a.BindingJSONRPC, a2a.WithAuth(func(_ context.Context, h http.Header) error {
+		h.Set("Authorization", "Bearer "+tegToken)
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.SendMessage(ctx, &a2apb.SendMessageRequest{Message: agentvault.UserMessage("replay")}); !errors.Is(err, a2a.ErrUnauthenticated) {
+		t.Fatalf("a TEG-audience token was accepted by an agent: %v", err)
 	}
 	cancel()
 	if err := <-done; err != nil {

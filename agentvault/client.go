@@ -262,7 +262,23 @@ func (c *Client) authFor(ctx context.Context, t *Target) (func(context.Context, 
 		}
 	}
 	if wantsBearer && c.s.bearer != nil {
-		creds = append(creds, c.s.bearer)
+		bearer := c.s.bearer
+		// The caller's token is narrowed to this agent when the agent is known (its registry
+		// id, or the payee its pricing names): a token an agent receives must not let it act
+		// as the caller anywhere else.
+		if scoped, ok := bearer.(AudienceScoped); ok {
+			aud := t.ID
+			if aud == "" {
+				if p, ok, _ := a2a.PricingFromCard(t.Card); ok {
+					aud = p.Payee
+				}
+			}
+			if aud == "" {
+				return nil, fmt.Errorf("agentvault: %s asks for a bearer token but is not a registry agent (resolve it by its agent id): the caller's token is not sent to an unknown audience", t.CardURL)
+			}
+			bearer = scoped.ForAudience(aud)
+		}
+		creds = append(creds, bearer)
 	}
 	if len(creds) == 0 {
 		return nil, nil

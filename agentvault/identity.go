@@ -125,6 +125,32 @@ type TokenSource struct {
 	token    string
 	refresh  time.Time // when to get a new token
 	expires  time.Time
+	// audience is whom the tokens are for ("" asks the registry's default: the TEG).
+	audience string
+	scoped   map[string]*TokenSource
+}
+
+// AudienceScoped is a credential that can narrow itself to one audience: the caller's token for
+// one agent, which that agent cannot replay to the TEG or to other agents.
+type AudienceScoped interface {
+	ForAudience(audience string) Credential
+}
+
+// ForAudience returns a token source of the same client credentials whose tokens are for
+// audience only (an agent id, or a SPIFFE ID of the registry's trust domain). Sources are
+// kept per audience, so each caches its own token.
+func (t *TokenSource) ForAudience(audience string) Credential {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.scoped == nil {
+		t.scoped = map[string]*TokenSource{}
+	}
+	s, ok := t.scoped[audience]
+	if !ok {
+		s = &TokenSource{api: t.api, now: t.now, clientID: t.clientID, secret: t.secret, audience: audience}
+		t.scoped[audience] = s
+	}
+	return s
 }
 
 // NewTokenSource returns a token source for the client credentials of an agent.
@@ -161,6 +187,9 @@ func (t *TokenSource) Token(ctx context.Context) (string, error) {
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	form := map[string]string{"grant_type": "client_credentials", "client_id": t.clientID, "client_secret": t.secret}
+	if t.audience != "" {
+		form["audience"] = t.audience
+	}
 	if _, err := t.api.do(ctx, http.MethodPost, AgentTokenPath, nil, nil, false, form, &out); err != nil {
 		// A token still valid is better than none (the registry may be briefly away).
 		if t.token != "" && now.Before(t.expires) {
@@ -199,7 +228,11 @@ func (t *TokenSource) Invalidate() {
 func (t *TokenSource) SetSecret(secret string) {
 	t.mu.Lock()
 	t.secret, t.token = secret, ""
+	scoped := t.scoped
 	t.mu.Unlock()
+	for _, s := range scoped {
+		s.SetSecret(secret)
+	}
 }
 
 // ClientID is the OAuth client id the source authenticates with.

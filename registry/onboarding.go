@@ -331,9 +331,50 @@ func (o *Onboarding) ReleaseStale(ctx context.Context, age time.Duration) (int, 
 	return len(ids), nil
 }
 
+// MaxTokenAudiences bounds the audiences of one agent token.
+const MaxTokenAudiences = 4
+
+// tokenAudience is the audience of an agent token: the default (the TEG) when none is asked
+// for, else each value as a SPIFFE ID of this trust domain — given as one, or as an agent id
+// (the agent the token is for: a token an agent receives cannot be replayed to the TEG or to
+// another agent).
+func (o *Onboarding) tokenAudience(asked []string) ([]string, error) {
+	if len(asked) == 0 {
+		return o.audience, nil
+	}
+	bad := func(v string) error {
+		return apperr.Errorf(apperr.Invalid, "INVALID_AUDIENCE", "audience %q is neither an agent id nor a SPIFFE ID of %s", v, o.issuer.TrustDomain()).With("field", "audience")
+	}
+	if len(asked) > MaxTokenAudiences {
+		return nil, apperr.Errorf(apperr.Invalid, "INVALID_AUDIENCE", "at most %d audiences", MaxTokenAudiences).With("field", "audience")
+	}
+	td := o.issuer.TrustDomain()
+	out := make([]string, 0, len(asked))
+	for _, v := range asked {
+		if strings.HasPrefix(v, "spiffe://") {
+			id, err := spiffeid.FromString(v)
+			if err != nil || id.TrustDomain() != td {
+				return nil, bad(v)
+			}
+			out = append(out, id.String())
+			continue
+		}
+		if !ids.Valid(IDPrefixAgent, v) {
+			return nil, bad(v)
+		}
+		id, err := identity.AgentID(td, v)
+		if err != nil {
+			return nil, bad(v)
+		}
+		out = append(out, id.String())
+	}
+	return out, nil
+}
+
 // AgentToken is the OAuth2 client-credentials grant for agents: a JWT-SVID for the agent,
-// valid AgentTokenTTL, when the client id and secret match an active agent.
-func (o *Onboarding) AgentToken(ctx context.Context, clientID, secret string) (string, time.Time, error) {
+// valid AgentTokenTTL, when the client id and secret match an active agent. audience narrows
+// whom the token is for (tokenAudience); none means the TEG.
+func (o *Onboarding) AgentToken(ctx context.Context, clientID, secret string, audience ...string) (string, time.Time, error) {
 	if !credential.LooksLike(ClientSecretPrefix, secret) {
 		return "", time.Time{}, ErrInvalidClient
 	}
@@ -354,7 +395,11 @@ func (o *Onboarding) AgentToken(ctx context.Context, clientID, secret string) (s
 	if err != nil {
 		return "", time.Time{}, apperr.Internalf("stored SPIFFE ID %q: %w", a.SPIFFEID, err)
 	}
-	tok, err := o.issuer.MintJWTSVID(ctx, id, o.audience, AgentTokenTTL)
+	aud, err := o.tokenAudience(audience)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	tok, err := o.issuer.MintJWTSVID(ctx, id, aud, AgentTokenTTL)
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -55,6 +55,13 @@ func TestOnboarding_FromDeveloperToFundedAgent(t *testing.T) {
 		s.do("POST", "/api/v1/auth/agent/token", map[string]any{"grant_type": "client_credentials", "client_id": reg.str("client_id"), "client_secret": "avcs_" + strings.Repeat("x", 43)}).want(t, 401, "INVALID_CLIENT")
 		at := s.do("POST", "/api/v1/auth/agent/token", form.Encode(), hdr{"Content-Type", "application/x-www-form-urlencoded"}).want(t, 200, "")
 		agent := bearer(at.str("access_token"))
+		// A token asked for another agent's audience is good for that agent only: not here.
+		scopedForm := url.Values{"grant_type": {"client_credentials"}, "client_id": {reg.str("client_id")}, "client_secret": {reg.str("client_secret")},
+			"audience": {agentID}}
+		scoped := s.do("POST", "/api/v1/auth/agent/token", scopedForm.Encode(), hdr{"Content-Type", "application/x-www-form-urlencoded"}).want(t, 200, "")
+		s.do("GET", "/api/v1/agents/me", nil, bearer(scoped.str("access_token"))).want(t, 401, "INVALID_JWT_SVID")
+		s.do("POST", "/api/v1/auth/agent/token", map[string]any{"grant_type": "client_credentials", "client_id": reg.str("client_id"),
+			"client_secret": reg.str("client_secret"), "audience": []string{"bob"}}).want(t, 422, "INVALID_AUDIENCE")
 		if me := s.do("GET", "/api/v1/agents/me", nil, agent).want(t, 200, ""); me.str("id") != agentID || me.str("did") != reg.str("did") {
 			t.Fatalf("agents/me: %s", me.Raw)
 		}

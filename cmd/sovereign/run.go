@@ -79,10 +79,12 @@ task's metadata: posted when the task completed, voided when it failed or was re
 			}
 			var payer *apiClient
 			if pay != "" {
-				if payer, _, err = agentClient(registry, as); err != nil {
+				var me *agentCreds
+				if payer, me, err = agentClient(registry, as); err != nil {
 					return fmt.Errorf("--pay: %w", err)
 				}
-				opts = append(opts, agentvault.WithBearer(agentvault.BearerToken(payer.credential)))
+				// The TEG token holds the payment; the agent gets a token of its own audience.
+				opts = append(opts, agentvault.WithBearer(agentvault.NewTokenSource(registry, me.ClientID, me.ClientSecret)))
 			} else if as != "" {
 				ts, err := agentvault.TokenSourceFromKeyStore(cmd.Context(), registry, ks, as)
 				if err != nil {

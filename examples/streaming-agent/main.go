@@ -168,10 +168,6 @@ func (pc *paidConfig) apply(cfg *a2a.ServerConfig) (*a2a.Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-paid: agent %s: %w", id, err)
 	}
-	teg, err := spiffeid.FromSegments(sid.TrustDomain(), "teg")
-	if err != nil {
-		return nil, err
-	}
 	ts := agentvault.NewTokenSource(pc.registry, a.ClientID, a.ClientSecret)
 	*cfg = a2a.Payments{
 		Ledger: &a2a.TEGLedger{BaseURL: pc.registry, Account: id, Auth: ts.Apply},
@@ -183,7 +179,8 @@ func (pc *paidConfig) apply(cfg *a2a.ServerConfig) (*a2a.Authenticator, error) {
 			Description: "a JWT-SVID from " + pc.registry + agentvault.AgentTokenPath}}}}
 	bundles := &a2a.HTTPBundleSource{URL: pc.registry + agentvault.BundlePath, TrustDomain: sid.TrustDomain()}
 	log.Printf("streaming agent: paid mode, %s AVT per story to %s", pc.price, id)
-	return &a2a.Authenticator{Card: cfg.Card, JWTBundles: bundles, Audiences: []string{sid.String(), teg.String()}}, nil
+	// Only tokens minted for this agent: a caller's TEG token must never work here.
+	return &a2a.Authenticator{Card: cfg.Card, JWTBundles: bundles, Audiences: []string{sid.String()}}, nil
 }
 
 func envOr(name, def string) string {

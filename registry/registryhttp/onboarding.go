@@ -127,7 +127,7 @@ func (h *Onboarding) Register(api huma.API) {
 	reg := onboardOp("register-agent", http.MethodPost, "/api/v1/onboard/register", "Register an agent with a bootstrap token", http.StatusCreated, false)
 	reg.MaxBodyBytes = 512 << 10
 	httpapi.Register(api, reg, h.registerAgent)
-	tok := onboardOp("agent-token", http.MethodPost, "/api/v1/auth/agent/token", "OAuth2 client credentials: an agent's short-lived token", http.StatusOK, false)
+	tok := onboardOp("agent-token", http.MethodPost, "/api/v1/auth/agent/token", "OAuth2 client credentials: an agent's short-lived token (audience: the TEG, or the agent ids / SPIFFE IDs asked for)", http.StatusOK, false)
 	tok.Metadata = map[string]any{httpapi.MetaRateClass: httpapi.RateAuth}
 	httpapi.Register(api, tok, h.token)
 	httpapi.Register(api, onboardOp("agent-me", http.MethodGet, "/api/v1/agents/me", "The calling agent", http.StatusOK, true), h.me)
@@ -184,27 +184,40 @@ func (h *Onboarding) registerAgent(ctx context.Context, in *registerAgentInput) 
 // client credentials in the body or in HTTP Basic authentication.
 func (h *Onboarding) token(ctx context.Context, in *agentTokenInput) (*agentTokenOutput, error) {
 	var grant, id, secret string
+	var audience []string
 	if strings.HasPrefix(strings.ToLower(in.ContentType), "application/json") {
 		var b struct {
-			GrantType    string `json:"grant_type"`
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
+			GrantType    string          `json:"grant_type"`
+			ClientID     string          `json:"client_id"`
+			ClientSecret string          `json:"client_secret"`
+			Audience     json.RawMessage `json:"audience"`
 		}
 		if err := json.Unmarshal(in.RawBody, &b); err != nil {
-			return nil, apperr.New(apperr.BadRequest, "MALFORMED_JSON", "the body is not a JSON object of grant_type, client_id and client_secret")
+			return nil, apperr.New(apperr.BadRequest, "MALFORMED_JSON", "the body is not a JSON object of grant_type, client_id, client_secret and audience")
 		}
 		grant, id, secret = b.GrantType, b.ClientID, b.ClientSecret
+		if len(b.Audience) > 0 && string(b.Audience) != "null" {
+			var one string
+			if json.Unmarshal(b.Audience, &one) == nil {
+				audience = strings.Fields(one)
+			} else if json.Unmarshal(b.Audience, &audience) != nil {
+				return nil, apperr.New(apperr.Invalid, "INVALID_AUDIENCE", "audience is a string or a list of strings").With("field", "audience")
+			}
+		}
 	} else {
 		v, err := url.ParseQuery(string(in.RawBody))
 		if err != nil {
 			return nil, apperr.New(apperr.BadRequest, "INVALID_REQUEST", "the body is not application/x-www-form-urlencoded")
 		}
 		grant, id, secret = v.Get("grant_type"), v.Get("client_id"), v.Get("client_secret")
+		for _, a := range v["audience"] {
+			audience = append(audience, strings.Fields(a)...)
+		}
 	}
 	if grant != "client_credentials" {
 		return nil, apperr.New(apperr.BadRequest, "UNSUPPORTED_GRANT_TYPE", "grant_type must be client_credentials").With("field", "grant_type")
 	}
-	tok, exp, err := h.Service.AgentToken(ctx, id, secret)
+	tok, exp, err := h.Service.AgentToken(ctx, id, secret, audience...)
 	if err != nil {
 		return nil, err
 	}

@@ -149,6 +149,23 @@ func TestOnboarding_TheWholeFlow(t *testing.T) {
 		}
 		_, _, err = e.svc.AgentToken(ctx, a.ClientID, "avcs_"+strings.Repeat("A", 43))
 		wantCode(t, err, "INVALID_CLIENT")
+		// A token for one agent: valid for it, not for the TEG.
+		other := "agt_" + strings.Repeat("0", 25) + "1"
+		scoped, _, err := e.svc.AgentToken(ctx, a.ClientID, reg.ClientSecret, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherID, _ := identity.AgentID(e.issuer.TrustDomain(), other)
+		if _, _, err := identity.VerifyJWTSVID(ctx, e.issuer, scoped, otherID); err != nil {
+			t.Fatalf("scoped token for %s: %v", other, err)
+		}
+		if _, _, err := identity.VerifyJWTSVID(ctx, e.issuer, scoped, e.teg); err == nil {
+			t.Fatal("a token scoped to an agent verified for the TEG")
+		}
+		for _, bad := range [][]string{{"bob"}, {"spiffe://elsewhere.test/agent/x"}, {"a", "b", "c", "d", "e"}} {
+			_, _, err = e.svc.AgentToken(ctx, a.ClientID, reg.ClientSecret, bad...)
+			wantCode(t, err, "INVALID_AUDIENCE")
+		}
 		_, _, err = e.svc.AgentToken(ctx, "agc_nope", reg.ClientSecret)
 		wantCode(t, err, "INVALID_CLIENT")
 
