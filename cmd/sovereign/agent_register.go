@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -88,14 +89,19 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 				return err
 			}
 			r := creds.registry(f.registry)
-			r.Agents[reg.AgentID] = &agentCreds{ID: reg.AgentID, DID: reg.DID, SPIFFEID: reg.SPIFFEID, ClientID: reg.ClientID,
+			a := &agentCreds{ID: reg.AgentID, DID: reg.DID, SPIFFEID: reg.SPIFFEID, ClientID: reg.ClientID,
 				ClientSecret: reg.ClientSecret, PrivateKey: base64.RawURLEncoding.EncodeToString(priv)}
+			if err := a.saveSecrets(cmd.Context()); err != nil {
+				return fmt.Errorf("the agent %s is registered but its key and secret could not be saved (client %s, secret %s): %w", reg.AgentID, reg.ClientID, reg.ClientSecret, err)
+			}
+			r.Agents[reg.AgentID] = a
 			r.Current = reg.AgentID
 			if err := creds.save(); err != nil {
-				return fmt.Errorf("the agent %s is registered but its credentials could not be saved: %w", reg.AgentID, err)
+				return fmt.Errorf("the agent %s is registered but could not be recorded: %w", reg.AgentID, err)
 			}
+			ks, _ := keyStore()
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (secret saved in %s)\n", reg.AgentID, reg.DID, reg.SPIFFEID, reg.ClientID, creds.path)
+			fmt.Fprintf(out, "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", reg.AgentID, reg.DID, reg.SPIFFEID, reg.ClientID, ks.Path())
 			return nil
 		},
 	}
@@ -145,6 +151,9 @@ func agentClient(registry, agentID string) (*apiClient, *agentCreds, error) {
 	a := r.Agents[agentID]
 	if a == nil {
 		return nil, nil, fmt.Errorf("no stored agent %q for %s: run 'sovereign agent register' first", agentID, registry)
+	}
+	if err := a.loadSecrets(context.Background()); err != nil {
+		return nil, nil, err
 	}
 	api := &apiClient{base: registry, http: &http.Client{Timeout: 30 * time.Second}}
 	var tok struct {
@@ -200,12 +209,8 @@ func newAgentRotate() *cobra.Command {
 			if err := api.do(http.MethodPost, "/api/v1/agents/me/secret", nil, nil, &out); err != nil {
 				return err
 			}
-			creds, err := loadCredentials()
-			if err != nil {
-				return err
-			}
-			creds.registry(f.registry).Agents[a.ID].ClientSecret = out.ClientSecret
-			if err := creds.save(); err != nil {
+			a.ClientSecret = out.ClientSecret
+			if err := a.saveSecrets(cmd.Context()); err != nil {
 				return fmt.Errorf("the secret was rotated but could not be saved (the new one is %s): %w", out.ClientSecret, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s has a new client secret (saved)\n", a.ID)

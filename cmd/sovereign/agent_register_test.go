@@ -14,6 +14,8 @@ func TestAgentRegisterHeartbeatRotateAndActAsTheAgent(t *testing.T) {
 	t.Setenv("SOVEREIGN_API_KEY", "")
 	creds := filepath.Join(t.TempDir(), "credentials.json")
 	t.Setenv("SOVEREIGN_CREDENTIALS", creds)
+	keys := filepath.Join(t.TempDir(), "keys.json")
+	t.Setenv("AGENTVAULT_KEYS_FILE", keys)
 	srv, hs := startStack(t)
 	ctx := context.Background()
 	card := filepath.Join(t.TempDir(), "card.json")
@@ -35,8 +37,21 @@ func TestAgentRegisterHeartbeatRotateAndActAsTheAgent(t *testing.T) {
 	if m == nil {
 		t.Fatalf("register output: %q", out)
 	}
-	if fi, err := os.Stat(creds); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("credentials file: %v %v", fi, err)
+	for _, f := range []string{creds, keys} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", f, fi, err)
+		}
+	}
+	// The secrets are in the key store, not in the credentials file.
+	if b, _ := os.ReadFile(creds); strings.Contains(string(b), "avcs_") || strings.Contains(string(b), "private_key") {
+		t.Fatalf("secrets in the credentials file: %s", b)
+	}
+	if b, _ := os.ReadFile(keys); !strings.Contains(string(b), "avcs_") {
+		t.Fatalf("no client secret in the key store: %s", b)
+	}
+	// The agentvault CLI reads the same key store.
+	if out, err := run(t, ctx, "config", "get", m[1], "--field", "oauth_client_id", "--show"); err != nil || !strings.Contains(out, "agc_") {
+		t.Fatalf("config get: %q %v", out, err)
 	}
 	if out, err := run(t, ctx, append([]string{"agent", "heartbeat"}, reg...)...); err != nil || !strings.Contains(out, m[1]+" alive at") {
 		t.Fatalf("heartbeat: %q %v", out, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,13 +10,17 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sovereign-stack/sovereign/agentvault"
 )
 
 // credentials is what the command line remembers between runs, per registry: the developer's
-// tokens (`sovereign login`) and the agents registered from this machine with their private
-// keys and client credentials. It lives in one JSON file with 0600 permissions
-// (SOVEREIGN_CREDENTIALS, default ~/.config/sovereign/credentials.json) until the agentvault key
-// store replaces it.
+// tokens (`sovereign login`), the agents registered from this machine (ids, DIDs, SPIFFE IDs,
+// client ids) and which one the agent-side commands act as. It lives in one JSON file with 0600
+// permissions (SOVEREIGN_CREDENTIALS, default ~/.config/sovereign/credentials.json). The agents'
+// secrets — private keys and client secrets — are in the agentvault key store (its file:
+// AGENTVAULT_KEYS_FILE, default ~/.config/agentvault/keys.json), where agentvault and
+// `sovereign run --as`/`config get` find them too.
 type credentials struct {
 	Registries map[string]*registryCreds `json:"registries"`
 	path       string
@@ -36,14 +41,59 @@ type developerCreds struct {
 }
 
 type agentCreds struct {
-	ID           string `json:"id"`
-	DID          string `json:"did"`
-	SPIFFEID     string `json:"spiffe_id"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	// PrivateKey is the agent's Ed25519 private key (base64url of the 64-byte key).
-	PrivateKey string `json:"private_key"`
-	SVID       string `json:"svid,omitempty"`
+	ID       string `json:"id"`
+	DID      string `json:"did"`
+	SPIFFEID string `json:"spiffe_id"`
+	ClientID string `json:"client_id"`
+	// ClientSecret and PrivateKey (base64url of the 64-byte Ed25519 key) live in the key store
+	// (saveSecrets, loadSecrets), never in this file.
+	ClientSecret string `json:"-"`
+	PrivateKey   string `json:"-"`
+}
+
+// keyStore is the agentvault file key store the agents' secrets are kept in.
+func keyStore() (*agentvault.FileStore, error) {
+	path, err := agentvault.DefaultKeyFile()
+	if err != nil {
+		return nil, err
+	}
+	return agentvault.NewFileStore(path), nil
+}
+
+// saveSecrets writes the agent's key, client credentials and SPIFFE ID to the key store.
+func (a *agentCreds) saveSecrets(ctx context.Context) error {
+	ks, err := keyStore()
+	if err != nil {
+		return err
+	}
+	for f, v := range map[agentvault.Field]string{agentvault.FieldAgentKey: a.PrivateKey, agentvault.FieldClientID: a.ClientID,
+		agentvault.FieldClientSecret: a.ClientSecret, agentvault.FieldSPIFFEID: a.SPIFFEID} {
+		if v == "" {
+			continue
+		}
+		if err := ks.Set(ctx, a.ID, f, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadSecrets reads the agent's client secret (and key) from the key store.
+func (a *agentCreds) loadSecrets(ctx context.Context) error {
+	ks, err := keyStore()
+	if err != nil {
+		return err
+	}
+	if a.ClientSecret, err = ks.Get(ctx, a.ID, agentvault.FieldClientSecret); err != nil {
+		return fmt.Errorf("the client secret of %s (key store %s): %w", a.ID, ks.Path(), err)
+	}
+	if a.ClientID == "" {
+		if a.ClientID, err = ks.Get(ctx, a.ID, agentvault.FieldClientID); err != nil {
+			return fmt.Errorf("the client id of %s: %w", a.ID, err)
+		}
+	}
+	a.PrivateKey, _ = ks.Get(ctx, a.ID, agentvault.FieldAgentKey)
+	return nil
 }
 
 // credentialsPath is where the credentials file is.

@@ -75,6 +75,7 @@ func TestRunPay_PaysAPaidAgentThroughTheTEG(t *testing.T) {
 	t.Setenv("SOVEREIGN_API_KEY", "")
 	t.Setenv("SOVEREIGN_CREDENTIALS", filepath.Join(t.TempDir(), "credentials.json"))
 	t.Setenv("HOME", t.TempDir()) // no key store of the developer's
+	t.Setenv("AGENTVAULT_KEYS_FILE", filepath.Join(t.TempDir(), "keys.json"))
 	srv, hs := startStack(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -91,6 +92,9 @@ func TestRunPay_PaysAPaidAgentThroughTheTEG(t *testing.T) {
 		t.Fatal(err)
 	}
 	pc := creds.registry(hs.URL).Agents[payee]
+	if err := pc.loadSecrets(ctx); err != nil {
+		t.Fatal(err)
+	}
 	var card a2apb.AgentCard
 	b, _ := json.Marshal(cliCard("Paid Agent", base, true))
 	if err := protojson.Unmarshal(b, &card); err != nil {
