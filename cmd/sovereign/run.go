@@ -143,7 +143,7 @@ task's metadata: posted when the task completed, voided when it failed or was re
 				return nil
 			}
 			if holdID != "" {
-				printPayment(cmd, client, agent, task, holdID, errOut)
+				printPayment(cmd, client, agent, task, holdID, errOut, payTEG)
 			}
 			if outDir != "" {
 				if err := writeArtifacts(outDir, task.GetArtifacts(), errOut); err != nil {
@@ -224,7 +224,7 @@ func voidUnused(cmd *cobra.Command, teg *agentvault.TEG, id string, task *a2apb.
 
 // printPayment prints the hold's state from the task's metadata, reading the task again when
 // the answer does not carry the settled record.
-func printPayment(cmd *cobra.Command, client *agentvault.Client, agent string, task *a2apb.Task, id string, errOut io.Writer) {
+func printPayment(cmd *cobra.Command, client *agentvault.Client, agent string, task *a2apb.Task, id string, errOut io.Writer, teg *agentvault.TEG) {
 	rec, ok := a2a.PaymentOf(task)
 	if (!ok || rec.State == a2a.HoldHeld) && a2a.Terminal(task.GetStatus().GetState()) {
 		if t, err := client.GetTask(cmd.Context(), agent, task.GetId()); err == nil {
@@ -233,6 +233,11 @@ func printPayment(cmd *cobra.Command, client *agentvault.Client, agent string, t
 	}
 	if !ok {
 		fmt.Fprintf(errOut, "payment %s: the task carries no payment record\n", id)
+		// The agent never took the hold (it refused the task before reading it): release it
+		// rather than leave the money locked until the hold expires.
+		if a2a.Terminal(task.GetStatus().GetState()) {
+			voidUnused(cmd, teg, id, nil)
+		}
 		return
 	}
 	line := fmt.Sprintf("payment %s: %s AVT to %s: %s", rec.PendingID, rec.Amount, rec.Payee, rec.State)

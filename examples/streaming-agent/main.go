@@ -8,7 +8,8 @@
 //
 // With -paid PRICE its story skill costs PRICE AVT (a2a.Payments over an a2a.TEGLedger): it acts
 // as a registered agent — -agent ID (default: the last one registered) from the credentials file
-// of 'sovereign agent register' (-agent-credentials, default SOVEREIGN_CREDENTIALS) on -registry —
+// of 'sovereign agent register' (-agent-credentials, default SOVEREIGN_CREDENTIALS; its client secret from
+// the agentvault key store, AGENTVAULT_KEYS_FILE) on -registry —
 // advertises the price with the pricing extension, asks callers for a JWT-SVID (verified against
 // the registry's trust bundle), and posts each task's hold when the story is told:
 //
@@ -123,11 +124,9 @@ func serve(ctx context.Context, addr string, ex a2a.Executor, pc *paidConfig) er
 }
 
 // storedAgent is the part of the credentials file of 'sovereign agent register' the example
-// reads.
+// reads; the agent's client secret is in the agentvault key store (AGENTVAULT_KEYS_FILE).
 type storedAgent struct {
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	SPIFFEID     string `json:"spiffe_id"`
+	SPIFFEID string `json:"spiffe_id"`
 }
 
 // apply makes cfg paid: the story skill costs pc.price, paid to the stored agent's wallet, and
@@ -168,7 +167,14 @@ func (pc *paidConfig) apply(cfg *a2a.ServerConfig) (*a2a.Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-paid: agent %s: %w", id, err)
 	}
-	ts := agentvault.NewTokenSource(pc.registry, a.ClientID, a.ClientSecret)
+	keys, err := agentvault.DefaultKeyStore(false)
+	if err != nil {
+		return nil, fmt.Errorf("-paid: the key store: %w", err)
+	}
+	ts, err := agentvault.TokenSourceFromKeyStore(context.Background(), pc.registry, keys, id)
+	if err != nil {
+		return nil, fmt.Errorf("-paid: %w", err)
+	}
 	*cfg = a2a.Payments{
 		Ledger: &a2a.TEGLedger{BaseURL: pc.registry, Account: id, Auth: ts.Apply},
 		Payee:  id,
