@@ -15,7 +15,6 @@ const (
 	ARDAborted           = "ABORTED"
 	ARDPayloadTooLarge   = "PAYLOAD_TOO_LARGE"
 	ARDResourceExhausted = "RESOURCE_EXHAUSTED"
-	ARDUnimplemented     = "UNIMPLEMENTED"
 	ARDUnavailable       = "UNAVAILABLE"
 	ARDInternal          = "INTERNAL"
 )
@@ -51,8 +50,6 @@ func ardCode(status int) string {
 		return ARDPayloadTooLarge
 	case http.StatusTooManyRequests:
 		return ARDResourceExhausted
-	case http.StatusNotImplemented:
-		return ARDUnimplemented
 	case http.StatusServiceUnavailable:
 		return ARDUnavailable
 	}
@@ -67,9 +64,5 @@ func ardCode(status int) string {
 // else the client address (forwarded headers are not trusted) — so such routes share the
 // caller's budget with the operations of the same class.
 func (rl *RateLimits) CheckRequest(r *http.Request, class string) error {
-	caller := "ip:" + clientIP(r)
-	if s := Subject(r.Context()); s.ID != "" {
-		caller = "sub:" + s.ID
-	}
-	return rl.Check(r.Context(), class, class+"|"+caller)
+	return rl.Check(r.Context(), class, class+"|"+callerKey(r.Context(), clientIP(r)))
 }

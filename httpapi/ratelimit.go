@@ -40,18 +40,24 @@ func (rl *RateLimits) Middleware(hctx huma.Context, next func(huma.Context)) {
 			class = c
 		}
 	}
-	caller := "ip:" + hctx.RemoteAddr()
+	addr := hctx.RemoteAddr()
 	if r, _ := unwrapRequest(hctx); r != nil {
-		caller = "ip:" + clientIP(r)
+		addr = clientIP(r)
 	}
-	if s := Subject(hctx.Context()); s.ID != "" {
-		caller = "sub:" + s.ID
-	}
-	if err := rl.Check(hctx.Context(), class, class+"|"+caller); err != nil {
+	if err := rl.Check(hctx.Context(), class, class+"|"+callerKey(hctx.Context(), addr)); err != nil {
 		writeHuma(hctx, err)
 		return
 	}
 	next(hctx)
+}
+
+// callerKey is whom a request counts against: the authenticated subject, else the client
+// address.
+func callerKey(ctx context.Context, addr string) string {
+	if s := Subject(ctx); s.ID != "" {
+		return "sub:" + s.ID
+	}
+	return "ip:" + addr
 }
 
 // Check counts one event for key against the limit of class, and returns a TOO_MANY_REQUESTS
