@@ -217,6 +217,14 @@ func (a *Agent) DefaultAuthenticator() (*a2a.Authenticator, error) {
 	return &a2a.Authenticator{Card: a.Card, JWTBundles: src, X509Bundles: src, Audiences: []string{id.String()}}, nil
 }
 
+// options are the Options of the agent's registry calls: its HTTPClient, when set.
+func (a *Agent) options() []Option {
+	if a.HTTPClient == nil {
+		return nil
+	}
+	return []Option{WithHTTPClient(a.HTTPClient)}
+}
+
 // credential is the credential heartbeats use, or nil for none.
 func (a *Agent) credential(ctx context.Context) (Credential, error) {
 	if a.Credential != nil {
@@ -225,11 +233,7 @@ func (a *Agent) credential(ctx context.Context) (Credential, error) {
 	if a.Keys == nil || a.Identity == nil || a.Identity.ID == "" {
 		return nil, nil
 	}
-	var opts []Option
-	if a.HTTPClient != nil {
-		opts = append(opts, WithHTTPClient(a.HTTPClient))
-	}
-	return TokenSourceFromKeyStore(ctx, a.RegistryURL, a.Keys, a.Identity.ID, opts...)
+	return TokenSourceFromKeyStore(ctx, a.RegistryURL, a.Keys, a.Identity.ID, a.options()...)
 }
 
 // register runs the bootstrap protocol for an agent that has a developer credential and no
@@ -245,10 +249,7 @@ func (a *Agent) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agentvault: the card: %w", err)
 	}
-	var opts []Option
-	if a.HTTPClient != nil {
-		opts = append(opts, WithHTTPClient(a.HTTPClient))
-	}
+	opts := a.options()
 	reg, err := NewRegistry(a.RegistryURL, a.DeveloperCredential, opts...).Register(ctx, card, RegisterOptions{Identity: a.Identity})
 	if err != nil {
 		return err
@@ -303,11 +304,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	hbCtx, stopHB := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if cred != nil {
-		var opts []Option
-		if a.HTTPClient != nil {
-			opts = append(opts, WithHTTPClient(a.HTTPClient))
-		}
-		reg := NewRegistry(a.RegistryURL, cred, opts...)
+		reg := NewRegistry(a.RegistryURL, cred, a.options()...)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

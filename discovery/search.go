@@ -87,7 +87,7 @@ func (x *Index) Search(q *Query) Result {
 			hits = append(hits, Hit{ID: x.ids[n]})
 			return len(hits) <= q.Limit
 		})
-		return page(hits, q.Limit, false)
+		return Page(hits, q.Limit, false)
 	}
 	return x.rank(&p, q)
 }
@@ -218,7 +218,7 @@ scan:
 	for i, h := range hs {
 		hits[i] = Hit{ID: x.ids[h.n], Score: h.score}
 	}
-	return page(hits, q.Limit, true)
+	return Page(hits, q.Limit, true)
 }
 
 // region computes the bounds of the text terms' blocks holding doc n into p.ub and returns
@@ -290,8 +290,9 @@ next:
 	}
 }
 
-// page cuts hits (at most limit+1) to limit and sets Next when there were more.
-func page(hits []Hit, limit int, ranked bool) Result {
+// Page cuts hits (at most limit+1) to limit and sets Next when there were more (ranked: the
+// position keeps the last hit's score).
+func Page(hits []Hit, limit int, ranked bool) Result {
 	if len(hits) <= limit {
 		return Result{Hits: hits}
 	}

@@ -244,19 +244,6 @@ func (s *Spire) Bundle(ctx context.Context) (*spiffebundle.Bundle, error) {
 	return b.Clone(), nil
 }
 
-// BundleJSON returns the bundle in the SPIFFE bundle format, as Builtin.BundleJSON does.
-func (s *Spire) BundleJSON(ctx context.Context) ([]byte, error) {
-	b, err := s.Bundle(ctx)
-	if err != nil {
-		return nil, err
-	}
-	data, err := b.Marshal()
-	if err != nil {
-		return nil, apperr.Internalf("identity: marshal bundle: %w", err)
-	}
-	return data, nil
-}
-
 func (s *Spire) forgetBundle() {
 	s.mu.Lock()
 	s.bundle = nil

@@ -91,6 +91,12 @@ func (c *AgentCard) Doc() *discovery.Doc {
 		UpdatedAt: c.UpdatedAt}
 }
 
+// DisambiguateSlug makes the slug unique after a clash with another card's: the name's slug
+// plus the end of the card's id.
+func (c *AgentCard) DisambiguateSlug() {
+	c.Slug += "-" + strings.ToLower(c.ID[len(c.ID)-8:])
+}
+
 // Proto returns the parsed card, parsing JSON on first use (discovery pages do not parse the
 // cards they list: the API serves JSON as stored). A stored card was validated when it was
 // published, so it parses; should it not, Proto returns an empty card.
@@ -277,7 +283,7 @@ func (s *Cards) Create(ctx context.Context, caller policy.Subject, in CardInput)
 	err = s.store.InsertCard(ctx, c, caller.ID)
 	if err == ErrSlugTaken {
 		// Same name as another card: the URN keeps the name and adds part of the id.
-		c.Slug = c.Slug + "-" + strings.ToLower(c.ID[len(c.ID)-8:])
+		c.DisambiguateSlug()
 		err = s.store.InsertCard(ctx, c, caller.ID)
 	}
 	if err != nil {
@@ -303,19 +309,16 @@ func (s *Cards) NewCard(ctx context.Context, ownerID string, in CardInput) (*Age
 
 // Get returns a published card (not deleted).
 func (s *Cards) Get(ctx context.Context, id string) (*AgentCard, error) {
-	c, err := s.store.Card(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if c.DeletedAt != nil {
-		return nil, ErrCardNotFound
-	}
-	return c, nil
+	return published(s.store.Card(ctx, id))
 }
 
 // GetBySlug returns the published card with this URN name.
 func (s *Cards) GetBySlug(ctx context.Context, slug string) (*AgentCard, error) {
-	c, err := s.store.CardBySlug(ctx, slug)
+	return published(s.store.CardBySlug(ctx, slug))
+}
+
+// published passes on a card read from the store unless it is deleted (ErrCardNotFound).
+func published(c *AgentCard, err error) (*AgentCard, error) {
 	if err != nil {
 		return nil, err
 	}

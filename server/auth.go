@@ -54,12 +54,8 @@ func (a *authenticator) AuthenticateAccessToken(ctx context.Context, token strin
 		return a.accounts.AuthenticateAccessToken(ctx, token)
 	}
 	key := sha256.Sum256([]byte(token))
-	now := time.Now()
-	a.mu.Lock()
-	v, ok := a.verified[key]
-	a.mu.Unlock()
-	if ok && now.Before(v.expiry) {
-		return v.subject, nil
+	if s, ok := a.recall(key); ok {
+		return s, nil
 	}
 	id, exp, err := identity.VerifyJWTSVID(ctx, a.issuer, token, a.audience)
 	if err != nil {
@@ -80,6 +76,18 @@ func svidSubject(id spiffeid.ID, method string) policy.Subject {
 	return serviceSubject(id, method)
 }
 
+// recall is the subject of a credential that verified before (by its hash), while it is unexpired.
+func (a *authenticator) recall(key [32]byte) (policy.Subject, bool) {
+	a.mu.Lock()
+	v, ok := a.verified[key]
+	a.mu.Unlock()
+	if !ok || !time.Now().Before(v.expiry) {
+		return policy.Subject{}, false
+	}
+	return v.subject, true
+}
+
+// remember keeps the subject of a credential that verified (by its hash) until exp.
 func (a *authenticator) remember(key [32]byte, s policy.Subject, exp time.Time) {
 	a.mu.Lock()
 	if a.verified == nil || len(a.verified) >= maxVerifiedSVIDs {
@@ -98,12 +106,8 @@ var ErrInvalidX509SVID = apperr.New(apperr.Unauthenticated, "INVALID_X509_SVID",
 // that verified is remembered until its leaf expires), with auth_method "x509_svid".
 func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Certificate) (policy.Subject, error) {
 	key := sha256.Sum256(chain[0].Raw)
-	now := time.Now()
-	a.mu.Lock()
-	v, ok := a.verified[key]
-	a.mu.Unlock()
-	if ok && now.Before(v.expiry) {
-		return v.subject, nil
+	if s, ok := a.recall(key); ok {
+		return s, nil
 	}
 	bundle, err := a.issuer.Bundle(ctx)
 	if err != nil {

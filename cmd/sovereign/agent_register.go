@@ -62,7 +62,7 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if err != nil {
 				return err
 			}
-			api := &apiClient{base: f.registry, credential: dev, http: &http.Client{Timeout: 30 * time.Second}}
+			api := newRegistryClient(f.registry, dev)
 			var bt struct {
 				Token string `json:"token"`
 			}
@@ -155,7 +155,7 @@ func agentClient(registry, agentID string) (*apiClient, *agentCreds, error) {
 	if err := a.loadSecrets(context.Background()); err != nil {
 		return nil, nil, err
 	}
-	api := &apiClient{base: registry, http: &http.Client{Timeout: 30 * time.Second}}
+	api := newRegistryClient(registry, "")
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -63,7 +62,7 @@ the API's items as they come. --all follows the pages to the end.`,
 			if _, err := url.Parse(registry); err != nil {
 				return fmt.Errorf("--registry: %w", err)
 			}
-			api := &apiClient{base: registry, credential: credential, http: &http.Client{Timeout: 30 * time.Second}}
+			api := newRegistryClient(registry, credential)
 			var items []json.RawMessage
 			for {
 				var page struct {

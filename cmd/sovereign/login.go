@@ -39,20 +39,16 @@ or from standard input with --password-stdin (never from a flag, which other use
 			default:
 				return errors.New("no password: set SOVEREIGN_PASSWORD or pipe it with --password-stdin")
 			}
-			api := &apiClient{base: registry, http: &http.Client{Timeout: 30 * time.Second}}
-			var tok struct {
-				AccessToken  string    `json:"access_token"`
-				RefreshToken string    `json:"refresh_token"`
-				ExpiresAt    time.Time `json:"expires_at"`
-			}
-			if err := api.do(http.MethodPost, "/api/v1/auth/login", nil, map[string]string{"email": email, "password": pw}, &tok); err != nil {
+			var tok developerCreds // the token pair of the answer
+			if err := newRegistryClient(registry, "").do(http.MethodPost, "/api/v1/auth/login", nil, map[string]string{"email": email, "password": pw}, &tok); err != nil {
 				return err
 			}
+			tok.Email = email
 			creds, err := loadCredentials()
 			if err != nil {
 				return err
 			}
-			creds.registry(registry).Developer = &developerCreds{Email: email, AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresAt: tok.ExpiresAt}
+			creds.registry(registry).Developer = &tok
 			if err := creds.save(); err != nil {
 				return err
 			}
@@ -65,6 +61,12 @@ or from standard input with --password-stdin (never from a flag, which other use
 	f.StringVar(&email, "email", "", "your developer account's email")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	return c
+}
+
+// newRegistryClient is an API client for the registry at base sending credential (none when
+// empty), with the command line's 30-second request timeout.
+func newRegistryClient(base, credential string) *apiClient {
+	return &apiClient{base: base, credential: credential, http: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // developerToken is the developer credential for registry: --token, SOVEREIGN_TOKEN, or the
@@ -87,13 +89,8 @@ func developerToken(registry, flag string) (string, error) {
 	if time.Now().Before(d.ExpiresAt.Add(-30 * time.Second)) {
 		return d.AccessToken, nil
 	}
-	api := &apiClient{base: registry, http: &http.Client{Timeout: 30 * time.Second}}
-	var tok struct {
-		AccessToken  string    `json:"access_token"`
-		RefreshToken string    `json:"refresh_token"`
-		ExpiresAt    time.Time `json:"expires_at"`
-	}
-	if err := api.do(http.MethodPost, "/api/v1/auth/refresh", nil, map[string]string{"refresh_token": d.RefreshToken}, &tok); err != nil {
+	var tok developerCreds // the token pair; Email is not in the answer
+	if err := newRegistryClient(registry, "").do(http.MethodPost, "/api/v1/auth/refresh", nil, map[string]string{"refresh_token": d.RefreshToken}, &tok); err != nil {
 		return "", fmt.Errorf("refreshing the login (run 'sovereign login' again): %w", err)
 	}
 	d.AccessToken, d.RefreshToken, d.ExpiresAt = tok.AccessToken, tok.RefreshToken, tok.ExpiresAt

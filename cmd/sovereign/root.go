@@ -64,11 +64,7 @@ func (f *flags) load(cmd *cobra.Command) (config.Config, error) {
 	if err := c.LoadEnv(os.Environ()); err != nil {
 		return c, err
 	}
-	set := func(name string, dst *string, v string) {
-		if cmd.Flags().Changed(name) {
-			*dst = v
-		}
-	}
+	set := func(name string, dst *string, v string) { setChanged(cmd, name, dst, v) }
 	set("data", &c.Data, f.data)
 	set("addr", &c.Addr, f.addr)
 	set("store", &c.Store, f.store)
@@ -82,6 +78,13 @@ func (f *flags) load(cmd *cobra.Command) (config.Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// setChanged stores v in *dst when flag name was given on cmd's command line.
+func setChanged[T any](cmd *cobra.Command, name string, dst *T, v T) {
+	if cmd.Flags().Changed(name) {
+		*dst = v
+	}
 }
 
 func newLogger(level string) *slog.Logger {

@@ -416,7 +416,7 @@ func writeArtifacts(dir string, arts []*a2apb.Artifact, log io.Writer) error {
 		}
 		base = safeFileName(base)
 		if text := agentvault.ArtifactText(a); text != "" {
-			if err := write(textFileName(base), []byte(text)); err != nil {
+			if err := write(withExt(base, ".txt"), []byte(text)); err != nil {
 				return err
 			}
 		}
@@ -436,26 +436,20 @@ func writeArtifacts(dir string, arts []*a2apb.Artifact, log io.Writer) error {
 	return nil
 }
 
-// textFileName is base with .txt unless it has an extension.
-func textFileName(base string) string {
+// withExt is base with ext unless it has an extension.
+func withExt(base, ext string) string {
 	if filepath.Ext(base) != "" {
 		return base
 	}
-	return base + ".txt"
+	return base + ext
 }
 
 // artifactFile is the file name and content of one part that is not text.
 func artifactFile(base string, p *a2apb.Part) (string, []byte, error) {
-	withExt := func(ext string) string {
-		if filepath.Ext(base) != "" {
-			return base
-		}
-		return base + ext
-	}
 	switch c := p.GetContent().(type) {
 	case *a2apb.Part_Data:
 		b, err := json.MarshalIndent(c.Data.AsInterface(), "", "  ")
-		return withExt(".json"), append(b, '\n'), err
+		return withExt(base, ".json"), append(b, '\n'), err
 	case *a2apb.Part_Raw:
 		if p.GetFilename() != "" {
 			return safeFileName(p.GetFilename()), c.Raw, nil
@@ -464,11 +458,11 @@ func artifactFile(base string, p *a2apb.Part) (string, []byte, error) {
 		if exts, _ := mime.ExtensionsByType(p.GetMediaType()); len(exts) > 0 {
 			ext = exts[0]
 		}
-		return withExt(ext), c.Raw, nil
+		return withExt(base, ext), c.Raw, nil
 	case *a2apb.Part_Url:
-		return withExt(".url"), []byte(c.Url + "\n"), nil
+		return withExt(base, ".url"), []byte(c.Url + "\n"), nil
 	}
-	return withExt(".bin"), nil, nil
+	return withExt(base, ".bin"), nil, nil
 }
 
 // uniqueName returns name, or name with a counter, not yet in used, and marks it used.

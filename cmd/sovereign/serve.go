@@ -32,11 +32,7 @@ type serveFlags struct {
 
 // apply overlays the serve flags given on cmd's command line onto c.
 func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
-	set := func(name string, dst *string, v string) {
-		if cmd.Flags().Changed(name) {
-			*dst = v
-		}
-	}
+	set := func(name string, dst *string, v string) { setChanged(cmd, name, dst, v) }
 	set("mtls-addr", &c.MTLSAddr, s.mtlsAddr)
 	set("teg-url", &c.TEGURL, s.tegURL)
 	set("registry-name", &c.RegistryName, s.registryName)
@@ -44,9 +40,7 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 	set("identity-mode", &c.IdentityMode, s.identityMode)
 	set("spire-server-socket", &c.SpireServerSocket, s.spireServer)
 	set("spire-workload-socket", &c.SpireWorkloadSocket, s.spireWorkload)
-	if cmd.Flags().Changed("svid-ttl") {
-		c.SVIDTTL = s.svidTTL
-	}
+	setChanged(cmd, "svid-ttl", &c.SVIDTTL, s.svidTTL)
 }
 
 // identityFlags adds the flags both serve commands take.

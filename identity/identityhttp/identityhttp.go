@@ -104,7 +104,7 @@ func (h *Identity) bundle(ctx context.Context, in *bundleInput) (*bundleOutput, 
 	if err != nil {
 		return nil, err
 	}
-	data, err := bundleJSON(ctx, h.Issuer, b)
+	data, err := bundleJSON(b)
 	if err != nil {
 		return nil, err
 	}
@@ -124,21 +124,11 @@ func (h *Identity) bundle(ctx context.Context, in *bundleInput) (*bundleOutput, 
 	}, nil
 }
 
-// bundleJSON is the issuer's bundle in the SPIFFE format (its BundleJSON when it has one) with
-// the JWT authorities ordered by key id: go-spiffe writes them in map order, and the ETag must
-// not change from one request to the next while the bundle does not.
-func bundleJSON(ctx context.Context, iss identity.Issuer, b *spiffebundle.Bundle) ([]byte, error) {
-	var (
-		data []byte
-		err  error
-	)
-	if j, ok := iss.(interface {
-		BundleJSON(context.Context) ([]byte, error)
-	}); ok {
-		data, err = j.BundleJSON(ctx)
-	} else {
-		data, err = b.Marshal()
-	}
+// bundleJSON is b in the SPIFFE bundle format with the JWT authorities ordered by key id:
+// go-spiffe writes them in map order, and the ETag must not change from one request to the
+// next while the bundle does not.
+func bundleJSON(b *spiffebundle.Bundle) ([]byte, error) {
+	data, err := b.Marshal()
 	if err != nil {
 		return nil, apperr.Internalf("identity bundle: %w", err)
 	}

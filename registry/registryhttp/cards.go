@@ -82,9 +82,17 @@ type cardBody struct {
 	Status     string          `json:"status,omitempty" enum:"active,inactive,suspended,revoked" doc:"Default: active (create), unchanged (update)"`
 }
 
+// requireJSON refuses a missing (absent or null) JSON field.
+func requireJSON(v json.RawMessage, field string) error {
+	if len(v) == 0 || string(v) == "null" {
+		return apperr.New(apperr.Invalid, "MISSING_FIELD", field+" is required").With("field", field)
+	}
+	return nil
+}
+
 func (b *cardBody) input() (registry.CardInput, error) {
-	if len(b.CardData) == 0 || string(b.CardData) == "null" {
-		return registry.CardInput{}, apperr.New(apperr.Invalid, "MISSING_FIELD", "card_data is required").With("field", "card_data")
+	if err := requireJSON(b.CardData, "card_data"); err != nil {
+		return registry.CardInput{}, err
 	}
 	return registry.CardInput{JSON: b.CardData, SignedOnly: b.SignedOnly, Status: b.Status}, nil
 }
@@ -223,12 +231,18 @@ type wellKnownOutput struct {
 	Body         []byte
 }
 
-func cardOp(id, method, path, summary string, status int, auth bool) huma.Operation {
-	op := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"agent-cards"},
-		DefaultStatus: status, MaxBodyBytes: agentcard.MaxSize + 64<<10}
+// operation is a route of tag; auth routes need credentials.
+func operation(tag, id, method, path, summary string, status int, auth bool) huma.Operation {
+	op := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tag}, DefaultStatus: status}
 	if auth {
 		op.Security = httpapi.Authenticated
 	}
+	return op
+}
+
+func cardOp(id, method, path, summary string, status int, auth bool) huma.Operation {
+	op := operation("agent-cards", id, method, path, summary, status, auth)
+	op.MaxBodyBytes = agentcard.MaxSize + 64<<10
 	return op
 }
 
@@ -416,8 +430,8 @@ func (h *Cards) search(ctx context.Context, in *searchInput) (*searchOutput, err
 }
 
 func (h *Cards) validate(ctx context.Context, in *validateInput) (*validateOutput, error) {
-	if len(in.Body.CardData) == 0 || string(in.Body.CardData) == "null" {
-		return nil, apperr.New(apperr.Invalid, "MISSING_FIELD", "card_data is required").With("field", "card_data")
+	if err := requireJSON(in.Body.CardData, "card_data"); err != nil {
+		return nil, err
 	}
 	p, err := h.Service.Validate(ctx, in.Body.CardData)
 	if err != nil {

@@ -112,11 +112,7 @@ func agentView(a *registry.Agent) AgentView {
 type agentOutput struct{ Body AgentView }
 
 func onboardOp(id, method, path, summary string, status int, auth bool) huma.Operation {
-	op := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"onboarding"}, DefaultStatus: status}
-	if auth {
-		op.Security = httpapi.Authenticated
-	}
-	return op
+	return operation("onboarding", id, method, path, summary, status, auth)
 }
 
 // Register adds the onboarding routes to api.
@@ -167,8 +163,8 @@ func (h *Onboarding) revokeToken(ctx context.Context, in *bootstrapIDInput) (*st
 }
 
 func (h *Onboarding) registerAgent(ctx context.Context, in *registerAgentInput) (*registerAgentOutput, error) {
-	if len(in.Body.Card) == 0 || string(in.Body.Card) == "null" {
-		return nil, apperr.New(apperr.Invalid, "MISSING_FIELD", "card is required").With("field", "card")
+	if err := requireJSON(in.Body.Card, "card"); err != nil {
+		return nil, err
 	}
 	reg, err := h.Service.Register(ctx, strings.TrimSpace(in.Token), registry.AgentRegistration{Card: in.Body.Card,
 		PublicKey: in.Body.PublicKey, Proof: in.Body.Proof, CSR: in.Body.CSR})

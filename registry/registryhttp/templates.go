@@ -62,10 +62,7 @@ func templateView(t *cardtemplate.Template) TemplateView {
 func (v TemplateView) Template() cardtemplate.Template {
 	t := cardtemplate.Template{Name: v.Name, Description: v.Description, Kind: cardtemplate.Kind(v.Kind), Card: v.Card,
 		Builtin: v.Builtin, OwnerID: v.OwnerID, Version: v.Version}
-	for _, p := range v.Parameters {
-		t.Parameters = append(t.Parameters, cardtemplate.Param{Name: p.Name, Type: cardtemplate.ParamType(p.Type),
-			Description: p.Description, Required: p.Required, Default: p.Default, Enum: p.Enum})
-	}
+	t.Parameters = params(v.Parameters)
 	if v.CreatedAt != nil {
 		t.CreatedAt = *v.CreatedAt
 	}
@@ -85,12 +82,18 @@ type TemplateBody struct {
 }
 
 func (b *TemplateBody) input() registry.TemplateInput {
-	in := registry.TemplateInput{Name: b.Name, Description: b.Description, Kind: cardtemplate.Kind(b.Kind), Card: b.Card}
-	for _, p := range b.Parameters {
-		in.Parameters = append(in.Parameters, cardtemplate.Param{Name: p.Name, Type: cardtemplate.ParamType(p.Type),
+	return registry.TemplateInput{Name: b.Name, Description: b.Description, Kind: cardtemplate.Kind(b.Kind), Card: b.Card,
+		Parameters: params(b.Parameters)}
+}
+
+// params converts parameter views to the domain's parameters (nil for none).
+func params(vs []ParamView) []cardtemplate.Param {
+	var out []cardtemplate.Param
+	for _, p := range vs {
+		out = append(out, cardtemplate.Param{Name: p.Name, Type: cardtemplate.ParamType(p.Type),
 			Description: p.Description, Required: p.Required, Default: p.Default, Enum: p.Enum})
 	}
-	return in
+	return out
 }
 
 // TemplatePage is a page of templates.
@@ -149,11 +152,7 @@ type renderOutput struct {
 var errTemplateChanged = registry.ErrTemplateChanged.With("hint", "If-Match does not match the template's current ETag")
 
 func templateOp(id, method, path, summary string, status int, authenticated bool) huma.Operation {
-	op := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"templates"}, DefaultStatus: status}
-	if authenticated {
-		op.Security = httpapi.Authenticated
-	}
-	return op
+	return operation("templates", id, method, path, summary, status, authenticated)
 }
 
 // Register adds the template routes to api.

@@ -76,8 +76,7 @@ func (s *Cards) write(ctx context.Context, fn func(q store.Querier) error) error
 
 // searchArgs are the pre-tokenized full-text columns of a card.
 func searchArgs(c *registry.AgentCard) (name, desc, skills, tags string) {
-	d := c.Doc()
-	return discovery.SearchText(d.Name), discovery.SearchText(d.Description), discovery.SearchText(d.SkillText), d.TagText()
+	return discovery.SearchText(c.Name), discovery.SearchText(c.Description), discovery.SearchText(c.SkillText), c.Doc().TagText()
 }
 
 func sigJSON(c *registry.AgentCard) string {
@@ -124,12 +123,11 @@ func (s *Cards) CountCards(ctx context.Context) (int, error) {
 }
 
 func (s *Cards) insert(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64, by string) error {
-	d := c.Doc()
 	_, err := q.ExecContext(ctx, `INSERT INTO agent_cards (id, seq, owner_id, slug, name, description, skill_text, tags, skills,
 		capabilities, status, version, card, etag, source_version, signature_status, signatures, signed_only, agent_did,
 		spiffe_id, origin_registry, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
-		c.ID, seq, c.OwnerID, c.Slug, d.Name, d.Description, d.SkillText, joinList(c.Tags), joinList(c.Skills),
+		c.ID, seq, c.OwnerID, c.Slug, c.Name, c.Description, c.SkillText, joinList(c.Tags), joinList(c.Skills),
 		joinList(c.Capabilities), c.Status, c.Version, c.JSON, c.ETag, c.SourceVersion, c.SignatureStatus, sigJSON(c),
 		c.SignedOnly, c.AgentDID, c.SPIFFEID, c.Origin, store.Time(c.CreatedAt), store.Time(c.UpdatedAt))
 	if store.IsUniqueViolation(err) {
@@ -204,12 +202,11 @@ func (s *Cards) UpdateCard(ctx context.Context, c *registry.AgentCard, by string
 		if err != nil {
 			return err
 		}
-		d := c.Doc()
 		res, err := q.ExecContext(ctx, `UPDATE agent_cards SET seq = $3, name = $4, description = $5, skill_text = $6, tags = $7,
 			skills = $8, capabilities = $9, status = $10, version = $11, card = $12, etag = $13, source_version = $14,
 			signature_status = $15, signatures = $16, signed_only = $17, updated_at = $18
 			WHERE id = $1 AND version = $2 AND deleted_at IS NULL`,
-			c.ID, c.Version-1, seq, d.Name, d.Description, d.SkillText, joinList(c.Tags), joinList(c.Skills),
+			c.ID, c.Version-1, seq, c.Name, c.Description, c.SkillText, joinList(c.Tags), joinList(c.Skills),
 			joinList(c.Capabilities), c.Status, c.Version, c.JSON, c.ETag, c.SourceVersion, c.SignatureStatus, sigJSON(c),
 			c.SignedOnly, store.Time(c.UpdatedAt))
 		if err := mustAffect(res, err, registry.ErrCardVersionConflict); err != nil {
@@ -451,14 +448,5 @@ func (s *Cards) SearchCards(ctx context.Context, q *discovery.Query) (discovery.
 	if err := rows.Err(); err != nil {
 		return discovery.Result{}, err
 	}
-	res := discovery.Result{Hits: hits}
-	if len(hits) > q.Limit {
-		last := hits[q.Limit-1]
-		res.Hits = hits[:q.Limit]
-		res.Next = &discovery.Position{ID: last.ID}
-		if ranked {
-			res.Next.Score = last.Score
-		}
-	}
-	return res, nil
+	return discovery.Page(hits, q.Limit, ranked), nil
 }

@@ -2,10 +2,10 @@ package registrysql
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/store"
 )
@@ -103,7 +103,7 @@ func (s *Onboarding) CompleteAgent(ctx context.Context, a *registry.Agent, c *re
 		}
 		err = s.cards.insert(ctx, q, c, seq, a.DeveloperID)
 		if err == registry.ErrSlugTaken {
-			c.Slug += "-" + strings.ToLower(a.ID[len(a.ID)-8:])
+			c.DisambiguateSlug()
 			err = s.cards.insert(ctx, q, c, seq, a.DeveloperID)
 		}
 		return err
@@ -161,7 +161,7 @@ func (s *Onboarding) Heartbeat(ctx context.Context, agentID string, at time.Time
 		if err != nil {
 			return notFound(err, nil)
 		}
-		if status != "inactive" {
+		if status != discovery.StatusInactive {
 			_, err = q.ExecContext(ctx, `UPDATE agent_cards SET last_heartbeat_at = $2 WHERE id = $1`, agentID, store.Time(at))
 			return err
 		}
