@@ -3,7 +3,6 @@ package tegsql_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -68,7 +67,7 @@ func TestSQLLedger_Properties(t *testing.T) {
 // treasury's balance decides which grants succeed).
 func resetDB(rt *rapid.T, db *store.DB) {
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_transfers`, `DELETE FROM teg_accounts`,
+		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_account_log`, `DELETE FROM teg_accounts`,
 			`UPDATE teg_head SET seq = 0, hash = '` + teg.GenesisHash + `' WHERE id = 1`} {
 			if _, err := tx.ExecContext(context.Background(), q); err != nil {
 				return err
@@ -591,21 +590,16 @@ func (w *propWorld) checkState() {
 	}
 	// Locked = Σ held by the account's active pending transfers.
 	held := map[teg.AccountID]avt.Amount{}
-	rows, err := w.db.Read().QueryContext(w.ctx, `SELECT from_account, held FROM teg_transfers WHERE kind = 'pending' AND state = 'active'`)
+	active, err := store.Strings(w.ctx, w.db.Read(), `SELECT id FROM teg_pending WHERE state = 'active'`)
 	if err != nil {
 		rt.Fatal(err)
 	}
-	for rows.Next() {
-		var from string
-		var h avt.Amount
-		if err := rows.Scan(&from, &h); err != nil {
-			rt.Fatal(err)
+	for _, id := range active {
+		p, ok, err := w.l.Transfer(w.ctx, id)
+		if err != nil || !ok || p.Kind != teg.KindPending || p.State != teg.PendingActive {
+			rt.Fatalf("active pending %s: %+v %v %v", id, p, ok, err)
 		}
-		held[teg.AccountID(from)], _ = held[teg.AccountID(from)].Add(h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		rt.Fatal(err)
+		held[p.From], _ = held[p.From].Add(p.Held)
 	}
 	for _, a := range stored {
 		if a.Locked != held[a.ID] {
@@ -630,7 +624,7 @@ func (w *propWorld) checkEnd() {
 		rt.Fatalf("verify report %+v; minted %s, head %+v", rep, w.minted, w.m.head)
 	}
 	var n int
-	if err := w.db.Read().QueryRowContext(w.ctx, `SELECT COUNT(*) FROM teg_transfers`).Scan(&n); err != nil {
+	if err := w.db.Read().QueryRowContext(w.ctx, `SELECT COUNT(*) FROM teg_events`).Scan(&n); err != nil {
 		rt.Fatal(err)
 	}
 	if n != len(w.m.transfers) {
@@ -642,58 +636,51 @@ func (w *propWorld) checkEnd() {
 			rt.Fatalf("transfer %s: stored %+v (%v, %v), model %+v", id, got, ok, err, want)
 		}
 	}
-	rows, err := w.db.Read().QueryContext(w.ctx, `SELECT seq, kind, transfer_id, body FROM teg_events ORDER BY seq`)
+	entries, err := w.l.Entries(w.ctx, 0, len(w.m.transfers)+1)
 	if err != nil {
 		rt.Fatal(err)
 	}
-	defer rows.Close()
 	var events uint64
-	for rows.Next() {
-		var (
-			seq        uint64
-			kind, tid  string
-			body       []byte
-			parsedBody struct {
-				Data map[string]string `json:"data"`
-			}
-		)
-		if err := rows.Scan(&seq, &kind, &tid, &body); err != nil {
-			rt.Fatal(err)
-		}
+	params := teg.DefaultParams()
+	for _, en := range entries {
+		e, tr := en.Event, en.Transfer
 		events++
-		if seq != events {
-			rt.Fatalf("event %d follows event %d", seq, events-1)
+		if e.Seq != events {
+			rt.Fatalf("event %d follows event %d", e.Seq, events-1)
 		}
-		if err := json.Unmarshal(body, &parsedBody); err != nil {
-			rt.Fatalf("event %d: body %s: %v", seq, body, err)
+		if want := w.m.transfers[e.TransferID]; want.Seq == e.Seq && !reflect.DeepEqual(normTransfer(tr), normTransfer(want)) {
+			rt.Fatalf("event %d: its transfer %+v, model %+v", e.Seq, tr, want)
 		}
-		d := parsedBody.Data
-		tr := w.m.transfers[tid]
-		charged := (kind == string(teg.KindTransfer) || kind == string(teg.KindPost)) && tr.Seq == seq
-		if d["fee"] == "" {
-			if charged {
-				rt.Fatalf("event %d (%s %s): no fee data", seq, kind, tid)
-			}
+		// The fee, where one is charged, is the payer's debit after the movement itself (third
+		// posting), followed by its exact split: credits to the treasury, validator pool,
+		// staking pool and burn sink, in that order, each the share Split gives (zero shares
+		// leave no posting).
+		charged := e.Kind == teg.KindTransfer || e.Kind == teg.KindPost
+		if !charged || tr.Fee.IsZero() {
 			continue
 		}
-		fee := avt.MustParse(d["fee"])
-		var sum avt.Amount
-		for _, k := range []string{"fee_treasury", "fee_validators", "fee_stakers", "fee_burn"} {
-			part, err := avt.Parse(d[k])
-			if err != nil {
-				rt.Fatalf("event %d: %s = %q: %v", seq, k, d[k], err)
+		ps := e.Postings
+		if len(ps) < 3 || !ps[2].Debit || ps[2].Account != tr.From || ps[2].Amount != tr.Fee {
+			rt.Fatalf("event %d (%s %s): no fee debit of %s from %s in %+v", e.Seq, e.Kind, e.TransferID, tr.Fee, tr.From, ps)
+		}
+		sp := params.Fee.Split(tr.Fee)
+		i, sum := 3, avt.Amount{}
+		for _, part := range []struct {
+			id teg.AccountID
+			a  avt.Amount
+		}{{teg.Treasury, sp.Treasury}, {teg.ValidatorPool, sp.Validators}, {teg.StakingPool, sp.Stakers}, {teg.Burn, sp.Burn}} {
+			if part.a.IsZero() {
+				continue
 			}
-			sum, _ = sum.Add(part)
+			if i >= len(ps) || ps[i].Debit || ps[i].Account != part.id || ps[i].Amount != part.a {
+				rt.Fatalf("event %d: fee share of %s should be %s: postings %+v", e.Seq, part.id, part.a, ps)
+			}
+			sum, _ = sum.Add(ps[i].Amount)
+			i++
 		}
-		if sum != fee {
-			rt.Fatalf("event %d: fee split %v adds up to %s, not the fee %s", seq, d, sum, fee)
+		if sum != tr.Fee {
+			rt.Fatalf("event %d: fee split adds up to %s, not the fee %s", e.Seq, sum, tr.Fee)
 		}
-		if charged && fee != tr.Fee {
-			rt.Fatalf("event %d: fee %s, transfer %s charged %s", seq, fee, tid, tr.Fee)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		rt.Fatal(err)
 	}
 	if events != w.m.head.Seq {
 		rt.Fatalf("%d events stored, head %d", events, w.m.head.Seq)

@@ -12,7 +12,7 @@ package tegsql
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,6 +40,8 @@ type Ledger struct {
 	reqs   chan *request
 	done   chan struct{}
 	stop   context.CancelFunc
+	// broken is why the ledger cannot work (its storage could not be upgraded), or nil.
+	broken error
 
 	mu     sync.Mutex // guards the fields below, held by the writer during a group
 	cache  map[teg.AccountID]teg.Account
@@ -64,11 +66,15 @@ type response struct {
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = apperr.New(apperr.Unavailable, "LEDGER_CLOSED", "the ledger is shutting down")
 
-// Open starts the writer over db with the given parameters and clock (nil: time.Now).
+// Open starts the writer over db with the given parameters and clock (nil: time.Now). A log in
+// the storage format of version 1 is rewritten first; if that fails, every Submit returns why.
 func Open(db *store.DB, params teg.Params, now func() time.Time) *Ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Ledger{db: db, engine: &teg.Ledger{Params: params, Now: now}, reqs: make(chan *request, queueDepth),
 		done: make(chan struct{}), stop: cancel, cache: map[teg.AccountID]teg.Account{}}
+	if err := l.upgrade(ctx); err != nil {
+		l.broken = apperr.Internalf("ledger storage upgrade failed: %w", err)
+	}
 	go l.run(ctx)
 	return l
 }
@@ -82,6 +88,9 @@ func (l *Ledger) Close() {
 // Submit applies cmds (see teg.Ledger.Apply for linked) and returns once they are durably
 // written. An error means nothing of the request was written.
 func (l *Ledger) Submit(ctx context.Context, cmds []teg.Command, linked bool) ([]teg.Result, error) {
+	if l.broken != nil {
+		return nil, l.broken
+	}
 	r := &request{ctx: ctx, cmds: cmds, linked: linked, reply: make(chan response, 1)}
 	select {
 	case l.reqs <- r:
@@ -252,20 +261,40 @@ func readAccount(ctx context.Context, q store.Querier, id teg.AccountID) (teg.Ac
 	return a, err
 }
 
-const transferCols = `id, seq, kind, from_account, to_account, amount, fee, message, pending_id, held, state, expires_at, fingerprint, created_at`
+// recordCols are the columns of a log row and its pending state; recordFrom joins them. Rows
+// are read with scanRecord.
+const (
+	recordCols = `e.seq, e.transfer_id, e.body, e.hash, p.state`
+	recordFrom = ` FROM teg_events e LEFT JOIN teg_pending p ON p.id = e.transfer_id`
+)
+
+func scanRecord(sc interface{ Scan(...any) error }) (teg.Event, teg.Transfer, error) {
+	var (
+		seq   uint64
+		id    string
+		body  []byte
+		hash  []byte
+		state sql.NullString
+	)
+	if err := sc.Scan(&seq, &id, &body, &hash, &state); err != nil {
+		return teg.Event{}, teg.Transfer{}, err
+	}
+	e, t, err := decodeRecord(seq, id, hex.EncodeToString(hash), body)
+	if err != nil {
+		return e, t, fmt.Errorf("event %d: %w", seq, err)
+	}
+	t.State = teg.PendingState(state.String)
+	return e, t, nil
+}
 
 func scanTransfer(sc interface{ Scan(...any) error }) (teg.Transfer, error) {
-	var t teg.Transfer
-	var kind, from, to, state string
-	err := sc.Scan(&t.ID, &t.Seq, &kind, &from, &to, &t.Amount, &t.Fee, &t.Message, &t.PendingID, &t.Held, &state,
-		store.ScanNullTime(&t.ExpiresAt), &t.Fingerprint, store.ScanTime(&t.CreatedAt))
-	t.Kind, t.From, t.To, t.State = teg.Kind(kind), teg.AccountID(from), teg.AccountID(to), teg.PendingState(state)
+	_, t, err := scanRecord(sc)
 	return t, err
 }
 
 // Transfer returns a transfer by id.
 func (l *Ledger) Transfer(ctx context.Context, id string) (teg.Transfer, bool, error) {
-	t, err := scanTransfer(l.db.Read().QueryRowContext(ctx, `SELECT `+transferCols+` FROM teg_transfers WHERE id = $1`, id))
+	t, err := scanTransfer(l.db.Read().QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.transfer_id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return teg.Transfer{}, false, nil
 	}
@@ -273,35 +302,69 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (teg.Transfer, bool, e
 }
 
 // History returns up to limit transfers from or to account with seq < before (0: from the
-// newest), newest first.
+// newest), newest first. teg_account_log lists, per write group, the seqs of the account's
+// transfers; groups cover disjoint ranges of seqs, so its rows in descending order of their first
+// seq list the account's transfers newest first, and limit rows hold at least limit of them.
 func (l *Ledger) History(ctx context.Context, account teg.AccountID, before uint64, limit int) ([]teg.Transfer, error) {
 	if before == 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := l.db.Read().QueryContext(ctx, `SELECT `+transferCols+` FROM teg_transfers
-		WHERE seq IN (
-			SELECT seq FROM (SELECT seq FROM teg_transfers WHERE from_account = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) f
-			UNION
-			SELECT seq FROM (SELECT seq FROM teg_transfers WHERE to_account = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) t)
-		ORDER BY seq DESC LIMIT $3`, string(account), int64(before), limit)
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := l.db.Read().QueryContext(ctx, `SELECT seq, seqs FROM teg_account_log WHERE account = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+		string(account), int64(before), limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []teg.Transfer
+	var seqs []int64
 	for rows.Next() {
-		t, err := scanTransfer(rows)
+		var first uint64
+		var blob []byte
+		if err := rows.Scan(&first, &blob); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		group, err := decodeSeqs(first, blob)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("history of %s: %w", account, err)
+		}
+		for i := len(group) - 1; i >= 0 && len(seqs) < limit; i-- {
+			if group[i] < before {
+				seqs = append(seqs, int64(group[i]))
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(seqs) == 0 {
+		return nil, err
+	}
+	out := make([]teg.Transfer, 0, len(seqs))
+	for _, chunk := range chunks(seqs, 500) {
+		rows, err := l.db.Read().QueryContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq `+inList(l.db.Dialect(), len(chunk), "bigint")+` ORDER BY e.seq DESC`, inArgs(l.db.Dialect(), chunk)...)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, t)
+		for rows.Next() {
+			t, err := scanTransfer(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DueExpiries returns up to limit active pending transfers whose timeout has passed at now.
 func (l *Ledger) DueExpiries(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	return store.Strings(ctx, l.db.Read(), `SELECT id FROM teg_transfers WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, store.Time(now), limit)
+	return store.Strings(ctx, l.db.Read(), `SELECT id FROM teg_pending WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, store.Time(now), limit)
 }
 
 // ExpireDue voids every pending transfer whose timeout has passed, and returns how many.
@@ -338,39 +401,21 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 			return err
 		}
 		const page = 10000
+		prev := teg.GenesisHash
 		for after := uint64(0); ; {
-			rows, err := tx.QueryContext(ctx, `SELECT seq, time, kind, transfer_id, body, prev_hash, hash FROM teg_events WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(after), page)
+			entries, err := entries(ctx, l.db.TxQuerier(tx), after, page)
 			if err != nil {
 				return err
 			}
-			n := 0
-			for rows.Next() {
-				var e teg.Event
-				var kind string
-				var body []byte
-				if err := rows.Scan(&e.Seq, store.ScanTime(&e.Time), &kind, &e.TransferID, &body, &e.PrevHash, &e.Hash); err != nil {
-					rows.Close()
-					return err
-				}
-				e.Kind = teg.Kind(kind)
-				var b eventBody
-				if err := json.Unmarshal(body, &b); err != nil {
-					rows.Close()
-					return fmt.Errorf("event %d: body: %w", e.Seq, err)
-				}
-				e.Postings, e.Data = b.Postings, b.Data
+			for _, en := range entries {
+				e := en.Event
+				e.PrevHash, prev = prev, e.Hash
 				if err := v.Add(e); err != nil {
-					rows.Close()
 					return err
 				}
 				after = e.Seq
-				n++
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if n < page {
+			if len(entries) < page {
 				break
 			}
 		}
@@ -396,9 +441,49 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 	return rep, err
 }
 
-type eventBody struct {
-	Postings []teg.Posting     `json:"postings"`
-	Data     map[string]string `json:"data,omitempty"`
+// Entry is one entry of the log: an event and the transfer it made (with a pending transfer's
+// current state).
+type Entry struct {
+	Event    teg.Event
+	Transfer teg.Transfer
+}
+
+// Entries returns up to limit entries of the log with seq > after, in order, each event with its
+// PrevHash.
+func (l *Ledger) Entries(ctx context.Context, after uint64, limit int) ([]Entry, error) {
+	out, err := entries(ctx, l.db.Read(), after, limit)
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	prev := teg.GenesisHash
+	if after > 0 {
+		var h []byte
+		if err := l.db.Read().QueryRowContext(ctx, `SELECT hash FROM teg_events WHERE seq = $1`, int64(after)).Scan(&h); err != nil {
+			return nil, fmt.Errorf("event %d: %w", after, err)
+		}
+		prev = hex.EncodeToString(h)
+	}
+	for i := range out {
+		out[i].Event.PrevHash, prev = prev, out[i].Event.Hash
+	}
+	return out, nil
+}
+
+func entries(ctx context.Context, q store.Querier, after uint64, limit int) ([]Entry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, int64(after), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e, t, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Entry{Event: e, Transfer: t})
+	}
+	return out, rows.Err()
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -3,7 +3,8 @@ package tegsql
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func (o *overlay) Transfer(ctx context.Context, id string) (teg.Transfer, bool, 
 	if o.noTransfer[id] {
 		return teg.Transfer{}, false, nil
 	}
-	t, err := scanTransfer(o.w.q.QueryRowContext(ctx, `SELECT `+transferCols+` FROM teg_transfers WHERE id = $1`, id))
+	t, err := scanTransfer(o.w.q.QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.transfer_id = $1`, id))
 	if err != nil {
 		if isNoRows(err) {
 			o.noTransfer[id] = true
@@ -147,7 +148,7 @@ func (o *overlay) prefetch(reqs []*request) error {
 		}
 	}
 	for _, chunk := range chunks(xfers, o.w.chunk()) {
-		rows, err := o.w.in(ctx, `SELECT `+transferCols+` FROM teg_transfers WHERE id`, chunk)
+		rows, err := o.w.in(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.transfer_id`, chunk)
 		if err != nil {
 			return err
 		}
@@ -210,30 +211,69 @@ func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
 		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version`); err != nil {
 		return fmt.Errorf("write accounts: %w", err)
 	}
-	var xferRows [][]any
+	// The log: one row per event with the transfer it made, as its final state in this group.
+	evRows := make([][]any, 0, len(all.Events))
+	bodies := make([]byte, 0, len(all.Events)*160)
+	hashes := make([]byte, 0, len(all.Events)*32)
+	touched := map[teg.AccountID][]uint64{}
+	var order []teg.AccountID
+	note := func(id teg.AccountID, seq uint64) {
+		if id == "" {
+			return
+		}
+		s, ok := touched[id]
+		if !ok {
+			order = append(order, id)
+		}
+		if len(s) == 0 || s[len(s)-1] != seq {
+			touched[id] = append(s, seq)
+		}
+	}
+	for i := range all.Events {
+		e := &all.Events[i]
+		t := o.transfers[e.TransferID]
+		if t == nil || t.Seq != e.Seq {
+			return fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
+		}
+		start := len(bodies)
+		bodies = appendRecord(bodies, e, t)
+		hstart := len(hashes)
+		var err error
+		if hashes, err = hex.AppendDecode(hashes, []byte(e.Hash)); err != nil {
+			return fmt.Errorf("event %d: hash: %w", e.Seq, err)
+		}
+		evRows = append(evRows, []any{int64(e.Seq), e.TransferID, bodies[start:len(bodies):len(bodies)], hashes[hstart:len(hashes):len(hashes)]})
+		note(t.From, t.Seq)
+		note(t.To, t.Seq)
+	}
+	if err := w.insert(ctx, "teg_events", "seq, transfer_id, body, hash", 4, evRows, ""); err != nil {
+		return fmt.Errorf("write events: %w", err)
+	}
+	// Pending transfers: new ones, and the state of those posted, voided or expired.
+	var pendRows [][]any
 	seenT := map[string]bool{}
 	for i := len(all.Transfers) - 1; i >= 0; i-- {
 		t := o.transfers[all.Transfers[i].ID]
-		if seenT[t.ID] {
+		if seenT[t.ID] || t.Kind != teg.KindPending {
 			continue
 		}
 		seenT[t.ID] = true
-		xferRows = append(xferRows, []any{t.ID, int64(t.Seq), string(t.Kind), string(t.From), string(t.To), t.Amount, t.Fee, t.Message,
-			t.PendingID, t.Held, string(t.State), store.NullTime(t.ExpiresAt), t.Fingerprint, store.Time(t.CreatedAt)})
-	}
-	if err := w.insert(ctx, "teg_transfers", transferCols, 14, xferRows, ` ON CONFLICT (id) DO UPDATE SET state = excluded.state`); err != nil {
-		return fmt.Errorf("write transfers: %w", err)
-	}
-	evRows := make([][]any, 0, len(all.Events))
-	for _, e := range all.Events {
-		body, err := json.Marshal(eventBody{Postings: e.Postings, Data: e.Data})
-		if err != nil {
-			return err
+		if t.ExpiresAt == nil {
+			return fmt.Errorf("pending transfer %s has no expiry", t.ID)
 		}
-		evRows = append(evRows, []any{int64(e.Seq), store.Time(e.Time), string(e.Kind), e.TransferID, string(body), e.PrevHash, e.Hash})
+		pendRows = append(pendRows, []any{t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt)})
 	}
-	if err := w.insert(ctx, "teg_events", "seq, time, kind, transfer_id, body, prev_hash, hash", 7, evRows, ""); err != nil {
-		return fmt.Errorf("write events: %w", err)
+	if err := w.insert(ctx, "teg_pending", "id, seq, state, expires_at", 4, pendRows, ` ON CONFLICT (id) DO UPDATE SET state = excluded.state`); err != nil {
+		return fmt.Errorf("write pending transfers: %w", err)
+	}
+	// History: per account, the seqs of this group's transfers from or to it.
+	logRows := make([][]any, 0, len(order))
+	for _, id := range order {
+		seqs := touched[id]
+		logRows = append(logRows, []any{string(id), int64(seqs[0]), encodeSeqs(seqs)})
+	}
+	if err := w.insert(ctx, "teg_account_log", "account, seq, seqs", 3, logRows, ""); err != nil {
+		return fmt.Errorf("write account log: %w", err)
 	}
 	res, err := w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, int64(all.Head.Seq), all.Head.Hash, int64(from.Seq))
 	if err != nil {
@@ -292,10 +332,27 @@ func (w *writer) chunk() int {
 // parameter on PostgreSQL (a single plan that uses the index whatever the table's statistics
 // say), a list of anonymous parameters on SQLite (see insert).
 func (w *writer) in(ctx context.Context, query string, ids []string) (*sql.Rows, error) {
-	if w.dialect == store.Postgres {
-		return w.q.QueryContext(ctx, query+` IN (SELECT unnest($1::text[]))`, ids)
+	return w.q.QueryContext(ctx, query+inList(w.dialect, len(ids), "text"), inArgs(w.dialect, ids)...)
+}
+
+// inList is the " IN (…)" of a query over n values of the PostgreSQL type pgType, whose
+// arguments inArgs makes.
+func inList(d store.Dialect, n int, pgType string) string {
+	if d == store.Postgres {
+		return ` IN (SELECT unnest($1::` + pgType + `[]))`
 	}
-	return w.q.QueryContext(ctx, query+` IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, anys(ids)...)
+	return ` IN (` + strings.Repeat("?,", n-1) + `?)`
+}
+
+func inArgs[T any](d store.Dialect, vals []T) []any {
+	if d == store.Postgres {
+		return []any{vals}
+	}
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
 }
 
 func placeholders(start, n int) string {
@@ -310,8 +367,8 @@ func placeholders(start, n int) string {
 	return sb.String()
 }
 
-func chunks(s []string, n int) [][]string {
-	var out [][]string
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
 	for len(s) > 0 {
 		k := min(n, len(s))
 		out = append(out, s[:k])
@@ -320,10 +377,28 @@ func chunks(s []string, n int) [][]string {
 	return out
 }
 
-func anys(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
+// encodeSeqs stores an ascending list of seqs as uvarint differences from its first.
+func encodeSeqs(seqs []uint64) []byte {
+	b := make([]byte, 0, len(seqs)*2)
+	prev := seqs[0]
+	for _, s := range seqs[1:] {
+		b = binary.AppendUvarint(b, s-prev)
+		prev = s
 	}
-	return out
+	return b
+}
+
+// decodeSeqs reverses encodeSeqs for the row whose first seq is first.
+func decodeSeqs(first uint64, b []byte) ([]uint64, error) {
+	out := []uint64{first}
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 || d == 0 {
+			return nil, errCorrupt
+		}
+		first += d
+		out = append(out, first)
+		b = b[n:]
+	}
+	return out, nil
 }
