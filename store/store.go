@@ -111,7 +111,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 			}
 		}
 		u := "file:" + (&url.URL{Path: path}).EscapedPath()
-		wdsn = u + "?_txlock=immediate&_pragma=journal_mode(WAL)&" + pragmas
+		wdsn = u + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&" + pragmas
 		rdsn = u + "?_pragma=journal_mode(WAL)&_pragma=query_only(1)&" + pragmas
 	}
 	w, err := sql.Open("sqlite", wdsn)

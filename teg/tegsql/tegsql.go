@@ -43,12 +43,11 @@ type Ledger struct {
 	// broken is why the ledger cannot work (its storage could not be upgraded), or nil.
 	broken error
 
-	mu     sync.Mutex // guards the fields below, held by the writer during a group
+	// mu guards the cache, which the goroutine preparing a group reads while the committer
+	// writes it.
+	mu     sync.Mutex
 	cache  map[teg.AccountID]teg.Account
 	cached teg.Head // the head the cache is exact at
-	// What the group being written will make true once it commits.
-	pendingHead     teg.Head
-	pendingAccounts map[teg.AccountID]*teg.Account
 }
 
 type request struct {
@@ -116,42 +115,72 @@ func (l *Ledger) Do(ctx context.Context, c teg.Command) (teg.Transfer, bool, err
 	return res[0].Transfer, res[0].Replayed, res[0].Err
 }
 
+// run is the writer. It works as a two-stage pipeline, so that the two cores of a small machine
+// both work: while the committer goroutine writes group N in its transaction, run collects group
+// N+1 and prepares it — reads what it needs through the read pool, applies it on top of group
+// N's changes, and encodes its rows. The committer then locks the head; if it is where the
+// preparation assumed (group N was committed exactly as prepared and no other process wrote), it
+// only executes the rows, otherwise it prepares the group again inside its transaction.
 func (l *Ledger) run(ctx context.Context) {
 	defer close(l.done)
+	commits := make(chan *prepared)
+	committed := make(chan struct{})
+	go func() {
+		for p := range commits {
+			l.commit(p)
+			committed <- struct{}{}
+		}
+	}()
+	busy := false
+	var last *prepared
 	for {
-		var first *request
-		select {
-		case first = <-l.reqs:
-		case <-ctx.Done():
-			// Write what is queued, then stop.
-			for {
-				select {
-				case r := <-l.reqs:
-					l.group([]*request{r})
-				default:
-					return
-				}
-			}
+		live, ok := l.collect(ctx)
+		if !ok {
+			break
 		}
-		group := []*request{first}
-		n := len(first.cmds)
-	fill:
-		for n < maxGroupCommands {
-			select {
-			case r := <-l.reqs:
-				group = append(group, r)
-				n += len(r.cmds)
-			default:
-				break fill
-			}
+		if len(live) == 0 {
+			continue
 		}
-		l.group(group)
+		p := l.prepare(live, last)
+		if busy {
+			<-committed
+		}
+		commits <- p
+		busy, last = true, p
 	}
+	if busy {
+		<-committed
+	}
+	close(commits)
 }
 
-// group applies and writes one group of requests in one transaction.
-func (l *Ledger) group(group []*request) {
-	var live []*request
+// collect waits for the next group of requests (answering those whose context ended); false
+// once the ledger is closed and nothing is left.
+func (l *Ledger) collect(ctx context.Context) ([]*request, bool) {
+	var first *request
+	select {
+	case first = <-l.reqs:
+	case <-ctx.Done():
+		// Write what is queued, then stop.
+		select {
+		case first = <-l.reqs:
+		default:
+			return nil, false
+		}
+	}
+	group := []*request{first}
+	n := len(first.cmds)
+fill:
+	for n < maxGroupCommands {
+		select {
+		case r := <-l.reqs:
+			group = append(group, r)
+			n += len(r.cmds)
+		default:
+			break fill
+		}
+	}
+	live := group[:0]
 	for _, r := range group {
 		if r.ctx.Err() == nil {
 			live = append(live, r)
@@ -159,75 +188,123 @@ func (l *Ledger) group(group []*request) {
 			r.reply <- response{err: r.ctx.Err()}
 		}
 	}
-	if len(live) == 0 {
-		return
+	return live, true
+}
+
+// prepared is a group applied and encoded, ready to be written.
+type prepared struct {
+	live    []*request
+	replies []response
+	ov      *overlay
+	from    teg.Head // the head the group was applied after
+	to      teg.Head
+	rows    *groupRows // nil: nothing to write
+	err     error      // the preparation failed (the committer prepares again)
+	base    *prepared  // the group it was applied on top of, or nil
+	// exact is set by the committer once the group is committed as prepared.
+	exact bool
+}
+
+// prepare applies live ahead of the transaction, on top of base (the group before it, which
+// may still be being written).
+func (l *Ledger) prepare(live []*request, base *prepared) *prepared {
+	var from teg.Head
+	var bov *overlay
+	if base != nil && base.err == nil {
+		from, bov = base.to, base.ov
+	} else {
+		l.mu.Lock()
+		from = l.cached
+		l.mu.Unlock()
+		base = nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var replies []response
+	w := &writer{l: l, q: l.db.Read(), dialect: l.db.Dialect()}
+	p := l.apply(w, live, from, bov)
+	p.base = base
+	return p
+}
+
+// apply runs the group's requests against the overlay over base and w, after head from.
+func (l *Ledger) apply(w *writer, live []*request, from teg.Head, base *overlay) *prepared {
+	p := &prepared{live: live, from: from, ov: newOverlay(w, base)}
+	if p.err = p.ov.prefetch(live); p.err != nil {
+		return p
+	}
+	all := teg.Changes{Head: from}
+	p.replies = make([]response, 0, len(live))
+	for _, r := range live {
+		ch, res, err := l.engine.Apply(context.Background(), p.ov, all.Head, r.cmds, r.linked)
+		if err != nil && apperr.KindOf(err) == apperr.Internal {
+			p.err = err
+			return p
+		}
+		if err != nil {
+			p.replies = append(p.replies, response{err: err})
+			continue
+		}
+		p.ov.commit(ch)
+		all.Accounts = append(all.Accounts, ch.Accounts...)
+		all.Transfers = append(all.Transfers, ch.Transfers...)
+		all.Events = append(all.Events, ch.Events...)
+		all.Head = ch.Head
+		p.replies = append(p.replies, response{results: res})
+	}
+	p.to = all.Head
+	if len(all.Events) > 0 || len(all.Accounts) > 0 {
+		p.rows, p.err = encode(p.ov, &all)
+	}
+	return p
+}
+
+// commit writes a prepared group in one transaction (preparing it again inside the transaction
+// when what it was prepared on is not what is stored) and answers its requests.
+func (l *Ledger) commit(p *prepared) {
+	done := p
 	err := l.db.InTx(context.Background(), func(tx *sql.Tx) error {
-		replies = replies[:0]
+		done = p
 		w := &writer{l: l, q: l.db.TxQuerier(tx), dialect: l.db.Dialect()}
 		head, err := w.lockHead()
 		if err != nil {
 			return err
 		}
-		if head != l.cached {
-			clear(l.cache) // another process wrote: what we cached may be stale
-		}
-		ov := newOverlay(w)
-		if err := ov.prefetch(live); err != nil {
-			return err
-		}
-		var all teg.Changes
-		all.Head = head
-		for _, r := range live {
-			ch, res, err := l.engine.Apply(context.Background(), ov, all.Head, r.cmds, r.linked)
-			if err != nil && apperr.KindOf(err) == apperr.Internal {
-				return err
+		if p.err != nil || (p.base != nil && !p.base.exact) || head != p.from {
+			l.mu.Lock()
+			if head != l.cached {
+				clear(l.cache) // another process wrote: what we cached may be stale
+				l.cached = teg.Head{}
 			}
-			if err != nil {
-				replies = append(replies, response{err: err})
-				continue
+			l.mu.Unlock()
+			if done = l.apply(w, p.live, head, nil); done.err != nil {
+				return done.err
 			}
-			ov.commit(ch)
-			all.Accounts = append(all.Accounts, ch.Accounts...)
-			all.Transfers = append(all.Transfers, ch.Transfers...)
-			all.Events = append(all.Events, ch.Events...)
-			all.Head = ch.Head
-			replies = append(replies, response{results: res})
 		}
-		if len(all.Events) == 0 && len(all.Accounts) == 0 {
+		if done.rows == nil {
 			return nil
 		}
-		if err := w.write(ov, &all, head); err != nil {
-			return err
-		}
-		l.pendingHead = all.Head
-		l.pendingAccounts = ov.accounts
-		return nil
+		return w.exec(done.rows, done.from, done.to)
 	})
+	l.mu.Lock()
 	if err != nil {
 		clear(l.cache)
 		l.cached = teg.Head{}
-		for _, r := range live {
-			r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
-		}
-		return
-	}
-	// Committed: the cache now holds the balances as written.
-	if l.pendingAccounts != nil {
-		if len(l.cache)+len(l.pendingAccounts) > maxCachedAccounts {
+	} else if done.rows != nil || l.cached == done.from {
+		// Committed: the cache now holds the balances as written.
+		if len(l.cache)+len(done.ov.accounts) > maxCachedAccounts {
 			clear(l.cache)
 		}
-		for id, a := range l.pendingAccounts {
+		for id, a := range done.ov.accounts {
 			l.cache[id] = *a
 		}
-		l.cached = l.pendingHead
-		l.pendingAccounts = nil
+		l.cached = done.to
 	}
-	for i, r := range live {
-		r.reply <- replies[i]
+	l.mu.Unlock()
+	p.exact = err == nil && done == p
+	for i, r := range p.live {
+		if err != nil {
+			r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
+		} else {
+			r.reply <- done.replies[i]
+		}
 	}
 }
 

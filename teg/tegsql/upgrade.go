@@ -62,7 +62,7 @@ func readV1(ctx context.Context, w *writer, after int64, n int) (*teg.Changes, *
 	}
 	defer rows.Close()
 	ch := &teg.Changes{}
-	ov := newOverlay(w)
+	ov := newOverlay(w, nil)
 	last := after
 	for rows.Next() {
 		var (

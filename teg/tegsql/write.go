@@ -14,7 +14,8 @@ import (
 	"github.com/sovereign-stack/sovereign/teg"
 )
 
-// writer reads and writes inside one group's transaction.
+// writer reads and writes through q: a group's transaction, or (preparing a group ahead of the
+// one being written) the read pool.
 type writer struct {
 	l       *Ledger
 	q       store.Querier
@@ -32,9 +33,11 @@ func (w *writer) lockHead() (teg.Head, error) {
 }
 
 // overlay is the state the engine reads during a group: what this group changed, over what the
-// writer cached, over the database.
+// group before it (base, possibly still being written) left, over what the writer cached, over
+// the database.
 type overlay struct {
 	w          *writer
+	base       *overlay
 	accounts   map[teg.AccountID]*teg.Account
 	missing    map[teg.AccountID]bool
 	transfers  map[string]*teg.Transfer
@@ -42,8 +45,8 @@ type overlay struct {
 	newAccts   map[teg.AccountID]bool
 }
 
-func newOverlay(w *writer) *overlay {
-	return &overlay{w: w, accounts: map[teg.AccountID]*teg.Account{}, missing: map[teg.AccountID]bool{},
+func newOverlay(w *writer, base *overlay) *overlay {
+	return &overlay{w: w, base: base, accounts: map[teg.AccountID]*teg.Account{}, missing: map[teg.AccountID]bool{},
 		transfers: map[string]*teg.Transfer{}, noTransfer: map[string]bool{}, newAccts: map[teg.AccountID]bool{}}
 }
 
@@ -54,7 +57,7 @@ func (o *overlay) Account(ctx context.Context, id teg.AccountID) (teg.Account, e
 	if o.missing[id] {
 		return teg.Account{}, teg.ErrAccountNotFound.With("account", string(id))
 	}
-	if a, ok := o.w.l.cache[id]; ok {
+	if a, ok := o.known(id); ok {
 		o.accounts[id] = &a
 		return a, nil
 	}
@@ -77,6 +80,12 @@ func (o *overlay) Transfer(ctx context.Context, id string) (teg.Transfer, bool, 
 	if o.noTransfer[id] {
 		return teg.Transfer{}, false, nil
 	}
+	if o.base != nil {
+		if t, ok := o.base.transfers[id]; ok {
+			o.transfers[id] = t
+			return *t, true, nil
+		}
+	}
 	t, err := scanTransfer(o.w.q.QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.transfer_id = $1`, id))
 	if err != nil {
 		if isNoRows(err) {
@@ -87,6 +96,19 @@ func (o *overlay) Transfer(ctx context.Context, id string) (teg.Transfer, bool, 
 	}
 	o.transfers[id] = &t
 	return t, true, nil
+}
+
+// known returns the account as the base group left it or as the writer cached it.
+func (o *overlay) known(id teg.AccountID) (teg.Account, bool) {
+	if o.base != nil {
+		if a, ok := o.base.accounts[id]; ok {
+			return *a, true
+		}
+	}
+	o.w.l.mu.Lock()
+	a, ok := o.w.l.cache[id]
+	o.w.l.mu.Unlock()
+	return a, ok
 }
 
 // prefetch reads, in a few queries, every account and transfer the group's commands name and
@@ -101,14 +123,16 @@ func (o *overlay) prefetch(reqs []*request) error {
 			return
 		}
 		seenA[s] = true
-		if _, ok := o.w.l.cache[id]; !ok {
+		if _, ok := o.known(id); !ok {
 			accts = append(accts, s)
 		}
 	}
 	addT := func(id string) {
 		if id != "" && !seenT[id] {
 			seenT[id] = true
-			xfers = append(xfers, id)
+			if o.base == nil || o.base.transfers[id] == nil {
+				xfers = append(xfers, id)
+			}
 		}
 	}
 	for _, r := range reqs {
@@ -192,10 +216,49 @@ func (o *overlay) commit(ch *teg.Changes) {
 	}
 }
 
-// write stores the group's changes: accounts and transfers (last version of each), events, and
-// the new head, checked against the head the group started from.
+// groupRows are a group's changes as the rows to write.
+type groupRows struct {
+	accounts, events, pending, log [][]any
+}
+
+// write stores the group's changes and moves the head from from to all.Head.
 func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
+	rows, err := encode(o, all)
+	if err != nil {
+		return err
+	}
+	return w.exec(rows, from, all.Head)
+}
+
+// exec writes rows and moves the head from from to to, checking that it was at from.
+func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	ctx := context.Background()
+	if err := w.insert(ctx, "teg_accounts", "id, liquid, locked, staked, unbonding, version, created_at", 7, r.accounts,
+		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version`); err != nil {
+		return fmt.Errorf("write accounts: %w", err)
+	}
+	if err := w.insert(ctx, "teg_events", "seq, transfer_id, body, hash", 4, r.events, ""); err != nil {
+		return fmt.Errorf("write events: %w", err)
+	}
+	if err := w.insert(ctx, "teg_pending", "id, seq, state, expires_at", 4, r.pending, ` ON CONFLICT (id) DO UPDATE SET state = excluded.state`); err != nil {
+		return fmt.Errorf("write pending transfers: %w", err)
+	}
+	if err := w.insert(ctx, "teg_account_log", "account, seq, seqs", 3, r.log, ""); err != nil {
+		return fmt.Errorf("write account log: %w", err)
+	}
+	res, err := w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, int64(to.Seq), to.Hash, int64(from.Seq))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("event log head moved during the write (expected seq %d)", from.Seq)
+	}
+	return nil
+}
+
+// encode turns the changes of a group into rows: accounts and pending transfers as their final
+// state in the group (o), the log entries, and each account's history.
+func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 	// Accounts: the final state of each touched account, once.
 	var acctRows [][]any
 	seen := map[teg.AccountID]bool{}
@@ -206,10 +269,6 @@ func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
 		}
 		seen[a.ID] = true
 		acctRows = append(acctRows, []any{string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt)})
-	}
-	if err := w.insert(ctx, "teg_accounts", "id, liquid, locked, staked, unbonding, version, created_at", 7, acctRows,
-		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version`); err != nil {
-		return fmt.Errorf("write accounts: %w", err)
 	}
 	// The log: one row per event with the transfer it made, as its final state in this group.
 	evRows := make([][]any, 0, len(all.Events))
@@ -233,21 +292,18 @@ func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
 		e := &all.Events[i]
 		t := o.transfers[e.TransferID]
 		if t == nil || t.Seq != e.Seq {
-			return fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
+			return nil, fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
 		}
 		start := len(bodies)
 		bodies = appendRecord(bodies, e, t)
 		hstart := len(hashes)
 		var err error
 		if hashes, err = hex.AppendDecode(hashes, []byte(e.Hash)); err != nil {
-			return fmt.Errorf("event %d: hash: %w", e.Seq, err)
+			return nil, fmt.Errorf("event %d: hash: %w", e.Seq, err)
 		}
 		evRows = append(evRows, []any{int64(e.Seq), e.TransferID, bodies[start:len(bodies):len(bodies)], hashes[hstart:len(hashes):len(hashes)]})
 		note(t.From, t.Seq)
 		note(t.To, t.Seq)
-	}
-	if err := w.insert(ctx, "teg_events", "seq, transfer_id, body, hash", 4, evRows, ""); err != nil {
-		return fmt.Errorf("write events: %w", err)
 	}
 	// Pending transfers: new ones, and the state of those posted, voided or expired.
 	var pendRows [][]any
@@ -259,12 +315,9 @@ func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
 		}
 		seenT[t.ID] = true
 		if t.ExpiresAt == nil {
-			return fmt.Errorf("pending transfer %s has no expiry", t.ID)
+			return nil, fmt.Errorf("pending transfer %s has no expiry", t.ID)
 		}
 		pendRows = append(pendRows, []any{t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt)})
-	}
-	if err := w.insert(ctx, "teg_pending", "id, seq, state, expires_at", 4, pendRows, ` ON CONFLICT (id) DO UPDATE SET state = excluded.state`); err != nil {
-		return fmt.Errorf("write pending transfers: %w", err)
 	}
 	// History: per account, the seqs of this group's transfers from or to it.
 	logRows := make([][]any, 0, len(order))
@@ -272,17 +325,7 @@ func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
 		seqs := touched[id]
 		logRows = append(logRows, []any{string(id), int64(seqs[0]), encodeSeqs(seqs)})
 	}
-	if err := w.insert(ctx, "teg_account_log", "account, seq, seqs", 3, logRows, ""); err != nil {
-		return fmt.Errorf("write account log: %w", err)
-	}
-	res, err := w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, int64(all.Head.Seq), all.Head.Hash, int64(from.Seq))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("event log head moved during the write (expected seq %d)", from.Seq)
-	}
-	return nil
+	return &groupRows{accounts: acctRows, events: evRows, pending: pendRows, log: logRows}, nil
 }
 
 // rowsPerInsert is how many rows one multi-row INSERT carries (fixed, so statements are reused).
