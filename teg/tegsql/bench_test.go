@@ -3,6 +3,7 @@ package tegsql_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sovereign-stack/sovereign/avt"
@@ -11,7 +12,8 @@ import (
 	"github.com/sovereign-stack/sovereign/teg"
 )
 
-// BenchmarkBatchedTransfers submits linked batches of 8,190 transfers among 10,000 accounts and
+// BenchmarkBatchedTransfers submits linked batches of 8,190 transfers among 10,000 accounts from
+// GOMAXPROCS clients and
 // reports transfers per second (durable: SQLite synchronous=FULL, PostgreSQL synchronous commit).
 func BenchmarkBatchedTransfers(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
@@ -25,18 +27,23 @@ func BenchmarkBatchedTransfers(b *testing.B) {
 			l := open(b, db)
 			ids := setup(b, l, 10000, avt.AVT(10_000))
 			ctx := context.Background()
-			n := 0
+			var n atomic.Int64
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				cmds := make([]teg.Command, teg.MaxBatch)
-				for j := range cmds {
-					n++
-					cmds[j] = teg.Command{Kind: teg.KindTransfer, ID: fmt.Sprintf("bt-%d", n), From: ids[n%len(ids)], To: ids[(n*7+1)%len(ids)], Amount: avt.FromUnits(uint64(n))}
+			// Two clients, so the writer can prepare one batch while it commits the other.
+			b.SetParallelism(1)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					cmds := make([]teg.Command, teg.MaxBatch)
+					for j := range cmds {
+						k := n.Add(1)
+						cmds[j] = teg.Command{Kind: teg.KindTransfer, ID: fmt.Sprintf("bt-%012d", k), From: ids[k%int64(len(ids))], To: ids[(k*7+1)%int64(len(ids))], Amount: avt.FromUnits(uint64(k))}
+					}
+					if _, err := l.Submit(ctx, cmds, true); err != nil {
+						b.Error(err)
+						return
+					}
 				}
-				if _, err := l.Submit(ctx, cmds, true); err != nil {
-					b.Fatal(err)
-				}
-			}
+			})
 			b.ReportMetric(float64(b.N*teg.MaxBatch)/b.Elapsed().Seconds(), "transfers/s")
 		})
 	}

@@ -74,6 +74,9 @@ func Open(db *store.DB, params teg.Params, now func() time.Time) *Ledger {
 	if err := l.upgrade(ctx); err != nil {
 		l.broken = apperr.Internalf("ledger storage upgrade failed: %w", err)
 	}
+	if h, err := l.Head(ctx); err == nil {
+		l.cached = h // the cache is empty, so exact at the stored head
+	}
 	go l.run(ctx)
 	return l
 }
@@ -144,6 +147,11 @@ func (l *Ledger) run(ctx context.Context) {
 		p := l.prepare(live, last)
 		if busy {
 			<-committed
+			if !last.exact {
+				// The group p was applied on is not what was committed: apply it again on what
+				// was (else every later group would be prepared on a redone one, and redone too).
+				p = l.prepare(live, nil)
+			}
 		}
 		commits <- p
 		busy, last = true, p

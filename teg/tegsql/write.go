@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/store"
@@ -216,9 +217,10 @@ func (o *overlay) commit(ch *teg.Changes) {
 	}
 }
 
-// groupRows are a group's changes as the rows to write.
+// groupRows are a group's changes as the rows to write, each table's rows as one flat list of
+// values (ready to be cut into multi-row INSERTs without copying).
 type groupRows struct {
-	accounts, events, pending, log [][]any
+	accounts, events, pending, log []any
 }
 
 // write stores the group's changes and moves the head from from to all.Head.
@@ -260,7 +262,7 @@ func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 // state in the group (o), the log entries, and each account's history.
 func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 	// Accounts: the final state of each touched account, once.
-	var acctRows [][]any
+	acctRows := make([]any, 0, 7*len(all.Accounts))
 	seen := map[teg.AccountID]bool{}
 	for i := len(all.Accounts) - 1; i >= 0; i-- {
 		a := o.accounts[all.Accounts[i].ID]
@@ -268,10 +270,10 @@ func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 			continue
 		}
 		seen[a.ID] = true
-		acctRows = append(acctRows, []any{string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt)})
+		acctRows = append(acctRows, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt))
 	}
 	// The log: one row per event with the transfer it made, as its final state in this group.
-	evRows := make([][]any, 0, len(all.Events))
+	evRows := make([]any, 0, 4*len(all.Events))
 	bodies := make([]byte, 0, len(all.Events)*160)
 	hashes := make([]byte, 0, len(all.Events)*32)
 	touched := map[teg.AccountID][]uint64{}
@@ -301,12 +303,12 @@ func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 		if hashes, err = hex.AppendDecode(hashes, []byte(e.Hash)); err != nil {
 			return nil, fmt.Errorf("event %d: hash: %w", e.Seq, err)
 		}
-		evRows = append(evRows, []any{int64(e.Seq), e.TransferID, bodies[start:len(bodies):len(bodies)], hashes[hstart:len(hashes):len(hashes)]})
+		evRows = append(evRows, int64(e.Seq), e.TransferID, bodies[start:len(bodies):len(bodies)], hashes[hstart:len(hashes):len(hashes)])
 		note(t.From, t.Seq)
 		note(t.To, t.Seq)
 	}
 	// Pending transfers: new ones, and the state of those posted, voided or expired.
-	var pendRows [][]any
+	var pendRows []any
 	seenT := map[string]bool{}
 	for i := len(all.Transfers) - 1; i >= 0; i-- {
 		t := o.transfers[all.Transfers[i].ID]
@@ -317,13 +319,13 @@ func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 		if t.ExpiresAt == nil {
 			return nil, fmt.Errorf("pending transfer %s has no expiry", t.ID)
 		}
-		pendRows = append(pendRows, []any{t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt)})
+		pendRows = append(pendRows, t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt))
 	}
 	// History: per account, the seqs of this group's transfers from or to it.
-	logRows := make([][]any, 0, len(order))
+	logRows := make([]any, 0, 3*len(order))
 	for _, id := range order {
 		seqs := touched[id]
-		logRows = append(logRows, []any{string(id), int64(seqs[0]), encodeSeqs(seqs)})
+		logRows = append(logRows, string(id), int64(seqs[0]), encodeSeqs(seqs))
 	}
 	return &groupRows{accounts: acctRows, events: evRows, pending: pendRows, log: logRows}, nil
 }
@@ -331,34 +333,50 @@ func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 // rowsPerInsert is how many rows one multi-row INSERT carries (fixed, so statements are reused).
 const rowsPerInsert = 256
 
-func (w *writer) insert(ctx context.Context, table, cols string, ncols int, rows [][]any, suffix string) error {
-	for len(rows) > 0 {
-		n := min(len(rows), rowsPerInsert)
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
-		args := make([]any, 0, n*ncols)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteByte('(')
-			if w.dialect == store.SQLite {
-				// Anonymous parameters: SQLite looks named ones ($N) up by name, one linear
-				// search per parameter, which dominates statements with thousands of them.
-				sb.WriteString(strings.Repeat("?,", ncols-1) + "?")
-			} else {
-				sb.WriteString(placeholders(i*ncols+1, ncols))
-			}
-			sb.WriteByte(')')
-			args = append(args, rows[i]...)
-		}
-		sb.WriteString(suffix)
-		if _, err := w.q.ExecContext(ctx, sb.String(), args...); err != nil {
+func (w *writer) insert(ctx context.Context, table, cols string, ncols int, vals []any, suffix string) error {
+	for len(vals) > 0 {
+		n := min(len(vals)/ncols, rowsPerInsert)
+		if _, err := w.q.ExecContext(ctx, insertSQL(w.dialect, table, cols, ncols, n, suffix), vals[:n*ncols]...); err != nil {
 			return err
 		}
-		rows = rows[n:]
+		vals = vals[n*ncols:]
 	}
 	return nil
+}
+
+var insertSQLs sync.Map // insertKey → string
+
+type insertKey struct {
+	dialect             store.Dialect
+	table, cols, suffix string
+	ncols, rows         int
+}
+
+// insertSQL returns the statement inserting rows rows of ncols values into table (memoized).
+func insertSQL(d store.Dialect, table, cols string, ncols, rows int, suffix string) string {
+	k := insertKey{d, table, cols, suffix, ncols, rows}
+	if q, ok := insertSQLs.Load(k); ok {
+		return q.(string)
+	}
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('(')
+		if d == store.SQLite {
+			// Anonymous parameters: SQLite looks named ones ($N) up by name, one linear
+			// search per parameter, which dominates statements with thousands of them.
+			sb.WriteString(strings.Repeat("?,", ncols-1) + "?")
+		} else {
+			sb.WriteString(placeholders(i*ncols+1, ncols))
+		}
+		sb.WriteByte(')')
+	}
+	sb.WriteString(suffix)
+	insertSQLs.Store(k, sb.String())
+	return sb.String()
 }
 
 // chunk is how many ids one lookup asks for. PostgreSQL plans a short list as index probes but
