@@ -12,12 +12,16 @@ import (
 	"github.com/sovereign-stack/sovereign/teg"
 )
 
-// BenchmarkBatchedTransfers submits linked batches of 8,190 transfers among 10,000 accounts from
+// BenchmarkBatchedTransfers submits linked batches of 8,190 transfers among 10,000 or 1,000 accounts from
 // GOMAXPROCS clients and
 // reports transfers per second (durable: SQLite synchronous=FULL, PostgreSQL synchronous commit).
 func BenchmarkBatchedTransfers(b *testing.B) {
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		b.Run(dialect, func(b *testing.B) {
+	for _, c := range []struct {
+		dialect  string
+		accounts int
+	}{{"sqlite", 10000}, {"sqlite", 1000}, {"postgres", 10000}} {
+		dialect := c.dialect
+		b.Run(fmt.Sprintf("%s/accounts=%d", dialect, c.accounts), func(b *testing.B) {
 			var db *store.DB
 			if dialect == "sqlite" {
 				db = storetest.SQLite(b)
@@ -25,7 +29,7 @@ func BenchmarkBatchedTransfers(b *testing.B) {
 				db = storetest.Postgres(b)
 			}
 			l := open(b, db)
-			ids := setup(b, l, 10000, avt.AVT(10_000))
+			ids := setup(b, l, c.accounts, avt.AVT(10_000))
 			ctx := context.Background()
 			var n atomic.Int64
 			b.ResetTimer()
