@@ -4,92 +4,115 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"hash"
 	"slices"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/avt"
 )
 
-// canon writes the canonical binary form that hashes cover: fixed-width integers, and strings
-// and byte fields prefixed by their length, so no two different values share an encoding. It is
-// several times cheaper than JSON and independent of field names and map order.
-type canon struct {
-	h   hash.Hash
-	buf [16]byte
+// The canonical binary form that hashes cover: fixed-width big-endian integers, and strings
+// prefixed by their length, so no two different values share an encoding. It is several times
+// cheaper than JSON and independent of field names and map order. The encoding is appended to a
+// byte slice (the ledger reuses one per batch) and hashed once, so it allocates nothing.
+
+func appendU64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
 }
 
-func newCanon() *canon { return &canon{h: sha256.New()} }
-
-func (c *canon) u64(v uint64) {
-	binary.BigEndian.PutUint64(c.buf[:8], v)
-	c.h.Write(c.buf[:8])
-}
-
-func (c *canon) str(s string) {
-	c.u64(uint64(len(s)))
-	c.h.Write([]byte(s))
-}
-
-func (c *canon) amount(a avt.Amount) {
+func appendAmount(b []byte, a avt.Amount) []byte {
 	u := a.Uint256()
-	c.u64(u[1])
-	c.u64(u[0])
+	b = binary.BigEndian.AppendUint64(b, u[1])
+	return binary.BigEndian.AppendUint64(b, u[0])
 }
 
-func (c *canon) bool(b bool) {
-	if b {
-		c.u64(1)
-	} else {
-		c.u64(0)
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return appendU64(b, 1)
 	}
+	return appendU64(b, 0)
 }
 
-func (c *canon) time(t time.Time) { c.u64(uint64(t.UTC().UnixMicro())) }
+func appendTime(b []byte, t time.Time) []byte { return appendU64(b, uint64(t.UTC().UnixMicro())) }
 
-func (c *canon) sum() string { return hex.EncodeToString(c.h.Sum(nil)) }
+// maxInlineKeys is how many Data keys appendCanonical sorts without allocating.
+const maxInlineKeys = 8
+
+// appendCanonical appends the canonical encoding of the event's hashed fields to b: the previous
+// hash, sequence, time (microseconds), kind, transfer id, postings and data (sorted by key).
+func (e *Event) appendCanonical(b []byte) []byte {
+	b = appendStr(b, e.PrevHash)
+	b = appendU64(b, e.Seq)
+	b = appendTime(b, e.Time)
+	b = appendStr(b, string(e.Kind))
+	b = appendStr(b, e.TransferID)
+	b = appendU64(b, uint64(len(e.Postings)))
+	for i := range e.Postings {
+		p := &e.Postings[i]
+		b = appendStr(b, string(p.Account))
+		b = appendStr(b, string(p.Part))
+		b = appendAmount(b, p.Amount)
+		b = appendBool(b, p.Debit)
+	}
+	b = appendU64(b, uint64(len(e.Data)))
+	if len(e.Data) == 0 {
+		return b
+	}
+	var inline [maxInlineKeys]string
+	keys := inline[:0]
+	for k := range e.Data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b = appendStr(b, k)
+		b = appendStr(b, e.Data[k])
+	}
+	return b
+}
 
 // ComputeHash returns the hash the event must carry given its other fields: SHA-256 over the
 // previous hash and the canonical encoding of sequence, time (microseconds), kind, transfer id,
 // postings and data (sorted by key).
 func (e *Event) ComputeHash() string {
-	c := newCanon()
-	c.str(e.PrevHash)
-	c.u64(e.Seq)
-	c.time(e.Time)
-	c.str(string(e.Kind))
-	c.str(e.TransferID)
-	c.u64(uint64(len(e.Postings)))
-	for _, p := range e.Postings {
-		c.str(string(p.Account))
-		c.str(string(p.Part))
-		c.amount(p.Amount)
-		c.bool(p.Debit)
-	}
-	keys := make([]string, 0, len(e.Data))
-	for k := range e.Data {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	c.u64(uint64(len(keys)))
-	for _, k := range keys {
-		c.str(k)
-		c.str(e.Data[k])
-	}
-	return c.sum()
+	var buf [1024]byte
+	sum := sha256.Sum256(e.appendCanonical(buf[:0]))
+	var text [2 * sha256.Size]byte
+	hex.Encode(text[:], sum[:])
+	return string(text[:])
+}
+
+// fingerprintLen is the length of a Fingerprint: the hex of the first half of a SHA-256.
+const fingerprintLen = 32
+
+// appendFingerprintInput appends the canonical encoding of the command's content to b.
+func (cmd *Command) appendFingerprintInput(b []byte) []byte {
+	b = appendStr(b, string(cmd.Kind))
+	b = appendStr(b, cmd.ID)
+	b = appendStr(b, string(cmd.From))
+	b = appendStr(b, string(cmd.To))
+	b = appendAmount(b, cmd.Amount)
+	b = appendStr(b, cmd.Message)
+	b = appendStr(b, cmd.PendingID)
+	b = appendU64(b, uint64(cmd.Timeout))
+	return appendBool(b, cmd.Partial)
+}
+
+// fingerprint writes the command's Fingerprint into dst, using buf as scratch; it returns buf
+// (possibly grown) for reuse.
+func (cmd *Command) fingerprint(dst *[fingerprintLen]byte, buf []byte) []byte {
+	buf = cmd.appendFingerprintInput(buf[:0])
+	sum := sha256.Sum256(buf)
+	hex.Encode(dst[:], sum[:fingerprintLen/2])
+	return buf
 }
 
 // Fingerprint identifies the command's content, to tell a replay from a reuse of its ID.
 func (cmd Command) Fingerprint() string {
-	c := newCanon()
-	c.str(string(cmd.Kind))
-	c.str(cmd.ID)
-	c.str(string(cmd.From))
-	c.str(string(cmd.To))
-	c.amount(cmd.Amount)
-	c.str(cmd.Message)
-	c.str(cmd.PendingID)
-	c.u64(uint64(cmd.Timeout))
-	c.bool(cmd.Partial)
-	return c.sum()[:32]
+	var buf [512]byte
+	var fp [fingerprintLen]byte
+	cmd.fingerprint(&fp, buf[:0])
+	return string(fp[:])
 }

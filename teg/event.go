@@ -24,7 +24,8 @@ type Event struct {
 	Kind       Kind      `json:"kind"`
 	TransferID string    `json:"transfer_id"`
 	Postings   []Posting `json:"postings"`
-	// Data carries kind-specific facts (e.g. the fee split) for auditors; it is covered by Hash.
+	// Data carries kind-specific facts for auditors; it is covered by Hash. (The fee split is in the
+	// postings: the payer's fee debit and the credits to the four system accounts.)
 	Data     map[string]string `json:"data,omitempty"`
 	PrevHash string            `json:"prev_hash"`
 	Hash     string            `json:"hash"`

@@ -2,6 +2,8 @@ package teg
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -52,19 +54,37 @@ type Ledger struct {
 	Now func() time.Time
 }
 
-// batch is the working set of one Apply: a copy-on-write overlay over the Reader.
+// batch is the working set of one Apply: a copy-on-write overlay over the Reader. Accounts and
+// transfers are kept in slices in first-use order and found by id through an index; since
+// appending may move the slices, their elements are addressed by index, never held by pointer
+// across a call that may add one.
 type batch struct {
-	ctx       context.Context
-	r         Reader
-	params    Params
-	now       time.Time
-	accounts  map[AccountID]*Account
-	order     []AccountID
-	dirty     map[AccountID]bool // changed by an applied command (only these are written)
-	transfers map[string]*Transfer
-	torder    []string
-	events    []Event
-	head      Head
+	ctx    context.Context
+	r      Reader
+	params Params
+	now    time.Time
+
+	accounts []Account // every account read or opened, in first-use order
+	dirty    []bool    // dirty[i]: accounts[i] was changed by an applied command (only these are written)
+	aidx     map[AccountID]int32
+	sys      [numSystem]int32 // index in accounts of each system account (systemSlot), or -1
+
+	transfers []Transfer // the transfers to insert or update, in first-put order
+	ids       map[string]idState
+
+	events []Event
+	head   Head
+
+	postings []Posting // free space (len 0) of the arena the events' postings are cut from
+	left     int       // commands not yet applied, to size the next arena chunk
+	buf      []byte    // scratch for canonical encodings
+}
+
+// idState is what a batch knows of an id: the batch's command that carried it and the transfer
+// the batch recorded under it (one map serves both the duplicate check and the transfer overlay).
+type idState struct {
+	cmd int32 // index in the batch of the command with this id, or -1
+	tr  int32 // index in batch.transfers of the transfer with this id, or -1
 }
 
 // Apply runs cmds against the state r reads, after the event log's head. When linked is true the
@@ -83,21 +103,35 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 	if l.Now != nil {
 		now = l.Now
 	}
-	b := &batch{ctx: ctx, r: r, params: l.Params, now: now().UTC().Truncate(time.Microsecond),
-		accounts: map[AccountID]*Account{}, dirty: map[AccountID]bool{}, transfers: map[string]*Transfer{}, head: head}
-	seen := make(map[string]int, len(cmds))
-	results := make([]Result, len(cmds))
-	for i, c := range cmds {
-		if j, dup := seen[c.ID]; dup && c.ID != "" {
-			err := ErrDuplicateInBatch.With("index", i).With("first_index", j).With("id", c.ID)
+	n := len(cmds)
+	na := min(2*n, 1024) + len(SystemAccounts) // a guess; the account set grows as needed
+	b := &batch{ctx: ctx, r: r, params: l.Params, now: now().UTC().Truncate(time.Microsecond), head: head,
+		accounts: make([]Account, 0, na), dirty: make([]bool, 0, na), aidx: make(map[AccountID]int32, na),
+		transfers: make([]Transfer, 0, n), ids: make(map[string]idState, n),
+		events: make([]Event, 0, n), buf: make([]byte, 0, 1024)}
+	for i := range b.sys {
+		b.sys[i] = -1
+	}
+	results := make([]Result, n)
+	for i := range cmds {
+		c := &cmds[i]
+		st, known := b.ids[c.ID]
+		if known && st.cmd >= 0 && c.ID != "" {
+			err := ErrDuplicateInBatch.With("index", i).With("first_index", int(st.cmd)).With("id", c.ID)
 			if linked {
 				return nil, nil, err
 			}
 			results[i] = Result{Err: err}
 			continue
 		}
-		seen[c.ID] = i
-		res := b.apply(c)
+		if !known {
+			st.tr = -1
+		}
+		st.cmd = int32(i)
+		b.left = n - i
+		res := &results[i]
+		b.apply(c, res, &st)
+		b.ids[c.ID] = st
 		if res.Err != nil {
 			if ae, ok := apperr.As(res.Err); ok && ae.Kind == apperr.Internal {
 				return nil, nil, res.Err
@@ -109,35 +143,88 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 				return nil, nil, res.Err
 			}
 		}
-		results[i] = res
 	}
-	ch := &Changes{Events: b.events, Head: b.head}
-	for _, id := range b.order {
-		if b.dirty[id] {
-			ch.Accounts = append(ch.Accounts, *b.accounts[id])
+	ch := &Changes{Head: b.head}
+	if len(b.events) > 0 {
+		ch.Events = b.events
+	}
+	if len(b.transfers) > 0 {
+		ch.Transfers = b.transfers
+	}
+	nd := 0
+	for _, d := range b.dirty {
+		if d {
+			nd++
 		}
 	}
-	for _, id := range b.torder {
-		ch.Transfers = append(ch.Transfers, *b.transfers[id])
+	if nd > 0 {
+		ch.Accounts = make([]Account, 0, nd)
+		for i, d := range b.dirty {
+			if d {
+				ch.Accounts = append(ch.Accounts, b.accounts[i])
+			}
+		}
 	}
 	return ch, results, nil
 }
 
-func (b *batch) account(id AccountID) (*Account, error) {
-	if a, ok := b.accounts[id]; ok {
-		return a, nil
+// numSystem is the number of system accounts systemSlot knows.
+const numSystem = 6
+
+// systemSlot returns the slot of a system account in batch.sys, or -1.
+func systemSlot(id AccountID) int {
+	switch id {
+	case Treasury:
+		return 0
+	case ValidatorPool:
+		return 1
+	case StakingPool:
+		return 2
+	case Burn:
+		return 3
+	case Escrow:
+		return 4
+	case DisputeEscrow:
+		return 5
+	}
+	return -1
+}
+
+// account returns the index in b.accounts of the account id, reading it on first use. The
+// system accounts, which every fee credits, are found without a map lookup.
+func (b *batch) account(id AccountID) (int32, error) {
+	s := systemSlot(id)
+	if s >= 0 && b.sys[s] >= 0 {
+		return b.sys[s], nil
+	}
+	i, err := b.lookupAccount(id)
+	if s >= 0 && err == nil {
+		b.sys[s] = i
+	}
+	return i, err
+}
+
+func (b *batch) lookupAccount(id AccountID) (int32, error) {
+	if i, ok := b.aidx[id]; ok {
+		return i, nil
 	}
 	a, err := b.r.Account(b.ctx, id)
 	if err != nil {
 		if apperr.KindOf(err) == apperr.NotFound && id.IsSystem() && isKnownSystem(id) {
 			a = Account{ID: id, CreatedAt: b.now}
 		} else {
-			return nil, err
+			return -1, err
 		}
 	}
-	b.accounts[id] = &a
-	b.order = append(b.order, id)
-	return &a, nil
+	return b.addAccount(&a, false), nil
+}
+
+func (b *batch) addAccount(a *Account, dirty bool) int32 {
+	i := int32(len(b.accounts))
+	b.aidx[a.ID] = i
+	b.accounts = append(b.accounts, *a)
+	b.dirty = append(b.dirty, dirty)
+	return i
 }
 
 func isKnownSystem(id AccountID) bool {
@@ -149,86 +236,163 @@ func isKnownSystem(id AccountID) bool {
 	return false
 }
 
-func (b *batch) transfer(id string) (*Transfer, bool, error) {
-	if t, ok := b.transfers[id]; ok {
-		return t, true, nil
+// transfer returns the transfer id as this batch sees it: as the batch left it, or as stored.
+func (b *batch) transfer(id string) (Transfer, bool, error) {
+	if st, ok := b.ids[id]; ok && st.tr >= 0 {
+		return b.transfers[st.tr], true, nil
 	}
+	return b.storedTransfer(id)
+}
+
+func (b *batch) storedTransfer(id string) (Transfer, bool, error) {
 	t, ok, err := b.r.Transfer(b.ctx, id)
 	if err != nil || !ok {
-		return nil, false, err
+		return Transfer{}, false, err
 	}
-	return &t, true, nil
+	return t, true, nil
 }
 
+// putTransfer records the update t of a pending transfer, which the batch or the store has. (The
+// transfer of the command being applied is recorded by apply.)
 func (b *batch) putTransfer(t *Transfer) {
-	if _, ok := b.transfers[t.ID]; !ok {
-		b.torder = append(b.torder, t.ID)
+	st, ok := b.ids[t.ID]
+	if ok && st.tr >= 0 {
+		b.transfers[st.tr] = *t
+		return
 	}
-	b.transfers[t.ID] = t
+	if !ok {
+		st.cmd = -1
+	}
+	st.tr = int32(len(b.transfers))
+	b.ids[t.ID] = st
+	b.transfers = append(b.transfers, *t)
 }
 
-// apply validates one command completely, then applies it; a refused command changes nothing.
-func (b *batch) apply(c Command) Result {
-	if err := validate(c); err != nil {
-		return Result{Err: err}
-	}
-	fp := c.Fingerprint()
-	if prev, ok, err := b.transfer(c.ID); err != nil {
-		return Result{Err: apperr.Internalf("read transfer %s: %w", c.ID, err)}
-	} else if ok {
-		if prev.Fingerprint != fp {
-			return Result{Err: ErrIdempotencyReused.With("id", c.ID)}
-		}
-		return Result{Transfer: *prev, Replayed: true}
-	}
-	t := Transfer{ID: c.ID, Kind: c.Kind, From: c.From, To: c.To, Amount: c.Amount, Message: c.Message,
-		PendingID: c.PendingID, Fingerprint: fp, CreatedAt: b.now}
-	var (
-		postings []Posting
-		data     map[string]string
-		err      error
-	)
-	switch c.Kind {
+// maxFeePostings is the most postings a fee makes: the payer's debit and four shares.
+const maxFeePostings = 5
+
+// maxPostings bounds the postings a command of kind k makes.
+func maxPostings(k Kind) int {
+	switch k {
 	case KindOpen:
-		postings, err = b.open(c)
-	case KindTransfer:
-		postings, data, err = b.plain(c, &t)
-	case KindPending:
-		postings, err = b.pending(c, &t)
-	case KindPost:
-		postings, data, err = b.post(c, &t)
-	case KindVoid, KindExpire:
-		postings, err = b.void(c, &t)
+		return 0
 	case KindMint:
-		t.To = Treasury
-		postings = []Posting{{Account: Treasury, Part: Liquid, Amount: c.Amount}}
-	case KindBurn:
-		t.To = Burn
-		postings = []Posting{{Account: c.From, Part: Liquid, Amount: c.Amount, Debit: true}, {Account: Burn, Part: Liquid, Amount: c.Amount}}
-	case KindGrant:
-		t.From = Treasury
-		postings = []Posting{{Account: Treasury, Part: Liquid, Amount: c.Amount, Debit: true}, {Account: c.To, Part: Liquid, Amount: c.Amount}}
+		return 1
+	case KindTransfer:
+		return 2 + maxFeePostings
+	case KindPost:
+		return 2 + maxFeePostings + 2
+	default:
+		return 2
+	}
+}
+
+// newPostings returns an empty slice with room for n postings, cut from the batch's arena so
+// that a batch allocates its events' postings in a few chunks rather than one by one. The room
+// is only taken by takePostings, once the command is applied: a refused command's is reused.
+func (b *batch) newPostings(n int) []Posting {
+	if n == 0 {
+		return nil
+	}
+	if cap(b.postings) < n {
+		b.postings = make([]Posting, 0, max(n, min(b.left, 1024)*(2+maxFeePostings)))
+	}
+	return b.postings[:0:n]
+}
+
+// takePostings takes the room of n postings that newPostings(n) returned.
+func (b *batch) takePostings(n int) { b.postings = b.postings[n:n] }
+
+// apply validates one command completely, then applies it and sets res; a refused command
+// changes nothing and only sets res.Err. st is what the batch knows of c.ID; apply sets st.tr when
+// it records the command's transfer, and the caller stores st.
+func (b *batch) apply(c *Command, res *Result, st *idState) {
+	if err := validate(c); err != nil {
+		res.Err = err
+		return
+	}
+	var fp [fingerprintLen]byte
+	b.buf = c.fingerprint(&fp, b.buf)
+	var (
+		prev Transfer
+		ok   bool
+		err  error
+	)
+	if st.tr >= 0 {
+		prev, ok = b.transfers[st.tr], true
+	} else {
+		prev, ok, err = b.storedTransfer(c.ID)
 	}
 	if err != nil {
-		return Result{Err: err}
+		res.Err = apperr.Internalf("read transfer %s: %w", c.ID, err)
+		return
 	}
-	if err := b.applyPostings(postings, c); err != nil {
-		return Result{Err: err}
+	if ok {
+		if prev.Fingerprint != string(fp[:]) {
+			res.Err = ErrIdempotencyReused.With("id", c.ID)
+			return
+		}
+		res.Transfer, res.Replayed = prev, true
+		return
 	}
+	t := Transfer{ID: c.ID, Kind: c.Kind, From: c.From, To: c.To, Amount: c.Amount, Message: c.Message,
+		PendingID: c.PendingID, CreatedAt: b.now}
+	np := maxPostings(c.Kind)
+	ps := b.newPostings(np)
+	switch c.Kind {
+	case KindOpen:
+		err = b.open(c)
+	case KindTransfer:
+		ps = b.plain(c, &t, ps)
+	case KindPending:
+		ps, err = b.pending(c, &t, ps)
+	case KindPost:
+		ps, err = b.post(c, &t, ps)
+	case KindVoid, KindExpire:
+		ps, err = b.void(c, &t, ps)
+	case KindMint:
+		t.To = Treasury
+		ps = append(ps, Posting{Account: Treasury, Part: Liquid, Amount: c.Amount})
+	case KindBurn:
+		t.To = Burn
+		ps = append(ps, Posting{Account: c.From, Part: Liquid, Amount: c.Amount, Debit: true}, Posting{Account: Burn, Part: Liquid, Amount: c.Amount})
+	case KindGrant:
+		t.From = Treasury
+		ps = append(ps, Posting{Account: Treasury, Part: Liquid, Amount: c.Amount, Debit: true}, Posting{Account: c.To, Part: Liquid, Amount: c.Amount})
+	}
+	if err != nil {
+		res.Err = err
+		return
+	}
+	if err := b.applyPostings(ps, c, t.Fee); err != nil {
+		res.Err = err
+		return
+	}
+	b.takePostings(np)
 	b.head.Seq++
 	t.Seq = b.head.Seq
-	ev := Event{Seq: b.head.Seq, Time: b.now, Kind: c.Kind, TransferID: c.ID, Postings: postings, Data: data, PrevHash: b.head.Hash}
+	ev := Event{Seq: b.head.Seq, Time: b.now, Kind: c.Kind, TransferID: c.ID, Postings: ps, PrevHash: b.head.Hash}
 	if ev.PrevHash == "" {
 		ev.PrevHash = GenesisHash
 	}
-	ev.Hash = ev.ComputeHash()
+	// One string holds the fingerprint and the event hash: one allocation for both.
+	b.buf = ev.appendCanonical(b.buf[:0])
+	sum := sha256.Sum256(b.buf)
+	var text [fingerprintLen + 2*sha256.Size]byte
+	copy(text[:], fp[:])
+	hex.Encode(text[fingerprintLen:], sum[:])
+	s := string(text[:])
+	t.Fingerprint, ev.Hash = s[:fingerprintLen], s[fingerprintLen:]
 	b.head.Hash = ev.Hash
 	b.events = append(b.events, ev)
-	b.putTransfer(&t)
-	return Result{Transfer: t}
+	// No transfer has the id c.ID (else this was a replay); a post or void updated the pending
+	// transfer, which has another id.
+	st.tr = int32(len(b.transfers))
+	b.transfers = append(b.transfers, t)
+	res.Transfer = t
 }
 
-func validate(c Command) error {
+func validate(c *Command) error {
 	if c.ID == "" || len(c.ID) > MaxIDLen {
 		return ErrInvalidID.With("field", "id")
 	}
@@ -272,52 +436,53 @@ func validate(c Command) error {
 	return nil
 }
 
-func (b *batch) open(c Command) ([]Posting, error) {
+func (b *batch) open(c *Command) error {
 	if c.To == "" || c.To.IsSystem() {
-		return nil, ErrSystemAccount.With("field", "to")
+		return ErrSystemAccount.With("field", "to")
 	}
 	if _, err := b.r.Account(b.ctx, c.To); err == nil {
-		return nil, ErrAccountExists.With("account", string(c.To))
+		return ErrAccountExists.With("account", string(c.To))
 	} else if apperr.KindOf(err) != apperr.NotFound {
-		return nil, err
+		return err
 	}
-	if _, ok := b.accounts[c.To]; ok {
-		return nil, ErrAccountExists.With("account", string(c.To))
+	if _, ok := b.aidx[c.To]; ok {
+		return ErrAccountExists.With("account", string(c.To))
 	}
-	b.accounts[c.To] = &Account{ID: c.To, CreatedAt: b.now}
-	b.order = append(b.order, c.To)
-	b.dirty[c.To] = true
-	return nil, nil
+	b.addAccount(&Account{ID: c.To, CreatedAt: b.now}, true)
+	return nil
 }
 
-// feePostings charges fee to from's part p and splits it among the system accounts.
-func (b *batch) feePostings(from AccountID, p Part, f avt.Amount) ([]Posting, map[string]string) {
+// appendFee appends the postings that charge fee f to from's part p and split it among the system
+// accounts (the split is recorded by these postings only: each share is a credit to its account).
+func (b *batch) appendFee(ps []Posting, from AccountID, p Part, f avt.Amount) []Posting {
 	if f.IsZero() {
-		return nil, nil
+		return ps
 	}
 	sp := b.params.Fee.Split(f)
-	out := []Posting{{Account: from, Part: p, Amount: f, Debit: true}}
-	for _, s := range []struct {
-		id AccountID
-		a  avt.Amount
-	}{{Treasury, sp.Treasury}, {ValidatorPool, sp.Validators}, {StakingPool, sp.Stakers}, {Burn, sp.Burn}} {
-		if !s.a.IsZero() {
-			out = append(out, Posting{Account: s.id, Part: Liquid, Amount: s.a})
-		}
+	ps = append(ps, Posting{Account: from, Part: p, Amount: f, Debit: true})
+	if !sp.Treasury.IsZero() {
+		ps = append(ps, Posting{Account: Treasury, Part: Liquid, Amount: sp.Treasury})
 	}
-	return out, map[string]string{"fee": f.String(), "fee_treasury": sp.Treasury.String(), "fee_validators": sp.Validators.String(),
-		"fee_stakers": sp.Stakers.String(), "fee_burn": sp.Burn.String()}
+	if !sp.Validators.IsZero() {
+		ps = append(ps, Posting{Account: ValidatorPool, Part: Liquid, Amount: sp.Validators})
+	}
+	if !sp.Stakers.IsZero() {
+		ps = append(ps, Posting{Account: StakingPool, Part: Liquid, Amount: sp.Stakers})
+	}
+	if !sp.Burn.IsZero() {
+		ps = append(ps, Posting{Account: Burn, Part: Liquid, Amount: sp.Burn})
+	}
+	return ps
 }
 
-func (b *batch) plain(c Command, t *Transfer) ([]Posting, map[string]string, error) {
+func (b *batch) plain(c *Command, t *Transfer, ps []Posting) []Posting {
 	f := b.params.Fee.Compute(c.Amount)
 	t.Fee = f
-	ps := []Posting{{Account: c.From, Part: Liquid, Amount: c.Amount, Debit: true}, {Account: c.To, Part: Liquid, Amount: c.Amount}}
-	fp, data := b.feePostings(c.From, Liquid, f)
-	return append(ps, fp...), data, nil
+	ps = append(ps, Posting{Account: c.From, Part: Liquid, Amount: c.Amount, Debit: true}, Posting{Account: c.To, Part: Liquid, Amount: c.Amount})
+	return b.appendFee(ps, c.From, Liquid, f)
 }
 
-func (b *batch) pending(c Command, t *Transfer) ([]Posting, error) {
+func (b *batch) pending(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
 	if _, err := b.account(c.To); err != nil {
 		return nil, err
 	}
@@ -332,38 +497,38 @@ func (b *batch) pending(c Command, t *Transfer) ([]Posting, error) {
 	}
 	exp := b.now.Add(timeout)
 	t.Fee, t.Held, t.State, t.ExpiresAt = f, held, PendingActive, &exp
-	return []Posting{{Account: c.From, Part: Liquid, Amount: held, Debit: true}, {Account: c.From, Part: Locked, Amount: held}}, nil
+	return append(ps, Posting{Account: c.From, Part: Liquid, Amount: held, Debit: true}, Posting{Account: c.From, Part: Locked, Amount: held}), nil
 }
 
-func (b *batch) activePending(c Command) (*Transfer, error) {
+func (b *batch) activePending(c *Command) (Transfer, error) {
 	p, ok, err := b.transfer(c.PendingID)
 	if err != nil {
-		return nil, apperr.Internalf("read pending %s: %w", c.PendingID, err)
+		return Transfer{}, apperr.Internalf("read pending %s: %w", c.PendingID, err)
 	}
 	if !ok || p.Kind != KindPending {
-		return nil, ErrPendingNotFound.With("pending_id", c.PendingID)
+		return Transfer{}, ErrPendingNotFound.With("pending_id", c.PendingID)
 	}
 	if p.State != PendingActive {
-		return nil, ErrPendingNotActive.With("pending_id", c.PendingID).With("state", string(p.State))
+		return Transfer{}, ErrPendingNotActive.With("pending_id", c.PendingID).With("state", string(p.State))
 	}
 	if c.Kind != KindExpire && p.ExpiresAt != nil && !b.now.Before(*p.ExpiresAt) {
-		return nil, ErrPendingExpired.With("pending_id", c.PendingID)
+		return Transfer{}, ErrPendingExpired.With("pending_id", c.PendingID)
 	}
 	if c.Kind == KindExpire && p.ExpiresAt != nil && b.now.Before(*p.ExpiresAt) {
-		return nil, ErrPendingNotActive.With("pending_id", c.PendingID).With("reason", "not yet expired")
+		return Transfer{}, ErrPendingNotActive.With("pending_id", c.PendingID).With("reason", "not yet expired")
 	}
 	return p, nil
 }
 
-func (b *batch) post(c Command, t *Transfer) ([]Posting, map[string]string, error) {
+func (b *batch) post(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
 	p, err := b.activePending(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	amount := p.Amount
 	if c.Partial {
 		if c.Amount.Cmp(p.Amount) > 0 {
-			return nil, nil, ErrPostTooLarge.With("field", "amount").With("pending_amount", p.Amount.String())
+			return nil, ErrPostTooLarge.With("field", "amount").With("pending_amount", p.Amount.String())
 		}
 		amount = c.Amount
 	}
@@ -374,82 +539,100 @@ func (b *batch) post(c Command, t *Transfer) ([]Posting, map[string]string, erro
 	spent, _ := amount.Add(f)
 	refund, ok := p.Held.Sub(spent)
 	if !ok {
-		return nil, nil, apperr.Internalf("pending %s holds %s, post needs %s", p.ID, p.Held, spent)
+		return nil, apperr.Internalf("pending %s holds %s, post needs %s", p.ID, p.Held, spent)
 	}
 	t.From, t.To, t.Amount, t.Fee = p.From, p.To, amount, f
-	ps := []Posting{{Account: p.From, Part: Locked, Amount: amount, Debit: true}, {Account: p.To, Part: Liquid, Amount: amount}}
-	fp, data := b.feePostings(p.From, Locked, f)
-	ps = append(ps, fp...)
+	ps = append(ps, Posting{Account: p.From, Part: Locked, Amount: amount, Debit: true}, Posting{Account: p.To, Part: Liquid, Amount: amount})
+	ps = b.appendFee(ps, p.From, Locked, f)
 	if !refund.IsZero() {
 		ps = append(ps, Posting{Account: p.From, Part: Locked, Amount: refund, Debit: true}, Posting{Account: p.From, Part: Liquid, Amount: refund})
 	}
-	done := *p
-	done.State = PendingPosted
-	b.putTransfer(&done)
-	return ps, data, nil
+	p.State = PendingPosted
+	b.putTransfer(&p)
+	return ps, nil
 }
 
-func (b *batch) void(c Command, t *Transfer) ([]Posting, error) {
+func (b *batch) void(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
 	p, err := b.activePending(c)
 	if err != nil {
 		return nil, err
 	}
 	t.From, t.To, t.Amount = p.From, p.From, p.Held
-	done := *p
-	done.State = PendingVoided
+	ps = append(ps, Posting{Account: p.From, Part: Locked, Amount: p.Held, Debit: true}, Posting{Account: p.From, Part: Liquid, Amount: p.Held})
+	p.State = PendingVoided
 	if c.Kind == KindExpire {
-		done.State = PendingExpired
+		p.State = PendingExpired
 	}
-	b.putTransfer(&done)
-	return []Posting{{Account: p.From, Part: Locked, Amount: p.Held, Debit: true}, {Account: p.From, Part: Liquid, Amount: p.Held}}, nil
+	b.putTransfer(&p)
+	return ps, nil
+}
+
+// balanceChange is the pending new value of one sub-balance while a command's postings are checked.
+type balanceChange struct {
+	id      AccountID
+	account int32 // index in batch.accounts
+	part    Part
+	value   avt.Amount
 }
 
 // applyPostings checks that every posting can be applied (accounts exist, no balance goes negative or
 // overflows), then applies them all. Debits are checked against the balance after the earlier
-// postings of the same command.
-func (b *batch) applyPostings(ps []Posting, c Command) error {
-	type key struct {
-		id AccountID
-		p  Part
-	}
-	next := map[key]avt.Amount{}
-	for _, p := range ps {
-		a, err := b.account(p.Account)
-		if err != nil {
-			if apperr.KindOf(err) == apperr.NotFound {
-				return ErrAccountNotFound.With("account", string(p.Account))
+// postings of the same command. fee is the command's fee, for the details of a refusal.
+func (b *batch) applyPostings(ps []Posting, c *Command, fee avt.Amount) error {
+	var inline [2 + maxFeePostings + 2]balanceChange
+	next := inline[:0]
+	for i := range ps {
+		p := &ps[i]
+		ai, k := int32(-1), -1
+		for j := range next { // an account an earlier posting of the command named
+			if next[j].id == p.Account {
+				ai = next[j].account
+				if next[j].part == p.Part {
+					k = j
+					break
+				}
 			}
-			return apperr.Internalf("read account %s: %w", p.Account, err)
 		}
-		k := key{p.Account, p.Part}
-		cur, ok := next[k]
-		if !ok {
-			cur = *a.part(p.Part)
+		if ai < 0 {
+			var err error
+			if ai, err = b.account(p.Account); err != nil {
+				if apperr.KindOf(err) == apperr.NotFound {
+					return ErrAccountNotFound.With("account", string(p.Account))
+				}
+				return apperr.Internalf("read account %s: %w", p.Account, err)
+			}
 		}
+		var cur avt.Amount
+		if k >= 0 {
+			cur = next[k].value
+		} else {
+			cur = *b.accounts[ai].part(p.Part)
+		}
+		var nv avt.Amount
+		var ok bool
 		if p.Debit {
-			nv, ok := cur.Sub(p.Amount)
-			if !ok {
+			if nv, ok = cur.Sub(p.Amount); !ok {
 				required := p.Amount
 				if c.Kind == KindTransfer {
-					required, _ = c.Amount.Add(b.params.Fee.Compute(c.Amount))
+					required, _ = c.Amount.Add(fee)
 				}
 				return ErrInsufficient.With("account", string(p.Account)).With("required", required.String()).
-					With("available", a.part(p.Part).String())
+					With("available", b.accounts[ai].part(p.Part).String())
 			}
-			next[k] = nv
+		} else if nv, ok = cur.Add(p.Amount); !ok {
+			return ErrOverflow.With("account", string(p.Account))
+		}
+		if k >= 0 {
+			next[k].value = nv
 		} else {
-			nv, ok := cur.Add(p.Amount)
-			if !ok {
-				return ErrOverflow.With("account", string(p.Account))
-			}
-			next[k] = nv
+			next = append(next, balanceChange{p.Account, ai, p.Part, nv})
 		}
 	}
-	for k, v := range next {
-		a := b.accounts[k.id]
-		*a.part(k.p) = v
+	for _, n := range next {
+		a := &b.accounts[n.account]
+		*a.part(n.part) = n.value
 		a.Version++
-		b.dirty[k.id] = true
+		b.dirty[n.account] = true
 	}
 	return nil
 }

@@ -143,10 +143,89 @@ func TestTransfer_MovesAmountAndSplitsTheFeeExactly(t *testing.T) {
 			t.Errorf("%s = %s, want %s", id, got, want)
 		}
 	}
+	e := h.m.events[len(h.m.events)-1]
+	if e.TransferID != "t1" || e.Data != nil {
+		t.Fatalf("event %+v", e)
+	}
+	if shares := checkFeePostings(t, e, tr); shares[teg.Treasury] != avt.MustParse("0.04") {
+		t.Fatalf("treasury share %s, want 0.04", shares[teg.Treasury])
+	}
 	r := h.verify()
 	if r.Burned != avt.MustParse("0.01") || r.Minted != avt.AVT(1_000_000) {
 		t.Fatalf("report %+v", r)
 	}
+}
+
+// fataler is what checks need of a *testing.T or a *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// feeShares are the shares of the default fee schedule, in basis points; the treasury also gets
+// the rounding remainder.
+var feeShares = []struct {
+	id  teg.AccountID
+	bps uint64
+}{{teg.Treasury, 4000}, {teg.ValidatorPool, 3000}, {teg.StakingPool, 2000}, {teg.Burn, 1000}}
+
+// checkFeePostings checks that the event of a fee-paying transfer (a transfer or a post) records
+// its fee in its postings: a debit of exactly tr.Fee from the payer (from the liquid balance for a
+// transfer, the locked one for a post), and credits to the four system accounts that split it
+// exactly 40/30/20/10 (floors; the remainder to the treasury) and add up to it. It returns the
+// shares by account.
+func checkFeePostings(t fataler, e teg.Event, tr teg.Transfer) map[teg.AccountID]avt.Amount {
+	t.Helper()
+	if tr.Seq != e.Seq || tr.ID != e.TransferID || tr.Kind != e.Kind {
+		t.Fatalf("event %d (%s %s): transfer %+v", e.Seq, e.Kind, e.TransferID, tr)
+	}
+	if len(e.Data) != 0 {
+		t.Fatalf("event %d: data %v; the fee is in the postings only", e.Seq, e.Data)
+	}
+	if tr.Fee.IsZero() {
+		t.Fatalf("event %d: transfer %s paid no fee", e.Seq, tr.ID)
+	}
+	part := teg.Liquid
+	if e.Kind == teg.KindPost {
+		part = teg.Locked
+	}
+	charged := false
+	shares := map[teg.AccountID]avt.Amount{}
+	for i, p := range e.Postings {
+		switch {
+		case p.Debit && p.Account == tr.From && p.Part == part && p.Amount == tr.Fee && i >= 2:
+			charged = true // postings 0 and 1 move the amount
+		case !p.Debit && p.Account.IsSystem() && p.Account != tr.To:
+			if p.Part != teg.Liquid {
+				t.Fatalf("event %d: fee share %+v not liquid", e.Seq, p)
+			}
+			shares[p.Account], _ = shares[p.Account].Add(p.Amount)
+		}
+	}
+	if !charged {
+		t.Fatalf("event %d: no debit of the fee %s from %s in %+v", e.Seq, tr.Fee, tr.From, e.Postings)
+	}
+	var sum, rest avt.Amount
+	for _, s := range feeShares[1:] {
+		rest, _ = rest.Add(tr.Fee.MulDivFloor(s.bps, 10000))
+	}
+	for _, s := range feeShares {
+		want := tr.Fee.MulDivFloor(s.bps, 10000)
+		if s.id == teg.Treasury {
+			want, _ = tr.Fee.Sub(rest)
+		}
+		if shares[s.id] != want {
+			t.Fatalf("event %d: %s got %s of the fee %s, want %s", e.Seq, s.id, shares[s.id], tr.Fee, want)
+		}
+		sum, _ = sum.Add(shares[s.id])
+	}
+	if len(shares) > len(feeShares) {
+		t.Fatalf("event %d: fee shares %v", e.Seq, shares)
+	}
+	if sum != tr.Fee {
+		t.Fatalf("event %d: fee split adds up to %s, not the fee %s", e.Seq, sum, tr.Fee)
+	}
+	return shares
 }
 
 func TestTransfer_RejectsBadInputAndChangesNothing(t *testing.T) {
@@ -416,19 +495,61 @@ func TestLedger_Properties(t *testing.T) {
 				rt.Fatalf("after %v: Σ balances %s ≠ minted", c, total)
 			}
 		}
-		// Fee splits are exact in every event.
+		// Every fee is charged and split exactly, as the postings of its event record.
 		for _, e := range h.m.events {
-			if e.Data["fee"] == "" {
-				continue
-			}
-			var sum avt.Amount
-			for _, k := range []string{"fee_treasury", "fee_validators", "fee_stakers", "fee_burn"} {
-				sum, _ = sum.Add(avt.MustParse(e.Data[k]))
-			}
-			if sum != avt.MustParse(e.Data["fee"]) {
-				rt.Fatalf("event %d: fee split %s ≠ fee %s", e.Seq, sum, e.Data["fee"])
+			if e.Kind == teg.KindTransfer || e.Kind == teg.KindPost {
+				checkFeePostings(rt, e, h.m.transfers[e.TransferID])
 			}
 		}
 		h.verify()
 	})
+}
+
+// TestCanonicalEncoding_IsStable pins the hash of an event and the fingerprint of a command to
+// values computed by the first implementation: stored events must keep verifying, so the
+// canonical encoding may never change (data, which events no longer carry, included).
+func TestCanonicalEncoding_IsStable(t *testing.T) {
+	e := teg.Event{Seq: 42, Time: time.Date(2026, 11, 27, 10, 0, 0, 123456789, time.FixedZone("x", 3600)), Kind: teg.KindTransfer,
+		TransferID: "t1", PrevHash: teg.GenesisHash, Postings: []teg.Posting{
+			{Account: "agt_a", Part: teg.Liquid, Amount: avt.MustParse("100"), Debit: true},
+			{Account: "agt_b", Part: teg.Liquid, Amount: avt.MustParse("100")},
+			{Account: teg.Burn, Part: teg.Locked, Amount: avt.Max},
+		}}
+	for _, c := range []struct {
+		data map[string]string
+		want string
+	}{
+		{nil, "189083d43e0a404eee1582aa3854fe55d7395c1e9394e9a81237e3d1609e28d5"},
+		{map[string]string{"fee": "0.1", "fee_treasury": "0.04", "fee_validators": "0.03", "fee_stakers": "0.02", "fee_burn": "0.01"},
+			"f3562b3dd2dd5e13bfbcb642fda0e2492f7511644eb96db923ef27cf6ef41e38"},
+	} {
+		e.Data = c.data
+		if got := e.ComputeHash(); got != c.want {
+			t.Errorf("hash with data %v = %s, want %s", c.data, got, c.want)
+		}
+	}
+	e.Data, e.Postings = map[string]string{}, nil
+	if got := e.ComputeHash(); got != "bae934793348c912d6bc4f5d465e0efc3cdf0bbc83f23fc83991963ace04b227" {
+		t.Errorf("hash without postings = %s", got)
+	}
+	c := teg.Command{Kind: teg.KindPending, ID: "p1", From: "agt_a", To: "agt_b", Amount: avt.MustParse("1.5"), Message: "hi",
+		PendingID: "x", Timeout: time.Minute, Partial: true}
+	if got := c.Fingerprint(); got != "49eba845540e93b82fd01ae2d51d4ae9" {
+		t.Errorf("fingerprint = %s", got)
+	}
+	if got := (teg.Command{}).Fingerprint(); got != "5b6fb58e61fa475939767d68a446f97f" {
+		t.Errorf("fingerprint of the zero command = %s", got)
+	}
+	// The ledger computes both on its own path: they must agree with the exported ones.
+	h := newHarness(t)
+	h.fund("agt_a", "agt_b")
+	c = teg.Command{Kind: teg.KindTransfer, ID: "t1", From: "agt_a", To: "agt_b", Amount: avt.AVT(2), Message: "m"}
+	if tr := h.must(c); tr.Fingerprint != c.Fingerprint() {
+		t.Errorf("transfer fingerprint %s, command's %s", tr.Fingerprint, c.Fingerprint())
+	}
+	for _, e := range h.m.events {
+		if e.ComputeHash() != e.Hash {
+			t.Errorf("event %d: hash %s, computed %s", e.Seq, e.Hash, e.ComputeHash())
+		}
+	}
 }
