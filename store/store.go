@@ -101,7 +101,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: sqlite DSN has no path")
 	}
-	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)",
+	// temp_store(MEMORY): a multi-row INSERT … ON CONFLICT inside a transaction keeps a statement
+	// journal; on a temporary file that was a pwrite per page (70 % of the ledger writer's
+	// writes, measured), in memory it is a copy.
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)",
 		sqliteBusyTimeout.Milliseconds())
 	var wdsn, rdsn string
 	if path == ":memory:" {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -82,6 +83,7 @@ transfers/s=… p50_ms=… p99_ms=… refused=… verified=true (latencies are p
 	fl.IntVar(&o.replicas, "replicas", 1, "ledger writer processes on the same store: this one and R−1 children of this binary, "+
 		"each with its own connection pool and ledger, ordered by the head lock (PostgreSQL; SQLite files work too, "+
 		"the processes taking turns at the file's write lock, but not sqlite://:memory:)")
+	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed run (this process) to `FILE`, for go tool pprof")
 	fl.BoolVar(&o.randomIDs, "random-ids", false, "random 128-bit hex transfer ids instead of ids in time order (the cost of random client ids)")
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
 	c.AddCommand(ledger, newBenchLedgerWorker(), newBenchPolicy(), newBenchDiscovery(), newBenchA2A())
@@ -95,6 +97,7 @@ type benchLedgerOptions struct {
 	batch, clients, hot int
 	replicas            int
 	randomIDs           bool
+	cpuProfile          string
 }
 
 // benchLedger runs bench ledger (not --http) on o.dsn, in o.replicas processes.
@@ -158,6 +161,17 @@ func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error
 	}
 
 	// Every process is set up: go.
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	results := make([]benchResult, o.replicas)
 	ends := make([]time.Time, o.replicas)
