@@ -407,6 +407,9 @@ func (s *Server) expirePending(ctx context.Context) {
 	}
 }
 
+// Ledger is the ledger this server writes (nil when it runs the registry alone).
+func (s *Server) Ledger() *tegsql.Ledger { return s.ledger }
+
 // Close stops the background work and the ledger writer, then closes the store and Redis.
 func (s *Server) Close() error {
 	if s.stopBg != nil {

@@ -41,6 +41,19 @@ func (db *DB) Migrate(ctx context.Context) ([]MigrationResult, error) {
 	return out, nil
 }
 
+// MigrateTo applies the migrations up to and including version (tests of upgrades use it to
+// build a database as an older release left it).
+func (db *DB) MigrateTo(ctx context.Context, version int64) error {
+	p, err := db.provider()
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("store: migrate to %d: %w", version, err)
+	}
+	return nil
+}
+
 // SchemaVersion returns the version of the newest applied migration and of the newest one this
 // binary knows.
 func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {

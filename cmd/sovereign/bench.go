@@ -58,7 +58,7 @@ transfers/s=… p50_ms=… p99_ms=… refused=… verified=true (latencies are p
 			}
 			defer cleanup()
 			if overHTTP {
-				return benchLedgerHTTP(ctx, cmd.OutOrStdout(), dsn, o.accounts, o.transfers, o.clients, o.hot)
+				return benchLedgerHTTP(ctx, cmd.OutOrStdout(), dsn, o)
 			}
 			if o.batch < 1 || o.batch > teg.MaxBatch || o.clients < 1 || o.accounts < 2 || o.transfers < 1 {
 				return fmt.Errorf("bench ledger: need --batch 1..%d, --clients ≥ 1, --accounts ≥ 2, --transfers ≥ 1", teg.MaxBatch)
@@ -161,17 +161,11 @@ func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error
 	}
 
 	// Every process is set up: go.
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	start := time.Now()
 	results := make([]benchResult, o.replicas)
 	ends := make([]time.Time, o.replicas)
@@ -385,4 +379,27 @@ func benchAccounts(ctx context.Context, l *tegsql.Ledger, run string, n int) ([]
 		cmds = cmds[k:]
 	}
 	return ids, nil
+}
+
+// startCPUProfile starts a CPU profile into path (nothing when path is empty); the function it
+// returns stops it and may be called more than once.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}, nil
 }

@@ -23,7 +23,8 @@ import (
 
 // benchLedgerHTTP drives single transfers through the HTTP API of an in-process server on a
 // real loopback listener: agents authenticate with JWT-SVIDs, each request is one transfer.
-func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, accounts, transfers, clients, hot int) error {
+func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, o benchLedgerOptions) error {
+	accounts, transfers, clients, hot := o.accounts, o.transfers, o.clients, o.hot
 	dir, err := os.MkdirTemp("", "sovereign-bench-http-")
 	if err != nil {
 		return err
@@ -99,6 +100,11 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, accounts, t
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
@@ -128,12 +134,20 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, accounts, t
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	stopProfile()
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
 	}
-	fmt.Fprintf(out, "transfers/s=%.0f p50_ms=%.2f p99_ms=%.2f failed=%d verified=n/a (run sovereign teg verify --store …)\n",
-		float64(int64(transfers)-failed.Load())/elapsed.Seconds(), pct(0.5), pct(0.99), failed.Load())
+	rep, verr := srv.Ledger().Verify(ctx)
+	if verr == nil {
+		fmt.Fprintf(out, "verified %d events, supply %s\n", rep.Events, rep.Supply)
+	}
+	fmt.Fprintf(out, "transfers/s=%.0f p50_ms=%.2f p99_ms=%.2f failed=%d verified=%v\n",
+		float64(int64(transfers)-failed.Load())/elapsed.Seconds(), pct(0.5), pct(0.99), failed.Load(), verr == nil)
+	if verr != nil {
+		return fmt.Errorf("bench ledger --http: verify: %w", verr)
+	}
 	if failed.Load() > 0 {
 		return fmt.Errorf("bench ledger --http: %d transfers failed", failed.Load())
 	}

@@ -1,6 +1,7 @@
 package tegsql_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -67,7 +68,7 @@ func TestSQLLedger_Properties(t *testing.T) {
 // treasury's balance decides which grants succeed).
 func resetDB(rt *rapid.T, db *store.DB) {
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_account_log`, `DELETE FROM teg_accounts`,
+		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_accounts`,
 			`UPDATE teg_head SET seq = 0, hash = '` + teg.GenesisHash + `' WHERE id = 1`} {
 			if _, err := tx.ExecContext(context.Background(), q); err != nil {
 				return err
@@ -634,6 +635,44 @@ func (w *propWorld) checkEnd() {
 		got, ok, err := w.l.Transfer(w.ctx, id)
 		if err != nil || !ok || !reflect.DeepEqual(normTransfer(got), normTransfer(want)) {
 			rt.Fatalf("transfer %s: stored %+v (%v, %v), model %+v", id, got, ok, err, want)
+		}
+	}
+	// Every account's history, whole and in pages of 2, is the model's transfers from or to it,
+	// newest first.
+	byAccount := map[teg.AccountID][]teg.Transfer{}
+	for _, t := range w.m.transfers {
+		if t.From != "" {
+			byAccount[t.From] = append(byAccount[t.From], t)
+		}
+		if t.To != "" && t.To != t.From {
+			byAccount[t.To] = append(byAccount[t.To], t)
+		}
+	}
+	for id, want := range byAccount {
+		slices.SortFunc(want, func(a, b teg.Transfer) int { return cmp.Compare(b.Seq, a.Seq) })
+		got, err := w.l.History(w.ctx, id, 0, len(want)+5)
+		if err != nil || len(got) != len(want) {
+			rt.Fatalf("history of %s: %d transfers (%v), model has %d", id, len(got), err, len(want))
+		}
+		var paged []teg.Transfer
+		for before := uint64(0); ; {
+			page, err := w.l.History(w.ctx, id, before, 2)
+			if err != nil {
+				rt.Fatalf("history of %s before %d: %v", id, before, err)
+			}
+			paged = append(paged, page...)
+			if len(page) < 2 {
+				break
+			}
+			before = page[len(page)-1].Seq
+		}
+		for i := range want {
+			if !reflect.DeepEqual(normTransfer(got[i]), normTransfer(want[i])) || i >= len(paged) || paged[i].Seq != want[i].Seq {
+				rt.Fatalf("history of %s, item %d: stored %+v, model %+v", id, i, got[i], want[i])
+			}
+		}
+		if len(paged) != len(want) {
+			rt.Fatalf("history of %s in pages: %d transfers, model has %d", id, len(paged), len(want))
 		}
 	}
 	entries, err := w.l.Entries(w.ctx, 0, len(w.m.transfers)+1)

@@ -21,8 +21,9 @@ import (
 //
 // Layout (recordVersion 1): version byte, kind byte, time (varint µs since the Unix epoch), from,
 // to (strings), amount, fee, held (amounts), message, pending id, fingerprint (strings), expiry
-// (varint µs, 0 for none), postings (count, then account reference, part|debit byte, amount
-// each), data (count, then key and value strings). Strings are a uvarint length and the bytes;
+// (varint µs, 0 for none), the history links (uvarint seq of the from account's previous
+// entry, then the to account's; 0 for none), postings (count, then account reference,
+// part|debit byte, amount each), data (count, then key and value strings). Strings are a uvarint length and the bytes;
 // amounts two uvarints (low and high 64 bits); an account reference is 1 for the transfer's from,
 // 2 for its to, 3+i for teg.SystemAccounts[i], or 0 followed by the id.
 const recordVersion = 1
@@ -65,8 +66,13 @@ func appendAmount(b []byte, a avt.Amount) []byte {
 
 func appendMicros(b []byte, t time.Time) []byte { return binary.AppendVarint(b, t.UnixMicro()) }
 
-// appendRecord encodes the event e and the transfer t it made.
-func appendRecord(b []byte, e *teg.Event, t *teg.Transfer) []byte {
+// links are an entry's places in its accounts' histories: the seq of the previous entry from or
+// to its from account, and of its to account (0: none; to is 0 when to is from or empty). They
+// are not part of the event, so the event's hash does not cover them; teg verify checks them.
+type links struct{ from, to uint64 }
+
+// appendRecord encodes the event e, the transfer t it made and its history links.
+func appendRecord(b []byte, e *teg.Event, t *teg.Transfer, l links) []byte {
 	b = append(b, recordVersion, kindCode(e.Kind))
 	b = appendMicros(b, e.Time)
 	b = appendString(b, string(t.From))
@@ -82,6 +88,8 @@ func appendRecord(b []byte, e *teg.Event, t *teg.Transfer) []byte {
 	} else {
 		b = binary.AppendVarint(b, 0)
 	}
+	b = binary.AppendUvarint(b, l.from)
+	b = binary.AppendUvarint(b, l.to)
 	b = binary.AppendUvarint(b, uint64(len(e.Postings)))
 	for _, p := range e.Postings {
 		switch ref := accountRef(p.Account, t); ref {
@@ -194,15 +202,16 @@ func (d *decoder) amount() avt.Amount {
 func (d *decoder) micros() time.Time { return time.UnixMicro(d.varint()).UTC() }
 
 // decodeRecord decodes the body of the row (seq, transferID, hash) into its event (without
-// PrevHash, which is the previous row's hash) and its transfer (State empty: it is teg_pending's).
-func decodeRecord(seq uint64, transferID string, hash string, body []byte) (teg.Event, teg.Transfer, error) {
+// PrevHash, which is the previous row's hash), its transfer (State empty: it is teg_pending's)
+// and its history links.
+func decodeRecord(seq uint64, transferID string, hash string, body []byte) (teg.Event, teg.Transfer, links, error) {
 	d := &decoder{b: body}
 	if v := d.byte(); v != recordVersion {
-		return teg.Event{}, teg.Transfer{}, errCorrupt
+		return teg.Event{}, teg.Transfer{}, links{}, errCorrupt
 	}
 	kc := d.byte()
 	if int(kc) >= len(kindCodes) || kc == 0 {
-		return teg.Event{}, teg.Transfer{}, errCorrupt
+		return teg.Event{}, teg.Transfer{}, links{}, errCorrupt
 	}
 	e := teg.Event{Seq: seq, Kind: kindCodes[kc], TransferID: transferID, Hash: hash}
 	e.Time = d.micros()
@@ -215,6 +224,7 @@ func decodeRecord(seq uint64, transferID string, hash string, body []byte) (teg.
 		x := time.UnixMicro(exp).UTC()
 		t.ExpiresAt = &x
 	}
+	l := links{from: d.uvarint(), to: d.uvarint()}
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.fail()
@@ -257,5 +267,5 @@ func decodeRecord(seq uint64, transferID string, hash string, body []byte) (teg.
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}
-	return e, t, d.err
+	return e, t, l, d.err
 }

@@ -69,8 +69,9 @@ func TestRecord_RoundTrips(t *testing.T) {
 		if rapid.Bool().Draw(t, "data") {
 			e.Data = rapid.MapOfN(rapid.String(), rapid.String(), 1, 4).Draw(t, "data")
 		}
-		body := appendRecord(nil, &e, &tr)
-		ge, gt, err := decodeRecord(e.Seq, e.TransferID, e.Hash, body)
+		l := links{from: rapid.Uint64().Draw(t, "link_from"), to: rapid.Uint64().Draw(t, "link_to")}
+		body := appendRecord(nil, &e, &tr, l)
+		ge, gt, gl, err := decodeRecord(e.Seq, e.TransferID, e.Hash, body)
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
@@ -79,6 +80,9 @@ func TestRecord_RoundTrips(t *testing.T) {
 		}
 		if !reflect.DeepEqual(gt, tr) {
 			t.Fatalf("transfer:\n got  %+v\n want %+v", gt, tr)
+		}
+		if gl != l {
+			t.Fatalf("links: got %+v, want %+v", gl, l)
 		}
 	})
 }
@@ -93,17 +97,17 @@ func FuzzDecodeRecord(f *testing.F) {
 		{Account: "agt_a", Part: teg.Liquid, Amount: avt.AVT(6), Debit: true}, {Account: "agt_a", Part: teg.Locked, Amount: avt.AVT(6)},
 		{Account: teg.Treasury, Part: teg.Liquid, Amount: avt.FromUnits(1)}, {Account: "agt_c", Part: teg.Staked, Amount: avt.FromUnits(1)}},
 		Data: map[string]string{"k": "v"}}
-	f.Add(appendRecord(nil, &e, &tr))
+	f.Add(appendRecord(nil, &e, &tr, links{from: 2, to: 1}))
 	f.Add([]byte{recordVersion, 1, 0, 0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		e, tr, err := decodeRecord(1, "id", "", body)
+		e, tr, l, err := decodeRecord(1, "id", "", body)
 		if err != nil {
 			return
 		}
-		again := appendRecord(nil, &e, &tr)
-		e2, tr2, err := decodeRecord(1, "id", "", again)
-		if err != nil || !reflect.DeepEqual(e, e2) || !reflect.DeepEqual(tr, tr2) {
+		again := appendRecord(nil, &e, &tr, l)
+		e2, tr2, l2, err := decodeRecord(1, "id", "", again)
+		if err != nil || !reflect.DeepEqual(e, e2) || !reflect.DeepEqual(tr, tr2) || l != l2 {
 			t.Fatalf("a decoded record does not survive encode/decode: %v", err)
 		}
 	})

@@ -46,8 +46,14 @@ type Ledger struct {
 	// mu guards the cache, which the goroutine preparing a group reads while the committer
 	// writes it.
 	mu     sync.Mutex
-	cache  map[teg.AccountID]teg.Account
+	cache  map[teg.AccountID]cachedAccount
 	cached teg.Head // the head the cache is exact at
+}
+
+// cachedAccount is an account as stored: balances and the seq of its newest log entry.
+type cachedAccount struct {
+	teg.Account
+	last uint64
 }
 
 type request struct {
@@ -70,7 +76,7 @@ var ErrClosed = apperr.New(apperr.Unavailable, "LEDGER_CLOSED", "the ledger is s
 func Open(db *store.DB, params teg.Params, now func() time.Time) *Ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Ledger{db: db, engine: &teg.Ledger{Params: params, Now: now}, reqs: make(chan *request, queueDepth),
-		done: make(chan struct{}), stop: cancel, cache: map[teg.AccountID]teg.Account{}}
+		done: make(chan struct{}), stop: cancel, cache: map[teg.AccountID]cachedAccount{}}
 	if err := l.upgrade(ctx); err != nil {
 		l.broken = apperr.Internalf("ledger storage upgrade failed: %w", err)
 	}
@@ -301,7 +307,7 @@ func (l *Ledger) commit(p *prepared) {
 			clear(l.cache)
 		}
 		for id, a := range done.ov.accounts {
-			l.cache[id] = *a
+			l.cache[id] = cachedAccount{*a, done.ov.last[id]}
 		}
 		l.cached = done.to
 	}
@@ -325,23 +331,24 @@ func (l *Ledger) Head(ctx context.Context) (teg.Head, error) {
 
 // Account returns an account as stored.
 func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
-	return readAccount(ctx, l.db.Read(), id)
+	a, err := readAccount(ctx, l.db.Read(), id)
+	return a.Account, err
 }
 
-const accountCols = `id, liquid, locked, staked, unbonding, version, created_at`
+const accountCols = `id, liquid, locked, staked, unbonding, version, created_at, log_seq`
 
-func scanAccount(sc interface{ Scan(...any) error }) (teg.Account, error) {
-	var a teg.Account
+func scanAccount(sc interface{ Scan(...any) error }) (cachedAccount, error) {
+	var a cachedAccount
 	var id string
-	err := sc.Scan(&id, &a.Liquid, &a.Locked, &a.Staked, &a.Unbonding, &a.Version, store.ScanTime(&a.CreatedAt))
+	err := sc.Scan(&id, &a.Liquid, &a.Locked, &a.Staked, &a.Unbonding, &a.Version, store.ScanTime(&a.CreatedAt), &a.last)
 	a.ID = teg.AccountID(id)
 	return a, err
 }
 
-func readAccount(ctx context.Context, q store.Querier, id teg.AccountID) (teg.Account, error) {
+func readAccount(ctx context.Context, q store.Querier, id teg.AccountID) (cachedAccount, error) {
 	a, err := scanAccount(q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM teg_accounts WHERE id = $1`, string(id)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return teg.Account{}, teg.ErrAccountNotFound.With("account", string(id))
+		return cachedAccount{}, teg.ErrAccountNotFound.With("account", string(id))
 	}
 	return a, err
 }
@@ -353,7 +360,7 @@ const (
 	recordFrom = ` FROM teg_events e LEFT JOIN teg_pending p ON p.id = e.transfer_id`
 )
 
-func scanRecord(sc interface{ Scan(...any) error }) (teg.Event, teg.Transfer, error) {
+func scanRecord(sc interface{ Scan(...any) error }) (teg.Event, teg.Transfer, links, error) {
 	var (
 		seq   uint64
 		id    string
@@ -362,18 +369,18 @@ func scanRecord(sc interface{ Scan(...any) error }) (teg.Event, teg.Transfer, er
 		state sql.NullString
 	)
 	if err := sc.Scan(&seq, &id, &body, &hash, &state); err != nil {
-		return teg.Event{}, teg.Transfer{}, err
+		return teg.Event{}, teg.Transfer{}, links{}, err
 	}
-	e, t, err := decodeRecord(seq, id, hex.EncodeToString(hash), body)
+	e, t, l, err := decodeRecord(seq, id, hex.EncodeToString(hash), body)
 	if err != nil {
-		return e, t, fmt.Errorf("event %d: %w", seq, err)
+		return e, t, l, fmt.Errorf("event %d: %w", seq, err)
 	}
 	t.State = teg.PendingState(state.String)
-	return e, t, nil
+	return e, t, l, nil
 }
 
 func scanTransfer(sc interface{ Scan(...any) error }) (teg.Transfer, error) {
-	_, t, err := scanRecord(sc)
+	_, t, _, err := scanRecord(sc)
 	return t, err
 }
 
@@ -387,62 +394,55 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (teg.Transfer, bool, e
 }
 
 // History returns up to limit transfers from or to account with seq < before (0: from the
-// newest), newest first. teg_account_log lists, per write group, the seqs of the account's
-// transfers; groups cover disjoint ranges of seqs, so its rows in descending order of their first
-// seq list the account's transfers newest first, and limit rows hold at least limit of them.
+// newest), newest first. It follows the account's history list: the account row names its newest
+// entry, and each entry the account's previous one, so a page costs one point read per transfer.
 func (l *Ledger) History(ctx context.Context, account teg.AccountID, before uint64, limit int) ([]teg.Transfer, error) {
-	if before == 0 {
-		before = 1<<63 - 1
-	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := l.db.Read().QueryContext(ctx, `SELECT seq, seqs FROM teg_account_log WHERE account = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
-		string(account), int64(before), limit)
+	q := l.db.Read()
+	a, err := readAccount(ctx, q, account)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	var seqs []int64
-	for rows.Next() {
-		var first uint64
-		var blob []byte
-		if err := rows.Scan(&first, &blob); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		group, err := decodeSeqs(first, blob)
+	read := func(seq uint64) (teg.Transfer, uint64, error) {
+		_, t, ln, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq = $1`, int64(seq)))
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("history of %s: %w", account, err)
+			return t, 0, fmt.Errorf("history of %s: entry %d: %w", account, seq, err)
 		}
-		for i := len(group) - 1; i >= 0 && len(seqs) < limit; i-- {
-			if group[i] < before {
-				seqs = append(seqs, int64(group[i]))
+		switch account {
+		case t.From:
+			return t, ln.from, nil
+		case t.To:
+			return t, ln.to, nil
+		}
+		return t, 0, fmt.Errorf("history of %s: entry %d is %s→%s", account, seq, t.From, t.To)
+	}
+	next := a.last
+	if before != 0 && before <= next {
+		// The cursor is normally the account's own entry: continue from its link. Otherwise
+		// walk from the newest.
+		if _, prev, err := read(before); err == nil {
+			next = prev
+		} else {
+			for next >= before {
+				if _, next, err = read(next); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(seqs) == 0 {
-		return nil, err
-	}
-	out := make([]teg.Transfer, 0, len(seqs))
-	for _, chunk := range chunks(seqs, 500) {
-		rows, err := l.db.Read().QueryContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq `+inList(l.db.Dialect(), len(chunk), "bigint")+` ORDER BY e.seq DESC`, inArgs(l.db.Dialect(), chunk)...)
+	var out []teg.Transfer
+	for next != 0 && len(out) < limit {
+		t, prev, err := read(next)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			t, err := scanTransfer(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		out = append(out, t)
+		next = prev
 	}
 	return out, nil
 }
@@ -487,6 +487,7 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 		}
 		const page = 10000
 		prev := teg.GenesisHash
+		last := map[teg.AccountID]uint64{}
 		for after := uint64(0); ; {
 			entries, err := entries(ctx, l.db.TxQuerier(tx), after, page)
 			if err != nil {
@@ -496,6 +497,9 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 				e := en.Event
 				e.PrevHash, prev = prev, e.Hash
 				if err := v.Add(e); err != nil {
+					return err
+				}
+				if err := checkLinks(en, last); err != nil {
 					return err
 				}
 				after = e.Seq
@@ -515,7 +519,10 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 			if err != nil {
 				return err
 			}
-			stored = append(stored, a)
+			if a.last != last[a.ID] {
+				return fmt.Errorf("account %s: newest history entry stored as %d, the log says %d", a.ID, a.last, last[a.ID])
+			}
+			stored = append(stored, a.Account)
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -531,6 +538,26 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 type Entry struct {
 	Event    teg.Event
 	Transfer teg.Transfer
+	links    links
+}
+
+// checkLinks checks that en links to the previous entries of its accounts (last: the newest
+// entry seen of each account) and records it as their newest.
+func checkLinks(en Entry, last map[teg.AccountID]uint64) error {
+	t := en.Transfer
+	if t.From != "" {
+		if en.links.from != last[t.From] {
+			return fmt.Errorf("event %d: history link of %s is %d, its previous entry is %d", t.Seq, t.From, en.links.from, last[t.From])
+		}
+		last[t.From] = t.Seq
+	}
+	if t.To != "" && t.To != t.From {
+		if en.links.to != last[t.To] {
+			return fmt.Errorf("event %d: history link of %s is %d, its previous entry is %d", t.Seq, t.To, en.links.to, last[t.To])
+		}
+		last[t.To] = t.Seq
+	}
+	return nil
 }
 
 // Entries returns up to limit entries of the log with seq > after, in order, each event with its
@@ -562,11 +589,11 @@ func entries(ctx context.Context, q store.Querier, after uint64, limit int) ([]E
 	defer rows.Close()
 	var out []Entry
 	for rows.Next() {
-		e, t, err := scanRecord(rows)
+		e, t, ln, err := scanRecord(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{Event: e, Transfer: t})
+		out = append(out, Entry{Event: e, Transfer: t, links: ln})
 	}
 	return out, rows.Err()
 }

@@ -29,6 +29,7 @@ func (l *Ledger) upgrade(ctx context.Context) error {
 			return err
 		}
 		const page = 5000
+		newest := map[teg.AccountID]uint64{} // each account's newest entry so far
 		for after := int64(0); ; {
 			ch, ov, last, err := readV1(ctx, w, after, page)
 			if err != nil {
@@ -37,11 +38,26 @@ func (l *Ledger) upgrade(ctx context.Context) error {
 			if len(ch.Events) == 0 {
 				break
 			}
-			ch.Head = head
-			if err := w.write(ov, ch, head); err != nil {
+			ov.last = newest
+			var r groupRows
+			if _, err := encodeLog(&r, ov, ch); err != nil {
+				return fmt.Errorf("rewrite version 1 log after %d: %w", after, err)
+			}
+			if err := w.writeLog(ctx, &r); err != nil {
 				return fmt.Errorf("rewrite version 1 log after %d: %w", after, err)
 			}
 			after = last
+		}
+		if head.Seq != 0 {
+			var stored []byte
+			if err := w.q.QueryRowContext(ctx, `SELECT hash FROM teg_events WHERE seq = $1`, int64(head.Seq)).Scan(&stored); err != nil {
+				return fmt.Errorf("the version 1 log does not reach its head %d: %w", head.Seq, err)
+			}
+		}
+		for id, seq := range newest {
+			if _, err := w.q.ExecContext(ctx, `UPDATE teg_accounts SET log_seq = $1 WHERE id = $2`, int64(seq), string(id)); err != nil {
+				return err
+			}
 		}
 		for _, t := range []string{"teg_events_v1", "teg_transfers_v1"} {
 			if _, err := w.q.ExecContext(ctx, `DROP TABLE `+t); err != nil {

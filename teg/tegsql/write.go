@@ -3,7 +3,6 @@ package tegsql
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -40,6 +39,7 @@ type overlay struct {
 	w          *writer
 	base       *overlay
 	accounts   map[teg.AccountID]*teg.Account
+	last       map[teg.AccountID]uint64 // each account's newest log entry (absent: none)
 	missing    map[teg.AccountID]bool
 	transfers  map[string]*teg.Transfer
 	noTransfer map[string]bool
@@ -47,7 +47,7 @@ type overlay struct {
 }
 
 func newOverlay(w *writer, base *overlay) *overlay {
-	return &overlay{w: w, base: base, accounts: map[teg.AccountID]*teg.Account{}, missing: map[teg.AccountID]bool{},
+	return &overlay{w: w, base: base, accounts: map[teg.AccountID]*teg.Account{}, last: map[teg.AccountID]uint64{}, missing: map[teg.AccountID]bool{},
 		transfers: map[string]*teg.Transfer{}, noTransfer: map[string]bool{}, newAccts: map[teg.AccountID]bool{}}
 }
 
@@ -58,20 +58,28 @@ func (o *overlay) Account(ctx context.Context, id teg.AccountID) (teg.Account, e
 	if o.missing[id] {
 		return teg.Account{}, teg.ErrAccountNotFound.With("account", string(id))
 	}
-	if a, ok := o.known(id); ok {
-		o.accounts[id] = &a
-		return a, nil
+	a, ok := o.known(id)
+	if !ok {
+		var err error
+		a, err = readAccount(ctx, o.w.q, id)
+		if apperr.KindOf(err) == apperr.NotFound {
+			o.missing[id] = true
+			return teg.Account{}, err
+		}
+		if err != nil {
+			return teg.Account{}, apperr.Internalf("read account: %w", err)
+		}
 	}
-	a, err := readAccount(ctx, o.w.q, id)
-	if apperr.KindOf(err) == apperr.NotFound {
-		o.missing[id] = true
-		return teg.Account{}, err
+	o.load(a)
+	return a.Account, nil
+}
+
+// load adds a stored account to the overlay.
+func (o *overlay) load(a cachedAccount) {
+	o.accounts[a.ID] = &a.Account
+	if a.last != 0 {
+		o.last[a.ID] = a.last
 	}
-	if err != nil {
-		return teg.Account{}, apperr.Internalf("read account: %w", err)
-	}
-	o.accounts[id] = &a
-	return a, nil
 }
 
 func (o *overlay) Transfer(ctx context.Context, id string) (teg.Transfer, bool, error) {
@@ -100,10 +108,10 @@ func (o *overlay) Transfer(ctx context.Context, id string) (teg.Transfer, bool, 
 }
 
 // known returns the account as the base group left it or as the writer cached it.
-func (o *overlay) known(id teg.AccountID) (teg.Account, bool) {
+func (o *overlay) known(id teg.AccountID) (cachedAccount, bool) {
 	if o.base != nil {
 		if a, ok := o.base.accounts[id]; ok {
-			return *a, true
+			return cachedAccount{*a, o.base.last[id]}, true
 		}
 	}
 	o.w.l.mu.Lock()
@@ -159,7 +167,7 @@ func (o *overlay) prefetch(reqs []*request) error {
 				rows.Close()
 				return err
 			}
-			o.accounts[a.ID] = &a
+			o.load(a)
 			found[string(a.ID)] = true
 		}
 		rows.Close()
@@ -220,7 +228,7 @@ func (o *overlay) commit(ch *teg.Changes) {
 // groupRows are a group's changes as the rows to write, each table's rows as one flat list of
 // values (ready to be cut into multi-row INSERTs without copying).
 type groupRows struct {
-	accounts, events, pending, log []any
+	accounts, events, pending []any
 }
 
 // write stores the group's changes and moves the head from from to all.Head.
@@ -235,18 +243,12 @@ func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
 // exec writes rows and moves the head from from to to, checking that it was at from.
 func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	ctx := context.Background()
-	if err := w.insert(ctx, "teg_accounts", "id, liquid, locked, staked, unbonding, version, created_at", 7, r.accounts,
-		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version`); err != nil {
+	if err := w.insert(ctx, "teg_accounts", accountCols, 8, r.accounts,
+		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version, log_seq = excluded.log_seq`); err != nil {
 		return fmt.Errorf("write accounts: %w", err)
 	}
-	if err := w.insert(ctx, "teg_events", "seq, transfer_id, body, hash", 4, r.events, ""); err != nil {
-		return fmt.Errorf("write events: %w", err)
-	}
-	if err := w.insert(ctx, "teg_pending", "id, seq, state, expires_at", 4, r.pending, ` ON CONFLICT (id) DO UPDATE SET state = excluded.state`); err != nil {
-		return fmt.Errorf("write pending transfers: %w", err)
-	}
-	if err := w.insert(ctx, "teg_account_log", "account, seq, seqs", 3, r.log, ""); err != nil {
-		return fmt.Errorf("write account log: %w", err)
+	if err := w.writeLog(ctx, r); err != nil {
+		return err
 	}
 	res, err := w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, int64(to.Seq), to.Hash, int64(from.Seq))
 	if err != nil {
@@ -258,37 +260,76 @@ func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	return nil
 }
 
+// writeLog writes r's log entries and pending transfers.
+func (w *writer) writeLog(ctx context.Context, r *groupRows) error {
+	if err := w.insert(ctx, "teg_events", "seq, transfer_id, body, hash", 4, r.events, ""); err != nil {
+		return fmt.Errorf("write events: %w", err)
+	}
+	if err := w.insert(ctx, "teg_pending", "id, seq, state, expires_at", 4, r.pending, ` ON CONFLICT (id) DO UPDATE SET state = excluded.state`); err != nil {
+		return fmt.Errorf("write pending transfers: %w", err)
+	}
+	return nil
+}
+
 // encode turns the changes of a group into rows: accounts and pending transfers as their final
 // state in the group (o), the log entries, and each account's history.
 func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
-	// Accounts: the final state of each touched account, once.
-	acctRows := make([]any, 0, 7*len(all.Accounts))
-	seen := map[teg.AccountID]bool{}
-	for i := len(all.Accounts) - 1; i >= 0; i-- {
-		a := o.accounts[all.Accounts[i].ID]
-		if seen[a.ID] {
-			continue
-		}
-		seen[a.ID] = true
-		acctRows = append(acctRows, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt))
+	r := &groupRows{}
+	relinked, err := encodeLog(r, o, all)
+	if err != nil {
+		return nil, err
 	}
+	// Accounts: the final state of each account the group changed or relinked, once.
+	r.accounts = make([]any, 0, 8*len(all.Accounts))
+	seen := make(map[teg.AccountID]bool, len(all.Accounts))
+	add := func(id teg.AccountID) error {
+		if seen[id] {
+			return nil
+		}
+		seen[id] = true
+		a := o.accounts[id]
+		if a == nil && id.IsSystem() && len(all.Events) > 0 {
+			// A system account the engine treated as existing with nothing in it (e.g. the
+			// payee of a pending transfer): it is opened now.
+			a = &teg.Account{ID: id, CreatedAt: all.Events[0].Time}
+			o.accounts[id] = a
+		}
+		if a == nil {
+			return fmt.Errorf("account %s: in the group's log but not read", id)
+		}
+		r.accounts = append(r.accounts, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt), int64(o.last[id]))
+		return nil
+	}
+	for i := len(all.Accounts) - 1; i >= 0; i-- {
+		if err := add(all.Accounts[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range relinked {
+		if err := add(id); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// encodeLog adds the group's log entries and pending transfers to r and links each entry into
+// its accounts' histories (o.last), returning the accounts whose newest entry changed.
+func encodeLog(r *groupRows, o *overlay, all *teg.Changes) ([]teg.AccountID, error) {
 	// The log: one row per event with the transfer it made, as its final state in this group.
-	evRows := make([]any, 0, 4*len(all.Events))
+	r.events = make([]any, 0, 4*len(all.Events))
 	bodies := make([]byte, 0, len(all.Events)*160)
 	hashes := make([]byte, 0, len(all.Events)*32)
-	touched := map[teg.AccountID][]uint64{}
-	var order []teg.AccountID
-	note := func(id teg.AccountID, seq uint64) {
-		if id == "" {
-			return
+	var relinked []teg.AccountID
+	seen := map[teg.AccountID]bool{}
+	link := func(id teg.AccountID, seq uint64) uint64 {
+		if !seen[id] {
+			seen[id] = true
+			relinked = append(relinked, id)
 		}
-		s, ok := touched[id]
-		if !ok {
-			order = append(order, id)
-		}
-		if len(s) == 0 || s[len(s)-1] != seq {
-			touched[id] = append(s, seq)
-		}
+		prev := o.last[id]
+		o.last[id] = seq
+		return prev
 	}
 	for i := range all.Events {
 		e := &all.Events[i]
@@ -296,19 +337,23 @@ func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 		if t == nil || t.Seq != e.Seq {
 			return nil, fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
 		}
+		var ln links
+		if t.From != "" {
+			ln.from = link(t.From, t.Seq)
+		}
+		if t.To != "" && t.To != t.From {
+			ln.to = link(t.To, t.Seq)
+		}
 		start := len(bodies)
-		bodies = appendRecord(bodies, e, t)
+		bodies = appendRecord(bodies, e, t, ln)
 		hstart := len(hashes)
 		var err error
 		if hashes, err = hex.AppendDecode(hashes, []byte(e.Hash)); err != nil {
 			return nil, fmt.Errorf("event %d: hash: %w", e.Seq, err)
 		}
-		evRows = append(evRows, int64(e.Seq), e.TransferID, bodies[start:len(bodies):len(bodies)], hashes[hstart:len(hashes):len(hashes)])
-		note(t.From, t.Seq)
-		note(t.To, t.Seq)
+		r.events = append(r.events, int64(e.Seq), e.TransferID, bodies[start:len(bodies):len(bodies)], hashes[hstart:len(hashes):len(hashes)])
 	}
 	// Pending transfers: new ones, and the state of those posted, voided or expired.
-	var pendRows []any
 	seenT := map[string]bool{}
 	for i := len(all.Transfers) - 1; i >= 0; i-- {
 		t := o.transfers[all.Transfers[i].ID]
@@ -319,15 +364,9 @@ func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 		if t.ExpiresAt == nil {
 			return nil, fmt.Errorf("pending transfer %s has no expiry", t.ID)
 		}
-		pendRows = append(pendRows, t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt))
+		r.pending = append(r.pending, t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt))
 	}
-	// History: per account, the seqs of this group's transfers from or to it.
-	logRows := make([]any, 0, 3*len(order))
-	for _, id := range order {
-		seqs := touched[id]
-		logRows = append(logRows, string(id), int64(seqs[0]), encodeSeqs(seqs))
-	}
-	return &groupRows{accounts: acctRows, events: evRows, pending: pendRows, log: logRows}, nil
+	return relinked, nil
 }
 
 // rowsPerInsert is how many rows one multi-row INSERT carries (fixed, so statements are reused).
@@ -436,30 +475,4 @@ func chunks[T any](s []T, n int) [][]T {
 		s = s[k:]
 	}
 	return out
-}
-
-// encodeSeqs stores an ascending list of seqs as uvarint differences from its first.
-func encodeSeqs(seqs []uint64) []byte {
-	b := make([]byte, 0, len(seqs)*2)
-	prev := seqs[0]
-	for _, s := range seqs[1:] {
-		b = binary.AppendUvarint(b, s-prev)
-		prev = s
-	}
-	return b
-}
-
-// decodeSeqs reverses encodeSeqs for the row whose first seq is first.
-func decodeSeqs(first uint64, b []byte) ([]uint64, error) {
-	out := []uint64{first}
-	for len(b) > 0 {
-		d, n := binary.Uvarint(b)
-		if n <= 0 || d == 0 {
-			return nil, errCorrupt
-		}
-		first += d
-		out = append(out, first)
-		b = b[n:]
-	}
-	return out, nil
 }

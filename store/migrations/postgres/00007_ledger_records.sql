@@ -1,10 +1,9 @@
 -- +goose Up
 -- The ledger's log, version 2 (docs/ARCHITECTURE.md, "Ledger storage"). One row per applied
 -- command holds its event and its transfer (they share seq and id) as a compact binary record;
--- the id's unique index is the idempotency index. Pending transfers' state lives in teg_pending,
--- and each account's history in teg_account_log: one row per account per write group, listing the
--- seqs of the group's transfers from or to it. The version 1 tables are kept under _v1 names
--- until the ledger, on opening, rewrites their rows into these tables and drops them.
+-- the id's unique index is the idempotency index. Pending transfers' state lives in teg_pending.
+-- The version 1 tables are kept under _v1 names until the ledger, on opening, rewrites their rows
+-- into these tables and drops them.
 ALTER TABLE teg_events RENAME TO teg_events_v1;
 ALTER TABLE teg_transfers RENAME TO teg_transfers_v1;
 ALTER INDEX teg_events_pkey RENAME TO teg_events_v1_pkey;
@@ -25,15 +24,12 @@ CREATE TABLE teg_pending (
 );
 CREATE INDEX teg_pending_due ON teg_pending (expires_at) WHERE state = 'active';
 
-CREATE TABLE teg_account_log (
-    account TEXT NOT NULL,
-    seq     BIGINT NOT NULL,
-    seqs    BYTEA NOT NULL,
-    PRIMARY KEY (account, seq)
-);
+-- Each account's history is a list linked through the log: an entry records, for its from and to
+-- accounts, the seq of each one's previous entry, and the account row the seq of its newest.
+ALTER TABLE teg_accounts ADD COLUMN log_seq BIGINT NOT NULL DEFAULT 0;
 
 -- +goose Down
-DROP TABLE teg_account_log;
+ALTER TABLE teg_accounts DROP COLUMN log_seq;
 DROP TABLE teg_pending;
 DROP TABLE teg_events;
 ALTER INDEX teg_transfers_v1_pkey RENAME TO teg_transfers_pkey;
