@@ -152,13 +152,32 @@ func (l *Ledger) run(ctx context.Context) {
 		}
 		p := l.prepare(live, last)
 		if busy {
-			<-committed
+			// While the committer writes the group before, requests that arrive join this one
+			// (applied as they come), so that a busy ledger commits few, large groups.
+		grow:
+			for p.err == nil && p.size < maxGroupCommands {
+				select {
+				case <-committed:
+					busy = false
+					break grow
+				case r := <-l.reqs:
+					if r.ctx.Err() != nil {
+						r.reply <- response{err: r.ctx.Err()}
+						continue
+					}
+					p.add(l, []*request{r})
+				}
+			}
+			if busy {
+				<-committed
+			}
 			if !last.exact {
 				// The group p was applied on is not what was committed: apply it again on what
 				// was (else every later group would be prepared on a redone one, and redone too).
-				p = l.prepare(live, nil)
+				p = l.prepare(p.live, nil)
 			}
 		}
+		p.finish()
 		commits <- p
 		busy, last = true, p
 	}
@@ -212,9 +231,11 @@ type prepared struct {
 	ov      *overlay
 	from    teg.Head // the head the group was applied after
 	to      teg.Head
-	rows    *groupRows // nil: nothing to write
-	err     error      // the preparation failed (the committer prepares again)
-	base    *prepared  // the group it was applied on top of, or nil
+	all     teg.Changes // what the group changed, Head its new head
+	size    int         // commands in the group
+	rows    *groupRows  // nil: nothing to write
+	err     error       // the preparation failed (the committer prepares again)
+	base    *prepared   // the group it was applied on top of, or nil
 	// exact is set by the committer once the group is committed as prepared.
 	exact bool
 }
@@ -240,34 +261,48 @@ func (l *Ledger) prepare(live []*request, base *prepared) *prepared {
 
 // apply runs the group's requests against the overlay over base and w, after head from.
 func (l *Ledger) apply(w *writer, live []*request, from teg.Head, base *overlay) *prepared {
-	p := &prepared{live: live, from: from, ov: newOverlay(w, base)}
-	if p.err = p.ov.prefetch(live); p.err != nil {
-		return p
+	p := &prepared{from: from, to: from, ov: newOverlay(w, base), all: teg.Changes{Head: from}}
+	p.add(l, live)
+	return p
+}
+
+// add applies more requests to the group (after those it holds).
+func (p *prepared) add(l *Ledger, reqs []*request) {
+	p.live = append(p.live, reqs...)
+	for _, r := range reqs {
+		p.size += len(r.cmds)
 	}
-	all := teg.Changes{Head: from}
-	p.replies = make([]response, 0, len(live))
-	for _, r := range live {
-		ch, res, err := l.engine.Apply(context.Background(), p.ov, all.Head, r.cmds, r.linked)
+	if p.err == nil {
+		p.err = p.ov.prefetch(reqs)
+	}
+	for _, r := range reqs {
+		if p.err != nil {
+			return
+		}
+		ch, res, err := l.engine.Apply(context.Background(), p.ov, p.all.Head, r.cmds, r.linked)
 		if err != nil && apperr.KindOf(err) == apperr.Internal {
 			p.err = err
-			return p
+			return
 		}
 		if err != nil {
 			p.replies = append(p.replies, response{err: err})
 			continue
 		}
 		p.ov.commit(ch)
-		all.Accounts = append(all.Accounts, ch.Accounts...)
-		all.Transfers = append(all.Transfers, ch.Transfers...)
-		all.Events = append(all.Events, ch.Events...)
-		all.Head = ch.Head
+		p.all.Accounts = append(p.all.Accounts, ch.Accounts...)
+		p.all.Transfers = append(p.all.Transfers, ch.Transfers...)
+		p.all.Events = append(p.all.Events, ch.Events...)
+		p.all.Head = ch.Head
 		p.replies = append(p.replies, response{results: res})
 	}
-	p.to = all.Head
-	if len(all.Events) > 0 || len(all.Accounts) > 0 {
-		p.rows, p.err = encode(p.ov, &all)
+	p.to = p.all.Head
+}
+
+// finish encodes the group's rows.
+func (p *prepared) finish() {
+	if p.err == nil && (len(p.all.Events) > 0 || len(p.all.Accounts) > 0) {
+		p.rows, p.err = encode(p.ov, &p.all)
 	}
-	return p
 }
 
 // commit writes a prepared group in one transaction (preparing it again inside the transaction
@@ -288,7 +323,10 @@ func (l *Ledger) commit(p *prepared) {
 				l.cached = teg.Head{}
 			}
 			l.mu.Unlock()
-			if done = l.apply(w, p.live, head, nil); done.err != nil {
+			if done = l.apply(w, p.live, head, nil); done.err == nil {
+				done.finish()
+			}
+			if done.err != nil {
 				return done.err
 			}
 		}

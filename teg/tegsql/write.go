@@ -121,7 +121,8 @@ func (o *overlay) known(id teg.AccountID) (cachedAccount, bool) {
 }
 
 // prefetch reads, in a few queries, every account and transfer the group's commands name and
-// the overlay does not know yet, so the engine does not query row by row.
+// the overlay does not know yet, so the engine does not query row by row. It may run more than
+// once for a group (as requests join it) and never replaces what the group holds.
 func (o *overlay) prefetch(reqs []*request) error {
 	ctx := context.Background()
 	var accts, xfers []string
@@ -132,6 +133,9 @@ func (o *overlay) prefetch(reqs []*request) error {
 			return
 		}
 		seenA[s] = true
+		if _, mine := o.accounts[id]; mine || o.missing[id] {
+			return // this group read or changed it already
+		}
 		if _, ok := o.known(id); !ok {
 			accts = append(accts, s)
 		}
@@ -139,6 +143,9 @@ func (o *overlay) prefetch(reqs []*request) error {
 	addT := func(id string) {
 		if id != "" && !seenT[id] {
 			seenT[id] = true
+			if _, mine := o.transfers[id]; mine || o.noTransfer[id] {
+				return // this group read or made it already
+			}
 			if o.base == nil || o.base.transfers[id] == nil {
 				xfers = append(xfers, id)
 			}
