@@ -27,6 +27,9 @@ import (
 const (
 	// maxGroupCommands bounds the commands written in one transaction.
 	maxGroupCommands = 4 * teg.MaxBatch
+	// growLimit is the size up to which a group takes in requests that arrive while the group
+	// before it commits.
+	growLimit = 1024
 	// queueDepth bounds the requests waiting for the writer.
 	queueDepth = 4096
 	// maxCachedAccounts bounds the writer's account cache.
@@ -153,9 +156,11 @@ func (l *Ledger) run(ctx context.Context) {
 		p := l.prepare(live, last)
 		if busy {
 			// While the committer writes the group before, requests that arrive join this one
-			// (applied as they come), so that a busy ledger commits few, large groups.
+			// (applied as they come), so that a ledger busy with small requests commits few,
+			// larger groups. A group of growLimit commands gains nothing more from growing, and
+			// taking the next large batch in would leave nothing to prepare during its commit.
 		grow:
-			for p.err == nil && p.size < maxGroupCommands {
+			for p.err == nil && p.size < growLimit {
 				select {
 				case <-committed:
 					busy = false
@@ -233,9 +238,11 @@ type prepared struct {
 	to      teg.Head
 	all     teg.Changes // what the group changed, Head its new head
 	size    int         // commands in the group
-	rows    *groupRows  // nil: nothing to write
-	err     error       // the preparation failed (the committer prepares again)
-	base    *prepared   // the group it was applied on top of, or nil
+	enc     encoder
+	stateAt int        // the events of all when the accounts and pending rows were encoded
+	rows    *groupRows // nil: nothing to write
+	err     error      // the preparation failed (the committer prepares again)
+	base    *prepared  // the group it was applied on top of, or nil
 	// exact is set by the committer once the group is committed as prepared.
 	exact bool
 }
@@ -256,6 +263,7 @@ func (l *Ledger) prepare(live []*request, base *prepared) *prepared {
 	w := &writer{l: l, q: l.db.Read(), dialect: l.db.Dialect()}
 	p := l.apply(w, live, from, bov)
 	p.base = base
+	p.finish()
 	return p
 }
 
@@ -298,11 +306,25 @@ func (p *prepared) add(l *Ledger, reqs []*request) {
 	p.to = p.all.Head
 }
 
-// finish encodes the group's rows.
+// finish encodes the group's rows: the log entries not encoded yet, and — if the group changed
+// since they were — the accounts and pending transfers. Called once the group is prepared (so
+// encoding overlaps the commit before it) and again when it is handed over, it then encodes only
+// what requests that joined in between added.
 func (p *prepared) finish() {
-	if p.err == nil && (len(p.all.Events) > 0 || len(p.all.Accounts) > 0) {
-		p.rows, p.err = encode(p.ov, &p.all)
+	if p.err != nil || len(p.all.Events) == 0 || p.stateAt == len(p.all.Events) {
+		return
 	}
+	if p.err = p.enc.log(p.ov, &p.all); p.err != nil {
+		return
+	}
+	if p.err = p.enc.pending(p.ov, &p.all); p.err != nil {
+		return
+	}
+	if p.err = p.enc.accounts(p.ov, &p.all); p.err != nil {
+		return
+	}
+	p.stateAt = len(p.all.Events)
+	p.rows = &p.enc.rows
 }
 
 // commit writes a prepared group in one transaction (preparing it again inside the transaction

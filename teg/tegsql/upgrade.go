@@ -39,11 +39,14 @@ func (l *Ledger) upgrade(ctx context.Context) error {
 				break
 			}
 			ov.last = newest
-			var r groupRows
-			if _, err := encodeLog(&r, ov, ch); err != nil {
+			var en encoder
+			if err := en.log(ov, ch); err == nil {
+				err = en.pending(ov, ch)
+			}
+			if err != nil {
 				return fmt.Errorf("rewrite version 1 log after %d: %w", after, err)
 			}
-			if err := w.writeLog(ctx, &r); err != nil {
+			if err := w.writeLog(ctx, &en.rows); err != nil {
 				return fmt.Errorf("rewrite version 1 log after %d: %w", after, err)
 			}
 			after = last

@@ -2,6 +2,7 @@ package tegsql
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
@@ -238,15 +239,6 @@ type groupRows struct {
 	accounts, events, pending []any
 }
 
-// write stores the group's changes and moves the head from from to all.Head.
-func (w *writer) write(o *overlay, all *teg.Changes, from teg.Head) error {
-	rows, err := encode(o, all)
-	if err != nil {
-		return err
-	}
-	return w.exec(rows, from, all.Head)
-}
-
 // exec writes rows and moves the head from from to to, checking that it was at from.
 func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	ctx := context.Background()
@@ -278,16 +270,82 @@ func (w *writer) writeLog(ctx context.Context, r *groupRows) error {
 	return nil
 }
 
-// encode turns the changes of a group into rows: accounts and pending transfers as their final
-// state in the group (o), the log entries, and each account's history.
-func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
-	r := &groupRows{}
-	relinked, err := encodeLog(r, o, all)
-	if err != nil {
-		return nil, err
+// encoder turns a group's changes into rows, incrementally as requests join the group: the log
+// entries as they are added (each linked into its accounts' histories, o.last), the final state
+// of accounts and pending transfers when asked.
+type encoder struct {
+	rows     groupRows
+	events   int // events of the group encoded so far
+	bodies   []byte
+	linked   map[teg.AccountID]bool
+	relinked []teg.AccountID // accounts whose newest entry the group changed
+}
+
+// log encodes the events of all not encoded yet.
+func (en *encoder) log(o *overlay, all *teg.Changes) error {
+	if en.linked == nil {
+		en.linked = map[teg.AccountID]bool{}
 	}
-	// Accounts: the final state of each account the group changed or relinked, once.
-	r.accounts = make([]any, 0, 8*len(all.Accounts))
+	link := func(id teg.AccountID, seq uint64) uint64 {
+		if !en.linked[id] {
+			en.linked[id] = true
+			en.relinked = append(en.relinked, id)
+		}
+		prev := o.last[id]
+		o.last[id] = seq
+		return prev
+	}
+	events := all.Events[en.events:]
+	// Bodies and hashes of this call go into one new block (earlier rows keep theirs).
+	en.bodies = make([]byte, 0, len(events)*(160+sha256.Size))
+	for i := range events {
+		e := &events[i]
+		t := o.transfers[e.TransferID]
+		if t == nil || t.Seq != e.Seq {
+			return fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
+		}
+		var ln links
+		if t.From != "" {
+			ln.from = link(t.From, t.Seq)
+		}
+		if t.To != "" && t.To != t.From {
+			ln.to = link(t.To, t.Seq)
+		}
+		start := len(en.bodies)
+		en.bodies = appendRecord(en.bodies, e, t, ln)
+		body := en.bodies[start:len(en.bodies):len(en.bodies)]
+		var err error
+		if en.bodies, err = hex.AppendDecode(en.bodies, []byte(e.Hash)); err != nil {
+			return fmt.Errorf("event %d: hash: %w", e.Seq, err)
+		}
+		hash := en.bodies[start+len(body) : len(en.bodies) : len(en.bodies)]
+		en.rows.events = append(en.rows.events, int64(e.Seq), e.TransferID, body, hash)
+	}
+	en.events = len(all.Events)
+	return nil
+}
+
+// pending encodes the pending transfers the group made or settled, as they stand.
+func (en *encoder) pending(o *overlay, all *teg.Changes) error {
+	en.rows.pending = en.rows.pending[:0]
+	seen := map[string]bool{}
+	for i := len(all.Transfers) - 1; i >= 0; i-- {
+		t := o.transfers[all.Transfers[i].ID]
+		if seen[t.ID] || t.Kind != teg.KindPending {
+			continue
+		}
+		seen[t.ID] = true
+		if t.ExpiresAt == nil {
+			return fmt.Errorf("pending transfer %s has no expiry", t.ID)
+		}
+		en.rows.pending = append(en.rows.pending, t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt))
+	}
+	return nil
+}
+
+// accounts encodes the final state of each account the group changed or relinked, once.
+func (en *encoder) accounts(o *overlay, all *teg.Changes) error {
+	en.rows.accounts = make([]any, 0, 8*len(all.Accounts))
 	seen := make(map[teg.AccountID]bool, len(all.Accounts))
 	add := func(id teg.AccountID) error {
 		if seen[id] {
@@ -304,76 +362,20 @@ func encode(o *overlay, all *teg.Changes) (*groupRows, error) {
 		if a == nil {
 			return fmt.Errorf("account %s: in the group's log but not read", id)
 		}
-		r.accounts = append(r.accounts, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt), int64(o.last[id]))
+		en.rows.accounts = append(en.rows.accounts, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt), int64(o.last[id]))
 		return nil
 	}
 	for i := len(all.Accounts) - 1; i >= 0; i-- {
 		if err := add(all.Accounts[i].ID); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	for _, id := range relinked {
+	for _, id := range en.relinked {
 		if err := add(id); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return r, nil
-}
-
-// encodeLog adds the group's log entries and pending transfers to r and links each entry into
-// its accounts' histories (o.last), returning the accounts whose newest entry changed.
-func encodeLog(r *groupRows, o *overlay, all *teg.Changes) ([]teg.AccountID, error) {
-	// The log: one row per event with the transfer it made, as its final state in this group.
-	r.events = make([]any, 0, 4*len(all.Events))
-	bodies := make([]byte, 0, len(all.Events)*160)
-	hashes := make([]byte, 0, len(all.Events)*32)
-	var relinked []teg.AccountID
-	seen := map[teg.AccountID]bool{}
-	link := func(id teg.AccountID, seq uint64) uint64 {
-		if !seen[id] {
-			seen[id] = true
-			relinked = append(relinked, id)
-		}
-		prev := o.last[id]
-		o.last[id] = seq
-		return prev
-	}
-	for i := range all.Events {
-		e := &all.Events[i]
-		t := o.transfers[e.TransferID]
-		if t == nil || t.Seq != e.Seq {
-			return nil, fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
-		}
-		var ln links
-		if t.From != "" {
-			ln.from = link(t.From, t.Seq)
-		}
-		if t.To != "" && t.To != t.From {
-			ln.to = link(t.To, t.Seq)
-		}
-		start := len(bodies)
-		bodies = appendRecord(bodies, e, t, ln)
-		hstart := len(hashes)
-		var err error
-		if hashes, err = hex.AppendDecode(hashes, []byte(e.Hash)); err != nil {
-			return nil, fmt.Errorf("event %d: hash: %w", e.Seq, err)
-		}
-		r.events = append(r.events, int64(e.Seq), e.TransferID, bodies[start:len(bodies):len(bodies)], hashes[hstart:len(hashes):len(hashes)])
-	}
-	// Pending transfers: new ones, and the state of those posted, voided or expired.
-	seenT := map[string]bool{}
-	for i := len(all.Transfers) - 1; i >= 0; i-- {
-		t := o.transfers[all.Transfers[i].ID]
-		if seenT[t.ID] || t.Kind != teg.KindPending {
-			continue
-		}
-		seenT[t.ID] = true
-		if t.ExpiresAt == nil {
-			return nil, fmt.Errorf("pending transfer %s has no expiry", t.ID)
-		}
-		r.pending = append(r.pending, t.ID, int64(t.Seq), string(t.State), store.Time(*t.ExpiresAt))
-	}
-	return relinked, nil
+	return nil
 }
 
 // rowsPerInsert is how many rows one multi-row INSERT carries (fixed, so statements are reused).
