@@ -56,11 +56,15 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, o benchLedg
 		return err
 	}
 	admin := "Bearer " + string(bytes.TrimSpace(key))
-	post := func(path, auth string, body any) (int, error) {
+	run := fmt.Sprintf("%d", time.Now().UnixNano())
+	post := func(path, auth string, body any, idemKey string) (int, error) {
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", auth)
+		if idemKey != "" {
+			req.Header.Set("Idempotency-Key", idemKey)
+		}
 		res, err := client.Do(req)
 		if err != nil {
 			return 0, err
@@ -69,7 +73,7 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, o benchLedg
 		res.Body.Close()
 		return res.StatusCode, nil
 	}
-	if code, err := post("/api/v1/token/mint", admin, map[string]string{"amount": fmt.Sprint(accounts * 1_000_000)}); err != nil || code != 201 {
+	if code, err := post("/api/v1/token/mint", admin, map[string]string{"amount": fmt.Sprint(accounts * 1_000_000)}, ""); err != nil || code != 201 {
 		return fmt.Errorf("mint: %d %v", code, err)
 	}
 	iss := srv.Issuer()
@@ -78,10 +82,10 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, o benchLedg
 	names := make([]string, accounts)
 	for i := range names {
 		names[i] = fmt.Sprintf("agt_http_%d", i)
-		if code, err := post("/api/v1/admin/teg/accounts", admin, map[string]string{"agent_id": names[i]}); err != nil || code != 201 {
+		if code, err := post("/api/v1/admin/teg/accounts", admin, map[string]string{"agent_id": names[i]}, ""); err != nil || code != 201 {
 			return fmt.Errorf("open account: %d %v", code, err)
 		}
-		if code, err := post("/api/v1/token/grant", admin, map[string]string{"to": names[i], "amount": "1000000"}); err != nil || code != 201 {
+		if code, err := post("/api/v1/token/grant", admin, map[string]string{"to": names[i], "amount": "1000000"}, ""); err != nil || code != 201 {
 			return fmt.Errorf("grant: %d %v", code, err)
 		}
 		id, _ := identity.AgentID(iss.TrustDomain(), names[i])
@@ -121,7 +125,13 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, o benchLedg
 					to = (to + 1) % n
 				}
 				t0 := time.Now()
-				code, err := post("/api/v1/token/transfer", tokens[from], map[string]string{"to": names[to], "amount": "1.5"})
+				// Without --random-ids the server names each transfer (ids in time order); with
+				// it, each request carries a random Idempotency-Key, as clients that retry do.
+				key := ""
+				if o.randomIDs {
+					key = benchTransferID(run, k, true)
+				}
+				code, err := post("/api/v1/token/transfer", tokens[from], map[string]string{"to": names[to], "amount": "1.5"}, key)
 				d := time.Since(t0)
 				if err != nil || code != 201 {
 					failed.Add(1)
