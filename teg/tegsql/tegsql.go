@@ -327,6 +327,46 @@ func (p *prepared) finish() {
 	p.rows = &p.enc.rows
 }
 
+// maxCatchUp bounds the entries of other writers catchUp reads to keep the cache; past it, the
+// cache is dropped.
+const maxCatchUp = 4 * teg.MaxBatch
+
+// catchUp makes the cache exact at head (read in the write transaction): when other processes
+// wrote since the cache's head, it drops the accounts their entries moved — read from those
+// entries, so the rest of the cache survives — or, after many entries, the whole cache.
+func (l *Ledger) catchUp(w *writer, head teg.Head) error {
+	l.mu.Lock()
+	cached := l.cached
+	l.mu.Unlock()
+	if head == cached {
+		return nil
+	}
+	var moved map[teg.AccountID]bool
+	if cached.Seq != 0 && head.Seq > cached.Seq && head.Seq-cached.Seq <= maxCatchUp {
+		theirs, err := entries(context.Background(), w.q, cached.Seq, int(head.Seq-cached.Seq))
+		if err != nil {
+			return err
+		}
+		moved = map[teg.AccountID]bool{}
+		for _, en := range theirs {
+			moved[en.Transfer.From], moved[en.Transfer.To] = true, true
+			for _, p := range en.Event.Postings {
+				moved[p.Account] = true
+			}
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if moved == nil {
+		clear(l.cache)
+	}
+	for id := range moved {
+		delete(l.cache, id)
+	}
+	l.cached = head
+	return nil
+}
+
 // commit writes a prepared group in one transaction (preparing it again inside the transaction
 // when what it was prepared on is not what is stored) and answers its requests.
 func (l *Ledger) commit(p *prepared) {
@@ -339,12 +379,9 @@ func (l *Ledger) commit(p *prepared) {
 			return err
 		}
 		if p.err != nil || (p.base != nil && !p.base.exact) || head != p.from {
-			l.mu.Lock()
-			if head != l.cached {
-				clear(l.cache) // another process wrote: what we cached may be stale
-				l.cached = teg.Head{}
+			if err := l.catchUp(w, head); err != nil {
+				return err
 			}
-			l.mu.Unlock()
 			if done = l.apply(w, p.live, head, nil); done.err == nil {
 				done.finish()
 			}

@@ -164,7 +164,7 @@ func (o *overlay) prefetch(reqs []*request) error {
 		addA(id)
 	}
 	for _, chunk := range chunks(accts, o.w.chunk()) {
-		rows, err := o.w.in(ctx, `SELECT `+accountCols+` FROM teg_accounts WHERE id`, chunk)
+		rows, err := o.w.in(ctx, accountCols, `teg_accounts`, `id`, chunk)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (o *overlay) prefetch(reqs []*request) error {
 		}
 	}
 	for _, chunk := range chunks(xfers, o.w.chunk()) {
-		rows, err := o.w.in(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.transfer_id`, chunk)
+		rows, err := o.w.in(ctx, recordCols, recordFrom[len(" FROM "):], `e.transfer_id`, chunk)
 		if err != nil {
 			return err
 		}
@@ -427,41 +427,29 @@ func insertSQL(d store.Dialect, table, cols string, ncols, rows int, suffix stri
 	return sb.String()
 }
 
-// chunk is how many ids one lookup asks for. PostgreSQL plans a short list as index probes but
-// may scan the whole table for a long one (measured: 100 ids take 0.3 ms; 500 ids chose a
-// sequential scan that took seconds on a large, recently grown table).
+// chunk is how many ids one lookup asks for.
 func (w *writer) chunk() int {
 	if w.dialect == store.Postgres {
-		return 100
+		return teg.MaxBatch
 	}
-	return 500
+	return 500 // SQLite's anonymous parameters, one per id
 }
 
-// in runs query (ending in "WHERE col") for the rows whose col is one of ids: one array
-// parameter on PostgreSQL (a single plan that uses the index whatever the table's statistics
-// say), a list of anonymous parameters on SQLite (see insert).
-func (w *writer) in(ctx context.Context, query string, ids []string) (*sql.Rows, error) {
-	return w.q.QueryContext(ctx, query+inList(w.dialect, len(ids), "text"), inArgs(w.dialect, ids)...)
-}
-
-// inList is the " IN (…)" of a query over n values of the PostgreSQL type pgType, whose
-// arguments inArgs makes.
-func inList(d store.Dialect, n int, pgType string) string {
-	if d == store.Postgres {
-		return ` IN (SELECT unnest($1::` + pgType + `[]))`
+// in runs "SELECT cols FROM from" for the rows whose key is one of ids. On PostgreSQL the ids
+// are one array parameter joined in (unnest … JOIN): the planner estimates a function's rows
+// as a constant, so the plan is index probes however many ids there are and whatever the
+// table's statistics say (measured: 8,190 ids against 200,000 log entries, 17 ms; the earlier
+// "IN (SELECT unnest(…))" form chose a sequential scan for 500 ids on a large, recently grown
+// table). On SQLite they are a list of anonymous parameters (see insert).
+func (w *writer) in(ctx context.Context, cols, from, key string, ids []string) (*sql.Rows, error) {
+	if w.dialect == store.Postgres {
+		return w.q.QueryContext(ctx, `SELECT `+cols+` FROM unnest($1::text[]) AS k(v) JOIN `+from+` ON `+key+` = k.v`, ids)
 	}
-	return ` IN (` + strings.Repeat("?,", n-1) + `?)`
-}
-
-func inArgs[T any](d store.Dialect, vals []T) []any {
-	if d == store.Postgres {
-		return []any{vals}
+	args := make([]any, len(ids))
+	for i, v := range ids {
+		args[i] = v
 	}
-	out := make([]any, len(vals))
-	for i, v := range vals {
-		out[i] = v
-	}
-	return out
+	return w.q.QueryContext(ctx, `SELECT `+cols+` FROM `+from+` WHERE `+key+` IN (`+strings.Repeat("?,", len(ids)-1)+`?)`, args...)
 }
 
 func placeholders(start, n int) string {
