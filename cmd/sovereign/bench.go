@@ -107,10 +107,10 @@ func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
+	l, err := openLedger(ctx, db)
+	if err != nil {
 		return err
 	}
-	l := tegsql.Open(db, teg.DefaultParams(), nil)
 	defer l.Close()
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	ids, err := benchAccounts(ctx, l, run, o.accounts)

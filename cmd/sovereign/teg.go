@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/tegsql"
 )
@@ -26,10 +28,10 @@ discrepancy.`,
 				return err
 			}
 			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
+			l, err := openLedger(ctx, db)
+			if err != nil {
 				return err
 			}
-			l := tegsql.Open(db, teg.DefaultParams(), nil)
 			defer l.Close()
 			rep, err := l.Verify(ctx)
 			if err != nil {
@@ -41,4 +43,12 @@ discrepancy.`,
 		},
 	})
 	return c
+}
+
+// openLedger migrates db and opens the ledger on it with the default parameters.
+func openLedger(ctx context.Context, db *store.DB) (*tegsql.Ledger, error) {
+	if _, err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return tegsql.Open(db, teg.DefaultParams(), nil), nil
 }
