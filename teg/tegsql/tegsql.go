@@ -183,6 +183,9 @@ func (l *Ledger) run(ctx context.Context) {
 			}
 		}
 		p.finish()
+		// Prepared: what it was prepared on is needed no more (groups would otherwise keep every
+		// earlier group reachable).
+		p.ov.base = nil
 		commits <- p
 		busy, last = true, p
 	}
@@ -410,6 +413,7 @@ func (l *Ledger) commit(p *prepared) {
 	}
 	l.mu.Unlock()
 	p.exact = err == nil && done == p
+	p.base = nil
 	for i, r := range p.live {
 		if err != nil {
 			r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
