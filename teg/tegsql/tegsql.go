@@ -166,11 +166,8 @@ func (l *Ledger) run(ctx context.Context) {
 					busy = false
 					break grow
 				case r := <-l.reqs:
-					if r.ctx.Err() != nil {
-						r.reply <- response{err: r.ctx.Err()}
-						continue
-					}
-					p.add(l, []*request{r})
+					// Take in every request queued by now at once: one prefetch for them all.
+					p.add(l, l.drain(r, growLimit-p.size))
 				}
 			}
 			if busy {
@@ -209,16 +206,22 @@ func (l *Ledger) collect(ctx context.Context) ([]*request, bool) {
 			return nil, false
 		}
 	}
+	return l.drain(first, maxGroupCommands), true
+}
+
+// drain returns first and the requests queued behind it, up to about n commands, answering
+// those whose context ended.
+func (l *Ledger) drain(first *request, n int) []*request {
 	group := []*request{first}
-	n := len(first.cmds)
-fill:
-	for n < maxGroupCommands {
+	size := len(first.cmds)
+more:
+	for size < n {
 		select {
 		case r := <-l.reqs:
 			group = append(group, r)
-			n += len(r.cmds)
+			size += len(r.cmds)
 		default:
-			break fill
+			break more
 		}
 	}
 	live := group[:0]
@@ -229,7 +232,7 @@ fill:
 			r.reply <- response{err: r.ctx.Err()}
 		}
 	}
-	return live, true
+	return live
 }
 
 // prepared is a group applied and encoded, ready to be written.
