@@ -1,12 +1,19 @@
 // Package tegsql keeps the ledger (package teg) in SQL, on SQLite and PostgreSQL alike, and is
-// its single writer: commands from any number of goroutines are queued, applied in groups by one
-// goroutine, and each group is written in one transaction (group commit) — balances, transfers
-// and the events of the hash chain together, or nothing.
+// its single writer: commands from any number of goroutines are queued and applied in groups,
+// and each group is written in one transaction (group commit) — balances and the log entries of
+// the hash chain together, or nothing. The writer is a two-stage pipeline (see run): one
+// goroutine prepares the next group while another commits the current one.
 //
 // Every write transaction first locks the one-row teg_head table, so writers in different
 // processes on one PostgreSQL database take turns and the event log has one order. While the head
 // it locks is the head it last wrote, no other process has written, so the accounts it caches are
-// still exact; otherwise it drops its cache and reads again.
+// still exact; otherwise it drops the accounts the other writers' entries moved (catchUp) and
+// prepares the group again inside its transaction.
+//
+// Storage (migration 00007): teg_events holds one row per log entry — the event and the transfer
+// it made as a compact binary record (record.go) — teg_pending the state of pending transfers,
+// teg_accounts the balances and each account's newest entry (histories are linked through the
+// log).
 package tegsql
 
 import (
