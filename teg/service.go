@@ -197,7 +197,7 @@ func (s *Service) Transfer(ctx context.Context, caller policy.Subject, req Trans
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindTransfer, ID: id, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message})
+	return s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: idemKey == "", From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message})
 }
 
 // TransferBatch applies up to MaxBatch transfers from the calling agent at once; when linked, all
@@ -221,7 +221,7 @@ func (s *Service) TransferBatch(ctx context.Context, caller policy.Subject, reqs
 			}
 			return nil, err
 		}
-		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message}
+		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), Fresh: idemKey == "", From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message}
 	}
 	return s.Store.Submit(ctx, cmds, linked)
 }
@@ -236,7 +236,7 @@ func (s *Service) Pending(ctx context.Context, caller policy.Subject, req Transf
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindPending, ID: id, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout})
+	return s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: idemKey == "", From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout})
 }
 
 // Settle posts (post true; amount nil posts the whole amount) or voids a pending transfer; only

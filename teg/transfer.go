@@ -49,6 +49,10 @@ type Command struct {
 	// Partial marks a post of less than the pending amount (Amount is then what is posted); a
 	// post without it posts the full pending amount.
 	Partial bool `json:"partial,omitempty"`
+	// Fresh says the caller has just generated ID (unique by construction, as ids.New makes
+	// them), so the store need not look for an earlier command with it. It is not part of the
+	// command's content; a fresh id that did exist would be refused by the store's unique index.
+	Fresh bool `json:"-"`
 }
 
 // PendingState is the state of a two-phase transfer.

@@ -196,3 +196,27 @@ func TestLedger_LinkedBatchFailsWhole(t *testing.T) {
 		verify(t, l)
 	})
 }
+
+// TestLedger_FreshIDsSkipTheLookup: a command whose id the caller just generated is applied
+// without looking the id up; one that (wrongly) claims a used id is refused by the unique index,
+// nothing of its group is written, and the ledger goes on.
+func TestLedger_FreshIDsSkipTheLookup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		l := open(t, db)
+		ids := setup(t, l, 2, avt.AVT(100))
+		ctx := context.Background()
+		tr := must(t, l, teg.Command{Kind: teg.KindTransfer, ID: "fresh-1", Fresh: true, From: ids[0], To: ids[1], Amount: avt.AVT(1)})
+		if got, ok, err := l.Transfer(ctx, "fresh-1"); err != nil || !ok || got.Seq != tr.Seq {
+			t.Fatalf("fresh transfer: %+v %v %v", got, ok, err)
+		}
+		before := verify(t, l)
+		if _, _, err := l.Do(ctx, teg.Command{Kind: teg.KindTransfer, ID: "fresh-1", Fresh: true, From: ids[0], To: ids[1], Amount: avt.AVT(2)}); err == nil {
+			t.Fatal("a fresh command with a used id was applied")
+		}
+		if after := verify(t, l); after.Head != before.Head {
+			t.Fatalf("the refused group wrote: head %+v → %+v", before.Head, after.Head)
+		}
+		must(t, l, teg.Command{Kind: teg.KindTransfer, ID: "fresh-2", Fresh: true, From: ids[0], To: ids[1], Amount: avt.AVT(1)})
+		verify(t, l)
+	})
+}

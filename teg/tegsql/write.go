@@ -121,6 +121,9 @@ func (o *overlay) known(id teg.AccountID) (cachedAccount, bool) {
 	return a, ok
 }
 
+// feeAccounts are the system accounts a fee is split among.
+var feeAccounts = []teg.AccountID{teg.Treasury, teg.ValidatorPool, teg.StakingPool, teg.Burn}
+
 // prefetch reads, in a few queries, every account and transfer the group's commands name and
 // the overlay does not know yet, so the engine does not query row by row. It may run more than
 // once for a group (as requests join it) and never replaces what the group holds.
@@ -156,11 +159,19 @@ func (o *overlay) prefetch(reqs []*request) error {
 		for _, c := range r.cmds {
 			addA(c.From)
 			addA(c.To)
-			addT(c.ID)
+			if c.Fresh {
+				if _, mine := o.transfers[c.ID]; !mine {
+					o.noTransfer[c.ID] = true // no earlier command has it: no lookup
+				}
+			} else {
+				addT(c.ID)
+			}
 			addT(c.PendingID)
 		}
 	}
-	for _, id := range teg.SystemAccounts {
+	// The accounts every fee credits. (Not all system accounts: the escrows are touched by no
+	// command yet, do not exist, and would be looked for in the database group after group.)
+	for _, id := range feeAccounts {
 		addA(id)
 	}
 	for _, chunk := range chunks(accts, o.w.chunk()) {
