@@ -152,25 +152,37 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// checkpointInterval is how often the background checkpointer copies the WAL into the database.
-const checkpointInterval = 50 * time.Millisecond
+// The background checkpointer's interval: checkpointInterval while there are writes, backing off
+// to checkpointIdle when there are none (an idle server does not poll 20 times a second).
+const (
+	checkpointInterval = 50 * time.Millisecond
+	checkpointIdle     = 2 * time.Second
+)
 
-// checkpointWAL copies committed WAL frames into the database file every checkpointInterval
-// (a PASSIVE checkpoint, which never blocks the writer or readers), so the copy and its fsync
-// run beside the writer instead of inside whichever commit crosses SQLite's auto-checkpoint
-// threshold. Measured on the ledger's batched writes: the auto-checkpoint was 5 % of the
-// writer's time.
+// checkpointWAL copies committed WAL frames into the database file (a PASSIVE checkpoint, which
+// never blocks the writer or readers), so the copy and its fsync run beside the writer instead
+// of inside whichever commit crosses SQLite's auto-checkpoint threshold. Measured on the
+// ledger's batched writes: the auto-checkpoint was 5 % of the writer's time.
 func (db *DB) checkpointWAL() {
 	defer close(db.checkpointsDone)
-	t := time.NewTicker(checkpointInterval)
+	wait := checkpointInterval
+	t := time.NewTimer(wait)
 	defer t.Stop()
+	prev := -1
 	for {
 		select {
 		case <-db.stopCheckpoints:
 			return
 		case <-t.C:
 			var busy, frames, done int
-			_ = db.read.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
+			err := db.read.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
+			if err == nil && frames == prev && done == frames {
+				wait = min(2*wait, checkpointIdle) // nothing written since the last one
+			} else {
+				wait = checkpointInterval
+			}
+			prev = frames
+			t.Reset(wait)
 		}
 	}
 }

@@ -34,20 +34,21 @@ const MaxIdempotencyKey = 100
 var errIdemKey = apperr.New(apperr.Invalid, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 100 printable ASCII characters")
 
 // commandID derives the ledger id of a caller's command: from its Idempotency-Key (scoped to the
-// caller, so two callers' keys never collide), or a fresh id without one.
-func commandID(caller policy.Subject, idemKey string) (string, error) {
+// caller, so two callers' keys never collide), or a fresh id without one (fresh: see
+// Command.Fresh).
+func commandID(caller policy.Subject, idemKey string) (id string, fresh bool, err error) {
 	if idemKey == "" {
-		return ids.New("tx"), nil
+		return ids.New("tx"), true, nil
 	}
 	if len(idemKey) > MaxIdempotencyKey {
-		return "", errIdemKey.With("field", "Idempotency-Key")
+		return "", false, errIdemKey.With("field", "Idempotency-Key")
 	}
 	for i := 0; i < len(idemKey); i++ {
 		if idemKey[i] < 0x21 || idemKey[i] > 0x7e {
-			return "", errIdemKey.With("field", "Idempotency-Key")
+			return "", false, errIdemKey.With("field", "Idempotency-Key")
 		}
 	}
-	return "idem:" + caller.ID + ":" + idemKey, nil
+	return "idem:" + caller.ID + ":" + idemKey, false, nil
 }
 
 func (s *Service) authorize(ctx context.Context, caller policy.Subject, action string, res policy.Resource, amount *avt.Amount) error {
@@ -85,11 +86,11 @@ func (s *Service) OpenAccount(ctx context.Context, caller policy.Subject, id Acc
 	if err := ValidateAgentAccount(id); err != nil {
 		return Account{}, err
 	}
-	cid, err := commandID(caller, idemKey)
+	cid, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Account{}, err
 	}
-	if _, _, err := s.do(ctx, Command{Kind: KindOpen, ID: cid, To: id}); err != nil {
+	if _, _, err := s.do(ctx, Command{Kind: KindOpen, ID: cid, Fresh: fresh, To: id}); err != nil {
 		return Account{}, err
 	}
 	return s.Store.Account(ctx, id)
@@ -127,11 +128,11 @@ func (s *Service) treasuryOp(ctx context.Context, caller policy.Subject, action 
 	if err := s.authorize(ctx, caller, action, policy.Resource{Kind: "treasury", ID: string(Treasury)}, &c.Amount); err != nil {
 		return Transfer{}, false, err
 	}
-	id, err := commandID(caller, idemKey)
+	id, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	c.ID = id
+	c.ID, c.Fresh = id, fresh
 	return s.do(ctx, c)
 }
 
@@ -193,11 +194,11 @@ func (s *Service) Transfer(ctx context.Context, caller policy.Subject, req Trans
 	if err := s.authorizeTransfer(ctx, caller, req.Amount); err != nil {
 		return Transfer{}, false, err
 	}
-	id, err := commandID(caller, idemKey)
+	id, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: idemKey == "", From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message})
+	return s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message})
 }
 
 // TransferBatch applies up to MaxBatch transfers from the calling agent at once; when linked, all
@@ -209,7 +210,7 @@ func (s *Service) TransferBatch(ctx context.Context, caller policy.Subject, reqs
 	if len(reqs) > MaxBatch {
 		return nil, ErrBatchTooLarge.With("max", MaxBatch).With("count", len(reqs))
 	}
-	base, err := commandID(caller, idemKey)
+	base, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +222,7 @@ func (s *Service) TransferBatch(ctx context.Context, caller policy.Subject, reqs
 			}
 			return nil, err
 		}
-		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), Fresh: idemKey == "", From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message}
+		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), Fresh: fresh, From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message}
 	}
 	return s.Store.Submit(ctx, cmds, linked)
 }
@@ -232,11 +233,11 @@ func (s *Service) Pending(ctx context.Context, caller policy.Subject, req Transf
 	if err := s.authorizeTransfer(ctx, caller, req.Amount); err != nil {
 		return Transfer{}, false, err
 	}
-	id, err := commandID(caller, idemKey)
+	id, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: idemKey == "", From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout})
+	return s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout})
 }
 
 // Settle posts (post true; amount nil posts the whole amount) or voids a pending transfer; only
@@ -252,11 +253,11 @@ func (s *Service) Settle(ctx context.Context, caller policy.Subject, pendingID s
 	if err := s.authorize(ctx, caller, policy.ActionTokenSettle, policy.Resource{Kind: "pending_transfer", ID: pendingID, Owner: string(p.From), Counterparty: string(p.To)}, amount); err != nil {
 		return Transfer{}, false, err
 	}
-	id, err := commandID(caller, idemKey)
+	id, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	c := Command{Kind: KindVoid, ID: id, PendingID: pendingID}
+	c := Command{Kind: KindVoid, ID: id, Fresh: fresh, PendingID: pendingID}
 	if post {
 		c.Kind = KindPost
 		if amount != nil {

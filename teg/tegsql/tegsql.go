@@ -247,8 +247,7 @@ type prepared struct {
 	live    []*request
 	replies []response
 	ov      *overlay
-	from    teg.Head // the head the group was applied after
-	to      teg.Head
+	from    teg.Head    // the head the group was applied after
 	all     teg.Changes // what the group changed, Head its new head
 	size    int         // commands in the group
 	enc     encoder
@@ -266,7 +265,7 @@ func (l *Ledger) prepare(live []*request, base *prepared) *prepared {
 	var from teg.Head
 	var bov *overlay
 	if base != nil && base.err == nil {
-		from, bov = base.to, base.ov
+		from, bov = base.all.Head, base.ov
 	} else {
 		l.mu.Lock()
 		from = l.cached
@@ -282,7 +281,7 @@ func (l *Ledger) prepare(live []*request, base *prepared) *prepared {
 
 // apply runs the group's requests against the overlay over base and w, after head from.
 func (l *Ledger) apply(w *writer, live []*request, from teg.Head, base *overlay) *prepared {
-	p := &prepared{from: from, to: from, ov: newOverlay(w, base), all: teg.Changes{Head: from}}
+	p := &prepared{from: from, ov: newOverlay(w, base), all: teg.Changes{Head: from}}
 	p.add(l, live)
 	return p
 }
@@ -316,7 +315,6 @@ func (p *prepared) add(l *Ledger, reqs []*request) {
 		p.all.Head = ch.Head
 		p.replies = append(p.replies, response{results: res})
 	}
-	p.to = p.all.Head
 }
 
 // finish encodes the group's rows: the log entries not encoded yet, and — if the group changed
@@ -405,7 +403,7 @@ func (l *Ledger) commit(p *prepared) {
 		if done.rows == nil {
 			return nil
 		}
-		return w.exec(done.rows, done.from, done.to)
+		return w.exec(done.rows, done.from, done.all.Head)
 	})
 	l.mu.Lock()
 	if err != nil {
@@ -419,7 +417,7 @@ func (l *Ledger) commit(p *prepared) {
 		for id, a := range done.ov.accounts {
 			l.cache[id] = cachedAccount{*a, done.ov.last[id]}
 		}
-		l.cached = done.to
+		l.cached = done.all.Head
 	}
 	l.mu.Unlock()
 	p.exact = err == nil && done == p

@@ -44,12 +44,11 @@ type overlay struct {
 	missing    map[teg.AccountID]bool
 	transfers  map[string]*teg.Transfer
 	noTransfer map[string]bool
-	newAccts   map[teg.AccountID]bool
 }
 
 func newOverlay(w *writer, base *overlay) *overlay {
 	return &overlay{w: w, base: base, accounts: map[teg.AccountID]*teg.Account{}, last: map[teg.AccountID]uint64{}, missing: map[teg.AccountID]bool{},
-		transfers: map[string]*teg.Transfer{}, noTransfer: map[string]bool{}, newAccts: map[teg.AccountID]bool{}}
+		transfers: map[string]*teg.Transfer{}, noTransfer: map[string]bool{}}
 }
 
 func (o *overlay) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
@@ -140,7 +139,9 @@ func (o *overlay) prefetch(reqs []*request) error {
 		if _, mine := o.accounts[id]; mine || o.missing[id] {
 			return // this group read or changed it already
 		}
-		if _, ok := o.known(id); !ok {
+		if a, ok := o.known(id); ok {
+			o.load(a)
+		} else {
 			accts = append(accts, s)
 		}
 	}
@@ -231,10 +232,7 @@ func (o *overlay) prefetch(reqs []*request) error {
 func (o *overlay) commit(ch *teg.Changes) {
 	for i := range ch.Accounts {
 		a := ch.Accounts[i]
-		if o.missing[a.ID] {
-			delete(o.missing, a.ID)
-			o.newAccts[a.ID] = true
-		}
+		delete(o.missing, a.ID)
 		o.accounts[a.ID] = &a
 	}
 	for i := range ch.Transfers {
