@@ -25,6 +25,26 @@ const (
 // SystemAccounts lists every system account; the ledger creates them on first use.
 var SystemAccounts = []AccountID{Treasury, ValidatorPool, StakingPool, Burn, Escrow, DisputeEscrow}
 
+// SystemIndex returns id's index in SystemAccounts, or -1 when id is not a system account the
+// ledger knows.
+func (id AccountID) SystemIndex() int {
+	switch id {
+	case Treasury:
+		return 0
+	case ValidatorPool:
+		return 1
+	case StakingPool:
+		return 2
+	case Burn:
+		return 3
+	case Escrow:
+		return 4
+	case DisputeEscrow:
+		return 5
+	}
+	return -1
+}
+
 // IsSystem reports whether id is a system account.
 func (id AccountID) IsSystem() bool { return strings.HasPrefix(string(id), "sys:") }
 

@@ -67,7 +67,7 @@ type batch struct {
 	accounts []Account // every account read or opened, in first-use order
 	dirty    []bool    // dirty[i]: accounts[i] was changed by an applied command (only these are written)
 	aidx     map[AccountID]int32
-	sys      [numSystem]int32 // index in accounts of each system account (systemSlot), or -1
+	sys      [numSystem]int32 // index in accounts of each system account (AccountID.SystemIndex), or -1
 
 	transfers []Transfer // the transfers to insert or update, in first-put order
 	ids       map[string]idState
@@ -168,32 +168,13 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 	return ch, results, nil
 }
 
-// numSystem is the number of system accounts systemSlot knows.
+// numSystem is len(SystemAccounts) (a constant, for batch.sys).
 const numSystem = 6
-
-// systemSlot returns the slot of a system account in batch.sys, or -1.
-func systemSlot(id AccountID) int {
-	switch id {
-	case Treasury:
-		return 0
-	case ValidatorPool:
-		return 1
-	case StakingPool:
-		return 2
-	case Burn:
-		return 3
-	case Escrow:
-		return 4
-	case DisputeEscrow:
-		return 5
-	}
-	return -1
-}
 
 // account returns the index in b.accounts of the account id, reading it on first use. The
 // system accounts, which every fee credits, are found without a map lookup.
 func (b *batch) account(id AccountID) (int32, error) {
-	s := systemSlot(id)
+	s := id.SystemIndex()
 	if s >= 0 && b.sys[s] >= 0 {
 		return b.sys[s], nil
 	}
@@ -210,7 +191,7 @@ func (b *batch) lookupAccount(id AccountID) (int32, error) {
 	}
 	a, err := b.r.Account(b.ctx, id)
 	if err != nil {
-		if apperr.KindOf(err) == apperr.NotFound && id.IsSystem() && isKnownSystem(id) {
+		if apperr.KindOf(err) == apperr.NotFound && id.SystemIndex() >= 0 {
 			a = Account{ID: id, CreatedAt: b.now}
 		} else {
 			return -1, err
@@ -225,15 +206,6 @@ func (b *batch) addAccount(a *Account, dirty bool) int32 {
 	b.accounts = append(b.accounts, *a)
 	b.dirty = append(b.dirty, dirty)
 	return i
-}
-
-func isKnownSystem(id AccountID) bool {
-	for _, s := range SystemAccounts {
-		if s == id {
-			return true
-		}
-	}
-	return false
 }
 
 // transfer returns the transfer id as this batch sees it: as the batch left it, or as stored.

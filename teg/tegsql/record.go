@@ -133,10 +133,8 @@ func accountRef(id teg.AccountID, t *teg.Transfer) uint64 {
 	case t.To:
 		return 2
 	}
-	for i, s := range teg.SystemAccounts {
-		if s == id {
-			return 3 + uint64(i)
-		}
+	if i := id.SystemIndex(); i >= 0 {
+		return 3 + uint64(i)
 	}
 	return 0
 }
