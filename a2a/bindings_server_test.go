@@ -3,6 +3,7 @@ package a2a
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
@@ -49,7 +50,7 @@ func TestEndToEnd_ServerOverEveryBinding(t *testing.T) {
 				t.Fatalf("send = %v", task)
 			}
 			kinds, err := streamKinds(t, c.SendStreamingMessage(ctx, &a2apb.SendMessageRequest{Message: userMsg("yo")}))
-			if err != nil || len(kinds) < 3 || kinds[len(kinds)-1] != "status:TASK_STATE_COMPLETED" || !containsString(kinds, "artifact:echo: yo") {
+			if err != nil || len(kinds) < 3 || kinds[len(kinds)-1] != "status:TASK_STATE_COMPLETED" || !slices.Contains(kinds, "artifact:echo: yo") {
 				t.Fatalf("stream = %v, %v", kinds, err)
 			}
 			got, err := c.GetTask(ctx, &a2apb.GetTaskRequest{Id: task.GetId()})

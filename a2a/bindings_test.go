@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
@@ -33,18 +34,6 @@ func streamKinds(t *testing.T, seq func(func(*a2apb.StreamResponse, error) bool)
 		}
 	}
 	return kinds, nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func wantCode(t *testing.T, err error, code int) {
@@ -95,7 +84,7 @@ func TestClient_EveryMethodOverEveryBinding(t *testing.T) {
 			// SendStreamingMessage: events in order.
 			kinds, err := streamKinds(t, c.SendStreamingMessage(ctx, &a2apb.SendMessageRequest{Message: userMsg("yo")}))
 			want := []string{"task:TASK_STATE_SUBMITTED", "status:TASK_STATE_WORKING", "artifact:echo: yo", "status:TASK_STATE_COMPLETED"}
-			if err != nil || !equalStrings(kinds, want) {
+			if err != nil || !slices.Equal(kinds, want) {
 				t.Fatalf("stream = %v, %v; want %v", kinds, err, want)
 			}
 			kinds, err = streamKinds(t, c.SendStreamingMessage(ctx, &a2apb.SendMessageRequest{Message: userMsg("fail-mid")}))
@@ -129,7 +118,7 @@ func TestClient_EveryMethodOverEveryBinding(t *testing.T) {
 			}
 			waiting := res.GetTask().GetId()
 			kinds, err = streamKinds(t, c.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: waiting}))
-			if err != nil || !equalStrings(kinds, []string{"task:TASK_STATE_WORKING", "status:TASK_STATE_INPUT_REQUIRED"}) {
+			if err != nil || !slices.Equal(kinds, []string{"task:TASK_STATE_WORKING", "status:TASK_STATE_INPUT_REQUIRED"}) {
 				t.Fatalf("SubscribeToTask = %v, %v", kinds, err)
 			}
 			_, err = streamKinds(t, c.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: "nope"}))
@@ -231,7 +220,7 @@ func TestClient_FromCardPicksFirstSupportedInterface(t *testing.T) {
 	fake.mu.Lock()
 	tenants := append([]string(nil), fake.tenants...)
 	fake.mu.Unlock()
-	if !equalStrings(tenants, []string{"acme", "acme", "acme"}) {
+	if !slices.Equal(tenants, []string{"acme", "acme", "acme"}) {
 		t.Fatalf("tenants = %v", tenants)
 	}
 	_ = headers

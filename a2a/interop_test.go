@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,7 +131,7 @@ func TestInterop_A2AGoClientAgainstOurJSONRPC(t *testing.T) {
 		t.Fatalf("send = %+v", r)
 	}
 	want := []string{"task:submitted", "status-update:working:false", "artifact-update", "status-update:completed:true"}
-	if !equalStrings(r.Stream, want) {
+	if !slices.Equal(r.Stream, want) {
 		t.Fatalf("stream = %v, want %v", r.Stream, want)
 	}
 	if r.GetState != "completed" || r.GetID == "" {
@@ -230,7 +231,7 @@ func TestInterop_OurClientAgainstA2AGoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(kinds) < 3 || !strings.HasPrefix(kinds[0], "task:") && kinds[0] != "status:TASK_STATE_SUBMITTED" ||
-		kinds[len(kinds)-1] != "status:TASK_STATE_COMPLETED" || !containsString(kinds, "artifact:echo: yo") {
+		kinds[len(kinds)-1] != "status:TASK_STATE_COMPLETED" || !slices.Contains(kinds, "artifact:echo: yo") {
 		t.Fatalf("stream = %v", kinds)
 	}
 
@@ -257,13 +258,4 @@ func TestInterop_OurClientAgainstA2AGoServer(t *testing.T) {
 	if err != nil || got.GetStatus().GetState() != a2apb.TaskState_TASK_STATE_CANCELED {
 		t.Fatalf("get canceled = %v, %v", got, err)
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

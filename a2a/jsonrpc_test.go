@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -163,7 +164,7 @@ func TestJSONRPC_V03Shapes(t *testing.T) {
 	for _, p := range parts {
 		kinds = append(kinds, p.(map[string]any)["kind"].(string))
 	}
-	if !equalStrings(kinds, []string{"text", "data", "file"}) {
+	if !slices.Equal(kinds, []string{"text", "data", "file"}) {
 		t.Fatalf("part kinds = %v", kinds)
 	}
 	if f := parts[2].(map[string]any)["file"].(map[string]any); f["bytes"] != "aGk=" || f["name"] != "f.txt" || f["mimeType"] != "text/plain" {
@@ -186,7 +187,7 @@ func TestJSONRPC_V03Shapes(t *testing.T) {
 		got = append(got, s)
 	}
 	want := []string{"task:submitted", "status-update:working:more", "artifact-update", "status-update:completed:final"}
-	if !equalStrings(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("v0.3 stream = %v, want %v", got, want)
 	}
 }
@@ -252,7 +253,7 @@ func TestJSONRPC_SSEFraming(t *testing.T) {
 			keys = append(keys, k)
 		}
 	}
-	if want := []string{"task", "statusUpdate", "artifactUpdate", "statusUpdate"}; !equalStrings(keys, want) {
+	if want := []string{"task", "statusUpdate", "artifactUpdate", "statusUpdate"}; !slices.Equal(keys, want) {
 		t.Fatalf("event payloads = %v, want %v", keys, want)
 	}
 

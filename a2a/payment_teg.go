@@ -116,20 +116,10 @@ func holdFromTEG(t tegTransfer) (Hold, error) {
 	if err != nil {
 		return Hold{}, fmt.Errorf("teg: pending transfer %s: amount %q: %w", t.ID, t.Amount, err)
 	}
-	h := Hold{ID: t.ID, From: t.From, To: t.To, Amount: a}
-	switch t.State {
-	case "active":
+	// The TEG names its pending states as HoldState does, but for "active".
+	h := Hold{ID: t.ID, From: t.From, To: t.To, Amount: a, State: HoldState(t.State)}
+	if t.State == "active" {
 		h.State = HoldHeld
-	case "posted":
-		h.State = HoldPosted
-	case "voided":
-		h.State = HoldVoided
-	case "expired":
-		h.State = HoldExpired
-	case "frozen":
-		h.State = HoldFrozen
-	default:
-		h.State = HoldState(t.State)
 	}
 	if t.ExpiresAt != nil {
 		h.ExpiresAt = *t.ExpiresAt

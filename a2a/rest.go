@@ -1,6 +1,7 @@
 package a2a
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"iter"
@@ -238,16 +239,16 @@ func (s *restHandler) buildRequest(w http.ResponseWriter, r *http.Request, rt *r
 	}
 	switch x := req.(type) {
 	case *a2apb.SendMessageRequest:
-		x.Tenant = orDefault(rt.tenant, x.Tenant)
+		x.Tenant = cmp.Or(rt.tenant, x.Tenant)
 	case *a2apb.GetTaskRequest:
 		x.Tenant, x.Id = rt.tenant, rt.id
 		if err := qi(&x.HistoryLength, "historyLength", "history_length"); err != nil {
 			return nil, err
 		}
 	case *a2apb.CancelTaskRequest:
-		x.Tenant, x.Id = orDefault(rt.tenant, x.Tenant), rt.id
+		x.Tenant, x.Id = cmp.Or(rt.tenant, x.Tenant), rt.id
 	case *a2apb.SubscribeToTaskRequest:
-		x.Tenant, x.Id = orDefault(rt.tenant, x.Tenant), rt.id
+		x.Tenant, x.Id = cmp.Or(rt.tenant, x.Tenant), rt.id
 	case *a2apb.ListTasksRequest:
 		x.Tenant = rt.tenant
 		x.ContextId = qs("contextId", "context_id")
@@ -280,7 +281,7 @@ func (s *restHandler) buildRequest(w http.ResponseWriter, r *http.Request, rt *r
 			x.IncludeArtifacts = &b
 		}
 	case *a2apb.TaskPushNotificationConfig:
-		x.Tenant, x.TaskId = orDefault(rt.tenant, x.Tenant), rt.id
+		x.Tenant, x.TaskId = cmp.Or(rt.tenant, x.Tenant), rt.id
 	case *a2apb.GetTaskPushNotificationConfigRequest:
 		x.Tenant, x.TaskId, x.Id = rt.tenant, rt.id, rt.child
 	case *a2apb.DeleteTaskPushNotificationConfigRequest:
@@ -299,13 +300,6 @@ func (s *restHandler) buildRequest(w http.ResponseWriter, r *http.Request, rt *r
 		x.Tenant = rt.tenant
 	}
 	return req, nil
-}
-
-func orDefault(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
 }
 
 // stream answers with an SSE stream of ProtoJSON StreamResponses; an error ends it as an event

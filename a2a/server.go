@@ -146,6 +146,7 @@ type Server struct {
 	now    func() time.Time
 	log    *slog.Logger
 	inputs []string // accepted media types; empty accepts all
+	modes  []string // inputs parsed (mime.ParseMediaType), those that parse
 
 	base context.Context
 	stop context.CancelFunc
@@ -176,6 +177,11 @@ func NewServer(cfg ServerConfig) *Server {
 		s.inputs = append(s.inputs, c.GetDefaultInputModes()...)
 		for _, sk := range c.GetSkills() {
 			s.inputs = append(s.inputs, sk.GetInputModes()...)
+		}
+		for _, in := range s.inputs {
+			if mode, _, err := mime.ParseMediaType(in); err == nil {
+				s.modes = append(s.modes, mode)
+			}
 		}
 	}
 	s.base, s.stop = context.WithCancel(context.Background())
@@ -736,11 +742,7 @@ func (s *Server) acceptsType(t string) bool {
 	if err != nil {
 		return false
 	}
-	for _, in := range s.inputs {
-		mode, _, err := mime.ParseMediaType(in)
-		if err != nil {
-			continue
-		}
+	for _, mode := range s.modes {
 		if mode == mt || mode == "*/*" || strings.HasSuffix(mode, "/*") && strings.HasPrefix(mt, strings.TrimSuffix(mode, "*")) {
 			return true
 		}
