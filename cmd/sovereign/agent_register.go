@@ -3,18 +3,17 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/agentvault"
 )
 
 // agentFlags are the connection flags of the agent-side commands.
@@ -54,7 +53,7 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if !json.Valid(card) {
 				return fmt.Errorf("%s is not JSON", cardFile)
 			}
-			priv, err := agentKey(keyPEM)
+			ident, err := agentIdentity(keyPEM)
 			if err != nil {
 				return err
 			}
@@ -62,46 +61,30 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if err != nil {
 				return err
 			}
-			api := newRegistryClient(f.registry, dev)
-			var bt struct {
-				Token string `json:"token"`
-			}
-			if err := api.do(http.MethodPost, "/api/v1/onboard/bootstrap/request-token", nil, nil, &bt); err != nil {
+			ks, err := keyStore()
+			if err != nil {
 				return err
 			}
-			pub := priv.Public().(ed25519.PublicKey)
-			body := map[string]any{"card": json.RawMessage(card),
-				"public_key": map[string]any{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(pub)},
-				"proof":      base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(bt.Token)))}
-			var reg struct {
-				AgentID      string `json:"agent_id"`
-				DID          string `json:"did"`
-				SPIFFEID     string `json:"spiffe_id"`
-				ClientID     string `json:"client_id"`
-				ClientSecret string `json:"client_secret"`
-			}
-			anon := &apiClient{base: f.registry, http: api.http}
-			if err := anon.do(http.MethodPost, "/api/v1/onboard/register", map[string]string{"Bootstrap-Token": bt.Token}, body, &reg); err != nil {
+			ctx := cmd.Context()
+			reg, err := agentvault.NewRegistry(f.registry, agentvault.BearerToken(dev)).Register(ctx, card, agentvault.RegisterOptions{Identity: ident})
+			if err != nil {
 				return err
+			}
+			id := reg.Identity
+			if err := reg.Save(ctx, ks); err != nil {
+				return fmt.Errorf("the agent %s is registered but its key and secret could not be saved (client %s, secret %s): %w", id.ID, reg.ClientID, reg.ClientSecret, err)
 			}
 			creds, err := loadCredentials()
 			if err != nil {
 				return err
 			}
 			r := creds.registry(f.registry)
-			a := &agentCreds{ID: reg.AgentID, DID: reg.DID, SPIFFEID: reg.SPIFFEID, ClientID: reg.ClientID,
-				ClientSecret: reg.ClientSecret, PrivateKey: base64.RawURLEncoding.EncodeToString(priv)}
-			if err := a.saveSecrets(cmd.Context()); err != nil {
-				return fmt.Errorf("the agent %s is registered but its key and secret could not be saved (client %s, secret %s): %w", reg.AgentID, reg.ClientID, reg.ClientSecret, err)
-			}
-			r.Agents[reg.AgentID] = a
-			r.Current = reg.AgentID
+			r.Agents[id.ID] = &agentCreds{ID: id.ID, DID: id.DID, SPIFFEID: id.SPIFFEID, ClientID: reg.ClientID}
+			r.Current = id.ID
 			if err := creds.save(); err != nil {
-				return fmt.Errorf("the agent %s is registered but could not be recorded: %w", reg.AgentID, err)
+				return fmt.Errorf("the agent %s is registered but could not be recorded: %w", id.ID, err)
 			}
-			ks, _ := keyStore()
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", reg.AgentID, reg.DID, reg.SPIFFEID, reg.ClientID, ks.Path())
+			fmt.Fprintf(cmd.OutOrStdout(), "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", id.ID, id.DID, id.SPIFFEID, reg.ClientID, ks.Path())
 			return nil
 		},
 	}
@@ -112,11 +95,11 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 	return c
 }
 
-// agentKey reads an Ed25519 key from a PKCS#8 PEM file, or makes a new one when path is empty.
-func agentKey(path string) (ed25519.PrivateKey, error) {
+// agentIdentity reads the agent's Ed25519 key from a PKCS#8 PEM file; an empty path gives nil,
+// for which registration makes a new key.
+func agentIdentity(path string) (*agentvault.Identity, error) {
 	if path == "" {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		return priv, err
+		return nil, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -134,15 +117,15 @@ func agentKey(path string) (ed25519.PrivateKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
 	}
-	return priv, nil
+	return agentvault.IdentityFromKey(priv), nil
 }
 
-// agentClient is an API client authenticated as a stored agent (a fresh JWT-SVID from its client
-// credentials).
-func agentClient(registry, agentID string) (*apiClient, *agentCreds, error) {
+// storedAgent is the agent stored for registry (agentID, or the current one when empty) with
+// its client credentials from the key store.
+func storedAgent(ctx context.Context, registry, agentID string) (*agentCreds, error) {
 	creds, err := loadCredentials()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	r := creds.registry(registry)
 	if agentID == "" {
@@ -150,21 +133,36 @@ func agentClient(registry, agentID string) (*apiClient, *agentCreds, error) {
 	}
 	a := r.Agents[agentID]
 	if a == nil {
-		return nil, nil, fmt.Errorf("no stored agent %q for %s: run 'sovereign agent register' first", agentID, registry)
+		return nil, fmt.Errorf("no stored agent %q for %s: run 'sovereign agent register' first", agentID, registry)
 	}
-	if err := a.loadSecrets(context.Background()); err != nil {
+	if err := a.loadSecrets(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// agentClient is an API client authenticated as a stored agent (a fresh JWT-SVID from its client
+// credentials).
+func agentClient(registry, agentID string) (*apiClient, *agentCreds, error) {
+	ctx := context.Background()
+	a, err := storedAgent(ctx, registry, agentID)
+	if err != nil {
 		return nil, nil, err
 	}
-	api := newRegistryClient(registry, "")
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := api.do(http.MethodPost, "/api/v1/auth/agent/token", nil, map[string]string{"grant_type": "client_credentials",
-		"client_id": a.ClientID, "client_secret": a.ClientSecret}, &tok); err != nil {
+	tok, err := a.tokenSource(registry).Token(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	api.credential = tok.AccessToken
-	return api, a, nil
+	return newRegistryClient(registry, tok), a, nil
+}
+
+// agentRegistry is a registry client acting as a stored agent.
+func agentRegistry(ctx context.Context, registry, agentID string) (*agentvault.Registry, *agentCreds, error) {
+	a, err := storedAgent(ctx, registry, agentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return agentvault.NewRegistry(registry, a.tokenSource(registry)), a, nil
 }
 
 func newAgentHeartbeat() *cobra.Command {
@@ -174,17 +172,19 @@ func newAgentHeartbeat() *cobra.Command {
 		Short: "Tell the registry a stored agent is alive",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, a, err := agentClient(f.registry, f.agent)
+			reg, a, err := agentRegistry(cmd.Context(), f.registry, f.agent)
 			if err != nil {
 				return err
 			}
-			var out struct {
-				LastHeartbeatAt time.Time `json:"last_heartbeat_at"`
-			}
-			if err := api.do(http.MethodPost, "/api/v1/agents/me/heartbeat", nil, nil, &out); err != nil {
+			info, err := reg.Heartbeat(cmd.Context())
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s alive at %s\n", a.ID, out.LastHeartbeatAt.Format(time.RFC3339))
+			var at time.Time
+			if info.LastHeartbeatAt != nil {
+				at = *info.LastHeartbeatAt
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s alive at %s\n", a.ID, at.Format(time.RFC3339))
 			return nil
 		},
 	}
@@ -199,19 +199,17 @@ func newAgentRotate() *cobra.Command {
 		Short: "Replace a stored agent's client secret",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, a, err := agentClient(f.registry, f.agent)
+			ctx := cmd.Context()
+			reg, a, err := agentRegistry(ctx, f.registry, f.agent)
 			if err != nil {
 				return err
 			}
-			var out struct {
-				ClientSecret string `json:"client_secret"`
-			}
-			if err := api.do(http.MethodPost, "/api/v1/agents/me/secret", nil, nil, &out); err != nil {
+			secret, err := reg.RotateSecret(ctx)
+			if err != nil {
 				return err
 			}
-			a.ClientSecret = out.ClientSecret
-			if err := a.saveSecrets(cmd.Context()); err != nil {
-				return fmt.Errorf("the secret was rotated but could not be saved (the new one is %s): %w", out.ClientSecret, err)
+			if err := a.saveSecret(ctx, secret); err != nil {
+				return fmt.Errorf("the secret was rotated but could not be saved (the new one is %s): %w", secret, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s has a new client secret (saved)\n", a.ID)
 			return nil

@@ -45,10 +45,9 @@ type agentCreds struct {
 	DID      string `json:"did"`
 	SPIFFEID string `json:"spiffe_id"`
 	ClientID string `json:"client_id"`
-	// ClientSecret and PrivateKey (base64url of the 64-byte Ed25519 key) live in the key store
-	// (saveSecrets, loadSecrets), never in this file.
+	// ClientSecret lives in the key store (loadSecrets, saveSecret), with the agent's key,
+	// never in this file.
 	ClientSecret string `json:"-"`
-	PrivateKey   string `json:"-"`
 }
 
 // keyStore is the agentvault file key store the agents' secrets are kept in.
@@ -60,25 +59,26 @@ func keyStore() (*agentvault.FileStore, error) {
 	return agentvault.NewFileStore(path), nil
 }
 
-// saveSecrets writes the agent's key, client credentials and SPIFFE ID to the key store.
-func (a *agentCreds) saveSecrets(ctx context.Context) error {
+// saveSecret replaces the agent's client secret, in the key store and in a.
+func (a *agentCreds) saveSecret(ctx context.Context, secret string) error {
 	ks, err := keyStore()
 	if err != nil {
 		return err
 	}
-	for f, v := range map[agentvault.Field]string{agentvault.FieldAgentKey: a.PrivateKey, agentvault.FieldClientID: a.ClientID,
-		agentvault.FieldClientSecret: a.ClientSecret, agentvault.FieldSPIFFEID: a.SPIFFEID} {
-		if v == "" {
-			continue
-		}
-		if err := ks.Set(ctx, a.ID, f, v); err != nil {
-			return err
-		}
+	if err := ks.Set(ctx, a.ID, agentvault.FieldClientSecret, secret); err != nil {
+		return err
 	}
+	a.ClientSecret = secret
 	return nil
 }
 
-// loadSecrets reads the agent's client secret (and key) from the key store.
+// tokenSource is the agent's token source at registry, from its client credentials.
+func (a *agentCreds) tokenSource(registry string) *agentvault.TokenSource {
+	return agentvault.NewTokenSource(registry, a.ClientID, a.ClientSecret)
+}
+
+// loadSecrets reads the agent's client secret (and client id, when not recorded) from the key
+// store.
 func (a *agentCreds) loadSecrets(ctx context.Context) error {
 	ks, err := keyStore()
 	if err != nil {
@@ -92,7 +92,6 @@ func (a *agentCreds) loadSecrets(ctx context.Context) error {
 			return fmt.Errorf("the client id of %s: %w", a.ID, err)
 		}
 	}
-	a.PrivateKey, _ = ks.Get(ctx, a.ID, agentvault.FieldAgentKey)
 	return nil
 }
 

@@ -77,14 +77,15 @@ task's metadata: posted when the task completed, voided when it failed or was re
 			if registry != "" {
 				opts = append(opts, agentvault.WithRegistry(registry))
 			}
-			var payer *apiClient
+			var payer *agentvault.TokenSource
 			if pay != "" {
-				var me *agentCreds
-				if payer, me, err = agentClient(registry, as); err != nil {
+				me, err := storedAgent(cmd.Context(), registry, as)
+				if err != nil {
 					return fmt.Errorf("--pay: %w", err)
 				}
 				// The TEG token holds the payment; the agent gets a token of its own audience.
-				opts = append(opts, agentvault.WithBearer(agentvault.NewTokenSource(registry, me.ClientID, me.ClientSecret)))
+				payer = me.tokenSource(registry)
+				opts = append(opts, agentvault.WithBearer(payer))
 			} else if as != "" {
 				ts, err := agentvault.TokenSourceFromKeyStore(cmd.Context(), registry, ks, as)
 				if err != nil {
@@ -98,7 +99,7 @@ task's metadata: posted when the task completed, voided when it failed or was re
 			var payTEG *agentvault.TEG
 			var holdID string
 			if payer != nil {
-				teg := agentvault.NewTEG(registry, agentvault.BearerToken(payer.credential))
+				teg := agentvault.NewTEG(registry, payer)
 				if holdID, err = holdPayment(cmd, client, teg, agent, pay, skill, payTimeout, req.Message); err != nil {
 					return err
 				}
