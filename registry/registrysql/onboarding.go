@@ -101,12 +101,16 @@ func (s *Onboarding) CompleteAgent(ctx context.Context, a *registry.Agent, c *re
 		if err != nil {
 			return err
 		}
-		err = s.cards.insert(ctx, q, c, seq, a.DeveloperID)
-		if err == registry.ErrSlugTaken {
-			c.DisambiguateSlug()
-			err = s.cards.insert(ctx, q, c, seq, a.DeveloperID)
+		// A failed INSERT would abort the transaction on PostgreSQL, so a taken slug is looked
+		// for first; nextSeq's lock keeps another card from taking it meanwhile.
+		var taken bool
+		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM agent_cards WHERE slug = $1)`, c.Slug).Scan(&taken); err != nil {
+			return err
 		}
-		return err
+		if taken {
+			c.DisambiguateSlug()
+		}
+		return s.cards.insert(ctx, q, c, seq, a.DeveloperID)
 	})
 }
 

@@ -248,6 +248,13 @@ func TestOnboarding_TheWholeFlow(t *testing.T) {
 	})
 }
 
+// countAgentsAndCards counts the rows of agents and agent_cards.
+func countAgentsAndCards(db *store.DB) (agents, cards int) {
+	_ = db.Reader().QueryRow(`SELECT count(*) FROM agents`).Scan(&agents)
+	_ = db.Reader().QueryRow(`SELECT count(*) FROM agent_cards`).Scan(&cards)
+	return agents, cards
+}
+
 func TestOnboarding_OneTokenManyRegistrations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newOnboardingEnv(t, db)
@@ -278,9 +285,7 @@ func TestOnboarding_OneTokenManyRegistrations(t *testing.T) {
 		if ok.Load() != 1 || refused.Load() != 99 || len(e.wallets.created) != 1 {
 			t.Fatalf("ok %d refused %d wallets %d", ok.Load(), refused.Load(), len(e.wallets.created))
 		}
-		var agents, cards int
-		_ = db.Reader().QueryRow(`SELECT count(*) FROM agents`).Scan(&agents)
-		_ = db.Reader().QueryRow(`SELECT count(*) FROM agent_cards`).Scan(&cards)
+		agents, cards := countAgentsAndCards(db)
 		if agents != 1 || cards != 1 {
 			t.Fatalf("agents %d cards %d", agents, cards)
 		}
@@ -300,9 +305,7 @@ func TestOnboarding_FailuresLeaveNothingBehind(t *testing.T) {
 		e.wallets.fail.Store(true)
 		_, err = e.svc.Register(ctx, token, k.input(token, "Unlucky"))
 		wantCode(t, err, "TEG_UNAVAILABLE")
-		var agents, cards int
-		_ = db.Reader().QueryRow(`SELECT count(*) FROM agents`).Scan(&agents)
-		_ = db.Reader().QueryRow(`SELECT count(*) FROM agent_cards`).Scan(&cards)
+		agents, cards := countAgentsAndCards(db)
 		if agents != 0 || cards != 0 {
 			t.Fatalf("left behind: agents %d cards %d", agents, cards)
 		}
@@ -353,5 +356,29 @@ func TestOnboarding_FailuresLeaveNothingBehind(t *testing.T) {
 		eve := newDeveloper(t, db, "dev_eve", false)
 		_, _, err = e.svc.RequestBootstrapToken(ctx, eve)
 		wantCode(t, err, "FORBIDDEN")
+	})
+}
+
+// Two agents registered with the same card name get different URN names, on both dialects (a
+// clash inside the registration's transaction must not abort it).
+func TestOnboarding_SameNameTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		var slugs []string
+		for range 2 {
+			_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Twin Agent"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			slugs = append(slugs, reg.Card.Slug)
+		}
+		if slugs[0] != "twin-agent" || slugs[1] == slugs[0] {
+			t.Fatalf("slugs %v", slugs)
+		}
 	})
 }
