@@ -60,10 +60,6 @@ type Parsed struct {
 // Errors: MALFORMED_JSON (BadRequest) for text that is not JSON or not UTF-8, CARD_TOO_LARGE (TooLarge) above
 // MaxSize, and Invalid errors for everything else (see Validate and ConvertV03).
 func Parse(ctx context.Context, data []byte, keys KeyResolver) (*Parsed, error) {
-	if len(data) > MaxSize {
-		return nil, apperr.Errorf(apperr.TooLarge, "CARD_TOO_LARGE",
-			"agent card is %d bytes; the limit is %d", len(data), MaxSize).With("limit", MaxSize)
-	}
 	top, err := topLevel(data)
 	if err != nil {
 		return nil, err
@@ -110,8 +106,13 @@ func canonicalMembers(top map[string]json.RawMessage) ([]byte, error) {
 	return CanonicalJSON(raw)
 }
 
-// topLevel checks that data is one well-formed JSON object and returns its members.
+// topLevel checks that data is at most MaxSize bytes of one well-formed JSON object and returns
+// its members.
 func topLevel(data []byte) (map[string]json.RawMessage, error) {
+	if len(data) > MaxSize {
+		return nil, apperr.Errorf(apperr.TooLarge, "CARD_TOO_LARGE",
+			"agent card is %d bytes; the limit is %d", len(data), MaxSize).With("limit", MaxSize)
+	}
 	if !utf8.Valid(data) {
 		return nil, malformed("invalid UTF-8")
 	}

@@ -37,10 +37,6 @@ var oauthFlowOrder = []string{"authorizationCode", "clientCredentials", "deviceC
 // MaxSize, and CARD_CONVERSION_FAILED (Invalid) with the reason when the card cannot be converted
 // (no url, a member of the wrong type, an unknown security scheme type, …).
 func ConvertV03(data []byte) (*a2apb.AgentCard, error) {
-	if len(data) > MaxSize {
-		return nil, apperr.Errorf(apperr.TooLarge, "CARD_TOO_LARGE",
-			"agent card is %d bytes; the limit is %d", len(data), MaxSize).With("limit", MaxSize)
-	}
 	top, err := topLevel(data)
 	if err != nil {
 		return nil, err

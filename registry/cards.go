@@ -232,6 +232,12 @@ func (s *Cards) authorize(ctx context.Context, subject policy.Subject, action st
 	return policy.Authorize(ctx, s.authz, policy.Input{Subject: subject, Action: action, Resource: res, Context: policy.Context{Time: s.now()}})
 }
 
+// signedIn reports whether caller came with credentials: the test policy.Authorize makes before
+// it answers 401, for the few calls that must answer it before any policy question or read.
+func signedIn(caller policy.Subject) bool {
+	return caller.Kind != "" && caller.Kind != policy.KindAnonymous && caller.ID != ""
+}
+
 // build fills c's card-derived fields from the parsed input.
 func (s *Cards) build(ctx context.Context, c *AgentCard, in CardInput) error {
 	p, err := agentcard.Parse(ctx, in.JSON, s.keys)
@@ -393,7 +399,7 @@ type SearchResult struct {
 // caller).
 func (s *Cards) Search(ctx context.Context, caller policy.Subject, q discovery.Query, ownedOnly bool) (*SearchResult, error) {
 	if ownedOnly {
-		if caller.ID == "" || caller.Kind == policy.KindAnonymous {
+		if !signedIn(caller) {
 			return nil, policy.ErrAuthRequired
 		}
 		q.OwnerID = caller.ID

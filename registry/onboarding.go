@@ -281,14 +281,13 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 	}
 	secret, secretHash := credential.NewSecret(ClientSecretPrefix)
 	a := &Agent{ID: card.ID, DeveloperID: bt.DeveloperID, DID: identity.DIDKey(pub), SPIFFEID: sid.String(), PublicKey: pub,
-		ClientID: ids.NewAt(IDPrefixClient, now), SecretHash: secretHash, Status: AgentActive, CreatedAt: now, UpdatedAt: now}
+		ClientID: ids.NewAt(IDPrefixClient, now), SecretHash: secretHash, Status: AgentPending, CreatedAt: now, UpdatedAt: now}
 	card.AgentDID, card.SPIFFEID = a.DID, a.SPIFFEID
 	// A saga rather than one transaction around the TEG call (which may be a network call to
 	// another service, and in one process writes the same database): reserve (consume the
 	// token, agent pending) → open and fund the wallet (idempotent per agent) → complete
 	// (publish the card, agent active); a failure after the reservation releases it, so the
 	// token is usable again and nothing is left registered.
-	a.Status = AgentPending
 	if err := o.store.ReserveAgent(ctx, hash, now, a); err != nil {
 		return nil, err
 	}

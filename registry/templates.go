@@ -216,7 +216,7 @@ func (s *Templates) Delete(ctx context.Context, caller policy.Subject, name stri
 
 // checkWritable refuses anonymous callers (401) and built-in names (403), before any read.
 func (s *Templates) checkWritable(caller policy.Subject, name string) error {
-	if caller.Kind == "" || caller.Kind == policy.KindAnonymous || caller.ID == "" {
+	if !signedIn(caller) {
 		return policy.ErrAuthRequired
 	}
 	if _, ok := cardtemplate.Builtin(name); ok {

@@ -98,19 +98,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Del("ETag")
 	w.Header().Del("Cache-Control")
 	w.Header().Del("Link")
-	writeJSON(w, status, ard.Error{ErrorCode: code, Message: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // the ard types always encode
-		b = []byte(`{"errorCode":"INTERNAL","message":"internal error"}`)
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	httpapi.WriteJSON(w, status, ard.Error{ErrorCode: code, Message: msg})
 }
 
 // writeCached writes a GET answer with its ETag and cache lifetime, or 304 when the client's
@@ -198,7 +186,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	}
 	resp := ard.SearchResponse{Results: []ard.SearchResultItem{}}
 	if sel.None {
-		writeJSON(w, http.StatusOK, resp)
+		httpapi.WriteJSON(w, http.StatusOK, resp)
 		return nil
 	}
 	q := sel.Query
@@ -221,7 +209,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	if res.Next != nil {
 		resp.PageToken = ard.PageToken{After: *res.Next, Top: tok.Top}.Encode(key)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	httpapi.WriteJSON(w, http.StatusOK, resp)
 	return nil
 }
 
@@ -245,7 +233,7 @@ func (h *Handler) explore(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, ard.Facets(req.ResultType.Facets, counts))
+	httpapi.WriteJSON(w, http.StatusOK, ard.Facets(req.ResultType.Facets, counts))
 	return nil
 }
 

@@ -323,23 +323,36 @@ func (s *Cards) CardHead(ctx context.Context) (int64, error) {
 	return seq, err
 }
 
+// docCols are the columns of a card as discovery indexes it (scanDoc).
+const docCols = `id, owner_id, name, description, skill_text, tags, skills, capabilities, status, updated_at`
+
+// scanDoc reads docCols and then extra.
+func scanDoc(sc interface{ Scan(...any) error }, extra ...any) (*discovery.Doc, error) {
+	d := &discovery.Doc{}
+	var tags, skills, caps string
+	dest := append([]any{&d.ID, &d.OwnerID, &d.Name, &d.Description, &d.SkillText, &tags, &skills, &caps, &d.Status,
+		store.ScanTime(&d.UpdatedAt)}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	d.Tags, d.Skills, d.Capabilities = splitList(tags), splitList(skills), splitList(caps)
+	return d, nil
+}
+
 // CardDocs implements registry.CardStore.
 func (s *Cards) CardDocs(ctx context.Context, after string, limit int) ([]*discovery.Doc, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, owner_id, name, description, skill_text, tags, skills, capabilities,
-		status, updated_at FROM agent_cards WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2`, after, limit)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+docCols+` FROM agent_cards WHERE id > $1 AND deleted_at IS NULL
+		ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := make([]*discovery.Doc, 0, min(limit, 1024))
 	for rows.Next() {
-		d := &discovery.Doc{}
-		var tags, skills, caps string
-		if err := rows.Scan(&d.ID, &d.OwnerID, &d.Name, &d.Description, &d.SkillText, &tags, &skills, &caps, &d.Status,
-			store.ScanTime(&d.UpdatedAt)); err != nil {
+		d, err := scanDoc(rows)
+		if err != nil {
 			return nil, err
 		}
-		d.Tags, d.Skills, d.Capabilities = splitList(tags), splitList(skills), splitList(caps)
 		out = append(out, d)
 	}
 	return out, rows.Err()
@@ -347,8 +360,8 @@ func (s *Cards) CardDocs(ctx context.Context, after string, limit int) ([]*disco
 
 // CardChanges implements registry.CardStore.
 func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]registry.CardChange, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT seq, id, owner_id, name, description, skill_text, tags, skills, capabilities,
-		status, version, updated_at, deleted_at IS NOT NULL FROM agent_cards WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL FROM agent_cards
+		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -356,14 +369,9 @@ func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]regi
 	out := make([]registry.CardChange, 0, min(limit, 1024))
 	for rows.Next() {
 		var ch registry.CardChange
-		d := &discovery.Doc{}
-		var tags, skills, caps string
-		if err := rows.Scan(&ch.Seq, &d.ID, &d.OwnerID, &d.Name, &d.Description, &d.SkillText, &tags, &skills, &caps,
-			&d.Status, &ch.Version, store.ScanTime(&d.UpdatedAt), &ch.Deleted); err != nil {
+		if ch.Doc, err = scanDoc(rows, &ch.Seq, &ch.Version, &ch.Deleted); err != nil {
 			return nil, err
 		}
-		d.Tags, d.Skills, d.Capabilities = splitList(tags), splitList(skills), splitList(caps)
-		ch.Doc = d
 		out = append(out, ch)
 	}
 	return out, rows.Err()
