@@ -58,11 +58,3 @@ func ardCode(status int) string {
 	}
 	return ARDInternal
 }
-
-// CheckRequest counts one request of a plain net/http route (not a huma operation) against the
-// limit of class, keyed by its caller exactly as Middleware keys it — the authenticated subject,
-// else the client address (forwarded headers are not trusted) — so such routes share the
-// caller's budget with the operations of the same class.
-func (rl *RateLimits) CheckRequest(r *http.Request, class string) error {
-	return rl.Check(r.Context(), class, class+"|"+callerKey(r.Context(), clientIP(r)))
-}

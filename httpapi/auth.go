@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/x509"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -17,6 +18,12 @@ type Authenticator interface {
 	AuthenticateAPIKey(ctx context.Context, key string) (policy.Subject, error)
 }
 
+// PeerAuthenticator is an Authenticator that also resolves the certificate chain a mutual-TLS
+// client presented (leaf first) to the subject it speaks for.
+type PeerAuthenticator interface {
+	AuthenticatePeer(ctx context.Context, chain []*x509.Certificate) (policy.Subject, error)
+}
+
 var (
 	errBadAuthHeader = apperr.New(apperr.Unauthenticated, "INVALID_AUTHORIZATION_HEADER", `the Authorization header must be "Bearer <token>"`)
 	errTwoCreds      = apperr.New(apperr.BadRequest, "AMBIGUOUS_CREDENTIALS", "send either Authorization or X-Api-Key, not both")
@@ -25,15 +32,30 @@ var (
 // Authenticate is a huma middleware that resolves the caller from "Authorization: Bearer …" (an
 // access token, or an avreg_ API key) or "X-Api-Key: avreg_…". Requests without credentials go on
 // as anonymous (the policy decides what anonymous callers may do); requests with bad credentials
-// are refused with 401 here, whatever the route.
+// are refused with 401 here, whatever the route. When a is a PeerAuthenticator, a request
+// without those headers that came with a TLS client certificate is the subject of that
+// certificate: a bearer token or API key on the same request still decides who the caller is.
 func Authenticate(a Authenticator, m *Metrics) func(huma.Context, func(huma.Context)) {
+	peers, _ := a.(PeerAuthenticator)
 	return func(hctx huma.Context, next func(huma.Context)) {
 		authz, key := hctx.Header("Authorization"), hctx.Header("X-Api-Key")
-		if authz == "" && key == "" {
+		var chain []*x509.Certificate
+		if st := hctx.TLS(); peers != nil && st != nil {
+			chain = st.PeerCertificates
+		}
+		if authz == "" && key == "" && len(chain) == 0 {
 			next(hctx)
 			return
 		}
-		subject, err := authenticate(hctx.Context(), a, authz, key)
+		var (
+			subject policy.Subject
+			err     error
+		)
+		if authz == "" && key == "" {
+			subject, err = peers.AuthenticatePeer(hctx.Context(), chain)
+		} else {
+			subject, err = authenticate(hctx.Context(), a, authz, key)
+		}
 		if err != nil {
 			m.authFails.WithLabelValues(apperr.CodeOf(err)).Inc()
 			writeHuma(hctx, err)

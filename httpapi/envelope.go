@@ -82,6 +82,19 @@ func statusOf(k apperr.Kind) int {
 	}
 }
 
+// KindOfStatus is the error kind an HTTP status of the API stands for: the inverse of the
+// mapping above, for clients turning an envelope back into an *apperr.Error. A status no kind
+// maps to is Internal.
+func KindOfStatus(status int) apperr.Kind {
+	// Every kind after Internal maps to its own status; the first that maps to 500 is past the last.
+	for k := apperr.Internal + 1; statusOf(k) != http.StatusInternalServerError; k++ {
+		if statusOf(k) == status {
+			return k
+		}
+	}
+	return apperr.Internal
+}
+
 // FromError turns any error into the envelope the caller sees. Application errors keep their
 // code, message and details; anything else becomes a 500 INTERNAL whose cause is kept for the
 // access log only.

@@ -40,7 +40,15 @@ func TestFromError_MapsKindToStatus(t *testing.T) {
 			if env.GetStatus() != tt.status {
 				t.Errorf("status = %d, want %d", env.GetStatus(), tt.status)
 			}
+			if k := httpapi.KindOfStatus(tt.status); k != tt.kind {
+				t.Errorf("KindOfStatus(%d) = %d, want %d", tt.status, k, tt.kind)
+			}
 		})
+	}
+	for _, status := range []int{http.StatusTeapot, http.StatusBadGateway, 0} {
+		if k := httpapi.KindOfStatus(status); k != apperr.Internal {
+			t.Errorf("KindOfStatus(%d) = %d, want Internal", status, k)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -44,20 +45,28 @@ func (rl *RateLimits) Middleware(hctx huma.Context, next func(huma.Context)) {
 	if r, _ := unwrapRequest(hctx); r != nil {
 		addr = clientIP(r)
 	}
-	if err := rl.Check(hctx.Context(), class, class+"|"+callerKey(hctx.Context(), addr)); err != nil {
+	if err := rl.Check(hctx.Context(), class, callerKey(hctx.Context(), class, addr)); err != nil {
 		writeHuma(hctx, err)
 		return
 	}
 	next(hctx)
 }
 
-// callerKey is whom a request counts against: the authenticated subject, else the client
-// address.
-func callerKey(ctx context.Context, addr string) string {
+// CheckRequest counts one request of a plain net/http route (not a huma operation) against the
+// limit of class, keyed by its caller exactly as Middleware keys it — the authenticated subject,
+// else the client address (forwarded headers are not trusted) — so such routes share the
+// caller's budget with the operations of the same class.
+func (rl *RateLimits) CheckRequest(r *http.Request, class string) error {
+	return rl.Check(r.Context(), class, callerKey(r.Context(), class, clientIP(r)))
+}
+
+// callerKey is the limiter key of a request in class: whom it counts against, the
+// authenticated subject, else the client address.
+func callerKey(ctx context.Context, class, addr string) string {
 	if s := Subject(ctx); s.ID != "" {
-		return "sub:" + s.ID
+		return class + "|sub:" + s.ID
 	}
-	return "ip:" + addr
+	return class + "|ip:" + addr
 }
 
 // Check counts one event for key against the limit of class, and returns a TOO_MANY_REQUESTS

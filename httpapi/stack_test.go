@@ -244,6 +244,7 @@ type stack struct {
 type stackOptions struct {
 	limiter ratelimit.Limiter
 	classes map[string]ratelimit.Limit
+	auth    httpapi.Authenticator // default newFakeAuth()
 }
 
 var generous = ratelimit.Limit{Rate: 100000, Period: time.Second, Burst: 100000}
@@ -256,6 +257,9 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if o.classes == nil {
 		o.classes = map[string]ratelimit.Limit{httpapi.RateDefault: generous, httpapi.RateAuth: generous}
 	}
+	if o.auth == nil {
+		o.auth = newFakeAuth()
+	}
 	logBuf := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logBuf, nil))
 	reg := prometheus.NewRegistry()
@@ -264,7 +268,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 
 	mux := http.NewServeMux()
 	api := httpapi.NewAPI(mux, "Test API", "0.0.1")
-	api.UseMiddleware(httpapi.Authenticate(newFakeAuth(), metrics), limits.Middleware)
+	api.UseMiddleware(httpapi.Authenticate(o.auth, metrics), limits.Middleware)
 	registerTestOps(api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -179,17 +179,7 @@ func (b *Builtin) BundleJSON(ctx context.Context) ([]byte, error) {
 
 // MintX509SVID implements Issuer.
 func (b *Builtin) MintX509SVID(ctx context.Context, csrDER []byte, id spiffeid.ID, ttl time.Duration) ([]*x509.Certificate, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkMember(b.td, id); err != nil {
-		return nil, err
-	}
-	ttl, err := checkTTL(ttl, b.cfg.x509SVIDTTL, MaxX509SVIDTTL)
-	if err != nil {
-		return nil, err
-	}
-	csr, err := parseCSR(csrDER, id)
+	csr, ttl, err := checkX509Request(ctx, b.td, csrDER, id, ttl, b.cfg.x509SVIDTTL)
 	if err != nil {
 		return nil, err
 	}

@@ -192,6 +192,27 @@ func checkTTL(ttl, def, max time.Duration) (time.Duration, error) {
 	return ttl, nil
 }
 
+// checkX509Request checks an X.509-SVID request the same way for every issuer: a live context,
+// an id of the trust domain, a TTL within bounds (0: def) and a CSR that parseCSR accepts for
+// id. It returns the parsed CSR and the TTL to use.
+func checkX509Request(ctx context.Context, td spiffeid.TrustDomain, csrDER []byte, id spiffeid.ID, ttl, def time.Duration) (*x509.CertificateRequest, time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	if err := checkMember(td, id); err != nil {
+		return nil, 0, err
+	}
+	ttl, err := checkTTL(ttl, def, MaxX509SVIDTTL)
+	if err != nil {
+		return nil, 0, err
+	}
+	csr, err := parseCSR(csrDER, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	return csr, ttl, nil
+}
+
 // checkJWTRequest checks a JWT-SVID request the same way for every issuer: a live context, an
 // id of the trust domain, at least one non-empty audience, a TTL within bounds (0: def). It
 // returns the TTL to use.

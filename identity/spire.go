@@ -144,17 +144,7 @@ func (s *Spire) TrustDomain() spiffeid.TrustDomain { return s.td }
 
 // MintX509SVID implements Issuer. The CSR must name id as its only URI SAN and no DNS SANs.
 func (s *Spire) MintX509SVID(ctx context.Context, csrDER []byte, id spiffeid.ID, ttl time.Duration) ([]*x509.Certificate, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkMember(s.td, id); err != nil {
-		return nil, err
-	}
-	ttl, err := checkTTL(ttl, s.cfg.X509SVIDTTL, MaxX509SVIDTTL)
-	if err != nil {
-		return nil, err
-	}
-	csr, err := parseCSR(csrDER, id)
+	csr, ttl, err := checkX509Request(ctx, s.td, csrDER, id, ttl, s.cfg.X509SVIDTTL)
 	if err != nil {
 		return nil, err
 	}

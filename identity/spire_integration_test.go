@@ -11,7 +11,6 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -201,7 +200,7 @@ func checkSpireIssuer(ctx context.Context, t *testing.T, iss *identity.Spire, wo
 	}
 
 	key := spireKey(t)
-	chain, err := iss.MintX509SVID(ctx, spireCSR(t, key, agentID.String()), agentID, 10*time.Minute)
+	chain, err := iss.MintX509SVID(ctx, identity.CSRWithKey(t, key, agentID.String()), agentID, 10*time.Minute)
 	if err != nil {
 		t.Fatalf("MintX509SVID: %v", err)
 	}
@@ -249,10 +248,10 @@ func checkSpireIssuer(ctx context.Context, t *testing.T, iss *identity.Spire, wo
 		code string
 	}{
 		{"garbage", []byte("not a CSR"), agentID, identity.CodeInvalidCSR},
-		{"another ID", spireCSR(t, spireKey(t), "spiffe://sovereign.test/agent/mallory"), agentID, identity.CodeCSRIDMismatch},
-		{"the TEG's ID", spireCSR(t, spireKey(t), tegID.String()), agentID, identity.CodeCSRIDMismatch},
-		{"no URI SAN", spireCSR(t, spireKey(t)), agentID, identity.CodeInvalidCSR},
-		{"another trust domain", spireCSR(t, spireKey(t), otherTD.String()), otherTD, identity.CodeWrongTrustDomain},
+		{"another ID", identity.CSRWithKey(t, spireKey(t), "spiffe://sovereign.test/agent/mallory"), agentID, identity.CodeCSRIDMismatch},
+		{"the TEG's ID", identity.CSRWithKey(t, spireKey(t), tegID.String()), agentID, identity.CodeCSRIDMismatch},
+		{"no URI SAN", identity.CSRWithKey(t, spireKey(t)), agentID, identity.CodeInvalidCSR},
+		{"another trust domain", identity.CSRWithKey(t, spireKey(t), otherTD.String()), otherTD, identity.CodeWrongTrustDomain},
 	} {
 		_, err := iss.MintX509SVID(ctx, c.csr, c.id, 0)
 		if got := apperr.CodeOf(err); got != c.code {
@@ -268,7 +267,7 @@ func checkSpireIssuer(ctx context.Context, t *testing.T, iss *identity.Spire, wo
 func spireAgentSource(ctx context.Context, t *testing.T, iss identity.Issuer, id spiffeid.ID) identity.SVIDSource {
 	t.Helper()
 	key := spireKey(t)
-	chain, err := iss.MintX509SVID(ctx, spireCSR(t, key, id.String()), id, 0)
+	chain, err := iss.MintX509SVID(ctx, identity.CSRWithKey(t, key, id.String()), id, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,24 +375,6 @@ func spireKey(t *testing.T) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return key
-}
-
-// spireCSR makes a CSR with key naming uris as URI SANs.
-func spireCSR(t *testing.T, key *ecdsa.PrivateKey, uris ...string) []byte {
-	t.Helper()
-	tmpl := &x509.CertificateRequest{}
-	for _, u := range uris {
-		pu, err := url.Parse(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl.URIs = append(tmpl.URIs, pu)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }
 
 func spireSameCerts(a, b []*x509.Certificate) bool {

@@ -23,6 +23,10 @@ const (
 	bundleTimeout = 30 * time.Second
 )
 
+// bundleClient downloads policy bundles; one for every engine and poll, so connections to the
+// bundle server are kept alive between polls.
+var bundleClient = &http.Client{Timeout: bundleTimeout}
+
 // WithBundleURL loads the policies from the OPA bundle (a gzipped tarball of *.rego files and
 // an optional .manifest) served at url instead of the embedded ones, and polls it every
 // interval (DefaultBundleInterval when 0) with If-None-Match, so an unchanged bundle costs a
@@ -38,16 +42,6 @@ func WithBundleURL(url string, interval time.Duration) Option {
 			e.interval = interval
 		} else {
 			e.interval = DefaultBundleInterval
-		}
-	}
-}
-
-// WithBundleClient sets the HTTP client that downloads the bundle (default: a client with a
-// 30-second timeout).
-func WithBundleClient(c *http.Client) Option {
-	return func(e *Engine) {
-		if c != nil {
-			e.bundleClient = c
 		}
 	}
 }
@@ -94,11 +88,7 @@ func (e *Engine) fetchBundle(ctx context.Context, etag string) (map[string]strin
 		req.Header.Set("If-None-Match", etag)
 	}
 	req.Header.Set("Accept", "application/gzip, application/octet-stream")
-	client := e.bundleClient
-	if client == nil {
-		client = &http.Client{Timeout: bundleTimeout}
-	}
-	resp, err := client.Do(req)
+	resp, err := bundleClient.Do(req)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("policy: download bundle: %w", err)
 	}

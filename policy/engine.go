@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,13 +46,12 @@ const decisionPath = "sovereign/authz"
 type Engine struct {
 	cur atomic.Pointer[state]
 
-	dir          string
-	bundleURL    string
-	bundleClient *http.Client
-	interval     time.Duration
-	cacheSize    int
-	logger       *slog.Logger
-	declog       *decisionLog
+	dir       string
+	bundleURL string
+	interval  time.Duration
+	cacheSize int
+	logger    *slog.Logger
+	declog    *decisionLog
 
 	reloadMu sync.Mutex // serialises reloads; guards seen and lastLog
 	seen     string     // digest of the sources (directory) or ETag (bundle) of the last reload attempt
@@ -196,12 +194,16 @@ func (e *Engine) LastError() error {
 // Reload reads the policy directory, or downloads the bundle (without If-None-Match), now,
 // whether or not it changed. It is what the watch does on a change; without WithDir or
 // WithBundleURL it does nothing.
-func (e *Engine) Reload(ctx context.Context) error {
+func (e *Engine) Reload(ctx context.Context) error { return e.load(ctx, true) }
+
+// load reloads the policy from the bundle or the directory, whichever is configured: when it
+// changed since the last attempt, or always with force.
+func (e *Engine) load(ctx context.Context, force bool) error {
 	switch {
 	case e.bundleURL != "":
-		return e.reloadBundle(ctx, true)
+		return e.reloadBundle(ctx, force)
 	case e.dir != "":
-		return e.reload(ctx, true)
+		return e.reload(ctx, force)
 	}
 	return nil
 }
@@ -239,11 +241,7 @@ func (e *Engine) watch() {
 		case <-e.stop:
 			return
 		case <-t.C:
-			if e.bundleURL != "" {
-				_ = e.reloadBundle(context.Background(), false)
-			} else {
-				_ = e.reload(context.Background(), false)
-			}
+			_ = e.load(context.Background(), false)
 		}
 	}
 }

@@ -6,12 +6,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
@@ -97,13 +95,16 @@ func (a *authenticator) remember(key [32]byte, s policy.Subject, exp time.Time) 
 	a.mu.Unlock()
 }
 
+var _ httpapi.PeerAuthenticator = (*authenticator)(nil)
+
 // ErrInvalidX509SVID is the answer to a TLS client certificate that is not a valid X.509-SVID
 // of the trust domain (only possible on a listener that does not verify clients itself).
 var ErrInvalidX509SVID = apperr.New(apperr.Unauthenticated, "INVALID_X509_SVID", "the client certificate is not a valid X.509-SVID of this trust domain")
 
-// AuthenticatePeer resolves the certificate chain an mTLS client presented (leaf first) to
-// the subject its X.509-SVID speaks for, verifying it against the issuer's bundle (a chain
-// that verified is remembered until its leaf expires), with auth_method "x509_svid".
+// AuthenticatePeer implements httpapi.PeerAuthenticator: it resolves the certificate chain an
+// mTLS client presented (leaf first) to the subject its X.509-SVID speaks for, verifying it
+// against the issuer's bundle (a chain that verified is remembered until its leaf expires),
+// with auth_method "x509_svid".
 func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Certificate) (policy.Subject, error) {
 	key := sha256.Sum256(chain[0].Raw)
 	if s, ok := a.recall(key); ok {
@@ -126,27 +127,6 @@ func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Cert
 	s := svidSubject(id, policy.AuthX509SVID)
 	a.remember(key, s, exp)
 	return s, nil
-}
-
-// peerSVID is the huma middleware that makes a verified mTLS client's X.509-SVID the request's
-// subject. It runs before httpapi.Authenticate, so a bearer token or API key on the same
-// request still decides who the caller is; a request without a client certificate passes
-// through untouched.
-func (a *authenticator) peerSVID(api huma.API) func(huma.Context, func(huma.Context)) {
-	return func(hctx huma.Context, next func(huma.Context)) {
-		st := hctx.TLS()
-		if st == nil || len(st.PeerCertificates) == 0 || hctx.Header("Authorization") != "" || hctx.Header("X-Api-Key") != "" {
-			next(hctx)
-			return
-		}
-		s, err := a.AuthenticatePeer(hctx.Context(), st.PeerCertificates)
-		if err != nil {
-			_ = huma.WriteErr(api, hctx, http.StatusUnauthorized, "", err)
-			return
-		}
-		httpapi.WithSubject(hctx.Context(), s)
-		next(hctx)
-	}
 }
 
 // svidAlgs are the JWT algorithms of JWT-SVIDs (those go-spiffe's jwtsvid accepts): the builtin

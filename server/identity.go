@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -17,9 +16,9 @@ import (
 // the SPIRE agent to issue its X.509-SVID (the entry must be registered and synced to the agent).
 const workloadSVIDTimeout = time.Minute
 
-// openIssuer opens the issuer Config.IdentityMode names: the builtin CA in Config.IdentityDir,
-// or SPIRE through its Server API at Config.SpireServerSocket. The server closes a SPIRE issuer
-// on Close.
+// openIssuer opens the issuer Config.IdentityMode names (both defaulted by config.Finish): the
+// builtin CA in Config.IdentityDir, or SPIRE through its Server API at
+// Config.SpireServerSocket. The server closes a SPIRE issuer on Close.
 func (s *Server) openIssuer(ctx context.Context, td spiffeid.TrustDomain) (identity.Issuer, error) {
 	switch s.cfg.IdentityMode {
 	case config.IdentitySpire:
@@ -29,12 +28,8 @@ func (s *Server) openIssuer(ctx context.Context, td spiffeid.TrustDomain) (ident
 		}
 		s.closers = append(s.closers, sp)
 		return sp, nil
-	case config.IdentityBuiltin, "":
-		dir := s.cfg.IdentityDir
-		if dir == "" {
-			dir = filepath.Join(s.cfg.Data, "identity")
-		}
-		b, err := identity.NewBuiltin(dir, td)
+	case config.IdentityBuiltin:
+		b, err := identity.NewBuiltin(s.cfg.IdentityDir, td)
 		if err != nil {
 			return nil, fmt.Errorf("server: identity: %w", err)
 		}

@@ -205,7 +205,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID}
-	api.UseMiddleware(auth.peerSVID(api), httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
+	api.UseMiddleware(httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz, Params: params}
 		if err := genesis(ctx, tokens, cfg.Onboarding.GenesisSupply, log); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/teghttp"
@@ -180,57 +181,23 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // envelopeError turns an error envelope back into the *apperr.Error the TEG returned: same
 // code, message and details, and the kind its status stands for.
 func envelopeError(status int, data []byte) error {
-	var env struct {
-		Error struct {
-			Code      string         `json:"code"`
-			Message   string         `json:"message"`
-			Details   map[string]any `json:"details"`
-			RequestID string         `json:"request_id"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(data, &env) != nil || env.Error.Code == "" {
+	var env httpapi.Envelope
+	if json.Unmarshal(data, &env) != nil || env.Body.Code == "" {
 		return unavailable(fmt.Sprintf("the TEG answered %d without an error envelope", status), nil)
 	}
-	kind := kindOf(status)
+	kind := httpapi.KindOfStatus(status)
 	if kind == apperr.Internal {
 		// The TEG's internal error is not ours to show as such: the dependency failed.
-		return unavailable("the TEG failed: "+env.Error.Code, nil).With("teg_request_id", env.Error.RequestID)
+		return unavailable("the TEG failed: "+env.Body.Code, nil).With("teg_request_id", env.Body.RequestID)
 	}
-	e := apperr.New(kind, env.Error.Code, env.Error.Message)
-	for k, v := range env.Error.Details {
+	e := apperr.New(kind, env.Body.Code, env.Body.Message)
+	for k, v := range env.Body.Details {
 		e = e.With(k, v)
 	}
-	if env.Error.RequestID != "" {
-		e = e.With("teg_request_id", env.Error.RequestID)
+	if env.Body.RequestID != "" {
+		e = e.With("teg_request_id", env.Body.RequestID)
 	}
 	return e
-}
-
-// kindOf is the error kind an HTTP status of the API stands for (the inverse of httpapi's
-// mapping).
-func kindOf(status int) apperr.Kind {
-	switch status {
-	case http.StatusUnprocessableEntity:
-		return apperr.Invalid
-	case http.StatusBadRequest:
-		return apperr.BadRequest
-	case http.StatusUnauthorized:
-		return apperr.Unauthenticated
-	case http.StatusForbidden:
-		return apperr.Forbidden
-	case http.StatusNotFound:
-		return apperr.NotFound
-	case http.StatusConflict:
-		return apperr.Conflict
-	case http.StatusRequestEntityTooLarge:
-		return apperr.TooLarge
-	case http.StatusTooManyRequests:
-		return apperr.TooManyRequests
-	case http.StatusServiceUnavailable:
-		return apperr.Unavailable
-	default:
-		return apperr.Internal
-	}
 }
 
 func unavailable(msg string, cause error) *apperr.Error {
