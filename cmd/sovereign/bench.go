@@ -212,12 +212,7 @@ func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error
 	}
 	rep, verr := l.Verify(ctx)
 	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / 1000
-	}
+	pct := func(p float64) float64 { return float64(quantile(lat, p)) / 1000 }
 	done := int64(o.transfers) - refused
 	if verr != nil {
 		fmt.Fprintf(out, "verify FAILED: %v\n", verr)
@@ -402,4 +397,13 @@ func startCPUProfile(path string) (func(), error) {
 			f.Close()
 		})
 	}, nil
+}
+
+// quantile returns the p-quantile (0 ≤ p ≤ 1) of sorted values by nearest rank, or zero for
+// none: the one rule every bench command's p50 and p99 use.
+func quantile[T int64 | time.Duration](sorted []T, p float64) T {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }

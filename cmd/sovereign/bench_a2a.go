@@ -294,7 +294,7 @@ func benchA2ARequests(ctx context.Context, out io.Writer, b benchA2ABinding, req
 		fmt.Fprintf(out, "%d requests failed; the first: %v\n", n, firstErr)
 	}
 	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	pct := func(p float64) float64 { return float64(quantile(lat, p).Microseconds()) / 1000 }
 	fmt.Fprintf(out, "requests/s=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d\n", float64(requests)/elapsed.Seconds(), pct(0.50), pct(0.99), failed.Load())
 	if failed.Load() > 0 {
 		return fmt.Errorf("bench a2a: %d of %d requests failed: %w", failed.Load(), requests, firstErr)

@@ -135,7 +135,7 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 		return firstErr
 	}
 	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	pct := func(p float64) float64 { return float64(quantile(lat, p).Microseconds()) / 1000 }
 	fmt.Fprintf(out, "%d queries, %d concurrent, %.1f cards a page on average\n", len(qs), conc, float64(hits.Load())/float64(len(qs)))
 	fmt.Fprintf(out, "queries/s=%.0f p50_ms=%.3f p99_ms=%.3f cards=%d\n", float64(len(qs))/el.Seconds(), pct(0.5), pct(0.99), max(nCards, 0))
 	return nil

@@ -146,9 +146,7 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, o benchLedg
 	elapsed := time.Since(start)
 	stopProfile()
 	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
-	}
+	pct := func(p float64) float64 { return float64(quantile(lat, p).Microseconds()) / 1000 }
 	rep, verr := srv.Ledger().Verify(ctx)
 	if verr == nil {
 		fmt.Fprintf(out, "verified %d events, supply %s\n", rep.Events, rep.Supply)

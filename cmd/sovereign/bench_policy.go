@@ -156,9 +156,7 @@ func benchPolicy(ctx context.Context, out io.Writer, e *policy.Engine, cache boo
 	}
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	pct := func(p float64) float64 {
-		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Nanoseconds()) / 1000
-	}
+	pct := func(p float64) float64 { return float64(quantile(all, p).Nanoseconds()) / 1000 }
 	fmt.Fprintf(out, "decisions/s=%.0f p50_us=%.2f p99_us=%.2f\n", float64(len(all))/elapsed.Seconds(), pct(0.50), pct(0.99))
 	return nil
 }
