@@ -341,6 +341,14 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 		return
 	}
 	b.takePostings(np)
+	// A system account the transfer names but no posting moved (the payee of a pending
+	// transfer) may never have been stored; it is written, so that it exists — with the
+	// transfer in its history — from its first transfer on.
+	for _, id := range [2]AccountID{t.From, t.To} {
+		if i, ok := b.aidx[id]; ok && id.SystemIndex() >= 0 {
+			b.dirty[i] = true
+		}
+	}
 	b.head.Seq++
 	t.Seq = b.head.Seq
 	ev := Event{Seq: b.head.Seq, Time: b.now, Kind: c.Kind, TransferID: c.ID, Postings: ps, PrevHash: b.head.Hash}

@@ -362,12 +362,6 @@ func (en *encoder) accounts(o *overlay, all *teg.Changes) error {
 		}
 		seen[id] = true
 		a := o.accounts[id]
-		if a == nil && id.IsSystem() && len(all.Events) > 0 {
-			// A system account the engine treated as existing with nothing in it (e.g. the
-			// payee of a pending transfer): it is opened now.
-			a = &teg.Account{ID: id, CreatedAt: all.Events[0].Time}
-			o.accounts[id] = a
-		}
 		if a == nil {
 			return fmt.Errorf("account %s: in the group's log but not read", id)
 		}
