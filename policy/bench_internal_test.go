@@ -27,7 +27,7 @@ func BenchmarkDecideParts(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if allow, reason := decisionOf(rs); !allow {
+		if allow, reason, _ := decisionOf(rs); !allow {
 			b.Fatal("denied: ", reason)
 		}
 	}

@@ -30,6 +30,7 @@ type cacheShard struct {
 type cachedDecision struct {
 	allow  bool
 	reason string
+	code   string
 }
 
 func newDecisionCache(size int) *decisionCache {
@@ -103,6 +104,7 @@ func appendKey(b []byte, in *Input) []byte {
 	str(in.Resource.ID)
 	str(in.Resource.Owner)
 	str(in.Resource.Counterparty)
+	str(in.Resource.SuspendedBy)
 	str(in.Context.Amount)
 	str(in.Context.DailyTotal)
 	return b

@@ -44,6 +44,7 @@ type bundleInfo struct {
 type decisionResult struct {
 	Allow  bool   `json:"allow"`
 	Reason string `json:"reason,omitempty"`
+	Code   string `json:"code,omitempty"`
 }
 
 // decisionLog writes events as JSON lines, one Write per event.
@@ -71,7 +72,7 @@ func (l *decisionLog) write(d Decision, path, revision string, input Input, star
 		Bundles:    map[string]bundleInfo{"sovereign": {Revision: revision}},
 		Path:       path,
 		Input:      in,
-		Result:     decisionResult{Allow: d.Allow, Reason: d.Reason},
+		Result:     decisionResult{Allow: d.Allow, Reason: d.Reason, Code: d.Code},
 		Masked:     maskSecrets(in),
 		Timestamp:  start.UTC(),
 		Metrics:    map[string]any{"timer_rego_query_eval_ns": time.Since(start).Nanoseconds()},
@@ -171,6 +172,7 @@ func inputDoc(in Input) map[string]any {
 	putString(res, "id", in.Resource.ID)
 	putString(res, "owner", in.Resource.Owner)
 	putString(res, "counterparty", in.Resource.Counterparty)
+	putString(res, "suspended_by", in.Resource.SuspendedBy)
 	ctx := map[string]any{"time": timeString(in.Context.Time)}
 	putString(ctx, "request_id", in.Context.RequestID)
 	putString(ctx, "amount", in.Context.Amount)

@@ -312,7 +312,7 @@ func (e *Engine) Decide(ctx context.Context, query string, in Input) (Decision, 
 		key = appendKey(kbuf[:0], &in)
 		var c cachedDecision
 		if c, hit = st.cache.get(key); hit {
-			d.Allow, d.Reason = c.allow, c.reason
+			d.Allow, d.Reason, d.Code = c.allow, c.reason, c.code
 		}
 	}
 	if !hit {
@@ -320,14 +320,14 @@ func (e *Engine) Decide(ctx context.Context, query string, in Input) (Decision, 
 		if err != nil {
 			return Decision{ID: d.ID, Reason: "policy evaluation failed"}, fmt.Errorf("policy: evaluate %s: %w", query, err)
 		}
-		d.Allow, d.Reason = decisionOf(rs)
+		d.Allow, d.Reason, d.Code = decisionOf(rs)
 		if d.Allow {
-			d.Reason = ""
+			d.Reason, d.Code = "", ""
 		} else if d.Reason == "" {
 			d.Reason = "denied by policy"
 		}
 		if st.cache != nil {
-			st.cache.put(key, cachedDecision{allow: d.Allow, reason: d.Reason})
+			st.cache.put(key, cachedDecision{allow: d.Allow, reason: d.Reason, code: d.Code})
 		}
 	}
 	if e.declog != nil {
@@ -339,18 +339,20 @@ func (e *Engine) Decide(ctx context.Context, query string, in Input) (Decision, 
 // noMetrics spares each evaluation OPA's metrics bookkeeping.
 var noMetrics = metrics.NoOp()
 
-// decisionOf reads {"allow": bool, "reason": string} from the wrapper's result.
-func decisionOf(rs rego.ResultSet) (allow bool, reason string) {
+// decisionOf reads {"allow": bool, "reason": string, "code": string} from the wrapper's
+// result (code is optional).
+func decisionOf(rs rego.ResultSet) (allow bool, reason, code string) {
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return false, "the policy defines no decision"
+		return false, "the policy defines no decision", ""
 	}
 	m, ok := rs[0].Expressions[0].Value.(map[string]any)
 	if !ok {
-		return false, "the policy defines no decision"
+		return false, "the policy defines no decision", ""
 	}
 	allow, _ = m["allow"].(bool)
 	reason, _ = m["reason"].(string)
-	return allow, reason
+	code, _ = m["code"].(string)
+	return allow, reason, code
 }
 
 // Limits are a subject's transfer limits in AVT (decimal strings), from its reputation tier.

@@ -26,6 +26,7 @@ var (
 	keyCredential = ast.InternedTerm("credential_id")
 	keyOwner      = ast.InternedTerm("owner")
 	keyCounter    = ast.InternedTerm("counterparty")
+	keySuspended  = ast.InternedTerm("suspended_by")
 	keyTime       = ast.InternedTerm("time")
 	keyRequestID  = ast.InternedTerm("request_id")
 	keyAmount     = ast.InternedTerm("amount")
@@ -45,6 +46,7 @@ var known = func() map[string]*ast.Term {
 		ActionAgentCardCreate, ActionAgentCardUpdate, ActionAgentCardDelete, ActionTemplateCreate,
 		ActionTemplateUpdate, ActionTemplateDelete, "agent_card", "template",
 		TierUntrusted, TierNew, TierTrusted, TierVerified, TierElite, "api_key", "wallet",
+		AuthorityOwner, AuthorityAdmin,
 	} {
 		m[v] = ast.StringTerm(v)
 	}
@@ -90,11 +92,12 @@ func subjectValue(s Subject) ast.Object {
 }
 
 func resourceValue(r Resource) ast.Object {
-	items := make([][2]*ast.Term, 0, 4)
+	items := make([][2]*ast.Term, 0, 5)
 	items = append(items, [2]*ast.Term{keyKind, stringTerm(r.Kind)})
 	items = appendString(items, keyID, r.ID)
 	items = appendString(items, keyOwner, r.Owner)
 	items = appendString(items, keyCounter, r.Counterparty)
+	items = appendString(items, keySuspended, r.SuspendedBy)
 	return ast.NewObject(items...)
 }
 

@@ -21,7 +21,7 @@ func TestInputValueIsTheJSONEncoding(t *testing.T) {
 			Subject: Subject{Kind: KindAgent, ID: "agt_1", SPIFFEID: "spiffe://x/agent/1", DID: "did:key:z6Mk", Roles: []string{}, AuthMethod: "jwt_svid",
 				Scopes: []string{"a", "b"}, Verified: true, Tier: TierElite, Reputation: -3, Stake: "1000.5", CredentialID: "c"},
 			Action:   ActionTokenTransfer,
-			Resource: Resource{Kind: "wallet", ID: "agt_1", Owner: "agt_1"},
+			Resource: Resource{Kind: "wallet", ID: "agt_1", Owner: "agt_1", SuspendedBy: AuthorityAdmin},
 			Context:  Context{Time: time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600)), RequestID: "req", Amount: "1.5", DailyTotal: "20"},
 		},
 		{Subject: Subject{Kind: KindAnonymous, Reputation: 950}, Context: Context{Time: time.Unix(1, 0).UTC()}},

@@ -67,6 +67,9 @@ type Resource struct {
 	// Counterparty is the other party of a resource that has two, such as the payee of a
 	// pending transfer (whose owner is the payer).
 	Counterparty string `json:"counterparty,omitempty"`
+	// SuspendedBy is the authority that suspended a suspended agent (AuthorityOwner or
+	// AuthorityAdmin); lifting the suspension needs that authority or a higher one.
+	SuspendedBy string `json:"suspended_by,omitempty"`
 }
 
 // Context is what else the decision may depend on.
@@ -88,12 +91,15 @@ type Input struct {
 	Context  Context  `json:"context"`
 }
 
-// Decision is the answer: Allow, and when denied a Reason safe to show the caller. ID is the
-// decision_id of the decision-log event that records it (set on every decision, logged or not).
+// Decision is the answer: Allow, and when denied a Reason safe to show the caller and,
+// when the policy gives one, a Code (upper snake case) naming the denial more precisely than
+// FORBIDDEN. ID is the decision_id of the decision-log event that records it (set on every
+// decision, logged or not).
 type Decision struct {
 	ID     string `json:"decision_id,omitempty"`
 	Allow  bool   `json:"allow"`
 	Reason string `json:"reason,omitempty"`
+	Code   string `json:"code,omitempty"`
 }
 
 // Actions on developer accounts.
@@ -138,6 +144,14 @@ const (
 	// ActionIdentitySVIDRenew is an agent minting an X.509-SVID for its own SPIFFE ID from a
 	// CSR (POST /api/v1/identity/svid); agents only, any tier.
 	ActionIdentitySVIDRenew = "identity.svid.renew"
+)
+
+// Authorities over an agent, lowest first: who suspended it (Resource.SuspendedBy). Its
+// developer suspends as the owner; anyone else the policy lets suspend it (an admin) as the
+// admin.
+const (
+	AuthorityOwner = "owner"
+	AuthorityAdmin = "admin"
 )
 
 // Reputation tiers, lowest first.

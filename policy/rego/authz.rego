@@ -1,7 +1,8 @@
 # Authorization for every service of the Sovereign Stack.
 #
 # Engine.Decide(ctx, "sovereign.authz.allow", input) evaluates `decision` ({"allow": bool,
-# "reason": string}) in one pass; `allow` and `reason` are the same answer as separate rules.
+# "reason": string}, and a denial may carry "code": an upper-snake error code more precise than
+# FORBIDDEN) in one pass; `allow` and `reason` are the same answer as separate rules.
 # Default deny: an action without an entry in `rules` is denied, and so is anything no rule
 # grants. A denial always carries a reason safe to show the caller.
 #
@@ -9,7 +10,7 @@
 #   "subject":  {"kind", "id", "spiffe_id", "did", "roles", "auth_method", "scopes", "verified",
 #                "tier", "reputation", "stake", "credential_id"},
 #   "action":   "developer.read",
-#   "resource": {"kind", "id", "owner"},
+#   "resource": {"kind", "id", "owner", "counterparty", "suspended_by"},
 #   "context":  {"time", "request_id", "amount", "daily_total"},
 # }
 #
@@ -20,6 +21,8 @@
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
 #   5. verified: the subject's email is verified  "A requires a verified email address"
 #   6. subjects: kind, tier, stake, amount        (see subjects_denial)
+#   7. lifts_suspension: the owner or an admin     (see suspension_denial; code
+#      ranks at least whoever suspended            AGENT_SUSPENDED_BY_<AUTHORITY>)
 # and then one grant must hold: the resource's owner (owner) or counterparty (counterparty), an
 # admin, a service of the rule's kinds (services), or a subject of the rule's kinds (subjects) —
 # else "not permitted to A". Admins are bound by checks 1–6 too.
@@ -51,6 +54,9 @@ import data.sovereign.tiers
 #   min_tier        reputation tier at least this (tiers.rego)
 #   min_stake       stake (input.subject.stake, AVT) at least this
 #   transfer        context.amount within the subject's tier limits (tiers.rego)
+#   lifts_suspension  the action lifts a suspension (reactivates an agent): the subject's
+#                 authority over the resource (authority_rank) must be at least that of whoever
+#                 suspended it (input.resource.suspended_by; missing counts as "admin")
 rules := {
 	"developer.read": {"owner": true, "scope": "read"},
 	"developer.update": {"owner": true, "scope": "write"},
@@ -82,7 +88,12 @@ rules := {
 	"onboard.token.list": {"owner": true, "scope": "read"},
 	"onboard.token.revoke": {"owner": true, "scope": "write"},
 	"agent.update": {"owner": true, "scope": "write"},
+	"agent.reactivate": {"owner": true, "scope": "write", "lifts_suspension": true},
 }
+
+# authority_rank orders the authorities over an agent: a suspension placed by one is lifted by
+# it or a higher one (an owner cannot undo an admin's suspension; an admin can undo anyone's).
+authority_rank := {"owner": 1, "admin": 2}
 
 default allow := false
 
@@ -111,6 +122,9 @@ decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.actio
 } else := {"allow": false, "reason": subjects_denial} if {
 	rules[input.action].subjects
 	subjects_denial
+} else := {"allow": false, "reason": suspension_denial, "code": sprintf("AGENT_SUSPENDED_BY_%s", [upper(suspension_holder)])} if {
+	rules[input.action].lifts_suspension
+	suspension_denial
 } else := {"allow": true} if {
 	rules[input.action].owner
 	input.resource.owner == input.subject.id
@@ -153,3 +167,32 @@ subjects_denial := sprintf("%s is open to %s subjects only", [input.action, conc
 }
 
 rule := rules[input.action]
+
+# subject_authority is the subject's authority over the resource for lifts_suspension rules:
+# "admin" for an admin, "owner" for the resource's owner; undefined for anyone else (who then
+# falls through to "not permitted").
+subject_authority := "admin" if {
+	"admin" in input.subject.roles
+} else := "owner" if {
+	input.resource.owner == input.subject.id
+}
+
+# suspension_holder is the authority that suspended the resource; none recorded counts as the
+# highest, so an unknown suspension is never lifted by a lesser one.
+suspension_holder := object.get(input.resource, "suspended_by", "admin")
+
+# suspension_denial is why the subject may not lift the suspension: its authority ranks below
+# the holder's (an unknown holder ranks above everyone). Undefined when it may, or when the
+# subject has no authority over the resource at all.
+suspension_denial := sprintf("the agent was suspended by %s: only that authority or a higher one can reactivate it", [holder_name]) if {
+	subject_authority
+	not may_lift_suspension
+}
+
+may_lift_suspension if authority_rank[subject_authority] >= authority_rank[suspension_holder]
+
+holder_name := "its owner" if suspension_holder == "owner"
+
+else := "an admin" if suspension_holder == "admin"
+
+else := sprintf("%q", [suspension_holder])

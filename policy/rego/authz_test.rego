@@ -374,3 +374,49 @@ test_the_payee_may_settle_a_pending_transfer if {
 	denied(ask(agent({"id": "agt_other"}), "token.pending.settle", hold), "not permitted to token.pending.settle")
 	denied(ask(payee, "token.pending.settle", object.remove(hold, ["counterparty"])), "not permitted to token.pending.settle")
 }
+
+# --- lifting an agent's suspension: only the authority that placed it, or a higher one ---
+
+suspended(by) := object.union({"kind": "agent", "id": "agt_1", "owner": "dev_a"}, by)
+
+denied_with_code(q, reason, code) if {
+	not authz.allow with input as q
+	authz.reason == reason with input as q
+	authz.decision == {"allow": false, "reason": reason, "code": code} with input as q
+}
+
+test_the_owner_lifts_its_own_suspension if {
+	allowed(ask(dev, "agent.reactivate", suspended({"suspended_by": "owner"})))
+	allowed(ask(rw_key, "agent.reactivate", suspended({"suspended_by": "owner"})))
+}
+
+test_the_owner_cannot_lift_an_admins_suspension if {
+	denied_with_code(ask(dev, "agent.reactivate", suspended({"suspended_by": "admin"})),
+		"the agent was suspended by an admin: only that authority or a higher one can reactivate it", "AGENT_SUSPENDED_BY_ADMIN")
+}
+
+test_an_admin_lifts_any_suspension if {
+	allowed(ask(admin_key, "agent.reactivate", suspended({"suspended_by": "admin"})))
+	allowed(ask(admin_session, "agent.reactivate", suspended({"suspended_by": "owner"})))
+}
+
+test_an_unrecorded_suspension_counts_as_an_admins if {
+	denied_with_code(ask(dev, "agent.reactivate", suspended({})),
+		"the agent was suspended by an admin: only that authority or a higher one can reactivate it", "AGENT_SUSPENDED_BY_ADMIN")
+	allowed(ask(admin_key, "agent.reactivate", suspended({})))
+}
+
+test_an_unknown_authority_is_lifted_by_no_one if {
+	denied_with_code(ask(admin_key, "agent.reactivate", suspended({"suspended_by": "governance"})),
+		`the agent was suspended by "governance": only that authority or a higher one can reactivate it`, "AGENT_SUSPENDED_BY_GOVERNANCE")
+}
+
+test_strangers_and_read_keys_may_not_lift_a_suspension if {
+	denied(ask(object.union(dev, {"id": "dev_b"}), "agent.reactivate", suspended({"suspended_by": "owner"})), "not permitted to agent.reactivate")
+	denied(ask(ro_key, "agent.reactivate", suspended({"suspended_by": "owner"})), "API key lacks the write scope")
+	denied(ask(agent({}), "agent.reactivate", suspended({"suspended_by": "owner"})), "not permitted to agent.reactivate")
+}
+
+test_suspending_is_not_lifting if {
+	allowed(ask(dev, "agent.update", suspended({"suspended_by": "admin"})))
+}
