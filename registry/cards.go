@@ -44,7 +44,24 @@ var (
 	ErrCardVersionConflict = apperr.New(apperr.Conflict, "VERSION_CONFLICT", "the card changed since the version you read; fetch it and retry")
 	ErrCardUnsigned        = apperr.New(apperr.Invalid, "SIGNATURE_REQUIRED", "signed_only is set but no signature of the card verifies")
 	ErrSlugTaken           = apperr.New(apperr.Conflict, "NAME_TAKEN", "another card already uses this name's URN")
+	ErrCardAgentSuspended  = apperr.New(apperr.Conflict, "AGENT_SUSPENDED", "the card's agent is suspended: the card keeps the agent's status until the agent is reactivated (POST /api/v1/agents/{id}/status)").With("field", "status")
+	ErrCardAgentRevoked    = apperr.New(apperr.Conflict, "AGENT_REVOKED", "the card's agent is revoked: the card stays revoked").With("field", "status")
 )
+
+// CheckCardStatus is the rule the card of a registered agent follows: while the agent is
+// suspended or revoked the card has the agent's status, so no card update can publish it again
+// (409 AGENT_SUSPENDED or AGENT_REVOKED; an update that leaves the status alone keeps the
+// agent's). agentStatus is "" for a card no agent is registered with. Stores call it inside
+// the transaction that writes the card, with the agent's status as it is then.
+func CheckCardStatus(agentStatus, cardStatus string) error {
+	switch {
+	case agentStatus == AgentSuspended && cardStatus != AgentSuspended:
+		return ErrCardAgentSuspended
+	case agentStatus == AgentRevoked && cardStatus != AgentRevoked:
+		return ErrCardAgentRevoked
+	}
+	return nil
+}
 
 // AgentCard is a published card and what the registry keeps around it (DESIGN.md §6.2).
 type AgentCard struct {
@@ -134,7 +151,9 @@ type CardStore interface {
 	// ErrSlugTaken.
 	InsertCard(ctx context.Context, c *AgentCard, by string) error
 	// UpdateCard replaces the card when its stored version is c.Version-1 (else
-	// ErrCardVersionConflict) and records the version; it sets c.Seq.
+	// ErrCardVersionConflict) and c.Status passes CheckCardStatus against the status of the
+	// agent registered with the card, if any, in the same transaction; it records the version
+	// and sets c.Seq.
 	UpdateCard(ctx context.Context, c *AgentCard, by string) error
 	// DeleteCard marks the card deleted at c.DeletedAt when its stored version is c.Version-1.
 	DeleteCard(ctx context.Context, c *AgentCard, by string) error

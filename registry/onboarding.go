@@ -43,7 +43,8 @@ const (
 	ActionBootstrapCreate = "onboard.token.create"
 	ActionBootstrapList   = "onboard.token.list"
 	ActionBootstrapRevoke = "onboard.token.revoke"
-	ActionAgentUpdate     = "agent.update" // suspend, reactivate or revoke an agent: its developer, or an admin
+	ActionAgentUpdate     = "agent.update"     // suspend or revoke an agent: its developer, or an admin
+	ActionAgentReactivate = "agent.reactivate" // lift a suspension: whoever placed it, or a higher authority
 )
 
 // Errors of onboarding.
@@ -54,7 +55,10 @@ var (
 	ErrInvalidProof          = apperr.New(apperr.Invalid, "INVALID_PROOF", "proof must be the bootstrap token signed with the agent's Ed25519 key (base64url)").With("field", "proof")
 	ErrAgentNotFound         = apperr.New(apperr.NotFound, "AGENT_NOT_FOUND", "no agent with this id")
 	ErrInvalidClient         = apperr.New(apperr.Unauthenticated, "INVALID_CLIENT", "unknown client or wrong client secret")
-	ErrAgentInactive         = apperr.New(apperr.Forbidden, "AGENT_INACTIVE", "the agent is suspended or revoked")
+	ErrAgentInactive         = apperr.New(apperr.Forbidden, "AGENT_INACTIVE", "the agent's registration is not complete")
+	ErrAgentSuspended        = apperr.New(apperr.Forbidden, "AGENT_SUSPENDED", "the agent is suspended: its credentials are refused until it is reactivated")
+	ErrAgentRevoked          = apperr.New(apperr.Forbidden, "AGENT_REVOKED", "the agent is revoked: its credentials are refused for good")
+	ErrAgentStatusChanged    = apperr.New(apperr.Conflict, "AGENT_STATUS_CHANGED", "the agent's status changed meanwhile; read it and retry")
 	ErrWalletUnavailable     = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not open the agent's wallet; nothing was registered and the bootstrap token is still valid")
 )
 
@@ -80,10 +84,19 @@ type Agent struct {
 	ClientID    string
 	SecretHash  string
 	Status      string
+	// SuspendedBy is the authority that suspended a suspended agent (policy.AuthorityOwner or
+	// policy.AuthorityAdmin), "" otherwise.
+	SuspendedBy string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	// LastHeartbeatAt is the agent's last heartbeat (nil: none yet).
 	LastHeartbeatAt *time.Time
+}
+
+// AgentState is an agent's status and, when suspended, the authority that suspended it.
+type AgentState struct {
+	Status      string
+	SuspendedBy string
 }
 
 // Wallets is the token economy as onboarding needs it: in process in `up`, over mTLS in split
@@ -116,13 +129,18 @@ type OnboardingStore interface {
 	// cut short by a crash), to release.
 	PendingAgents(ctx context.Context, before time.Time) ([]string, error)
 	Agent(ctx context.Context, id string) (*Agent, error)
+	// AgentStatus is the agent's status alone (ErrAgentNotFound for an unknown agent): the
+	// read every authenticated agent request makes.
+	AgentStatus(ctx context.Context, id string) (string, error)
 	AgentByClientID(ctx context.Context, clientID string) (*Agent, error)
 	// Heartbeat records a heartbeat of the agent at `at` on the agent and its card, and makes
 	// a card that was marked inactive for missing heartbeats active again.
 	Heartbeat(ctx context.Context, agentID string, at time.Time) error
-	// SetAgentStatus sets the agent's status and its card's (suspended and revoked cards leave
-	// discovery's default view) as one change.
-	SetAgentStatus(ctx context.Context, agentID, status string, at time.Time) error
+	// SetAgentStatus moves the agent from one state to another and sets its card's status
+	// (suspended and revoked cards leave discovery's default view) as one change; when the
+	// agent is no longer in `from` (another change came first) it changes nothing and returns
+	// ErrAgentStatusChanged.
+	SetAgentStatus(ctx context.Context, agentID string, from, to AgentState, at time.Time) error
 	// SetAgentSecret replaces the agent's client-secret hash.
 	SetAgentSecret(ctx context.Context, agentID, secretHash string, at time.Time) error
 	// MarkStale marks inactive the active cards of agents whose last heartbeat (or registration)
@@ -387,8 +405,8 @@ func (o *Onboarding) AgentToken(ctx context.Context, clientID, secret string, au
 	if subtle.ConstantTimeCompare([]byte(a.SecretHash), []byte(credential.HashSecret(secret))) != 1 {
 		return "", time.Time{}, ErrInvalidClient
 	}
-	if a.Status != AgentActive {
-		return "", time.Time{}, ErrAgentInactive
+	if err := AgentStatusError(a.Status); err != nil {
+		return "", time.Time{}, err
 	}
 	id, err := spiffeid.FromString(a.SPIFFEID)
 	if err != nil {
@@ -419,8 +437,8 @@ func (o *Onboarding) Heartbeat(ctx context.Context, caller policy.Subject) (*Age
 	if err != nil {
 		return nil, err
 	}
-	if a.Status != AgentActive {
-		return nil, ErrAgentInactive
+	if err := AgentStatusError(a.Status); err != nil {
+		return nil, err
 	}
 	now := o.now().UTC()
 	if err := o.store.Heartbeat(ctx, a.ID, now); err != nil {
@@ -431,8 +449,11 @@ func (o *Onboarding) Heartbeat(ctx context.Context, caller policy.Subject) (*Age
 }
 
 // SetAgentStatus suspends (AgentSuspended), reactivates (AgentActive) or revokes (AgentRevoked,
-// final) an agent; its developer or an admin may. A suspended or revoked agent gets no new
-// tokens, so it loses access within one token lifetime (AgentTokenTTL).
+// final) an agent; its developer or an admin may (ActionAgentUpdate). A suspension records who
+// placed it (the owner, or — anyone else the policy lets suspend — an admin), and only that
+// authority or a higher one may lift it (ActionAgentReactivate: the policy decides, with the
+// resource's suspended_by). Every authenticated request of a suspended or revoked agent is
+// refused from the moment the change is stored (AgentActive), whatever tokens it holds.
 func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, agentID, status string) (*Agent, error) {
 	a, err := o.store.Agent(ctx, agentID)
 	if err != nil {
@@ -441,21 +462,46 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 	if a.Status == AgentPending {
 		return nil, ErrAgentNotFound
 	}
-	if err := o.authorize(ctx, caller, ActionAgentUpdate, policy.Resource{Kind: "agent", ID: a.ID, Owner: a.DeveloperID}); err != nil {
+	if status != AgentActive && status != AgentSuspended && status != AgentRevoked {
+		return nil, apperr.New(apperr.Invalid, "INVALID_FIELD", "status must be active, suspended or revoked").With("field", "status")
+	}
+	action, res := ActionAgentUpdate, policy.Resource{Kind: "agent", ID: a.ID, Owner: a.DeveloperID}
+	if status == AgentActive && a.Status == AgentSuspended {
+		action, res.SuspendedBy = ActionAgentReactivate, a.SuspendedBy
+	}
+	if err := o.authorize(ctx, caller, action, res); err != nil {
 		return nil, err
 	}
-	switch {
-	case status != AgentActive && status != AgentSuspended && status != AgentRevoked:
-		return nil, apperr.New(apperr.Invalid, "INVALID_FIELD", "status must be active, suspended or revoked").With("field", "status")
-	case a.Status == AgentRevoked && status != AgentRevoked:
+	if a.Status == AgentRevoked && status != AgentRevoked {
 		return nil, apperr.New(apperr.Conflict, "AGENT_REVOKED", "a revoked agent stays revoked; register a new one")
 	}
+	by := ""
+	switch status {
+	case AgentSuspended:
+		by = suspender(caller, a)
+	case AgentRevoked:
+		by = a.SuspendedBy
+	}
 	now := o.now().UTC()
-	if err := o.store.SetAgentStatus(ctx, a.ID, status, now); err != nil {
+	from, to := AgentState{Status: a.Status, SuspendedBy: a.SuspendedBy}, AgentState{Status: status, SuspendedBy: by}
+	if err := o.store.SetAgentStatus(ctx, a.ID, from, to, now); err != nil {
 		return nil, err
 	}
-	a.Status, a.UpdatedAt = status, now
+	a.Status, a.SuspendedBy, a.UpdatedAt = status, by, now
 	return a, nil
+}
+
+// suspender is the authority that holds a's suspension once caller (allowed to suspend it)
+// does: its developer suspends as the owner, anyone else as an admin; suspending again never
+// lowers an admin's suspension to one the owner could lift.
+func suspender(caller policy.Subject, a *Agent) string {
+	if a.Status == AgentSuspended && a.SuspendedBy != policy.AuthorityOwner {
+		return policy.AuthorityAdmin // an admin's (or an unrecorded) suspension stays one
+	}
+	if caller.ID == a.DeveloperID {
+		return policy.AuthorityOwner
+	}
+	return policy.AuthorityAdmin
 }
 
 // RotateSecret gives the calling agent a new client secret (shown once); the old one stops
@@ -465,8 +511,8 @@ func (o *Onboarding) RotateSecret(ctx context.Context, caller policy.Subject) (s
 	if err != nil {
 		return "", err
 	}
-	if a.Status != AgentActive {
-		return "", ErrAgentInactive
+	if err := AgentStatusError(a.Status); err != nil {
+		return "", err
 	}
 	plain, hash := credential.NewSecret(ClientSecretPrefix)
 	if err := o.store.SetAgentSecret(ctx, a.ID, hash, o.now().UTC()); err != nil {
@@ -475,21 +521,34 @@ func (o *Onboarding) RotateSecret(ctx context.Context, caller policy.Subject) (s
 	return plain, nil
 }
 
-// AgentActive returns ErrAgentInactive for a registered agent that is suspended, revoked or not
-// yet completely registered, and nil for an active one or an agent the registry does not know
-// (wallets an admin opened by hand).
+// AgentStatusError is the refusal of what an agent in this status asks: nil when active, 403
+// AGENT_SUSPENDED or AGENT_REVOKED, AGENT_INACTIVE for a registration not yet complete.
+func AgentStatusError(status string) error {
+	switch status {
+	case AgentActive:
+		return nil
+	case AgentSuspended:
+		return ErrAgentSuspended
+	case AgentRevoked:
+		return ErrAgentRevoked
+	default:
+		return ErrAgentInactive
+	}
+}
+
+// AgentActive is AgentStatusError of the agent's current status as stored (every replica reads
+// the same database, so a suspension holds everywhere at once), and nil for an agent the
+// registry does not know (wallets an admin opened by hand). Every authenticated agent request
+// asks it, whatever its credential (JWT-SVID, mTLS X.509-SVID), cached or not.
 func (o *Onboarding) AgentActive(ctx context.Context, agentID string) error {
-	a, err := o.store.Agent(ctx, agentID)
+	status, err := o.store.AgentStatus(ctx, agentID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if a.Status != AgentActive {
-		return ErrAgentInactive
-	}
-	return nil
+	return AgentStatusError(status)
 }
 
 // MarkStale marks inactive the cards of agents silent for three heartbeat intervals.

@@ -202,6 +202,17 @@ func (s *Cards) UpdateCard(ctx context.Context, c *registry.AgentCard, by string
 		if err != nil {
 			return err
 		}
+		// After nextSeq's lock, which agent status changes take too: the status read is the
+		// one this write follows.
+		agentStatus, err := store.Strings(ctx, q, `SELECT status FROM agents WHERE id = $1`, c.ID)
+		if err != nil {
+			return err
+		}
+		if len(agentStatus) == 1 {
+			if err := registry.CheckCardStatus(agentStatus[0], c.Status); err != nil {
+				return err
+			}
+		}
 		res, err := q.ExecContext(ctx, `UPDATE agent_cards SET seq = $3, name = $4, description = $5, skill_text = $6, tags = $7,
 			skills = $8, capabilities = $9, status = $10, version = $11, card = $12, etag = $13, source_version = $14,
 			signature_status = $15, signatures = $16, signed_only = $17, updated_at = $18

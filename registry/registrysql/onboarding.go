@@ -130,12 +130,12 @@ func (s *Onboarding) PendingAgents(ctx context.Context, before time.Time) ([]str
 	return store.Strings(ctx, s.db.Read(), `SELECT id FROM agents WHERE status = 'pending' AND created_at < $1 ORDER BY id`, store.Time(before))
 }
 
-const agentCols = `id, developer_id, did, spiffe_id, public_key, client_id, secret_hash, status, created_at, updated_at, last_heartbeat_at`
+const agentCols = `id, developer_id, did, spiffe_id, public_key, client_id, secret_hash, status, suspended_by, created_at, updated_at, last_heartbeat_at`
 
 func scanAgent(sc interface{ Scan(...any) error }) (*registry.Agent, error) {
 	var a registry.Agent
 	var pub []byte
-	err := sc.Scan(&a.ID, &a.DeveloperID, &a.DID, &a.SPIFFEID, &pub, &a.ClientID, &a.SecretHash, &a.Status,
+	err := sc.Scan(&a.ID, &a.DeveloperID, &a.DID, &a.SPIFFEID, &pub, &a.ClientID, &a.SecretHash, &a.Status, &a.SuspendedBy,
 		store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), store.ScanNullTime(&a.LastHeartbeatAt))
 	a.PublicKey = pub
 	return &a, err
@@ -145,6 +145,13 @@ func scanAgent(sc interface{ Scan(...any) error }) (*registry.Agent, error) {
 func (s *Onboarding) Agent(ctx context.Context, id string) (*registry.Agent, error) {
 	a, err := scanAgent(s.db.Read().QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE id = $1`, id))
 	return a, notFound(err, registry.ErrAgentNotFound)
+}
+
+// AgentStatus implements registry.OnboardingStore.
+func (s *Onboarding) AgentStatus(ctx context.Context, id string) (string, error) {
+	var status string
+	err := s.db.Read().QueryRowContext(ctx, `SELECT status FROM agents WHERE id = $1`, id).Scan(&status)
+	return status, notFound(err, registry.ErrAgentNotFound)
 }
 
 // AgentByClientID implements registry.OnboardingStore.
@@ -181,10 +188,12 @@ func (s *Onboarding) Heartbeat(ctx context.Context, agentID string, at time.Time
 }
 
 // SetAgentStatus implements registry.OnboardingStore.
-func (s *Onboarding) SetAgentStatus(ctx context.Context, agentID, status string, at time.Time) error {
+func (s *Onboarding) SetAgentStatus(ctx context.Context, agentID string, from, to registry.AgentState, at time.Time) error {
 	return s.cards.write(ctx, func(q store.Querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE agents SET status = $2, updated_at = $3 WHERE id = $1`, agentID, status, store.Time(at))
-		if err := mustAffect(res, err, registry.ErrAgentNotFound); err != nil {
+		res, err := q.ExecContext(ctx, `UPDATE agents SET status = $4, suspended_by = $5, updated_at = $6
+			WHERE id = $1 AND status = $2 AND suspended_by = $3`,
+			agentID, from.Status, from.SuspendedBy, to.Status, to.SuspendedBy, store.Time(at))
+		if err := mustAffect(res, err, registry.ErrAgentStatusChanged); err != nil {
 			return err
 		}
 		seq, err := s.cards.nextSeq(ctx, q)
@@ -193,7 +202,7 @@ func (s *Onboarding) SetAgentStatus(ctx context.Context, agentID, status string,
 		}
 		// An agent back to active is listed as active; its heartbeats keep it so.
 		_, err = q.ExecContext(ctx, `UPDATE agent_cards SET status = $2, seq = $3, updated_at = $4 WHERE id = $1 AND deleted_at IS NULL`,
-			agentID, status, seq, store.Time(at))
+			agentID, to.Status, seq, store.Time(at))
 		return err
 	})
 }

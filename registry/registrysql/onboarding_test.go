@@ -221,9 +221,10 @@ func TestOnboarding_TheWholeFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _, err = e.svc.AgentToken(ctx, a.ClientID, secret)
-		wantCode(t, err, "AGENT_INACTIVE")
+		wantCode(t, err, "AGENT_SUSPENDED")
 		_, err = e.svc.Heartbeat(ctx, agent)
-		wantCode(t, err, "AGENT_INACTIVE")
+		wantCode(t, err, "AGENT_SUSPENDED")
+		wantCode(t, e.svc.AgentActive(ctx, a.ID), "AGENT_SUSPENDED")
 		if _, err := e.cards.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -243,6 +244,10 @@ func TestOnboarding_TheWholeFlow(t *testing.T) {
 		}
 		_, err = e.svc.SetAgentStatus(ctx, e.dev, a.ID, registry.AgentActive)
 		wantCode(t, err, "AGENT_REVOKED")
+		wantCode(t, e.svc.AgentActive(ctx, a.ID), "AGENT_REVOKED")
+		if err := e.svc.AgentActive(ctx, "agt_opened_by_hand"); err != nil {
+			t.Fatalf("an agent the registry does not know: %v", err)
+		}
 		_, err = e.svc.SetAgentStatus(ctx, e.dev, "agt_nope", registry.AgentActive)
 		wantCode(t, err, "AGENT_NOT_FOUND")
 	})
@@ -380,5 +385,41 @@ func TestOnboarding_SameNameTwice(t *testing.T) {
 		if slugs[0] != "twin-agent" || slugs[1] == slugs[0] {
 			t.Fatalf("slugs %v", slugs)
 		}
+	})
+}
+
+// TestOnboarding_StatusChangesAreCompareAndSet: a status change applies only to the state it was
+// decided on, so an owner's reactivation decided before an admin's suspension landed cannot
+// undo it; who suspended is stored with the status.
+func TestOnboarding_StatusChangesAreCompareAndSet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Held Agent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := registrysql.NewOnboarding(db)
+		active := registry.AgentState{Status: registry.AgentActive}
+		byAdmin := registry.AgentState{Status: registry.AgentSuspended, SuspendedBy: policy.AuthorityAdmin}
+		if err := st.SetAgentStatus(ctx, reg.Agent.ID, active, byAdmin, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		byOwner := registry.AgentState{Status: registry.AgentSuspended, SuspendedBy: policy.AuthorityOwner}
+		wantCode(t, st.SetAgentStatus(ctx, reg.Agent.ID, byOwner, active, time.Now()), "AGENT_STATUS_CHANGED")
+		wantCode(t, st.SetAgentStatus(ctx, reg.Agent.ID, active, byOwner, time.Now()), "AGENT_STATUS_CHANGED")
+		a, err := st.Agent(ctx, reg.Agent.ID)
+		if err != nil || a.Status != registry.AgentSuspended || a.SuspendedBy != policy.AuthorityAdmin {
+			t.Fatalf("agent %+v %v", a, err)
+		}
+		if s, err := st.AgentStatus(ctx, reg.Agent.ID); err != nil || s != registry.AgentSuspended {
+			t.Fatalf("AgentStatus %q %v", s, err)
+		}
+		_, err = st.AgentStatus(ctx, "agt_nope")
+		wantCode(t, err, "AGENT_NOT_FOUND")
 	})
 }
