@@ -475,12 +475,9 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 	if a.Status == AgentRevoked && status != AgentRevoked {
 		return nil, apperr.New(apperr.Conflict, "AGENT_REVOKED", "a revoked agent stays revoked; register a new one")
 	}
-	by := ""
-	switch status {
-	case AgentSuspended:
+	by := "" // reactivated or revoked: no suspension to lift any more
+	if status == AgentSuspended {
 		by = suspender(caller, a)
-	case AgentRevoked:
-		by = a.SuspendedBy
 	}
 	now := o.now().UTC()
 	from, to := AgentState{Status: a.Status, SuspendedBy: a.SuspendedBy}, AgentState{Status: status, SuspendedBy: by}

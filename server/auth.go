@@ -22,11 +22,17 @@ import (
 
 // authenticator resolves every kind of credential to one policy subject: developer API keys and
 // access tokens (EdDSA JWTs) through the registry, agent and service JWT-SVIDs (ES256, audience
-// = the TEG's SPIFFE ID) and mTLS client X.509-SVIDs through the identity issuer's bundle.
+// = the TEG's SPIFFE ID) and mTLS client X.509-SVIDs through the identity issuer's bundle. An
+// agent's credential is good only while the agent is active: agentActive is asked on every
+// request an agent makes, after the credential verified (or was recalled from the cache).
 type authenticator struct {
 	accounts *registry.Accounts
 	issuer   identity.Issuer
 	audience spiffeid.ID
+	// agentActive refuses a suspended or revoked agent (registry.Onboarding.AgentActive: the
+	// status as stored, which every replica shares); nil where no registry runs (the TEG role,
+	// whose ledger freezes the wallets of such agents instead).
+	agentActive func(ctx context.Context, agentID string) error
 
 	// verified remembers JWT-SVIDs and X.509-SVIDs that verified, by the hash of the token or
 	// of the leaf certificate, until they expire: a caller presents the same credential for
@@ -53,7 +59,7 @@ func (a *authenticator) AuthenticateAccessToken(ctx context.Context, token strin
 	}
 	key := sha256.Sum256([]byte(token))
 	if s, ok := a.recall(key); ok {
-		return s, nil
+		return a.admit(ctx, s)
 	}
 	id, exp, err := identity.VerifyJWTSVID(ctx, a.issuer, token, a.audience)
 	if err != nil {
@@ -61,6 +67,19 @@ func (a *authenticator) AuthenticateAccessToken(ctx context.Context, token strin
 	}
 	s := svidSubject(id, policy.AuthJWTSVID)
 	a.remember(key, s, exp)
+	return a.admit(ctx, s)
+}
+
+// admit passes on the subject of a credential that verified unless it is an agent that is no
+// longer active (403 AGENT_SUSPENDED or AGENT_REVOKED). The cache of verified credentials
+// remembers signatures, never statuses, so no cached verification outlives a status change.
+func (a *authenticator) admit(ctx context.Context, s policy.Subject) (policy.Subject, error) {
+	if s.Kind != policy.KindAgent || a.agentActive == nil {
+		return s, nil
+	}
+	if err := a.agentActive(ctx, s.ID); err != nil {
+		return policy.Subject{}, err
+	}
 	return s, nil
 }
 
@@ -104,11 +123,11 @@ var ErrInvalidX509SVID = apperr.New(apperr.Unauthenticated, "INVALID_X509_SVID",
 // AuthenticatePeer implements httpapi.PeerAuthenticator: it resolves the certificate chain an
 // mTLS client presented (leaf first) to the subject its X.509-SVID speaks for, verifying it
 // against the issuer's bundle (a chain that verified is remembered until its leaf expires),
-// with auth_method "x509_svid".
+// with auth_method "x509_svid"; an agent's only while it is active (admit).
 func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Certificate) (policy.Subject, error) {
 	key := sha256.Sum256(chain[0].Raw)
 	if s, ok := a.recall(key); ok {
-		return s, nil
+		return a.admit(ctx, s)
 	}
 	bundle, err := a.issuer.Bundle(ctx)
 	if err != nil {
@@ -126,7 +145,7 @@ func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Cert
 	}
 	s := svidSubject(id, policy.AuthX509SVID)
 	a.remember(key, s, exp)
-	return s, nil
+	return a.admit(ctx, s)
 }
 
 // svidAlgs are the JWT algorithms of JWT-SVIDs (those go-spiffe's jwtsvid accepts): the builtin

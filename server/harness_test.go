@@ -143,6 +143,12 @@ func bearer(tok string) hdr { return hdr{"Authorization", "Bearer " + tok} }
 
 func (s *stack) do(method, path string, body any, headers ...hdr) resp {
 	s.t.Helper()
+	return s.doVia(s.srv.Client(), s.srv.URL, method, path, body, headers...)
+}
+
+// doVia is do with another client and base URL (the stack's handler behind another listener).
+func (s *stack) doVia(c *http.Client, base, method, path string, body any, headers ...hdr) resp {
+	s.t.Helper()
 	var rdr io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -157,7 +163,7 @@ func (s *stack) do(method, path string, body any, headers ...hdr) resp {
 		}
 		rdr = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, s.srv.URL+path, rdr)
+	req, err := http.NewRequest(method, base+path, rdr)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -167,7 +173,7 @@ func (s *stack) do(method, path string, body any, headers ...hdr) resp {
 	for _, h := range headers {
 		req.Header.Set(h[0], h[1])
 	}
-	res, err := s.srv.Client().Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -75,8 +75,8 @@ func TestOnboarding_FromDeveloperToFundedAgent(t *testing.T) {
 		csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: renewCSR}))
 		s.do("POST", "/api/v1/identity/svid", map[string]any{"csr": csrPEM}, agent).want(t, 201, "")
 		s.do("POST", "/api/v1/agents/"+agentID+"/status", map[string]any{"status": "suspended"}, bearer(ada.Access)).want(t, 200, "")
-		s.do("POST", "/api/v1/identity/svid", map[string]any{"csr": csrPEM}, agent).want(t, 403, "AGENT_INACTIVE")
-		s.do("POST", "/api/v1/auth/agent/token", form.Encode(), hdr{"Content-Type", "application/x-www-form-urlencoded"}).want(t, 403, "AGENT_INACTIVE")
+		s.do("POST", "/api/v1/identity/svid", map[string]any{"csr": csrPEM}, agent).want(t, 403, "AGENT_SUSPENDED")
+		s.do("POST", "/api/v1/auth/agent/token", form.Encode(), hdr{"Content-Type", "application/x-www-form-urlencoded"}).want(t, 403, "AGENT_SUSPENDED")
 		s.do("POST", "/api/v1/agents/"+agentID+"/status", map[string]any{"status": "active"}, bearer(eve.Access)).want(t, 403, "FORBIDDEN")
 		s.do("POST", "/api/v1/agents/"+agentID+"/status", map[string]any{"status": "active"}, bearer(ada.Access)).want(t, 200, "")
 

@@ -204,7 +204,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := s.startSource(ctx, tegID, registryID); err != nil {
 		return nil, err
 	}
-	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID}
+	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID, agentActive: s.agentActive}
 	api.UseMiddleware(httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz, Params: params}
@@ -219,7 +219,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := s.connectTEG(tegID); err != nil {
 		return nil, err
 	}
-	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now, AgentActive: s.agentActive}).Register(api)
+	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
 	if s.role.runsRegistry() {
 		if err := s.registerRegistry(bgCtx, mux, api, authz, limits, o.Now); err != nil {
 			return nil, err
@@ -272,8 +272,10 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 	return s.registerOnboarding(bgCtx, api, authz, limits, now)
 }
 
-// agentActive refuses SVID renewals of suspended and revoked agents (the registry's roles only;
-// a TEG alone has no agent records).
+// agentActive refuses every authenticated request of a suspended or revoked agent (the
+// registry's roles only: a TEG alone has no agent records, and refuses their money instead
+// with the frozen wallet). In `up` the TEG's routes share the authenticator, so an agent's
+// transfers stop with its suspension, in every replica (the status is read from the store).
 func (s *Server) agentActive(ctx context.Context, agentID string) error {
 	if s.onboarding == nil {
 		return nil

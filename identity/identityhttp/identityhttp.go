@@ -46,9 +46,6 @@ const maxCSRField = 4 * identity.MaxCSRSize
 type Identity struct {
 	Issuer identity.Issuer
 	Authz  policy.Decider
-	// AgentActive, when set, is asked before an agent's SVID is renewed: an error (the agent is
-	// suspended or revoked) refuses the renewal.
-	AgentActive func(ctx context.Context, agentID string) error
 	// Now is the clock of policy inputs (default time.Now).
 	Now func() time.Time
 }
@@ -205,11 +202,6 @@ func (h *Identity) renew(ctx context.Context, in *svidInput) (*svidOutput, error
 	}
 	if idErr != nil {
 		return nil, idErr // an agent whose id is no SPIFFE path segment: nothing to issue
-	}
-	if h.AgentActive != nil && caller.Kind == policy.KindAgent {
-		if err := h.AgentActive(ctx, caller.ID); err != nil {
-			return nil, err
-		}
 	}
 	der, err := decodeCSR(in.Body.CSR)
 	if err != nil {

@@ -100,13 +100,14 @@ type AgentView struct {
 	SPIFFEID        string     `json:"spiffe_id"`
 	ClientID        string     `json:"client_id"`
 	Status          string     `json:"status" enum:"active,suspended,revoked"`
+	SuspendedBy     string     `json:"suspended_by,omitempty" enum:"owner,admin" doc:"Who suspended a suspended agent: its owner, or an admin (whose suspension only an admin lifts)"`
 	CreatedAt       time.Time  `json:"created_at"`
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at,omitempty"`
 }
 
 func agentView(a *registry.Agent) AgentView {
 	return AgentView{ID: a.ID, DeveloperID: a.DeveloperID, DID: a.DID, SPIFFEID: a.SPIFFEID, ClientID: a.ClientID,
-		Status: a.Status, CreatedAt: a.CreatedAt, LastHeartbeatAt: a.LastHeartbeatAt}
+		Status: a.Status, SuspendedBy: a.SuspendedBy, CreatedAt: a.CreatedAt, LastHeartbeatAt: a.LastHeartbeatAt}
 }
 
 type agentOutput struct{ Body AgentView }
@@ -256,7 +257,7 @@ func (h *Onboarding) rotateSecret(ctx context.Context, _ *struct{}) (*secretOutp
 type statusInput struct {
 	ID   string `path:"id" maxLength:"64"`
 	Body struct {
-		Status string `json:"status" doc:"active, suspended or revoked (final)"`
+		Status string `json:"status" doc:"active, suspended or revoked (final). Lifting a suspension (active) needs the authority that placed it or a higher one: an owner cannot lift an admin's (403 AGENT_SUSPENDED_BY_ADMIN)."`
 	}
 }
 

@@ -1,0 +1,212 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/store/storetest"
+)
+
+// registeredAgent is an agent registered through the bootstrap protocol, with its client
+// credentials.
+type registeredAgent struct {
+	ID, ClientID, Secret string
+}
+
+// registerAgent registers an agent of dev named name (a funded wallet needs a genesis supply).
+func (s *stack) registerAgent(dev developer, name string) registeredAgent {
+	s.t.Helper()
+	token := s.do("POST", "/api/v1/onboard/bootstrap/request-token", nil, bearer(dev.Access)).want(s.t, 201, "").str("token")
+	r := s.do("POST", "/api/v1/onboard/register", registerBody(name, token), hdr{"Bootstrap-Token", token}).want(s.t, 201, "")
+	return registeredAgent{ID: r.str("agent_id"), ClientID: r.str("client_id"), Secret: r.str("client_secret")}
+}
+
+// clientToken is the agent's token from the OAuth2 client-credentials grant.
+func (s *stack) clientToken(a registeredAgent) resp {
+	s.t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.ClientID}, "client_secret": {a.Secret}}
+	return s.do("POST", "/api/v1/auth/agent/token", form.Encode(), hdr{"Content-Type", "application/x-www-form-urlencoded"})
+}
+
+// mtlsClient serves the stack's handler over TLS asking for client certificates, and returns
+// a client presenting an X.509-SVID of agent minted by the stack's issuer.
+func (s *stack) mtlsClient(agent string) (*http.Client, string) {
+	s.t.Helper()
+	ts := httptest.NewUnstartedServer(s.server.Handler())
+	ts.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	ts.StartTLS()
+	s.t.Cleanup(ts.Close)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	id := spiffeid.RequireFromPath(s.server.Issuer().TrustDomain(), "/agent/"+agent)
+	chain, err := s.server.Issuer().MintX509SVID(context.Background(), csr, id, 0)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cert := tls.Certificate{PrivateKey: key, Leaf: chain[0]}
+	for _, c := range chain {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	c := ts.Client()
+	c.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
+	return c, ts.URL
+}
+
+// TestAgentStatus_SuspendedAndRevokedAgentsStopSpending: the token an agent obtained before
+// its suspension (and its mTLS X.509-SVID) is refused from the moment of the suspension on every
+// authenticated request — transfers and holds included — not when it expires; reactivation
+// lets the same token work again; revocation is final.
+func TestAgentStatus_SuspendedAndRevokedAgentsStopSpending(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stack) {
+		ada := s.register("ada@example.com", true)
+		payer, payee := s.registerAgent(ada, "Payer Agent"), s.registerAgent(ada, "Payee Agent")
+		tok := bearer(s.clientToken(payer).want(t, 200, "").str("access_token"))
+		mtls, base := s.mtlsClient(payer.ID)
+		pay := map[string]any{"to": payee.ID, "amount": "1"}
+		hold := map[string]any{"to": payee.ID, "amount": "1", "timeout_seconds": 60}
+		status := func(who hdr, st string) resp {
+			return s.do("POST", "/api/v1/agents/"+payer.ID+"/status", map[string]any{"status": st}, who)
+		}
+
+		// Active: the token (verified once, then remembered) and the mTLS SVID both pay.
+		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+		s.do("POST", "/api/v1/token/pending", hold, tok).want(t, 201, "")
+		s.doVia(mtls, base, "POST", "/api/v1/token/transfer", pay).want(t, 201, "")
+
+		status(bearer(ada.Access), "suspended").want(t, 200, "")
+		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "AGENT_SUSPENDED")
+		s.do("POST", "/api/v1/token/pending", hold, tok).want(t, 403, "AGENT_SUSPENDED")
+		s.do("POST", "/api/v1/token/transfers:batch", map[string]any{"transfers": []any{pay}}, tok).want(t, 403, "AGENT_SUSPENDED")
+		s.doVia(mtls, base, "POST", "/api/v1/token/transfer", pay).want(t, 403, "AGENT_SUSPENDED")
+		s.do("GET", "/api/v1/agents/me", nil, tok).want(t, 403, "AGENT_SUSPENDED")
+		s.do("POST", "/api/v1/agents/me/heartbeat", nil, tok).want(t, 403, "AGENT_SUSPENDED")
+		s.do("GET", "/api/v1/token/balance", nil, tok).want(t, 403, "AGENT_SUSPENDED")
+		s.clientToken(payer).want(t, 403, "AGENT_SUSPENDED")
+		// Its developer still sees the wallet.
+		s.do("GET", "/api/v1/token/balance?account="+payer.ID, nil, bearer(s.adminKey)).want(t, 200, "")
+
+		status(bearer(ada.Access), "active").want(t, 200, "")
+		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+		s.doVia(mtls, base, "POST", "/api/v1/token/transfer", pay).want(t, 201, "")
+
+		status(bearer(ada.Access), "revoked").want(t, 200, "")
+		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "AGENT_REVOKED")
+		s.do("POST", "/api/v1/token/pending", hold, tok).want(t, 403, "AGENT_REVOKED")
+		s.doVia(mtls, base, "POST", "/api/v1/token/transfer", pay).want(t, 403, "AGENT_REVOKED")
+		s.clientToken(payer).want(t, 403, "AGENT_REVOKED")
+		status(bearer(ada.Access), "active").want(t, 409, "AGENT_REVOKED")
+		status(bearer(s.adminKey), "active").want(t, 409, "AGENT_REVOKED")
+
+		// The other agent is untouched.
+		s.do("POST", "/api/v1/token/transfer", map[string]any{"to": s.registerAgent(ada, "Third Agent").ID, "amount": "1"},
+			bearer(s.clientToken(payee).want(t, 200, "").str("access_token"))).want(t, 201, "")
+	}, withGenesis)
+}
+
+// TestAgentStatus_ASuspensionHoldsInEveryReplica: two replicas on one database; the agent's
+// token, verified and remembered by the second, is refused there as soon as the first suspends
+// the agent.
+func TestAgentStatus_ASuspensionHoldsInEveryReplica(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ids := t.TempDir()
+		shared := func(c *config.Config) { c.IdentityDir = ids }
+		a := newStack(t, db, withGenesis, shared)
+		b := newStack(t, db, withGenesis, shared)
+		ada := a.register("ada@example.com", true)
+		payer, payee := a.registerAgent(ada, "Payer Agent"), a.registerAgent(ada, "Payee Agent")
+		tok := bearer(a.clientToken(payer).want(t, 200, "").str("access_token"))
+		pay := map[string]any{"to": payee.ID, "amount": "1"}
+		b.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+		a.do("POST", "/api/v1/agents/"+payer.ID+"/status", map[string]any{"status": "suspended"}, bearer(ada.Access)).want(t, 200, "")
+		b.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "AGENT_SUSPENDED")
+		b.do("POST", "/api/v1/token/pending", map[string]any{"to": payee.ID, "amount": "1", "timeout_seconds": 60}, tok).want(t, 403, "AGENT_SUSPENDED")
+	})
+}
+
+// TestAgentStatus_OnlyTheSuspendingAuthorityLiftsIt: an owner cannot undo an admin's
+// suspension (nor turn it into its own by suspending again); an admin can undo the owner's;
+// a card update cannot give a suspended or revoked agent's card another status.
+func TestAgentStatus_OnlyTheSuspendingAuthorityLiftsIt(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stack) {
+		ada := s.register("ada@example.com", true)
+		agent := s.registerAgent(ada, "Held Agent")
+		owner, admin := bearer(ada.Access), bearer(s.adminKey)
+		status := func(who hdr, st string) resp {
+			return s.do("POST", "/api/v1/agents/"+agent.ID+"/status", map[string]any{"status": st}, who)
+		}
+
+		// The owner's own suspension: the owner lifts it.
+		if r := status(owner, "suspended").want(t, 200, ""); r.str("suspended_by") != "owner" {
+			t.Fatalf("owner's suspension: %s", r.Raw)
+		}
+		status(owner, "active").want(t, 200, "")
+
+		// An admin's suspension: the owner cannot lift it, even by suspending again first.
+		if r := status(admin, "suspended").want(t, 200, ""); r.str("suspended_by") != "admin" {
+			t.Fatalf("admin's suspension: %s", r.Raw)
+		}
+		r := status(owner, "active").want(t, 403, "AGENT_SUSPENDED_BY_ADMIN")
+		if r.Body["error"].(map[string]any)["message"] != "the agent was suspended by an admin: only that authority or a higher one can reactivate it" {
+			t.Fatalf("message: %s", r.Raw)
+		}
+		if r := status(owner, "suspended").want(t, 200, ""); r.str("suspended_by") != "admin" {
+			t.Fatalf("owner's second suspension took over the admin's: %s", r.Raw)
+		}
+		status(owner, "active").want(t, 403, "AGENT_SUSPENDED_BY_ADMIN")
+		s.clientToken(agent).want(t, 403, "AGENT_SUSPENDED")
+
+		// The card follows the agent: no PUT publishes it again.
+		path := "/api/v1/agent-cards/" + agent.ID
+		body := func(st string) map[string]any {
+			b := map[string]any{"card_data": card("Held Agent", "Updated while suspended", "held")}
+			if st != "" {
+				b["status"] = st
+			}
+			return b
+		}
+		for _, st := range []string{"active", "inactive", "revoked"} {
+			if r := s.do("PUT", path, body(st), owner).want(t, 409, "AGENT_SUSPENDED"); r.details()["field"] != "status" {
+				t.Fatalf("PUT status %s: %s", st, r.Raw)
+			}
+		}
+		s.do("PUT", path, body("active"), admin).want(t, 409, "AGENT_SUSPENDED")
+		if r := s.do("PUT", path, body(""), owner).want(t, 200, ""); r.str("status") != "suspended" {
+			t.Fatalf("PUT without status: %s", r.Raw)
+		}
+		s.do("PUT", path, body("suspended"), owner).want(t, 200, "")
+		if r := s.do("GET", path, nil).want(t, 200, ""); r.str("status") != "suspended" {
+			t.Fatalf("card: %s", r.Raw)
+		}
+
+		// The admin lifts its own suspension; the card is active again and updates freely.
+		if r := status(admin, "active").want(t, 200, ""); r.str("suspended_by") != "" {
+			t.Fatalf("reactivated: %s", r.Raw)
+		}
+		if r := s.do("GET", path, nil).want(t, 200, ""); r.str("status") != "active" {
+			t.Fatalf("card after reactivation: %s", r.Raw)
+		}
+		s.clientToken(agent).want(t, 200, "")
+
+		// An admin lifts the owner's suspension too.
+		status(owner, "suspended").want(t, 200, "")
+		status(admin, "active").want(t, 200, "")
+
+		// Revoked: final, and its card stays revoked.
+		status(owner, "revoked").want(t, 200, "")
+		s.do("PUT", path, body("active"), owner).want(t, 409, "AGENT_REVOKED")
+		s.do("PUT", path, body(""), owner).want(t, 200, "")
+		status(admin, "active").want(t, 409, "AGENT_REVOKED")
+	}, withGenesis)
+}
