@@ -10,7 +10,7 @@
 #                "tier", "reputation", "stake", "credential_id"},
 #   "action":   "developer.read",
 #   "resource": {"kind", "id", "owner"},
-#   "context":  {"time", "request_id", "amount", "daily_total"},
+#   "context":  {"time", "request_id", "amount"},
 # }
 #
 # The checks run in this order; the first that fails is the reason:
@@ -19,7 +19,7 @@
 #   3. session_only: a login session was used     "A requires a login session, not an API key"
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
 #   5. verified: the subject's email is verified  "A requires a verified email address"
-#   6. subjects: kind, tier, stake, amount        (see subjects_denial)
+#   6. subjects: kind, tier, stake                (see subjects_denial)
 # and then one grant must hold: the resource's owner (owner) or counterparty (counterparty), an
 # admin, a service of the rule's kinds (services), or a subject of the rule's kinds (subjects) —
 # else "not permitted to A". Admins are bound by checks 1–6 too.
@@ -50,7 +50,9 @@ import data.sovereign.tiers
 #                 provided they meet the rule's conditions:
 #   min_tier        reputation tier at least this (tiers.rego)
 #   min_stake       stake (input.subject.stake, AVT) at least this
-#   transfer        context.amount within the subject's tier limits (tiers.rego)
+# (Amounts are not decided here: the ledger checks every transfer against the sender's tier
+# limits — per transfer and over a rolling 24 hours — in the step that applies it. Keep rules
+# free of input.context.amount, so the decision cache serves every amount with one entry.)
 rules := {
 	"developer.read": {"owner": true, "scope": "read"},
 	"developer.update": {"owner": true, "scope": "write"},
@@ -60,7 +62,7 @@ rules := {
 	"developer.api_key.revoke": {"owner": true, "scope": "write"},
 	"developer.recovery_keys.rotate": {"owner": true, "session_only": true},
 	"developer.sessions.revoke": {"owner": true, "session_only": true},
-	"token.transfer": {"subjects": ["agent"], "transfer": true},
+	"token.transfer": {"subjects": ["agent"]},
 	"token.pending.settle": {"owner": true, "counterparty": true, "scope": "write"},
 	"token.balance.read": {"owner": true, "scope": "read", "services": ["registry"]},
 	"token.history.read": {"owner": true, "scope": "read"},
@@ -68,6 +70,8 @@ rules := {
 	"token.burn": {"scope": "write"},
 	"token.grant": {"scope": "write", "services": ["registry"]},
 	"teg.account.create": {"scope": "write", "services": ["registry"]},
+	"teg.account.status": {"scope": "write", "services": ["registry"]},
+	"token.pending.read": {"owner": true, "counterparty": true, "scope": "read"},
 	"dispute.file": {"subjects": ["agent"], "min_tier": "New"},
 	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},
 	"dispute.arbitrate": {"subjects": ["agent"], "min_tier": "Verified", "min_stake": 1000},
@@ -138,8 +142,8 @@ service_kind := parts[1] if {
 	parts[2] != ""
 }
 
-# subjects_denial is why the subject does not meet a `subjects` rule: its kind, tier, stake or,
-# for transfers, the amount. Undefined when it does.
+# subjects_denial is why the subject does not meet a `subjects` rule: its kind, tier or stake.
+# Undefined when it does.
 subjects_denial := sprintf("%s is open to %s subjects only", [input.action, concat(", ", rule.subjects)]) if {
 	not object.get(input.subject, "kind", "") in rule.subjects
 } else := sprintf("%s requires the %s tier or above; the subject is %s", [input.action, rule.min_tier, tiers.subject_tier]) if {
@@ -148,8 +152,6 @@ subjects_denial := sprintf("%s is open to %s subjects only", [input.action, conc
 } else := sprintf("%s requires a stake of at least %v AVT", [input.action, rule.min_stake]) if {
 	rule.min_stake
 	not tiers.stake_at_least(rule.min_stake)
-} else := tiers.transfer_denial if {
-	rule.transfer
 }
 
 rule := rules[input.action]
