@@ -70,8 +70,9 @@ func (c *decisionCache) put(key []byte, d cachedDecision) {
 }
 
 // appendKey appends the cache key of in: every input field a cacheable policy can read, each
-// length-prefixed so no two inputs share a key.
-func appendKey(b []byte, in *Input) []byte {
+// length-prefixed so no two inputs share a key. amount says whether the policy reads
+// context.amount: when none of its rules does, decisions that differ only in the amount are one.
+func appendKey(b []byte, in *Input, amount bool) []byte {
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -105,8 +106,9 @@ func appendKey(b []byte, in *Input) []byte {
 	str(in.Resource.Owner)
 	str(in.Resource.Counterparty)
 	str(in.Resource.SuspendedBy)
-	str(in.Context.Amount)
-	str(in.Context.DailyTotal)
+	if amount {
+		str(in.Context.Amount)
+	}
 	return b
 }
 
@@ -150,6 +152,36 @@ func cacheable(c *ast.Compiler) bool {
 		})
 	}
 	return ok
+}
+
+// readsContext reports whether a rule of the compiled modules may read input.context.<field>:
+// through that ref, or through input, input.context or a computed key of either.
+func readsContext(c *ast.Compiler, field string) bool {
+	reads := false
+	for _, m := range c.Modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if reads || !r.HasPrefix(ast.InputRootRef) {
+				return reads
+			}
+			if len(r) < 3 {
+				reads = len(r) == 1 || !isString(r[1], "") || isString(r[1], "context")
+				return reads
+			}
+			if !isString(r[1], "context") {
+				reads = !isString(r[1], "")
+				return reads
+			}
+			reads = !isString(r[2], "") || isString(r[2], field)
+			return reads
+		})
+	}
+	return reads
+}
+
+// isString reports whether t is a string; with want non-empty, that string.
+func isString(t *ast.Term, want string) bool {
+	s, ok := t.Value.(ast.String)
+	return ok && (want == "" || string(s) == want)
 }
 
 // safeInputRef reports whether r reads only cache-key fields of input.

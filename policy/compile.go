@@ -24,7 +24,6 @@ import (
 const (
 	decisionRef = "data.sovereign.authz.decision"
 	allowRef    = "data.sovereign.authz.allow"
-	limitsQuery = "data.sovereign.tiers.limits"
 	wrapperFile = "sovereign_engine.rego"
 	wrapperRef  = "data.sovereign_engine.decision"
 )
@@ -47,10 +46,12 @@ decision := {"allow": allow, "reason": reason}
 // compiled is one loaded policy: its prepared queries and revision.
 type compiled struct {
 	decision rego.PreparedEvalQuery
-	limits   rego.PreparedEvalQuery
 	revision string
 	// cacheable: decisions depend only on the cache key (see cacheable).
 	cacheable bool
+	// readsAmount: some rule reads input.context.amount (else the amount is left out of the
+	// cache key, so decisions on varying amounts share one entry).
+	readsAmount bool
 }
 
 // parserOptions parse Rego v1 (OPA 1.x syntax: `if`, `contains`), annotations included.
@@ -160,12 +161,9 @@ func compile(ctx context.Context, files map[string]string, revision string) (*co
 	prepare := func(q string) (rego.PreparedEvalQuery, error) {
 		return rego.New(rego.Query(q), rego.Compiler(c), rego.Store(store)).PrepareForEval(ctx)
 	}
-	p := &compiled{revision: revision, cacheable: cacheable(c)}
+	p := &compiled{revision: revision, cacheable: cacheable(c), readsAmount: readsContext(c, "amount")}
 	if p.decision, err = prepare(query); err != nil {
 		return nil, fmt.Errorf("policy: prepare %s: %w", query, err)
-	}
-	if p.limits, err = prepare(limitsQuery); err != nil {
-		return nil, fmt.Errorf("policy: prepare %s: %w", limitsQuery, err)
 	}
 	return p, nil
 }

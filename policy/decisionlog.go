@@ -176,7 +176,6 @@ func inputDoc(in Input) map[string]any {
 	ctx := map[string]any{"time": timeString(in.Context.Time)}
 	putString(ctx, "request_id", in.Context.RequestID)
 	putString(ctx, "amount", in.Context.Amount)
-	putString(ctx, "daily_total", in.Context.DailyTotal)
 	return map[string]any{"subject": sub, "action": in.Action, "resource": res, "context": ctx}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -309,7 +308,7 @@ func (e *Engine) Decide(ctx context.Context, query string, in Input) (Decision, 
 		kbuf [256]byte
 	)
 	if st.cache != nil {
-		key = appendKey(kbuf[:0], &in)
+		key = appendKey(kbuf[:0], &in, st.readsAmount)
 		var c cachedDecision
 		if c, hit = st.cache.get(key); hit {
 			d.Allow, d.Reason, d.Code = c.allow, c.reason, c.code
@@ -353,39 +352,6 @@ func decisionOf(rs rego.ResultSet) (allow bool, reason, code string) {
 	reason, _ = m["reason"].(string)
 	code, _ = m["code"].(string)
 	return allow, reason, code
-}
-
-// Limits are a subject's transfer limits in AVT (decimal strings), from its reputation tier.
-type Limits struct {
-	Tier        string `json:"tier"`
-	PerTransfer string `json:"per_transfer"`
-	Daily       string `json:"daily"`
-}
-
-// Limits evaluates the policy's tier limits (data.sovereign.tiers.limits) for s: what the
-// ledger shows and what token.transfer decisions enforce.
-func (e *Engine) Limits(ctx context.Context, s Subject) (Limits, error) {
-	rs, err := e.policy().limits.Eval(ctx, rego.EvalParsedInput(inputValue(Input{Subject: s})))
-	if err != nil {
-		return Limits{}, fmt.Errorf("policy: evaluate limits: %w", err)
-	}
-	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return Limits{}, errors.New("policy: the policy defines no data.sovereign.tiers.limits for this subject")
-	}
-	m, _ := rs[0].Expressions[0].Value.(map[string]any)
-	str := func(v any) string {
-		switch v := v.(type) {
-		case string:
-			return v
-		case json.Number:
-			return v.String()
-		case nil:
-			return ""
-		default:
-			return fmt.Sprint(v)
-		}
-	}
-	return Limits{Tier: str(m["tier"]), PerTransfer: str(m["per_transfer"]), Daily: str(m["daily"])}, nil
 }
 
 // newDecisionID is a random (version 4) UUID.

@@ -53,13 +53,8 @@ func TestDecide_Tiers(t *testing.T) {
 		allow   bool
 		reason  string
 	}{
-		{"New agent sends 100", agent(150, "", ""), policy.ActionTokenTransfer, policy.Context{Amount: "100"}, true, ""},
-		{"New agent cannot send 100.5", agent(150, "", ""), policy.ActionTokenTransfer, policy.Context{Amount: "100.5"}, false, "100.5 AVT is over the New tier's per-transfer limit of 100 AVT"},
-		{"missing reputation is New", agent(0, "", ""), policy.ActionTokenTransfer, policy.Context{Amount: "100"}, true, ""},
-		{"reputation 0 sent as tier Untrusted", agent(0, policy.TierUntrusted, ""), policy.ActionTokenTransfer, policy.Context{Amount: "11"}, false, "11 AVT is over the Untrusted tier's per-transfer limit of 10 AVT"},
-		{"Elite sends a million", agent(950, "", ""), policy.ActionTokenTransfer, policy.Context{Amount: "1000000"}, true, ""},
-		{"daily limit counts today's total", agent(150, "", ""), policy.ActionTokenTransfer, policy.Context{Amount: "50", DailyTotal: "960"}, false, "50 AVT more would pass the New tier's daily limit of 1000 AVT (960 AVT sent today)"},
-		{"transfer needs an amount", agent(150, "", ""), policy.ActionTokenTransfer, policy.Context{}, false, "token.transfer needs context.amount: a positive decimal amount of AVT"},
+		{"agents transfer (the ledger checks the amount)", agent(150, "", ""), policy.ActionTokenTransfer, policy.Context{Amount: "100000"}, true, ""},
+		{"an agent without an amount in the input", agent(150, "", ""), policy.ActionTokenTransfer, policy.Context{}, true, ""},
 		{"developers do not transfer", devSession, policy.ActionTokenTransfer, policy.Context{Amount: "1"}, false, "token.transfer is open to agent subjects only"},
 		{"Untrusted cannot file disputes", agent(50, "", ""), policy.ActionDisputeFile, policy.Context{}, false, "dispute.file requires the New tier or above; the subject is Untrusted"},
 		{"New files disputes", agent(100, "", ""), policy.ActionDisputeFile, policy.Context{}, true, ""},
@@ -145,7 +140,7 @@ func TestDecisionCacheNeverChangesAnAnswer(t *testing.T) {
 		policy.ActionTokenTransfer, policy.ActionDisputeFile, policy.ActionGovernancePropose, policy.ActionDisputeArbitrate, "nope",
 	}
 	resources := []policy.Resource{ownAccount, {Kind: "developer", ID: "dev_b", Owner: "dev_b"}, {Kind: "wallet", ID: "agt_1", Owner: "agt_1"}, {}}
-	contexts := []policy.Context{{}, {Amount: "5"}, {Amount: "50", DailyTotal: "990"}, {Amount: "5000"}, {Amount: "x"}}
+	contexts := []policy.Context{{}, {Amount: "5"}, {Amount: "50"}, {Amount: "5000"}, {Amount: "x"}}
 	n := 0
 	for round := range 2 {
 		for _, s := range subjects {
@@ -170,25 +165,6 @@ func TestDecisionCacheNeverChangesAnAnswer(t *testing.T) {
 		}
 	}
 	t.Logf("%d decisions agree", n)
-}
-
-func TestLimits(t *testing.T) {
-	e := policy.New()
-	for _, c := range []struct {
-		s    policy.Subject
-		want policy.Limits
-	}{
-		{agent(0, "", ""), policy.Limits{Tier: "New", PerTransfer: "100", Daily: "1000"}},
-		{agent(50, "", ""), policy.Limits{Tier: "Untrusted", PerTransfer: "10", Daily: "100"}},
-		{agent(0, policy.TierTrusted, ""), policy.Limits{Tier: "Trusted", PerTransfer: "1000", Daily: "10000"}},
-		{agent(750, "", ""), policy.Limits{Tier: "Verified", PerTransfer: "10000", Daily: "100000"}},
-		{agent(999, "", ""), policy.Limits{Tier: "Elite", PerTransfer: "1000000", Daily: "10000000"}},
-	} {
-		got, err := e.Limits(ctx, c.s)
-		if err != nil || got != c.want {
-			t.Errorf("Limits(%+v) = %+v, %v; want %+v", c.s, got, err, c.want)
-		}
-	}
 }
 
 // --- policies from a directory ---

@@ -30,7 +30,6 @@ var (
 	keyTime       = ast.InternedTerm("time")
 	keyRequestID  = ast.InternedTerm("request_id")
 	keyAmount     = ast.InternedTerm("amount")
-	keyDailyTotal = ast.InternedTerm("daily_total")
 )
 
 // known holds the terms of values most inputs carry (kinds, roles, methods, scopes, actions,
@@ -106,7 +105,6 @@ func contextValue(c Context) ast.Object {
 	items = append(items, [2]*ast.Term{keyTime, ast.StringTerm(timeString(c.Time))})
 	items = appendString(items, keyRequestID, c.RequestID)
 	items = appendString(items, keyAmount, c.Amount)
-	items = appendString(items, keyDailyTotal, c.DailyTotal)
 	return ast.NewObject(items...)
 }
 

@@ -22,7 +22,7 @@ func TestInputValueIsTheJSONEncoding(t *testing.T) {
 				Scopes: []string{"a", "b"}, Verified: true, Tier: TierElite, Reputation: -3, Stake: "1000.5", CredentialID: "c"},
 			Action:   ActionTokenTransfer,
 			Resource: Resource{Kind: "wallet", ID: "agt_1", Owner: "agt_1", SuspendedBy: AuthorityAdmin},
-			Context:  Context{Time: time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600)), RequestID: "req", Amount: "1.5", DailyTotal: "20"},
+			Context:  Context{Time: time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600)), RequestID: "req", Amount: "1.5"},
 		},
 		{Subject: Subject{Kind: KindAnonymous, Reputation: 950}, Context: Context{Time: time.Unix(1, 0).UTC()}},
 	} {
@@ -111,7 +111,7 @@ func TestDecisionCacheIsBounded(t *testing.T) {
 	for i := range 10000 {
 		in := typicalInput()
 		in.Subject.ID = string(rune('a'+i%26)) + string(rune(i))
-		c.put(appendKey(nil, &in), cachedDecision{allow: true})
+		c.put(appendKey(nil, &in, true), cachedDecision{allow: true})
 	}
 	n := 0
 	for i := range c.shards {
@@ -125,18 +125,18 @@ func TestDecisionCacheIsBounded(t *testing.T) {
 func TestCacheKeysDiffer(t *testing.T) {
 	a, b := typicalInput(), typicalInput()
 	a.Subject.Roles, b.Subject.Roles = []string{"ab"}, []string{"a", "b"}
-	if string(appendKey(nil, &a)) == string(appendKey(nil, &b)) {
+	if string(appendKey(nil, &a, true)) == string(appendKey(nil, &b, true)) {
 		t.Fatal("roles [ab] and [a b] share a key")
 	}
 	a, b = typicalInput(), typicalInput()
 	a.Subject.ID, a.Resource.Kind = "x", "yz"
 	b.Subject.ID, b.Resource.Kind = "xy", "z"
-	if string(appendKey(nil, &a)) == string(appendKey(nil, &b)) {
+	if string(appendKey(nil, &a, true)) == string(appendKey(nil, &b, true)) {
 		t.Fatal("shifted fields share a key")
 	}
 	a, b = typicalInput(), typicalInput()
 	b.Context.Time, b.Context.RequestID = time.Now(), "req_other"
-	if string(appendKey(nil, &a)) != string(appendKey(nil, &b)) {
+	if string(appendKey(nil, &a, true)) != string(appendKey(nil, &b, true)) {
 		t.Fatal("time and request id are in the key")
 	}
 }
@@ -180,13 +180,13 @@ func eachField(t *testing.T, f func(name string, changed Input)) {
 // cache key, inputValue or inputDoc: the cache would then answer for the wrong input.
 func TestEveryInputFieldReachesThePolicy(t *testing.T) {
 	base := typicalInput()
-	baseKey := string(appendKey(nil, &base))
+	baseKey := string(appendKey(nil, &base, true))
 	baseVal := inputValue(base)
 	n := 0
 	eachField(t, func(name string, in Input) {
 		n++
 		volatile := name == "Context.Time" || name == "Context.RequestID"
-		if key := string(appendKey(nil, &in)); (key == baseKey) != volatile {
+		if key := string(appendKey(nil, &in, true)); (key == baseKey) != volatile {
 			t.Errorf("%s: in the cache key = %v, want %v", name, key != baseKey, !volatile)
 		}
 		if inputValue(in).Compare(baseVal) == 0 {
@@ -207,4 +207,49 @@ func TestEveryInputFieldReachesThePolicy(t *testing.T) {
 	if n < 18 {
 		t.Fatalf("only %d fields visited", n)
 	}
+}
+
+func TestCacheKeyLeavesOutAnAmountNoRuleReads(t *testing.T) {
+	a, b := typicalInput(), typicalInput()
+	a.Context.Amount, b.Context.Amount = "1", "2"
+	if string(appendKey(nil, &a, false)) != string(appendKey(nil, &b, false)) {
+		t.Fatal("the amount is in the key of a policy that does not read it")
+	}
+	if string(appendKey(nil, &a, true)) == string(appendKey(nil, &b, true)) {
+		t.Fatal("the amount is not in the key of a policy that reads it")
+	}
+}
+
+func TestReadsContext(t *testing.T) {
+	for _, c := range []struct {
+		rule  string
+		reads bool
+	}{
+		{`allow if input.subject.kind == "agent"`, false},
+		{`allow if input.context.time != ""`, false},
+		{`allow if to_number(input.context.amount) < 10`, true},
+		{`allow if input.context[k] == "1"`, true},
+		{`allow if count(input.context) > 0`, true},
+		{`allow if input[k].amount == "1"`, true},
+		{`allow if input == {}`, true},
+	} {
+		p, err := compile(context.Background(), map[string]string{"x.rego": "package sovereign.authz\n\n" + c.rule + "\n"}, "test")
+		if err != nil {
+			t.Fatalf("%s: %v", c.rule, err)
+		}
+		if p.readsAmount != c.reads {
+			t.Errorf("%s: readsAmount = %v, want %v", c.rule, p.readsAmount, c.reads)
+		}
+	}
+	if p, err := compile(context.Background(), embeddedSources(t), "embedded"); err != nil || p.readsAmount {
+		t.Fatalf("the embedded policy reads context.amount (%v): its decisions would not share cache entries across amounts", err)
+	}
+}
+
+func embeddedSources(t *testing.T) map[string]string {
+	files, _, err := readSources(embeddedFS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

@@ -78,9 +78,6 @@ type Context struct {
 	RequestID string    `json:"request_id,omitempty"`
 	// Amount is the AVT an action moves, as a decimal string ("12.5").
 	Amount string `json:"amount,omitempty"`
-	// DailyTotal is the AVT the subject has already sent today, as a decimal string; the
-	// daily transfer limit of its tier counts it (missing means nothing yet).
-	DailyTotal string `json:"daily_total,omitempty"`
 }
 
 // Input is one authorization question.
@@ -116,14 +113,16 @@ const (
 
 // Actions of agents in the token economy, governed by reputation tier (DESIGN §8.3).
 const (
-	ActionTokenTransfer     = "token.transfer"       // context.amount within the tier's limits
+	ActionTokenTransfer     = "token.transfer"       // agents (the ledger checks the amount against the tier's limits)
 	ActionTokenSettle       = "token.pending.settle" // post or void: the pending transfer's payer, or an admin
 	ActionTokenBalanceRead  = "token.balance.read"   // the wallet's owner, or an admin
 	ActionTokenHistoryRead  = "token.history.read"   // the wallet's owner, or an admin
 	ActionTokenMint         = "token.mint"           // admin (governance later)
 	ActionTokenBurn         = "token.burn"           // admin
 	ActionTokenGrant        = "token.grant"          // admin: treasury → wallet
-	ActionTegAccountCreate  = "teg.account.create"   // admin, until onboarding creates wallets
+	ActionTegAccountCreate  = "teg.account.create"   // admin, or the registry (onboarding opens wallets)
+	ActionTegAccountStatus  = "teg.account.status"   // admin, or the registry (suspending and revoking agents)
+	ActionTokenPendingRead  = "token.pending.read"   // the pending transfer's payer or payee, or an admin
 	ActionDisputeFile       = "dispute.file"         // New tier and above
 	ActionGovernancePropose = "governance.propose"   // Trusted tier and above, stake ≥ 1,000 AVT
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake

@@ -60,10 +60,10 @@ func TestAgentTransfers_WithJWTSVIDs(t *testing.T) {
 			t.Fatalf("bob history = %s", h.Raw)
 		}
 
-		// Tier limits come from the policy: a New agent sends at most 100 AVT at once.
-		r := s.do("POST", "/api/v1/token/transfer", map[string]any{"to": "agt_bob", "amount": "500"}, alice).want(t, 403, "FORBIDDEN")
-		if r.details()["decision_id"] == nil {
-			t.Fatalf("tier denial without decision id: %s", r.Raw)
+		// Tier limits are checked by the ledger: a New agent sends at most 100 AVT at once.
+		r := s.do("POST", "/api/v1/token/transfer", map[string]any{"to": "agt_bob", "amount": "500"}, alice).want(t, 403, "TRANSFER_LIMIT_EXCEEDED")
+		if d := r.details(); d["limit"] != "100" || d["requested"] != "500" || d["tier"] != "New" {
+			t.Fatalf("tier refusal details: %s", r.Raw)
 		}
 		s.do("POST", "/api/v1/token/transfer", map[string]any{"to": "agt_alice", "amount": "1"}, alice).want(t, 422, "SELF_TRANSFER")
 		s.do("POST", "/api/v1/token/transfer", map[string]any{"to": "agt_nobody", "amount": "1"}, alice).want(t, 404, "ACCOUNT_NOT_FOUND")

@@ -69,8 +69,44 @@ type Account struct {
 	Staked    avt.Amount
 	Unbonding avt.Amount
 	CreatedAt time.Time
+	// Status says whether value may leave the account (AccountActive: the zero value means it
+	// too). An agent's registry suspends or revokes its wallet with KindStatus.
+	Status AccountStatus
+	// Spent is what the account sent in the last 24 hours, kept by the ledger to enforce daily
+	// limits. Treat it as immutable: the ledger replaces it, never changes it in place, since
+	// copies of an Account share it.
+	Spent SpendWindow
 	// Version increases with every change, for optimistic concurrency in adapters.
 	Version uint64
+}
+
+// AccountStatus is the standing of an account.
+type AccountStatus string
+
+// The statuses of an account. A suspended account may receive but not send: transfers and
+// pending transfers from it, and posts of its holds, are refused with ACCOUNT_SUSPENDED (its holds
+// can still be voided or expire). A revoked account is closed for good: it neither sends nor
+// receives, and no status change reopens it.
+const (
+	AccountActive    AccountStatus = "active"
+	AccountSuspended AccountStatus = "suspended"
+	AccountRevoked   AccountStatus = "revoked"
+)
+
+// Valid reports whether s is one of the statuses.
+func (s AccountStatus) Valid() bool {
+	return s == AccountActive || s == AccountSuspended || s == AccountRevoked
+}
+
+// Active reports whether value may leave the account.
+func (a *Account) Active() bool { return a.Status == "" || a.Status == AccountActive }
+
+// StatusOrActive is the account's status, AccountActive for the zero value.
+func (a *Account) StatusOrActive() AccountStatus {
+	if a.Status == "" {
+		return AccountActive
+	}
+	return a.Status
 }
 
 // part returns a pointer to the sub-balance p.
@@ -87,10 +123,20 @@ func (a *Account) part(p Part) *avt.Amount {
 	}
 }
 
-// Total is the sum of all sub-balances.
+// Total is the sum of all sub-balances (the largest amount if it overflows, which the supply
+// bound rules out; CheckedTotal reports it).
 func (a *Account) Total() avt.Amount {
-	t, _ := a.Liquid.Add(a.Locked)
-	t, _ = t.Add(a.Staked)
-	t, _ = t.Add(a.Unbonding)
+	t, ok := a.CheckedTotal()
+	if !ok {
+		return avt.Max
+	}
 	return t
+}
+
+// CheckedTotal is the sum of all sub-balances, and false if it overflows the amount range.
+func (a *Account) CheckedTotal() (avt.Amount, bool) {
+	t, ok1 := a.Liquid.Add(a.Locked)
+	t, ok2 := t.Add(a.Staked)
+	t, ok3 := t.Add(a.Unbonding)
+	return t, ok1 && ok2 && ok3
 }

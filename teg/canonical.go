@@ -97,7 +97,12 @@ func (cmd *Command) appendFingerprintInput(b []byte) []byte {
 	b = appendStr(b, cmd.Message)
 	b = appendStr(b, cmd.PendingID)
 	b = appendU64(b, uint64(cmd.Timeout))
-	return appendBool(b, cmd.Partial)
+	b = appendBool(b, cmd.Partial)
+	if cmd.Kind == KindStatus {
+		// Only status commands carry a status: the other kinds' fingerprints stay as they were.
+		b = appendStr(b, string(cmd.Status))
+	}
+	return b
 }
 
 // fingerprint writes the command's Fingerprint into dst, using buf as scratch; it returns buf

@@ -34,8 +34,10 @@ type Event struct {
 // GenesisHash is the PrevHash of the first event.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// Head is the end of the event log: the last sequence number and hash.
+// Head is the end of the event log: the last sequence number and hash, and the AVT minted by
+// the events up to it (which Params.MaxSupply bounds).
 type Head struct {
-	Seq  uint64
-	Hash string
+	Seq    uint64
+	Hash   string
+	Minted avt.Amount
 }

@@ -23,10 +23,30 @@ type Reader interface {
 type Params struct {
 	Version int
 	Fee     fee.Schedule
+	// Tiers is the tier table, lowest first (empty: DefaultTiers).
+	Tiers []Tier
+	// MaxSupply bounds all AVT ever minted (zero: DefaultMaxSupply). Keeping every balance and
+	// every sum of balances far inside the amount range, it makes an overflow impossible.
+	MaxSupply avt.Amount
 }
 
-// DefaultParams are the defaults of DESIGN.md §8.1.
-func DefaultParams() Params { return Params{Version: 1, Fee: fee.Default()} }
+// DefaultMaxSupply is the most AVT that can ever be minted: 10^12 AVT (10^30 base units, about
+// 0.3 % of the amount range).
+var DefaultMaxSupply = avt.MustParse("1000000000000")
+
+// DefaultParams are the ledger's default parameters: the fee schedule, the tier table and the
+// supply bound.
+func DefaultParams() Params {
+	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply}
+}
+
+// maxSupply is the supply bound in force.
+func (p *Params) maxSupply() avt.Amount {
+	if p.MaxSupply.IsZero() {
+		return DefaultMaxSupply
+	}
+	return p.MaxSupply
+}
 
 // Result is the outcome of one command: the transfer it made (or, for a replay, made before),
 // or the error that refused it.
@@ -246,7 +266,7 @@ const maxFeePostings = 5
 // maxPostings bounds the postings a command of kind k makes.
 func maxPostings(k Kind) int {
 	switch k {
-	case KindOpen:
+	case KindOpen, KindStatus:
 		return 0
 	case KindMint:
 		return 1
@@ -311,26 +331,40 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 		PendingID: c.PendingID, CreatedAt: b.now}
 	np := maxPostings(c.Kind)
 	ps := b.newPostings(np)
+	var (
+		spend spendChange
+		data  map[string]string
+	)
 	switch c.Kind {
 	case KindOpen:
 		err = b.open(c)
 	case KindTransfer:
-		ps = b.plain(c, &t, ps)
+		if spend, err = b.checkSend(c); err == nil {
+			ps = b.plain(c, &t, ps)
+		}
 	case KindPending:
-		ps, err = b.pending(c, &t, ps)
+		if spend, err = b.checkSend(c); err == nil {
+			ps, err = b.pending(c, &t, ps)
+		}
 	case KindPost:
-		ps, err = b.post(c, &t, ps)
+		ps, spend, err = b.post(c, &t, ps)
 	case KindVoid, KindExpire:
-		ps, err = b.void(c, &t, ps)
+		ps, spend, err = b.void(c, &t, ps)
 	case KindMint:
 		t.To = Treasury
-		ps = append(ps, Posting{Account: Treasury, Part: Liquid, Amount: c.Amount})
+		if err = b.checkMint(c); err == nil {
+			ps = append(ps, Posting{Account: Treasury, Part: Liquid, Amount: c.Amount})
+		}
 	case KindBurn:
 		t.To = Burn
 		ps = append(ps, Posting{Account: c.From, Part: Liquid, Amount: c.Amount, Debit: true}, Posting{Account: Burn, Part: Liquid, Amount: c.Amount})
 	case KindGrant:
 		t.From = Treasury
-		ps = append(ps, Posting{Account: Treasury, Part: Liquid, Amount: c.Amount, Debit: true}, Posting{Account: c.To, Part: Liquid, Amount: c.Amount})
+		if err = b.checkReceive(c.To); err == nil {
+			ps = append(ps, Posting{Account: Treasury, Part: Liquid, Amount: c.Amount, Debit: true}, Posting{Account: c.To, Part: Liquid, Amount: c.Amount})
+		}
+	case KindStatus:
+		data, err = b.setStatus(c)
 	}
 	if err != nil {
 		res.Err = err
@@ -339,6 +373,11 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 	if err := b.applyPostings(ps, c, t.Fee); err != nil {
 		res.Err = err
 		return
+	}
+	// Nothing can refuse the command any more: record what it sent or gave back, and its mint.
+	b.applySpend(&spend)
+	if c.Kind == KindMint {
+		b.head.Minted, _ = b.head.Minted.Add(c.Amount) // checked by checkMint
 	}
 	b.takePostings(np)
 	// A system account the transfer names but no posting moved (the payee of a pending
@@ -351,7 +390,7 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 	}
 	b.head.Seq++
 	t.Seq = b.head.Seq
-	ev := Event{Seq: b.head.Seq, Time: b.now, Kind: c.Kind, TransferID: c.ID, Postings: ps, PrevHash: b.head.Hash}
+	ev := Event{Seq: b.head.Seq, Time: b.now, Kind: c.Kind, TransferID: c.ID, Postings: ps, Data: data, PrevHash: b.head.Hash}
 	if ev.PrevHash == "" {
 		ev.PrevHash = GenesisHash
 	}
@@ -387,6 +426,14 @@ func validate(c *Command) error {
 	switch c.Kind {
 	case KindOpen:
 		return nil
+	case KindStatus:
+		if c.To == "" || c.To.IsSystem() {
+			return ErrSystemAccount.With("field", "account")
+		}
+		if !c.Status.Valid() {
+			return ErrInvalidStatus.With("field", "status")
+		}
+		return nil
 	case KindVoid, KindExpire:
 		if c.PendingID == "" {
 			return ErrPendingNotFound.With("field", "pending_id")
@@ -407,8 +454,18 @@ func validate(c *Command) error {
 	if c.Amount.IsZero() {
 		return ErrZeroAmount.With("field", "amount")
 	}
-	if (c.Kind == KindTransfer || c.Kind == KindPending) && c.From == c.To {
-		return ErrSelfTransfer.With("field", "to")
+	if c.Kind == KindTransfer || c.Kind == KindPending {
+		if c.From == c.To {
+			return ErrSelfTransfer.With("field", "to")
+		}
+		// System accounts move value only through the ledger's own operations (fees, grants,
+		// mints, burns, escrows): nobody pays them or holds funds for them directly.
+		if c.To.IsSystem() {
+			return ErrSystemAccount.With("field", "to")
+		}
+		if c.From.IsSystem() {
+			return ErrSystemAccount.With("field", "from")
+		}
 	}
 	if c.Kind == KindPending && c.Timeout != 0 && (c.Timeout < MinPendingTimeout || c.Timeout > MaxPendingTimeout) {
 		return ErrBadTimeout.With("field", "timeout")
@@ -500,15 +557,21 @@ func (b *batch) activePending(c *Command) (Transfer, error) {
 	return p, nil
 }
 
-func (b *batch) post(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
+func (b *batch) post(c *Command, t *Transfer, ps []Posting) ([]Posting, spendChange, error) {
 	p, err := b.activePending(c)
 	if err != nil {
-		return nil, err
+		return nil, spendChange{}, err
+	}
+	if err := b.checkPayer(p.From); err != nil {
+		return nil, spendChange{}, err
+	}
+	if err := b.checkReceive(p.To); err != nil {
+		return nil, spendChange{}, err
 	}
 	amount := p.Amount
 	if c.Partial {
 		if c.Amount.Cmp(p.Amount) > 0 {
-			return nil, ErrPostTooLarge.With("field", "amount").With("pending_amount", p.Amount.String())
+			return nil, spendChange{}, ErrPostTooLarge.With("field", "amount").With("pending_amount", p.Amount.String())
 		}
 		amount = c.Amount
 	}
@@ -519,7 +582,7 @@ func (b *batch) post(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
 	spent, _ := amount.Add(f)
 	refund, ok := p.Held.Sub(spent)
 	if !ok {
-		return nil, apperr.Internalf("pending %s holds %s, post needs %s", p.ID, p.Held, spent)
+		return nil, spendChange{}, apperr.Internalf("pending %s holds %s, post needs %s", p.ID, p.Held, spent)
 	}
 	t.From, t.To, t.Amount, t.Fee = p.From, p.To, amount, f
 	ps = append(ps, Posting{Account: p.From, Part: Locked, Amount: amount, Debit: true}, Posting{Account: p.To, Part: Liquid, Amount: amount})
@@ -529,13 +592,15 @@ func (b *batch) post(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
 	}
 	p.State = PendingPosted
 	b.putTransfer(&p)
-	return ps, nil
+	// What the hold counted against the daily limit and was not posted is given back.
+	unposted, _ := p.Amount.Sub(amount)
+	return ps, spendChange{account: p.From, amount: unposted, refundOf: p.CreatedAt}, nil
 }
 
-func (b *batch) void(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
+func (b *batch) void(c *Command, t *Transfer, ps []Posting) ([]Posting, spendChange, error) {
 	p, err := b.activePending(c)
 	if err != nil {
-		return nil, err
+		return nil, spendChange{}, err
 	}
 	t.From, t.To, t.Amount = p.From, p.From, p.Held
 	ps = append(ps, Posting{Account: p.From, Part: Locked, Amount: p.Held, Debit: true}, Posting{Account: p.From, Part: Liquid, Amount: p.Held})
@@ -544,7 +609,121 @@ func (b *batch) void(c *Command, t *Transfer, ps []Posting) ([]Posting, error) {
 		p.State = PendingExpired
 	}
 	b.putTransfer(&p)
-	return ps, nil
+	return ps, spendChange{account: p.From, amount: p.Amount, refundOf: p.CreatedAt}, nil
+}
+
+// spendChange is what a command adds to, or gives back from, an account's daily window.
+type spendChange struct {
+	account AccountID // "": none
+	amount  avt.Amount
+	// refundOf is when the amount given back was counted (a hold's creation); zero: the amount
+	// is added, sent now.
+	refundOf time.Time
+}
+
+// applySpend records sc in its account's window (the account is in the batch: the command's
+// postings named it).
+func (b *batch) applySpend(sc *spendChange) {
+	if sc.account == "" || sc.amount.IsZero() {
+		return
+	}
+	i, ok := b.aidx[sc.account]
+	if !ok {
+		return
+	}
+	a := &b.accounts[i]
+	if sc.refundOf.IsZero() {
+		a.Spent = a.Spent.Add(b.now, sc.amount)
+	} else {
+		a.Spent = a.Spent.Refund(sc.refundOf, b.now, sc.amount)
+	}
+	b.dirty[i] = true
+}
+
+// checkSend checks that c (a transfer or a hold) may move value out of c.From: the account is
+// active, the payee can receive, and, with c.Limits, the amount is within the per-transfer limit
+// and what From sent in the last 24 hours plus the amount within the daily limit. It returns
+// the amount to add to From's window once c is applied.
+func (b *batch) checkSend(c *Command) (spendChange, error) {
+	if err := b.checkPayer(c.From); err != nil {
+		return spendChange{}, err
+	}
+	if err := b.checkReceive(c.To); err != nil {
+		return spendChange{}, err
+	}
+	if l := c.Limits; l != nil {
+		if c.Amount.Cmp(l.PerTransfer) > 0 {
+			return spendChange{}, ErrTransferLimit.With("field", "amount").With("tier", l.Tier).
+				With("limit", l.PerTransfer.String()).With("requested", c.Amount.String())
+		}
+		used := b.accounts[b.aidx[c.From]].Spent.Used(b.now)
+		if total, ok := used.Add(c.Amount); !ok || total.Cmp(l.Daily) > 0 {
+			return spendChange{}, ErrDailyLimit.With("field", "amount").With("tier", l.Tier).With("limit", l.Daily.String()).
+				With("used", used.String()).With("requested", c.Amount.String())
+		}
+	}
+	return spendChange{account: c.From, amount: c.Amount}, nil
+}
+
+// checkPayer checks that value may leave the account id (it exists and is active).
+func (b *batch) checkPayer(id AccountID) error {
+	i, err := b.account(id)
+	if err != nil {
+		return accountErr(id, err)
+	}
+	switch a := &b.accounts[i]; {
+	case a.Status == AccountRevoked:
+		return ErrAccountRevoked.With("account", string(id))
+	case !a.Active():
+		return ErrAccountSuspended.With("account", string(id))
+	}
+	return nil
+}
+
+// checkReceive checks that the account id exists and may receive value (it is not revoked).
+func (b *batch) checkReceive(id AccountID) error {
+	i, err := b.account(id)
+	if err != nil {
+		return accountErr(id, err)
+	}
+	if b.accounts[i].Status == AccountRevoked {
+		return ErrAccountRevoked.With("account", string(id))
+	}
+	return nil
+}
+
+func accountErr(id AccountID, err error) error {
+	if apperr.KindOf(err) == apperr.NotFound {
+		return ErrAccountNotFound.With("account", string(id))
+	}
+	return apperr.Internalf("read account %s: %w", id, err)
+}
+
+// checkMint checks that the mint keeps all AVT ever minted within the maximum supply.
+func (b *batch) checkMint(c *Command) error {
+	limit := b.params.maxSupply()
+	if total, ok := b.head.Minted.Add(c.Amount); !ok || total.Cmp(limit) > 0 {
+		return ErrSupplyLimit.With("field", "amount").With("max_supply", limit.String()).
+			With("minted", b.head.Minted.String()).With("requested", c.Amount.String())
+	}
+	return nil
+}
+
+// setStatus gives the account c.To the status c.Status, and returns the event's data. A revoked
+// account stays revoked.
+func (b *batch) setStatus(c *Command) (map[string]string, error) {
+	i, err := b.account(c.To)
+	if err != nil {
+		return nil, accountErr(c.To, err)
+	}
+	a := &b.accounts[i]
+	if a.Status == AccountRevoked && c.Status != AccountRevoked {
+		return nil, ErrAccountRevoked.With("account", string(c.To))
+	}
+	a.Status = c.Status
+	a.Version++
+	b.dirty[i] = true
+	return map[string]string{"account": string(c.To), "status": string(c.Status)}, nil
 }
 
 // balanceChange is the pending new value of one sub-balance while a command's postings are checked.

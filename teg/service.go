@@ -125,6 +125,9 @@ func (s *Service) Grant(ctx context.Context, caller policy.Subject, to AccountID
 }
 
 func (s *Service) treasuryOp(ctx context.Context, caller policy.Subject, action string, c Command, idemKey string) (Transfer, bool, error) {
+	if c.Amount.IsZero() {
+		return Transfer{}, false, ErrZeroAmount.With("field", "amount")
+	}
 	if err := s.authorize(ctx, caller, action, policy.Resource{Kind: "treasury", ID: string(Treasury)}, &c.Amount); err != nil {
 		return Transfer{}, false, err
 	}
@@ -184,21 +187,46 @@ type TransferRequest struct {
 	Message string
 }
 
-func (s *Service) authorizeTransfer(ctx context.Context, caller policy.Subject, amount avt.Amount) error {
-	return s.authorize(ctx, caller, policy.ActionTokenTransfer, policy.Resource{Kind: "wallet", ID: caller.ID, Owner: caller.ID}, &amount)
+// checkTransfer validates a payment request — before the policy sees it, so bad input gets its
+// own error, not a denial — then authorizes it. The amount is checked against the caller's
+// tier limits by the ledger, in the step that applies it (see Command.Limits).
+func (s *Service) checkTransfer(ctx context.Context, caller policy.Subject, req TransferRequest) error {
+	if req.Amount.IsZero() {
+		return ErrZeroAmount.With("field", "amount")
+	}
+	if len(req.Message) > MaxMessageBytes {
+		return ErrMessageTooLong.With("field", "message").With("max_bytes", MaxMessageBytes)
+	}
+	if req.To.IsSystem() {
+		return ErrSystemAccount.With("field", "to")
+	}
+	if err := ValidateAgentAccount(req.To); err != nil {
+		if ae, ok := apperr.As(err); ok {
+			return ae.With("field", "to")
+		}
+		return err
+	}
+	return s.authorize(ctx, caller, policy.ActionTokenTransfer, policy.Resource{Kind: "wallet", ID: caller.ID, Owner: caller.ID}, &req.Amount)
+}
+
+// limits are the caller's transfer limits, from its tier.
+func (s *Service) limits(caller policy.Subject) *Limits {
+	return s.Params.LimitsFor(caller.Tier, caller.Reputation)
 }
 
 // Transfer pays req.Amount from the calling agent's wallet to req.To; the agent also pays the fee.
-// The policy checks the amount against the agent's tier limit.
+// The ledger checks the amount against the agent's tier limits: per transfer, and what it sent
+// in the last 24 hours.
 func (s *Service) Transfer(ctx context.Context, caller policy.Subject, req TransferRequest, idemKey string) (Transfer, bool, error) {
-	if err := s.authorizeTransfer(ctx, caller, req.Amount); err != nil {
+	if err := s.checkTransfer(ctx, caller, req); err != nil {
 		return Transfer{}, false, err
 	}
 	id, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message})
+	return s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message,
+		Limits: s.limits(caller)})
 }
 
 // TransferBatch applies up to MaxBatch transfers from the calling agent at once; when linked, all
@@ -215,40 +243,113 @@ func (s *Service) TransferBatch(ctx context.Context, caller policy.Subject, reqs
 		return nil, err
 	}
 	cmds := make([]Command, len(reqs))
+	lim := s.limits(caller)
 	for i, r := range reqs {
-		if err := s.authorizeTransfer(ctx, caller, r.Amount); err != nil {
+		if err := s.checkTransfer(ctx, caller, r); err != nil {
 			if ae, ok := apperr.As(err); ok {
 				return nil, ae.With("index", i)
 			}
 			return nil, err
 		}
-		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), Fresh: fresh, From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message}
+		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), Fresh: fresh, From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message,
+			Limits: lim}
 	}
 	return s.Store.Submit(ctx, cmds, linked)
 }
 
 // Pending holds req.Amount plus its fee in the calling agent's wallet until the agent posts
 // (fully or in part) or voids it, or timeout passes (then it is voided automatically).
+// The hold counts against the agent's daily limit when it is placed; what is voided, expires or
+// is not posted is given back.
 func (s *Service) Pending(ctx context.Context, caller policy.Subject, req TransferRequest, timeout time.Duration, idemKey string) (Transfer, bool, error) {
-	if err := s.authorizeTransfer(ctx, caller, req.Amount); err != nil {
+	if timeout != 0 && (timeout < MinPendingTimeout || timeout > MaxPendingTimeout) {
+		return Transfer{}, false, ErrBadTimeout.With("field", "timeout_seconds")
+	}
+	if err := s.checkTransfer(ctx, caller, req); err != nil {
 		return Transfer{}, false, err
 	}
 	id, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout})
+	return s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout,
+		Limits: s.limits(caller)})
+}
+
+// PendingTransfer reads a pending transfer by id: its payer, its payee (who checks, before doing
+// paid work, that the payment is held) or an admin. Any other id — unknown, or not a pending
+// transfer — is PENDING_NOT_FOUND, and so is a pending transfer the caller may not see (its
+// existence is not revealed).
+func (s *Service) PendingTransfer(ctx context.Context, caller policy.Subject, id string) (Transfer, error) {
+	p, err := s.readPending(ctx, id)
+	if err != nil {
+		return Transfer{}, err
+	}
+	res := policy.Resource{Kind: "pending_transfer", ID: id, Owner: string(p.From), Counterparty: string(p.To)}
+	if err := s.authorize(ctx, caller, policy.ActionTokenPendingRead, res, nil); err != nil {
+		if apperr.KindOf(err) == apperr.Forbidden {
+			return Transfer{}, ErrPendingNotFound.With("pending_id", id)
+		}
+		return Transfer{}, err
+	}
+	return p, nil
+}
+
+// readPending reads the pending transfer id, or PENDING_NOT_FOUND.
+func (s *Service) readPending(ctx context.Context, id string) (Transfer, error) {
+	if id == "" {
+		return Transfer{}, ErrPendingNotFound.With("pending_id", id)
+	}
+	p, ok, err := s.Store.Transfer(ctx, id)
+	if err != nil {
+		return Transfer{}, apperr.Internalf("read pending: %w", err)
+	}
+	if !ok || p.Kind != KindPending {
+		return Transfer{}, ErrPendingNotFound.With("pending_id", id)
+	}
+	return p, nil
+}
+
+// SetAccountStatus suspends, revokes or reactivates an agent's wallet (admins, and the registry
+// when it changes the agent's status). A suspended wallet sends nothing; a revoked one neither
+// sends nor receives, and stays revoked. Setting the status it has is a no-op that still
+// answers the account.
+func (s *Service) SetAccountStatus(ctx context.Context, caller policy.Subject, id AccountID, status AccountStatus, idemKey string) (Account, error) {
+	if err := ValidateAgentAccount(id); err != nil {
+		return Account{}, err
+	}
+	if !status.Valid() {
+		return Account{}, ErrInvalidStatus.With("field", "status")
+	}
+	if err := s.authorize(ctx, caller, policy.ActionTegAccountStatus, policy.Resource{Kind: "wallet", ID: string(id)}, nil); err != nil {
+		return Account{}, err
+	}
+	a, err := s.Store.Account(ctx, id)
+	if err != nil {
+		return Account{}, err
+	}
+	if a.StatusOrActive() == status {
+		return a, nil
+	}
+	cid, fresh, err := commandID(caller, idemKey)
+	if err != nil {
+		return Account{}, err
+	}
+	if _, _, err := s.do(ctx, Command{Kind: KindStatus, ID: cid, Fresh: fresh, To: id, Status: status}); err != nil {
+		return Account{}, err
+	}
+	return s.Store.Account(ctx, id)
 }
 
 // Settle posts (post true; amount nil posts the whole amount) or voids a pending transfer; only
 // its payer (or an admin) may.
 func (s *Service) Settle(ctx context.Context, caller policy.Subject, pendingID string, post bool, amount *avt.Amount, idemKey string) (Transfer, bool, error) {
-	p, ok, err := s.Store.Transfer(ctx, pendingID)
-	if err != nil {
-		return Transfer{}, false, apperr.Internalf("read pending: %w", err)
+	if amount != nil && amount.IsZero() {
+		return Transfer{}, false, ErrZeroAmount.With("field", "amount")
 	}
-	if !ok || p.Kind != KindPending {
-		return Transfer{}, false, ErrPendingNotFound.With("pending_id", pendingID)
+	p, err := s.readPending(ctx, pendingID)
+	if err != nil {
+		return Transfer{}, false, err
 	}
 	if err := s.authorize(ctx, caller, policy.ActionTokenSettle, policy.Resource{Kind: "pending_transfer", ID: pendingID, Owner: string(p.From), Counterparty: string(p.To)}, amount); err != nil {
 		return Transfer{}, false, err

@@ -30,6 +30,8 @@ const (
 	KindGrant Kind = "grant"
 	// KindOpen opens an account with zero balances.
 	KindOpen Kind = "open"
+	// KindStatus sets the status of the account To to Status (see AccountStatus).
+	KindStatus Kind = "status"
 )
 
 // Command is one request to the ledger. ID is chosen by the client and makes the command
@@ -49,6 +51,14 @@ type Command struct {
 	// Partial marks a post of less than the pending amount (Amount is then what is posted); a
 	// post without it posts the full pending amount.
 	Partial bool `json:"partial,omitempty"`
+	// Status is the status a KindStatus command gives the account To.
+	Status AccountStatus `json:"status,omitempty"`
+	// Limits, when set, are the sender's transfer limits: a transfer or pending transfer larger
+	// than Limits.PerTransfer, or that would take what From sent in the last 24 hours past
+	// Limits.Daily, is refused. The service sets them from the caller's tier; commands of the
+	// ledger's own operations carry none. Not part of the command's content (a replay of an
+	// applied command is answered whatever limits it carries).
+	Limits *Limits `json:"-"`
 	// Fresh says the caller has just generated ID (unique by construction, as ids.New makes
 	// them), so the store need not look for an earlier command with it. It is not part of the
 	// command's content; a fresh id that did exist would be refused by the store's unique index.
@@ -108,4 +118,10 @@ var (
 	ErrBatchTooLarge     = apperr.New(apperr.Invalid, "BATCH_TOO_LARGE", "a batch holds at most 8190 commands")
 	ErrEmptyBatch        = apperr.New(apperr.Invalid, "EMPTY_BATCH", "a batch needs at least one command")
 	ErrDuplicateInBatch  = apperr.New(apperr.Invalid, "DUPLICATE_ID_IN_BATCH", "two commands of the batch share an id")
+	ErrTransferLimit     = apperr.New(apperr.Forbidden, "TRANSFER_LIMIT_EXCEEDED", "the amount is over the per-transfer limit of the sender's tier")
+	ErrDailyLimit        = apperr.New(apperr.Forbidden, "DAILY_LIMIT_EXCEEDED", "the transfer would take what the sender sent in the last 24 hours past its tier's daily limit")
+	ErrAccountSuspended  = apperr.New(apperr.Forbidden, "ACCOUNT_SUSPENDED", "the account is suspended: nothing may leave it")
+	ErrAccountRevoked    = apperr.New(apperr.Forbidden, "ACCOUNT_REVOKED", "the account is revoked: it can neither send nor receive")
+	ErrInvalidStatus     = apperr.New(apperr.Invalid, "INVALID_STATUS", "status must be active, suspended or revoked")
+	ErrSupplyLimit       = apperr.New(apperr.Invalid, "SUPPLY_LIMIT_EXCEEDED", "the mint would take the AVT ever minted past the maximum supply")
 )

@@ -1,6 +1,7 @@
 package teg
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/sovereign-stack/sovereign/avt"
@@ -13,6 +14,7 @@ import (
 type Verifier struct {
 	head     Head
 	balances map[AccountID]*Account
+	status   map[AccountID]AccountStatus
 	minted   avt.Amount
 	events   uint64
 	err      error
@@ -20,7 +22,7 @@ type Verifier struct {
 
 // NewVerifier returns a verifier at the start of the log.
 func NewVerifier() *Verifier {
-	return &Verifier{head: Head{Hash: GenesisHash}, balances: map[AccountID]*Account{}}
+	return &Verifier{head: Head{Hash: GenesisHash}, balances: map[AccountID]*Account{}, status: map[AccountID]AccountStatus{}}
 }
 
 // Add checks and applies the next event. After the first discrepancy it returns that error for
@@ -56,23 +58,37 @@ func (v *Verifier) add(e Event) error {
 			if *cur, ok = cur.Sub(p.Amount); !ok {
 				return fmt.Errorf("event %d: %s %s would go negative", e.Seq, p.Account, p.Part)
 			}
-			debits, _ = debits.Add(p.Amount)
+			if debits, ok = debits.Add(p.Amount); !ok {
+				return fmt.Errorf("event %d: its debits overflow the amount range", e.Seq)
+			}
 		} else {
 			if *cur, ok = cur.Add(p.Amount); !ok {
-				return fmt.Errorf("event %d: %s %s overflows", e.Seq, p.Account, p.Part)
+				return fmt.Errorf("event %d: %s %s overflows the amount range", e.Seq, p.Account, p.Part)
 			}
-			credits, _ = credits.Add(p.Amount)
+			if credits, ok = credits.Add(p.Amount); !ok {
+				return fmt.Errorf("event %d: its credits overflow the amount range", e.Seq)
+			}
 		}
+	}
+	if e.Kind == KindStatus {
+		st := AccountStatus(e.Data["status"])
+		if !st.Valid() || e.Data["account"] == "" {
+			return fmt.Errorf("event %d: a status event without a valid account and status", e.Seq)
+		}
+		v.status[AccountID(e.Data["account"])] = st
 	}
 	if e.Kind == KindMint {
 		if !debits.IsZero() {
 			return fmt.Errorf("event %d: a mint debits an account", e.Seq)
 		}
-		v.minted, _ = v.minted.Add(credits)
+		var ok bool
+		if v.minted, ok = v.minted.Add(credits); !ok {
+			return fmt.Errorf("event %d: the AVT minted overflows the amount range", e.Seq)
+		}
 	} else if debits != credits {
 		return fmt.Errorf("event %d: debits %s ≠ credits %s", e.Seq, debits, credits)
 	}
-	v.head = Head{Seq: e.Seq, Hash: e.Hash}
+	v.head = Head{Seq: e.Seq, Hash: e.Hash, Minted: v.minted}
 	v.events++
 	return nil
 }
@@ -96,6 +112,9 @@ func (v *Verifier) Check(stored []Account, head Head) (Report, error) {
 	if head.Seq != v.head.Seq || (head.Seq > 0 && head.Hash != v.head.Hash) {
 		return Report{}, fmt.Errorf("stored head %d/%.16s… differs from the replayed head %d/%.16s…", head.Seq, head.Hash, v.head.Seq, v.head.Hash)
 	}
+	if head.Minted != v.minted {
+		return Report{}, fmt.Errorf("stored head: minted %s, the log mints %s", head.Minted, v.minted)
+	}
 	seen := map[AccountID]bool{}
 	var supply, burned avt.Amount
 	for _, s := range stored {
@@ -109,14 +128,21 @@ func (v *Verifier) Check(stored []Account, head Head) (Report, error) {
 				return Report{}, fmt.Errorf("account %s %s: stored %s, replayed %s", s.ID, p, s.part(p), r.part(p))
 			}
 		}
+		if want := cmp.Or(v.status[s.ID], AccountActive); s.StatusOrActive() != want {
+			return Report{}, fmt.Errorf("account %s: status stored %s, the log says %s", s.ID, s.StatusOrActive(), want)
+		}
+		total, ok := s.CheckedTotal()
+		if !ok {
+			return Report{}, fmt.Errorf("account %s: its balances overflow the amount range", s.ID)
+		}
 		if s.ID == Burn {
-			burned = s.Total()
-		} else {
-			supply, _ = supply.Add(s.Total())
+			burned = total
+		} else if supply, ok = supply.Add(total); !ok {
+			return Report{}, fmt.Errorf("supply: the sum of balances overflows the amount range (at account %s)", s.ID)
 		}
 	}
 	for id, r := range v.balances {
-		if !seen[id] && !r.Total().IsZero() {
+		if t, ok := r.CheckedTotal(); !seen[id] && (!ok || !t.IsZero()) {
 			return Report{}, fmt.Errorf("account %s: replayed balance %s but no stored account", id, r.Total())
 		}
 	}

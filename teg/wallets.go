@@ -22,6 +22,10 @@ type Wallets interface {
 	Grant(ctx context.Context, to AccountID, amount avt.Amount, message, idemKey string) (t Transfer, replayed bool, err error)
 	// Balance reads an agent's wallet.
 	Balance(ctx context.Context, agent AccountID) (Account, error)
+	// SetStatus suspends, revokes or reactivates an agent's wallet (see AccountStatus); setting
+	// the status it has changes nothing. A revoked wallet cannot be reactivated
+	// (ACCOUNT_REVOKED).
+	SetStatus(ctx context.Context, agent AccountID, status AccountStatus, idemKey string) (Account, error)
 }
 
 // ServiceWallets is Wallets over a Service in the same process, acting as the subject As (the
@@ -47,4 +51,9 @@ func (w *ServiceWallets) Grant(ctx context.Context, to AccountID, amount avt.Amo
 // Balance implements Wallets.
 func (w *ServiceWallets) Balance(ctx context.Context, agent AccountID) (Account, error) {
 	return w.Service.Balance(ctx, w.As, agent)
+}
+
+// SetStatus implements Wallets.
+func (w *ServiceWallets) SetStatus(ctx context.Context, agent AccountID, status AccountStatus, idemKey string) (Account, error) {
+	return w.Service.SetAccountStatus(ctx, w.As, agent, status, idemKey)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,7 @@ import (
 // Inputs of bench policy.
 const (
 	benchInputDeveloper = "developer" // a developer reading their own profile with an API key
-	benchInputTransfer  = "transfer"  // an agent paying 12.5 AVT (tier limits evaluated)
+	benchInputTransfer  = "transfer"  // an agent paying varying amounts (who may transfer; the ledger checks the amount)
 	benchInputMixed     = "mixed"     // the two alternately
 )
 
@@ -35,7 +36,7 @@ func newBenchPolicy() *cobra.Command {
 as the server runs it, or off with --cache=false: every decision then evaluates the Rego),
 and makes --decisions decisions from --concurrency goroutines for a typical route input:
 "developer" (a developer reading their own profile with a read-scoped API key), "transfer" (an
-agent's token.transfer of 12.5 AVT, through the tier limits) or "mixed" (the two alternately).
+agent's token.transfer, its amount varying from decision to decision) or "mixed" (the two alternately).
 Each decision carries a fresh context.time, as a request does. Every decision must be an allow.
 It prints, last: decisions/s=… p50_us=… p99_us=… (latency per decision).`,
 		Args: cobra.NoArgs,
@@ -114,6 +115,10 @@ func benchPolicy(ctx context.Context, out io.Writer, e *policy.Engine, cache boo
 		wg       sync.WaitGroup
 	)
 	lats := make([][]time.Duration, concurrency)
+	amounts := make([]string, 4096)
+	for i := range amounts {
+		amounts[i] = strconv.Itoa(i+1) + ".5"
+	}
 	start := time.Now()
 	for w := range concurrency {
 		wg.Add(1)
@@ -128,6 +133,9 @@ func benchPolicy(ctx context.Context, out io.Writer, e *policy.Engine, cache boo
 				}
 				in := inputs[int(i)%len(inputs)]
 				in.Context.Time = time.Now().UTC()
+				if in.Context.Amount != "" {
+					in.Context.Amount = amounts[int(i)%len(amounts)] // amounts vary, as real payments do
+				}
 				t0 := time.Now()
 				d, err := e.Decide(ctx, policy.QueryAllow, in)
 				lat = append(lat, time.Since(t0))

@@ -88,8 +88,8 @@ func TestPolicyEval(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 
-	write(`{"subject": {"kind": "agent", "id": "agt_1", "reputation": 150}, "action": "token.transfer", "context": {"amount": "250"}}`)
-	if d, out, err = eval(); err != nil || d["reason"] != "250 AVT is over the New tier's per-transfer limit of 100 AVT" {
+	write(`{"subject": {"kind": "agent", "id": "agt_1", "reputation": 50}, "action": "dispute.file"}`)
+	if d, out, err = eval(); err != nil || d["reason"] != "dispute.file requires the New tier or above; the subject is Untrusted" {
 		t.Fatalf("%v\n%s", err, out)
 	}
 

@@ -57,7 +57,7 @@ func TestTokenCommands_AgainstARunningStack(t *testing.T) {
 	if out, err := run(t, ctx, append([]string{"token", "history", "--json"}, agent...)...); err != nil || !strings.Contains(out, `"kind": "transfer"`) {
 		t.Fatalf("history = %q, %v", out, err)
 	}
-	if _, err := run(t, ctx, append([]string{"token", "transfer", "--to", "agt_b", "--amount", "1000"}, agent...)...); err == nil || !strings.Contains(err.Error(), "FORBIDDEN") {
+	if _, err := run(t, ctx, append([]string{"token", "transfer", "--to", "agt_b", "--amount", "1000"}, agent...)...); err == nil || !strings.Contains(err.Error(), "TRANSFER_LIMIT_EXCEEDED") {
 		t.Fatalf("over the tier limit: %v", err)
 	}
 	if _, err := run(t, ctx, append([]string{"token", "burn", "--account", "agt_b", "--amount", "1"}, agent...)...); err == nil || !strings.Contains(err.Error(), "FORBIDDEN") {

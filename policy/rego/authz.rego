@@ -11,7 +11,7 @@
 #                "tier", "reputation", "stake", "credential_id"},
 #   "action":   "developer.read",
 #   "resource": {"kind", "id", "owner", "counterparty", "suspended_by"},
-#   "context":  {"time", "request_id", "amount", "daily_total"},
+#   "context":  {"time", "request_id", "amount"},
 # }
 #
 # The checks run in this order; the first that fails is the reason:
@@ -20,7 +20,7 @@
 #   3. session_only: a login session was used     "A requires a login session, not an API key"
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
 #   5. verified: the subject's email is verified  "A requires a verified email address"
-#   6. subjects: kind, tier, stake, amount        (see subjects_denial)
+#   6. subjects: kind, tier, stake                (see subjects_denial)
 #   7. lifts_suspension: the owner or an admin     (see suspension_denial; code
 #      ranks at least whoever suspended            AGENT_SUSPENDED_BY_<AUTHORITY>)
 # and then one grant must hold: the resource's owner (owner) or counterparty (counterparty), an
@@ -53,10 +53,12 @@ import data.sovereign.tiers
 #                 provided they meet the rule's conditions:
 #   min_tier        reputation tier at least this (tiers.rego)
 #   min_stake       stake (input.subject.stake, AVT) at least this
-#   transfer        context.amount within the subject's tier limits (tiers.rego)
 #   lifts_suspension  the action lifts a suspension (reactivates an agent): the subject's
 #                 authority over the resource (authority_rank) must be at least that of whoever
 #                 suspended it (input.resource.suspended_by; missing counts as "admin")
+# (Amounts are not decided here: the ledger checks every transfer against the sender's tier
+# limits — per transfer and over a rolling 24 hours — in the step that applies it. Keep rules
+# free of input.context.amount, so the decision cache serves every amount with one entry.)
 rules := {
 	"developer.read": {"owner": true, "scope": "read"},
 	"developer.update": {"owner": true, "scope": "write"},
@@ -66,7 +68,7 @@ rules := {
 	"developer.api_key.revoke": {"owner": true, "scope": "write"},
 	"developer.recovery_keys.rotate": {"owner": true, "session_only": true},
 	"developer.sessions.revoke": {"owner": true, "session_only": true},
-	"token.transfer": {"subjects": ["agent"], "transfer": true},
+	"token.transfer": {"subjects": ["agent"]},
 	"token.pending.settle": {"owner": true, "counterparty": true, "scope": "write"},
 	"token.balance.read": {"owner": true, "scope": "read", "services": ["registry"]},
 	"token.history.read": {"owner": true, "scope": "read"},
@@ -74,6 +76,8 @@ rules := {
 	"token.burn": {"scope": "write"},
 	"token.grant": {"scope": "write", "services": ["registry"]},
 	"teg.account.create": {"scope": "write", "services": ["registry"]},
+	"teg.account.status": {"scope": "write", "services": ["registry"]},
+	"token.pending.read": {"owner": true, "counterparty": true, "scope": "read"},
 	"dispute.file": {"subjects": ["agent"], "min_tier": "New"},
 	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},
 	"dispute.arbitrate": {"subjects": ["agent"], "min_tier": "Verified", "min_stake": 1000},
@@ -152,8 +156,8 @@ service_kind := parts[1] if {
 	parts[2] != ""
 }
 
-# subjects_denial is why the subject does not meet a `subjects` rule: its kind, tier, stake or,
-# for transfers, the amount. Undefined when it does.
+# subjects_denial is why the subject does not meet a `subjects` rule: its kind, tier or stake.
+# Undefined when it does.
 subjects_denial := sprintf("%s is open to %s subjects only", [input.action, concat(", ", rule.subjects)]) if {
 	not object.get(input.subject, "kind", "") in rule.subjects
 } else := sprintf("%s requires the %s tier or above; the subject is %s", [input.action, rule.min_tier, tiers.subject_tier]) if {
@@ -162,8 +166,6 @@ subjects_denial := sprintf("%s is open to %s subjects only", [input.action, conc
 } else := sprintf("%s requires a stake of at least %v AVT", [input.action, rule.min_stake]) if {
 	rule.min_stake
 	not tiers.stake_at_least(rule.min_stake)
-} else := tiers.transfer_denial if {
-	rule.transfer
 }
 
 rule := rules[input.action]

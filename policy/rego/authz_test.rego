@@ -153,35 +153,12 @@ mixes_grants(r) if {
 
 # --- agents and tiers (DESIGN §8.3) ---
 
-test_transfer_within_the_tier_limit if {
+test_transfer_is_decided_without_the_amount if {
+	# the ledger checks amounts against the tier limits; the policy decides who may transfer
 	allowed(transfer(agent({"reputation": 150}), "100", {}))
-	allowed(transfer(agent({"reputation": 150}), "0.000000000000000001", {}))
-	allowed(transfer(agent({"reputation": 50}), "10", {}))
-	allowed(transfer(agent({"reputation": 950}), "1000000", {}))
-	allowed(transfer(agent({}), "99.5", {}))
-}
-
-test_transfer_over_the_per_transfer_limit if {
-	denied(transfer(agent({"reputation": 150}), "100.000000000000000001", {}), "100.000000000000000001 AVT is over the New tier's per-transfer limit of 100 AVT")
-	denied(transfer(agent({"reputation": 50}), "10.5", {}), "10.5 AVT is over the Untrusted tier's per-transfer limit of 10 AVT")
-	denied(transfer(agent({"reputation": 450}), "1001", {}), "1001 AVT is over the Trusted tier's per-transfer limit of 1000 AVT")
-	denied(transfer(agent({"reputation": 750}), "10000.1", {}), "10000.1 AVT is over the Verified tier's per-transfer limit of 10000 AVT")
-	denied(transfer(agent({"reputation": 1000}), "1000001", {}), "1000001 AVT is over the Elite tier's per-transfer limit of 1000000 AVT")
-}
-
-test_transfer_counts_the_daily_total if {
-	allowed(transfer(agent({"reputation": 150}), "100", {"daily_total": "900"}))
-	allowed(transfer(agent({"reputation": 150}), "0.1", {"daily_total": "999.9"}))
-	denied(transfer(agent({"reputation": 150}), "0.1", {"daily_total": "999.900000000000000001"}), "0.1 AVT more would pass the New tier's daily limit of 1000 AVT (999.900000000000000001 AVT sent today)")
-	denied(transfer(agent({"reputation": 150}), "100", {"daily_total": "901"}), "100 AVT more would pass the New tier's daily limit of 1000 AVT (901 AVT sent today)")
-	denied(transfer(agent({"reputation": 150}), "1", {"daily_total": "lots"}), "token.transfer needs context.daily_total: a decimal amount of AVT")
-}
-
-test_transfer_needs_a_positive_decimal_amount if {
-	every amount in [null, "", "0", "0.0", "-5", "1e2", "abc", "1.", ".5", "1.0000000000000000001", 5] {
-		denied(transfer(agent({}), amount, {}), "token.transfer needs context.amount: a positive decimal amount of AVT")
-	}
-	denied(object.remove(transfer(agent({}), "1", {}), ["context"]), "token.transfer needs context.amount: a positive decimal amount of AVT")
+	allowed(transfer(agent({"reputation": 50}), "5000000", {}))
+	allowed(transfer(agent({}), "0", {}))
+	allowed(object.remove(transfer(agent({}), "1", {}), ["context"]))
 }
 
 test_transfer_is_for_agents_only if {
@@ -189,13 +166,6 @@ test_transfer_is_for_agents_only if {
 	denied(transfer(admin_session, "1", {}), "token.transfer is open to agent subjects only")
 	denied(transfer({"kind": "anonymous"}, "1", {}), "authentication required")
 	denied(transfer({"id": "agt_1"}, "1", {}), "token.transfer is open to agent subjects only")
-}
-
-test_transfer_tier_from_tier_field_when_no_reputation if {
-	denied(transfer(agent({"tier": "Untrusted"}), "11", {}), "11 AVT is over the Untrusted tier's per-transfer limit of 10 AVT")
-	allowed(transfer(agent({"tier": "Verified"}), "10000", {}))
-	denied(transfer(agent({"tier": "Verified", "reputation": 150}), "101", {}), "101 AVT is over the New tier's per-transfer limit of 100 AVT")
-	denied(transfer(agent({"tier": "Godlike"}), "101", {}), "101 AVT is over the New tier's per-transfer limit of 100 AVT")
 }
 
 test_dispute_filing_from_new if {

@@ -27,15 +27,6 @@ test_tiers_are_ordered if {
 	not tiers.at_least("Elite", "Godlike")
 }
 
-test_limits_per_tier if {
-	tiers.limits_of("Untrusted") == {"tier": "Untrusted", "per_transfer": 10, "daily": 100}
-	tiers.limits_of("New") == {"tier": "New", "per_transfer": 100, "daily": 1000}
-	tiers.limits_of("Trusted") == {"tier": "Trusted", "per_transfer": 1000, "daily": 10000}
-	tiers.limits_of("Verified") == {"tier": "Verified", "per_transfer": 10000, "daily": 100000}
-	tiers.limits_of("Elite") == {"tier": "Elite", "per_transfer": 1000000, "daily": 10000000}
-	not tiers.limits_of("Godlike")
-}
-
 test_subject_tier_prefers_reputation if {
 	tiers.subject_tier == "Trusted" with input as {"subject": {"reputation": 450, "tier": "Elite"}}
 	tiers.subject_tier == "Elite" with input as {"subject": {"tier": "Elite"}}
@@ -43,7 +34,7 @@ test_subject_tier_prefers_reputation if {
 	tiers.subject_tier == "New" with input as {"subject": {}}
 	tiers.subject_tier == "New" with input as {}
 	tiers.subject_tier == "New" with input as {"subject": {"reputation": "950"}}
-	tiers.limits == {"tier": "Verified", "per_transfer": 10000, "daily": 100000} with input as {"subject": {"reputation": 800}}
+	tiers.subject_tier == "Verified" with input as {"subject": {"reputation": 800}}
 }
 
 test_avt_units_is_exact if {
@@ -70,16 +61,4 @@ test_stake_at_least if {
 	not tiers.stake_at_least(1000) with input as {"subject": {"stake": "999.999999999999999999"}}
 	not tiers.stake_at_least(1000) with input as {"subject": {}}
 	not tiers.stake_at_least(1000) with input as {"subject": {"stake": 5000}}
-}
-
-test_daily_total if {
-	tiers.daily_total == 0 with input as {"context": {}}
-	tiers.daily_total == 0 with input as {}
-	tiers.daily_total == 2500000000000000000 with input as {"context": {"daily_total": "2.5"}}
-	not tiers.daily_total with input as {"context": {"daily_total": "x"}}
-}
-
-test_transfer_denial_is_undefined_within_limits if {
-	not tiers.transfer_denial with input as {"subject": {"reputation": 150}, "context": {"amount": "100", "daily_total": "900"}}
-	tiers.transfer_denial with input as {"subject": {"reputation": 150}, "context": {"amount": "100", "daily_total": "900.5"}}
 }

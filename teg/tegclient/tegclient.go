@@ -120,6 +120,16 @@ func (c *Client) Balance(ctx context.Context, agent teg.AccountID) (teg.Account,
 	return account(v)
 }
 
+// SetStatus implements teg.Wallets: POST /api/v1/admin/teg/accounts/{account}/status.
+func (c *Client) SetStatus(ctx context.Context, agent teg.AccountID, status teg.AccountStatus, idemKey string) (teg.Account, error) {
+	var v teghttp.AccountView
+	path := pathOpen + "/" + url.PathEscape(string(agent)) + "/status"
+	if err := c.do(ctx, http.MethodPost, path, nil, map[string]string{"status": string(status)}, idemKey, &v); err != nil {
+		return teg.Account{}, err
+	}
+	return account(v)
+}
+
 // Ping checks that the TEG answers its liveness route over the client's connection (mTLS
 // included): what the registry's /readyz reports.
 func (c *Client) Ping(ctx context.Context) error {
@@ -205,7 +215,7 @@ func unavailable(msg string, cause error) *apperr.Error {
 }
 
 func account(v teghttp.AccountView) (teg.Account, error) {
-	a := teg.Account{ID: teg.AccountID(v.Account), CreatedAt: v.CreatedAt}
+	a := teg.Account{ID: teg.AccountID(v.Account), CreatedAt: v.CreatedAt, Status: teg.AccountStatus(v.Status)}
 	for _, p := range []struct {
 		dst *avt.Amount
 		s   string

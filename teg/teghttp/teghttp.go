@@ -31,12 +31,13 @@ type AccountView struct {
 	Staked    string    `json:"staked"`
 	Unbonding string    `json:"unbonding"`
 	Total     string    `json:"total"`
+	Status    string    `json:"status" enum:"active,suspended,revoked" doc:"A suspended wallet sends nothing; a revoked one neither sends nor receives"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
 func accountView(a teg.Account) AccountView {
 	return AccountView{Account: string(a.ID), Liquid: a.Liquid.String(), Locked: a.Locked.String(), Staked: a.Staked.String(),
-		Unbonding: a.Unbonding.String(), Total: a.Total().String(), CreatedAt: a.CreatedAt}
+		Unbonding: a.Unbonding.String(), Total: a.Total().String(), Status: string(a.StatusOrActive()), CreatedAt: a.CreatedAt}
 }
 
 // TransferView is a ledger transfer as the API shows it.
@@ -79,6 +80,20 @@ type openAccountInput struct {
 		AgentID string `json:"agent_id" maxLength:"128" doc:"The agent whose wallet to open"`
 	}
 }
+
+type accountStatusInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Account        string `path:"account" maxLength:"128" doc:"The agent whose wallet to suspend, revoke or reactivate"`
+	Body           struct {
+		Status string `json:"status" maxLength:"16" doc:"active, suspended or revoked (final)"`
+	}
+}
+
+type pendingReadInput struct {
+	Ref string `path:"ref" maxLength:"300" doc:"The pending transfer's id"`
+}
+
+type pendingOutput struct{ Body TransferView }
 
 type accountOutput struct {
 	ETag string `header:"ETag"`
@@ -230,6 +245,8 @@ type settleInput struct {
 // Register adds the token routes to api.
 func (h *Token) Register(api huma.API) {
 	httpapi.Register(api, op("teg-open-account", http.MethodPost, "/api/v1/admin/teg/accounts", "Open an agent's wallet (admin)", http.StatusCreated, "token"), h.openAccount)
+	httpapi.Register(api, op("teg-account-status", http.MethodPost, "/api/v1/admin/teg/accounts/{account}/status", "Suspend, revoke or reactivate an agent's wallet (admin, or the registry)", http.StatusOK, "token"), h.setStatus)
+	httpapi.Register(api, op("token-pending-read", http.MethodGet, "/api/v1/token/pending/{ref}", "A pending transfer by id, with its state (its payer, its payee, or an admin)", http.StatusOK, "token"), h.pendingRead)
 	httpapi.Register(api, op("token-mint", http.MethodPost, "/api/v1/token/mint", "Mint AVT into the treasury (admin)", http.StatusCreated, "token"), h.mint)
 	httpapi.Register(api, op("token-burn", http.MethodPost, "/api/v1/token/burn", "Burn AVT from an account (admin)", http.StatusCreated, "token"), h.burn)
 	httpapi.Register(api, op("token-grant", http.MethodPost, "/api/v1/token/grant", "Grant AVT from the treasury (admin)", http.StatusCreated, "token"), h.grant)
@@ -253,6 +270,22 @@ func (h *Token) openAccount(ctx context.Context, in *openAccountInput) (*account
 		return nil, err
 	}
 	return &accountOutput{Body: accountView(a)}, nil
+}
+
+func (h *Token) setStatus(ctx context.Context, in *accountStatusInput) (*accountOutput, error) {
+	a, err := h.Service.SetAccountStatus(ctx, httpapi.Subject(ctx), teg.AccountID(in.Account), teg.AccountStatus(in.Body.Status), in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	return &accountOutput{Body: accountView(a)}, nil
+}
+
+func (h *Token) pendingRead(ctx context.Context, in *pendingReadInput) (*pendingOutput, error) {
+	t, err := h.Service.PendingTransfer(ctx, httpapi.Subject(ctx), in.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return &pendingOutput{Body: transferView(t, false)}, nil
 }
 
 func transferResult(t teg.Transfer, replayed bool, err error) (*transferOutput, error) {

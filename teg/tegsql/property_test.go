@@ -69,7 +69,7 @@ func TestSQLLedger_Properties(t *testing.T) {
 func resetDB(rt *rapid.T, db *store.DB) {
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_accounts`,
-			`UPDATE teg_head SET seq = 0, hash = '` + teg.GenesisHash + `' WHERE id = 1`} {
+			`UPDATE teg_head SET seq = 0, hash = '` + teg.GenesisHash + `', minted = NULL WHERE id = 1`} {
 			if _, err := tx.ExecContext(context.Background(), q); err != nil {
 				return err
 			}

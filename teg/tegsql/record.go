@@ -29,7 +29,7 @@ import (
 const recordVersion = 1
 
 var kindCodes = []teg.Kind{"", teg.KindTransfer, teg.KindPending, teg.KindPost, teg.KindVoid, teg.KindExpire,
-	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen}
+	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen, teg.KindStatus}
 
 var partCodes = []teg.Part{teg.Liquid, teg.Locked, teg.Staked, teg.Unbonding}
 
@@ -261,4 +261,39 @@ func decodeRecord(seq uint64, transferID string, hash string, body []byte) (teg.
 		d.fail()
 	}
 	return e, t, l, d.err
+}
+
+// appendWindow encodes an account's spend window (teg_accounts.spent): the bucket count, then
+// each bucket's hour (varint) and amount. An empty window is no bytes.
+func appendWindow(b []byte, w teg.SpendWindow) []byte {
+	if len(w) == 0 {
+		return []byte{} // not nil: the column is NOT NULL
+	}
+	b = binary.AppendUvarint(b, uint64(len(w)))
+	for _, k := range w {
+		b = binary.AppendVarint(b, k.Hour)
+		b = appendAmount(b, k.Amount)
+	}
+	return b
+}
+
+// decodeWindow decodes what appendWindow wrote.
+func decodeWindow(b []byte) (teg.SpendWindow, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	d := &decoder{b: b}
+	n := d.uvarint()
+	if n > teg.WindowHours {
+		return nil, errCorrupt
+	}
+	w := make(teg.SpendWindow, n)
+	for i := range w {
+		w[i].Hour = d.varint()
+		w[i].Amount = d.amount()
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail()
+	}
+	return w, d.err
 }

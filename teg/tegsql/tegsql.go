@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/teg"
 )
@@ -88,6 +89,8 @@ func Open(db *store.DB, params teg.Params, now func() time.Time) *Ledger {
 	l := &Ledger{db: db, engine: &teg.Ledger{Params: params, Now: now}, reqs: make(chan *request, queueDepth),
 		done: make(chan struct{}), stop: cancel, cache: map[teg.AccountID]cachedAccount{}}
 	if err := l.upgrade(ctx); err != nil {
+		l.broken = apperr.Internalf("ledger storage upgrade failed: %w", err)
+	} else if err := l.fillMinted(ctx); err != nil {
 		l.broken = apperr.Internalf("ledger storage upgrade failed: %w", err)
 	}
 	if h, err := l.Head(ctx); err == nil {
@@ -433,9 +436,60 @@ func (l *Ledger) commit(p *prepared) {
 
 // Head returns the end of the event log as stored.
 func (l *Ledger) Head(ctx context.Context) (teg.Head, error) {
+	return readHead(ctx, l.db.Read(), "")
+}
+
+// readHead reads the head row (suffix: e.g. " FOR UPDATE"). A minted total not filled in yet
+// (see fillMinted) reads as zero.
+func readHead(ctx context.Context, q store.Querier, suffix string) (teg.Head, error) {
 	var h teg.Head
-	err := l.db.Read().QueryRowContext(ctx, `SELECT seq, hash FROM teg_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
-	return h, err
+	var minted any
+	if err := q.QueryRowContext(ctx, `SELECT seq, hash, minted FROM teg_head WHERE id = 1`+suffix).Scan(&h.Seq, &h.Hash, &minted); err != nil {
+		return h, err
+	}
+	if minted != nil {
+		if err := h.Minted.Scan(minted); err != nil {
+			return h, fmt.Errorf("teg_head.minted: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// fillMinted sets the head's minted total from the log when the store was migrated from a
+// version that did not keep it.
+func (l *Ledger) fillMinted(ctx context.Context) error {
+	var missing bool
+	if err := l.db.Read().QueryRowContext(ctx, `SELECT minted IS NULL FROM teg_head WHERE id = 1`).Scan(&missing); err != nil || !missing {
+		return err
+	}
+	return l.db.InTx(ctx, func(tx *sql.Tx) error {
+		w := &writer{l: l, q: l.db.TxQuerier(tx), dialect: l.db.Dialect()}
+		if _, err := w.q.ExecContext(ctx, `SELECT seq FROM teg_head WHERE id = 1`+w.forUpdate()); err != nil {
+			return err
+		}
+		var minted avt.Amount
+		const page = 10000
+		for after := uint64(0); ; {
+			ens, err := entries(ctx, w.q, after, page)
+			if err != nil {
+				return err
+			}
+			for _, en := range ens {
+				if en.Event.Kind == teg.KindMint {
+					var ok bool
+					if minted, ok = minted.Add(en.Transfer.Amount); !ok {
+						return fmt.Errorf("event %d: the AVT minted overflows the amount range", en.Event.Seq)
+					}
+				}
+				after = en.Event.Seq
+			}
+			if len(ens) < page {
+				break
+			}
+		}
+		_, err := w.q.ExecContext(ctx, `UPDATE teg_head SET minted = $1 WHERE id = 1 AND minted IS NULL`, minted)
+		return err
+	})
 }
 
 // Account returns an account as stored.
@@ -444,14 +498,28 @@ func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, er
 	return a.Account, err
 }
 
-const accountCols = `id, liquid, locked, staked, unbonding, version, created_at, log_seq`
+// accountCols are the columns of an account row (numAccountCols of them), read by scanAccount.
+const (
+	accountCols    = `id, liquid, locked, staked, unbonding, version, created_at, log_seq, status, spent`
+	numAccountCols = 10
+)
 
 func scanAccount(sc interface{ Scan(...any) error }) (cachedAccount, error) {
 	var a cachedAccount
-	var id string
-	err := sc.Scan(&id, &a.Liquid, &a.Locked, &a.Staked, &a.Unbonding, &a.Version, store.ScanTime(&a.CreatedAt), &a.last)
+	var id, status string
+	var spent []byte
+	err := sc.Scan(&id, &a.Liquid, &a.Locked, &a.Staked, &a.Unbonding, &a.Version, store.ScanTime(&a.CreatedAt), &a.last, &status, &spent)
 	a.ID = teg.AccountID(id)
-	return a, err
+	if err != nil {
+		return a, err
+	}
+	if status != string(teg.AccountActive) {
+		a.Status = teg.AccountStatus(status)
+	}
+	if a.Spent, err = decodeWindow(spent); err != nil {
+		return a, fmt.Errorf("account %s: spent: %w", id, err)
+	}
+	return a, nil
 }
 
 func readAccount(ctx context.Context, q store.Querier, id teg.AccountID) (cachedAccount, error) {
@@ -590,8 +658,8 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 	v := teg.NewVerifier()
 	var rep teg.Report
 	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
-		var head teg.Head
-		if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM teg_head WHERE id = 1`).Scan(&head.Seq, &head.Hash); err != nil {
+		head, err := readHead(ctx, l.db.TxQuerier(tx), "")
+		if err != nil {
 			return err
 		}
 		const page = 10000

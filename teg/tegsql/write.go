@@ -24,13 +24,16 @@ type writer struct {
 }
 
 func (w *writer) lockHead() (teg.Head, error) {
-	q := `SELECT seq, hash FROM teg_head WHERE id = 1`
+	return readHead(context.Background(), w.q, w.forUpdate())
+}
+
+// forUpdate is the suffix that locks the rows a SELECT reads (PostgreSQL; SQLite's write
+// transactions lock the whole database).
+func (w *writer) forUpdate() string {
 	if w.dialect == store.Postgres {
-		q += ` FOR UPDATE`
+		return ` FOR UPDATE`
 	}
-	var h teg.Head
-	err := w.q.QueryRowContext(context.Background(), q).Scan(&h.Seq, &h.Hash)
-	return h, err
+	return ""
 }
 
 // overlay is the state the engine reads during a group: what this group changed, over what the
@@ -251,14 +254,14 @@ type groupRows struct {
 // exec writes rows and moves the head from from to to, checking that it was at from.
 func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	ctx := context.Background()
-	if err := w.insert(ctx, "teg_accounts", accountCols, 8, r.accounts,
-		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version, log_seq = excluded.log_seq`); err != nil {
+	if err := w.insert(ctx, "teg_accounts", accountCols, numAccountCols, r.accounts,
+		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version, log_seq = excluded.log_seq, status = excluded.status, spent = excluded.spent`); err != nil {
 		return fmt.Errorf("write accounts: %w", err)
 	}
 	if err := w.writeLog(ctx, r); err != nil {
 		return err
 	}
-	res, err := w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, int64(to.Seq), to.Hash, int64(from.Seq))
+	res, err := w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2, minted = $3 WHERE id = 1 AND seq = $4`, int64(to.Seq), to.Hash, to.Minted, int64(from.Seq))
 	if err != nil {
 		return err
 	}
@@ -354,7 +357,7 @@ func (en *encoder) pending(o *overlay, all *teg.Changes) error {
 
 // accounts encodes the final state of each account the group changed or relinked, once.
 func (en *encoder) accounts(o *overlay, all *teg.Changes) error {
-	en.rows.accounts = make([]any, 0, 8*len(all.Accounts))
+	en.rows.accounts = make([]any, 0, numAccountCols*len(all.Accounts))
 	seen := make(map[teg.AccountID]bool, len(all.Accounts))
 	add := func(id teg.AccountID) error {
 		if seen[id] {
@@ -365,7 +368,8 @@ func (en *encoder) accounts(o *overlay, all *teg.Changes) error {
 		if a == nil {
 			return fmt.Errorf("account %s: in the group's log but not read", id)
 		}
-		en.rows.accounts = append(en.rows.accounts, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt), int64(o.last[id]))
+		en.rows.accounts = append(en.rows.accounts, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt), int64(o.last[id]),
+			string(a.StatusOrActive()), appendWindow(nil, a.Spent))
 		return nil
 	}
 	for i := len(all.Accounts) - 1; i >= 0; i-- {
