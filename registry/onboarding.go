@@ -49,17 +49,18 @@ const (
 
 // Errors of onboarding.
 var (
-	ErrBootstrapTokenInvalid = apperr.New(apperr.Unauthenticated, "INVALID_BOOTSTRAP_TOKEN", "the bootstrap token is unknown, used, revoked or expired")
-	ErrBootstrapNotFound     = apperr.New(apperr.NotFound, "BOOTSTRAP_TOKEN_NOT_FOUND", "no outstanding bootstrap token with this id")
-	ErrInvalidPublicKey      = apperr.New(apperr.Invalid, "INVALID_PUBLIC_KEY", "public_key must be an Ed25519 JWK: {\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"…\"}").With("field", "public_key")
-	ErrInvalidProof          = apperr.New(apperr.Invalid, "INVALID_PROOF", "proof must be the bootstrap token signed with the agent's Ed25519 key (base64url)").With("field", "proof")
-	ErrAgentNotFound         = apperr.New(apperr.NotFound, "AGENT_NOT_FOUND", "no agent with this id")
-	ErrInvalidClient         = apperr.New(apperr.Unauthenticated, "INVALID_CLIENT", "unknown client or wrong client secret")
-	ErrAgentInactive         = apperr.New(apperr.Forbidden, "AGENT_INACTIVE", "the agent's registration is not complete")
-	ErrAgentSuspended        = apperr.New(apperr.Forbidden, "AGENT_SUSPENDED", "the agent is suspended: its credentials are refused until it is reactivated")
-	ErrAgentRevoked          = apperr.New(apperr.Forbidden, "AGENT_REVOKED", "the agent is revoked: its credentials are refused for good")
-	ErrAgentStatusChanged    = apperr.New(apperr.Conflict, "AGENT_STATUS_CHANGED", "the agent's status changed meanwhile; read it and retry")
-	ErrWalletUnavailable     = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not open the agent's wallet; nothing was registered and the bootstrap token is still valid")
+	ErrBootstrapTokenInvalid   = apperr.New(apperr.Unauthenticated, "INVALID_BOOTSTRAP_TOKEN", "the bootstrap token is unknown, used, revoked or expired")
+	ErrBootstrapNotFound       = apperr.New(apperr.NotFound, "BOOTSTRAP_TOKEN_NOT_FOUND", "no outstanding bootstrap token with this id")
+	ErrInvalidPublicKey        = apperr.New(apperr.Invalid, "INVALID_PUBLIC_KEY", "public_key must be an Ed25519 JWK: {\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"…\"}").With("field", "public_key")
+	ErrInvalidProof            = apperr.New(apperr.Invalid, "INVALID_PROOF", "proof must be the bootstrap token signed with the agent's Ed25519 key (base64url)").With("field", "proof")
+	ErrAgentNotFound           = apperr.New(apperr.NotFound, "AGENT_NOT_FOUND", "no agent with this id")
+	ErrInvalidClient           = apperr.New(apperr.Unauthenticated, "INVALID_CLIENT", "unknown client or wrong client secret")
+	ErrAgentInactive           = apperr.New(apperr.Forbidden, "AGENT_INACTIVE", "the agent's registration is not complete")
+	ErrAgentSuspended          = apperr.New(apperr.Forbidden, "AGENT_SUSPENDED", "the agent is suspended: its credentials are refused until it is reactivated")
+	ErrAgentRevoked            = apperr.New(apperr.Forbidden, "AGENT_REVOKED", "the agent is revoked: its credentials are refused for good")
+	ErrAgentStatusChanged      = apperr.New(apperr.Conflict, "AGENT_STATUS_CHANGED", "the agent's status changed meanwhile; read it and retry")
+	ErrWalletStatusUnavailable = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not change the agent's wallet; the agent's status is unchanged: retry")
+	ErrWalletUnavailable       = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not open the agent's wallet; nothing was registered and the bootstrap token is still valid")
 )
 
 // BootstrapToken is a single-use permission to register one agent.
@@ -106,6 +107,11 @@ type Wallets interface {
 	// grant). Calling it again for the same agent changes nothing (idempotent), so a retried
 	// registration never grants twice.
 	CreateWallet(ctx context.Context, agentID string, grant avt.Amount) error
+	// SetWalletStatus freezes (AgentSuspended, AgentRevoked) or unfreezes (AgentActive) the
+	// agent's wallet: the ledger lets nothing leave a wallet that is not active, whoever asks
+	// it. Setting the status the wallet has changes nothing; at identifies the change, so a
+	// retry of the same change applies once.
+	SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error
 }
 
 // OnboardingStore keeps bootstrap tokens and agents.
@@ -453,7 +459,11 @@ func (o *Onboarding) Heartbeat(ctx context.Context, caller policy.Subject) (*Age
 // placed it (the owner, or — anyone else the policy lets suspend — an admin), and only that
 // authority or a higher one may lift it (ActionAgentReactivate: the policy decides, with the
 // resource's suspended_by). Every authenticated request of a suspended or revoked agent is
-// refused from the moment the change is stored (AgentActive), whatever tokens it holds.
+// refused from the moment the change is stored (AgentActive), whatever tokens it holds, and
+// the ledger freezes its wallet: first the wallet, then the agent when suspending or revoking;
+// first the agent, then the wallet when reactivating (undone if the wallet cannot follow), so
+// a failure never leaves an agent able to spend that should not. A TEG out of reach is 503
+// TEG_UNAVAILABLE with the agent's status unchanged.
 func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, agentID, status string) (*Agent, error) {
 	a, err := o.store.Agent(ctx, agentID)
 	if err != nil {
@@ -481,11 +491,44 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 	}
 	now := o.now().UTC()
 	from, to := AgentState{Status: a.Status, SuspendedBy: a.SuspendedBy}, AgentState{Status: status, SuspendedBy: by}
+	freeze := status != AgentActive
+	if freeze {
+		if err := o.setWalletStatus(ctx, a.ID, status, now); err != nil {
+			return nil, err
+		}
+	}
 	if err := o.store.SetAgentStatus(ctx, a.ID, from, to, now); err != nil {
 		return nil, err
 	}
+	if !freeze && from.Status != AgentActive {
+		if err := o.setWalletStatus(ctx, a.ID, status, now); err != nil {
+			// The agent goes back to how it was (unless something changed it meanwhile), so
+			// the caller can retry; with its own deadline, as the request's may be what ended.
+			undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = o.store.SetAgentStatus(undo, a.ID, to, from, o.now().UTC())
+			return nil, err
+		}
+	}
 	a.Status, a.SuspendedBy, a.UpdatedAt = status, by, now
 	return a, nil
+}
+
+// setWalletStatus sets the agent's wallet status through the TEG; an agent without a wallet
+// has nothing to freeze. The TEG's own refusals pass through; a TEG that fails or is out of
+// reach is ErrWalletStatusUnavailable.
+func (o *Onboarding) setWalletStatus(ctx context.Context, agentID, status string, at time.Time) error {
+	err := o.wallets.SetWalletStatus(ctx, agentID, status, at)
+	if err == nil {
+		return nil
+	}
+	switch apperr.KindOf(err) {
+	case apperr.NotFound:
+		return nil
+	case apperr.Internal, apperr.Unavailable:
+		return ErrWalletStatusUnavailable.With("cause", err.Error())
+	}
+	return err
 }
 
 // suspender is the authority that holds a's suspension once caller (allowed to suspend it)

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +17,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
@@ -82,8 +85,12 @@ func TestAgentStatus_SuspendedAndRevokedAgentsStopSpending(t *testing.T) {
 
 		// Active: the token (verified once, then remembered) and the mTLS SVID both pay.
 		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
-		s.do("POST", "/api/v1/token/pending", hold, tok).want(t, 201, "")
+		held := s.do("POST", "/api/v1/token/pending", hold, tok).want(t, 201, "").str("id")
 		s.doVia(mtls, base, "POST", "/api/v1/token/transfer", pay).want(t, 201, "")
+		payeeTok := bearer(s.clientToken(payee).want(t, 200, "").str("access_token"))
+		wallet := func() string {
+			return s.do("GET", "/api/v1/token/balance?account="+payer.ID, nil, bearer(s.adminKey)).want(t, 200, "").str("status")
+		}
 
 		status(bearer(ada.Access), "suspended").want(t, 200, "")
 		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "AGENT_SUSPENDED")
@@ -94,14 +101,24 @@ func TestAgentStatus_SuspendedAndRevokedAgentsStopSpending(t *testing.T) {
 		s.do("POST", "/api/v1/agents/me/heartbeat", nil, tok).want(t, 403, "AGENT_SUSPENDED")
 		s.do("GET", "/api/v1/token/balance", nil, tok).want(t, 403, "AGENT_SUSPENDED")
 		s.clientToken(payer).want(t, 403, "AGENT_SUSPENDED")
-		// Its developer still sees the wallet.
-		s.do("GET", "/api/v1/token/balance?account="+payer.ID, nil, bearer(s.adminKey)).want(t, 200, "")
+		// The ledger froze its wallet too: the payee cannot collect the hold placed before.
+		if st := wallet(); st != "suspended" {
+			t.Fatalf("wallet %q after the suspension", st)
+		}
+		s.do("POST", "/api/v1/token/pending/"+held+":post", nil, payeeTok).want(t, 403, "ACCOUNT_SUSPENDED")
 
 		status(bearer(ada.Access), "active").want(t, 200, "")
+		if st := wallet(); st != "active" {
+			t.Fatalf("wallet %q after the reactivation", st)
+		}
 		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
 		s.doVia(mtls, base, "POST", "/api/v1/token/transfer", pay).want(t, 201, "")
+		s.do("POST", "/api/v1/token/pending/"+held+":post", nil, payeeTok).want(t, 201, "")
 
 		status(bearer(ada.Access), "revoked").want(t, 200, "")
+		if st := wallet(); st != "revoked" {
+			t.Fatalf("wallet %q after the revocation", st)
+		}
 		s.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "AGENT_REVOKED")
 		s.do("POST", "/api/v1/token/pending", hold, tok).want(t, 403, "AGENT_REVOKED")
 		s.doVia(mtls, base, "POST", "/api/v1/token/transfer", pay).want(t, 403, "AGENT_REVOKED")
@@ -110,8 +127,7 @@ func TestAgentStatus_SuspendedAndRevokedAgentsStopSpending(t *testing.T) {
 		status(bearer(s.adminKey), "active").want(t, 409, "AGENT_REVOKED")
 
 		// The other agent is untouched.
-		s.do("POST", "/api/v1/token/transfer", map[string]any{"to": s.registerAgent(ada, "Third Agent").ID, "amount": "1"},
-			bearer(s.clientToken(payee).want(t, 200, "").str("access_token"))).want(t, 201, "")
+		s.do("POST", "/api/v1/token/transfer", map[string]any{"to": s.registerAgent(ada, "Third Agent").ID, "amount": "1"}, payeeTok).want(t, 201, "")
 	}, withGenesis)
 }
 
@@ -209,4 +225,64 @@ func TestAgentStatus_OnlyTheSuspendingAuthorityLiftsIt(t *testing.T) {
 		s.do("PUT", path, body(""), owner).want(t, 200, "")
 		status(admin, "active").want(t, 409, "AGENT_REVOKED")
 	}, withGenesis)
+}
+
+// TestAgentStatus_SplitModeFreezesTheWallet: in split mode the TEG knows no agent statuses, so
+// the registry freezes the agent's wallet on the TEG before it suspends or revokes the agent
+// (and unfreezes it after reactivating): a JWT-SVID presented to the TEG directly moves no
+// money meanwhile. With the TEG out of reach nothing changes: 503 TEG_UNAVAILABLE.
+func TestAgentStatus_SplitModeFreezesTheWallet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		sp := newSplit(t, db, 0)
+		sp.mint(t, "1000")
+		regDB := secondDB(t, db)
+		quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+		newRegistry := func(tegURL string) *stack {
+			cfg := splitConfig(t, 0)
+			cfg.TEGURL = tegURL
+			srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: regDB, Role: server.RoleRegistry, Issuer: sp.ca,
+				PasswordParams: fastPasswords, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := httptest.NewServer(srv.Handler())
+			t.Cleanup(func() { hs.Close(); srv.Close() })
+			return &stack{t: t, srv: hs, server: srv, adminKey: srv.AdminKey}
+		}
+		reg := newRegistry(sp.tegMTLS)
+		owner := developer{Access: reg.adminKey}
+		payer, payee := reg.registerAgent(owner, "Split Payer"), reg.registerAgent(owner, "Split Payee")
+		tegStack := &stack{t: t, srv: sp.tegHTTP, server: sp.teg, adminKey: sp.tegKey}
+		tok := tegStack.agentToken(payer.ID, "")
+		pay := map[string]any{"to": payee.ID, "amount": "1"}
+		status := func(r *stack, st string) resp {
+			return r.do("POST", "/api/v1/agents/"+payer.ID+"/status", map[string]any{"status": st}, bearer(reg.adminKey))
+		}
+
+		tegStack.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+		status(reg, "suspended").want(t, 200, "")
+		tegStack.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "ACCOUNT_SUSPENDED")
+		tegStack.do("POST", "/api/v1/token/pending", map[string]any{"to": payee.ID, "amount": "1", "timeout_seconds": 60}, tok).want(t, 403, "ACCOUNT_SUSPENDED")
+		status(reg, "active").want(t, 200, "")
+		tegStack.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+
+		// A replica of the registry that cannot reach the TEG changes nothing.
+		cut := newRegistry("https://127.0.0.1:1")
+		status(cut, "suspended").want(t, 503, "TEG_UNAVAILABLE")
+		reg.clientToken(payer).want(t, 200, "")
+		if r := reg.do("GET", "/api/v1/agent-cards/"+payer.ID, nil).want(t, 200, ""); r.str("status") != "active" {
+			t.Fatalf("card after the failed suspension: %s", r.Raw)
+		}
+		tegStack.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+		// Reactivating without the TEG: the agent is put back as it was (suspended).
+		status(reg, "suspended").want(t, 200, "")
+		status(cut, "active").want(t, 503, "TEG_UNAVAILABLE")
+		reg.clientToken(payer).want(t, 403, "AGENT_SUSPENDED")
+		tegStack.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "ACCOUNT_SUSPENDED")
+		status(reg, "active").want(t, 200, "")
+		tegStack.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+
+		status(reg, "revoked").want(t, 200, "")
+		tegStack.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "ACCOUNT_REVOKED")
+	})
 }

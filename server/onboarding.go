@@ -107,9 +107,10 @@ func genesis(ctx context.Context, tokens *teg.Service, supply string, log *slog.
 	return nil
 }
 
-// onboardingWallets opens a new agent's wallet and grants it the starting AVT through the
-// registry's Wallets (in process or over mTLS); idempotency keys derived from the agent id
-// make a retry open and grant once.
+// onboardingWallets opens a new agent's wallet and grants it the starting AVT, and freezes and
+// unfreezes it with the agent's status, through the registry's Wallets (in process or over
+// mTLS); idempotency keys derived from the agent id (and the time of a status change) make a
+// retry apply once.
 type onboardingWallets struct{ w teg.Wallets }
 
 func (o onboardingWallets) CreateWallet(ctx context.Context, agentID string, grant avt.Amount) error {
@@ -123,5 +124,16 @@ func (o onboardingWallets) CreateWallet(ctx context.Context, agentID string, gra
 		return nil
 	}
 	_, _, err := o.w.Grant(ctx, teg.AccountID(agentID), grant, "starting grant", "onboard-grant:"+agentID)
+	return err
+}
+
+// SetWalletStatus sets the wallet's status to the agent's: the registry's statuses and the
+// ledger's have the same names (teg.AccountActive, AccountSuspended, AccountRevoked).
+func (o onboardingWallets) SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error {
+	if o.w == nil {
+		return registry.ErrWalletStatusUnavailable
+	}
+	key := fmt.Sprintf("agent-status:%s:%s:%d", agentID, status, at.UnixNano())
+	_, err := o.w.SetStatus(ctx, teg.AccountID(agentID), teg.AccountStatus(status), key)
 	return err
 }

@@ -48,6 +48,13 @@ func (w *fakeWallets) CreateWallet(_ context.Context, agentID string, grant avt.
 	return nil
 }
 
+func (w *fakeWallets) SetWalletStatus(context.Context, string, string, time.Time) error {
+	if w.fail.Load() {
+		return errors.New("dial tcp: connection refused")
+	}
+	return nil
+}
+
 type onboardingEnv struct {
 	svc     *registry.Onboarding
 	cards   *registry.Cards
