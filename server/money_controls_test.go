@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 
+	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/avt"
 )
 
@@ -211,4 +214,29 @@ func mustVerify(t *testing.T, s *stack) {
 	if _, err := s.server.Ledger().Verify(context.Background()); err != nil {
 		t.Fatalf("teg verify: %v", err)
 	}
+}
+
+// A payee finds the hold of a paid task however many transfers its wallet received since: 2,100
+// dust transfers used to push the hold out of the 2,000 history entries the check searched.
+func TestMoneyControls_DustCannotHideAHold(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stack) {
+		s.wallets("100", "agt_alice", "agt_bob", "agt_carol")
+		alice, carol := s.agentToken("agt_alice", ""), s.agentToken("agt_carol", "")
+		hold := s.do("POST", "/api/v1/token/pending", map[string]any{"to": "agt_bob", "amount": "5"}, alice).want(t, 201, "").str("id")
+		dust := make([]any, 2100)
+		for i := range dust {
+			dust[i] = map[string]any{"to": "agt_bob", "amount": "0.000000000000000001"}
+		}
+		s.do("POST", "/api/v1/token/transfers:batch", map[string]any{"transfers": dust}, carol).want(t, 200, "")
+		bob := s.agentToken("agt_bob", "")
+		ledger := &a2a.TEGLedger{BaseURL: s.srv.URL, Account: "agt_bob", HTTPClient: s.srv.Client(),
+			Auth: func(_ context.Context, h http.Header) error { h.Set(bob[0], bob[1]); return nil }}
+		h, err := ledger.Hold(context.Background(), hold)
+		if err != nil || h.State != a2a.HoldHeld || h.To != "agt_bob" || h.Amount != avt.AVT(5) {
+			t.Fatalf("hold = %+v, %v", h, err)
+		}
+		if _, err := ledger.Hold(context.Background(), "tx_unknown"); !errors.Is(err, a2a.ErrHoldNotFound) {
+			t.Fatalf("unknown hold: %v", err)
+		}
+	})
 }
