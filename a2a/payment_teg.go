@@ -16,24 +16,15 @@ import (
 	"github.com/sovereign-stack/sovereign/avt"
 )
 
-// Limits of TEGLedger.
-const (
-	// tegHistoryPage is the page size TEGLedger.Hold reads the agent's history with (the
-	// route's maximum is 500).
-	tegHistoryPage = 200
-	// DefaultTEGHistoryPages bounds how far back TEGLedger.Hold looks for a pending transfer.
-	DefaultTEGHistoryPages = 10
-	// maxTEGResponse bounds a response body of the TEG.
-	maxTEGResponse = 4 << 20
-)
+// maxTEGResponse bounds a response body of the TEG.
+const maxTEGResponse = 4 << 20
 
 // TEGLedger is PaymentLedger over the TEG's token routes (teg/teghttp), acting as the agent
 // whose wallet is Account (the payee):
 //
-//   - Hold reads GET /api/v1/token/transactions?account=Account, newest first, up to
-//     MaxHistoryPages pages, for the pending transfer (the API has no read of one transfer by
-//     id; a hold is normally among the agent's latest transfers, since the client makes it just
-//     before sending the task).
+//   - Hold reads GET /api/v1/token/pending/{id}: the pending transfer by id, which its payee
+//     (the agent) may read — one point read, whatever else its wallet did since (reading it from
+//     the wallet's history let anyone push a hold out of reach with dust transfers).
 //   - Post and Void are POST /api/v1/token/pending/{id}:post and …:void with the
 //     Idempotency-Key header.
 //
@@ -50,8 +41,6 @@ type TEGLedger struct {
 	HTTPClient *http.Client
 	// Auth adds credentials to each request's headers.
 	Auth func(ctx context.Context, h http.Header) error
-	// MaxHistoryPages bounds Hold's search (DefaultTEGHistoryPages when zero).
-	MaxHistoryPages int
 }
 
 var _ PaymentLedger = (*TEGLedger)(nil)
@@ -81,34 +70,19 @@ type tegTransfer struct {
 
 // Hold implements PaymentLedger.
 func (l *TEGLedger) Hold(ctx context.Context, id string) (Hold, error) {
-	pages := l.MaxHistoryPages
-	if pages <= 0 {
-		pages = DefaultTEGHistoryPages
+	var t tegTransfer
+	err := l.call(ctx, http.MethodGet, "/api/v1/token/pending/"+url.PathEscape(id), "", &t)
+	var te *TEGError
+	if errors.As(err, &te) && te.Code == "PENDING_NOT_FOUND" {
+		return Hold{}, fmt.Errorf("%w: %s", ErrHoldNotFound, id)
 	}
-	cursor := ""
-	for range pages {
-		q := url.Values{"account": {l.Account}, "limit": {strconv.Itoa(tegHistoryPage)}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var page struct {
-			Items      []tegTransfer `json:"items"`
-			NextCursor string        `json:"next_cursor"`
-		}
-		if err := l.call(ctx, http.MethodGet, "/api/v1/token/transactions?"+q.Encode(), "", &page); err != nil {
-			return Hold{}, err
-		}
-		for _, t := range page.Items {
-			if t.ID == id && t.Kind == "pending" {
-				return holdFromTEG(t)
-			}
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		cursor = page.NextCursor
+	if err != nil {
+		return Hold{}, err
 	}
-	return Hold{}, ErrHoldNotFound
+	if t.ID != id || t.Kind != "pending" {
+		return Hold{}, fmt.Errorf("teg: asked for pending transfer %s, got %s %s", id, t.Kind, t.ID)
+	}
+	return holdFromTEG(t)
 }
 
 func holdFromTEG(t tegTransfer) (Hold, error) {

@@ -116,8 +116,11 @@ func TestToken_FeeQuoteAndParamsArePublic(t *testing.T) {
 		s.do("GET", "/api/v1/token/fees/calculate?amount=1e2", nil).want(t, 422, "INVALID_AMOUNT")
 		s.do("GET", "/api/v1/token/fees/calculate", nil).want(t, 422, "MISSING_FIELD")
 		p := s.do("GET", "/api/v1/teg/params", nil).want(t, 200, "")
-		if p.Body["fee_rate_bps"] != float64(10) || p.Body["max_batch"] != float64(8190) || p.str("fee_min") != "0.001" {
+		if p.Body["fee_rate_bps"] != float64(10) || p.Body["max_batch"] != float64(8190) || p.str("fee_min") != "0.001" || p.str("max_supply") != "1000000000000" {
 			t.Fatalf("params = %s", p.Raw)
+		}
+		if tiers := p.Body["tiers"].([]any); len(tiers) != 5 || tiers[1].(map[string]any)["daily"] != "1000" || tiers[1].(map[string]any)["name"] != "New" {
+			t.Fatalf("tiers = %s", p.Raw)
 		}
 	})
 }

@@ -40,8 +40,8 @@ func DefaultParams() Params {
 	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply}
 }
 
-// maxSupply is the supply bound in force.
-func (p *Params) maxSupply() avt.Amount {
+// EffectiveMaxSupply is the supply bound in force.
+func (p *Params) EffectiveMaxSupply() avt.Amount {
 	if p.MaxSupply.IsZero() {
 		return DefaultMaxSupply
 	}
@@ -701,7 +701,7 @@ func accountErr(id AccountID, err error) error {
 
 // checkMint checks that the mint keeps all AVT ever minted within the maximum supply.
 func (b *batch) checkMint(c *Command) error {
-	limit := b.params.maxSupply()
+	limit := b.params.EffectiveMaxSupply()
 	if total, ok := b.head.Minted.Add(c.Amount); !ok || total.Cmp(limit) > 0 {
 		return ErrSupplyLimit.With("field", "amount").With("max_supply", limit.String()).
 			With("minted", b.head.Minted.String()).With("requested", c.Amount.String())

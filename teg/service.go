@@ -191,6 +191,18 @@ type TransferRequest struct {
 // own error, not a denial — then authorizes it. The amount is checked against the caller's
 // tier limits by the ledger, in the step that applies it (see Command.Limits).
 func (s *Service) checkTransfer(ctx context.Context, caller policy.Subject, req TransferRequest) error {
+	if err := validateTransfer(req); err != nil {
+		return err
+	}
+	return s.authorizeTransfer(ctx, caller, req.Amount)
+}
+
+func (s *Service) authorizeTransfer(ctx context.Context, caller policy.Subject, amount avt.Amount) error {
+	return s.authorize(ctx, caller, policy.ActionTokenTransfer, policy.Resource{Kind: "wallet", ID: caller.ID, Owner: caller.ID}, &amount)
+}
+
+// validateTransfer checks what a payment request must be, whoever sends it.
+func validateTransfer(req TransferRequest) error {
 	if req.Amount.IsZero() {
 		return ErrZeroAmount.With("field", "amount")
 	}
@@ -206,7 +218,7 @@ func (s *Service) checkTransfer(ctx context.Context, caller policy.Subject, req 
 		}
 		return err
 	}
-	return s.authorize(ctx, caller, policy.ActionTokenTransfer, policy.Resource{Kind: "wallet", ID: caller.ID, Owner: caller.ID}, &req.Amount)
+	return nil
 }
 
 // limits are the caller's transfer limits, from its tier.
@@ -242,15 +254,24 @@ func (s *Service) TransferBatch(ctx context.Context, caller policy.Subject, reqs
 	if err != nil {
 		return nil, err
 	}
-	cmds := make([]Command, len(reqs))
-	lim := s.limits(caller)
+	var total avt.Amount
 	for i, r := range reqs {
-		if err := s.checkTransfer(ctx, caller, r); err != nil {
+		if err := validateTransfer(r); err != nil {
 			if ae, ok := apperr.As(err); ok {
 				return nil, ae.With("index", i)
 			}
 			return nil, err
 		}
+		total = saturatingAdd(total, r.Amount) // for the policy's context (decision logs)
+	}
+	// One decision for the batch: the policy decides who may transfer, the ledger checks each
+	// amount against the caller's limits as it applies them.
+	if err := s.authorizeTransfer(ctx, caller, total); err != nil {
+		return nil, err
+	}
+	cmds := make([]Command, len(reqs))
+	lim := s.limits(caller)
+	for i, r := range reqs {
 		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), Fresh: fresh, From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message,
 			Limits: lim}
 	}

@@ -59,7 +59,7 @@ type Limits struct {
 // else the tier it names when that is a known tier, else DefaultTier. (A subject whose real
 // score is 0 names the tier "Untrusted".)
 func (p *Params) TierOf(tier string, reputation int) Tier {
-	tiers := p.tiers()
+	tiers := p.EffectiveTiers()
 	if reputation > 0 {
 		best := tiers[0]
 		for _, t := range tiers {
@@ -92,7 +92,8 @@ func (p *Params) LimitsFor(tier string, reputation int) *Limits {
 	return &Limits{Tier: t.Name, PerTransfer: t.PerTransfer, Daily: t.Daily}
 }
 
-func (p *Params) tiers() []Tier {
+// EffectiveTiers is the tier table in force.
+func (p *Params) EffectiveTiers() []Tier {
 	if len(p.Tiers) == 0 {
 		return DefaultTiers()
 	}

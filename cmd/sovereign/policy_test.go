@@ -88,8 +88,8 @@ func TestPolicyEval(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 
-	write(`{"subject": {"kind": "agent", "id": "agt_1", "reputation": 50}, "action": "dispute.file"}`)
-	if d, out, err = eval(); err != nil || d["reason"] != "dispute.file requires the New tier or above; the subject is Untrusted" {
+	write(`{"subject": {"kind": "agent", "id": "agt_1", "reputation": 150}, "action": "governance.propose"}`)
+	if d, out, err = eval(); err != nil || d["reason"] != "governance.propose requires the Trusted tier or above; the subject is New" {
 		t.Fatalf("%v\n%s", err, out)
 	}
 

@@ -171,7 +171,18 @@ type paramsOutput struct {
 		FeeSplitBps     map[string]uint64 `json:"fee_split_bps"`
 		MaxBatch        int               `json:"max_batch"`
 		MaxMessageBytes int               `json:"max_message_bytes"`
+		MaxSupply       string            `json:"max_supply" doc:"The most AVT that can ever be minted"`
+		Tiers           []TierView        `json:"tiers" doc:"Reputation tiers, lowest first, and their transfer limits"`
+		DailyWindow     int               `json:"daily_window_hours" doc:"Daily limits count what an agent sent over this many hours (hour buckets)"`
 	}
+}
+
+// TierView is a reputation tier and its transfer limits.
+type TierView struct {
+	Name          string `json:"name"`
+	MinReputation int    `json:"min_reputation"`
+	PerTransfer   string `json:"per_transfer" doc:"The largest single transfer or hold, AVT"`
+	Daily         string `json:"daily" doc:"The most sent over the rolling daily window, AVT"`
 }
 
 func op(id, method, path, summary string, status int, tags ...string) huma.Operation {
@@ -385,6 +396,10 @@ func (h *Token) params(_ context.Context, _ *struct{}) (*paramsOutput, error) {
 	out.Body.Version, out.Body.FeeRateBps, out.Body.FeeMin, out.Body.FeeMax = p.Version, p.Fee.RateBps, p.Fee.Min.String(), p.Fee.Max.String()
 	out.Body.FeeSplitBps = map[string]uint64{"treasury": p.Fee.TreasuryBps, "validator_pool": p.Fee.ValidatorsBps, "staking_reward_pool": p.Fee.StakersBps, "burn": p.Fee.BurnBps}
 	out.Body.MaxBatch, out.Body.MaxMessageBytes = teg.MaxBatch, teg.MaxMessageBytes
+	out.Body.MaxSupply, out.Body.DailyWindow = p.EffectiveMaxSupply().String(), teg.WindowHours
+	for _, t := range p.EffectiveTiers() {
+		out.Body.Tiers = append(out.Body.Tiers, TierView{Name: t.Name, MinReputation: t.MinReputation, PerTransfer: t.PerTransfer.String(), Daily: t.Daily.String()})
+	}
 	return out, nil
 }
 
