@@ -92,7 +92,8 @@ type Router interface {
 
 // Handler wraps a router with the conventions of every request: a request id (accepted from
 // X-Request-Id when well-formed, else made), panic recovery (500 envelope, stack in the log
-// only), the body limit, the JSON body checks (CheckJSON), envelopes for the router's own
+// only), the body limit, the checks for NUL characters and duplicate JSON keys (CheckJSON, also
+// on the path and query), envelopes for the router's own
 // plain-text 404 and 405, the security headers (securityHeaders), the access log and the
 // per-route metrics.
 func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
@@ -151,6 +152,10 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 			}
 			log.LogAttrs(ctx, level, "request", attrs...)
 		}()
+		if err := checkURL(r.URL); err != nil {
+			WriteError(rec, r, err)
+			return
+		}
 		mux.ServeHTTP(rec, r)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -121,6 +122,28 @@ func CheckJSON(data []byte) error {
 			valueDone()
 		}
 	}
+}
+
+// checkURL refuses a request whose path or query parameters hold a NUL character (%00), as
+// CheckJSON refuses one in a body: INVALID_CHARACTER with details.in "path" or "query" (and
+// details.field, the query parameter).
+func checkURL(u *url.URL) error {
+	if strings.IndexByte(u.Path, 0) >= 0 {
+		return apperr.New(apperr.Invalid, CodeInvalidCharacter, "the path contains a NUL character (U+0000)").With("in", "path")
+	}
+	if !strings.Contains(u.RawQuery, "%00") {
+		return nil
+	}
+	q, _ := url.ParseQuery(u.RawQuery)
+	for k, vs := range q {
+		for _, v := range append(vs, k) {
+			if strings.IndexByte(v, 0) >= 0 {
+				return apperr.New(apperr.Invalid, CodeInvalidCharacter, "a query parameter contains a NUL character (U+0000)").
+					With("field", k).With("in", "query")
+			}
+		}
+	}
+	return nil
 }
 
 // isJSONBody reports whether a request body of contentType is checked as JSON: a JSON media

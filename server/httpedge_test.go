@@ -339,6 +339,11 @@ func TestJSON_DuplicateKeysAndNULAreRefused(t *testing.T) {
 		if field(r) != "card_data.skills[0]" {
 			t.Errorf("NUL in a key: field %q: %s", field(r), r.Raw)
 		}
+		// Path and query parameters are text too (a NUL in a card id was a 500 on PostgreSQL).
+		s.do("GET", "/api/v1/agent-cards/agt_%00", nil).want(t, 422, "INVALID_CHARACTER")
+		if r := s.do("GET", "/api/v1/agent-cards?q=a%00b", nil).want(t, 422, "INVALID_CHARACTER"); field(r) != "q" {
+			t.Errorf("NUL in a query parameter: field %q", field(r))
+		}
 		// The token endpoint decodes its JSON body itself.
 		s.do("POST", "/api/v1/auth/agent/token", `{"grant_type":"client_credentials","client_id":"a","client_id":"b"}`).want(t, 400, "DUPLICATE_JSON_KEY")
 		// So do the ARD routes, whose errors have their own shape.
