@@ -37,6 +37,7 @@ func startStack(t *testing.T) *stack {
 	cfg.PublicURL = "http://registry.test"
 	cfg.RateLimits.DefaultPerMinute, cfg.RateLimits.DefaultBurst = 100000, 100000
 	cfg.RateLimits.AuthPerMinute, cfg.RateLimits.AuthBurst = 100000, 100000
+	cfg.RateLimits.AuthFailuresPerMinute, cfg.RateLimits.AuthFailuresBurst = 100000, 100000
 	cfg.RateLimits.BootstrapPerMinute, cfg.RateLimits.BootstrapBurst = 100000, 100000
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)

@@ -124,6 +124,11 @@ type RateLimits struct {
 	// BootstrapPerMinute limits the bootstrap tokens a developer may ask for.
 	BootstrapPerMinute int `yaml:"bootstrap_per_minute"`
 	BootstrapBurst     int `yaml:"bootstrap_burst"`
+	// AuthFailuresPerMinute limits the failed authentications (wrong API keys, tokens, client
+	// secrets, passwords) counted against one client address; past it, requests with
+	// credentials from that address are refused before any is checked.
+	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute"`
+	AuthFailuresBurst     int `yaml:"auth_failures_burst"`
 }
 
 // Default returns the defaults.
@@ -146,6 +151,7 @@ func Default() Config {
 			AuthPerMinute: 20, AuthBurst: 10,
 			LoginEmailPerMinute: 5, LoginEmailBurst: 5,
 			BootstrapPerMinute: 5, BootstrapBurst: 5,
+			AuthFailuresPerMinute: 20, AuthFailuresBurst: 20,
 		},
 		Onboarding: Onboarding{StartingGrant: "100", GenesisSupply: "1000000000", HeartbeatInterval: time.Minute},
 	}
@@ -275,7 +281,8 @@ func (c *Config) Finish() error {
 	r := c.RateLimits
 	for name, n := range map[string]int{"default_per_minute": r.DefaultPerMinute, "default_burst": r.DefaultBurst,
 		"auth_per_minute": r.AuthPerMinute, "auth_burst": r.AuthBurst, "login_email_per_minute": r.LoginEmailPerMinute, "login_email_burst": r.LoginEmailBurst,
-		"bootstrap_per_minute": r.BootstrapPerMinute, "bootstrap_burst": r.BootstrapBurst} {
+		"bootstrap_per_minute": r.BootstrapPerMinute, "bootstrap_burst": r.BootstrapBurst,
+		"auth_failures_per_minute": r.AuthFailuresPerMinute, "auth_failures_burst": r.AuthFailuresBurst} {
 		if n <= 0 {
 			return fmt.Errorf("config: rate_limits.%s must be positive", name)
 		}

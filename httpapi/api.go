@@ -12,12 +12,18 @@ import (
 const (
 	SchemeBearer = "bearer"
 	SchemeAPIKey = "apiKey"
+	// SchemeClientBasic is OAuth2 client authentication with HTTP Basic (RFC 6749 §2.3.1), on
+	// the operations that set MetaClientBasicAuth.
+	SchemeClientBasic = "clientBasic"
 )
 
 // Operation metadata keys.
 const (
 	// MetaRateClass names the rate-limit class of an operation ("" = the default class).
 	MetaRateClass = "rate_class"
+	// MetaClientBasicAuth (true) marks an operation that reads "Authorization: Basic" client
+	// credentials itself (ClientBasicAuth); Authenticate lets that header through to it.
+	MetaClientBasicAuth = "client_basic_auth"
 )
 
 // NewAPI returns a huma API on mux that serves the OpenAPI 3.1 document at /openapi.json (and
@@ -36,6 +42,8 @@ func NewAPI(mux *http.ServeMux, title, version string) huma.API {
 		SchemeBearer: {Type: "http", Scheme: "bearer", BearerFormat: "JWT access token, or an avreg_ API key",
 			Description: "Authorization: Bearer <access token | avreg_ API key>"},
 		SchemeAPIKey: {Type: "apiKey", In: "header", Name: "X-Api-Key", Description: "An avreg_ API key"},
+		SchemeClientBasic: {Type: "http", Scheme: "basic",
+			Description: "OAuth2 client authentication (RFC 6749 §2.3.1): client_id and client_secret, each form-urlencoded, as user and password"},
 	}
 	api := humago.New(mux, cfg)
 	// An operation's own MaxBodyBytes replaces the default limit Handler applies.

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
+	"net/url"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -43,7 +45,7 @@ func Authenticate(a Authenticator, m *Metrics) func(huma.Context, func(huma.Cont
 		if st := hctx.TLS(); peers != nil && st != nil {
 			chain = st.PeerCertificates
 		}
-		if authz == "" && key == "" && len(chain) == 0 {
+		if (authz == "" && key == "" && len(chain) == 0) || (key == "" && isBasic(authz) && clientBasicOp(hctx)) {
 			next(hctx)
 			return
 		}
@@ -82,4 +84,46 @@ func authenticate(ctx context.Context, a Authenticator, authz, key string) (poli
 		return a.AuthenticateAPIKey(ctx, token)
 	}
 	return a.AuthenticateAccessToken(ctx, token)
+}
+
+// isBasic reports whether an Authorization header uses the Basic scheme.
+func isBasic(authz string) bool {
+	scheme, _, _ := strings.Cut(authz, " ")
+	return strings.EqualFold(scheme, "Basic")
+}
+
+// clientBasicOp reports whether the request's operation reads Basic client credentials itself.
+func clientBasicOp(hctx huma.Context) bool {
+	op := hctx.Operation()
+	return op != nil && op.Metadata[MetaClientBasicAuth] == true
+}
+
+// errBadBasic is a malformed "Authorization: Basic" header.
+var errBadBasic = apperr.New(apperr.BadRequest, "INVALID_REQUEST",
+	`the Authorization header must be "Basic " and base64 of client_id:client_secret, each form-urlencoded`).With("field", "Authorization").With("in", "header")
+
+// ClientBasicAuth reads OAuth2 client credentials from an "Authorization: Basic" header (RFC
+// 6749 §2.3.1): base64 of client_id ":" client_secret, each form-urlencoded (so a ":" in the id
+// arrives as %3A, and "+" means a space). ok is false when the header is absent or of another
+// scheme; a Basic header that does not decode is INVALID_REQUEST.
+func ClientBasicAuth(authz string) (id, secret string, ok bool, err error) {
+	if !isBasic(authz) {
+		return "", "", false, nil
+	}
+	_, enc, _ := strings.Cut(authz, " ")
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return "", "", true, errBadBasic
+	}
+	rawID, rawSecret, found := strings.Cut(string(raw), ":")
+	if !found {
+		return "", "", true, errBadBasic
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", true, errBadBasic
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", true, errBadBasic
+	}
+	return id, secret, true, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/policy"
 )
 
 // Envelope is the body of every error response:
@@ -50,6 +51,10 @@ func (e *Envelope) GetHeaders() http.Header { return e.headers }
 
 // ContentType makes error responses application/json whatever the client accepts.
 func (e *Envelope) ContentType(string) string { return "application/json" }
+
+// StatusClientClosedRequest is the status the access log and metrics record for a request whose
+// client went away before the answer (nginx's 499): not a server error.
+const StatusClientClosedRequest = 499
 
 // DecisionIDHeader carries the decision_id of the policy decision that denied a request (403),
 // the key to its line in the decision log.
@@ -107,6 +112,10 @@ func FromError(ctx context.Context, err error) *Envelope {
 	ae, ok := apperr.As(err)
 	switch {
 	case ok && ae.Kind != apperr.Internal:
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// The client went away (net/http cancels the request's context): not a server error.
+		return (&Envelope{status: StatusClientClosedRequest, Body: ErrorBody{Code: "CLIENT_CLOSED_REQUEST",
+			Message: "the client closed the connection before the answer"}}).stamp(ctx)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		ae = apperr.New(apperr.Unavailable, "REQUEST_CANCELLED", "the request was cancelled or timed out")
 	default:
@@ -118,7 +127,14 @@ func FromError(ctx context.Context, err error) *Envelope {
 	env = &Envelope{status: statusOf(ae.Kind), Body: ErrorBody{Code: ae.Code, Message: ae.Message, Details: ae.Details}}
 	switch ae.Kind {
 	case apperr.Unauthenticated:
-		env.setHeader("WWW-Authenticate", `Bearer realm="sovereign"`)
+		challenge := `Bearer realm="sovereign"`
+		if ae.Details["auth_scheme"] == "Basic" {
+			challenge = `Basic realm="sovereign"`
+		}
+		env.setHeader("WWW-Authenticate", challenge)
+		if info != nil && ae.Code != policy.ErrAuthRequired.Code {
+			info.authFailed = true
+		}
 	case apperr.TooManyRequests:
 		if s, ok := wholeSeconds(ae.Details["retry_after_seconds"]); ok {
 			env.setHeader("Retry-After", strconv.Itoa(s))

@@ -37,6 +37,9 @@ type requestInfo struct {
 	// bodyLimit is the most request-body bytes the route accepts (MaxBodyBytes unless its
 	// operation says otherwise).
 	bodyLimit int64
+	// authFailed is set when the request was answered 401 for credentials it presented (see
+	// RateLimits.AuthFailures).
+	authFailed bool
 }
 
 type infoKey struct{}
@@ -89,8 +92,10 @@ type Router interface {
 
 // Handler wraps a router with the conventions of every request: a request id (accepted from
 // X-Request-Id when well-formed, else made), panic recovery (500 envelope, stack in the log
-// only), the body limit, envelopes for the router's own plain-text 404 and 405, the access log
-// and the per-route metrics.
+// only), the body limit, the checks for NUL characters and duplicate JSON keys (CheckJSON, also
+// on the path and query), envelopes for the router's own
+// plain-text 404 and 405, the security headers (securityHeaders), the access log and the
+// per-route metrics.
 func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -102,12 +107,13 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 		ctx := context.WithValue(r.Context(), infoKey{}, info)
 		r = r.WithContext(ctx)
 		w.Header().Set(RequestIDHeader, id)
+		securityHeaders(w.Header(), r.Method)
 		_, pattern := mux.Handler(r)
 		route := routeLabel(pattern)
 
 		rec := &recorder{ResponseWriter: w, r: r, status: http.StatusOK}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &limitedBody{rc: r.Body, info: info}
+			r.Body = &limitedBody{rc: r.Body, info: info, checkJSON: isJSONBody(r.Header.Get("Content-Type"))}
 		}
 		m.inFlight.Inc()
 		defer func() {
@@ -146,6 +152,10 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 			}
 			log.LogAttrs(ctx, level, "request", attrs...)
 		}()
+		if err := checkURL(r.URL); err != nil {
+			WriteError(rec, r, err)
+			return
+		}
 		mux.ServeHTTP(rec, r)
 	})
 }
@@ -242,12 +252,37 @@ func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// securityHeaders sets the headers every response carries: no MIME sniffing, no Referer
+// leaving the site (verification links hold tokens), and — for responses to requests that
+// change something, which are the ones that hand out secrets (tokens, API keys, recovery keys,
+// client secrets) — no storing by any cache. A handler may replace Cache-Control.
+func securityHeaders(h http.Header, method string) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		h.Set("Cache-Control", "no-store")
+	}
+}
+
+// CodeBodyIncomplete is a request body that ended before its Content-Length, or whose
+// connection failed while it was sent: the client's doing, answered 400 and logged as such.
+const CodeBodyIncomplete = "BODY_INCOMPLETE"
+
 // limitedBody refuses to read more than the request's body limit, which the route's operation
-// may raise (see NewAPI) after the body was wrapped.
+// may raise (see NewAPI) after the body was wrapped. A read that fails (the client sent less
+// than it announced, or went away) fails with BODY_INCOMPLETE, whoever reads the body. When
+// checkJSON is set, the body is kept as it is read and, at its end, checked with CheckJSON: a
+// body that fails the check ends with that error instead of io.EOF, so no handler decodes it.
 type limitedBody struct {
-	rc   io.ReadCloser
-	n    int64
-	info *requestInfo
+	rc        io.ReadCloser
+	n         int64
+	info      *requestInfo
+	checkJSON bool
+	buf       []byte
+	checked   bool
+	jsonErr   error
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -262,6 +297,24 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	b.n += int64(n)
 	if b.n > limit {
 		return n - int(b.n-limit), &http.MaxBytesError{Limit: limit}
+	}
+	if b.checkJSON && !b.checked {
+		b.buf = append(b.buf, p[:n]...)
+	}
+	var ne net.Error
+	switch {
+	case err == io.EOF && b.checkJSON:
+		if !b.checked {
+			b.checked, b.jsonErr, b.buf = true, CheckJSON(b.buf), nil
+		}
+		if b.jsonErr != nil {
+			return n, b.jsonErr
+		}
+	case err == nil, err == io.EOF, errors.As(err, &ne) && ne.Timeout():
+		// A timeout stays what it is: 408 REQUEST_TIMEOUT.
+	default:
+		err = &apperr.Error{Kind: apperr.BadRequest, Code: CodeBodyIncomplete, Err: err,
+			Message: "the request body ended before its Content-Length, or the connection failed while it was sent"}
 	}
 	return n, err
 }

@@ -19,6 +19,8 @@ const (
 	// RateAuth applies to credential endpoints (login, register, recovery): a small budget per
 	// client address, so password guessing is slow.
 	RateAuth = "auth"
+	// RateAuthFailure counts failed authentications per client address (see AuthFailures).
+	RateAuthFailure = "auth_failure"
 )
 
 // RateLimits applies per-caller limits: the caller is the authenticated subject, or the client
@@ -41,15 +43,67 @@ func (rl *RateLimits) Middleware(hctx huma.Context, next func(huma.Context)) {
 			class = c
 		}
 	}
-	addr := hctx.RemoteAddr()
-	if r, _ := unwrapRequest(hctx); r != nil {
-		addr = clientIP(r)
-	}
-	if err := rl.Check(hctx.Context(), class, callerKey(hctx.Context(), class, addr)); err != nil {
+	if err := rl.Check(hctx.Context(), class, callerKey(hctx.Context(), class, remoteAddr(hctx))); err != nil {
 		writeHuma(hctx, err)
 		return
 	}
 	next(hctx)
+}
+
+// AuthFailures is the huma middleware, run before Authenticate, that limits failed
+// authentications per client address under the RateAuthFailure class (it does nothing without
+// one). A request answered 401 for credentials it presented — a wrong API key, token, client
+// secret or password, not a missing one — spends one unit of its address's budget; successful
+// requests spend nothing. A request that presents credentials (an Authorization or X-Api-Key
+// header, a TLS client certificate, or any call to an operation of the RateAuth class, whose
+// bodies carry passwords and secrets) from an address whose budget is spent is refused with
+// 429 and Retry-After before any credential is checked, so a right guess cannot be told from a
+// wrong one. Anonymous requests go on.
+func (rl *RateLimits) AuthFailures(hctx huma.Context, next func(huma.Context)) {
+	l, ok := rl.Classes[RateAuthFailure]
+	if !ok {
+		next(hctx)
+		return
+	}
+	ctx := hctx.Context()
+	key := RateAuthFailure + "|ip:" + remoteAddr(hctx)
+	if presentsCredentials(hctx) {
+		res, err := rl.Limiter.Peek(ctx, key, l)
+		switch {
+		case err != nil:
+			rl.unavailable(ctx, RateAuthFailure, err)
+		case !res.Allowed:
+			writeHuma(hctx, rl.limited(RateAuthFailure, l, res))
+			return
+		}
+	}
+	next(hctx)
+	if info := infoFrom(ctx); info != nil && info.authFailed {
+		// Counted even when the client has gone: hanging up must not make a guess free.
+		if _, err := rl.Limiter.Allow(context.WithoutCancel(ctx), key, l); err != nil {
+			rl.unavailable(ctx, RateAuthFailure, err)
+		}
+	}
+}
+
+// presentsCredentials reports whether a request carries credentials for AuthFailures to guard.
+func presentsCredentials(hctx huma.Context) bool {
+	if hctx.Header("Authorization") != "" || hctx.Header("X-Api-Key") != "" {
+		return true
+	}
+	if st := hctx.TLS(); st != nil && len(st.PeerCertificates) > 0 {
+		return true
+	}
+	op := hctx.Operation()
+	return op != nil && op.Metadata[MetaRateClass] == RateAuth
+}
+
+// remoteAddr is the client address of a huma request (forwarded headers are not trusted).
+func remoteAddr(hctx huma.Context) string {
+	if r, _ := unwrapRequest(hctx); r != nil {
+		return clientIP(r)
+	}
+	return hctx.RemoteAddr()
 }
 
 // CheckRequest counts one request of a plain net/http route (not a huma operation) against the
@@ -79,14 +133,24 @@ func (rl *RateLimits) Check(ctx context.Context, class, key string) error {
 	}
 	res, err := rl.Limiter.Allow(ctx, key, l)
 	if err != nil {
-		if rl.Log != nil {
-			rl.Log.WarnContext(ctx, "rate limiter unavailable; request allowed", "class", class, "err", err)
-		}
+		rl.unavailable(ctx, class, err)
 		return nil
 	}
 	if res.Allowed {
 		return nil
 	}
+	return rl.limited(class, l, res)
+}
+
+// unavailable logs a failure of the limiter itself (the request is let through).
+func (rl *RateLimits) unavailable(ctx context.Context, class string, err error) {
+	if rl.Log != nil {
+		rl.Log.WarnContext(ctx, "rate limiter unavailable; request allowed", "class", class, "err", err)
+	}
+}
+
+// limited is the TOO_MANY_REQUESTS answer to an event res refused under l of class.
+func (rl *RateLimits) limited(class string, l ratelimit.Limit, res ratelimit.Result) error {
 	if rl.Metrics != nil {
 		rl.Metrics.rateLimited.WithLabelValues(class).Inc()
 	}

@@ -88,6 +88,10 @@ func (f *failingLimiter) Allow(context.Context, string, ratelimit.Limit) (rateli
 	return ratelimit.Result{}, errors.New("redis: connection refused")
 }
 
+func (f *failingLimiter) Peek(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
+	return f.Allow(ctx, key, l)
+}
+
 func TestStack_RateLimiterFailureLetsRequestsThrough(t *testing.T) {
 	lim := &failingLimiter{}
 	s := newStack(t, stackOptions{limiter: lim, classes: map[string]ratelimit.Limit{httpapi.RateDefault: tiny}})
@@ -109,6 +113,10 @@ type recordingLimiter struct{ keys chan string }
 
 func (r *recordingLimiter) Allow(_ context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
 	r.keys <- key
+	return ratelimit.Result{Allowed: true, Limit: l}, nil
+}
+
+func (r *recordingLimiter) Peek(_ context.Context, _ string, l ratelimit.Limit) (ratelimit.Result, error) {
 	return ratelimit.Result{Allowed: true, Limit: l}, nil
 }
 

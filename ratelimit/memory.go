@@ -97,6 +97,17 @@ func (m *Memory) now() int64 {
 // Limiter and is otherwise unused. It returns an error wrapping
 // ErrInvalidLimit when l is invalid.
 func (m *Memory) Allow(ctx context.Context, key string, l Limit) (Result, error) {
+	return m.step(key, l, true)
+}
+
+// Peek reports what Allow would answer for key under l now, recording nothing. It returns an
+// error wrapping ErrInvalidLimit when l is invalid.
+func (m *Memory) Peek(ctx context.Context, key string, l Limit) (Result, error) {
+	return m.step(key, l, false)
+}
+
+// step is one GCRA decision for key, recorded when record is set and the event is allowed.
+func (m *Memory) step(key string, l Limit, record bool) (Result, error) {
 	if m == nil || m.shards == nil {
 		return Result{Limit: l}, errMemoryNotInitialised
 	}
@@ -114,7 +125,7 @@ func (m *Memory) Allow(ctx context.Context, key string, l Limit) (Result, error)
 		tat = now
 	}
 	res, newTAT := gcra(now, tat, interval, tolerance, l)
-	if res.Allowed {
+	if res.Allowed && record {
 		s.tat[key] = newTAT
 	}
 	s.ops++

@@ -98,6 +98,10 @@ type Limiter interface {
 	// returns an error wrapping ErrInvalidLimit when l is invalid, and may
 	// return other errors from the backing store.
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
+	// Peek reports what Allow would answer for key under l now, without recording an event:
+	// for limits that count only some outcomes (failed authentications), checked before the
+	// outcome is known. Its errors are those of Allow.
+	Peek(ctx context.Context, key string, l Limit) (Result, error)
 }
 
 // gcra applies one GCRA step. now and tat are in nanoseconds on the same

@@ -21,6 +21,7 @@ const maxRedisTolerance = int64(1) << 52
 // KEYS[1]: the key holding the TAT (Unix microseconds).
 // ARGV[1]: emission interval in microseconds.
 // ARGV[2]: burst.
+// ARGV[3]: 1 to record an allowed event (Allow), 0 to only answer (Peek).
 //
 // Returns {allowed (0|1), remaining, retry_after_us, reset_after_us}.
 var gcraScript = redis.NewScript(`
@@ -41,11 +42,14 @@ if now < allow_at then
   if remaining < 0 then remaining = 0 end
   return {0, remaining, allow_at - now, tat - now}
 end
+local remaining = math.floor((tolerance - (new_tat - now)) / interval)
+if remaining < 0 then remaining = 0 end
+if ARGV[3] ~= '1' then
+  return {1, remaining, 0, new_tat - now}
+end
 local ttl_ms = math.ceil((new_tat - now) / 1000)
 if ttl_ms < 1 then ttl_ms = 1 end
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', ttl_ms))
-local remaining = math.floor((tolerance - (new_tat - now)) / interval)
-if remaining < 0 then remaining = 0 end
 return {1, remaining, 0, new_tat - now}
 `)
 
@@ -91,6 +95,17 @@ func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 // when the script cannot be run; in that case the caller chooses whether to
 // fail open or closed.
 func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) {
+	return r.step(ctx, key, l, true)
+}
+
+// Peek reports what Allow would answer for key under l now, recording nothing; its errors are
+// those of Allow.
+func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
+	return r.step(ctx, key, l, false)
+}
+
+// step runs one GCRA decision for key in Redis, recorded when record is set and allowed.
+func (r *Redis) step(ctx context.Context, key string, l Limit, record bool) (Result, error) {
 	if r == nil || r.client == nil {
 		return Result{Limit: l}, errRedisNoClient
 	}
@@ -106,7 +121,7 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 		return Result{Limit: l}, fmt.Errorf("%w: burst × period/rate is too large for the Redis limiter (%s)", ErrInvalidLimit, l)
 	}
 
-	vals, err := gcraScript.Run(ctx, r.client, []string{r.prefix + key}, intervalUS, l.Burst).Int64Slice()
+	vals, err := gcraScript.Run(ctx, r.client, []string{r.prefix + key}, intervalUS, l.Burst, recordArg(record)).Int64Slice()
 	if err != nil {
 		return Result{Limit: l}, fmt.Errorf("ratelimit: redis: %w", err)
 	}
@@ -120,4 +135,12 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 		RetryAfter: time.Duration(max(vals[2], 0)) * time.Microsecond,
 		ResetAfter: time.Duration(max(vals[3], 0)) * time.Microsecond,
 	}, nil
+}
+
+// recordArg is the script's ARGV[3] for record.
+func recordArg(record bool) int {
+	if record {
+		return 1
+	}
+	return 0
 }

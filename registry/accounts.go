@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -500,8 +501,15 @@ func (a *Accounts) RotateRecoveryKeys(ctx context.Context, caller policy.Subject
 	return keys, nil
 }
 
+// developerResource is the developer account id as the policy sees it: owned by itself. An id
+// that names no developer account (an agent's own id, when an agent asks for its "me") has no
+// owner, so the policy's owner rules cannot grant it anything.
 func developerResource(id string) policy.Resource {
-	return policy.Resource{Kind: "developer", ID: id, Owner: id}
+	r := policy.Resource{Kind: "developer", ID: id}
+	if strings.HasPrefix(id, ids.Developer+"_") {
+		r.Owner = id
+	}
+	return r
 }
 
 // Profile returns the developer with id, as caller may see it.

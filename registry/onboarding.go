@@ -429,9 +429,13 @@ func (o *Onboarding) AgentToken(ctx context.Context, clientID, secret string, au
 	return tok, o.now().Add(AgentTokenTTL), nil
 }
 
-// Me returns the calling agent.
+// Me returns the calling agent: 401 AUTHENTICATION_REQUIRED for a caller without credentials,
+// 403 AGENT_ONLY for one that is not an agent.
 func (o *Onboarding) Me(ctx context.Context, caller policy.Subject) (*Agent, error) {
-	if caller.Kind != policy.KindAgent || caller.ID == "" {
+	if caller.Kind == policy.KindAnonymous || caller.Kind == "" || caller.ID == "" {
+		return nil, policy.ErrAuthRequired
+	}
+	if caller.Kind != policy.KindAgent {
 		return nil, apperr.New(apperr.Forbidden, "AGENT_ONLY", "only an agent can ask this (authenticate with the agent's token)")
 	}
 	return o.store.Agent(ctx, caller.ID)

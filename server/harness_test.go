@@ -72,6 +72,7 @@ func newStack(t *testing.T, db *store.DB, opts ...stackOption) *stack {
 	cfg.PublicURL = "http://registry.test"
 	cfg.RateLimits.DefaultPerMinute, cfg.RateLimits.DefaultBurst = 100000, 100000
 	cfg.RateLimits.AuthPerMinute, cfg.RateLimits.AuthBurst = 100000, 100000
+	cfg.RateLimits.AuthFailuresPerMinute, cfg.RateLimits.AuthFailuresBurst = 100000, 100000
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -169,6 +169,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		httpapi.RateAuth:            perMinute(rl.AuthPerMinute, rl.AuthBurst),
 		registryhttp.RateLoginEmail: perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
 		registryhttp.RateBootstrap:  perMinute(rl.BootstrapPerMinute, rl.BootstrapBurst),
+		httpapi.RateAuthFailure:     perMinute(rl.AuthFailuresPerMinute, rl.AuthFailuresBurst),
 	}}
 
 	params := teg.DefaultParams()
@@ -205,7 +206,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID, agentActive: s.agentActive}
-	api.UseMiddleware(httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
+	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz, Params: params}
 		if err := genesis(ctx, tokens, cfg.Onboarding.GenesisSupply, log); err != nil {

@@ -138,6 +138,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	switch {
 	case errors.As(err, &mbe):
 		return nil, apperr.Errorf(apperr.TooLarge, "BODY_TOO_LARGE", "the request body is larger than %d bytes", ard.MaxBodyBytes)
+	case apperr.KindOf(err) != apperr.Internal:
+		// The stack's body checks (httpapi.CheckJSON, a body cut short) say what was wrong.
+		return nil, err
 	case err != nil:
 		return nil, apperr.Errorf(apperr.BadRequest, ard.CodeInvalidArgument, "the request body could not be read: %v", err)
 	}

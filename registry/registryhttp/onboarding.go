@@ -76,8 +76,9 @@ type registerAgentOutput struct {
 }
 
 type agentTokenInput struct {
-	ContentType string `header:"Content-Type"`
-	RawBody     []byte
+	ContentType   string `header:"Content-Type"`
+	Authorization string `header:"Authorization" doc:"Basic client credentials (RFC 6749 §2.3.1), instead of client_id and client_secret in the body"`
+	RawBody       []byte
 }
 
 // AgentTokenBody is the OAuth2 token response (RFC 6749 §5.1).
@@ -125,7 +126,8 @@ func (h *Onboarding) Register(api huma.API) {
 	reg.MaxBodyBytes = 512 << 10
 	httpapi.Register(api, reg, h.registerAgent)
 	tok := onboardOp("agent-token", http.MethodPost, "/api/v1/auth/agent/token", "OAuth2 client credentials: an agent's short-lived token (audience: the TEG, or the agent ids / SPIFFE IDs asked for)", http.StatusOK, false)
-	tok.Metadata = map[string]any{httpapi.MetaRateClass: httpapi.RateAuth}
+	tok.Metadata = map[string]any{httpapi.MetaRateClass: httpapi.RateAuth, httpapi.MetaClientBasicAuth: true}
+	tok.Security = []map[string][]string{{httpapi.SchemeClientBasic: {}}, {}}
 	httpapi.Register(api, tok, h.token)
 	httpapi.Register(api, onboardOp("agent-me", http.MethodGet, "/api/v1/agents/me", "The calling agent", http.StatusOK, true), h.me)
 	httpapi.Register(api, onboardOp("agent-rotate-secret", http.MethodPost, "/api/v1/agents/me/secret", "A new client secret for the calling agent (the old one stops working)", http.StatusOK, true), h.rotateSecret)
@@ -177,8 +179,13 @@ func (h *Onboarding) registerAgent(ctx context.Context, in *registerAgentInput) 
 		ClientSecret: reg.ClientSecret, SVID: reg.SVID, Card: h.Cards.view(reg.Card)}}, nil
 }
 
+// errTwoClientAuths is a token request that authenticates the client twice (RFC 6749 §2.3:
+// one method per request).
+var errTwoClientAuths = apperr.New(apperr.BadRequest, "INVALID_REQUEST",
+	"send the client credentials either in HTTP Basic authentication or in the body, not both")
+
 // token is the client-credentials grant; it takes the RFC 6749 form encoding or JSON, and
-// client credentials in the body or in HTTP Basic authentication.
+// client credentials in the body or in HTTP Basic authentication (RFC 6749 §2.3.1), not both.
 func (h *Onboarding) token(ctx context.Context, in *agentTokenInput) (*agentTokenOutput, error) {
 	var grant, id, secret string
 	var audience []string
@@ -211,10 +218,24 @@ func (h *Onboarding) token(ctx context.Context, in *agentTokenInput) (*agentToke
 			audience = append(audience, strings.Fields(a)...)
 		}
 	}
+	basicID, basicSecret, basic, err := httpapi.ClientBasicAuth(in.Authorization)
+	switch {
+	case err != nil:
+		return nil, err
+	case basic && (id != "" || secret != ""):
+		return nil, errTwoClientAuths
+	case basic:
+		id, secret = basicID, basicSecret
+	}
 	if grant != "client_credentials" {
 		return nil, apperr.New(apperr.BadRequest, "UNSUPPORTED_GRANT_TYPE", "grant_type must be client_credentials").With("field", "grant_type")
 	}
 	tok, exp, err := h.Service.AgentToken(ctx, id, secret, audience...)
+	if basic && apperr.KindOf(err) == apperr.Unauthenticated {
+		// RFC 6749 §5.2: a client that authenticated with Basic is challenged with Basic.
+		ae, _ := apperr.As(err)
+		err = ae.With("auth_scheme", "Basic")
+	}
 	if err != nil {
 		return nil, err
 	}
