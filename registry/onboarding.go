@@ -464,10 +464,11 @@ func (o *Onboarding) Heartbeat(ctx context.Context, caller policy.Subject) (*Age
 // authority or a higher one may lift it (ActionAgentReactivate: the policy decides, with the
 // resource's suspended_by). Every authenticated request of a suspended or revoked agent is
 // refused from the moment the change is stored (AgentActive), whatever tokens it holds, and
-// the ledger freezes its wallet: first the wallet, then the agent when suspending or revoking;
-// first the agent, then the wallet when reactivating (undone if the wallet cannot follow), so
-// a failure never leaves an agent able to spend that should not. A TEG out of reach is 503
-// TEG_UNAVAILABLE with the agent's status unchanged.
+// the ledger freezes its wallet: first the wallet, then the agent (then the wallet again) when
+// suspending or revoking; first the agent, then the wallet when reactivating (undone if the
+// wallet cannot follow), so neither a failure nor a concurrent change leaves a wallet open
+// that should be frozen. A TEG out of reach is 503 TEG_UNAVAILABLE with the agent's status
+// unchanged.
 func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, agentID, status string) (*Agent, error) {
 	a, err := o.store.Agent(ctx, agentID)
 	if err != nil {
@@ -504,7 +505,13 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 	if err := o.store.SetAgentStatus(ctx, a.ID, from, to, now); err != nil {
 		return nil, err
 	}
-	if !freeze && from.Status != AgentActive {
+	switch {
+	case freeze:
+		// Again, best effort: a reactivation decided before this change may have unfrozen the
+		// wallet between the two steps. A later time makes it another change for the ledger
+		// (the first one's idempotency key would only replay the first).
+		_ = o.setWalletStatus(ctx, a.ID, status, later(now, o.now().UTC()))
+	case from.Status != AgentActive:
 		if err := o.setWalletStatus(ctx, a.ID, status, now); err != nil {
 			// The agent goes back to how it was (unless something changed it meanwhile), so
 			// the caller can retry; with its own deadline, as the request's may be what ended.
@@ -512,6 +519,11 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 			defer cancel()
 			_ = o.store.SetAgentStatus(undo, a.ID, to, from, o.now().UTC())
 			return nil, err
+		}
+		// A suspension that landed meanwhile froze the wallet before this unfroze it: freeze
+		// it again (best effort; that suspension's own second step does too).
+		if cur, err := o.store.AgentStatus(ctx, a.ID); err == nil && cur != AgentActive {
+			_ = o.setWalletStatus(ctx, a.ID, cur, later(now, o.now().UTC()))
 		}
 	}
 	a.Status, a.SuspendedBy, a.UpdatedAt = status, by, now
@@ -533,6 +545,14 @@ func (o *Onboarding) setWalletStatus(ctx context.Context, agentID, status string
 		return ErrWalletStatusUnavailable.With("cause", err.Error())
 	}
 	return err
+}
+
+// later is t, or just after prev when t is not after it (a clock that did not move).
+func later(prev, t time.Time) time.Time {
+	if t.After(prev) {
+		return t
+	}
+	return prev.Add(time.Nanosecond)
 }
 
 // suspender is the authority that holds a's suspension once caller (allowed to suspend it)

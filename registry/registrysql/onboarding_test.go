@@ -34,6 +34,9 @@ type fakeWallets struct {
 	mu      sync.Mutex
 	created map[string]avt.Amount
 	fail    atomic.Bool
+	// statusOf, when set, has SetWalletStatus record each call with the agent's status then.
+	statusOf func(ctx context.Context, agentID string) (string, error)
+	calls    []walletCall
 }
 
 func (w *fakeWallets) CreateWallet(_ context.Context, agentID string, grant avt.Amount) error {
@@ -48,11 +51,23 @@ func (w *fakeWallets) CreateWallet(_ context.Context, agentID string, grant avt.
 	return nil
 }
 
-func (w *fakeWallets) SetWalletStatus(context.Context, string, string, time.Time) error {
+func (w *fakeWallets) SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error {
 	if w.fail.Load() {
 		return errors.New("dial tcp: connection refused")
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.statusOf != nil {
+		agent, _ := w.statusOf(ctx, agentID)
+		w.calls = append(w.calls, walletCall{status: status, at: at, agentWas: agent})
+	}
 	return nil
+}
+
+// walletCall is a SetWalletStatus call and the agent's status when it came.
+type walletCall struct {
+	status, agentWas string
+	at               time.Time
 }
 
 type onboardingEnv struct {
@@ -428,5 +443,66 @@ func TestOnboarding_StatusChangesAreCompareAndSet(t *testing.T) {
 		}
 		_, err = st.AgentStatus(ctx, "agt_nope")
 		wantCode(t, err, "AGENT_NOT_FOUND")
+	})
+}
+
+// TestOnboarding_WalletFollowsTheAgent: a suspension freezes the wallet before the agent is
+// suspended (and once more after, with another change id); a reactivation unfreezes it after
+// the agent is active; a TEG that fails leaves the agent as it was.
+func TestOnboarding_WalletFollowsTheAgent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Frozen Agent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := reg.Agent.ID
+		e.wallets.statusOf = registrysql.NewOnboarding(db).AgentStatus
+		calls := func() []walletCall {
+			e.wallets.mu.Lock()
+			defer e.wallets.mu.Unlock()
+			c := e.wallets.calls
+			e.wallets.calls = nil
+			return c
+		}
+
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentSuspended); err != nil {
+			t.Fatal(err)
+		}
+		c := calls()
+		if len(c) != 2 || c[0].status != "suspended" || c[0].agentWas != "active" || c[1].status != "suspended" ||
+			c[1].agentWas != "suspended" || !c[1].at.After(c[0].at) {
+			t.Fatalf("suspension: %+v", c)
+		}
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentActive); err != nil {
+			t.Fatal(err)
+		}
+		if c := calls(); len(c) != 1 || c[0].status != "active" || c[0].agentWas != "active" {
+			t.Fatalf("reactivation: %+v", c)
+		}
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentActive); err != nil || len(calls()) != 0 {
+			t.Fatalf("active again: the wallet is not touched (%v)", err)
+		}
+
+		e.wallets.fail.Store(true)
+		_, err = e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentSuspended)
+		wantCode(t, err, "TEG_UNAVAILABLE")
+		wantCode(t, e.svc.AgentActive(ctx, id), "")
+		e.wallets.fail.Store(false)
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentSuspended); err != nil {
+			t.Fatal(err)
+		}
+		e.wallets.fail.Store(true)
+		_, err = e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentActive)
+		wantCode(t, err, "TEG_UNAVAILABLE")
+		wantCode(t, e.svc.AgentActive(ctx, id), "AGENT_SUSPENDED")
+		if a, _ := registrysql.NewOnboarding(db).Agent(ctx, id); a.SuspendedBy != policy.AuthorityOwner {
+			t.Fatalf("the undone reactivation lost who suspended: %+v", a)
+		}
 	})
 }
