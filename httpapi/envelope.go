@@ -119,7 +119,7 @@ func FromError(ctx context.Context, err error) *Envelope {
 	switch ae.Kind {
 	case apperr.Unauthenticated:
 		env.setHeader("WWW-Authenticate", `Bearer realm="sovereign"`)
-	case apperr.TooManyRequests:
+	case apperr.TooManyRequests, apperr.Unavailable:
 		if s, ok := wholeSeconds(ae.Details["retry_after_seconds"]); ok {
 			env.setHeader("Retry-After", strconv.Itoa(s))
 		}
