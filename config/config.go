@@ -86,11 +86,11 @@ type Config struct {
 
 // PasswordHashing bounds the argon2id work of registrations, logins and password recoveries:
 // each hash holds its memory (19 MiB) while it runs; requests beyond MaxMemoryMiB wait in a
-// queue of MaxWaiting for at most MaxWait, then answer 503 SERVER_BUSY with Retry-After.
+// queue of MaxWaiting for at most WaitTimeout, then answer 503 SERVER_BUSY with Retry-After.
 type PasswordHashing struct {
 	MaxMemoryMiB int           `yaml:"max_memory_mib"`
 	MaxWaiting   int           `yaml:"max_waiting"`
-	MaxWait      time.Duration `yaml:"max_wait"`
+	WaitTimeout  time.Duration `yaml:"wait_timeout"`
 }
 
 // Metrics configures where Prometheus metrics are served. The public listener does not serve
@@ -179,7 +179,7 @@ func Default() Config {
 			LoginEmailPerMinute: 10, LoginEmailBurst: 20,
 			BootstrapPerMinute: 5, BootstrapBurst: 5,
 		},
-		PasswordHashing: PasswordHashing{MaxMemoryMiB: 128, MaxWaiting: 32, MaxWait: 2 * time.Second},
+		PasswordHashing: PasswordHashing{MaxMemoryMiB: 128, MaxWaiting: 32, WaitTimeout: 2 * time.Second},
 		Onboarding:      Onboarding{StartingGrant: "100", GenesisSupply: "1000000000", HeartbeatInterval: time.Minute},
 	}
 }
@@ -341,14 +341,15 @@ func (c *Config) finishResources() error {
 	if p.MaxMemoryMiB <= 0 {
 		return fmt.Errorf("config: password_hashing.max_memory_mib must be positive")
 	}
-	if p.MaxWaiting < 0 || p.MaxWait < 0 {
-		return fmt.Errorf("config: password_hashing.max_waiting and max_wait must not be negative")
+	if p.MaxWaiting < 0 || p.WaitTimeout < 0 {
+		return fmt.Errorf("config: password_hashing.max_waiting and password_hashing.wait_timeout must not be negative")
 	}
 	if c.Metrics.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.Metrics.Addr); err != nil {
+		_, port, err := net.SplitHostPort(c.Metrics.Addr)
+		if err != nil {
 			return fmt.Errorf("config: metrics.addr %q is not host:port: %w", c.Metrics.Addr, err)
 		}
-		if c.Metrics.Addr == c.Addr {
+		if c.Metrics.Addr == c.Addr && port != "0" {
 			return fmt.Errorf("config: metrics.addr must differ from addr (the public listener)")
 		}
 	}

@@ -109,7 +109,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	db := o.DB
 	if db == nil {
 		var err error
-		if db, err = store.Open(ctx, cfg.Store); err != nil {
+		if db, err = store.Open(ctx, cfg.Store, store.WithLogger(log)); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +154,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: authz,
 		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log, Now: o.Now,
 		PasswordLimits: credential.HashLimits{MaxMemoryKiB: uint64(cfg.PasswordHashing.MaxMemoryMiB) * 1024,
-			MaxWaiting: cfg.PasswordHashing.MaxWaiting, MaxWait: cfg.PasswordHashing.MaxWait},
+			MaxWaiting: cfg.PasswordHashing.MaxWaiting, MaxWait: cfg.PasswordHashing.WaitTimeout},
 	})
 	if err != nil {
 		return nil, err
