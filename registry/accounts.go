@@ -504,30 +504,24 @@ func (a *Accounts) Recover(ctx context.Context, in RecoverInput) (*Recovery, err
 	if !credential.LooksLike(credential.RecoveryKeyPrefix, in.RecoveryKey) {
 		return nil, ErrRecoveryInvalid
 	}
+	keyHash := credential.HashSecret(in.RecoveryKey)
+	// A wrong key is refused before the new password is hashed, so guessed keys cost no
+	// argon2id work; the transaction checks the key again.
+	if _, _, _, err := recoveryKey(ctx, a.store, e, keyHash); err != nil {
+		return nil, err
+	}
 	hash, err := a.hashPassword(ctx, in.NewPassword)
 	if err != nil {
 		return nil, err
 	}
-	keyHash := credential.HashSecret(in.RecoveryKey)
 	var out *Recovery
 	err = a.store.Tx(ctx, func(s AccountStore) error {
-		d, err := s.DeveloperByEmail(ctx, e)
-		if apperr.KindOf(err) == apperr.NotFound {
-			return ErrRecoveryInvalid
-		}
+		d, key, unused, err := recoveryKey(ctx, s, e, keyHash)
 		if err != nil {
 			return err
-		}
-		keys, err := s.UnusedRecoveryKeys(ctx, d.ID)
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(keys, func(k RecoveryKey) bool { return k.Hash == keyHash })
-		if i < 0 {
-			return ErrRecoveryInvalid
 		}
 		now := a.clock()
-		if ok, err := s.MarkRecoveryKeyUsed(ctx, keys[i].ID, now); err != nil || !ok {
+		if ok, err := s.MarkRecoveryKeyUsed(ctx, key.ID, now); err != nil || !ok {
 			if err == nil {
 				err = ErrRecoveryInvalid
 			}
@@ -544,13 +538,34 @@ func (a *Accounts) Recover(ctx context.Context, in RecoverInput) (*Recovery, err
 		if err != nil {
 			return err
 		}
-		out = &Recovery{RemainingKeys: len(keys) - 1, Tokens: t}
+		out = &Recovery{RemainingKeys: unused - 1, Tokens: t}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// recoveryKey returns the developer with email, its unused recovery key hashing to keyHash and
+// how many unused keys it has, or ErrRecoveryInvalid when there is no such key.
+func recoveryKey(ctx context.Context, s AccountStore, email, keyHash string) (*Developer, RecoveryKey, int, error) {
+	d, err := s.DeveloperByEmail(ctx, email)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, RecoveryKey{}, 0, ErrRecoveryInvalid
+	}
+	if err != nil {
+		return nil, RecoveryKey{}, 0, err
+	}
+	keys, err := s.UnusedRecoveryKeys(ctx, d.ID)
+	if err != nil {
+		return nil, RecoveryKey{}, 0, err
+	}
+	i := slices.IndexFunc(keys, func(k RecoveryKey) bool { return k.Hash == keyHash })
+	if i < 0 {
+		return nil, RecoveryKey{}, 0, ErrRecoveryInvalid
+	}
+	return d, keys[i], len(keys), nil
 }
 
 // RotateRecoveryKeys replaces the caller's recovery keys with RecoveryKeyCount new ones, shown

@@ -83,6 +83,16 @@ func TestPasswordHashing_OverflowAnswers503(t *testing.T) {
 	if !strings.Contains(string(m.Raw), "sovereign_password_hashes_rejected_total "+strconv.Itoa(busy)) {
 		t.Fatalf("/metrics does not count %d refusals:\n%s", busy, grepLines(string(m.Raw), "sovereign_password"))
 	}
+	// Guessed recovery keys are refused before any hashing: a burst of them never meets the
+	// budget.
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Go(func() {
+			s.do("POST", "/api/v1/auth/recover", map[string]string{"email": registeredEmail[0],
+				"recovery_key": "avrk_" + strings.Repeat(strconv.Itoa(i%10), 43), "new_password": "a brand new password"}).want(t, 401, "INVALID_RECOVERY_KEY")
+		})
+	}
+	wg.Wait()
 	// The budget frees up: a login (a verification) goes through afterwards.
 	s.do("POST", "/api/v1/auth/login", map[string]string{"email": registeredEmail[0], "password": goodPassword}).want(t, 200, "")
 }
