@@ -88,9 +88,12 @@ type Config struct {
 // each hash holds its memory (19 MiB) while it runs; requests beyond MaxMemoryMiB wait in a
 // queue of MaxWaiting for at most WaitTimeout, then answer 503 SERVER_BUSY with Retry-After.
 type PasswordHashing struct {
-	MaxMemoryMiB int           `yaml:"max_memory_mib"`
-	MaxWaiting   int           `yaml:"max_waiting"`
-	WaitTimeout  time.Duration `yaml:"wait_timeout"`
+	MaxMemoryMiB int `yaml:"max_memory_mib"`
+	// MaxConcurrent caps the hashes running at once below the memory budget; 0 means one per
+	// CPU (GOMAXPROCS): argon2id is CPU-bound, more at once only adds memory and latency.
+	MaxConcurrent int           `yaml:"max_concurrent"`
+	MaxWaiting    int           `yaml:"max_waiting"`
+	WaitTimeout   time.Duration `yaml:"wait_timeout"`
 }
 
 // Metrics configures where Prometheus metrics are served. The public listener does not serve
@@ -179,7 +182,7 @@ func Default() Config {
 			LoginEmailPerMinute: 10, LoginEmailBurst: 20,
 			BootstrapPerMinute: 5, BootstrapBurst: 5,
 		},
-		PasswordHashing: PasswordHashing{MaxMemoryMiB: 128, MaxWaiting: 32, WaitTimeout: 2 * time.Second},
+		PasswordHashing: PasswordHashing{MaxMemoryMiB: 128, MaxWaiting: 64, WaitTimeout: 2 * time.Second},
 		Onboarding:      Onboarding{StartingGrant: "100", GenesisSupply: "1000000000", HeartbeatInterval: time.Minute},
 	}
 }
@@ -341,8 +344,8 @@ func (c *Config) finishResources() error {
 	if p.MaxMemoryMiB <= 0 {
 		return fmt.Errorf("config: password_hashing.max_memory_mib must be positive")
 	}
-	if p.MaxWaiting < 0 || p.WaitTimeout < 0 {
-		return fmt.Errorf("config: password_hashing.max_waiting and password_hashing.wait_timeout must not be negative")
+	if p.MaxConcurrent < 0 || p.MaxWaiting < 0 || p.WaitTimeout < 0 {
+		return fmt.Errorf("config: password_hashing.max_concurrent, max_waiting and wait_timeout must not be negative")
 	}
 	if c.Metrics.Addr != "" {
 		_, port, err := net.SplitHostPort(c.Metrics.Addr)

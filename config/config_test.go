@@ -265,7 +265,7 @@ func TestFinish_Rejects(t *testing.T) {
 		{"smtp host without from", func(c *config.Config) { c.SMTP.Host = "mail.example.org" }, "smtp.from"},
 		{"zero login email address rate", func(c *config.Config) { c.RateLimits.LoginEmailAddressPerMinute = 0 }, "login_email_address_per_minute"},
 		{"no password hashing memory", func(c *config.Config) { c.PasswordHashing.MaxMemoryMiB = 0 }, "password_hashing.max_memory_mib"},
-		{"negative password queue", func(c *config.Config) { c.PasswordHashing.MaxWaiting = -1 }, "password_hashing.max_waiting"},
+		{"negative password queue", func(c *config.Config) { c.PasswordHashing.MaxWaiting = -1 }, "max_waiting"},
 		{"negative password wait", func(c *config.Config) { c.PasswordHashing.WaitTimeout = -time.Second }, "wait_timeout"},
 		{"metrics addr without port", func(c *config.Config) { c.Metrics.Addr = "127.0.0.1" }, "metrics.addr"},
 		{"metrics addr is the public addr", func(c *config.Config) { c.Metrics.Addr = c.Addr }, "metrics.addr"},
@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 44 {
-		t.Errorf("EnvNames has %d names, want one per setting (44): %v", len(names), names)
+	if len(names) != 45 {
+		t.Errorf("EnvNames has %d names, want one per setting (45): %v", len(names), names)
 	}
 }
 

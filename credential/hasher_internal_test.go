@@ -33,7 +33,7 @@ func (c *countingKDF) kdf(password, salt []byte, p PasswordParams, n uint32) []b
 // for 3 at once: never more than 3 run, and the ones that cannot wait long enough get ErrBusy.
 func TestHasher_NeverRunsMoreThanTheMemoryBudget(t *testing.T) {
 	p := PasswordParams{MemoryKiB: 19 * 1024, Time: 1, Threads: 1}
-	h := NewHasher(p, HashLimits{MaxMemoryKiB: 3*19*1024 + 100, MaxWaiting: 8, MaxWait: 50 * time.Millisecond})
+	h := NewHasher(p, HashLimits{MaxMemoryKiB: 3*19*1024 + 100, MaxConcurrent: 100, MaxWaiting: 8, MaxWait: 50 * time.Millisecond})
 	c := &countingKDF{hold: 20 * time.Millisecond}
 	h.kdf = c.kdf
 	hash, err := h.Hash(context.Background(), "a password of some length")
@@ -74,6 +74,25 @@ func TestHasher_NeverRunsMoreThanTheMemoryBudget(t *testing.T) {
 	st := h.Stats()
 	if st.InFlight != 0 || st.Waiting != 0 || st.Rejected != uint64(busy.Load()) {
 		t.Fatalf("stats after the burst = %+v (busy %d)", st, busy.Load())
+	}
+}
+
+// TestHasher_NoMoreHashesThanMaxConcurrent: the memory budget narrows to MaxConcurrent hashes.
+func TestHasher_NoMoreHashesThanMaxConcurrent(t *testing.T) {
+	h := NewHasher(PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}, HashLimits{MaxMemoryKiB: 1 << 20, MaxConcurrent: 2, MaxWaiting: 100, MaxWait: 5 * time.Second})
+	c := &countingKDF{hold: 10 * time.Millisecond}
+	h.kdf = c.kdf
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Go(func() {
+			if _, err := h.Hash(context.Background(), "a password of some length"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := c.peak.Load(); got != 2 {
+		t.Fatalf("%d hashes ran at once, want 2", got)
 	}
 }
 

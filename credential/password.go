@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,10 @@ type HashLimits struct {
 	// MaxMemoryKiB is the argon2id memory that may be in use at once. A single hash larger than
 	// the budget runs alone.
 	MaxMemoryKiB uint64
+	// MaxConcurrent, when positive, narrows the budget to this many hashes of the Hasher's
+	// parameters: argon2id is CPU-bound, so hashes beyond the CPUs only add memory and delay
+	// every other request. Zero means runtime.GOMAXPROCS.
+	MaxConcurrent int
 	// MaxWaiting is how many calls may wait for memory; a call beyond it fails at once.
 	MaxWaiting int
 	// MaxWait is how long a call waits for memory before it fails.
@@ -95,8 +100,8 @@ type HashLimits struct {
 }
 
 // DefaultHashLimits allow 128 MiB of argon2id memory at once (six hashes at the default
-// parameters), 32 calls waiting, each for at most two seconds.
-var DefaultHashLimits = HashLimits{MaxMemoryKiB: 128 * 1024, MaxWaiting: 32, MaxWait: 2 * time.Second}
+// parameters) and no more hashes than CPUs, 64 calls waiting, each for at most two seconds.
+var DefaultHashLimits = HashLimits{MaxMemoryKiB: 128 * 1024, MaxWaiting: 64, MaxWait: 2 * time.Second}
 
 // HashStats is a Hasher's current load.
 type HashStats struct {
@@ -126,6 +131,13 @@ type Hasher struct {
 func NewHasher(p PasswordParams, limits HashLimits) *Hasher {
 	if limits.MaxMemoryKiB == 0 {
 		limits = DefaultHashLimits
+	}
+	n := limits.MaxConcurrent
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	if p.MemoryKiB > 0 {
+		limits.MaxMemoryKiB = min(limits.MaxMemoryKiB, uint64(n)*uint64(p.MemoryKiB))
 	}
 	return &Hasher{params: p, limits: limits, sem: semaphore.NewWeighted(int64(limits.MaxMemoryKiB)), kdf: idKey}
 }

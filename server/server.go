@@ -153,7 +153,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.accounts, err = registry.NewAccounts(ctx, registry.AccountsConfig{
 		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: authz,
 		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log, Now: o.Now,
-		PasswordLimits: credential.HashLimits{MaxMemoryKiB: uint64(cfg.PasswordHashing.MaxMemoryMiB) * 1024,
+		PasswordLimits: credential.HashLimits{MaxMemoryKiB: uint64(cfg.PasswordHashing.MaxMemoryMiB) * 1024, MaxConcurrent: cfg.PasswordHashing.MaxConcurrent,
 			MaxWaiting: cfg.PasswordHashing.MaxWaiting, MaxWait: cfg.PasswordHashing.WaitTimeout},
 	})
 	if err != nil {
