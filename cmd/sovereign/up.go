@@ -23,7 +23,9 @@ func newUp(f *flags) *cobra.Command {
 default. On first start it creates an admin account and writes its API key to DATA/admin.key.
 With --identity-mode spire (SOVEREIGN_IDENTITY_MODE=spire) agent SVIDs are minted by a real
 SPIRE server through its Server API socket (--spire-server-socket) instead of the builtin CA.
-SIGINT or SIGTERM shut it down gracefully.`,
+Prometheus metrics are not on that listener: --metrics-addr serves /metrics on one of its own
+(metrics.token puts /metrics behind a bearer token, on both). SIGINT or SIGTERM shut it down
+gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
