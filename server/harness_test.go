@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -58,6 +59,17 @@ type stack struct {
 	adminKey string
 	logs     *bytes.Buffer
 	server   *server.Server
+	// client, when set, sends the requests instead of srv's client (fromAddr).
+	client *http.Client
+}
+
+// fromAddr returns the stack as seen from another client: its requests leave from the loopback
+// address ip (127.0.0.2, …), so the server counts them against that address.
+func (s *stack) fromAddr(ip string) *stack {
+	c := *s
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c.client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	return &c
 }
 
 type stackOption func(*config.Config)
@@ -168,7 +180,11 @@ func (s *stack) do(method, path string, body any, headers ...hdr) resp {
 	for _, h := range headers {
 		req.Header.Set(h[0], h[1])
 	}
-	res, err := s.srv.Client().Do(req)
+	client := s.client
+	if client == nil {
+		client = s.srv.Client()
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
