@@ -76,11 +76,39 @@ type Config struct {
 	// RegistryName names this registry: its SPIFFE ID is spiffe://<trust_domain>/registry/<name>.
 	RegistryName string `yaml:"registry_name"`
 	// ShutdownTimeout bounds the graceful shutdown.
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	SMTP            SMTP          `yaml:"smtp"`
-	RateLimits      RateLimits    `yaml:"rate_limits"`
-	Onboarding      Onboarding    `yaml:"onboarding"`
+	ShutdownTimeout time.Duration   `yaml:"shutdown_timeout"`
+	SMTP            SMTP            `yaml:"smtp"`
+	RateLimits      RateLimits      `yaml:"rate_limits"`
+	PasswordHashing PasswordHashing `yaml:"password_hashing"`
+	Metrics         Metrics         `yaml:"metrics"`
+	Onboarding      Onboarding      `yaml:"onboarding"`
 }
+
+// PasswordHashing bounds the argon2id work of registrations, logins and password recoveries:
+// each hash holds its memory (19 MiB) while it runs; requests beyond MaxMemoryMiB wait in a
+// queue of MaxWaiting for at most WaitTimeout, then answer 503 SERVER_BUSY with Retry-After.
+type PasswordHashing struct {
+	MaxMemoryMiB int `yaml:"max_memory_mib"`
+	// MaxConcurrent caps the hashes running at once below the memory budget; 0 means one per
+	// CPU (GOMAXPROCS): argon2id is CPU-bound, more at once only adds memory and latency.
+	MaxConcurrent int           `yaml:"max_concurrent"`
+	MaxWaiting    int           `yaml:"max_waiting"`
+	WaitTimeout   time.Duration `yaml:"wait_timeout"`
+}
+
+// Metrics configures where Prometheus metrics are served. The public listener does not serve
+// /metrics unless Token is set; Addr opens a separate listener (for an internal network) that
+// serves only /metrics.
+type Metrics struct {
+	// Addr, when set, is the listen address of the metrics listener (host:port).
+	Addr string `yaml:"addr"`
+	// Token, when set, is the bearer token /metrics requires, on the public listener and the
+	// metrics listener alike (at least 16 characters).
+	Token string `yaml:"token" secret:"true"`
+}
+
+// MinMetricsTokenLen is the shortest metrics.token accepted.
+const MinMetricsTokenLen = 16
 
 // The identity modes (Config.IdentityMode).
 const (
@@ -115,10 +143,16 @@ type SMTP struct {
 
 // RateLimits are per-caller limits, in requests per minute with a burst.
 type RateLimits struct {
-	DefaultPerMinute    int `yaml:"default_per_minute"`
-	DefaultBurst        int `yaml:"default_burst"`
-	AuthPerMinute       int `yaml:"auth_per_minute"`
-	AuthBurst           int `yaml:"auth_burst"`
+	DefaultPerMinute int `yaml:"default_per_minute"`
+	DefaultBurst     int `yaml:"default_burst"`
+	AuthPerMinute    int `yaml:"auth_per_minute"`
+	AuthBurst        int `yaml:"auth_burst"`
+	// LoginEmailAddressPerMinute limits the logins naming one email from one client address:
+	// a guesser locks only this pair, not the owner elsewhere.
+	LoginEmailAddressPerMinute int `yaml:"login_email_address_per_minute"`
+	LoginEmailAddressBurst     int `yaml:"login_email_address_burst"`
+	// LoginEmailPerMinute is the looser ceiling on the logins naming one email from all
+	// addresses together, against guessing spread over many addresses.
 	LoginEmailPerMinute int `yaml:"login_email_per_minute"`
 	LoginEmailBurst     int `yaml:"login_email_burst"`
 	// BootstrapPerMinute limits the bootstrap tokens a developer may ask for.
@@ -149,11 +183,13 @@ func Default() Config {
 		RateLimits: RateLimits{
 			DefaultPerMinute: 1200, DefaultBurst: 200,
 			AuthPerMinute: 20, AuthBurst: 10,
-			LoginEmailPerMinute: 5, LoginEmailBurst: 5,
+			LoginEmailAddressPerMinute: 5, LoginEmailAddressBurst: 5,
+			LoginEmailPerMinute: 10, LoginEmailBurst: 20,
 			BootstrapPerMinute: 5, BootstrapBurst: 5,
 			AuthFailuresPerMinute: 20, AuthFailuresBurst: 20,
 		},
-		Onboarding: Onboarding{StartingGrant: "100", GenesisSupply: "1000000000", HeartbeatInterval: time.Minute},
+		PasswordHashing: PasswordHashing{MaxMemoryMiB: 128, MaxWaiting: 64, WaitTimeout: 2 * time.Second},
+		Onboarding:      Onboarding{StartingGrant: "100", GenesisSupply: "1000000000", HeartbeatInterval: time.Minute},
 	}
 }
 
@@ -281,11 +317,15 @@ func (c *Config) Finish() error {
 	r := c.RateLimits
 	for name, n := range map[string]int{"default_per_minute": r.DefaultPerMinute, "default_burst": r.DefaultBurst,
 		"auth_per_minute": r.AuthPerMinute, "auth_burst": r.AuthBurst, "login_email_per_minute": r.LoginEmailPerMinute, "login_email_burst": r.LoginEmailBurst,
+		"login_email_address_per_minute": r.LoginEmailAddressPerMinute, "login_email_address_burst": r.LoginEmailAddressBurst,
 		"bootstrap_per_minute": r.BootstrapPerMinute, "bootstrap_burst": r.BootstrapBurst,
 		"auth_failures_per_minute": r.AuthFailuresPerMinute, "auth_failures_burst": r.AuthFailuresBurst} {
 		if n <= 0 {
 			return fmt.Errorf("config: rate_limits.%s must be positive", name)
 		}
+	}
+	if err := c.finishResources(); err != nil {
+		return err
 	}
 	if c.Onboarding.HeartbeatInterval < time.Second {
 		return fmt.Errorf("config: onboarding.heartbeat_interval %v must be at least 1s", c.Onboarding.HeartbeatInterval)
@@ -301,6 +341,30 @@ func (c *Config) Finish() error {
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		return fmt.Errorf("config: smtp.from is required when smtp.host is set")
+	}
+	return nil
+}
+
+// finishResources validates the password-hashing bound and the metrics settings.
+func (c *Config) finishResources() error {
+	p := c.PasswordHashing
+	if p.MaxMemoryMiB <= 0 {
+		return fmt.Errorf("config: password_hashing.max_memory_mib must be positive")
+	}
+	if p.MaxConcurrent < 0 || p.MaxWaiting < 0 || p.WaitTimeout < 0 {
+		return fmt.Errorf("config: password_hashing.max_concurrent, max_waiting and wait_timeout must not be negative")
+	}
+	if c.Metrics.Addr != "" {
+		_, port, err := net.SplitHostPort(c.Metrics.Addr)
+		if err != nil {
+			return fmt.Errorf("config: metrics.addr %q is not host:port: %w", c.Metrics.Addr, err)
+		}
+		if c.Metrics.Addr == c.Addr && port != "0" {
+			return fmt.Errorf("config: metrics.addr must differ from addr (the public listener)")
+		}
+	}
+	if t := c.Metrics.Token; t != "" && (len(t) < MinMetricsTokenLen || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r == 0x7f })) {
+		return fmt.Errorf("config: metrics.token must be at least %d characters without spaces or control characters", MinMetricsTokenLen)
 	}
 	return nil
 }

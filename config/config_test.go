@@ -41,6 +41,13 @@ func TestDefault_Values(t *testing.T) {
 			t.Errorf("default rate limit %s = %d", name, n)
 		}
 	}
+	if r.LoginEmailPerMinute <= r.LoginEmailAddressPerMinute || r.LoginEmailBurst <= r.LoginEmailAddressBurst {
+		t.Errorf("the per-email login ceiling %d/%d is not looser than the per-(email, address) budget %d/%d",
+			r.LoginEmailPerMinute, r.LoginEmailBurst, r.LoginEmailAddressPerMinute, r.LoginEmailAddressBurst)
+	}
+	if p := c.PasswordHashing; p.MaxMemoryMiB <= 0 || p.WaitTimeout <= 0 || c.Metrics.Addr != "" || c.Metrics.Token != "" {
+		t.Errorf("password hashing or metrics defaults = %+v %+v", p, c.Metrics)
+	}
 	if r.AuthPerMinute >= r.DefaultPerMinute {
 		t.Errorf("auth limit %d is not tighter than the default %d", r.AuthPerMinute, r.DefaultPerMinute)
 	}
@@ -256,6 +263,14 @@ func TestFinish_Rejects(t *testing.T) {
 		{"negative auth burst", func(c *config.Config) { c.RateLimits.AuthBurst = -1 }, "auth_burst"},
 		{"zero login email burst", func(c *config.Config) { c.RateLimits.LoginEmailBurst = 0 }, "login_email_burst"},
 		{"smtp host without from", func(c *config.Config) { c.SMTP.Host = "mail.example.org" }, "smtp.from"},
+		{"zero login email address rate", func(c *config.Config) { c.RateLimits.LoginEmailAddressPerMinute = 0 }, "login_email_address_per_minute"},
+		{"no password hashing memory", func(c *config.Config) { c.PasswordHashing.MaxMemoryMiB = 0 }, "password_hashing.max_memory_mib"},
+		{"negative password queue", func(c *config.Config) { c.PasswordHashing.MaxWaiting = -1 }, "max_waiting"},
+		{"negative password wait", func(c *config.Config) { c.PasswordHashing.WaitTimeout = -time.Second }, "wait_timeout"},
+		{"metrics addr without port", func(c *config.Config) { c.Metrics.Addr = "127.0.0.1" }, "metrics.addr"},
+		{"metrics addr is the public addr", func(c *config.Config) { c.Metrics.Addr = c.Addr }, "metrics.addr"},
+		{"short metrics token", func(c *config.Config) { c.Metrics.Token = "short" }, "metrics.token"},
+		{"metrics token with a space", func(c *config.Config) { c.Metrics.Token = "a long token with spaces" }, "metrics.token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,6 +328,9 @@ func TestMasked_HidesSecrets(t *testing.T) {
 		{"smtp password", func(c *config.Config) {
 			c.SMTP = config.SMTP{Host: "mail", Port: 465, Username: "mailer", Password: secret, From: "a@b.c"}
 		}, []string{"mailer", "mail"}},
+		{"metrics token", func(c *config.Config) {
+			c.Metrics = config.Metrics{Addr: "127.0.0.1:9420", Token: secret + "-long-enough"}
+		}, []string{"127.0.0.1:9420"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 39 {
-		t.Errorf("EnvNames has %d names, want one per setting (39): %v", len(names), names)
+	if len(names) != 47 {
+		t.Errorf("EnvNames has %d names, want one per setting (47): %v", len(names), names)
 	}
 }
 

@@ -135,7 +135,7 @@ func FromError(ctx context.Context, err error) *Envelope {
 		if info != nil && ae.Code != policy.ErrAuthRequired.Code {
 			info.authFailed = true
 		}
-	case apperr.TooManyRequests:
+	case apperr.TooManyRequests, apperr.Unavailable:
 		if s, ok := wholeSeconds(ae.Details["retry_after_seconds"]); ok {
 			env.setHeader("Retry-After", strconv.Itoa(s))
 		}

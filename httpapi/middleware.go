@@ -40,6 +40,8 @@ type requestInfo struct {
 	// authFailed is set when the request was answered 401 for credentials it presented (see
 	// RateLimits.AuthFailures).
 	authFailed bool
+	// addr is the client address (clientIP).
+	addr string
 }
 
 type infoKey struct{}
@@ -53,6 +55,15 @@ func infoFrom(ctx context.Context) *requestInfo {
 func RequestID(ctx context.Context) string {
 	if i := infoFrom(ctx); i != nil {
 		return i.ID
+	}
+	return ""
+}
+
+// ClientAddr returns the client address of the request ctx belongs to, as the rate limits key
+// it (the peer address; forwarded headers are not trusted), or "" outside a request.
+func ClientAddr(ctx context.Context) string {
+	if i := infoFrom(ctx); i != nil {
+		return i.addr
 	}
 	return ""
 }
@@ -103,7 +114,7 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 		if !requestIDPattern.MatchString(id) {
 			id = ids.New(ids.Request)
 		}
-		info := &requestInfo{ID: id, bodyLimit: MaxBodyBytes}
+		info := &requestInfo{ID: id, bodyLimit: MaxBodyBytes, addr: clientIP(r)}
 		ctx := context.WithValue(r.Context(), infoKey{}, info)
 		r = r.WithContext(ctx)
 		w.Header().Set(RequestIDHeader, id)

@@ -26,7 +26,7 @@ type Accounts struct {
 	mailer    Mailer
 	authz     policy.Decider
 	signer    *credential.TokenSigner
-	params    credential.PasswordParams
+	passwords *credential.Hasher
 	verifyURL string
 	log       *slog.Logger
 	now       func() time.Time
@@ -46,6 +46,10 @@ type AccountsConfig struct {
 	PublicURL string
 	// PasswordParams are the argon2id costs (zero value: credential.DefaultPasswordParams).
 	PasswordParams credential.PasswordParams
+	// PasswordLimits bound the argon2id work of every hash and verification (registration,
+	// login, recovery); beyond them a request fails with SERVER_BUSY (zero value:
+	// credential.DefaultHashLimits).
+	PasswordLimits credential.HashLimits
 	Logger         *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -57,10 +61,12 @@ func NewAccounts(ctx context.Context, c AccountsConfig) (*Accounts, error) {
 	if c.Store == nil || c.Mailer == nil || c.Authz == nil {
 		return nil, errors.New("registry: NewAccounts needs a store, a mailer and an authorizer")
 	}
-	a := &Accounts{store: c.Store, mailer: c.Mailer, authz: c.Authz, params: c.PasswordParams, log: c.Logger, now: c.Now}
-	if a.params == (credential.PasswordParams{}) {
-		a.params = credential.DefaultPasswordParams
+	a := &Accounts{store: c.Store, mailer: c.Mailer, authz: c.Authz, log: c.Logger, now: c.Now}
+	params := c.PasswordParams
+	if params == (credential.PasswordParams{}) {
+		params = credential.DefaultPasswordParams
 	}
+	a.passwords = credential.NewHasher(params, c.PasswordLimits)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -77,10 +83,41 @@ func NewAccounts(ctx context.Context, c AccountsConfig) (*Accounts, error) {
 		return nil, err
 	}
 	a.signer = signer.WithClock(a.now)
-	if a.dummyHash, err = credential.HashPassword("not a real password", a.params); err != nil {
+	if a.dummyHash, err = credential.HashPassword("not a real password", params); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// PasswordStats reports the load of the password hasher (for metrics).
+func (a *Accounts) PasswordStats() credential.HashStats { return a.passwords.Stats() }
+
+// hashPassword hashes password within the hasher's bound.
+func (a *Accounts) hashPassword(ctx context.Context, password string) (string, error) {
+	h, err := a.passwords.Hash(ctx, password)
+	if err != nil {
+		return "", passwordErr(err)
+	}
+	return h, nil
+}
+
+// verifyPassword checks password against hash within the hasher's bound.
+func (a *Accounts) verifyPassword(ctx context.Context, password, hash string) (bool, error) {
+	ok, err := a.passwords.Verify(ctx, password, hash)
+	return ok, passwordErr(err)
+}
+
+// serverBusyRetrySeconds is the Retry-After of SERVER_BUSY: hashes take tens of milliseconds,
+// so the budget frees up quickly once a burst passes.
+const serverBusyRetrySeconds = 1
+
+// passwordErr turns the hasher's ErrBusy into SERVER_BUSY; other errors (a cancelled request)
+// pass through.
+func passwordErr(err error) error {
+	if errors.Is(err, credential.ErrBusy) {
+		return ErrServerBusy.With("retry_after_seconds", serverBusyRetrySeconds)
+	}
+	return err
 }
 
 func (a *Accounts) loadSigner(ctx context.Context, issuer string) (*credential.TokenSigner, error) {
@@ -146,9 +183,9 @@ func (a *Accounts) Register(ctx context.Context, in RegisterInput) (*Registratio
 	if err := ValidatePassword(in.Password); err != nil {
 		return nil, err
 	}
-	hash, err := credential.HashPassword(in.Password, a.params)
+	hash, err := a.hashPassword(ctx, in.Password)
 	if err != nil {
-		return nil, apperr.Internalf("hash password: %w", err)
+		return nil, err
 	}
 	now := a.clock()
 	d := &Developer{ID: ids.New(ids.Developer), Email: email, Name: name, Role: RoleDeveloper, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
@@ -304,26 +341,36 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (*Tokens, 
 	}
 	d, err := a.store.DeveloperByEmail(ctx, e)
 	if apperr.KindOf(err) == apperr.NotFound {
-		credential.VerifyPassword(password, a.dummyHash)
+		if _, err := a.verifyPassword(ctx, password, a.dummyHash); err != nil {
+			return nil, err
+		}
 		return nil, ErrInvalidCredential
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !credential.VerifyPassword(password, d.PasswordHash) {
-		return nil, ErrInvalidCredential
-	}
-	now := a.clock()
-	sess := &Session{ID: ids.New(ids.Session), DeveloperID: d.ID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
-	var refresh string
-	err = a.store.Tx(ctx, func(s AccountStore) error {
-		if err := s.InsertSession(ctx, sess); err != nil {
-			return err
+	if ok, err := a.verifyPassword(ctx, password, d.PasswordHash); err != nil || !ok {
+		if err == nil {
+			err = ErrInvalidCredential
 		}
+		return nil, err
+	}
+	var out *Tokens
+	err = a.store.Tx(ctx, func(s AccountStore) error {
 		var err error
-		refresh, err = a.newRefreshToken(ctx, s, sess, now)
+		out, err = a.startSession(ctx, s, d, a.clock())
 		return err
 	})
+	return out, err
+}
+
+// startSession opens a session for d with its first refresh token, and issues its tokens.
+func (a *Accounts) startSession(ctx context.Context, s AccountStore, d *Developer, now time.Time) (*Tokens, error) {
+	sess := &Session{ID: ids.New(ids.Session), DeveloperID: d.ID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	if err := s.InsertSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	refresh, err := a.newRefreshToken(ctx, s, sess, now)
 	if err != nil {
 		return nil, err
 	}
@@ -435,44 +482,47 @@ type RecoverInput struct {
 	NewPassword string
 }
 
+// Recovery is the result of Recover.
+type Recovery struct {
+	// RemainingKeys is how many unused recovery keys the account has left.
+	RemainingKeys int
+	// Tokens are a new session's: recovery signs the owner in, so a login limit that a
+	// guesser keeps exhausted for the email never locks the owner out.
+	Tokens *Tokens
+}
+
 // Recover sets a new password for the account of email when recoveryKey is one of its unused
-// recovery keys. The key is used up and every session of the account is revoked. It returns how
-// many recovery keys remain.
-func (a *Accounts) Recover(ctx context.Context, in RecoverInput) (int, error) {
+// recovery keys. The key is used up, every session of the account is revoked, and a new one
+// started.
+func (a *Accounts) Recover(ctx context.Context, in RecoverInput) (*Recovery, error) {
 	e, err := NormalizeEmail(in.Email)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if err := ValidatePassword(in.NewPassword); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if !credential.LooksLike(credential.RecoveryKeyPrefix, in.RecoveryKey) {
-		return 0, ErrRecoveryInvalid
-	}
-	hash, err := credential.HashPassword(in.NewPassword, a.params)
-	if err != nil {
-		return 0, apperr.Internalf("hash password: %w", err)
+		return nil, ErrRecoveryInvalid
 	}
 	keyHash := credential.HashSecret(in.RecoveryKey)
-	remaining := 0
+	// A wrong key is refused before the new password is hashed, so guessed keys cost no
+	// argon2id work; the transaction checks the key again.
+	if _, _, _, err := recoveryKey(ctx, a.store, e, keyHash); err != nil {
+		return nil, err
+	}
+	hash, err := a.hashPassword(ctx, in.NewPassword)
+	if err != nil {
+		return nil, err
+	}
+	var out *Recovery
 	err = a.store.Tx(ctx, func(s AccountStore) error {
-		d, err := s.DeveloperByEmail(ctx, e)
-		if apperr.KindOf(err) == apperr.NotFound {
-			return ErrRecoveryInvalid
-		}
+		d, key, unused, err := recoveryKey(ctx, s, e, keyHash)
 		if err != nil {
 			return err
-		}
-		keys, err := s.UnusedRecoveryKeys(ctx, d.ID)
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(keys, func(k RecoveryKey) bool { return k.Hash == keyHash })
-		if i < 0 {
-			return ErrRecoveryInvalid
 		}
 		now := a.clock()
-		if ok, err := s.MarkRecoveryKeyUsed(ctx, keys[i].ID, now); err != nil || !ok {
+		if ok, err := s.MarkRecoveryKeyUsed(ctx, key.ID, now); err != nil || !ok {
 			if err == nil {
 				err = ErrRecoveryInvalid
 			}
@@ -482,10 +532,41 @@ func (a *Accounts) Recover(ctx context.Context, in RecoverInput) (int, error) {
 		if err := s.UpdateDeveloper(ctx, d); err != nil {
 			return err
 		}
-		remaining = len(keys) - 1
-		return s.RevokeDeveloperSessions(ctx, d.ID, now, "password recovered")
+		if err := s.RevokeDeveloperSessions(ctx, d.ID, now, "password recovered"); err != nil {
+			return err
+		}
+		t, err := a.startSession(ctx, s, d, now)
+		if err != nil {
+			return err
+		}
+		out = &Recovery{RemainingKeys: unused - 1, Tokens: t}
+		return nil
 	})
-	return remaining, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recoveryKey returns the developer with email, its unused recovery key hashing to keyHash and
+// how many unused keys it has, or ErrRecoveryInvalid when there is no such key.
+func recoveryKey(ctx context.Context, s AccountStore, email, keyHash string) (*Developer, RecoveryKey, int, error) {
+	d, err := s.DeveloperByEmail(ctx, email)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, RecoveryKey{}, 0, ErrRecoveryInvalid
+	}
+	if err != nil {
+		return nil, RecoveryKey{}, 0, err
+	}
+	keys, err := s.UnusedRecoveryKeys(ctx, d.ID)
+	if err != nil {
+		return nil, RecoveryKey{}, 0, err
+	}
+	i := slices.IndexFunc(keys, func(k RecoveryKey) bool { return k.Hash == keyHash })
+	if i < 0 {
+		return nil, RecoveryKey{}, 0, ErrRecoveryInvalid
+	}
+	return d, keys[i], len(keys), nil
 }
 
 // RotateRecoveryKeys replaces the caller's recovery keys with RecoveryKeyCount new ones, shown

@@ -173,4 +173,7 @@ var (
 	ErrAPIKeyRevoked     = apperr.New(apperr.Unauthenticated, "API_KEY_REVOKED", "the API key has been revoked")
 	ErrAPIKeyExpired     = apperr.New(apperr.Unauthenticated, "API_KEY_EXPIRED", "the API key has expired")
 	ErrForbidden         = apperr.New(apperr.Forbidden, "FORBIDDEN", "not permitted")
+	// ErrServerBusy answers a request whose password hashing found the server's argon2id budget
+	// taken for longer than it may wait; retry_after_seconds says when to try again.
+	ErrServerBusy = apperr.New(apperr.Unavailable, "SERVER_BUSY", "the server is busy hashing passwords; retry shortly")
 )

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -58,6 +59,17 @@ type stack struct {
 	adminKey string
 	logs     *bytes.Buffer
 	server   *server.Server
+	// client, when set, sends the requests instead of srv's client (fromAddr).
+	client *http.Client
+}
+
+// fromAddr returns the stack as seen from another client: its requests leave from the loopback
+// address ip (127.0.0.2, …), so the server counts them against that address.
+func (s *stack) fromAddr(ip string) *stack {
+	c := *s
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c.client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	return &c
 }
 
 type stackOption func(*config.Config)
@@ -144,7 +156,11 @@ func bearer(tok string) hdr { return hdr{"Authorization", "Bearer " + tok} }
 
 func (s *stack) do(method, path string, body any, headers ...hdr) resp {
 	s.t.Helper()
-	return s.doVia(s.srv.Client(), s.srv.URL, method, path, body, headers...)
+	client := s.client
+	if client == nil {
+		client = s.srv.Client()
+	}
+	return s.doVia(client, s.srv.URL, method, path, body, headers...)
 }
 
 // doVia is do with another client and base URL (the stack's handler behind another listener).

@@ -19,8 +19,9 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Fatalf("readyz = %s", r.Raw)
 	}
 
-	s.do("GET", "/api/v1/developers/me", nil) // produce a sample for a templated route
-	m := s.do("GET", "/metrics", nil).want(t, 200, "")
+	s.do("GET", "/api/v1/developers/me", nil)              // produce a sample for a templated route
+	s.do("GET", "/metrics", nil).want(t, 404, "NOT_FOUND") // not on the public listener (no metrics.token)
+	m := s.metricsListener().do("GET", "/metrics", nil).want(t, 200, "")
 	for _, want := range []string{`sovereign_http_requests_total{code="401",method="GET",route="/api/v1/developers/me"}`, "sovereign_http_request_duration_seconds_bucket", "go_goroutines"} {
 		if !strings.Contains(string(m.Raw), want) {
 			t.Fatalf("/metrics lacks %s", want)

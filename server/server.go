@@ -50,24 +50,26 @@ const AdminKeyFile = "admin.key"
 
 // Server is the assembled embedded stack.
 type Server struct {
-	cfg        config.Config
-	log        *slog.Logger
-	db         *store.DB
-	redis      *redis.Client
-	handler    http.Handler
-	accounts   *registry.Accounts
-	cards      *registry.Cards
-	onboarding *registry.Onboarding
-	ledger     *tegsql.Ledger
-	issuer     identity.Issuer // the builtin CA or SPIRE (Config.IdentityMode)
-	role       Role
-	source     identity.SVIDSource // the service's own X.509-SVID (split mode)
-	serviceID  spiffeid.ID         // the SPIFFE ID source holds an SVID for
-	wallets    teg.Wallets
-	tegPing    func(context.Context) error // the remote TEG's liveness (registry role)
-	closers    []io.Closer
-	stopBg     context.CancelFunc
-	bg         sync.WaitGroup
+	cfg         config.Config
+	log         *slog.Logger
+	db          *store.DB
+	redis       *redis.Client
+	handler     http.Handler
+	metrics     http.Handler     // GET /metrics (behind the metrics token when one is set)
+	metricsHTTP *httpapi.Metrics // the HTTP metrics, for the metrics listener's own requests
+	accounts    *registry.Accounts
+	cards       *registry.Cards
+	onboarding  *registry.Onboarding
+	ledger      *tegsql.Ledger
+	issuer      identity.Issuer // the builtin CA or SPIRE (Config.IdentityMode)
+	role        Role
+	source      identity.SVIDSource // the service's own X.509-SVID (split mode)
+	serviceID   spiffeid.ID         // the SPIFFE ID source holds an SVID for
+	wallets     teg.Wallets
+	tegPing     func(context.Context) error // the remote TEG's liveness (registry role)
+	closers     []io.Closer
+	stopBg      context.CancelFunc
+	bg          sync.WaitGroup
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
 }
@@ -107,7 +109,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	db := o.DB
 	if db == nil {
 		var err error
-		if db, err = store.Open(ctx, cfg.Store); err != nil {
+		if db, err = store.Open(ctx, cfg.Store, store.WithLogger(log)); err != nil {
 			return nil, err
 		}
 	}
@@ -151,6 +153,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.accounts, err = registry.NewAccounts(ctx, registry.AccountsConfig{
 		Store: registrysql.NewAccounts(db), Mailer: mailer, Authz: authz,
 		Issuer: cfg.PublicURL, PublicURL: cfg.PublicURL, PasswordParams: o.PasswordParams, Logger: log, Now: o.Now,
+		PasswordLimits: credential.HashLimits{MaxMemoryKiB: uint64(cfg.PasswordHashing.MaxMemoryMiB) * 1024, MaxConcurrent: cfg.PasswordHashing.MaxConcurrent,
+			MaxWaiting: cfg.PasswordHashing.MaxWaiting, MaxWait: cfg.PasswordHashing.WaitTimeout},
 	})
 	if err != nil {
 		return nil, err
@@ -161,15 +165,17 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerPasswordMetrics(reg, s.accounts)
 	metrics := httpapi.NewMetrics(reg)
 	perMinute := func(n, burst int) ratelimit.Limit { return ratelimit.Limit{Rate: n, Period: time.Minute, Burst: burst} }
 	rl := cfg.RateLimits
 	limits := &httpapi.RateLimits{Limiter: limiter, Metrics: metrics, Log: log, Classes: map[string]ratelimit.Limit{
-		httpapi.RateDefault:         perMinute(rl.DefaultPerMinute, rl.DefaultBurst),
-		httpapi.RateAuth:            perMinute(rl.AuthPerMinute, rl.AuthBurst),
-		registryhttp.RateLoginEmail: perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
-		registryhttp.RateBootstrap:  perMinute(rl.BootstrapPerMinute, rl.BootstrapBurst),
-		httpapi.RateAuthFailure:     perMinute(rl.AuthFailuresPerMinute, rl.AuthFailuresBurst),
+		httpapi.RateDefault:                perMinute(rl.DefaultPerMinute, rl.DefaultBurst),
+		httpapi.RateAuth:                   perMinute(rl.AuthPerMinute, rl.AuthBurst),
+		registryhttp.RateLoginEmail:        perMinute(rl.LoginEmailPerMinute, rl.LoginEmailBurst),
+		registryhttp.RateLoginEmailAddress: perMinute(rl.LoginEmailAddressPerMinute, rl.LoginEmailAddressBurst),
+		registryhttp.RateBootstrap:         perMinute(rl.BootstrapPerMinute, rl.BootstrapBurst),
+		httpapi.RateAuthFailure:            perMinute(rl.AuthFailuresPerMinute, rl.AuthFailuresBurst),
 	}}
 
 	params := teg.DefaultParams()
@@ -236,7 +242,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	s.metrics = metricsHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), cfg.Metrics.Token)
+	if cfg.Metrics.Token != "" {
+		// Without a token the public listener has no /metrics (404): it is served on the
+		// metrics listener (Config.Metrics.Addr) only.
+		mux.Handle("GET /metrics", s.metrics)
+	}
+	s.metricsHTTP = metrics
 	if s.role.runsRegistry() {
 		mux.Handle("/portal/", portal.Handler(s.portalStatus, log))
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -438,8 +450,13 @@ func (s *Server) Close() error {
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully: it stops accepting,
 // lets requests in flight finish (up to the configured timeout), and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.handler)
+}
+
+// serve serves h on ln until ctx is cancelled, then shuts down gracefully.
+func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

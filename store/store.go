@@ -12,6 +12,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -72,11 +74,24 @@ type Option func(*options)
 
 type options struct {
 	schema string
+	log    *slog.Logger
 }
 
 // WithSchema makes a PostgreSQL connection use (and create) the given schema, so that tests can
 // each have their own. It has no effect on SQLite.
 func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+
+// WithLogger gives Open a logger for its warnings, such as a SQLite database file that other
+// users may read (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// The modes of what Open creates for a SQLite database file — the file, its -wal and -shm
+// companions, and its directory — whatever the umask: the database holds password hashes and
+// the access-token signing key.
+const (
+	FileMode os.FileMode = 0o600
+	DirMode  os.FileMode = 0o700
+)
 
 var memSeq atomic.Int64
 
@@ -89,7 +104,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	}
 	switch {
 	case strings.HasPrefix(dsn, "sqlite://"):
-		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"))
+		log := o.log
+		if log == nil {
+			log = slog.Default()
+		}
+		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), log)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return openPostgres(ctx, dsn, o.schema)
 	default:
@@ -97,7 +116,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	}
 }
 
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: sqlite DSN has no path")
 	}
@@ -112,10 +131,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		wdsn = "file:" + name + "?mode=memory&cache=shared&_txlock=immediate&" + pragmas
 		rdsn = "file:" + name + "?mode=memory&cache=shared&" + pragmas
 	} else {
-		if dir := filepath.Dir(path); dir != "" {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
-			}
+		if err := createPrivate(path); err != nil {
+			return nil, err
 		}
 		u := "file:" + (&url.URL{Path: path}).EscapedPath()
 		// Checkpoints run in the background (checkpointWAL), not in the writer's commits;
@@ -136,6 +153,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
+	if path != ":memory:" {
+		warnIfShared(log, path)
+	}
 	r, err := sql.Open("sqlite", rdsn)
 	if err != nil {
 		w.Close()
@@ -150,6 +170,53 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		go db.checkpointWAL()
 	}
 	return db, nil
+}
+
+// createPrivate creates the directory of a SQLite database file (DirMode) and the file itself
+// (FileMode) when they do not exist, before SQLite opens it: SQLite would create the file 0644
+// less the umask, and it gives the -wal and -shm files the database file's mode.
+func createPrivate(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, DirMode); err != nil {
+			return fmt.Errorf("store: create directory for %s: %w", path, err)
+		}
+		// MkdirAll's mode is narrowed by the umask, never widened; set it exactly.
+		if err := os.Chmod(dir, DirMode); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil // an existing database keeps its mode (warnIfShared says if it is too wide)
+	case err != nil:
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	if err := f.Chmod(FileMode); err != nil {
+		f.Close()
+		return fmt.Errorf("store: %w", err)
+	}
+	return f.Close()
+}
+
+// warnIfShared logs a warning for each of the database file, its -wal and -shm files and its
+// directory that other users may read, write or (for the directory) enter — an installation
+// from before the files were created private, or a hand-made one. It changes nothing: the
+// operator may share them on purpose.
+func warnIfShared(log *slog.Logger, path string) {
+	for _, p := range []string{filepath.Dir(path), path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		want := FileMode
+		if fi.IsDir() {
+			want = DirMode
+		}
+		log.Warn("store: a database file is open to other users; it holds password hashes and the token signing key",
+			"path", p, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", fmt.Sprintf("chmod %o %s", want, p))
+	}
 }
 
 // The background checkpointer's interval: checkpointInterval while there are writes, backing off

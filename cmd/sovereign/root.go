@@ -129,5 +129,5 @@ func (f *flags) openStore(cmd *cobra.Command) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(cmd.Context(), cfg.Store)
+	return store.Open(cmd.Context(), cfg.Store, store.WithLogger(newLogger(cfg.LogLevel)))
 }

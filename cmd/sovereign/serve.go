@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"time"
@@ -28,6 +29,7 @@ type serveFlags struct {
 	identityMode  string
 	spireServer   string
 	spireWorkload string
+	metricsAddr   string
 }
 
 // apply overlays the serve flags given on cmd's command line onto c.
@@ -40,6 +42,7 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 	set("identity-mode", &c.IdentityMode, s.identityMode)
 	set("spire-server-socket", &c.SpireServerSocket, s.spireServer)
 	set("spire-workload-socket", &c.SpireWorkloadSocket, s.spireWorkload)
+	set("metrics-addr", &c.Metrics.Addr, s.metricsAddr)
 	setChanged(cmd, "svid-ttl", &c.SVIDTTL, s.svidTTL)
 }
 
@@ -51,9 +54,11 @@ func (s *serveFlags) identityFlags(c *cobra.Command) {
 	s.modeFlags(c)
 }
 
-// modeFlags adds the identity-mode flags every serving command (up, teg serve, registry
-// serve) takes.
+// modeFlags adds the identity-mode and metrics flags every serving command (up, teg serve,
+// registry serve) takes.
 func (s *serveFlags) modeFlags(c *cobra.Command) {
+	c.Flags().StringVar(&s.metricsAddr, "metrics-addr", "", "listen address of the Prometheus metrics listener, e.g. 127.0.0.1:9420; "+
+		"the public listener serves /metrics only with metrics.token (env SOVEREIGN_METRICS_ADDR)")
 	c.Flags().StringVar(&s.identityMode, "identity-mode", "", `where SVIDs come from: "builtin" (the embedded CA, default) or "spire" (env SOVEREIGN_IDENTITY_MODE)`)
 	c.Flags().StringVar(&s.spireServer, "spire-server-socket", "", "spire mode: path of the SPIRE Server API socket, through which agent SVIDs are minted (env SOVEREIGN_SPIRE_SERVER_SOCKET)")
 }
@@ -139,6 +144,14 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 			return err
 		}
 	}
+	metricsLn, err := listenMetrics(cfg)
+	if err != nil {
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
+		return err
+	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s\n", buildinfo.String())
 	fmt.Fprintf(out, "%s ready in %s on http://%s\n", role, time.Since(start).Round(time.Millisecond), ln.Addr())
@@ -155,28 +168,67 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 		fmt.Fprintf(out, "  identity   builtin CA in %s\n", cfg.IdentityDir)
 	}
 	fmt.Fprintf(out, "  store      %s\n", store.Redact(cfg.Store))
+	printMetrics(out, cfg, metricsLn)
 	keyFile := filepath.Join(cfg.Data, server.AdminKeyFile)
 	if srv.AdminKey != "" {
 		fmt.Fprintf(out, "  admin      %s, API key (shown once, saved to %s):\n             %s\n", cfg.AdminEmail, keyFile, srv.AdminKey)
 	}
 
+	serves := []func(context.Context) error{func(ctx context.Context) error { return srv.Serve(ctx, ln) }}
+	if mln != nil {
+		serves = append(serves, func(ctx context.Context) error { return srv.ServeMTLS(ctx, mln) })
+	}
+	if metricsLn != nil {
+		serves = append(serves, func(ctx context.Context) error { return srv.ServeMetrics(ctx, metricsLn) })
+	}
+	err = serveAll(ctx, serves...)
+	log.Info("stopped", "role", string(role), "err", err)
+	return err
+}
+
+// serveAll runs every serve function until ctx ends or one of them fails, which stops the
+// others; it returns their errors joined.
+func serveAll(ctx context.Context, serves ...func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ctx, ln) }()
-	n := 1
-	if mln != nil {
-		n++
-		go func() { errc <- srv.ServeMTLS(ctx, mln) }()
+	errc := make(chan error, len(serves))
+	for _, serve := range serves {
+		go func() { errc <- serve(ctx) }()
 	}
 	var errs []error
-	for range n {
+	for range serves {
 		if err := <-errc; err != nil {
 			errs = append(errs, err)
 		}
-		cancel() // one listener failing stops the other
+		cancel() // one listener failing stops the others
 	}
-	err = errors.Join(errs...)
-	log.Info("stopped", "role", string(role), "err", err)
-	return err
+	return errors.Join(errs...)
+}
+
+// listenMetrics opens the metrics listener when metrics.addr is set (nil otherwise).
+func listenMetrics(cfg config.Config) (net.Listener, error) {
+	if cfg.Metrics.Addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	return ln, nil
+}
+
+// printMetrics says where Prometheus metrics are served.
+func printMetrics(out io.Writer, cfg config.Config, ln net.Listener) {
+	auth := ""
+	if cfg.Metrics.Token != "" {
+		auth = " (bearer metrics.token)"
+	}
+	switch {
+	case ln != nil:
+		fmt.Fprintf(out, "  metrics    http://%s/metrics%s\n", ln.Addr(), auth)
+	case cfg.Metrics.Token != "":
+		fmt.Fprintf(out, "  metrics    on the public listener at /metrics%s\n", auth)
+	default:
+		fmt.Fprintf(out, "  metrics    off (set --metrics-addr or SOVEREIGN_METRICS_ADDR, e.g. 127.0.0.1:9420)\n")
+	}
 }

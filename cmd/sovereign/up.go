@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -22,7 +23,9 @@ func newUp(f *flags) *cobra.Command {
 default. On first start it creates an admin account and writes its API key to DATA/admin.key.
 With --identity-mode spire (SOVEREIGN_IDENTITY_MODE=spire) agent SVIDs are minted by a real
 SPIRE server through its Server API socket (--spire-server-socket) instead of the builtin CA.
-SIGINT or SIGTERM shut it down gracefully.`,
+Prometheus metrics are not on that listener: --metrics-addr serves /metrics on one of its own
+(metrics.token puts /metrics behind a bearer token, on both). SIGINT or SIGTERM shut it down
+gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -41,13 +44,19 @@ SIGINT or SIGTERM shut it down gracefully.`,
 			if err != nil {
 				return err
 			}
+			metricsLn, err := listenMetrics(cfg)
+			if err != nil {
+				ln.Close()
+				return err
+			}
 			out := cmd.OutOrStdout()
 			base := "http://" + ln.Addr().String()
 			fmt.Fprintf(out, "%s\n", buildinfo.String())
 			fmt.Fprintf(out, "ready in %s on %s\n", time.Since(start).Round(time.Millisecond), base)
 			fmt.Fprintf(out, "  API        %s/api/v1/   (OpenAPI: %s/openapi.json)\n", base, base)
 			fmt.Fprintf(out, "  portal     %s/portal/\n", base)
-			fmt.Fprintf(out, "  health     %s/healthz  %s/readyz  metrics %s/metrics\n", base, base, base)
+			fmt.Fprintf(out, "  health     %s/healthz  %s/readyz\n", base, base)
+			printMetrics(out, cfg, metricsLn)
 			fmt.Fprintf(out, "  store      %s\n", store.Redact(cfg.Store))
 			fmt.Fprintf(out, "  trust domain %s\n", cfg.TrustDomain)
 			if cfg.IdentityMode == config.IdentitySpire {
@@ -61,7 +70,11 @@ SIGINT or SIGTERM shut it down gracefully.`,
 			} else {
 				fmt.Fprintf(out, "  admin      API key in %s (created on first start)\n", keyFile)
 			}
-			err = srv.Serve(ctx, ln)
+			serves := []func(context.Context) error{func(ctx context.Context) error { return srv.Serve(ctx, ln) }}
+			if metricsLn != nil {
+				serves = append(serves, func(ctx context.Context) error { return srv.ServeMetrics(ctx, metricsLn) })
+			}
+			err = serveAll(ctx, serves...)
 			log.Info("stopped", "err", err)
 			return err
 		},

@@ -6,18 +6,27 @@ package registryhttp
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/registry"
 )
 
-// RateLoginEmail is the rate-limit class counting login attempts per email address, whoever
-// makes them.
-const RateLoginEmail = "login_email"
+// The rate-limit classes of logins. An attempt counts first against its (email, client
+// address) pair, then against the email's looser ceiling: a guesser exhausts only its own
+// pair, so the owner still logs in from elsewhere, while guessing spread over many addresses
+// meets the ceiling. Attempts refused by the pair do not count against the ceiling.
+const (
+	// RateLoginEmailAddress counts login attempts naming one email from one client address.
+	RateLoginEmailAddress = "login_email_address"
+	// RateLoginEmail counts login attempts naming one email, whoever makes them.
+	RateLoginEmail = "login_email"
+)
 
 // Accounts serves the developer-account routes under /api/v1/auth and /api/v1/developers.
 type Accounts struct {
@@ -150,6 +159,7 @@ type recoverInput struct {
 
 type recoverOutput struct {
 	Body struct {
+		TokenBody
 		RemainingRecoveryKeys int    `json:"remaining_recovery_keys"`
 		Next                  string `json:"next"`
 	}
@@ -240,7 +250,7 @@ func (h *Accounts) Register(api huma.API) {
 	httpapi.Register(api, authOp("resend-verification", http.MethodPost, "/api/v1/auth/verify-email/resend", "Send a new verification email", http.StatusAccepted), h.resend)
 	httpapi.Register(api, authOp("login", http.MethodPost, "/api/v1/auth/login", "Log in with email and password", http.StatusOK), h.login)
 	httpapi.Register(api, authOp("refresh", http.MethodPost, "/api/v1/auth/refresh", "Exchange a refresh token for a new token pair", http.StatusOK), h.refresh)
-	httpapi.Register(api, authOp("recover", http.MethodPost, "/api/v1/auth/recover", "Set a new password with a recovery key", http.StatusOK), h.recoverAccount)
+	httpapi.Register(api, authOp("recover", http.MethodPost, "/api/v1/auth/recover", "Set a new password with a recovery key (signs you in)", http.StatusOK), h.recoverAccount)
 	logout := devOp("logout", http.MethodPost, "/api/v1/auth/logout", "End a session", http.StatusNoContent)
 	logout.Tags = []string{"auth"}
 	httpapi.Register(api, logout, h.logout)
@@ -289,7 +299,7 @@ func (h *Accounts) login(ctx context.Context, in *loginInput) (*tokenOutput, err
 	if err != nil {
 		return nil, err
 	}
-	if err := h.Limits.Check(ctx, RateLoginEmail, "login|"+email); err != nil {
+	if err := h.checkLogin(ctx, email); err != nil {
 		return nil, err
 	}
 	t, err := h.Service.Login(ctx, email, in.Body.Password)
@@ -297,6 +307,37 @@ func (h *Accounts) login(ctx context.Context, in *loginInput) (*tokenOutput, err
 		return nil, err
 	}
 	return &tokenOutput{Body: tokenBody(t)}, nil
+}
+
+// checkLogin counts a login attempt for email against its (email, address) budget, then the
+// email's ceiling. A refusal answers alike whether or not an account has the email, and tells
+// the owner the way in that no guesser can block: a recovery key.
+func (h *Accounts) checkLogin(ctx context.Context, email string) error {
+	err := h.Limits.Check(ctx, RateLoginEmailAddress, "login|"+email+"|"+addressKey(httpapi.ClientAddr(ctx)))
+	if err == nil {
+		err = h.Limits.Check(ctx, RateLoginEmail, "login|"+email)
+	}
+	if ae, ok := apperr.As(err); ok && ae.Kind == apperr.TooManyRequests {
+		ae = ae.With("recover", "POST /api/v1/auth/recover")
+		ae.Message = "too many login attempts for this email; retry after Retry-After seconds, or set a new password " +
+			"with one of your recovery keys at POST /api/v1/auth/recover, which also signs you in"
+		return ae
+	}
+	return err
+}
+
+// addressKey is the part of a login limit key naming the client address: the address, or for
+// IPv6 its /64 prefix (one host commonly holds a whole /64, so its addresses are one guesser).
+func addressKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Unmap().Is4() {
+		return addr
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }
 
 func (h *Accounts) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, error) {
@@ -316,13 +357,15 @@ func (h *Accounts) logout(ctx context.Context, in *logoutInput) (*struct{}, erro
 }
 
 func (h *Accounts) recoverAccount(ctx context.Context, in *recoverInput) (*recoverOutput, error) {
-	n, err := h.Service.Recover(ctx, registry.RecoverInput{Email: in.Body.Email, RecoveryKey: in.Body.RecoveryKey, NewPassword: in.Body.NewPassword})
+	rec, err := h.Service.Recover(ctx, registry.RecoverInput{Email: in.Body.Email, RecoveryKey: in.Body.RecoveryKey, NewPassword: in.Body.NewPassword})
 	if err != nil {
 		return nil, err
 	}
 	out := &recoverOutput{}
-	out.Body.RemainingRecoveryKeys = n
-	out.Body.Next = "log in with the new password; every earlier session has been ended"
+	out.Body.TokenBody = tokenBody(rec.Tokens)
+	out.Body.RemainingRecoveryKeys = rec.RemainingKeys
+	out.Body.Next = "you are signed in with a new session (every earlier one has ended); log in with the new password from now on, " +
+		"and replace your recovery keys at POST /api/v1/developers/me/recovery-keys when few remain"
 	return out, nil
 }
 
