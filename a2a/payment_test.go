@@ -428,7 +428,7 @@ func TestCallerAccount(t *testing.T) {
 }
 
 // TestTEGLedger_OverHTTP drives the HTTP PaymentLedger against routes that answer like the
-// TEG's token routes (history pages, settle with Idempotency-Key, error envelopes).
+// TEG's token routes (the pending transfer by id, settle with Idempotency-Key, error envelopes).
 func TestTEGLedger_OverHTTP(t *testing.T) {
 	var settled []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -439,15 +439,11 @@ func TestTEGLedger_OverHTTP(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/token/transactions":
-			if r.URL.Query().Get("account") != "agt_agent" {
-				t.Errorf("account = %q", r.URL.Query().Get("account"))
-			}
-			if r.URL.Query().Get("cursor") == "" {
-				_, _ = io.WriteString(w, `{"items":[{"id":"tx_other","kind":"transfer","from":"agt_x","to":"agt_agent","amount":"3","fee":"0.003","seq":9,"created_at":"2026-01-01T00:00:00Z"}],"next_cursor":"c2"}`)
-				return
-			}
-			_, _ = io.WriteString(w, `{"items":[{"id":"tx_p","kind":"pending","from":"agt_client","to":"agt_agent","amount":"1.5","fee":"0.0015","state":"active","expires_at":"2030-01-01T00:00:00Z","seq":5,"created_at":"2026-01-01T00:00:00Z"}]}`)
+		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/token/pending/tx_p":
+			_, _ = io.WriteString(w, `{"id":"tx_p","kind":"pending","from":"agt_client","to":"agt_agent","amount":"1.5","fee":"0.0015","state":"active","expires_at":"2030-01-01T00:00:00Z","seq":5,"created_at":"2026-01-01T00:00:00Z"}`)
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/token/pending/"):
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":{"code":"PENDING_NOT_FOUND","message":"no such pending transfer","request_id":"req_0"}}`)
 		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/token/pending/"):
 			ref := strings.TrimPrefix(r.URL.Path, "/api/v1/token/pending/")
 			if strings.HasPrefix(ref, "tx_gone:") {
