@@ -16,6 +16,7 @@ import (
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
 	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
 )
@@ -251,7 +252,7 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 		return nil, err
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Proof, "="))
-	if err != nil || !ed25519.Verify(pub, []byte(token), sig) {
+	if err != nil || !ed25519strict.Verify(pub, []byte(token), sig) {
 		return nil, ErrInvalidProof
 	}
 	card, err := o.cards.NewCard(ctx, bt.DeveloperID, CardInput{JSON: in.Card})
@@ -497,7 +498,8 @@ func (o *Onboarding) MarkStale(ctx context.Context, interval time.Duration) (int
 	return o.store.MarkStale(ctx, o.now().Add(-3*interval))
 }
 
-// ed25519JWK reads an Ed25519 public key from its JWK (RFC 8037).
+// ed25519JWK reads an Ed25519 public key from its JWK (RFC 8037); a weak key (small order,
+// non-canonical, outside the prime-order subgroup: ed25519strict.CheckPublicKey) is refused.
 func ed25519JWK(jwk map[string]any) (ed25519.PublicKey, error) {
 	if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
 		return nil, ErrInvalidPublicKey
@@ -506,9 +508,12 @@ func ed25519JWK(jwk map[string]any) (ed25519.PublicKey, error) {
 		return nil, ErrInvalidPublicKey.With("reason", "the JWK holds a private key: send only the public part")
 	}
 	x, _ := jwk["x"].(string)
-	b, err := base64.RawURLEncoding.DecodeString(x)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(x)
 	if err != nil || len(b) != ed25519.PublicKeySize {
 		return nil, ErrInvalidPublicKey
+	}
+	if err := ed25519strict.CheckPublicKey(b); err != nil {
+		return nil, ErrInvalidPublicKey.With("reason", "a weak Ed25519 key: "+err.Error())
 	}
 	return ed25519.PublicKey(b), nil
 }
