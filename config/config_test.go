@@ -392,8 +392,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 37 {
-		t.Errorf("EnvNames has %d names, want one per setting (37): %v", len(names), names)
+	if len(names) != 38 {
+		t.Errorf("EnvNames has %d names, want one per setting (38): %v", len(names), names)
 	}
 }
 

@@ -29,6 +29,17 @@ const (
 	IDPrefixClient       = "agc"   // an agent's OAuth2 client id
 	BootstrapTokenTTL    = 5 * time.Minute
 	AgentTokenTTL        = 5 * time.Minute
+	// GrantWindow is the rolling window of the per-developer cap on starting grants.
+	GrantWindow = 24 * time.Hour
+)
+
+// Why a registration got no starting grant (RegisteredAgent.GrantReason).
+const (
+	// GrantNoneConfigured: this registry gives no starting grant (split mode's default).
+	GrantNoneConfigured = "NO_STARTING_GRANT"
+	// GrantDailyCapReached: the developer's agents received the daily cap in the last
+	// GrantWindow.
+	GrantDailyCapReached = "GRANT_DAILY_CAP_REACHED"
 )
 
 // Agent statuses.
@@ -85,7 +96,14 @@ type Agent struct {
 	UpdatedAt   time.Time
 	// LastHeartbeatAt is the agent's last heartbeat (nil: none yet).
 	LastHeartbeatAt *time.Time
+	// StartingGrant is what the agent's wallet was granted at registration (set by
+	// OnboardingStore.ReserveAgent; not read back).
+	StartingGrant avt.Amount
 }
+
+// GrantDecision returns the starting grant of a new agent from what the agents of its
+// developer were granted in the last GrantWindow.
+type GrantDecision func(granted avt.Amount) avt.Amount
 
 // Wallets is the token economy as onboarding needs it: in process in `up`, over mTLS in split
 // mode.
@@ -105,8 +123,11 @@ type OnboardingStore interface {
 	// RevokeBootstrapToken revokes an outstanding token of the developer (ErrBootstrapNotFound).
 	RevokeBootstrapToken(ctx context.Context, developerID, id string, at time.Time) error
 	// ReserveAgent, in one transaction, consumes the token with this hash (unused, unrevoked,
-	// unexpired at now — else ErrBootstrapTokenInvalid) and stores the agent as pending.
-	ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent) error
+	// unexpired at now — else ErrBootstrapTokenInvalid), sets a.StartingGrant to what grant
+	// decides from the starting grants of the developer's agents created after now −
+	// GrantWindow, and stores the agent as pending. Concurrent reservations of one developer's
+	// agents are serialized, in every replica, so together they never pass the cap.
+	ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent, grant GrantDecision) error
 	// CompleteAgent publishes the agent's card and makes the pending agent active, in one
 	// transaction.
 	CompleteAgent(ctx context.Context, a *Agent, c *AgentCard) error
@@ -142,7 +163,9 @@ type Onboarding struct {
 	issuer  identity.Issuer
 	wallets Wallets
 	grant   avt.Amount
-	now     func() time.Time
+	// grantCap bounds a developer's starting grants in GrantWindow (nil: no bound).
+	grantCap *avt.Amount
+	now      func() time.Time
 	// audience is what agent JWT-SVIDs are minted for.
 	audience []string
 }
@@ -155,8 +178,11 @@ type OnboardingConfig struct {
 	Issuer  identity.Issuer
 	Wallets Wallets
 	// StartingGrant is what a new wallet receives from the treasury (DESIGN.md §6.4: 100 AVT
-	// in embedded mode).
+	// in embedded mode, 0 otherwise).
 	StartingGrant avt.Amount
+	// GrantDailyCap bounds the starting grants of one developer's agents in GrantWindow (nil:
+	// no bound); a registration whose grant would pass it gets none.
+	GrantDailyCap *avt.Amount
 	// Audience is the audience of the JWT-SVIDs agents get from the token endpoint.
 	Audience []string
 	Now      func() time.Time
@@ -165,7 +191,7 @@ type OnboardingConfig struct {
 // NewOnboarding returns the onboarding service.
 func NewOnboarding(c OnboardingConfig) *Onboarding {
 	o := &Onboarding{store: c.Store, cards: c.Cards, authz: c.Authz, issuer: c.Issuer, wallets: c.Wallets,
-		grant: c.StartingGrant, now: c.Now, audience: c.Audience}
+		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience}
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -226,6 +252,10 @@ type RegisteredAgent struct {
 	ClientSecret string
 	// SVID is the X.509-SVID chain (PEM, leaf first) when a CSR was sent.
 	SVID string
+	// Grant is the starting grant the wallet received; GrantReason says why it is zero
+	// (GrantNoneConfigured, GrantDailyCapReached), "" when it is not.
+	Grant       avt.Amount
+	GrantReason string
 }
 
 // Register runs the bootstrap registration with token (DESIGN.md §6.4). Exactly one of any
@@ -289,10 +319,10 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 	// token, agent pending) → open and fund the wallet (idempotent per agent) → complete
 	// (publish the card, agent active); a failure after the reservation releases it, so the
 	// token is usable again and nothing is left registered.
-	if err := o.store.ReserveAgent(ctx, hash, now, a); err != nil {
+	if err := o.store.ReserveAgent(ctx, hash, now, a, o.decideGrant); err != nil {
 		return nil, err
 	}
-	if err := o.wallets.CreateWallet(ctx, a.ID, o.grant); err != nil {
+	if err := o.wallets.CreateWallet(ctx, a.ID, a.StartingGrant); err != nil {
 		o.release(a.ID)
 		if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal && ae.Kind != apperr.Unavailable {
 			return nil, err
@@ -305,7 +335,27 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 		return nil, err
 	}
 	o.cards.applyLocal(card)
-	return &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid}, nil
+	out := &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid, Grant: a.StartingGrant}
+	switch {
+	case o.grant.IsZero():
+		out.GrantReason = GrantNoneConfigured
+	case a.StartingGrant.IsZero():
+		out.GrantReason = GrantDailyCapReached
+	}
+	return out, nil
+}
+
+// decideGrant is the GrantDecision of Register: the configured starting grant while the
+// developer's grants in GrantWindow, this one included, stay within the cap; else none (a
+// registration is never refused for the cap, and never gets part of a grant).
+func (o *Onboarding) decideGrant(granted avt.Amount) avt.Amount {
+	if o.grantCap == nil || o.grant.IsZero() {
+		return o.grant
+	}
+	if total, ok := granted.Add(o.grant); !ok || total.Cmp(*o.grantCap) > 0 {
+		return avt.Amount{}
+	}
+	return o.grant
 }
 
 // release undoes a reservation, with its own deadline: the request's context may be what
