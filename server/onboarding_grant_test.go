@@ -23,7 +23,9 @@ func (s *stack) registerMany(dev developer, n int) []resp {
 	out := make([]resp, n)
 	var wg sync.WaitGroup
 	for i, tok := range tokens {
-		wg.Go(func() { out[i] = s.do("POST", "/api/v1/onboard/register", registerBody("Granted", tok), hdr{"Bootstrap-Token", tok}) })
+		wg.Go(func() {
+			out[i] = s.do("POST", "/api/v1/onboard/register", registerBody("Granted", tok), hdr{"Bootstrap-Token", tok})
+		})
 	}
 	wg.Wait()
 	for _, r := range out {
