@@ -3,6 +3,7 @@ module github.com/sovereign-stack/sovereign
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/danielgtaylor/huma/v2 v2.37.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jackc/pgx/v5 v5.12.0

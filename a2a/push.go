@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
 )
 
 // PushSender delivers push notifications for a Server.
@@ -270,12 +271,12 @@ func (w *WebhookSender) sign(body []byte) (string, error) {
 
 // VerifyPush checks a push-notification request a WebhookSender made: it reads the body (and
 // puts it back, so r.Body can be read again), verifies the detached EdDSA JWS in
-// HeaderPushSignature against pub, and returns the event. The notification token and
+// HeaderPushSignature against pub (strictly: ed25519strict.Verify), and returns the event. The notification token and
 // Authorization header are for the receiver to check; so is freshness (the JWS header's "iat",
 // which the signature covers) if replays matter to it.
 func VerifyPush(r *http.Request, pub ed25519.PublicKey) (*a2apb.StreamResponse, error) {
-	if len(pub) != ed25519.PublicKeySize {
-		return nil, errors.New("a2a: VerifyPush: not an Ed25519 public key")
+	if err := ed25519strict.CheckPublicKey(pub); err != nil {
+		return nil, fmt.Errorf("a2a: VerifyPush: not a usable Ed25519 public key: %w", err)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPushBodyBytes+1))
 	if err != nil {
@@ -299,7 +300,7 @@ func VerifyPush(r *http.Request, pub ed25519.PublicKey) (*a2apb.StreamResponse, 
 		return nil, errors.New("a2a: push signature header: want alg EdDSA")
 	}
 	sig, err := jwsB64.DecodeString(sb)
-	if err != nil || !ed25519.Verify(pub, []byte(hb+"."+jwsB64.EncodeToString(body)), sig) {
+	if err != nil || !ed25519strict.Verify(pub, []byte(hb+"."+jwsB64.EncodeToString(body)), sig) {
 		return nil, errors.New("a2a: push signature does not verify")
 	}
 	var ev a2apb.StreamResponse

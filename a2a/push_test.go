@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict/ed25519stricttest"
 )
 
 // receiver is a webhook that records what it is sent; fail makes it answer 500 that many times.
@@ -283,4 +285,22 @@ func TestServer_PushConfigCRUD(t *testing.T) {
 	wantCode(t, "get deleted", err, a2a.CodeTaskNotFound)
 	_, err = f.srv.ListTaskPushNotificationConfigs(a2a.WithCaller(ctx, "mallory"), &a2apb.ListTaskPushNotificationConfigsRequest{TaskId: task.GetId()})
 	wantCode(t, "another caller's task", err, a2a.CodeTaskNotFound)
+}
+
+// TestVerifyPush_RefusesSmallOrderKeys: a receiver configured with a small-order key (the
+// identity) would take a push anyone forged; VerifyPush refuses the key.
+func TestVerifyPush_RefusesSmallOrderKeys(t *testing.T) {
+	id := ed25519stricttest.SmallOrder()[0]
+	b64 := base64.RawURLEncoding
+	body := []byte(`{"statusUpdate":{"taskId":"t1","contextId":"c1","status":{"state":"TASK_STATE_COMPLETED"}}}`)
+	hb := b64.EncodeToString([]byte(`{"alg":"EdDSA","kid":"k1"}`))
+	sig := ed25519stricttest.Forge(id, []byte(hb+"."+b64.EncodeToString(body)))
+	if !ed25519.Verify(id, []byte(hb+"."+b64.EncodeToString(body)), sig) {
+		t.Fatal("the forged signature does not verify with crypto/ed25519: the test proves nothing")
+	}
+	r := httptest.NewRequest("POST", "/hook", bytes.NewReader(body))
+	r.Header.Set(a2a.HeaderPushSignature, hb+".."+b64.EncodeToString(sig))
+	if _, err := a2a.VerifyPush(r, id); err == nil || !strings.Contains(err.Error(), "small order") {
+		t.Fatalf("VerifyPush with the identity key = %v", err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
 )
 
 // The JWS algorithms Sign produces and Verify accepts.
@@ -219,7 +220,7 @@ func verifyOne(ctx context.Context, s *a2apb.AgentCardSignature, encPayload stri
 	input := []byte(s.GetProtected() + "." + encPayload)
 	switch alg {
 	case AlgEdDSA:
-		if len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub.(ed25519.PublicKey), input, sig) {
+		if !ed25519strict.Verify(pub.(ed25519.PublicKey), input, sig) {
 			return fail("signature does not verify")
 		}
 	case AlgES256:
@@ -283,6 +284,9 @@ func parseJWK(m map[string]any) (crypto.PublicKey, error) {
 		x, err := field("x", ed25519.PublicKeySize)
 		if err != nil {
 			return nil, err
+		}
+		if err := ed25519strict.CheckPublicKey(x); err != nil {
+			return nil, fmt.Errorf("jwk is a weak Ed25519 key: %w", err)
 		}
 		return ed25519.PublicKey(x), nil
 	case kty == "EC" && crv == "P-256":

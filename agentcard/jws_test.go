@@ -11,11 +11,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict/ed25519stricttest"
 )
 
 func parsedCard(t *testing.T) *a2apb.AgentCard {
@@ -330,5 +332,42 @@ func TestParseJWK_RoundTripsP256(t *testing.T) {
 	// A point off the curve.
 	if _, err := parseJWK(map[string]any{"kty": "EC", "crv": "P-256", "x": j.X, "y": j.X}); err == nil {
 		t.Error("accepted a point off the curve")
+	}
+}
+
+// forgedSigner signs as a small-order key without a private key (S = 0, R small order), which
+// crypto/ed25519 accepts for some messages and the identity key for all.
+type forgedSigner struct{ pub []byte }
+
+func (f forgedSigner) Public() crypto.PublicKey { return ed25519.PublicKey(f.pub) }
+
+func (f forgedSigner) Sign(_ io.Reader, msg []byte, _ crypto.SignerOpts) ([]byte, error) {
+	if s := ed25519stricttest.Forge(f.pub, msg); s != nil {
+		return s, nil
+	}
+	return make([]byte, 64), nil
+}
+
+func TestVerify_WeakEd25519KeysAreNotVerified(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range ed25519stricttest.SmallOrder() {
+		c := parsedCard(t)
+		if err := Sign(c, forgedSigner{k}, "weak"); err != nil {
+			t.Fatal(err)
+		}
+		if r := Verify(ctx, c, nil)[0]; r.Verified || !strings.Contains(r.Reason, "weak Ed25519 key") {
+			t.Errorf("embedded small-order jwk %x: %+v", k, r)
+		}
+		// The same key handed back by a resolver.
+		r := Verify(ctx, c, func(context.Context, string, map[string]any) (crypto.PublicKey, error) {
+			return ed25519.PublicKey(k), nil
+		})[0]
+		if r.Verified {
+			t.Errorf("resolved small-order key %x verified: %+v", k, r)
+		}
+	}
+	nc, _ := ed25519stricttest.NonCanonical(2)
+	if _, err := parseJWK(map[string]any{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(nc)}); err == nil {
+		t.Error("a non-canonical Ed25519 jwk parsed")
 	}
 }

@@ -192,6 +192,11 @@ type Registration struct {
 	ClientSecret string
 	SVID         *x509svid.SVID
 	Card         *Card
+	// Grant is the starting grant the wallet received (AVT); GrantReason says why it is "0":
+	// NO_STARTING_GRANT (the registry gives none) or GRANT_DAILY_CAP_REACHED (the developer's
+	// agents received the daily cap in the last 24 hours).
+	Grant       string
+	GrantReason string
 }
 
 // Save keeps the registration in ks: the identity (key, SPIFFE ID) and the client
@@ -250,6 +255,8 @@ func (r *Registry) Register(ctx context.Context, card []byte, opts RegisterOptio
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
 		SVID         string `json:"svid"`
+		Grant        string `json:"grant"`
+		GrantReason  string `json:"grant_reason"`
 		Card         Card   `json:"card"`
 	}
 	hdr := http.Header{"Bootstrap-Token": {bt.Token}}
@@ -261,7 +268,8 @@ func (r *Registry) Register(ctx context.Context, card []byte, opts RegisterOptio
 	}
 	got := *ident
 	got.ID, got.SPIFFEID = out.AgentID, out.SPIFFEID
-	reg := &Registration{Identity: &got, ClientID: out.ClientID, ClientSecret: out.ClientSecret, Card: &out.Card}
+	reg := &Registration{Identity: &got, ClientID: out.ClientID, ClientSecret: out.ClientSecret, Card: &out.Card,
+		Grant: out.Grant, GrantReason: out.GrantReason}
 	if err := reg.Card.decode(); err != nil {
 		return nil, err
 	}

@@ -122,14 +122,55 @@ const (
 // Onboarding configures the bootstrap protocol (DESIGN.md §6.4).
 type Onboarding struct {
 	// StartingGrant is the AVT a new agent's wallet receives from the treasury ("0": none).
+	// Empty means the mode's default: EmbeddedStartingGrant in embedded mode (`up`), none for a
+	// registry in split mode (`registry serve`).
 	StartingGrant string `yaml:"starting_grant"`
+	// GrantDailyCapPerDeveloper bounds the starting grants the agents of one developer receive
+	// in a rolling 24 hours (AVT; "0": no grants at all; GrantCapUnlimited: no bound). A
+	// registration whose grant would pass it still succeeds, without a grant.
+	GrantDailyCapPerDeveloper string `yaml:"grant_daily_cap_per_developer"`
 	// GenesisSupply is the AVT minted to the treasury the first time a ledger starts (once:
 	// later starts find it minted), from which starting grants are paid ("0": mint nothing;
-	// the admin mints with `sovereign token mint`).
+	// the admin mints with `sovereign token mint`). Empty means the mode's default:
+	// EmbeddedGenesisSupply in embedded mode (`up`), nothing for `teg serve`.
 	GenesisSupply string `yaml:"genesis_supply"`
 	// HeartbeatInterval is how often agents are expected to send heartbeats; after three
 	// missed intervals discovery lists them as inactive.
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+}
+
+// Defaults of the onboarding amounts (Onboarding.Amounts).
+const (
+	// EmbeddedStartingGrant is the starting grant in embedded mode when none is configured.
+	EmbeddedStartingGrant = "100"
+	// EmbeddedGenesisSupply is the genesis supply in embedded mode when none is configured.
+	EmbeddedGenesisSupply = "1000000000"
+	// DefaultGrantDailyCap is the default of Onboarding.GrantDailyCapPerDeveloper: five
+	// embedded-mode grants a day.
+	DefaultGrantDailyCap = "500"
+	// GrantCapUnlimited as Onboarding.GrantDailyCapPerDeveloper removes the cap.
+	GrantCapUnlimited = "unlimited"
+)
+
+// Amounts returns the starting grant and the genesis supply in effect: the configured ones, or
+// where they are empty the defaults of the mode — embedded (`up`: EmbeddedStartingGrant and
+// EmbeddedGenesisSupply) or split ("0" and "0": a split-mode registry grants and a split-mode
+// TEG mints only what the operator configures).
+func (o Onboarding) Amounts(embedded bool) (startingGrant, genesisSupply string) {
+	startingGrant, genesisSupply = o.StartingGrant, o.GenesisSupply
+	if startingGrant == "" {
+		startingGrant = "0"
+		if embedded {
+			startingGrant = EmbeddedStartingGrant
+		}
+	}
+	if genesisSupply == "" {
+		genesisSupply = "0"
+		if embedded {
+			genesisSupply = EmbeddedGenesisSupply
+		}
+	}
+	return startingGrant, genesisSupply
 }
 
 // SMTP configures email delivery; without a Host, emails are logged instead.
@@ -189,7 +230,7 @@ func Default() Config {
 			AuthFailuresPerMinute: 20, AuthFailuresBurst: 20,
 		},
 		PasswordHashing: PasswordHashing{MaxMemoryMiB: 128, MaxWaiting: 64, WaitTimeout: 2 * time.Second},
-		Onboarding:      Onboarding{StartingGrant: "100", GenesisSupply: "1000000000", HeartbeatInterval: time.Minute},
+		Onboarding:      Onboarding{GrantDailyCapPerDeveloper: DefaultGrantDailyCap, HeartbeatInterval: time.Minute},
 	}
 }
 

@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 47 {
-		t.Errorf("EnvNames has %d names, want one per setting (47): %v", len(names), names)
+	if len(names) != 48 {
+		t.Errorf("EnvNames has %d names, want one per setting (48): %v", len(names), names)
 	}
 }
 

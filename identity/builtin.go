@@ -21,6 +21,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
 )
 
 // Defaults of the builtin CA.
@@ -280,6 +281,9 @@ func parseCSR(der []byte, id spiffeid.ID) (*x509.CertificateRequest, error) {
 			return nil, apperr.New(apperr.BadRequest, CodeInvalidCSR, "the CSR's RSA key must have at least 2048 bits")
 		}
 	case ed25519.PublicKey:
+		if err := ed25519strict.CheckPublicKey(k); err != nil {
+			return nil, apperr.Errorf(apperr.BadRequest, CodeInvalidCSR, "the CSR's Ed25519 key is refused: %v", err)
+		}
 	default:
 		return nil, apperr.New(apperr.BadRequest, CodeInvalidCSR, "the CSR's key type is not supported (ECDSA, RSA, Ed25519)")
 	}

@@ -3,8 +3,11 @@ package identity
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
 )
 
 // didKeyPrefix is the multicodec prefix of an Ed25519 public key (0xed, varint-encoded).
@@ -18,7 +21,8 @@ func DIDKey(pub ed25519.PublicKey) string {
 	return "did:key:z" + base58Encode(append(append([]byte{}, didKeyPrefix...), pub...))
 }
 
-// ParseDIDKey returns the Ed25519 public key of a did:key DID.
+// ParseDIDKey returns the Ed25519 public key of a did:key DID; a key that fails
+// ed25519strict.CheckPublicKey (small order, non-canonical) is an error.
 func ParseDIDKey(did string) (ed25519.PublicKey, error) {
 	rest, ok := strings.CutPrefix(did, "did:key:z")
 	if !ok {
@@ -30,6 +34,9 @@ func ParseDIDKey(did string) (ed25519.PublicKey, error) {
 	}
 	if len(b) != len(didKeyPrefix)+ed25519.PublicKeySize || b[0] != didKeyPrefix[0] || b[1] != didKeyPrefix[1] {
 		return nil, errors.New("identity: did:key is not an Ed25519 key")
+	}
+	if err := ed25519strict.CheckPublicKey(b[2:]); err != nil {
+		return nil, fmt.Errorf("identity: did:key: %w", err)
 	}
 	return ed25519.PublicKey(b[2:]), nil
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"testing"
+
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict/ed25519stricttest"
 )
 
 func TestDIDKey(t *testing.T) {
@@ -16,6 +18,16 @@ func TestDIDKey(t *testing.T) {
 	back, err := ParseDIDKey(got)
 	if err != nil || !back.Equal(ed25519.PublicKey(pub)) {
 		t.Fatalf("ParseDIDKey = %x, %v", back, err)
+	}
+	nc, _ := ed25519stricttest.NonCanonical(2)
+	weak := []string{DIDKey(nc)}
+	for _, k := range ed25519stricttest.SmallOrder() {
+		weak = append(weak, DIDKey(k))
+	}
+	for _, bad := range weak {
+		if _, err := ParseDIDKey(bad); err == nil {
+			t.Errorf("ParseDIDKey(%q) accepted a weak key", bad)
+		}
 	}
 	for _, bad := range []string{"did:web:x", "did:key:z0OIl", "did:key:z" + "111"} {
 		if _, err := ParseDIDKey(bad); err == nil {

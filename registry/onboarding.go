@@ -16,6 +16,7 @@ import (
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
 	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
 )
@@ -28,6 +29,17 @@ const (
 	IDPrefixClient       = "agc"   // an agent's OAuth2 client id
 	BootstrapTokenTTL    = 5 * time.Minute
 	AgentTokenTTL        = 5 * time.Minute
+	// GrantWindow is the rolling window of the per-developer cap on starting grants.
+	GrantWindow = 24 * time.Hour
+)
+
+// Why a registration got no starting grant (RegisteredAgent.GrantReason).
+const (
+	// GrantNoneConfigured: this registry gives no starting grant (split mode's default).
+	GrantNoneConfigured = "NO_STARTING_GRANT"
+	// GrantDailyCapReached: the developer's agents received the daily cap in the last
+	// GrantWindow.
+	GrantDailyCapReached = "GRANT_DAILY_CAP_REACHED"
 )
 
 // Agent statuses.
@@ -92,6 +104,9 @@ type Agent struct {
 	UpdatedAt   time.Time
 	// LastHeartbeatAt is the agent's last heartbeat (nil: none yet).
 	LastHeartbeatAt *time.Time
+	// StartingGrant is what the agent's wallet was granted at registration (set by
+	// OnboardingStore.ReserveAgent; not read back).
+	StartingGrant avt.Amount
 }
 
 // AgentState is an agent's status and, when suspended, the authority that suspended it.
@@ -99,6 +114,10 @@ type AgentState struct {
 	Status      string
 	SuspendedBy string
 }
+
+// GrantDecision returns the starting grant of a new agent from what the agents of its
+// developer were granted in the last GrantWindow.
+type GrantDecision func(granted avt.Amount) avt.Amount
 
 // Wallets is the token economy as onboarding needs it: in process in `up`, over mTLS in split
 // mode.
@@ -123,8 +142,11 @@ type OnboardingStore interface {
 	// RevokeBootstrapToken revokes an outstanding token of the developer (ErrBootstrapNotFound).
 	RevokeBootstrapToken(ctx context.Context, developerID, id string, at time.Time) error
 	// ReserveAgent, in one transaction, consumes the token with this hash (unused, unrevoked,
-	// unexpired at now — else ErrBootstrapTokenInvalid) and stores the agent as pending.
-	ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent) error
+	// unexpired at now — else ErrBootstrapTokenInvalid), sets a.StartingGrant to what grant
+	// decides from the starting grants of the developer's agents created after now −
+	// GrantWindow, and stores the agent as pending. Concurrent reservations of one developer's
+	// agents are serialized, in every replica, so together they never pass the cap.
+	ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *Agent, grant GrantDecision) error
 	// CompleteAgent publishes the agent's card and makes the pending agent active, in one
 	// transaction.
 	CompleteAgent(ctx context.Context, a *Agent, c *AgentCard) error
@@ -165,7 +187,9 @@ type Onboarding struct {
 	issuer  identity.Issuer
 	wallets Wallets
 	grant   avt.Amount
-	now     func() time.Time
+	// grantCap bounds a developer's starting grants in GrantWindow (nil: no bound).
+	grantCap *avt.Amount
+	now      func() time.Time
 	// audience is what agent JWT-SVIDs are minted for.
 	audience []string
 }
@@ -178,8 +202,11 @@ type OnboardingConfig struct {
 	Issuer  identity.Issuer
 	Wallets Wallets
 	// StartingGrant is what a new wallet receives from the treasury (DESIGN.md §6.4: 100 AVT
-	// in embedded mode).
+	// in embedded mode, 0 otherwise).
 	StartingGrant avt.Amount
+	// GrantDailyCap bounds the starting grants of one developer's agents in GrantWindow (nil:
+	// no bound); a registration whose grant would pass it gets none.
+	GrantDailyCap *avt.Amount
 	// Audience is the audience of the JWT-SVIDs agents get from the token endpoint.
 	Audience []string
 	Now      func() time.Time
@@ -188,7 +215,7 @@ type OnboardingConfig struct {
 // NewOnboarding returns the onboarding service.
 func NewOnboarding(c OnboardingConfig) *Onboarding {
 	o := &Onboarding{store: c.Store, cards: c.Cards, authz: c.Authz, issuer: c.Issuer, wallets: c.Wallets,
-		grant: c.StartingGrant, now: c.Now, audience: c.Audience}
+		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience}
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -249,6 +276,10 @@ type RegisteredAgent struct {
 	ClientSecret string
 	// SVID is the X.509-SVID chain (PEM, leaf first) when a CSR was sent.
 	SVID string
+	// Grant is the starting grant the wallet received; GrantReason says why it is zero
+	// (GrantNoneConfigured, GrantDailyCapReached), "" when it is not.
+	Grant       avt.Amount
+	GrantReason string
 }
 
 // Register runs the bootstrap registration with token (DESIGN.md §6.4). Exactly one of any
@@ -275,7 +306,7 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 		return nil, err
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.Proof, "="))
-	if err != nil || !ed25519.Verify(pub, []byte(token), sig) {
+	if err != nil || !ed25519strict.Verify(pub, []byte(token), sig) {
 		return nil, ErrInvalidProof
 	}
 	card, err := o.cards.NewCard(ctx, bt.DeveloperID, CardInput{JSON: in.Card})
@@ -312,10 +343,10 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 	// token, agent pending) → open and fund the wallet (idempotent per agent) → complete
 	// (publish the card, agent active); a failure after the reservation releases it, so the
 	// token is usable again and nothing is left registered.
-	if err := o.store.ReserveAgent(ctx, hash, now, a); err != nil {
+	if err := o.store.ReserveAgent(ctx, hash, now, a, o.decideGrant); err != nil {
 		return nil, err
 	}
-	if err := o.wallets.CreateWallet(ctx, a.ID, o.grant); err != nil {
+	if err := o.wallets.CreateWallet(ctx, a.ID, a.StartingGrant); err != nil {
 		o.release(a.ID)
 		if ae, ok := apperr.As(err); ok && ae.Kind != apperr.Internal && ae.Kind != apperr.Unavailable {
 			return nil, err
@@ -328,7 +359,27 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 		return nil, err
 	}
 	o.cards.applyLocal(card)
-	return &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid}, nil
+	out := &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid, Grant: a.StartingGrant}
+	switch {
+	case o.grant.IsZero():
+		out.GrantReason = GrantNoneConfigured
+	case a.StartingGrant.IsZero():
+		out.GrantReason = GrantDailyCapReached
+	}
+	return out, nil
+}
+
+// decideGrant is the GrantDecision of Register: the configured starting grant while the
+// developer's grants in GrantWindow, this one included, stay within the cap; else none (a
+// registration is never refused for the cap, and never gets part of a grant).
+func (o *Onboarding) decideGrant(granted avt.Amount) avt.Amount {
+	if o.grantCap == nil || o.grant.IsZero() {
+		return o.grant
+	}
+	if total, ok := granted.Add(o.grant); !ok || total.Cmp(*o.grantCap) > 0 {
+		return avt.Amount{}
+	}
+	return o.grant
 }
 
 // release undoes a reservation, with its own deadline: the request's context may be what
@@ -620,7 +671,8 @@ func (o *Onboarding) MarkStale(ctx context.Context, interval time.Duration) (int
 	return o.store.MarkStale(ctx, o.now().Add(-3*interval))
 }
 
-// ed25519JWK reads an Ed25519 public key from its JWK (RFC 8037).
+// ed25519JWK reads an Ed25519 public key from its JWK (RFC 8037); a weak key (small order,
+// non-canonical, outside the prime-order subgroup: ed25519strict.CheckPublicKey) is refused.
 func ed25519JWK(jwk map[string]any) (ed25519.PublicKey, error) {
 	if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
 		return nil, ErrInvalidPublicKey
@@ -629,9 +681,12 @@ func ed25519JWK(jwk map[string]any) (ed25519.PublicKey, error) {
 		return nil, ErrInvalidPublicKey.With("reason", "the JWK holds a private key: send only the public part")
 	}
 	x, _ := jwk["x"].(string)
-	b, err := base64.RawURLEncoding.DecodeString(x)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(x)
 	if err != nil || len(b) != ed25519.PublicKeySize {
 		return nil, ErrInvalidPublicKey
+	}
+	if err := ed25519strict.CheckPublicKey(b); err != nil {
+		return nil, ErrInvalidPublicKey.With("reason", "a weak Ed25519 key: "+err.Error())
 	}
 	return ed25519.PublicKey(b), nil
 }

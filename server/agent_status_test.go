@@ -240,6 +240,7 @@ func TestAgentStatus_SplitModeFreezesTheWallet(t *testing.T) {
 		newRegistry := func(tegURL string) *stack {
 			cfg := splitConfig(t, 0)
 			cfg.TEGURL = tegURL
+			cfg.Onboarding.StartingGrant = "100" // split mode grants nothing unless configured
 			srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: regDB, Role: server.RoleRegistry, Issuer: sp.ca,
 				PasswordParams: fastPasswords, Logger: quiet})
 			if err != nil {

@@ -26,9 +26,9 @@ import (
 // registerOnboarding adds the bootstrap protocol and the agents' own routes, and the sweeper
 // that marks silent agents inactive.
 func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz policy.Decider, limits *httpapi.RateLimits, now func() time.Time) error {
-	grant, err := avt.Parse(s.cfg.Onboarding.StartingGrant)
+	grant, grantCap, err := onboardingGrant(s.cfg.Onboarding, s.role == RoleAll)
 	if err != nil {
-		return fmt.Errorf("server: onboarding.starting_grant %q: %w", s.cfg.Onboarding.StartingGrant, err)
+		return err
 	}
 	tegID, err := identity.TEGID(s.issuer.TrustDomain())
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz p
 	}
 	s.onboarding = registry.NewOnboarding(registry.OnboardingConfig{Store: registrysql.NewOnboarding(s.db), Cards: s.cards,
 		Authz: authz, Issuer: issuer, Wallets: onboardingWallets{s.wallets}, StartingGrant: grant,
-		Audience: []string{tegID.String()}, Now: now})
+		GrantDailyCap: grantCap, Audience: []string{tegID.String()}, Now: now})
 	(&registryhttp.Onboarding{Service: s.onboarding, Cards: &registryhttp.Cards{Service: s.cards, BaseURL: s.cfg.PublicURL}, Limits: limits}).Register(api)
 	interval := s.cfg.Onboarding.HeartbeatInterval
 	s.bg.Add(1)
@@ -86,7 +86,27 @@ func (i spireOnboardingIssuer) MintX509SVID(ctx context.Context, csrDER []byte, 
 	return i.Issuer.MintX509SVID(ctx, csrDER, id, ttl)
 }
 
-// genesis mints the configured genesis supply to the treasury the first time the ledger starts.
+// onboardingGrant is the starting grant in effect (configured, or the mode's default: embedded
+// or split) and the per-developer daily cap on grants (nil: none).
+func onboardingGrant(c config.Onboarding, embedded bool) (avt.Amount, *avt.Amount, error) {
+	g, _ := c.Amounts(embedded)
+	grant, err := avt.Parse(g)
+	if err != nil {
+		return avt.Amount{}, nil, fmt.Errorf("server: onboarding.starting_grant %q: %w", g, err)
+	}
+	if c.GrantDailyCapPerDeveloper == config.GrantCapUnlimited {
+		return grant, nil, nil
+	}
+	limit, err := avt.Parse(c.GrantDailyCapPerDeveloper)
+	if err != nil {
+		return avt.Amount{}, nil, fmt.Errorf("server: onboarding.grant_daily_cap_per_developer %q must be an AVT amount, 0 or %q: %w",
+			c.GrantDailyCapPerDeveloper, config.GrantCapUnlimited, err)
+	}
+	return grant, &limit, nil
+}
+
+// genesis mints the genesis supply in effect (configured, or the mode's default: embedded or
+// split) to the treasury the first time the ledger starts.
 func genesis(ctx context.Context, tokens *teg.Service, supply string, log *slog.Logger) error {
 	amount, err := avt.Parse(supply)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
@@ -24,10 +25,11 @@ func registerBody(name, token string) map[string]any {
 }
 
 // TestOnboarding_SplitMode runs the bootstrap protocol against a registry whose TEG is another
-// server with its own database, reached over mTLS: the wallet and its grant land on the TEG.
+// server with its own database, reached over mTLS: the wallet and its grant (configured: split
+// mode grants none by default) land on the TEG.
 func TestOnboarding_SplitMode(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		sp := newSplit(t, db, 0)
+		sp := newSplit(t, db, 0, func(c *config.Config) { c.Onboarding.StartingGrant = "100" })
 		reg := &stack{t: t, srv: httptest.NewServer(sp.registry.Handler()), server: sp.registry, adminKey: sp.registry.AdminKey}
 		defer reg.srv.Close()
 		tegStack := &stack{t: t, srv: sp.tegHTTP, server: sp.teg, adminKey: sp.tegKey}
@@ -43,6 +45,9 @@ func TestOnboarding_SplitMode(t *testing.T) {
 
 		sp.mint(t, "1000")
 		r := reg.do("POST", "/api/v1/onboard/register", body, hdr{"Bootstrap-Token", token}).want(t, 201, "")
+		if r.str("grant") != "100" || r.str("grant_reason") != "" {
+			t.Fatalf("grant in the registration: %s", r.Raw)
+		}
 		agentID := r.str("agent_id")
 		b := tegStack.do("GET", "/api/v1/token/balance?account="+agentID, nil, bearer(sp.tegKey)).want(t, 200, "")
 		if b.str("liquid") != "100" {
@@ -74,6 +79,28 @@ func TestOnboarding_TEGUnreachable(t *testing.T) {
 		}
 		if d := reg.do("GET", "/api/v1/agent-cards?q=lonely", nil).want(t, 200, ""); len(d.Body["items"].([]any)) != 0 {
 			t.Fatalf("card left behind: %s", d.Raw)
+		}
+	})
+}
+
+// TestOnboarding_SplitModeDefaults: with nothing configured, a split-mode TEG mints no genesis
+// supply and a split-mode registry gives no starting grant — the registration succeeds and says
+// so (the embedded defaults, 100 AVT and a genesis mint, are for `up` only).
+func TestOnboarding_SplitModeDefaults(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		sp := newSplit(t, db, 0, func(c *config.Config) { c.Onboarding.GenesisSupply, c.Onboarding.StartingGrant = "", "" })
+		reg := &stack{t: t, srv: httptest.NewServer(sp.registry.Handler()), server: sp.registry, adminKey: sp.registry.AdminKey}
+		defer reg.srv.Close()
+		tegStack := &stack{t: t, srv: sp.tegHTTP, server: sp.teg, adminKey: sp.tegKey}
+		// The treasury is opened by its first mint: none yet.
+		tegStack.do("GET", "/api/v1/token/balance?account=sys:treasury", nil, bearer(sp.tegKey)).want(t, 404, "ACCOUNT_NOT_FOUND")
+		token := reg.do("POST", "/api/v1/onboard/bootstrap/request-token", nil, bearer(reg.adminKey)).want(t, 201, "").str("token")
+		r := reg.do("POST", "/api/v1/onboard/register", registerBody("Ungranted", token), hdr{"Bootstrap-Token", token}).want(t, 201, "")
+		if r.str("grant") != "0" || r.str("grant_reason") != "NO_STARTING_GRANT" {
+			t.Fatalf("registration: %s", r.Raw)
+		}
+		if b := tegStack.do("GET", "/api/v1/token/balance?account="+r.str("agent_id"), nil, bearer(sp.tegKey)).want(t, 200, ""); b.str("total") != "0" {
+			t.Fatalf("the wallet on the TEG: %s", b.Raw)
 		}
 	})
 }

@@ -215,7 +215,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz, Params: params}
-		if err := genesis(ctx, tokens, cfg.Onboarding.GenesisSupply, log); err != nil {
+		_, supply := cfg.Onboarding.Amounts(s.role == RoleAll)
+		if err := genesis(ctx, tokens, supply, log); err != nil {
 			return nil, err
 		}
 		(&teghttp.Token{Service: tokens}).Register(api)

@@ -68,7 +68,8 @@ func secondDB(t *testing.T, db *store.DB) *store.DB {
 	return storetest.SQLite(t)
 }
 
-func newSplit(t *testing.T, db *store.DB, ttl time.Duration) *split {
+// newSplit starts a TEG and a registry; opts change both configurations.
+func newSplit(t *testing.T, db *store.DB, ttl time.Duration, opts ...stackOption) *split {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ca, err := identity.NewBuiltin(filepath.Join(t.TempDir(), "ca"), splitTD)
@@ -77,6 +78,9 @@ func newSplit(t *testing.T, db *store.DB, ttl time.Duration) *split {
 	}
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	tegCfg := splitConfig(t, ttl)
+	for _, o := range opts {
+		o(&tegCfg)
+	}
 	tegSrv, err := server.New(ctx, server.Options{Config: tegCfg, DB: db, Role: server.RoleTEG, Issuer: ca, PasswordParams: fastPasswords, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +95,9 @@ func newSplit(t *testing.T, db *store.DB, ttl time.Duration) *split {
 
 	regCfg := splitConfig(t, ttl)
 	regCfg.TEGURL = sp.tegMTLS
+	for _, o := range opts {
+		o(&regCfg)
+	}
 	sp.registry, err = server.New(ctx, server.Options{Config: regCfg, DB: secondDB(t, db), Role: server.RoleRegistry, Issuer: ca, PasswordParams: fastPasswords, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -85,6 +85,13 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 				return fmt.Errorf("the agent %s is registered but could not be recorded: %w", id.ID, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", id.ID, id.DID, id.SPIFFEID, reg.ClientID, ks.Path())
+			if reg.Grant != "" {
+				grant := reg.Grant + " AVT"
+				if reg.GrantReason != "" {
+					grant += " (" + reg.GrantReason + ")"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "grant     %s\n", grant)
+			}
 			return nil
 		},
 	}

@@ -34,7 +34,7 @@ func TestAgentRegisterHeartbeatRotateAndActAsTheAgent(t *testing.T) {
 		t.Fatalf("register: %v\n%s", err, out)
 	}
 	m := regexp.MustCompile(`agent\s+(agt_\w+)\nDID\s+(did:key:z\w+)\nSPIFFE ID (spiffe://sovereign.test/agent/agt_\w+)`).FindStringSubmatch(out)
-	if m == nil {
+	if m == nil || !strings.Contains(out, "grant     100 AVT\n") {
 		t.Fatalf("register output: %q", out)
 	}
 	for _, f := range []string{creds, keys} {

@@ -68,6 +68,8 @@ type RegisteredAgentView struct {
 	ClientID     string   `json:"client_id"`
 	ClientSecret string   `json:"client_secret" doc:"Shown only now: exchange it at /api/v1/auth/agent/token"`
 	SVID         string   `json:"svid,omitempty" doc:"X.509-SVID chain (PEM, leaf first), when a CSR was sent"`
+	Grant        string   `json:"grant" example:"100" doc:"The starting grant the agent's wallet received from the treasury (AVT)"`
+	GrantReason  string   `json:"grant_reason,omitempty" enum:"NO_STARTING_GRANT,GRANT_DAILY_CAP_REACHED" doc:"Why the grant is 0: this registry gives none, or the developer's agents already received the daily cap in the last 24 hours"`
 	Card         CardView `json:"card"`
 }
 
@@ -176,7 +178,7 @@ func (h *Onboarding) registerAgent(ctx context.Context, in *registerAgentInput) 
 	}
 	a := reg.Agent
 	return &registerAgentOutput{Body: RegisteredAgentView{AgentID: a.ID, DID: a.DID, SPIFFEID: a.SPIFFEID, ClientID: a.ClientID,
-		ClientSecret: reg.ClientSecret, SVID: reg.SVID, Card: h.Cards.view(reg.Card)}}, nil
+		ClientSecret: reg.ClientSecret, SVID: reg.SVID, Grant: reg.Grant.String(), GrantReason: reg.GrantReason, Card: h.Cards.view(reg.Card)}}, nil
 }
 
 // errTwoClientAuths is a token request that authenticates the client twice (RFC 6749 §2.3:

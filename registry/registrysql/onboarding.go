@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/store"
@@ -73,21 +74,56 @@ func (s *Onboarding) RevokeBootstrapToken(ctx context.Context, developerID, id s
 }
 
 // ReserveAgent implements registry.OnboardingStore.
-func (s *Onboarding) ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *registry.Agent) error {
+func (s *Onboarding) ReserveAgent(ctx context.Context, tokenHash string, now time.Time, a *registry.Agent, grant registry.GrantDecision) error {
 	return s.cards.write(ctx, func(q store.Querier) error {
 		res, err := q.ExecContext(ctx, `UPDATE bootstrap_tokens SET used_at = $2, agent_id = $3 WHERE hash = $1
 			AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, tokenHash, store.Time(now), a.ID)
 		if err := mustAffect(res, err, registry.ErrBootstrapTokenInvalid); err != nil {
 			return err
 		}
+		granted, err := s.grantedSince(ctx, q, a.DeveloperID, now.Add(-registry.GrantWindow))
+		if err != nil {
+			return err
+		}
+		a.StartingGrant = grant(granted)
 		_, err = q.ExecContext(ctx, `INSERT INTO agents (id, developer_id, did, spiffe_id, public_key, client_id, secret_hash, status,
-			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, a.ID, a.DeveloperID, a.DID, a.SPIFFEID,
-			[]byte(a.PublicKey), a.ClientID, a.SecretHash, a.Status, store.Time(a.CreatedAt), store.Time(a.UpdatedAt))
+			created_at, updated_at, starting_grant) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, a.ID, a.DeveloperID, a.DID, a.SPIFFEID,
+			[]byte(a.PublicKey), a.ClientID, a.SecretHash, a.Status, store.Time(a.CreatedAt), store.Time(a.UpdatedAt), a.StartingGrant)
 		if store.IsUniqueViolation(err) {
 			return ErrKeyInUse
 		}
 		return err
 	})
+}
+
+// grantedSince locks the developer's starting grants for the rest of the transaction (SQLite has
+// one writer at a time; on PostgreSQL an advisory lock per developer, so concurrent
+// registrations in any replica wait for each other) and sums those of agents created after
+// since. Only agents that got a grant are read: while the cap holds they are few.
+func (s *Onboarding) grantedSince(ctx context.Context, q store.Querier, developerID string, since time.Time) (avt.Amount, error) {
+	if s.db.Dialect() == store.Postgres {
+		if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243902, hashtext($1))`, developerID); err != nil {
+			return avt.Amount{}, err
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT starting_grant FROM agents WHERE developer_id = $1 AND created_at > $2
+		AND starting_grant IS NOT NULL AND starting_grant <> $3`, developerID, store.Time(since), avt.Amount{})
+	if err != nil {
+		return avt.Amount{}, err
+	}
+	defer rows.Close()
+	var sum avt.Amount
+	for rows.Next() {
+		var g avt.Amount
+		if err := rows.Scan(&g); err != nil {
+			return avt.Amount{}, err
+		}
+		var ok bool
+		if sum, ok = sum.Add(g); !ok {
+			return avt.Max, nil
+		}
+	}
+	return sum, rows.Err()
 }
 
 // CompleteAgent implements registry.OnboardingStore.

@@ -80,7 +80,7 @@ type onboardingEnv struct {
 	teg     spiffeid.ID
 }
 
-func newOnboardingEnv(t *testing.T, db *store.DB) *onboardingEnv {
+func newOnboardingEnv(t *testing.T, db *store.DB, opts ...func(*registry.OnboardingConfig)) *onboardingEnv {
 	td := spiffeid.RequireTrustDomainFromString("sovereign.test")
 	issuer, err := identity.NewBuiltin(t.TempDir(), td)
 	if err != nil {
@@ -94,8 +94,12 @@ func newOnboardingEnv(t *testing.T, db *store.DB) *onboardingEnv {
 	}
 	w := &fakeWallets{created: map[string]avt.Amount{}}
 	teg, _ := identity.TEGID(td)
-	svc := registry.NewOnboarding(registry.OnboardingConfig{Store: registrysql.NewOnboarding(db), Cards: cards, Authz: authz,
-		Issuer: issuer, Wallets: w, StartingGrant: avt.MustParse("100"), Audience: []string{teg.String()}, Now: ck.Now})
+	oc := registry.OnboardingConfig{Store: registrysql.NewOnboarding(db), Cards: cards, Authz: authz,
+		Issuer: issuer, Wallets: w, StartingGrant: avt.MustParse("100"), Audience: []string{teg.String()}, Now: ck.Now}
+	for _, o := range opts {
+		o(&oc)
+	}
+	svc := registry.NewOnboarding(oc)
 	return &onboardingEnv{svc: svc, cards: cards, issuer: issuer, wallets: w, clock: ck, dev: newDeveloper(t, db, "dev_ada", true), teg: teg}
 }
 
@@ -503,6 +507,60 @@ func TestOnboarding_WalletFollowsTheAgent(t *testing.T) {
 		wantCode(t, e.svc.AgentActive(ctx, id), "AGENT_SUSPENDED")
 		if a, _ := registrysql.NewOnboarding(db).Agent(ctx, id); a.SuspendedBy != policy.AuthorityOwner {
 			t.Fatalf("the undone reactivation lost who suspended: %+v", a)
+		}
+	})
+}
+
+// TestOnboarding_GrantCapRollingWindow: a developer's starting grants are capped over a rolling
+// GrantWindow, counted from the store; a registration released after a failure does not count;
+// past the cap an agent registers without a grant and the result says why.
+func TestOnboarding_GrantCapRollingWindow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		limit := avt.MustParse("250")
+		e := newOnboardingEnv(t, db, func(c *registry.OnboardingConfig) { c.GrantDailyCap = &limit })
+		ctx := context.Background()
+		register := func(wantGrant, wantReason string) {
+			t.Helper()
+			_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Capped"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reg.Grant.String() != wantGrant || reg.GrantReason != wantReason || e.wallets.created[reg.Agent.ID].String() != wantGrant {
+				t.Fatalf("grant %s (%q), wallet %s; want %s (%q)", reg.Grant, reg.GrantReason, e.wallets.created[reg.Agent.ID], wantGrant, wantReason)
+			}
+		}
+		// A registration the TEG fails is released: its grant is not counted.
+		_, token, _ := e.svc.RequestBootstrapToken(ctx, e.dev)
+		e.wallets.fail.Store(true)
+		_, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Unlucky"))
+		wantCode(t, err, "TEG_UNAVAILABLE")
+		e.wallets.fail.Store(false)
+
+		register("100", "")
+		register("100", "")
+		register("0", registry.GrantDailyCapReached) // 300 > 250
+		e.clock.Advance(registry.GrantWindow - time.Minute)
+		register("0", registry.GrantDailyCapReached) // the first two are still in the window
+		e.clock.Advance(2 * time.Minute)
+		register("100", "") // they are out of it
+		register("100", "") // 200
+		register("0", registry.GrantDailyCapReached)
+	})
+}
+
+// TestOnboarding_NoStartingGrant: a registry without a starting grant says so.
+func TestOnboarding_NoStartingGrant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db, func(c *registry.OnboardingConfig) { c.StartingGrant = avt.Amount{} })
+		ctx := context.Background()
+		_, token, _ := e.svc.RequestBootstrapToken(ctx, e.dev)
+		reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Ungranted"))
+		if err != nil || !reg.Grant.IsZero() || reg.GrantReason != registry.GrantNoneConfigured {
+			t.Fatalf("registration %+v, %v", reg, err)
 		}
 	})
 }
