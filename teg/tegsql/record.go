@@ -263,11 +263,15 @@ func decodeRecord(seq uint64, transferID string, hash string, body []byte) (teg.
 	return e, t, l, d.err
 }
 
-// appendWindow encodes an account's spend window (teg_accounts.spent): the bucket count, then
-// each bucket's hour (varint) and amount. An empty window is no bytes.
+// appendWindow appends an account's encoded spend window (teg_accounts.spent): the bucket count,
+// then each bucket's hour (varint) and amount. An empty window is no bytes (b, when b is nil, is
+// made non-nil: the column is NOT NULL).
 func appendWindow(b []byte, w teg.SpendWindow) []byte {
+	if b == nil {
+		b = []byte{}
+	}
 	if len(w) == 0 {
-		return []byte{} // not nil: the column is NOT NULL
+		return b
 	}
 	b = binary.AppendUvarint(b, uint64(len(w)))
 	for _, k := range w {

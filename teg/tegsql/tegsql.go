@@ -498,10 +498,14 @@ func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, er
 	return a.Account, err
 }
 
-// accountCols are the columns of an account row (numAccountCols of them), read by scanAccount.
+// accountCols are the columns of an account row, read by scanAccount. A group writes
+// accountWriteCols (numAccountWriteCols of them): an account's status changes only by a status
+// command, rarely, and is written by its own UPDATE (groupRows.statuses), which keeps the
+// upsert every transfer makes one column narrower.
 const (
-	accountCols    = `id, liquid, locked, staked, unbonding, version, created_at, log_seq, status, spent`
-	numAccountCols = 10
+	accountCols         = `id, liquid, locked, staked, unbonding, version, created_at, log_seq, status, spent`
+	accountWriteCols    = `id, liquid, locked, staked, unbonding, version, created_at, log_seq, spent`
+	numAccountWriteCols = 9
 )
 
 func scanAccount(sc interface{ Scan(...any) error }) (cachedAccount, error) {

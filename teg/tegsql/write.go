@@ -249,14 +249,21 @@ func (o *overlay) commit(ch *teg.Changes) {
 // values (ready to be cut into multi-row INSERTs without copying).
 type groupRows struct {
 	accounts, events, pending []any
+	// statuses are the status changes of the group, in order: status, account id.
+	statuses []any
 }
 
 // exec writes rows and moves the head from from to to, checking that it was at from.
 func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	ctx := context.Background()
-	if err := w.insert(ctx, "teg_accounts", accountCols, numAccountCols, r.accounts,
-		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version, log_seq = excluded.log_seq, status = excluded.status, spent = excluded.spent`); err != nil {
+	if err := w.insert(ctx, "teg_accounts", accountWriteCols, numAccountWriteCols, r.accounts,
+		` ON CONFLICT (id) DO UPDATE SET liquid = excluded.liquid, locked = excluded.locked, staked = excluded.staked, unbonding = excluded.unbonding, version = excluded.version, log_seq = excluded.log_seq, spent = excluded.spent`); err != nil {
 		return fmt.Errorf("write accounts: %w", err)
+	}
+	for i := 0; i < len(r.statuses); i += 2 {
+		if _, err := w.q.ExecContext(ctx, `UPDATE teg_accounts SET status = $1 WHERE id = $2`, r.statuses[i], r.statuses[i+1]); err != nil {
+			return fmt.Errorf("write account status: %w", err)
+		}
 	}
 	if err := w.writeLog(ctx, r); err != nil {
 		return err
@@ -287,6 +294,7 @@ func (w *writer) writeLog(ctx context.Context, r *groupRows) error {
 // of accounts and pending transfers when asked.
 type encoder struct {
 	rows     groupRows
+	windows  []byte // the accounts' encoded spend windows (rows.accounts cut theirs from it)
 	events   int // events of the group encoded so far
 	bodies   []byte
 	linked   map[teg.AccountID]bool
@@ -315,6 +323,9 @@ func (en *encoder) log(o *overlay, all *teg.Changes) error {
 		t := o.transfers[e.TransferID]
 		if t == nil || t.Seq != e.Seq {
 			return fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
+		}
+		if e.Kind == teg.KindStatus {
+			en.rows.statuses = append(en.rows.statuses, e.Data["status"], e.Data["account"])
 		}
 		var ln links
 		if t.From != "" {
@@ -357,7 +368,8 @@ func (en *encoder) pending(o *overlay, all *teg.Changes) error {
 
 // accounts encodes the final state of each account the group changed or relinked, once.
 func (en *encoder) accounts(o *overlay, all *teg.Changes) error {
-	en.rows.accounts = make([]any, 0, numAccountCols*len(all.Accounts))
+	en.rows.accounts = make([]any, 0, numAccountWriteCols*len(all.Accounts))
+	en.windows = make([]byte, 0, 24*len(all.Accounts))
 	seen := make(map[teg.AccountID]bool, len(all.Accounts))
 	add := func(id teg.AccountID) error {
 		if seen[id] {
@@ -368,8 +380,10 @@ func (en *encoder) accounts(o *overlay, all *teg.Changes) error {
 		if a == nil {
 			return fmt.Errorf("account %s: in the group's log but not read", id)
 		}
+		start := len(en.windows)
+		en.windows = appendWindow(en.windows, a.Spent)
 		en.rows.accounts = append(en.rows.accounts, string(a.ID), a.Liquid, a.Locked, a.Staked, a.Unbonding, int64(a.Version), store.Time(a.CreatedAt), int64(o.last[id]),
-			string(a.StatusOrActive()), appendWindow(nil, a.Spent))
+			en.windows[start:len(en.windows):len(en.windows)])
 		return nil
 	}
 	for i := len(all.Accounts) - 1; i >= 0; i-- {
