@@ -295,7 +295,7 @@ func (w *writer) writeLog(ctx context.Context, r *groupRows) error {
 type encoder struct {
 	rows     groupRows
 	windows  []byte // the accounts' encoded spend windows (rows.accounts cut theirs from it)
-	events   int // events of the group encoded so far
+	events   int    // events of the group encoded so far
 	bodies   []byte
 	linked   map[teg.AccountID]bool
 	relinked []teg.AccountID // accounts whose newest entry the group changed
