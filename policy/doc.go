@@ -9,14 +9,14 @@
 // The rules are Rego (OPA 1.x syntax) in rego/*.rego, embedded in the binary:
 //
 //   - authz.rego, package sovereign.authz: `rules`, an object of action → rule (owner, scope,
-//     session_only, subjects, min_tier, min_stake, transfer; a new action is one line), and
-//     `decision` ({"allow", "reason"}), `allow` (default false) and `reason` derived from it.
-//   - tiers.rego, package sovereign.tiers: the reputation tiers of DESIGN §8.3 (Untrusted < 100
-//     ≤ New < 400 ≤ Trusted < 700 ≤ Verified < 900 ≤ Elite), their per-transfer limits (10 /
-//     100 / 1,000 / 10,000 / 1,000,000 AVT) and daily limits (10×), and `limits`, which the
-//     ledger reads through Engine.Limits. A subject's tier comes from subject.reputation, else
-//     subject.tier, else "New". Amounts are decimal strings compared as exact integers of
-//     10^-18 AVT (no float rounding at a limit).
+//     session_only, subjects, min_tier, min_stake; a new action is one line), and `decision`
+//     ({"allow", "reason"}), `allow` (default false) and `reason` derived from it.
+//   - tiers.rego, package sovereign.tiers: the reputation tiers (Untrusted < 100 ≤ New < 400 ≤
+//     Trusted < 700 ≤ Verified < 900 ≤ Elite) for the rules that need one (min_tier). A
+//     subject's tier comes from subject.reputation, else subject.tier, else "New". Transfer
+//     amounts are not decided here: the ledger checks them against its tier table (per
+//     transfer and over a rolling 24 hours) in the step that applies them; the policy decides
+//     who may transfer. Stakes are decimal strings compared as exact integers of 10^-18 AVT.
 //   - *_test.rego: Rego unit tests, run by RunTests (OPA's tester), by TestRegoUnitTests in
 //     `go test`, and by `sovereign policy test`.
 //
