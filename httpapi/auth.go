@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -53,7 +54,8 @@ func Authenticate(a Authenticator, m *Metrics) func(huma.Context, func(huma.Cont
 			subject policy.Subject
 			err     error
 		)
-		if authz == "" && key == "" {
+		peer := authz == "" && key == ""
+		if peer {
 			subject, err = peers.AuthenticatePeer(hctx.Context(), chain)
 		} else {
 			subject, err = authenticate(hctx.Context(), a, authz, key)
@@ -61,6 +63,11 @@ func Authenticate(a Authenticator, m *Metrics) func(huma.Context, func(huma.Cont
 		if err != nil {
 			m.authFails.WithLabelValues(apperr.CodeOf(err)).Inc()
 			writeHuma(hctx, err)
+			if info := infoFrom(hctx.Context()); peer && info != nil {
+				// A certificate the CA did not sign cannot be guessed: its refusal does not
+				// count against the address (RateLimits.AuthFailures guards secrets).
+				info.authFailed = false
+			}
 			return
 		}
 		setSubject(hctx.Context(), subject)
@@ -126,4 +133,21 @@ func ClientBasicAuth(authz string) (id, secret string, ok bool, err error) {
 		return "", "", true, errBadBasic
 	}
 	return id, secret, true, nil
+}
+
+type connStartKey struct{}
+
+// WithConnStart records in a connection's context when the connection was accepted: set it from
+// http.Server.ConnContext. A TLS client certificate is verified as of then — as the handshake
+// verified it — so a kept-alive connection that outlives its client's short-lived X.509-SVID
+// carries on until it closes (the client's next connection presents its rotated SVID), as TLS
+// itself would; the server's idle and read timeouts bound how long that is.
+func WithConnStart(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, connStartKey{}, t)
+}
+
+// ConnStart is when the request's connection was accepted, if WithConnStart recorded it.
+func ConnStart(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(connStartKey{}).(time.Time)
+	return t, ok
 }

@@ -91,9 +91,7 @@ func presentsCredentials(hctx huma.Context) bool {
 	if hctx.Header("Authorization") != "" || hctx.Header("X-Api-Key") != "" {
 		return true
 	}
-	if st := hctx.TLS(); st != nil && len(st.PeerCertificates) > 0 {
-		return true
-	}
+	// (A TLS client certificate alone is no guess: only the CA can make one that verifies.)
 	op := hctx.Operation()
 	return op != nil && op.Metadata[MetaRateClass] == RateAuth
 }

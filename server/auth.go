@@ -133,7 +133,13 @@ func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Cert
 	if err != nil {
 		return policy.Subject{}, apperr.Internalf("identity bundle: %w", err)
 	}
-	id, chains, err := x509svid.Verify(chain, bundle)
+	var opts []x509svid.VerifyOption
+	if at, ok := httpapi.ConnStart(ctx); ok {
+		// As of the handshake: the connection's certificate stays valid for it (see
+		// httpapi.WithConnStart), as the TLS listener verified it then.
+		opts = append(opts, x509svid.WithTime(at))
+	}
+	id, chains, err := x509svid.Verify(chain, bundle, opts...)
 	if err != nil {
 		return policy.Subject{}, ErrInvalidX509SVID.With("reason", err.Error())
 	}

@@ -57,7 +57,7 @@ type stack struct {
 	srv      *httptest.Server
 	mail     *mailbox
 	adminKey string
-	logs     *bytes.Buffer
+	logs     *lockedWriter // the server's log lines (read them with logText)
 	server   *server.Server
 	// client, when set, sends the requests instead of srv's client (fromAddr).
 	client *http.Client
@@ -92,9 +92,9 @@ func newStack(t *testing.T, db *store.DB, opts ...stackOption) *stack {
 		t.Fatal(err)
 	}
 	mail := &mailbox{urls: map[string]string{}}
-	logs := &bytes.Buffer{}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
 	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: db, Mailer: mail, PasswordParams: fastPasswords,
-		Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))})
+		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,14 @@ func newStack(t *testing.T, db *store.DB, opts ...stackOption) *stack {
 
 type lockedWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	w  *bytes.Buffer
+}
+
+// logText is what the server logged so far (safe while it logs).
+func (s *stack) logText() string {
+	s.logs.mu.Lock()
+	defer s.logs.mu.Unlock()
+	return s.logs.w.String()
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {

@@ -41,7 +41,7 @@ func (s *stack) onboardAgent(dev developer, name string) (agentID, clientID, sec
 // accessLines are the access-log lines ("msg":"request") of path.
 func (s *stack) accessLines(path string) []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(s.logs.String(), "\n") {
+	for _, line := range strings.Split(s.logText(), "\n") {
 		var l map[string]any
 		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" && l["path"] == path {
 			out = append(out, l)
@@ -98,7 +98,7 @@ func TestBody_CutShortIsAClientError(t *testing.T) {
 	}
 	lines := append(s.accessLines("/api/v1/auth/login"), s.accessLines("/api/v1/auth/register")...)
 	if len(lines) != 2 {
-		t.Fatalf("want 2 access lines, got %v\n%s", lines, s.logs.String())
+		t.Fatalf("want 2 access lines, got %v\n%s", lines, s.logText())
 	}
 	for _, l := range lines {
 		if st, _ := l["status"].(float64); st >= 500 || l["level"] == "ERROR" {

@@ -65,14 +65,14 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Fatalf("malformed request id kept: %q", id)
 	}
 	found := false
-	for _, line := range strings.Split(s.logs.String(), "\n") {
+	for _, line := range strings.Split(s.logText(), "\n") {
 		var l map[string]any
 		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "request" && l["request_id"] == "trace-abc.123" {
 			found = l["route"] == "/api/v1/developers/me" && l["status"] == float64(401) && l["error_code"] == "AUTHENTICATION_REQUIRED"
 		}
 	}
 	if !found {
-		t.Fatalf("no access log line for trace-abc.123 with route, status and error_code:\n%s", s.logs.String())
+		t.Fatalf("no access log line for trace-abc.123 with route, status and error_code:\n%s", s.logText())
 	}
 }
 

@@ -463,6 +463,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler) err
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext:       func(ctx context.Context, _ net.Conn) context.Context { return httpapi.WithConnStart(ctx, time.Now()) },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

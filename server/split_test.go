@@ -412,7 +412,9 @@ func TestSplit_RotationUnderLoadDropsNoRequest(t *testing.T) {
 	if failures.Load() != 0 {
 		t.Fatalf("%d of %d calls failed across rotations; first: %v", failures.Load(), calls.Load(), firstErr.Load())
 	}
-	if calls.Load() < 100 {
+	// Enough calls that every rotation fell among them (under -race on a busy machine a call
+	// takes tens of milliseconds: about a hundred in the ≥ 3 s the rotations take).
+	if calls.Load() < 40 {
 		t.Fatalf("only %d calls", calls.Load())
 	}
 }
