@@ -9,11 +9,11 @@ import (
 // the ledger's parameters; the policy decides who may transfer at all, the ledger checks the
 // amounts against these limits in the same step that applies the transfer.
 type Tier struct {
-	Name string
+	Name string `json:"name"`
 	// MinReputation is the score (0–1000) from which an agent is in the tier.
-	MinReputation int
-	PerTransfer   avt.Amount
-	Daily         avt.Amount
+	MinReputation int        `json:"min_reputation"`
+	PerTransfer   avt.Amount `json:"per_transfer"`
+	Daily         avt.Amount `json:"daily"`
 }
 
 // The tier names, lowest first.
