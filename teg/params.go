@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
@@ -191,4 +192,14 @@ func validateParams(c *Command) error {
 		return ErrInvalidParams.With("field", "params").With("max_bytes", MaxParamsBytes)
 	}
 	return nil
+}
+
+// ParamsVersion is one version of the parameter set and the event that put it in force (none,
+// Seq 0, for the configured version 1).
+type ParamsVersion struct {
+	Params     Params
+	Seq        uint64
+	TransferID string
+	SetAt      time.Time
+	Message    string
 }
