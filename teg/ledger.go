@@ -669,6 +669,10 @@ func (b *batch) checkSend(c *Command) (spendChange, error) {
 		return spendChange{}, err
 	}
 	if l := c.Limits; l != nil {
+		if l.Resolve {
+			t := b.params.TierOf(l.Tier, l.Reputation)
+			l = &Limits{Tier: t.Name, PerTransfer: t.PerTransfer, Daily: t.Daily}
+		}
 		if c.Amount.Cmp(l.PerTransfer) > 0 {
 			return spendChange{}, ErrTransferLimit.With("field", "amount").With("tier", l.Tier).
 				With("limit", l.PerTransfer.String()).With("requested", c.Amount.String())
