@@ -128,3 +128,28 @@ func stored(h *harness) []teg.Account {
 	}
 	return out
 }
+
+// FuzzParseParams: any text either fails to parse with INVALID_PARAMS or gives a set whose
+// canonical text parses back to the same set; validating it never panics.
+func FuzzParseParams(f *testing.F) {
+	d := teg.DefaultParams()
+	f.Add(d.Encode())
+	f.Add(`{"version":2}`)
+	f.Add(`{"version":2,"fee":{"rate_bps":10,"min":"1e3"}}`)
+	f.Add(`{"tiers":[{"name":"x","per_transfer":"-1"}]}`)
+	f.Add(`{"unknown":1}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := teg.ParseParams(s)
+		if err != nil {
+			if code(err) != "INVALID_PARAMS" {
+				t.Fatalf("error code %q", code(err))
+			}
+			return
+		}
+		_ = p.Validate()
+		again, err := teg.ParseParams(p.Encode())
+		if err != nil || again.Encode() != p.Encode() {
+			t.Fatalf("round trip: %v\n%s\n%s", err, p.Encode(), again.Encode())
+		}
+	})
+}
