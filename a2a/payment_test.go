@@ -126,7 +126,7 @@ func newPaidWorld(t *testing.T, tweak func(*a2a.Payments)) *paidWorld {
 	if _, err := l.Submit(ctx, cmds, true); err != nil {
 		t.Fatal(err)
 	}
-	svc := &teg.Service{Store: l, Authz: policy.New(), Params: teg.DefaultParams()}
+	svc := &teg.Service{Store: l, Authz: policy.New()}
 	admin := policy.Subject{Kind: policy.KindDeveloper, ID: "dev_admin", Roles: []string{policy.RoleAdmin}, AuthMethod: policy.AuthSession}
 	p := a2a.Payments{
 		Ledger: &serviceLedger{svc: svc, as: admin, payee: payee},
@@ -250,7 +250,7 @@ func TestPayments_CompletedTaskPostsTheHold(t *testing.T) {
 	if rec.State != a2a.HoldPosted || rec.PendingID != id || rec.Price != "1.5" || rec.Payer != string(payer) || rec.Payee != string(payee) || rec.Skill != "work" || rec.Error != "" {
 		t.Fatalf("record = %+v", rec)
 	}
-	q, _ := w.svc.QuoteFee(price)
+	q, _ := w.svc.QuoteFee(context.Background(), price)
 	wantPayer, _ := avt.AVT(100).Sub(q.Total)
 	if p := w.balance(payer); p.Liquid != wantPayer || !p.Locked.IsZero() {
 		t.Fatalf("payer = liquid %s locked %s; want %s (100 − %s − fee %s)", p.Liquid, p.Locked, wantPayer, price, q.Fee)

@@ -123,6 +123,7 @@ const (
 	ActionTegAccountCreate  = "teg.account.create"   // admin, or the registry (onboarding opens wallets)
 	ActionTegAccountStatus  = "teg.account.status"   // admin, or the registry (suspending and revoking agents)
 	ActionTokenPendingRead  = "token.pending.read"   // the pending transfer's payer or payee, or an admin
+	ActionTegParamsSet      = "teg.params.set"       // admin (a passed governance proposal later)
 	ActionDisputeFile       = "dispute.file"         // New tier and above
 	ActionGovernancePropose = "governance.propose"   // Trusted tier and above, stake ≥ 1,000 AVT
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake

@@ -214,7 +214,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID, agentActive: s.agentActive}
 	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
-		tokens := &teg.Service{Store: s.ledger, Authz: authz, Params: params}
+		tokens := &teg.Service{Store: s.ledger, Authz: authz}
 		_, supply := cfg.Onboarding.Amounts(s.role == RoleAll)
 		if err := genesis(ctx, tokens, supply, log); err != nil {
 			return nil, err

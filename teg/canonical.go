@@ -102,6 +102,9 @@ func (cmd *Command) appendFingerprintInput(b []byte) []byte {
 		// Only status commands carry a status: the other kinds' fingerprints stay as they were.
 		b = appendStr(b, string(cmd.Status))
 	}
+	if cmd.Kind == KindParams && cmd.Params != nil {
+		b = appendStr(b, cmd.Params.Encode())
+	}
 	return b
 }
 

@@ -35,9 +35,12 @@ type Event struct {
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // Head is the end of the event log: the last sequence number and hash, and the AVT minted by
-// the events up to it (which Params.MaxSupply bounds).
+// the events up to it (which Params.MaxSupply bounds), and the parameter set in force.
 type Head struct {
 	Seq    uint64
 	Hash   string
 	Minted avt.Amount
+	// Params is the canonical text (Params.Encode) of the parameter set the last KindParams
+	// event made the one in force, or "" while the configured set (version 1) is.
+	Params string
 }

@@ -20,14 +20,21 @@ type Reader interface {
 }
 
 // Params are the ledger's parameters (part of the governance-controlled parameter set).
+//
+// The parameters in force are part of the ledger's state: the ledger is configured with version 1
+// (Ledger.Params), and every KindParams command, an event of the log, replaces the whole set with
+// the next version, which the head then carries (Head.Params) — so every replica applies the
+// same parameters at the same point of the log.
 type Params struct {
-	Version int
-	Fee     fee.Schedule
+	Version int          `json:"version"`
+	Fee     fee.Schedule `json:"fee"`
 	// Tiers is the tier table, lowest first (empty: DefaultTiers).
-	Tiers []Tier
+	Tiers []Tier `json:"tiers"`
 	// MaxSupply bounds all AVT ever minted (zero: DefaultMaxSupply). Keeping every balance and
 	// every sum of balances far inside the amount range, it makes an overflow impossible.
-	MaxSupply avt.Amount
+	MaxSupply avt.Amount `json:"max_supply"`
+	// Staking holds the numbers of staking, delegation and rewards.
+	Staking StakingParams `json:"staking"`
 }
 
 // DefaultMaxSupply is the most AVT that can ever be minted: 10^12 AVT (10^30 base units, about
@@ -37,7 +44,7 @@ var DefaultMaxSupply = avt.MustParse("1000000000000")
 // DefaultParams are the ledger's default parameters: the fee schedule, the tier table and the
 // supply bound.
 func DefaultParams() Params {
-	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply}
+	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply, Staking: DefaultStakingParams()}
 }
 
 // EffectiveMaxSupply is the supply bound in force.
@@ -72,6 +79,8 @@ type Ledger struct {
 	Params Params
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	cache ledgerCache
 }
 
 // batch is the working set of one Apply: a copy-on-write overlay over the Reader. Accounts and
@@ -123,9 +132,13 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 	if l.Now != nil {
 		now = l.Now
 	}
+	params, err := l.InForce(head)
+	if err != nil {
+		return nil, nil, err
+	}
 	n := len(cmds)
 	na := min(2*n, 1024) + len(SystemAccounts) // a guess; the account set grows as needed
-	b := &batch{ctx: ctx, r: r, params: l.Params, now: now().UTC().Truncate(time.Microsecond), head: head,
+	b := &batch{ctx: ctx, r: r, params: params, now: now().UTC().Truncate(time.Microsecond), head: head,
 		accounts: make([]Account, 0, na), dirty: make([]bool, 0, na), aidx: make(map[AccountID]int32, na),
 		transfers: make([]Transfer, 0, n), ids: make(map[string]idState, n),
 		events: make([]Event, 0, n), buf: make([]byte, 0, 1024)}
@@ -266,7 +279,7 @@ const maxFeePostings = 5
 // maxPostings bounds the postings a command of kind k makes.
 func maxPostings(k Kind) int {
 	switch k {
-	case KindOpen, KindStatus:
+	case KindOpen, KindStatus, KindParams:
 		return 0
 	case KindMint:
 		return 1
@@ -365,6 +378,8 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 		}
 	case KindStatus:
 		data, err = b.setStatus(c)
+	case KindParams:
+		data, err = b.setParams(c)
 	}
 	if err != nil {
 		res.Err = err
@@ -426,6 +441,8 @@ func validate(c *Command) error {
 	switch c.Kind {
 	case KindOpen:
 		return nil
+	case KindParams:
+		return validateParams(c)
 	case KindStatus:
 		if c.To == "" || c.To.IsSystem() {
 			return ErrSystemAccount.With("field", "account")
@@ -652,6 +669,10 @@ func (b *batch) checkSend(c *Command) (spendChange, error) {
 		return spendChange{}, err
 	}
 	if l := c.Limits; l != nil {
+		if l.Resolve {
+			t := b.params.TierOf(l.Tier, l.Reputation)
+			l = &Limits{Tier: t.Name, PerTransfer: t.PerTransfer, Daily: t.Daily}
+		}
 		if c.Amount.Cmp(l.PerTransfer) > 0 {
 			return spendChange{}, ErrTransferLimit.With("field", "amount").With("tier", l.Tier).
 				With("limit", l.PerTransfer.String()).With("requested", c.Amount.String())

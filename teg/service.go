@@ -15,6 +15,9 @@ import (
 // Store is what the token service needs of the ledger's storage and writer (tegsql.Ledger).
 type Store interface {
 	Submit(ctx context.Context, cmds []Command, linked bool) ([]Result, error)
+	// Params is the parameter set in force; ParamsHistory every version of it, oldest first.
+	Params(ctx context.Context) (Params, error)
+	ParamsHistory(ctx context.Context) ([]ParamsVersion, error)
 	Account(ctx context.Context, id AccountID) (Account, error)
 	History(ctx context.Context, account AccountID, before uint64, limit int) ([]Transfer, error)
 	Transfer(ctx context.Context, id string) (Transfer, bool, error)
@@ -23,9 +26,8 @@ type Store interface {
 // Service is the token API's domain: it authorizes each call through the policy, turns it into
 // ledger commands with idempotent ids, and submits them.
 type Service struct {
-	Store  Store
-	Authz  policy.Decider
-	Params Params
+	Store Store
+	Authz policy.Decider
 }
 
 // MaxIdempotencyKey bounds Idempotency-Key values.
@@ -168,16 +170,20 @@ type FeeQuote struct {
 }
 
 // QuoteFee computes the fee a transfer of amount would pay (public).
-func (s *Service) QuoteFee(amount avt.Amount) (FeeQuote, error) {
+func (s *Service) QuoteFee(ctx context.Context, amount avt.Amount) (FeeQuote, error) {
 	if amount.IsZero() {
 		return FeeQuote{}, ErrZeroAmount.With("field", "amount")
 	}
-	f := s.Params.Fee.Compute(amount)
+	p, err := s.Store.Params(ctx)
+	if err != nil {
+		return FeeQuote{}, err
+	}
+	f := p.Fee.Compute(amount)
 	total, ok := amount.Add(f)
 	if !ok {
 		return FeeQuote{}, ErrOverflow.With("field", "amount")
 	}
-	return FeeQuote{Amount: amount, Fee: f, Total: total, Split: s.Params.Fee.Split(f)}, nil
+	return FeeQuote{Amount: amount, Fee: f, Total: total, Split: p.Fee.Split(f)}, nil
 }
 
 // TransferRequest is one payment an agent asks for: Amount to To, with an optional message.
@@ -221,9 +227,10 @@ func validateTransfer(req TransferRequest) error {
 	return nil
 }
 
-// limits are the caller's transfer limits, from its tier.
+// limits are the caller's transfer limits: those of its tier in the parameter set in force when
+// the ledger applies the command.
 func (s *Service) limits(caller policy.Subject) *Limits {
-	return s.Params.LimitsFor(caller.Tier, caller.Reputation)
+	return SubjectLimits(caller.Tier, caller.Reputation)
 }
 
 // Transfer pays req.Amount from the calling agent's wallet to req.To; the agent also pays the fee.
@@ -387,4 +394,55 @@ func (s *Service) Settle(ctx context.Context, caller policy.Subject, pendingID s
 		}
 	}
 	return s.do(ctx, c)
+}
+
+// Params is the parameter set in force (public).
+func (s *Service) Params(ctx context.Context) (ParamsVersion, error) {
+	hist, err := s.Store.ParamsHistory(ctx)
+	if err != nil {
+		return ParamsVersion{}, err
+	}
+	return hist[len(hist)-1], nil
+}
+
+// ParamsHistory is every earlier version of the parameter set, newest first (public).
+func (s *Service) ParamsHistory(ctx context.Context) ([]ParamsVersion, error) {
+	hist, err := s.Store.ParamsHistory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ParamsVersion, 0, len(hist)-1)
+	for i := len(hist) - 2; i >= 0; i-- {
+		out = append(out, hist[i])
+	}
+	return out, nil
+}
+
+// SetParams replaces the parameter set in force by next as version base+1 (admins, until
+// governance makes the same change for a passed proposal). base is the version the change was
+// made from: if another change came first, it is refused with PARAMS_VERSION_CONFLICT. The change
+// is a KindParams event of the log; every command after it uses the new set.
+func (s *Service) SetParams(ctx context.Context, caller policy.Subject, base int, next Params, message, idemKey string) (ParamsVersion, bool, error) {
+	if base < 1 {
+		return ParamsVersion{}, false, ErrInvalidParams.With("field", "base_version").With("problems", []string{"base_version must be the version in force (1 or more)"})
+	}
+	next.Version = base + 1
+	if err := next.Validate(); err != nil {
+		return ParamsVersion{}, false, err
+	}
+	if len(message) > MaxMessageBytes {
+		return ParamsVersion{}, false, ErrMessageTooLong.With("field", "message").With("max_bytes", MaxMessageBytes)
+	}
+	if err := s.authorize(ctx, caller, policy.ActionTegParamsSet, policy.Resource{Kind: "params"}, nil); err != nil {
+		return ParamsVersion{}, false, err
+	}
+	cid, fresh, err := commandID(caller, idemKey)
+	if err != nil {
+		return ParamsVersion{}, false, err
+	}
+	t, replayed, err := s.do(ctx, Command{Kind: KindParams, ID: cid, Fresh: fresh, Params: &next, Message: message})
+	if err != nil {
+		return ParamsVersion{}, false, err
+	}
+	return ParamsVersion{Params: next, Seq: t.Seq, TransferID: t.ID, SetAt: t.CreatedAt, Message: t.Message}, replayed, nil
 }

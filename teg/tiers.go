@@ -9,11 +9,11 @@ import (
 // the ledger's parameters; the policy decides who may transfer at all, the ledger checks the
 // amounts against these limits in the same step that applies the transfer.
 type Tier struct {
-	Name string
+	Name string `json:"name"`
 	// MinReputation is the score (0–1000) from which an agent is in the tier.
-	MinReputation int
-	PerTransfer   avt.Amount
-	Daily         avt.Amount
+	MinReputation int        `json:"min_reputation"`
+	PerTransfer   avt.Amount `json:"per_transfer"`
+	Daily         avt.Amount `json:"daily"`
 }
 
 // The tier names, lowest first.
@@ -49,10 +49,23 @@ func DefaultTiers() []Tier {
 }
 
 // Limits are the transfer limits the ledger enforces on one sender (see Command.Limits).
+//
+// With Resolve set, the ledger takes the limits from the parameter set in force when it applies
+// the command — those of the tier TierOf(Tier, Reputation) — so that a change of the tier table
+// applies to every command after it in the log, whichever replica took the request; PerTransfer
+// and Daily are then ignored.
 type Limits struct {
 	Tier        string
 	PerTransfer avt.Amount
 	Daily       avt.Amount
+	Reputation  int
+	Resolve     bool
+}
+
+// SubjectLimits are the limits of a subject of the given tier name and reputation, resolved by
+// the ledger from the tier table in force (see Limits.Resolve).
+func SubjectLimits(tier string, reputation int) *Limits {
+	return &Limits{Tier: tier, Reputation: reputation, Resolve: true}
 }
 
 // TierOf is the tier of a subject: from its reputation score when it has one (reputation > 0),

@@ -32,6 +32,8 @@ const (
 	KindOpen Kind = "open"
 	// KindStatus sets the status of the account To to Status (see AccountStatus).
 	KindStatus Kind = "status"
+	// KindParams replaces the parameter set in force with Params, the next version (see Params).
+	KindParams Kind = "params"
 )
 
 // Command is one request to the ledger. ID is chosen by the client and makes the command
@@ -53,6 +55,8 @@ type Command struct {
 	Partial bool `json:"partial,omitempty"`
 	// Status is the status a KindStatus command gives the account To.
 	Status AccountStatus `json:"status,omitempty"`
+	// Params is the new parameter set of a KindParams command; its Version must be the next one.
+	Params *Params `json:"params,omitempty"`
 	// Limits, when set, are the sender's transfer limits: a transfer or pending transfer larger
 	// than Limits.PerTransfer, or that would take what From sent in the last 24 hours past
 	// Limits.Daily, is refused. The service sets them from the caller's tier; commands of the

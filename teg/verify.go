@@ -3,6 +3,7 @@ package teg
 import (
 	"cmp"
 	"fmt"
+	"strconv"
 
 	"github.com/sovereign-stack/sovereign/avt"
 )
@@ -18,11 +19,15 @@ type Verifier struct {
 	minted   avt.Amount
 	events   uint64
 	err      error
+	// params is the text of the parameter set the last params event put in force ("" before the
+	// first), version its version (1: the configured set).
+	params  string
+	version int
 }
 
 // NewVerifier returns a verifier at the start of the log.
 func NewVerifier() *Verifier {
-	return &Verifier{head: Head{Hash: GenesisHash}, balances: map[AccountID]*Account{}, status: map[AccountID]AccountStatus{}}
+	return &Verifier{head: Head{Hash: GenesisHash}, balances: map[AccountID]*Account{}, status: map[AccountID]AccountStatus{}, version: 1}
 }
 
 // Add checks and applies the next event. After the first discrepancy it returns that error for
@@ -77,6 +82,11 @@ func (v *Verifier) add(e Event) error {
 		}
 		v.status[AccountID(e.Data["account"])] = st
 	}
+	if e.Kind == KindParams {
+		if err := v.addParams(e); err != nil {
+			return err
+		}
+	}
 	if e.Kind == KindMint {
 		if !debits.IsZero() {
 			return fmt.Errorf("event %d: a mint debits an account", e.Seq)
@@ -88,8 +98,34 @@ func (v *Verifier) add(e Event) error {
 	} else if debits != credits {
 		return fmt.Errorf("event %d: debits %s ≠ credits %s", e.Seq, debits, credits)
 	}
-	v.head = Head{Seq: e.Seq, Hash: e.Hash, Minted: v.minted}
+	v.head = Head{Seq: e.Seq, Hash: e.Hash, Minted: v.minted, Params: v.params}
 	v.events++
+	return nil
+}
+
+// addParams checks a params event: no postings, a valid set whose version is the next one,
+// which the data's version repeats, and a supply bound not below the AVT minted so far.
+func (v *Verifier) addParams(e Event) error {
+	if len(e.Postings) != 0 {
+		return fmt.Errorf("event %d: a params event moves value", e.Seq)
+	}
+	p, err := ParseParams(e.Data["params"])
+	if err != nil {
+		return fmt.Errorf("event %d: its parameter set does not decode: %w", e.Seq, err)
+	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("event %d: its parameter set is invalid: %w", e.Seq, err)
+	}
+	if p.Version != v.version+1 || e.Data["version"] != strconv.Itoa(p.Version) {
+		return fmt.Errorf("event %d: parameter version %d (data says %q) does not follow version %d", e.Seq, p.Version, e.Data["version"], v.version)
+	}
+	if p.Encode() != e.Data["params"] {
+		return fmt.Errorf("event %d: its parameter set is not in canonical form", e.Seq)
+	}
+	if p.MaxSupply.Cmp(v.minted) < 0 {
+		return fmt.Errorf("event %d: max_supply %s is below the AVT minted so far (%s)", e.Seq, p.MaxSupply, v.minted)
+	}
+	v.params, v.version = e.Data["params"], p.Version
 	return nil
 }
 
@@ -101,6 +137,8 @@ type Report struct {
 	Minted   avt.Amount
 	Burned   avt.Amount
 	Supply   avt.Amount
+	// ParamsVersion is the version of the parameter set in force at the head.
+	ParamsVersion int
 }
 
 // Check compares the replayed balances with the stored accounts and checks the supply. head is
@@ -111,6 +149,9 @@ func (v *Verifier) Check(stored []Account, head Head) (Report, error) {
 	}
 	if head.Seq != v.head.Seq || (head.Seq > 0 && head.Hash != v.head.Hash) {
 		return Report{}, fmt.Errorf("stored head %d/%.16s… differs from the replayed head %d/%.16s…", head.Seq, head.Hash, v.head.Seq, v.head.Hash)
+	}
+	if head.Params != v.params {
+		return Report{}, fmt.Errorf("stored head: the parameter set in force differs from the one the log's last params event set (version %d)", v.version)
 	}
 	if head.Minted != v.minted {
 		return Report{}, fmt.Errorf("stored head: minted %s, the log mints %s", head.Minted, v.minted)
@@ -149,5 +190,5 @@ func (v *Verifier) Check(stored []Account, head Head) (Report, error) {
 	if want, ok := v.minted.Sub(burned); !ok || want != supply {
 		return Report{}, fmt.Errorf("supply: minted %s − burned %s ≠ Σ balances %s", v.minted, burned, supply)
 	}
-	return Report{Events: v.events, Accounts: len(stored), Head: v.head, Minted: v.minted, Burned: burned, Supply: supply}, nil
+	return Report{Events: v.events, Accounts: len(stored), Head: v.head, Minted: v.minted, Burned: burned, Supply: supply, ParamsVersion: v.version}, nil
 }

@@ -37,8 +37,8 @@ discrepancy.`,
 			if err != nil {
 				return fmt.Errorf("teg verify: FAILED: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "teg verify: OK: %d events, %d accounts, head %d/%.16s…, minted %s, burned %s, supply %s\n",
-				rep.Events, rep.Accounts, rep.Head.Seq, rep.Head.Hash, rep.Minted, rep.Burned, rep.Supply)
+			fmt.Fprintf(cmd.OutOrStdout(), "teg verify: OK: %d events, %d accounts, head %d/%.16s…, minted %s, burned %s, supply %s, parameters version %d\n",
+				rep.Events, rep.Accounts, rep.Head.Seq, rep.Head.Hash, rep.Minted, rep.Burned, rep.Supply, rep.ParamsVersion)
 			return nil
 		},
 	})

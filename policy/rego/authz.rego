@@ -77,6 +77,7 @@ rules := {
 	"token.grant": {"scope": "write", "services": ["registry"]},
 	"teg.account.create": {"scope": "write", "services": ["registry"]},
 	"teg.account.status": {"scope": "write", "services": ["registry"]},
+	"teg.params.set": {"scope": "write"},
 	"token.pending.read": {"owner": true, "counterparty": true, "scope": "read"},
 	"dispute.file": {"subjects": ["agent"], "min_tier": "New"},
 	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},

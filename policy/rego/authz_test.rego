@@ -217,6 +217,14 @@ test_treasury_operations_are_admin_only if {
 	}
 }
 
+test_parameter_changes_are_admin_only if {
+	allowed(ask(admin_key, "teg.params.set", {"kind": "params"}))
+	not allowed(ask(object.union(admin_key, {"scopes": ["read"]}), "teg.params.set", {"kind": "params"}))
+	not allowed(ask(dev, "teg.params.set", {"kind": "params"}))
+	not allowed(ask(agent({}), "teg.params.set", {"kind": "params"}))
+	denied(ask(registry_svc, "teg.params.set", {"kind": "params"}), "not permitted to teg.params.set")
+}
+
 test_read_only_admin_key_cannot_mint if {
 	not allowed(ask(object.union(admin_key, {"scopes": ["read"]}), "token.mint", {"kind": "treasury"}))
 }

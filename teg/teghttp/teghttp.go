@@ -5,7 +5,9 @@ package teghttp
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/teg"
+	"github.com/sovereign-stack/sovereign/teg/fee"
 )
 
 // Token serves the token routes.
@@ -162,18 +165,66 @@ type feeOutput struct {
 	}
 }
 
-type paramsOutput struct {
+type paramsOutput struct{ Body ParamsView }
+
+// ParamsView is one version of the ledger's parameter set. The editable fields (fees, max_supply,
+// tiers, staking) are what a change sends back (PUT /api/v1/admin/teg/params).
+type ParamsView struct {
+	Version         int               `json:"version"`
+	SetAt           *time.Time        `json:"set_at,omitempty" doc:"When the change that made this version was applied (none for version 1, the configured set)"`
+	Seq             uint64            `json:"seq,omitempty" doc:"The sequence number of that change in the event log"`
+	ChangeID        string            `json:"change_id,omitempty" doc:"The id of that change in the event log"`
+	Message         string            `json:"message,omitempty" doc:"The reason the change gave"`
+	FeeRateBps      uint64            `json:"fee_rate_bps"`
+	FeeMin          string            `json:"fee_min"`
+	FeeMax          string            `json:"fee_max"`
+	FeeSplitBps     map[string]uint64 `json:"fee_split_bps"`
+	MaxBatch        int               `json:"max_batch"`
+	MaxMessageBytes int               `json:"max_message_bytes"`
+	MaxSupply       string            `json:"max_supply" doc:"The most AVT that can ever be minted"`
+	Tiers           []TierView        `json:"tiers" doc:"Reputation tiers, lowest first, and their transfer limits"`
+	DailyWindow     int               `json:"daily_window_hours" doc:"Daily limits count what an agent sent over this many hours (hour buckets)"`
+	Staking         StakingView       `json:"staking"`
+}
+
+// StakingView is the staking part of the parameter set.
+type StakingView struct {
+	MinStake               string `json:"min_stake" doc:"The smallest stake or delegation, AVT"`
+	MinSelfStake           string `json:"min_self_stake" doc:"The self-stake a validator needs, AVT"`
+	UnbondingSeconds       int64  `json:"unbonding_seconds" minimum:"1" doc:"How long unstaked AVT stays unbonding (and slashable)"`
+	DefaultCommissionBps   uint64 `json:"default_commission_bps" maximum:"10000" doc:"A new validator's commission, basis points"`
+	MaxCommissionChangeBps uint64 `json:"max_commission_change_bps" maximum:"10000" doc:"The most a commission may change in a day, basis points"`
+	EpochSeconds           int64  `json:"epoch_seconds" minimum:"1" doc:"The length of a reward epoch"`
+	EmissionAPRBps         uint64 `json:"emission_apr_bps" maximum:"10000" doc:"The yearly emission from the treasury as a fraction of total stake, basis points"`
+}
+
+type paramsHistoryOutput struct {
 	Body struct {
-		Version         int               `json:"version"`
-		FeeRateBps      uint64            `json:"fee_rate_bps"`
-		FeeMin          string            `json:"fee_min"`
-		FeeMax          string            `json:"fee_max"`
-		FeeSplitBps     map[string]uint64 `json:"fee_split_bps"`
-		MaxBatch        int               `json:"max_batch"`
-		MaxMessageBytes int               `json:"max_message_bytes"`
-		MaxSupply       string            `json:"max_supply" doc:"The most AVT that can ever be minted"`
-		Tiers           []TierView        `json:"tiers" doc:"Reputation tiers, lowest first, and their transfer limits"`
-		DailyWindow     int               `json:"daily_window_hours" doc:"Daily limits count what an agent sent over this many hours (hour buckets)"`
+		Items []ParamsView `json:"items" doc:"Every earlier version, newest first"`
+	}
+}
+
+type setParamsInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
+	Body           struct {
+		BaseVersion int               `json:"base_version" doc:"The version in force the change was made from; if another change came first the request is 409 PARAMS_VERSION_CONFLICT"`
+		Message     string            `json:"message,omitempty" maxLength:"1024" doc:"Why (at most 256 bytes); recorded in the event log"`
+		FeeRateBps  uint64            `json:"fee_rate_bps"`
+		FeeMin      string            `json:"fee_min" maxLength:"64"`
+		FeeMax      string            `json:"fee_max" maxLength:"64"`
+		FeeSplitBps map[string]uint64 `json:"fee_split_bps" doc:"treasury, validator_pool, staking_reward_pool, burn: adding up to 10000"`
+		MaxSupply   string            `json:"max_supply" maxLength:"64"`
+		Tiers       []TierView        `json:"tiers" maxItems:"32"`
+		Staking     StakingView       `json:"staking"`
+		// The read-only fields of ParamsView, accepted (and ignored) so that a GET's body can be
+		// edited and sent back.
+		Version         int        `json:"version,omitempty"`
+		SetAt           *time.Time `json:"set_at,omitempty"`
+		Seq             uint64     `json:"seq,omitempty"`
+		ChangeID        string     `json:"change_id,omitempty" maxLength:"200"`
+		MaxBatch        int        `json:"max_batch,omitempty"`
+		MaxMessageBytes int        `json:"max_message_bytes,omitempty"`
+		DailyWindow     int        `json:"daily_window_hours,omitempty"`
 	}
 }
 
@@ -273,6 +324,10 @@ func (h *Token) Register(api huma.API) {
 	params := op("teg-params", http.MethodGet, "/api/v1/teg/params", "The ledger's parameters", http.StatusOK, "token")
 	params.Security = nil
 	httpapi.Register(api, params, h.params)
+	history := op("teg-params-history", http.MethodGet, "/api/v1/teg/params/history", "Every earlier version of the ledger's parameters, newest first", http.StatusOK, "token")
+	history.Security = nil
+	httpapi.Register(api, history, h.paramsHistory)
+	httpapi.Register(api, op("teg-params-set", http.MethodPut, "/api/v1/admin/teg/params", "Replace the ledger's parameters by the next version (admin)", http.StatusOK, "token"), h.setParams)
 }
 
 func (h *Token) openAccount(ctx context.Context, in *openAccountInput) (*accountOutput, error) {
@@ -374,12 +429,12 @@ func (h *Token) history(ctx context.Context, in *historyInput) (*historyOutput, 
 	return out, nil
 }
 
-func (h *Token) fee(_ context.Context, in *feeInput) (*feeOutput, error) {
+func (h *Token) fee(ctx context.Context, in *feeInput) (*feeOutput, error) {
 	a, err := parseAmount(in.Amount, "amount")
 	if err != nil {
 		return nil, err
 	}
-	q, err := h.Service.QuoteFee(a)
+	q, err := h.Service.QuoteFee(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -390,17 +445,93 @@ func (h *Token) fee(_ context.Context, in *feeInput) (*feeOutput, error) {
 	return out, nil
 }
 
-func (h *Token) params(_ context.Context, _ *struct{}) (*paramsOutput, error) {
-	p := h.Service.Params
-	out := &paramsOutput{}
-	out.Body.Version, out.Body.FeeRateBps, out.Body.FeeMin, out.Body.FeeMax = p.Version, p.Fee.RateBps, p.Fee.Min.String(), p.Fee.Max.String()
-	out.Body.FeeSplitBps = map[string]uint64{"treasury": p.Fee.TreasuryBps, "validator_pool": p.Fee.ValidatorsBps, "staking_reward_pool": p.Fee.StakersBps, "burn": p.Fee.BurnBps}
-	out.Body.MaxBatch, out.Body.MaxMessageBytes = teg.MaxBatch, teg.MaxMessageBytes
-	out.Body.MaxSupply, out.Body.DailyWindow = p.EffectiveMaxSupply().String(), teg.WindowHours
+func paramsView(v teg.ParamsVersion) ParamsView {
+	p := &v.Params
+	out := ParamsView{Version: p.Version, Seq: v.Seq, ChangeID: v.TransferID, Message: v.Message, FeeRateBps: p.Fee.RateBps,
+		FeeMin: p.Fee.Min.String(), FeeMax: p.Fee.Max.String(),
+		FeeSplitBps:     map[string]uint64{"treasury": p.Fee.TreasuryBps, "validator_pool": p.Fee.ValidatorsBps, "staking_reward_pool": p.Fee.StakersBps, "burn": p.Fee.BurnBps},
+		MaxBatch:        teg.MaxBatch,
+		MaxMessageBytes: teg.MaxMessageBytes, MaxSupply: p.EffectiveMaxSupply().String(), DailyWindow: teg.WindowHours}
+	if !v.SetAt.IsZero() {
+		t := v.SetAt
+		out.SetAt = &t
+	}
 	for _, t := range p.EffectiveTiers() {
-		out.Body.Tiers = append(out.Body.Tiers, TierView{Name: t.Name, MinReputation: t.MinReputation, PerTransfer: t.PerTransfer.String(), Daily: t.Daily.String()})
+		out.Tiers = append(out.Tiers, TierView{Name: t.Name, MinReputation: t.MinReputation, PerTransfer: t.PerTransfer.String(), Daily: t.Daily.String()})
+	}
+	st := &p.Staking
+	out.Staking = StakingView{MinStake: st.MinStake.String(), MinSelfStake: st.MinSelfStake.String(), UnbondingSeconds: st.UnbondingSeconds,
+		DefaultCommissionBps: st.DefaultCommissionBps, MaxCommissionChangeBps: st.MaxCommissionChangeBps, EpochSeconds: st.EpochSeconds, EmissionAPRBps: st.EmissionAPRBps}
+	return out
+}
+
+func (h *Token) params(ctx context.Context, _ *struct{}) (*paramsOutput, error) {
+	v, err := h.Service.Params(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &paramsOutput{Body: paramsView(v)}, nil
+}
+
+func (h *Token) paramsHistory(ctx context.Context, _ *struct{}) (*paramsHistoryOutput, error) {
+	hist, err := h.Service.ParamsHistory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &paramsHistoryOutput{}
+	out.Body.Items = make([]ParamsView, len(hist))
+	for i, v := range hist {
+		out.Body.Items[i] = paramsView(v)
 	}
 	return out, nil
+}
+
+// invalidParam is the error of a malformed field of a parameter change.
+func invalidParam(field, problem string) error {
+	return teg.ErrInvalidParams.With("field", field).With("problems", []string{problem})
+}
+
+func (h *Token) setParams(ctx context.Context, in *setParamsInput) (*paramsOutput, error) {
+	b := &in.Body
+	p := teg.Params{Fee: fee.Schedule{RateBps: b.FeeRateBps}}
+	amounts := []struct {
+		field, text string
+		dst         *avt.Amount
+	}{{"fee_min", b.FeeMin, &p.Fee.Min}, {"fee_max", b.FeeMax, &p.Fee.Max}, {"max_supply", b.MaxSupply, &p.MaxSupply},
+		{"staking.min_stake", b.Staking.MinStake, &p.Staking.MinStake}, {"staking.min_self_stake", b.Staking.MinSelfStake, &p.Staking.MinSelfStake}}
+	for _, a := range amounts {
+		var err error
+		if *a.dst, err = parseAmount(a.text, a.field); err != nil {
+			return nil, err
+		}
+	}
+	split := map[string]*uint64{"treasury": &p.Fee.TreasuryBps, "validator_pool": &p.Fee.ValidatorsBps, "staking_reward_pool": &p.Fee.StakersBps, "burn": &p.Fee.BurnBps}
+	for k, v := range b.FeeSplitBps {
+		dst, ok := split[k]
+		if !ok {
+			return nil, invalidParam("fee_split_bps", "unknown share "+strconv.Quote(k)+" (treasury, validator_pool, staking_reward_pool, burn)")
+		}
+		*dst = v
+	}
+	for i, t := range b.Tiers {
+		tier := teg.Tier{Name: t.Name, MinReputation: t.MinReputation}
+		var err error
+		if tier.PerTransfer, err = parseAmount(t.PerTransfer, fmt.Sprintf("tiers[%d].per_transfer", i)); err != nil {
+			return nil, err
+		}
+		if tier.Daily, err = parseAmount(t.Daily, fmt.Sprintf("tiers[%d].daily", i)); err != nil {
+			return nil, err
+		}
+		p.Tiers = append(p.Tiers, tier)
+	}
+	s := &b.Staking
+	p.Staking.UnbondingSeconds, p.Staking.EpochSeconds = s.UnbondingSeconds, s.EpochSeconds
+	p.Staking.DefaultCommissionBps, p.Staking.MaxCommissionChangeBps, p.Staking.EmissionAPRBps = s.DefaultCommissionBps, s.MaxCommissionChangeBps, s.EmissionAPRBps
+	v, _, err := h.Service.SetParams(ctx, httpapi.Subject(ctx), b.BaseVersion, p, b.Message, in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	return &paramsOutput{Body: paramsView(v)}, nil
 }
 
 func (h *Token) transfer(ctx context.Context, in *transferInput) (*transferOutput, error) {

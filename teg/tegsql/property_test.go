@@ -68,8 +68,8 @@ func TestSQLLedger_Properties(t *testing.T) {
 // treasury's balance decides which grants succeed).
 func resetDB(rt *rapid.T, db *store.DB) {
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_accounts`,
-			`UPDATE teg_head SET seq = 0, hash = '` + teg.GenesisHash + `', minted = NULL WHERE id = 1`} {
+		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_accounts`, `DELETE FROM teg_params`,
+			`UPDATE teg_head SET seq = 0, hash = '` + teg.GenesisHash + `', minted = NULL, params = '' WHERE id = 1`} {
 			if _, err := tx.ExecContext(context.Background(), q); err != nil {
 				return err
 			}
@@ -227,15 +227,19 @@ func (w *propWorld) command(concurrent, likely bool) teg.Command {
 		}
 		return rapid.SampledFrom(candidates).Draw(rt, "pending_id")
 	}
-	kind := rapid.IntRange(0, 15).Draw(rt, "kind")
+	kind := rapid.IntRange(0, 16).Draw(rt, "kind")
 	if kind >= 7 && kind <= 10 && len(candidates) == 0 && likely {
 		kind = 5 // nothing to post, void or expire yet: make a pending transfer
 	}
 	switch kind {
 	case 0, 1, 2, 3, 4:
 		from := w.account("from", others)
-		return teg.Command{Kind: teg.KindTransfer, ID: id, From: from, To: w.recipient(from, others), Amount: w.amount("amount", likely),
+		c := teg.Command{Kind: teg.KindTransfer, ID: id, From: from, To: w.recipient(from, others), Amount: w.amount("amount", likely),
 			Message: rapid.SampledFrom([]string{"", "hi", "ünïcode"}).Draw(rt, "message")}
+		if rapid.IntRange(0, 3).Draw(rt, "limited") == 0 {
+			c.Limits = teg.SubjectLimits(teg.TierNew, 0) // the New tier's limits in the set in force
+		}
+		return c
 	case 5, 6:
 		// Posts and voids may name it in the same batch; once applied, record adds it again.
 		w.pendings = append(w.pendings, id)
@@ -263,6 +267,21 @@ func (w *propWorld) command(concurrent, likely bool) teg.Command {
 		return teg.Command{Kind: teg.KindBurn, ID: id, From: w.account("from", false), Amount: w.amount("amount", likely)}
 	case 13:
 		return teg.Command{Kind: teg.KindGrant, ID: id, To: w.account("to", false), Amount: w.amount("amount", likely)}
+	case 16:
+		// A change of the parameter set: the fee rate and the tier limits change for every
+		// command after it. Mostly the next version; otherwise a stale or skipped one.
+		in, err := w.engine.InForce(w.m.head)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		p := teg.DefaultParams()
+		p.Version = in.Version + 1
+		if !likely {
+			p.Version += rapid.SampledFrom([]int{-1, 1}).Draw(rt, "params_off")
+		}
+		p.Fee.RateBps = rapid.SampledFrom([]uint64{0, 1, 10, 250, 10000}).Draw(rt, "fee_rate")
+		p.Tiers[1].PerTransfer = rapid.SampledFrom([]avt.Amount{avt.AVT(1), avt.AVT(100)}).Draw(rt, "new_tier_limit")
+		return teg.Command{Kind: teg.KindParams, ID: id, Params: &p}
 	default:
 		to := teg.AccountID("agt_" + id)
 		if !likely {

@@ -29,7 +29,7 @@ import (
 const recordVersion = 1
 
 var kindCodes = []teg.Kind{"", teg.KindTransfer, teg.KindPending, teg.KindPost, teg.KindVoid, teg.KindExpire,
-	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen, teg.KindStatus}
+	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen, teg.KindStatus, teg.KindParams}
 
 var partCodes = []teg.Part{teg.Liquid, teg.Locked, teg.Staked, teg.Unbonding}
 

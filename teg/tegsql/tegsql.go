@@ -444,7 +444,7 @@ func (l *Ledger) Head(ctx context.Context) (teg.Head, error) {
 func readHead(ctx context.Context, q store.Querier, suffix string) (teg.Head, error) {
 	var h teg.Head
 	var minted any
-	if err := q.QueryRowContext(ctx, `SELECT seq, hash, minted FROM teg_head WHERE id = 1`+suffix).Scan(&h.Seq, &h.Hash, &minted); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT seq, hash, minted, params FROM teg_head WHERE id = 1`+suffix).Scan(&h.Seq, &h.Hash, &minted, &h.Params); err != nil {
 		return h, err
 	}
 	if minted != nil {

@@ -251,6 +251,8 @@ type groupRows struct {
 	accounts, events, pending []any
 	// statuses are the status changes of the group, in order: status, account id.
 	statuses []any
+	// params index the group's params events: version, seq.
+	params []any
 }
 
 // exec writes rows and moves the head from from to to, checking that it was at from.
@@ -268,7 +270,16 @@ func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	if err := w.writeLog(ctx, r); err != nil {
 		return err
 	}
-	res, err := w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2, minted = $3 WHERE id = 1 AND seq = $4`, int64(to.Seq), to.Hash, to.Minted, int64(from.Seq))
+	if err := w.insert(ctx, "teg_params", "version, seq", 2, r.params, ""); err != nil {
+		return fmt.Errorf("write parameter versions: %w", err)
+	}
+	var res sql.Result
+	var err error
+	if to.Params == from.Params { // the head's parameter text is written only when it changes
+		res, err = w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2, minted = $3 WHERE id = 1 AND seq = $4`, int64(to.Seq), to.Hash, to.Minted, int64(from.Seq))
+	} else {
+		res, err = w.q.ExecContext(ctx, `UPDATE teg_head SET seq = $1, hash = $2, minted = $3, params = $4 WHERE id = 1 AND seq = $5`, int64(to.Seq), to.Hash, to.Minted, to.Params, int64(from.Seq))
+	}
 	if err != nil {
 		return err
 	}
@@ -324,8 +335,15 @@ func (en *encoder) log(o *overlay, all *teg.Changes) error {
 		if t == nil || t.Seq != e.Seq {
 			return fmt.Errorf("event %d: no transfer %q of that seq in the group", e.Seq, e.TransferID)
 		}
-		if e.Kind == teg.KindStatus {
+		switch e.Kind {
+		case teg.KindStatus:
 			en.rows.statuses = append(en.rows.statuses, e.Data["status"], e.Data["account"])
+		case teg.KindParams:
+			v, err := strconv.ParseInt(e.Data["version"], 10, 64)
+			if err != nil {
+				return fmt.Errorf("event %d: params version: %w", e.Seq, err)
+			}
+			en.rows.params = append(en.rows.params, v, int64(e.Seq))
 		}
 		var ln links
 		if t.From != "" {

@@ -1,0 +1,205 @@
+package teg
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/teg/fee"
+)
+
+// StakingParams are the numbers of staking, delegation and rewards in the parameter set. They are
+// part of every version of the set (so a change to them is an event like any other); the staking
+// commands read them from the set in force.
+type StakingParams struct {
+	// MinStake is the smallest amount that may be staked or delegated at once.
+	MinStake avt.Amount `json:"min_stake"`
+	// MinSelfStake is the self-stake an agent needs to be a validator.
+	MinSelfStake avt.Amount `json:"min_self_stake"`
+	// UnbondingSeconds is how long unstaked tokens stay unbonding (and slashable).
+	UnbondingSeconds int64 `json:"unbonding_seconds"`
+	// DefaultCommissionBps is a new validator's commission, in basis points.
+	DefaultCommissionBps uint64 `json:"default_commission_bps"`
+	// MaxCommissionChangeBps is the most a validator's commission may change in a day.
+	MaxCommissionChangeBps uint64 `json:"max_commission_change_bps"`
+	// EpochSeconds is the length of a reward epoch.
+	EpochSeconds int64 `json:"epoch_seconds"`
+	// EmissionAPRBps is the yearly emission from the treasury, as a fraction of total stake.
+	EmissionAPRBps uint64 `json:"emission_apr_bps"`
+}
+
+// DefaultStakingParams are the staking defaults: stake at least 10 AVT; validators self-stake
+// 1,000 AVT and take 10 % commission, changed by at most 1 % a day; unbonding lasts 7 days;
+// epochs last a day; the emission is 5 % a year of total stake.
+func DefaultStakingParams() StakingParams {
+	return StakingParams{MinStake: avt.AVT(10), MinSelfStake: avt.AVT(1000), UnbondingSeconds: 7 * 24 * 3600,
+		DefaultCommissionBps: 1000, MaxCommissionChangeBps: 100, EpochSeconds: 24 * 3600, EmissionAPRBps: 500}
+}
+
+// MaxParamsBytes bounds the encoded parameter set a KindParams command may carry.
+const MaxParamsBytes = 16 << 10
+
+// MaxTiers bounds the tier table.
+const MaxTiers = 32
+
+// The errors of a parameter change.
+var (
+	ErrInvalidParams   = apperr.New(apperr.Invalid, "INVALID_PARAMS", "invalid parameter set")
+	ErrParamsConflict  = apperr.New(apperr.Conflict, "PARAMS_VERSION_CONFLICT", "the parameter set changed since the version the change was made for")
+	errParamsCorrupted = "the parameter set in force cannot be read"
+)
+
+// Validate returns nil for a parameter set the ledger can run with, or ErrInvalidParams whose
+// details list every rule broken ("problems") — or the fee schedule's own INVALID_FEE_SCHEDULE.
+func (p *Params) Validate() error {
+	if err := p.Fee.Validate(); err != nil {
+		return err
+	}
+	var problems []string
+	bad := func(s string) { problems = append(problems, s) }
+	if p.MaxSupply.IsZero() {
+		bad("max_supply must be greater than zero")
+	}
+	if len(p.Tiers) == 0 || len(p.Tiers) > MaxTiers {
+		bad(fmt.Sprintf("tiers must hold 1 to %d tiers", MaxTiers))
+	}
+	names := map[string]bool{}
+	for i, t := range p.Tiers {
+		if t.Name == "" || len(t.Name) > 64 || names[t.Name] {
+			bad(fmt.Sprintf("tiers[%d].name must be 1 to 64 bytes and unique", i))
+		}
+		names[t.Name] = true
+		if i == 0 && t.MinReputation != 0 {
+			bad("tiers[0].min_reputation must be 0")
+		}
+		if i > 0 && t.MinReputation <= p.Tiers[i-1].MinReputation {
+			bad(fmt.Sprintf("tiers[%d].min_reputation must be above the tier before", i))
+		}
+		if t.MinReputation < 0 || t.MinReputation > 1000 {
+			bad(fmt.Sprintf("tiers[%d].min_reputation must be 0 to 1000", i))
+		}
+		if t.PerTransfer.IsZero() || t.PerTransfer.Cmp(t.Daily) > 0 {
+			bad(fmt.Sprintf("tiers[%d]: per_transfer must be above zero and at most daily", i))
+		}
+	}
+	s := &p.Staking
+	if s.MinStake.IsZero() {
+		bad("staking.min_stake must be greater than zero")
+	}
+	if s.MinSelfStake.Cmp(s.MinStake) < 0 {
+		bad("staking.min_self_stake must be at least staking.min_stake")
+	}
+	if s.UnbondingSeconds < 1 || s.UnbondingSeconds > 365*24*3600 {
+		bad("staking.unbonding_seconds must be 1 to 31536000 (a year)")
+	}
+	if s.EpochSeconds < 1 || s.EpochSeconds > 365*24*3600 {
+		bad("staking.epoch_seconds must be 1 to 31536000 (a year)")
+	}
+	if s.DefaultCommissionBps > fee.BasisPoints || s.MaxCommissionChangeBps > fee.BasisPoints || s.EmissionAPRBps > fee.BasisPoints {
+		bad("staking: default_commission_bps, max_commission_change_bps and emission_apr_bps must be at most 10000")
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return ErrInvalidParams.With("problems", problems)
+}
+
+// Encode is the canonical text of the set (JSON with fields in declaration order): what a
+// KindParams event records and the head carries.
+func (p *Params) Encode() string {
+	b, err := json.Marshal(p)
+	if err != nil { // only plain values: cannot fail
+		panic(err)
+	}
+	return string(b)
+}
+
+// ParseParams decodes a set from its canonical text, rejecting unknown fields.
+func ParseParams(s string) (Params, error) {
+	var p Params
+	d := json.NewDecoder(bytes.NewReader([]byte(s)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&p); err != nil {
+		return Params{}, ErrInvalidParams.With("problems", []string{err.Error()})
+	}
+	return p, nil
+}
+
+// versionOrOne is the set's version; the configured set is version 1 even when it names none.
+func (p *Params) versionOrOne() int { return max(p.Version, 1) }
+
+// parsedParams caches the decoding of the head's parameter text.
+type parsedParams struct {
+	text string
+	p    Params
+}
+
+// InForce returns the parameters in force after head: the set its last KindParams event recorded,
+// or the configured set (as version 1 at least) when there was none.
+func (l *Ledger) InForce(head Head) (Params, error) {
+	if head.Params == "" {
+		p := l.Params
+		p.Version = 1
+		return p, nil
+	}
+	if c := l.cache.parsed.Load(); c != nil && c.text == head.Params {
+		return c.p, nil
+	}
+	p, err := ParseParams(head.Params)
+	if err != nil {
+		return Params{}, apperr.Internalf("%s: %w", errParamsCorrupted, err)
+	}
+	l.cache.parsed.Store(&parsedParams{text: head.Params, p: p})
+	return p, nil
+}
+
+// ledgerCache is the state a Ledger keeps between calls: only caches of what the head says.
+type ledgerCache struct {
+	parsed atomic.Pointer[parsedParams]
+}
+
+// setParams applies a KindParams command: c.Params, whose version must be the next one, becomes
+// the set in force. It returns the event's data.
+func (b *batch) setParams(c *Command) (map[string]string, error) {
+	next := *c.Params
+	if want := b.params.versionOrOne() + 1; next.Version != want {
+		return nil, ErrParamsConflict.With("field", "version").With("current_version", b.params.versionOrOne()).
+			With("expected_version", want)
+	}
+	if next.MaxSupply.Cmp(b.head.Minted) < 0 {
+		return nil, ErrInvalidParams.With("problems", []string{"max_supply must be at least the AVT minted so far (" + b.head.Minted.String() + ")"})
+	}
+	text := next.Encode()
+	b.params = next
+	b.head.Params = text
+	return map[string]string{"version": strconv.Itoa(next.Version), "params": text}, nil
+}
+
+// validateParams checks a KindParams command's set.
+func validateParams(c *Command) error {
+	if c.Params == nil {
+		return ErrInvalidParams.With("field", "params").With("problems", []string{"a parameter change needs the new set"})
+	}
+	if err := c.Params.Validate(); err != nil {
+		return err
+	}
+	if len(c.Params.Encode()) > MaxParamsBytes {
+		return ErrInvalidParams.With("field", "params").With("max_bytes", MaxParamsBytes)
+	}
+	return nil
+}
+
+// ParamsVersion is one version of the parameter set and the event that put it in force (none,
+// Seq 0, for the configured version 1).
+type ParamsVersion struct {
+	Params     Params
+	Seq        uint64
+	TransferID string
+	SetAt      time.Time
+	Message    string
+}
