@@ -448,6 +448,11 @@ func TestTEGLedger_OverHTTP(t *testing.T) {
 				return
 			}
 			_, _ = io.WriteString(w, `{"items":[{"id":"tx_p","kind":"pending","from":"agt_client","to":"agt_agent","amount":"1.5","fee":"0.0015","state":"active","expires_at":"2030-01-01T00:00:00Z","seq":5,"created_at":"2026-01-01T00:00:00Z"}]}`)
+		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/token/pending/tx_p":
+			_, _ = io.WriteString(w, `{"id":"tx_p","kind":"pending","from":"agt_client","to":"agt_agent","amount":"1.5","fee":"0.0015","state":"active","expires_at":"2030-01-01T00:00:00Z","seq":5,"created_at":"2026-01-01T00:00:00Z"}`)
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/token/pending/"):
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":{"code":"PENDING_NOT_FOUND","message":"no such pending transfer","request_id":"req_0"}}`)
 		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/token/pending/"):
 			ref := strings.TrimPrefix(r.URL.Path, "/api/v1/token/pending/")
 			if strings.HasPrefix(ref, "tx_gone:") {

@@ -303,10 +303,15 @@ func (s *restHandler) buildRequest(w http.ResponseWriter, r *http.Request, rt *r
 }
 
 // stream answers with an SSE stream of ProtoJSON StreamResponses; an error ends it as an event
-// holding the error envelope.
+// holding the error envelope. An error before the first event is a plain error response (its
+// HTTP status and error body), not a stream.
 func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq iter.Seq2[*a2apb.StreamResponse, error]) {
-	sse := startSSE(w)
+	var sse *sseWriter
 	for ev, err := range seq {
+		if sse == nil && err != nil {
+			s.writeError(ctx, w, err)
+			return
+		}
 		if err == nil && ev == nil {
 			continue
 		}
@@ -324,9 +329,15 @@ func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq ite
 		if cerr != nil {
 			return
 		}
+		if sse == nil {
+			sse = startSSE(w)
+		}
 		if werr := sse.event(compact); werr != nil || err != nil {
 			return
 		}
+	}
+	if sse == nil { // an empty stream
+		startSSE(w)
 	}
 }
 

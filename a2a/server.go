@@ -1183,13 +1183,24 @@ func (s *Server) CreateTaskPushNotificationConfig(ctx context.Context, req *a2ap
 	return cfg, nil
 }
 
-// GetTaskPushNotificationConfig implements Handler.
+// GetTaskPushNotificationConfig implements Handler. Without an id (optional in v0.3) it returns
+// the task's first config by id, ErrPushConfigNotFound when it has none.
 func (s *Server) GetTaskPushNotificationConfig(ctx context.Context, req *a2apb.GetTaskPushNotificationConfigRequest) (*a2apb.TaskPushNotificationConfig, error) {
 	if !s.pushSupported() {
 		return nil, ErrPushNotificationNotSupported
 	}
 	if _, err := s.loadTask(ctx, req.GetTaskId()); err != nil {
 		return nil, err
+	}
+	if req.GetId() == "" {
+		all, err := s.cfg.Store.ListPushConfigs(ctx, req.GetTaskId())
+		if err != nil {
+			return nil, err
+		}
+		if len(all) == 0 {
+			return nil, ErrPushConfigNotFound
+		}
+		return all[0], nil
 	}
 	return s.cfg.Store.GetPushConfig(ctx, req.GetTaskId(), req.GetId())
 }
@@ -1222,7 +1233,8 @@ func (s *Server) ListTaskPushNotificationConfigs(ctx context.Context, req *a2apb
 	return out, nil
 }
 
-// DeleteTaskPushNotificationConfig implements Handler.
+// DeleteTaskPushNotificationConfig implements Handler. Deleting is idempotent: a config that
+// does not exist (deleted already) is not an error; an unknown task is.
 func (s *Server) DeleteTaskPushNotificationConfig(ctx context.Context, req *a2apb.DeleteTaskPushNotificationConfigRequest) error {
 	if !s.pushSupported() {
 		return ErrPushNotificationNotSupported
@@ -1230,7 +1242,10 @@ func (s *Server) DeleteTaskPushNotificationConfig(ctx context.Context, req *a2ap
 	if _, err := s.loadTask(ctx, req.GetTaskId()); err != nil {
 		return err
 	}
-	return s.cfg.Store.DeletePushConfig(ctx, req.GetTaskId(), req.GetId())
+	if err := s.cfg.Store.DeletePushConfig(ctx, req.GetTaskId(), req.GetId()); err != nil && !errors.Is(err, ErrPushConfigNotFound) {
+		return err
+	}
+	return nil
 }
 
 // GetExtendedAgentCard implements Handler: ErrExtendedAgentCardNotConfigured without one.
