@@ -37,7 +37,7 @@ func TestEndToEnd_ServerOverEveryBinding(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range clientModes {
 		t.Run(mode.name, func(t *testing.T) {
-			c, err := NewClient(srv.URL+mode.path, mode.binding, WithProtocolVersion(mode.version))
+			c, err := NewClient(mode.endpoint(srv), mode.binding, WithProtocolVersion(mode.version))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -244,7 +244,7 @@ var nullID = json.RawMessage("null")
 
 // ServeHTTP implements http.Handler.
 func (j *jsonrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := withHTTPExtensions(r)
 	version := ProtocolVersion
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -308,6 +308,7 @@ func (j *jsonrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		j.reply(w, http.StatusOK, j.errorResponse(ctx, id, version, err))
 		return
 	}
+	echoExtensions(ctx, w.Header())
 	j.reply(w, http.StatusOK, &rpcResponse{JSONRPC: "2.0", ID: id, Result: result})
 }
 
@@ -494,6 +495,7 @@ func (j *jsonrpcHandler) stream(ctx context.Context, w http.ResponseWriter, id j
 			return
 		}
 		if sse == nil {
+			echoExtensions(ctx, w.Header())
 			sse = startSSE(w)
 		}
 		if werr := sse.event(data); werr != nil || err != nil {

@@ -54,7 +54,7 @@ type restRoute struct {
 
 // ServeHTTP implements http.Handler.
 func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := withHTTPExtensions(r)
 	if v := strings.TrimSpace(r.Header.Get(VersionHeader)); v != "" {
 		if got, err := negotiateVersion(v); err != nil || got != ProtocolVersion {
 			if err == nil {
@@ -102,6 +102,7 @@ func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(ctx, w, err)
 		return
 	}
+	echoExtensions(ctx, w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(data)
@@ -330,6 +331,7 @@ func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq ite
 			return
 		}
 		if sse == nil {
+			echoExtensions(ctx, w.Header())
 			sse = startSSE(w)
 		}
 		if werr := sse.event(compact); werr != nil || err != nil {

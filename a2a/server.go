@@ -91,6 +91,10 @@ type RequestContext struct {
 	Configuration *a2apb.SendMessageConfiguration
 	// Metadata is the request's metadata, or nil.
 	Metadata *structpb.Struct
+	// Extensions are the extension URIs the client asked for (the A2A-Extensions header), nil
+	// when none. The Server has activated those the card declares; call ActivateExtension with
+	// the Execute context for others the agent applies.
+	Extensions []string
 }
 
 // Executor is the agent: the code the agent author writes. The Server calls it on its own
@@ -783,6 +787,9 @@ func (s *Server) begin(ctx context.Context, req *a2apb.SendMessageRequest, strea
 	if err := s.validateSend(req); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, nil, nil, err
+	}
 	cfg := req.GetConfiguration()
 	if cfg == nil {
 		cfg = &a2apb.SendMessageConfiguration{}
@@ -800,7 +807,7 @@ func (s *Server) begin(ctx context.Context, req *a2apb.SendMessageRequest, strea
 	}
 	msg := proto.CloneOf(req.GetMessage())
 	caller := CallerFrom(ctx)
-	rc := &RequestContext{Caller: caller, Configuration: cfg, Metadata: req.GetMetadata()}
+	rc := &RequestContext{Caller: caller, Configuration: cfg, Metadata: req.GetMetadata(), Extensions: RequestedExtensions(ctx)}
 
 	var r *run
 	if msg.GetTaskId() != "" {
@@ -984,6 +991,9 @@ func (s *Server) follow(ctx context.Context, r *run, sub *subscriber, yield func
 
 // GetTask implements Handler.
 func (s *Server) GetTask(ctx context.Context, req *a2apb.GetTaskRequest) (*a2apb.Task, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if req.HistoryLength != nil && *req.HistoryLength < 0 {
 		return nil, invalidParams("history_length must not be negative")
 	}
@@ -998,6 +1008,9 @@ func (s *Server) GetTask(ctx context.Context, req *a2apb.GetTaskRequest) (*a2apb
 // and status time; page_size defaults to 50 and is at most 100; artifacts only when
 // include_artifacts.
 func (s *Server) ListTasks(ctx context.Context, req *a2apb.ListTasksRequest) (*a2apb.ListTasksResponse, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	size := DefaultListPageSize
 	if req.PageSize != nil {
 		if *req.PageSize < 1 {
@@ -1034,6 +1047,9 @@ func (s *Server) ListTasks(ctx context.Context, req *a2apb.ListTasksRequest) (*a
 // CancelTask implements Handler: ErrTaskNotCancelable for a terminal task; otherwise the
 // executor's Cancel runs and the task ends canceled.
 func (s *Server) CancelTask(ctx context.Context, req *a2apb.CancelTaskRequest) (*a2apb.Task, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	st, err := s.loadTask(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -1111,6 +1127,10 @@ func (s *Server) SubscribeToTask(ctx context.Context, req *a2apb.SubscribeToTask
 			yield(nil, Errorf(CodeUnsupportedOperation, "this agent does not stream"))
 			return
 		}
+		if err := s.checkExtensions(ctx); err != nil {
+			yield(nil, err)
+			return
+		}
 		st, err := s.loadTask(ctx, req.GetId())
 		if err != nil {
 			yield(nil, err)
@@ -1157,6 +1177,9 @@ func (s *Server) checkPushConfig(ctx context.Context, cfg *a2apb.TaskPushNotific
 // CreateTaskPushNotificationConfig implements Handler: the config is stored for the task (a
 // new id when it has none; an existing id is replaced), up to Limits.MaxPushConfigs per task.
 func (s *Server) CreateTaskPushNotificationConfig(ctx context.Context, req *a2apb.TaskPushNotificationConfig) (*a2apb.TaskPushNotificationConfig, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if !s.pushSupported() {
 		return nil, ErrPushNotificationNotSupported
 	}
@@ -1186,6 +1209,9 @@ func (s *Server) CreateTaskPushNotificationConfig(ctx context.Context, req *a2ap
 // GetTaskPushNotificationConfig implements Handler. Without an id (optional in v0.3) it returns
 // the task's first config by id, ErrPushConfigNotFound when it has none.
 func (s *Server) GetTaskPushNotificationConfig(ctx context.Context, req *a2apb.GetTaskPushNotificationConfigRequest) (*a2apb.TaskPushNotificationConfig, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if !s.pushSupported() {
 		return nil, ErrPushNotificationNotSupported
 	}
@@ -1208,6 +1234,9 @@ func (s *Server) GetTaskPushNotificationConfig(ctx context.Context, req *a2apb.G
 // ListTaskPushNotificationConfigs implements Handler: configs by id, page_size at a time (all
 // when it is not positive); the page token is the last id of the previous page.
 func (s *Server) ListTaskPushNotificationConfigs(ctx context.Context, req *a2apb.ListTaskPushNotificationConfigsRequest) (*a2apb.ListTaskPushNotificationConfigsResponse, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if !s.pushSupported() {
 		return nil, ErrPushNotificationNotSupported
 	}
@@ -1236,6 +1265,9 @@ func (s *Server) ListTaskPushNotificationConfigs(ctx context.Context, req *a2apb
 // DeleteTaskPushNotificationConfig implements Handler. Deleting is idempotent: a config that
 // does not exist (deleted already) is not an error; an unknown task is.
 func (s *Server) DeleteTaskPushNotificationConfig(ctx context.Context, req *a2apb.DeleteTaskPushNotificationConfigRequest) error {
+	if err := s.checkExtensions(ctx); err != nil {
+		return err
+	}
 	if !s.pushSupported() {
 		return ErrPushNotificationNotSupported
 	}
@@ -1250,6 +1282,9 @@ func (s *Server) DeleteTaskPushNotificationConfig(ctx context.Context, req *a2ap
 
 // GetExtendedAgentCard implements Handler: ErrExtendedAgentCardNotConfigured without one.
 func (s *Server) GetExtendedAgentCard(ctx context.Context, req *a2apb.GetExtendedAgentCardRequest) (*a2apb.AgentCard, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if s.cfg.ExtendedCard == nil {
 		return nil, ErrExtendedAgentCardNotConfigured
 	}
