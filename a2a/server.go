@@ -156,8 +156,9 @@ type Server struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
-	mu   sync.Mutex
-	runs map[string]*run // task id → the run holding the task
+	mu       sync.Mutex
+	runs     map[string]*run                     // task id → the run holding the task
+	watchers map[string]map[*subscriber]struct{} // task id → SubscribeToTask streams
 }
 
 var _ Handler = (*Server)(nil)
@@ -170,7 +171,8 @@ func NewServer(cfg ServerConfig) *Server {
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryTaskStore()
 	}
-	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), now: cfg.Now, log: cfg.Logger, runs: map[string]*run{}}
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), now: cfg.Now, log: cfg.Logger, runs: map[string]*run{},
+		watchers: map[string]map[*subscriber]struct{}{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -518,11 +520,53 @@ func (r *run) broadcast(ev *a2apb.StreamResponse) {
 			delete(r.subs, sub)
 		}
 	}
+	r.s.notifyWatchers(r.id, ev)
 	if r.pushCh != nil && r.st != nil {
 		select {
 		case r.pushCh <- ev:
 		default:
 			r.s.log.Warn("a2a: push queue full; event not delivered", "task", r.id)
+		}
+	}
+}
+
+// watch registers a SubscribeToTask stream of task id: it sees every event of the task, over
+// all the runs that hold it, until it unwatches.
+func (s *Server) watch(id string) *subscriber {
+	sub := &subscriber{ch: make(chan *a2apb.StreamResponse, s.limits.SubscriberBuffer)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watchers[id] == nil {
+		s.watchers[id] = map[*subscriber]struct{}{}
+	}
+	s.watchers[id][sub] = struct{}{}
+	return sub
+}
+
+func (s *Server) unwatch(id string, sub *subscriber) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.watchers[id][sub]; ok {
+		delete(s.watchers[id], sub)
+		close(sub.ch)
+	}
+	if len(s.watchers[id]) == 0 {
+		delete(s.watchers, id)
+	}
+}
+
+// notifyWatchers sends ev to the SubscribeToTask streams of task id; a stream that fell
+// SubscriberBuffer events behind is dropped (its channel closed, overflow set).
+func (s *Server) notifyWatchers(id string, ev *a2apb.StreamResponse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sub := range s.watchers[id] {
+		select {
+		case sub.ch <- ev:
+		default:
+			sub.overflow = true
+			close(sub.ch)
+			delete(s.watchers[id], sub)
 		}
 	}
 }
@@ -1119,8 +1163,9 @@ func cancelContext(rc *RequestContext) *RequestContext {
 }
 
 // SubscribeToTask implements Handler: the task as it is now, then its live events until it is
-// terminal or interrupted. A terminal task is ErrUnsupportedOperation (the spec: subscribe to
-// tasks not yet terminal); a task nothing runs yields its current state only.
+// terminal — through input-required and auth-required and the runs that continue the task after
+// them. A terminal task is ErrUnsupportedOperation (the spec: subscribe to tasks not yet
+// terminal), answered before any event.
 func (s *Server) SubscribeToTask(ctx context.Context, req *a2apb.SubscribeToTaskRequest) iter.Seq2[*a2apb.StreamResponse, error] {
 	return func(yield func(*a2apb.StreamResponse, error) bool) {
 		if !s.streamingSupported() {
@@ -1140,28 +1185,50 @@ func (s *Server) SubscribeToTask(ctx context.Context, req *a2apb.SubscribeToTask
 			yield(nil, Errorf(CodeUnsupportedOperation, "task %s is %s: there is nothing to subscribe to", st.Task.GetId(), stateName(state)))
 			return
 		}
+		// Watch first, then take the snapshot: an event in between is seen twice (in the
+		// snapshot and as an event), never missed.
+		id := st.Task.GetId()
+		sub := s.watch(id)
+		defer s.unwatch(id, sub)
 		snap := st.Task
-		var sub *subscriber
-		r := s.lookup(st.Task.GetId())
-		if r != nil {
-			var live *a2apb.Task
-			if sub, live = r.subscribe(); live != nil {
-				snap = live
+		if r := s.lookup(id); r != nil {
+			r.mu.Lock()
+			if r.st != nil {
+				snap = proto.CloneOf(r.st.Task)
 			}
+			r.mu.Unlock()
+		} else if cur, err := s.cfg.Store.GetTask(ctx, id); err == nil {
+			snap = cur.Task
 		}
 		if !yield(&a2apb.StreamResponse{Payload: &a2apb.StreamResponse_Task{Task: snap}}, nil) {
-			if sub != nil {
-				r.unsubscribe(sub)
-			}
 			return
 		}
 		if Terminal(snap.GetStatus().GetState()) {
-			if sub != nil {
-				r.unsubscribe(sub)
-			}
 			return
 		}
-		s.follow(ctx, r, sub, yield)
+		for {
+			select {
+			case ev, ok := <-sub.ch:
+				if !ok {
+					if sub.overflow {
+						yield(nil, Errorf(CodeInternalError, "the stream fell behind; subscribe again"))
+					}
+					return
+				}
+				if !yield(ev, nil) {
+					return
+				}
+				if st, ok := eventState(ev); ok && Terminal(st) {
+					return
+				}
+			case <-s.base.Done():
+				yield(nil, Errorf(CodeInternalError, "server shut down"))
+				return
+			case <-ctx.Done():
+				yield(nil, ctx.Err())
+				return
+			}
+		}
 	}
 }
 

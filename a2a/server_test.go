@@ -576,11 +576,38 @@ func TestServer_SubscribeErrors(t *testing.T) {
 	done := sendTask(t, f.srv, ctx, userMsg("echo"), nil)
 	_, err = collect(f.srv.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: done.GetId()}))
 	wantCode(t, "subscribe completed", err, a2a.CodeUnsupportedOperation)
-	// An interrupted task with nothing running: its state, then the end.
+}
+
+// TestServer_SubscribeThroughInputRequired: a subscription to an interrupted task stays open
+// while nothing runs, follows the run the client's answer starts, and ends at the terminal state.
+func TestServer_SubscribeThroughInputRequired(t *testing.T) {
+	f := newServer(t, nil)
+	ctx := ctxT(t)
 	asked := sendTask(t, f.srv, ctx, userMsg("ask"), nil)
-	evs, err := collect(f.srv.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: asked.GetId()}))
-	if err != nil || kinds(evs) != "task:INPUT_REQUIRED" {
-		t.Fatalf("subscribe input-required = %s, %v", kinds(evs), err)
+	next, stop := iter.Pull2(f.srv.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: asked.GetId()}))
+	defer stop()
+	first, err, ok := next()
+	if !ok || err != nil || kinds([]*a2apb.StreamResponse{first}) != "task:INPUT_REQUIRED" {
+		t.Fatalf("first event = %v, %v", first, err)
+	}
+	answer := userMsg("Bob")
+	answer.TaskId = asked.GetId()
+	if done := sendTask(t, f.srv, ctx, answer, nil); state(done) != a2apb.TaskState_TASK_STATE_COMPLETED {
+		t.Fatalf("answer = %v", done)
+	}
+	var rest []*a2apb.StreamResponse
+	for {
+		ev, err, ok := next()
+		if !ok {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest = append(rest, ev)
+	}
+	if got := kinds(rest); got != "message artifact:greeting! status:COMPLETED" {
+		t.Fatalf("after the answer = %s", got)
 	}
 }
 
