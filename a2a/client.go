@@ -114,6 +114,9 @@ func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) 
 	case c.binding == BindingJSONRPC:
 	case c.binding == BindingHTTPJSON && c.version == ProtocolVersion:
 	case c.binding == BindingGRPC && c.version == ProtocolVersion:
+		if tr, ok := c.hc.Transport.(*http.Transport); ok && c.tlsConfig == nil && tr.TLSClientConfig != nil {
+			c.tlsConfig = tr.TLSClientConfig
+		}
 		if err := c.dialGRPC(); err != nil {
 			return nil, err
 		}
@@ -595,6 +598,9 @@ func restErrorFrom(status int, data []byte) *Error {
 		status = env.Error.Code
 	}
 	e := &Error{Code: statusError(status).Code, Message: env.Error.Message}
+	if status == http.StatusBadRequest && env.Error.Status == "INVALID_ARGUMENT" {
+		e.Code = CodeInvalidParams // a request that parsed but does not hold what the method needs
+	}
 	for _, d := range env.Error.Details {
 		var info struct {
 			Type     string            `json:"@type"`

@@ -29,17 +29,19 @@ func WithGRPCDialOptions(opts ...grpc.DialOption) ClientOption {
 	return func(c *Client) { c.dialOpts = append(c.dialOpts, opts...) }
 }
 
-// WithTLSConfig sets the TLS configuration of a BindingGRPC client's connection (client
-// certificates for mTLS, the roots to trust). HTTP bindings take theirs from WithHTTPClient.
+// WithTLSConfig sets the TLS configuration of a BindingGRPC client's TLS connections (client
+// certificates for mTLS, the roots to trust). HTTP bindings take theirs from WithHTTPClient;
+// NewClient uses that client's *http.Transport TLS configuration when this option is not given.
 func WithTLSConfig(cfg *tls.Config) ClientOption {
 	return func(c *Client) { c.tlsConfig = cfg }
 }
 
 // grpcTarget is the gRPC target and whether it wants TLS, from an interface URL:
-// "host:port", "dns:///host:port", "grpc://host:port" or "http://host:port" (plaintext),
-// "grpcs://host:port" or "https://host:port" (TLS; port 443 by default). A path is ignored: the
-// gRPC binding has none.
-func grpcTarget(endpoint string) (string, bool, error) {
+// "grpcs://host:port" or "https://host:port" (TLS; port 443 by default), "grpc://host:port" or
+// "http://host:port" (plaintext), or a bare "host:port" / "dns:///host:port" (TLS when the
+// client has a TLS configuration, plaintext otherwise). A path is ignored: the gRPC binding has
+// none.
+func grpcTarget(endpoint string, tlsIfConfigured bool) (string, bool, error) {
 	u, err := url.Parse(endpoint)
 	if err == nil && u.Host != "" {
 		switch u.Scheme {
@@ -52,25 +54,25 @@ func grpcTarget(endpoint string) (string, bool, error) {
 			}
 			return host, true, nil
 		case "dns", "unix", "passthrough":
-			return endpoint, false, nil
+			return endpoint, tlsIfConfigured, nil
 		}
 	}
 	if strings.Contains(endpoint, "://") || endpoint == "" {
 		return "", false, fmt.Errorf("a2a: invalid gRPC endpoint %q", endpoint)
 	}
-	return endpoint, false, nil
+	return endpoint, tlsIfConfigured, nil
 }
 
 // dialGRPC opens the client's connection (lazily: nothing is sent until the first call).
 func (c *Client) dialGRPC() error {
-	target, useTLS, err := grpcTarget(c.endpoint)
+	target, useTLS, err := grpcTarget(c.endpoint, c.tlsConfig != nil)
 	if err != nil {
 		return err
 	}
 	opts := []grpc.DialOption{}
 	switch {
-	case c.tlsConfig != nil:
-		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(c.tlsConfig)))
+	case useTLS && c.tlsConfig != nil:
+		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(c.tlsConfig.Clone())))
 	case useTLS:
 		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})))
 	default:

@@ -137,7 +137,7 @@ func newPaidWorld(t *testing.T, tweak func(*a2a.Payments)) *paidWorld {
 	if tweak != nil {
 		tweak(&p)
 	}
-	card := &a2apb.AgentCard{Name: "worker", Skills: []*a2apb.AgentSkill{{Id: "work", Name: "Work"}, {Id: "free", Name: "Free"}}}
+	card := &a2apb.AgentCard{Name: "worker", Capabilities: &a2apb.AgentCapabilities{Streaming: func() *bool { b := true; return &b }()}, Skills: []*a2apb.AgentSkill{{Id: "work", Name: "Work"}, {Id: "free", Name: "Free"}}}
 	cfg := p.Wrap(a2a.ServerConfig{Executor: workExecutor{}, Card: card, Logger: slog.New(slog.DiscardHandler)})
 	s := a2a.NewServer(cfg)
 	rpc := a2a.NewJSONRPCHandler(s, a2a.WithLogger(slog.New(slog.DiscardHandler)))

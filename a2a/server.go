@@ -203,10 +203,10 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// streamingSupported is false only when the card says streaming: false.
+// streamingSupported is true when the card says streaming: true; a card that does not mention
+// streaming is read as not streaming, as clients read it. A server without a card streams.
 func (s *Server) streamingSupported() bool {
-	caps := s.cfg.Card.GetCapabilities()
-	return caps == nil || caps.Streaming == nil || *caps.Streaming
+	return s.cfg.Card == nil || s.cfg.Card.GetCapabilities().GetStreaming()
 }
 
 func (s *Server) pushSupported() bool {

@@ -108,7 +108,7 @@ func newServer(t *testing.T, mod func(*a2a.ServerConfig)) fixture {
 	t.Helper()
 	exec := &testExec{}
 	cfg := a2a.ServerConfig{Executor: exec, Logger: slog.New(slog.DiscardHandler), Card: &a2apb.AgentCard{Name: "test", DefaultInputModes: []string{"text/plain", "application/json"},
-		Capabilities: &a2apb.AgentCapabilities{}}}
+		Capabilities: &a2apb.AgentCapabilities{Streaming: proto.Bool(true)}}}
 	if mod != nil {
 		mod(&cfg)
 	}
