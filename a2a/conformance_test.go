@@ -45,7 +45,9 @@ func (e *askExecutor) Execute(ctx context.Context, rc *RequestContext, q *EventQ
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)
 }
 
-func (e *askExecutor) Cancel(ctx context.Context, rc *RequestContext, q *EventQueue) error { return nil }
+func (e *askExecutor) Cancel(ctx context.Context, rc *RequestContext, q *EventQueue) error {
+	return nil
+}
 
 // okPush accepts every config and delivers nothing.
 type okPush struct{}
