@@ -39,7 +39,7 @@ func (e *askExecutor) Execute(ctx context.Context, rc *RequestContext, q *EventQ
 	if len(rc.Extensions) > 0 {
 		ActivateExtension(ctx, "urn:test:by-executor")
 	}
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a", Parts: []*a2apb.Part{textPart("hi " + text(rc.Message))}}, false, true); err != nil {
+	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a", Parts: []*a2apb.Part{textPart("hi " + text(rc.Message))}}); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)

@@ -85,7 +85,7 @@ func (workExecutor) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "out", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "done: " + in}}}}, false, true); err != nil {
+	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "out", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "done: " + in}}}}); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)

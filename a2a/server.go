@@ -245,11 +245,30 @@ func (q *EventQueue) Status(ctx context.Context, state a2apb.TaskState, msg *a2a
 	}}})
 }
 
-// Artifact adds an artifact or a chunk of one: with appendParts, a's parts are added to the
-// artifact of the same id already sent; lastChunk marks its final chunk.
-func (q *EventQueue) Artifact(ctx context.Context, a *a2apb.Artifact, appendParts, lastChunk bool) error {
+// Artifact adds a whole artifact to the task in one event (its last chunk). An empty
+// ArtifactId is given a new one.
+func (q *EventQueue) Artifact(ctx context.Context, a *a2apb.Artifact) error {
+	return q.ArtifactChunk(ctx, a, Chunk{Last: true})
+}
+
+// Chunk says where an artifact update stands in a streamed artifact.
+type Chunk struct {
+	// Append adds the update's parts to the artifact of the same id already sent (false: the
+	// update starts or replaces it).
+	Append bool
+	// Last marks the artifact's final chunk.
+	Last bool
+}
+
+// ArtifactChunk adds a chunk of an artifact streamed in several events: the first with
+// Chunk{}, the next with Chunk{Append: true}, the final one with Last set too.
+func (q *EventQueue) ArtifactChunk(ctx context.Context, a *a2apb.Artifact, c Chunk) error {
+	if a != nil && a.ArtifactId == "" {
+		a = proto.CloneOf(a)
+		a.ArtifactId = ids.New("art")
+	}
 	return q.Write(ctx, &a2apb.StreamResponse{Payload: &a2apb.StreamResponse_ArtifactUpdate{ArtifactUpdate: &a2apb.TaskArtifactUpdateEvent{
-		Artifact: a, Append: appendParts, LastChunk: lastChunk,
+		Artifact: a, Append: c.Append, LastChunk: c.Last,
 	}}})
 }
 
@@ -261,7 +280,7 @@ func (q *EventQueue) Message(ctx context.Context, m *a2apb.Message) error {
 
 // NewTextMessage returns a message of one text part, with a new message id.
 func NewTextMessage(role a2apb.Role, text string) *a2apb.Message {
-	return &a2apb.Message{MessageId: ids.New("msg"), Role: role, Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: text}}}}
+	return NewMessage(role, TextPart(text))
 }
 
 // run holds one task while the server executes or cancels it: at most one run per task, so

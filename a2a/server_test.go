@@ -38,7 +38,7 @@ func text(s string) *a2apb.Part { return &a2apb.Part{Content: &a2apb.Part_Text{T
 
 func (e *testExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.EventQueue) error {
 	if rc.Task != nil { // the answer to "ask"
-		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "greeting", Parts: []*a2apb.Part{text("hello " + rc.Message.GetParts()[0].GetText())}}, false, true); err != nil {
+		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "greeting", Parts: []*a2apb.Part{text("hello " + rc.Message.GetParts()[0].GetText())}}); err != nil {
 			return err
 		}
 		return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)
@@ -49,7 +49,7 @@ func (e *testExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.E
 		if err := q.Status(ctx, a2apb.TaskState_TASK_STATE_WORKING, nil); err != nil {
 			return err
 		}
-		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "echo", Parts: rc.Message.GetParts()}, false, true); err != nil {
+		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "echo", Parts: rc.Message.GetParts()}); err != nil {
 			return err
 		}
 		return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, agentText("done"))
@@ -68,7 +68,7 @@ func (e *testExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.E
 				}
 			}
 			a := &a2apb.Artifact{ArtifactId: "out", Parts: []*a2apb.Part{text("chunk" + string(rune('0'+i)))}}
-			if err := q.Artifact(ctx, a, i > 0, i == 2); err != nil {
+			if err := q.ArtifactChunk(ctx, a, a2a.Chunk{Append: i > 0, Last: i == 2}); err != nil {
 				return err
 			}
 		}
@@ -355,7 +355,7 @@ func (e *illegalExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2
 	}
 	err := q.Status(ctx, a2apb.TaskState_TASK_STATE_WORKING, nil)
 	e.second <- err
-	if err2 := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "late", Parts: []*a2apb.Part{text("x")}}, false, true); err2 == nil {
+	if err2 := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "late", Parts: []*a2apb.Part{text("x")}}); err2 == nil {
 		e.second <- errors.New("artifact on a completed task accepted")
 	}
 	return err

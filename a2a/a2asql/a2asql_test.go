@@ -36,7 +36,7 @@ func (askExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.Event
 		return q.Status(ctx, a2apb.TaskState_TASK_STATE_INPUT_REQUIRED, a2a.NewTextMessage(a2apb.Role_ROLE_AGENT, "name?"))
 	}
 	a := &a2apb.Artifact{ArtifactId: "greeting", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "hello " + rc.Message.GetParts()[0].GetText()}}}}
-	if err := q.Artifact(ctx, a, false, true); err != nil {
+	if err := q.Artifact(ctx, a); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)
