@@ -1,6 +1,7 @@
 package a2a_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/sovereign-stack/sovereign/a2a"
@@ -40,4 +41,33 @@ func TestPartsAndMessages(t *testing.T) {
 	if a2a.NewAgentMessage().GetRole() != a2apb.Role_ROLE_AGENT {
 		t.Fatal("agent role")
 	}
+}
+
+// TestNewServer_PushDeclaredOnce: the card's push capability and ServerConfig.Push must agree.
+func TestNewServer_PushDeclaredOnce(t *testing.T) {
+	yes := true
+	for name, cfg := range map[string]a2a.ServerConfig{
+		"declared without a sender": {Card: &a2apb.AgentCard{Capabilities: &a2apb.AgentCapabilities{PushNotifications: &yes}}},
+		"sender without the card":   {Card: &a2apb.AgentCard{}, Push: noPush{}},
+		"sender without a card":     {Push: noPush{}},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: NewServer did not refuse", name)
+				}
+			}()
+			cfg.Executor = callerExec{}
+			a2a.NewServer(cfg)
+		}()
+	}
+	s := a2a.NewServer(a2a.ServerConfig{Executor: callerExec{}, Push: noPush{}, Card: &a2apb.AgentCard{Capabilities: &a2apb.AgentCapabilities{PushNotifications: &yes}}})
+	_ = s.Close()
+}
+
+type noPush struct{}
+
+func (noPush) Check(context.Context, *a2apb.TaskPushNotificationConfig) error { return nil }
+func (noPush) Send(context.Context, *a2apb.TaskPushNotificationConfig, *a2apb.StreamResponse) error {
+	return nil
 }

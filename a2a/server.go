@@ -130,8 +130,8 @@ type ServerConfig struct {
 	Card *a2apb.AgentCard
 	// ExtendedCard is served by GetExtendedAgentCard; nil means not configured.
 	ExtendedCard *a2apb.AgentCard
-	// Push delivers push notifications; push is supported when it is set and the card's
-	// capabilities say so.
+	// Push delivers push notifications. Set it exactly when the card declares
+	// capabilities.pushNotifications (NewServer panics otherwise).
 	Push PushSender
 	// Limits bound requests (zero fields take the defaults).
 	Limits Limits
@@ -163,10 +163,19 @@ type Server struct {
 
 var _ Handler = (*Server)(nil)
 
-// NewServer returns a Server. It panics when cfg.Executor is nil (a programming error).
+// NewServer returns a Server. It panics on a programming error: cfg.Executor nil, or the card
+// and the push configuration disagreeing (the card's capabilities.pushNotifications must be true
+// exactly when cfg.Push is set, so that clients are never told of a push support the server
+// lacks, nor denied one it has).
 func NewServer(cfg ServerConfig) *Server {
 	if cfg.Executor == nil {
 		panic("a2a: NewServer: ServerConfig.Executor is nil")
+	}
+	switch declared := cfg.Card.GetCapabilities().GetPushNotifications(); {
+	case declared && cfg.Push == nil:
+		panic("a2a: NewServer: the card declares capabilities.pushNotifications but ServerConfig.Push is nil (set a PushSender, e.g. NewWebhookSender)")
+	case !declared && cfg.Push != nil:
+		panic("a2a: NewServer: ServerConfig.Push is set but the card does not declare capabilities.pushNotifications: true")
 	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryTaskStore()
