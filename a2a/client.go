@@ -72,6 +72,12 @@ func WithProtocolVersion(v string) ClientOption {
 	return func(c *Client) { c.version = v }
 }
 
+// Binding is the binding the client speaks (BindingJSONRPC, BindingHTTPJSON or BindingGRPC).
+func (c *Client) Binding() string { return c.binding }
+
+// Endpoint is the URL (or gRPC target) the client calls.
+func (c *Client) Endpoint() string { return c.endpoint }
+
 // WithExtensions makes the client ask for the extensions uris in every request (the
 // A2A-Extensions header, or its gRPC metadata).
 func WithExtensions(uris ...string) ClientOption {
