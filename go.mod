@@ -18,7 +18,10 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/Microsoft/go-winio v0.6.4 // indirect
+require (
+	github.com/Microsoft/go-winio v0.6.4 // indirect
+	google.golang.org/grpc/cmd/protoc-gen-go-grpc v1.6.2 // indirect
+)
 
 require (
 	github.com/danieljoos/wincred v1.2.3 // indirect
@@ -88,4 +91,7 @@ require (
 	pgregory.net/rapid v1.3.0
 )
 
-tool google.golang.org/protobuf/cmd/protoc-gen-go
+tool (
+	google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	google.golang.org/protobuf/cmd/protoc-gen-go
+)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
@@ -379,5 +382,113 @@ func TestHTTPBundleSource_FetchesAndCaches(t *testing.T) {
 	}
 	if _, err := src.GetJWTBundleForTrustDomain(spiffeid.RequireTrustDomainFromString("other.test")); err == nil {
 		t.Fatal("a bundle for another trust domain")
+	}
+}
+
+// serveGRPC serves the agent over gRPC behind auth's interceptors (with TLS when tlsCfg is set)
+// and returns its address.
+func serveGRPC(t *testing.T, auth *a2a.Authenticator, tlsCfg *tls.Config) string {
+	t.Helper()
+	s := a2a.NewServer(a2a.ServerConfig{Executor: callerExec{}, Card: auth.Card})
+	t.Cleanup(func() { _ = s.Close() })
+	var opts []grpc.ServerOption
+	if tlsCfg != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	gs := a2a.NewGRPCServer(s, auth, opts)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	return lis.Addr().String()
+}
+
+// grpcSend sends "hi" over gRPC and returns the answer's text.
+func grpcSend(t *testing.T, endpoint string, opts ...a2a.ClientOption) (string, error) {
+	t.Helper()
+	c, err := a2a.NewClient(endpoint, a2a.BindingGRPC, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := c.SendMessage(context.Background(), &a2apb.SendMessageRequest{Message: &a2apb.Message{MessageId: "m1", Role: a2apb.Role_ROLE_USER,
+		Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "hi"}}}}})
+	if err != nil {
+		return "", err
+	}
+	return res.GetMessage().GetParts()[0].GetText(), nil
+}
+
+// TestAuthenticator_GRPC: the same Authenticator in front of the gRPC binding — bearer tokens
+// and API keys from the metadata, the mTLS peer's X.509-SVID — and refusals as
+// UNAUTHENTICATED with the A2A code.
+func TestAuthenticator_GRPC(t *testing.T) {
+	f := newAuthFixture(t)
+	addr := serveGRPC(t, f.authenticator(t, securedCard(allSchemes)), nil)
+	header := func(k, v string) a2a.ClientOption {
+		return a2a.WithAuth(func(_ context.Context, h http.Header) error { h.Set(k, v); return nil })
+	}
+	for _, c := range []struct {
+		name, key, value, caller string
+	}{
+		{"JWT-SVID", "Authorization", "Bearer " + f.jwt(t, "agt_payer", f.agentAud, time.Hour), "agt_payer"},
+		{"API key", "X-API-Key", "good-key", "dev_keyholder"},
+		{"OAuth2 bearer", "Authorization", "Bearer oauth-token", "oauth-user"},
+	} {
+		got, err := grpcSend(t, "grpc://"+addr, header(c.key, c.value))
+		if err != nil || got != "caller="+c.caller {
+			t.Fatalf("%s: %q, %v", c.name, got, err)
+		}
+	}
+	for _, c := range []struct{ name, key, value string }{
+		{"no credential", "", ""},
+		{"bad token", "Authorization", "Bearer nope"},
+		{"bad key", "X-API-Key", "bad"},
+	} {
+		var opts []a2a.ClientOption
+		if c.key != "" {
+			opts = append(opts, header(c.key, c.value))
+		}
+		_, err := grpcSend(t, "grpc://"+addr, opts...)
+		var e *a2a.Error
+		if !errors.As(err, &e) || e.Code != a2a.CodeUnauthenticated {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
+
+	// mTLS: the client's X.509-SVID is the caller.
+	mauth := f.authenticator(t, securedCard(map[string]*a2apb.SecurityScheme{"mtls": allSchemes["mtls"]}))
+	hs := httptest.NewUnstartedServer(http.NotFoundHandler())
+	hs.StartTLS()
+	defer hs.Close()
+	maddr := serveGRPC(t, mauth, &tls.Config{Certificates: hs.TLS.Certificates, ClientAuth: tls.RequestClientCert})
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := f.iss.MintX509SVID(context.Background(), csr, spiffeid.RequireFromPath(f.td, "/agent/agt_grpc"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := tls.Certificate{PrivateKey: key}
+	for _, c := range chain {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	tlsWith := func(certs ...tls.Certificate) *tls.Config {
+		cfg := hs.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+		cfg.Certificates = certs
+		return cfg
+	}
+	if got, err := grpcSend(t, "grpcs://"+maddr, a2a.WithTLSConfig(tlsWith(cert))); err != nil || got != "caller=agt_grpc" {
+		t.Fatalf("with an SVID: %q, %v", got, err)
+	}
+	if _, err := grpcSend(t, "grpcs://"+maddr, a2a.WithTLSConfig(tlsWith())); !errors.Is(err, a2a.ErrUnauthenticated) {
+		t.Fatalf("without a certificate: %v", err)
 	}
 }

@@ -20,7 +20,7 @@ func (echoExecutor) Execute(ctx context.Context, rc *RequestContext, q *EventQue
 	if err := q.Status(ctx, a2apb.TaskState_TASK_STATE_WORKING, nil); err != nil {
 		return err
 	}
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a1", Parts: []*a2apb.Part{textPart("echo: " + in)}}, false, true); err != nil {
+	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a1", Parts: []*a2apb.Part{textPart("echo: " + in)}}); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)
@@ -37,7 +37,7 @@ func TestEndToEnd_ServerOverEveryBinding(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range clientModes {
 		t.Run(mode.name, func(t *testing.T) {
-			c, err := NewClient(srv.URL+mode.path, mode.binding, WithProtocolVersion(mode.version))
+			c, err := NewClient(mode.endpoint(srv), mode.binding, WithProtocolVersion(mode.version))
 			if err != nil {
 				t.Fatal(err)
 			}

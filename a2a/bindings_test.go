@@ -54,7 +54,7 @@ func TestClient_EveryMethodOverEveryBinding(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			fake := newFakeHandler()
 			srv, headers := serveBindings(t, fake)
-			c, err := NewClient(srv.URL+mode.path, mode.binding, WithProtocolVersion(mode.version),
+			c, err := NewClient(mode.endpoint(srv), mode.binding, WithProtocolVersion(mode.version),
 				WithAuth(func(ctx context.Context, h http.Header) error { h.Set("Authorization", "Bearer t0k"); return nil }))
 			if err != nil {
 				t.Fatal(err)
@@ -190,7 +190,7 @@ func TestClient_FromCardPicksFirstSupportedInterface(t *testing.T) {
 	fake := newFakeHandler()
 	srv, headers := serveBindings(t, fake)
 	card := &a2apb.AgentCard{Name: "a", SupportedInterfaces: []*a2apb.AgentInterface{
-		{Url: "grpc://nowhere", ProtocolBinding: BindingGRPC, ProtocolVersion: "1.0"},
+		{Url: "grpc://nowhere", ProtocolBinding: BindingGRPC, ProtocolVersion: "0.3"},
 		{Url: srv.URL + "/rest", ProtocolBinding: "http+json", ProtocolVersion: "2.0"},
 		{Url: srv.URL + "/rest", ProtocolBinding: "HTTP+JSON", ProtocolVersion: "1.0", Tenant: "acme"},
 		{Url: srv.URL + "/rpc", ProtocolBinding: BindingJSONRPC, ProtocolVersion: "1.0"},
@@ -243,8 +243,21 @@ func TestClient_FromCardPicksFirstSupportedInterface(t *testing.T) {
 		t.Fatalf("v0.3 client sent A2A-Version %q", h.Get(VersionHeader))
 	}
 
-	if _, err := NewClientFromCard(&a2apb.AgentCard{SupportedInterfaces: []*a2apb.AgentInterface{{Url: "x", ProtocolBinding: BindingGRPC}}}); err == nil {
-		t.Fatal("card with only gRPC accepted")
+	if _, err := NewClientFromCard(&a2apb.AgentCard{SupportedInterfaces: []*a2apb.AgentInterface{{Url: "x", ProtocolBinding: BindingGRPC, ProtocolVersion: "0.3"}}}); err == nil {
+		t.Fatal("card with only a v0.3 gRPC interface accepted")
+	}
+	// A card that prefers gRPC (lists it first) gets a gRPC client.
+	grpcMode := clientMode{binding: BindingGRPC}
+	cg, err := NewClientFromCard(&a2apb.AgentCard{SupportedInterfaces: []*a2apb.AgentInterface{
+		{Url: grpcMode.endpoint(srv), ProtocolBinding: BindingGRPC, ProtocolVersion: "1.0"},
+		{Url: srv.URL + "/rpc", ProtocolBinding: BindingJSONRPC, ProtocolVersion: "1.0"},
+	}})
+	if err != nil || cg.binding != BindingGRPC {
+		t.Fatalf("gRPC-first card: %+v, %v", cg, err)
+	}
+	defer cg.Close()
+	if _, err := cg.SendMessage(ctx, &a2apb.SendMessageRequest{Message: userMsg("hi")}); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := NewClient(srv.URL, BindingHTTPJSON, WithProtocolVersion("0.3")); err == nil {
 		t.Fatal("HTTP+JSON 0.3 accepted")

@@ -3,6 +3,7 @@ package a2a
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -23,7 +25,7 @@ import (
 )
 
 // Client is an A2A client: a Handler whose every call is a request to a remote agent over the
-// JSON-RPC or the HTTP+JSON binding. Protocol errors of the agent come back as *Error values with
+// JSON-RPC, the HTTP+JSON or the gRPC binding. Protocol errors of the agent come back as *Error values with
 // their codes; transport failures as other errors. It speaks v1.0 (A2A-Version: 1.0) unless the
 // chosen interface of the card says 0.3 or WithProtocolVersion says so, in which case it speaks
 // v0.3 JSON-RPC (method names "message/send" …, ListTasks unsupported). A Client is safe for
@@ -36,6 +38,11 @@ type Client struct {
 	hc       *http.Client
 	auth     func(ctx context.Context, h http.Header) error
 	nextID   atomic.Int64
+
+	extensions []string         // sent in A2A-Extensions
+	conn       *grpc.ClientConn // the BindingGRPC connection
+	dialOpts   []grpc.DialOption
+	tlsConfig  *tls.Config
 }
 
 var _ Handler = (*Client)(nil)
@@ -65,14 +72,28 @@ func WithProtocolVersion(v string) ClientOption {
 	return func(c *Client) { c.version = v }
 }
 
+// Binding is the binding the client speaks (BindingJSONRPC, BindingHTTPJSON or BindingGRPC).
+func (c *Client) Binding() string { return c.binding }
+
+// Endpoint is the URL (or gRPC target) the client calls.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// WithExtensions makes the client ask for the extensions uris in every request (the
+// A2A-Extensions header, or its gRPC metadata).
+func WithExtensions(uris ...string) ClientOption {
+	return func(c *Client) { c.extensions = append(c.extensions, uris...) }
+}
+
 // WithTenant sets the tenant put in requests that carry none (the card interface's tenant when
 // built from a card).
 func WithTenant(t string) ClientOption {
 	return func(c *Client) { c.tenant = t }
 }
 
-// NewClient returns a client of the agent at endpoint over binding (BindingJSONRPC or
-// BindingHTTPJSON). The v0.3 protocol is available over JSON-RPC only.
+// NewClient returns a client of the agent at endpoint over binding (BindingJSONRPC,
+// BindingHTTPJSON or BindingGRPC, whose endpoint is host:port or a grpc://, grpcs://, http://,
+// https:// URL: see WithGRPCDialOptions). The v0.3 protocol is available over JSON-RPC only.
+// Close releases a gRPC client's connection.
 func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) {
 	c := &Client{endpoint: strings.TrimSuffix(endpoint, "/"), binding: normalizeBinding(binding)}
 	for _, o := range opts {
@@ -98,6 +119,13 @@ func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) 
 	switch {
 	case c.binding == BindingJSONRPC:
 	case c.binding == BindingHTTPJSON && c.version == ProtocolVersion:
+	case c.binding == BindingGRPC && c.version == ProtocolVersion:
+		if tr, ok := c.hc.Transport.(*http.Transport); ok && c.tlsConfig == nil && tr.TLSClientConfig != nil {
+			c.tlsConfig = tr.TLSClientConfig
+		}
+		if err := c.dialGRPC(); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("a2a: binding %q with protocol version %s is not supported", binding, c.version)
 	}
@@ -105,8 +133,8 @@ func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) 
 }
 
 // NewClientFromCard returns a client of the first interface of the card's supportedInterfaces the
-// client can speak (JSON-RPC or HTTP+JSON in v1.0, JSON-RPC in v0.3), with that interface's
-// tenant and protocol version.
+// client can speak (JSON-RPC, HTTP+JSON or gRPC in v1.0, JSON-RPC in v0.3), with that interface's
+// tenant and protocol version: the card's order is the agent's preference.
 func NewClientFromCard(card *a2apb.AgentCard, opts ...ClientOption) (*Client, error) {
 	for _, i := range card.GetSupportedInterfaces() {
 		binding := normalizeBinding(i.GetProtocolBinding())
@@ -114,13 +142,13 @@ func NewClientFromCard(card *a2apb.AgentCard, opts ...ClientOption) (*Client, er
 		if err != nil {
 			continue
 		}
-		if binding != BindingJSONRPC && !(binding == BindingHTTPJSON && v == ProtocolVersion) {
+		if binding != BindingJSONRPC && !((binding == BindingHTTPJSON || binding == BindingGRPC) && v == ProtocolVersion) {
 			continue
 		}
 		pre := []ClientOption{WithProtocolVersion(v), WithTenant(i.GetTenant())}
 		return NewClient(i.GetUrl(), binding, append(pre, opts...)...)
 	}
-	return nil, fmt.Errorf("a2a: agent card %q lists no interface this client speaks (JSONRPC or HTTP+JSON, A2A 1.0 or 0.3)", card.GetName())
+	return nil, fmt.Errorf("a2a: agent card %q lists no interface this client speaks (JSONRPC, HTTP+JSON or GRPC in A2A 1.0; JSONRPC in 0.3)", card.GetName())
 }
 
 // clientVersion maps an interface's protocolVersion to the version the client speaks.
@@ -236,8 +264,11 @@ func (c *Client) unary(ctx context.Context, name string, req, res proto.Message)
 	if req == nil || !req.ProtoReflect().IsValid() {
 		return &Error{Code: CodeInvalidParams, Message: "request is nil"}
 	}
-	if c.binding == BindingHTTPJSON {
+	switch c.binding {
+	case BindingHTTPJSON:
 		return c.restUnary(ctx, name, req, res)
+	case BindingGRPC:
+		return c.grpcUnary(ctx, name, req, res)
 	}
 	raw, err := c.rpcUnary(ctx, name, req)
 	if err != nil || res == nil {
@@ -262,6 +293,10 @@ func (c *Client) stream(ctx context.Context, name string, req proto.Message) ite
 	return func(yield func(*a2apb.StreamResponse, error) bool) {
 		if req == nil || !req.ProtoReflect().IsValid() {
 			yield(nil, &Error{Code: CodeInvalidParams, Message: "request is nil"})
+			return
+		}
+		if c.binding == BindingGRPC {
+			c.grpcStream(ctx, name, req)(yield)
 			return
 		}
 		ctx, cancel := context.WithCancel(ctx)
@@ -569,6 +604,9 @@ func restErrorFrom(status int, data []byte) *Error {
 		status = env.Error.Code
 	}
 	e := &Error{Code: statusError(status).Code, Message: env.Error.Message}
+	if status == http.StatusBadRequest && env.Error.Status == "INVALID_ARGUMENT" {
+		e.Code = CodeInvalidParams // a request that parsed but does not hold what the method needs
+	}
 	for _, d := range env.Error.Details {
 		var info struct {
 			Type     string            `json:"@type"`
@@ -633,6 +671,9 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, stream b
 		hr.Header.Set("Accept", "application/json")
 	}
 	hr.Header.Set(VersionHeader, c.version)
+	if len(c.extensions) > 0 {
+		hr.Header.Set(ExtensionsHeader, strings.Join(c.extensions, ", "))
+	}
 	if c.auth != nil {
 		if err := c.auth(ctx, hr.Header); err != nil {
 			return nil, fmt.Errorf("a2a: auth: %w", err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"iter"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -266,7 +269,9 @@ func (l *headerLog) last() http.Header {
 	return l.h[len(l.h)-1]
 }
 
-// serveBindings serves h at /rpc (JSON-RPC), /rest (HTTP+JSON) and the card paths.
+// serveBindings serves h at /rpc (JSON-RPC), /rest (HTTP+JSON), and over gRPC on a listener of
+// its own (clientMode.endpoint finds it). The header log sees the HTTP headers and the gRPC
+// metadata of every request.
 func serveBindings(t *testing.T, h Handler, opts ...BindingOption) (*httptest.Server, *headerLog) {
 	t.Helper()
 	log := &headerLog{}
@@ -282,17 +287,63 @@ func serveBindings(t *testing.T, h Handler, opts ...BindingOption) (*httptest.Se
 	}))
 	srv.Start()
 	t.Cleanup(srv.Close)
+
+	logMD := func(ctx context.Context) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		hdr := http.Header{}
+		for k, vs := range md {
+			for _, v := range vs {
+				hdr.Add(k, v)
+			}
+		}
+		log.mu.Lock()
+		log.h = append(log.h, hdr)
+		log.mu.Unlock()
+	}
+	gs := NewGRPCServer(h, nil, []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			logMD(ctx)
+			return next(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+			logMD(ss.Context())
+			return next(srv, ss)
+		}),
+	}, opts...)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	grpcAddrs.Store(srv.URL, lis.Addr().String())
 	return srv, log
 }
 
-// clientModes are the ways a Client can reach serveBindings.
-var clientModes = []struct {
+// grpcAddrs maps a serveBindings server's URL to the address of its gRPC listener.
+var grpcAddrs sync.Map
+
+// clientMode is one way a Client can reach serveBindings.
+type clientMode struct {
 	name    string
 	path    string
 	binding string
 	version string
-}{
+}
+
+// endpoint is the URL of the mode's binding on srv (a serveBindings server).
+func (m clientMode) endpoint(srv *httptest.Server) string {
+	if m.binding == BindingGRPC {
+		addr, _ := grpcAddrs.Load(srv.URL)
+		return "grpc://" + addr.(string)
+	}
+	return srv.URL + m.path
+}
+
+// clientModes are the ways a Client can reach serveBindings.
+var clientModes = []clientMode{
 	{"jsonrpc-1.0", "/rpc", BindingJSONRPC, ProtocolVersion},
 	{"rest-1.0", "/rest", BindingHTTPJSON, ProtocolVersion},
+	{"grpc-1.0", "", BindingGRPC, ProtocolVersion},
 	{"jsonrpc-0.3", "/rpc", BindingJSONRPC, ProtocolVersion03},
 }

@@ -143,11 +143,9 @@ func validateRequest(req proto.Message) error {
 			return missing("url")
 		}
 	case *a2apb.GetTaskPushNotificationConfigRequest:
+		// id may be empty: v0.3 made it optional (the task's first config is meant).
 		if r.GetTaskId() == "" {
 			return missing("taskId")
-		}
-		if r.GetId() == "" {
-			return missing("id")
 		}
 	case *a2apb.DeleteTaskPushNotificationConfigRequest:
 		if r.GetTaskId() == "" {
@@ -246,7 +244,7 @@ var nullID = json.RawMessage("null")
 
 // ServeHTTP implements http.Handler.
 func (j *jsonrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := withHTTPExtensions(r)
 	version := ProtocolVersion
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -290,6 +288,12 @@ func (j *jsonrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		j.reply(w, http.StatusOK, j.errorResponse(ctx, id, version, err))
 		return
 	}
+	if len(req.ID) == 0 {
+		// A2A has no notifications: the method and params were checked first, so a bad one
+		// is reported as such; a good one is refused here.
+		j.reply(w, http.StatusOK, j.errorResponse(ctx, id, version, &Error{Code: CodeInvalidRequest, Message: "notifications (requests without an id) are not supported"}))
+		return
+	}
 	if m.streaming() {
 		j.stream(ctx, w, id, version, name, safeStream(ctx, j.cfg.logger, j.h, m, params))
 		return
@@ -304,11 +308,13 @@ func (j *jsonrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		j.reply(w, http.StatusOK, j.errorResponse(ctx, id, version, err))
 		return
 	}
+	echoExtensions(ctx, w.Header())
 	j.reply(w, http.StatusOK, &rpcResponse{JSONRPC: "2.0", ID: id, Result: result})
 }
 
-// parseRPCRequest checks a body is a single JSON-RPC 2.0 request with an id. It returns the id
-// to answer with (null when there is none usable) and an *Error for a bad request.
+// parseRPCRequest checks a body is a single JSON-RPC 2.0 request. It returns the id to answer
+// with (null when there is none usable) and an *Error for a bad request. A request without an
+// id (a notification) passes: ServeHTTP refuses it once its method and params are checked.
 func parseRPCRequest(body []byte) (json.RawMessage, *rpcRequest, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if !json.Valid(body) {
@@ -332,10 +338,7 @@ func parseRPCRequest(body []byte) (json.RawMessage, *rpcRequest, error) {
 	if json.Unmarshal(req.JSONRPC, &version) != nil || version != "2.0" {
 		return id, nil, &Error{Code: CodeInvalidRequest, Message: `jsonrpc must be "2.0"`}
 	}
-	if len(req.ID) == 0 {
-		return id, nil, &Error{Code: CodeInvalidRequest, Message: "notifications (requests without an id) are not supported"}
-	}
-	if !validID(req.ID) {
+	if len(req.ID) != 0 && !validID(req.ID) {
 		return id, nil, &Error{Code: CodeInvalidRequest, Message: "id must be a string or a number"}
 	}
 	if len(req.Method) == 0 {
@@ -464,10 +467,16 @@ func encodeResult(version, name string, res proto.Message) (json.RawMessage, err
 	return json.Marshal(v)
 }
 
-// stream answers with an SSE stream, one JSON-RPC response per event; an error ends it.
+// stream answers with an SSE stream, one JSON-RPC response per event; an error ends it. An
+// error before the first event (task not found, streaming not supported …) is a plain JSON-RPC
+// error response, not a stream.
 func (j *jsonrpcHandler) stream(ctx context.Context, w http.ResponseWriter, id json.RawMessage, version, name string, seq iter.Seq2[*a2apb.StreamResponse, error]) {
-	sse := startSSE(w)
+	var sse *sseWriter
 	for ev, err := range seq {
+		if sse == nil && err != nil {
+			j.reply(w, http.StatusOK, j.errorResponse(ctx, id, version, err))
+			return
+		}
 		var resp *rpcResponse
 		if err == nil && ev == nil {
 			continue
@@ -485,9 +494,16 @@ func (j *jsonrpcHandler) stream(ctx context.Context, w http.ResponseWriter, id j
 			j.cfg.logger.ErrorContext(ctx, "a2a: encoding stream event", "err", merr)
 			return
 		}
+		if sse == nil {
+			echoExtensions(ctx, w.Header())
+			sse = startSSE(w)
+		}
 		if werr := sse.event(data); werr != nil || err != nil {
 			return
 		}
+	}
+	if sse == nil { // an empty stream
+		startSSE(w)
 	}
 }
 

@@ -74,6 +74,9 @@ func TestJSONRPC_BadInputGetsTheSpecErrors(t *testing.T) {
 		{"empty batch", "POST", "1.0", `[]`, 200, CodeInvalidRequest, "null"},
 		{"not an object", "POST", "1.0", `"GetTask"`, 200, CodeInvalidRequest, "null"},
 		{"notification", "POST", "1.0", `{"jsonrpc":"2.0","method":"GetTask","params":{"id":"x"}}`, 200, CodeInvalidRequest, "null"},
+		{"notification of an unknown method", "POST", "1.0", `{"jsonrpc":"2.0","method":"Nope","params":{}}`, 200, CodeMethodNotFound, "null"},
+		{"notification with bad params", "POST", "1.0", `{"jsonrpc":"2.0","method":"GetTask","params":[1]}`, 200, CodeInvalidParams, "null"},
+		{"notification missing a required param", "POST", "1.0", `{"jsonrpc":"2.0","method":"GetTask","params":{}}`, 200, CodeInvalidParams, "null"},
 		{"null id", "POST", "1.0", `{"jsonrpc":"2.0","id":null,"method":"GetTask","params":{"id":"x"}}`, 200, CodeInvalidRequest, "null"},
 		{"object id", "POST", "1.0", `{"jsonrpc":"2.0","id":{"a":1},"method":"GetTask"}`, 200, CodeInvalidRequest, "null"},
 		{"wrong jsonrpc", "POST", "1.0", `{"jsonrpc":"1.0","id":7,"method":"GetTask","params":{"id":"x"}}`, 200, CodeInvalidRequest, "7"},
@@ -223,7 +226,8 @@ func sseEvents(t testing.TB, body []byte) [][]byte {
 }
 
 // TestJSONRPC_SSEFraming checks a v1.0 stream on the wire: content type, one JSON-RPC response
-// per event with the request's id, events in order, an error as the last event.
+// per event with the request's id, events in order; an error before the first event is a plain
+// JSON-RPC error response.
 func TestJSONRPC_SSEFraming(t *testing.T) {
 	srv, _ := serveBindings(t, newFakeHandler())
 	post := func(body string) *http.Response {
@@ -260,12 +264,12 @@ func TestJSONRPC_SSEFraming(t *testing.T) {
 	resp2 := post(`{"jsonrpc":"2.0","id":3,"method":"SubscribeToTask","params":{"id":"nope"}}`)
 	defer resp2.Body.Close()
 	body, _ = io.ReadAll(resp2.Body)
-	evs := sseEvents(t, body)
-	if len(evs) != 1 {
-		t.Fatalf("events = %q", evs)
+	// An error known before the first event is a plain JSON-RPC error response, not a stream.
+	if ct := resp2.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type of an early error = %q", ct)
 	}
-	if r := checkRPCReply(t, evs[0]); r.Error == nil || r.Error.Code != CodeTaskNotFound || string(r.ID) != "3" {
-		t.Fatalf("error event = %s", evs[0])
+	if r := checkRPCReply(t, body); r.Error == nil || r.Error.Code != CodeTaskNotFound || string(r.ID) != "3" {
+		t.Fatalf("error reply = %s", body)
 	}
 }
 

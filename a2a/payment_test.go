@@ -85,7 +85,7 @@ func (workExecutor) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "out", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "done: " + in}}}}, false, true); err != nil {
+	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "out", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "done: " + in}}}}); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)
@@ -137,7 +137,7 @@ func newPaidWorld(t *testing.T, tweak func(*a2a.Payments)) *paidWorld {
 	if tweak != nil {
 		tweak(&p)
 	}
-	card := &a2apb.AgentCard{Name: "worker", Skills: []*a2apb.AgentSkill{{Id: "work", Name: "Work"}, {Id: "free", Name: "Free"}}}
+	card := &a2apb.AgentCard{Name: "worker", Capabilities: &a2apb.AgentCapabilities{Streaming: func() *bool { b := true; return &b }()}, Skills: []*a2apb.AgentSkill{{Id: "work", Name: "Work"}, {Id: "free", Name: "Free"}}}
 	cfg := p.Wrap(a2a.ServerConfig{Executor: workExecutor{}, Card: card, Logger: slog.New(slog.DiscardHandler)})
 	s := a2a.NewServer(cfg)
 	rpc := a2a.NewJSONRPCHandler(s, a2a.WithLogger(slog.New(slog.DiscardHandler)))

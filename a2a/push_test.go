@@ -279,8 +279,17 @@ func TestServer_PushConfigCRUD(t *testing.T) {
 	if err := f.srv.DeleteTaskPushNotificationConfig(ctx, &a2apb.DeleteTaskPushNotificationConfigRequest{TaskId: task.GetId(), Id: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	err = f.srv.DeleteTaskPushNotificationConfig(ctx, &a2apb.DeleteTaskPushNotificationConfigRequest{TaskId: task.GetId(), Id: "c"})
-	wantCode(t, "delete twice", err, a2a.CodeTaskNotFound)
+	// Deleting is idempotent: the second delete of the same config succeeds.
+	if err := f.srv.DeleteTaskPushNotificationConfig(ctx, &a2apb.DeleteTaskPushNotificationConfigRequest{TaskId: task.GetId(), Id: "c"}); err != nil {
+		t.Fatalf("delete twice = %v", err)
+	}
+	err = f.srv.DeleteTaskPushNotificationConfig(ctx, &a2apb.DeleteTaskPushNotificationConfigRequest{TaskId: "nope", Id: "c"})
+	wantCode(t, "delete on an unknown task", err, a2a.CodeTaskNotFound)
+	// Without an id (v0.3's optional configId), get returns the task's first config.
+	first, err := f.srv.GetTaskPushNotificationConfig(ctx, &a2apb.GetTaskPushNotificationConfigRequest{TaskId: task.GetId()})
+	if err != nil || first.GetId() != p1.GetConfigs()[0].GetId() {
+		t.Fatalf("get without id = %v, %v", first, err)
+	}
 	_, err = f.srv.GetTaskPushNotificationConfig(ctx, &a2apb.GetTaskPushNotificationConfigRequest{TaskId: task.GetId(), Id: "c"})
 	wantCode(t, "get deleted", err, a2a.CodeTaskNotFound)
 	_, err = f.srv.ListTaskPushNotificationConfigs(a2a.WithCaller(ctx, "mallory"), &a2apb.ListTaskPushNotificationConfigsRequest{TaskId: task.GetId()})

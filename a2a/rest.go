@@ -54,7 +54,7 @@ type restRoute struct {
 
 // ServeHTTP implements http.Handler.
 func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx := withHTTPExtensions(r)
 	if v := strings.TrimSpace(r.Header.Get(VersionHeader)); v != "" {
 		if got, err := negotiateVersion(v); err != nil || got != ProtocolVersion {
 			if err == nil {
@@ -102,6 +102,7 @@ func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(ctx, w, err)
 		return
 	}
+	echoExtensions(ctx, w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(data)
@@ -303,10 +304,15 @@ func (s *restHandler) buildRequest(w http.ResponseWriter, r *http.Request, rt *r
 }
 
 // stream answers with an SSE stream of ProtoJSON StreamResponses; an error ends it as an event
-// holding the error envelope.
+// holding the error envelope. An error before the first event is a plain error response (its
+// HTTP status and error body), not a stream.
 func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq iter.Seq2[*a2apb.StreamResponse, error]) {
-	sse := startSSE(w)
+	var sse *sseWriter
 	for ev, err := range seq {
+		if sse == nil && err != nil {
+			s.writeError(ctx, w, err)
+			return
+		}
 		if err == nil && ev == nil {
 			continue
 		}
@@ -324,9 +330,16 @@ func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq ite
 		if cerr != nil {
 			return
 		}
+		if sse == nil {
+			echoExtensions(ctx, w.Header())
+			sse = startSSE(w)
+		}
 		if werr := sse.event(compact); werr != nil || err != nil {
 			return
 		}
+	}
+	if sse == nil { // an empty stream
+		startSSE(w)
 	}
 }
 

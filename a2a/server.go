@@ -91,6 +91,10 @@ type RequestContext struct {
 	Configuration *a2apb.SendMessageConfiguration
 	// Metadata is the request's metadata, or nil.
 	Metadata *structpb.Struct
+	// Extensions are the extension URIs the client asked for (the A2A-Extensions header), nil
+	// when none. The Server has activated those the card declares; call ActivateExtension with
+	// the Execute context for others the agent applies.
+	Extensions []string
 }
 
 // Executor is the agent: the code the agent author writes. The Server calls it on its own
@@ -126,8 +130,8 @@ type ServerConfig struct {
 	Card *a2apb.AgentCard
 	// ExtendedCard is served by GetExtendedAgentCard; nil means not configured.
 	ExtendedCard *a2apb.AgentCard
-	// Push delivers push notifications; push is supported when it is set and the card's
-	// capabilities say so.
+	// Push delivers push notifications. Set it exactly when the card declares
+	// capabilities.pushNotifications (NewServer panics otherwise).
 	Push PushSender
 	// Limits bound requests (zero fields take the defaults).
 	Limits Limits
@@ -152,21 +156,32 @@ type Server struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
-	mu   sync.Mutex
-	runs map[string]*run // task id → the run holding the task
+	mu       sync.Mutex
+	runs     map[string]*run                     // task id → the run holding the task
+	watchers map[string]map[*subscriber]struct{} // task id → SubscribeToTask streams
 }
 
 var _ Handler = (*Server)(nil)
 
-// NewServer returns a Server. It panics when cfg.Executor is nil (a programming error).
+// NewServer returns a Server. It panics on a programming error: cfg.Executor nil, or the card
+// and the push configuration disagreeing (the card's capabilities.pushNotifications must be true
+// exactly when cfg.Push is set, so that clients are never told of a push support the server
+// lacks, nor denied one it has).
 func NewServer(cfg ServerConfig) *Server {
 	if cfg.Executor == nil {
 		panic("a2a: NewServer: ServerConfig.Executor is nil")
 	}
+	switch declared := cfg.Card.GetCapabilities().GetPushNotifications(); {
+	case declared && cfg.Push == nil:
+		panic("a2a: NewServer: the card declares capabilities.pushNotifications but ServerConfig.Push is nil (set a PushSender, e.g. NewWebhookSender)")
+	case !declared && cfg.Push != nil:
+		panic("a2a: NewServer: ServerConfig.Push is set but the card does not declare capabilities.pushNotifications: true")
+	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryTaskStore()
 	}
-	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), now: cfg.Now, log: cfg.Logger, runs: map[string]*run{}}
+	s := &Server{cfg: cfg, limits: cfg.Limits.withDefaults(), now: cfg.Now, log: cfg.Logger, runs: map[string]*run{},
+		watchers: map[string]map[*subscriber]struct{}{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -197,10 +212,10 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// streamingSupported is false only when the card says streaming: false.
+// streamingSupported is true when the card says streaming: true; a card that does not mention
+// streaming is read as not streaming, as clients read it. A server without a card streams.
 func (s *Server) streamingSupported() bool {
-	caps := s.cfg.Card.GetCapabilities()
-	return caps == nil || caps.Streaming == nil || *caps.Streaming
+	return s.cfg.Card == nil || s.cfg.Card.GetCapabilities().GetStreaming()
 }
 
 func (s *Server) pushSupported() bool {
@@ -239,11 +254,30 @@ func (q *EventQueue) Status(ctx context.Context, state a2apb.TaskState, msg *a2a
 	}}})
 }
 
-// Artifact adds an artifact or a chunk of one: with appendParts, a's parts are added to the
-// artifact of the same id already sent; lastChunk marks its final chunk.
-func (q *EventQueue) Artifact(ctx context.Context, a *a2apb.Artifact, appendParts, lastChunk bool) error {
+// Artifact adds a whole artifact to the task in one event (its last chunk). An empty
+// ArtifactId is given a new one.
+func (q *EventQueue) Artifact(ctx context.Context, a *a2apb.Artifact) error {
+	return q.ArtifactChunk(ctx, a, Chunk{Last: true})
+}
+
+// Chunk says where an artifact update stands in a streamed artifact.
+type Chunk struct {
+	// Append adds the update's parts to the artifact of the same id already sent (false: the
+	// update starts or replaces it).
+	Append bool
+	// Last marks the artifact's final chunk.
+	Last bool
+}
+
+// ArtifactChunk adds a chunk of an artifact streamed in several events: the first with
+// Chunk{}, the next with Chunk{Append: true}, the final one with Last set too.
+func (q *EventQueue) ArtifactChunk(ctx context.Context, a *a2apb.Artifact, c Chunk) error {
+	if a != nil && a.ArtifactId == "" {
+		a = proto.CloneOf(a)
+		a.ArtifactId = ids.New("art")
+	}
 	return q.Write(ctx, &a2apb.StreamResponse{Payload: &a2apb.StreamResponse_ArtifactUpdate{ArtifactUpdate: &a2apb.TaskArtifactUpdateEvent{
-		Artifact: a, Append: appendParts, LastChunk: lastChunk,
+		Artifact: a, Append: c.Append, LastChunk: c.Last,
 	}}})
 }
 
@@ -255,7 +289,7 @@ func (q *EventQueue) Message(ctx context.Context, m *a2apb.Message) error {
 
 // NewTextMessage returns a message of one text part, with a new message id.
 func NewTextMessage(role a2apb.Role, text string) *a2apb.Message {
-	return &a2apb.Message{MessageId: ids.New("msg"), Role: role, Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: text}}}}
+	return NewMessage(role, TextPart(text))
 }
 
 // run holds one task while the server executes or cancels it: at most one run per task, so
@@ -514,11 +548,53 @@ func (r *run) broadcast(ev *a2apb.StreamResponse) {
 			delete(r.subs, sub)
 		}
 	}
+	r.s.notifyWatchers(r.id, ev)
 	if r.pushCh != nil && r.st != nil {
 		select {
 		case r.pushCh <- ev:
 		default:
 			r.s.log.Warn("a2a: push queue full; event not delivered", "task", r.id)
+		}
+	}
+}
+
+// watch registers a SubscribeToTask stream of task id: it sees every event of the task, over
+// all the runs that hold it, until it unwatches.
+func (s *Server) watch(id string) *subscriber {
+	sub := &subscriber{ch: make(chan *a2apb.StreamResponse, s.limits.SubscriberBuffer)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watchers[id] == nil {
+		s.watchers[id] = map[*subscriber]struct{}{}
+	}
+	s.watchers[id][sub] = struct{}{}
+	return sub
+}
+
+func (s *Server) unwatch(id string, sub *subscriber) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.watchers[id][sub]; ok {
+		delete(s.watchers[id], sub)
+		close(sub.ch)
+	}
+	if len(s.watchers[id]) == 0 {
+		delete(s.watchers, id)
+	}
+}
+
+// notifyWatchers sends ev to the SubscribeToTask streams of task id; a stream that fell
+// SubscriberBuffer events behind is dropped (its channel closed, overflow set).
+func (s *Server) notifyWatchers(id string, ev *a2apb.StreamResponse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sub := range s.watchers[id] {
+		select {
+		case sub.ch <- ev:
+		default:
+			sub.overflow = true
+			close(sub.ch)
+			delete(s.watchers[id], sub)
 		}
 	}
 }
@@ -783,6 +859,9 @@ func (s *Server) begin(ctx context.Context, req *a2apb.SendMessageRequest, strea
 	if err := s.validateSend(req); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, nil, nil, err
+	}
 	cfg := req.GetConfiguration()
 	if cfg == nil {
 		cfg = &a2apb.SendMessageConfiguration{}
@@ -800,7 +879,7 @@ func (s *Server) begin(ctx context.Context, req *a2apb.SendMessageRequest, strea
 	}
 	msg := proto.CloneOf(req.GetMessage())
 	caller := CallerFrom(ctx)
-	rc := &RequestContext{Caller: caller, Configuration: cfg, Metadata: req.GetMetadata()}
+	rc := &RequestContext{Caller: caller, Configuration: cfg, Metadata: req.GetMetadata(), Extensions: RequestedExtensions(ctx)}
 
 	var r *run
 	if msg.GetTaskId() != "" {
@@ -984,6 +1063,9 @@ func (s *Server) follow(ctx context.Context, r *run, sub *subscriber, yield func
 
 // GetTask implements Handler.
 func (s *Server) GetTask(ctx context.Context, req *a2apb.GetTaskRequest) (*a2apb.Task, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if req.HistoryLength != nil && *req.HistoryLength < 0 {
 		return nil, invalidParams("history_length must not be negative")
 	}
@@ -998,6 +1080,9 @@ func (s *Server) GetTask(ctx context.Context, req *a2apb.GetTaskRequest) (*a2apb
 // and status time; page_size defaults to 50 and is at most 100; artifacts only when
 // include_artifacts.
 func (s *Server) ListTasks(ctx context.Context, req *a2apb.ListTasksRequest) (*a2apb.ListTasksResponse, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	size := DefaultListPageSize
 	if req.PageSize != nil {
 		if *req.PageSize < 1 {
@@ -1034,6 +1119,9 @@ func (s *Server) ListTasks(ctx context.Context, req *a2apb.ListTasksRequest) (*a
 // CancelTask implements Handler: ErrTaskNotCancelable for a terminal task; otherwise the
 // executor's Cancel runs and the task ends canceled.
 func (s *Server) CancelTask(ctx context.Context, req *a2apb.CancelTaskRequest) (*a2apb.Task, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	st, err := s.loadTask(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -1103,12 +1191,17 @@ func cancelContext(rc *RequestContext) *RequestContext {
 }
 
 // SubscribeToTask implements Handler: the task as it is now, then its live events until it is
-// terminal or interrupted. A terminal task is ErrUnsupportedOperation (the spec: subscribe to
-// tasks not yet terminal); a task nothing runs yields its current state only.
+// terminal — through input-required and auth-required and the runs that continue the task after
+// them. A terminal task is ErrUnsupportedOperation (the spec: subscribe to tasks not yet
+// terminal), answered before any event.
 func (s *Server) SubscribeToTask(ctx context.Context, req *a2apb.SubscribeToTaskRequest) iter.Seq2[*a2apb.StreamResponse, error] {
 	return func(yield func(*a2apb.StreamResponse, error) bool) {
 		if !s.streamingSupported() {
 			yield(nil, Errorf(CodeUnsupportedOperation, "this agent does not stream"))
+			return
+		}
+		if err := s.checkExtensions(ctx); err != nil {
+			yield(nil, err)
 			return
 		}
 		st, err := s.loadTask(ctx, req.GetId())
@@ -1120,28 +1213,50 @@ func (s *Server) SubscribeToTask(ctx context.Context, req *a2apb.SubscribeToTask
 			yield(nil, Errorf(CodeUnsupportedOperation, "task %s is %s: there is nothing to subscribe to", st.Task.GetId(), stateName(state)))
 			return
 		}
+		// Watch first, then take the snapshot: an event in between is seen twice (in the
+		// snapshot and as an event), never missed.
+		id := st.Task.GetId()
+		sub := s.watch(id)
+		defer s.unwatch(id, sub)
 		snap := st.Task
-		var sub *subscriber
-		r := s.lookup(st.Task.GetId())
-		if r != nil {
-			var live *a2apb.Task
-			if sub, live = r.subscribe(); live != nil {
-				snap = live
+		if r := s.lookup(id); r != nil {
+			r.mu.Lock()
+			if r.st != nil {
+				snap = proto.CloneOf(r.st.Task)
 			}
+			r.mu.Unlock()
+		} else if cur, err := s.cfg.Store.GetTask(ctx, id); err == nil {
+			snap = cur.Task
 		}
 		if !yield(&a2apb.StreamResponse{Payload: &a2apb.StreamResponse_Task{Task: snap}}, nil) {
-			if sub != nil {
-				r.unsubscribe(sub)
-			}
 			return
 		}
 		if Terminal(snap.GetStatus().GetState()) {
-			if sub != nil {
-				r.unsubscribe(sub)
-			}
 			return
 		}
-		s.follow(ctx, r, sub, yield)
+		for {
+			select {
+			case ev, ok := <-sub.ch:
+				if !ok {
+					if sub.overflow {
+						yield(nil, Errorf(CodeInternalError, "the stream fell behind; subscribe again"))
+					}
+					return
+				}
+				if !yield(ev, nil) {
+					return
+				}
+				if st, ok := eventState(ev); ok && Terminal(st) {
+					return
+				}
+			case <-s.base.Done():
+				yield(nil, Errorf(CodeInternalError, "server shut down"))
+				return
+			case <-ctx.Done():
+				yield(nil, ctx.Err())
+				return
+			}
+		}
 	}
 }
 
@@ -1157,6 +1272,9 @@ func (s *Server) checkPushConfig(ctx context.Context, cfg *a2apb.TaskPushNotific
 // CreateTaskPushNotificationConfig implements Handler: the config is stored for the task (a
 // new id when it has none; an existing id is replaced), up to Limits.MaxPushConfigs per task.
 func (s *Server) CreateTaskPushNotificationConfig(ctx context.Context, req *a2apb.TaskPushNotificationConfig) (*a2apb.TaskPushNotificationConfig, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if !s.pushSupported() {
 		return nil, ErrPushNotificationNotSupported
 	}
@@ -1183,13 +1301,27 @@ func (s *Server) CreateTaskPushNotificationConfig(ctx context.Context, req *a2ap
 	return cfg, nil
 }
 
-// GetTaskPushNotificationConfig implements Handler.
+// GetTaskPushNotificationConfig implements Handler. Without an id (optional in v0.3) it returns
+// the task's first config by id, ErrPushConfigNotFound when it has none.
 func (s *Server) GetTaskPushNotificationConfig(ctx context.Context, req *a2apb.GetTaskPushNotificationConfigRequest) (*a2apb.TaskPushNotificationConfig, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if !s.pushSupported() {
 		return nil, ErrPushNotificationNotSupported
 	}
 	if _, err := s.loadTask(ctx, req.GetTaskId()); err != nil {
 		return nil, err
+	}
+	if req.GetId() == "" {
+		all, err := s.cfg.Store.ListPushConfigs(ctx, req.GetTaskId())
+		if err != nil {
+			return nil, err
+		}
+		if len(all) == 0 {
+			return nil, ErrPushConfigNotFound
+		}
+		return all[0], nil
 	}
 	return s.cfg.Store.GetPushConfig(ctx, req.GetTaskId(), req.GetId())
 }
@@ -1197,6 +1329,9 @@ func (s *Server) GetTaskPushNotificationConfig(ctx context.Context, req *a2apb.G
 // ListTaskPushNotificationConfigs implements Handler: configs by id, page_size at a time (all
 // when it is not positive); the page token is the last id of the previous page.
 func (s *Server) ListTaskPushNotificationConfigs(ctx context.Context, req *a2apb.ListTaskPushNotificationConfigsRequest) (*a2apb.ListTaskPushNotificationConfigsResponse, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if !s.pushSupported() {
 		return nil, ErrPushNotificationNotSupported
 	}
@@ -1222,19 +1357,29 @@ func (s *Server) ListTaskPushNotificationConfigs(ctx context.Context, req *a2apb
 	return out, nil
 }
 
-// DeleteTaskPushNotificationConfig implements Handler.
+// DeleteTaskPushNotificationConfig implements Handler. Deleting is idempotent: a config that
+// does not exist (deleted already) is not an error; an unknown task is.
 func (s *Server) DeleteTaskPushNotificationConfig(ctx context.Context, req *a2apb.DeleteTaskPushNotificationConfigRequest) error {
+	if err := s.checkExtensions(ctx); err != nil {
+		return err
+	}
 	if !s.pushSupported() {
 		return ErrPushNotificationNotSupported
 	}
 	if _, err := s.loadTask(ctx, req.GetTaskId()); err != nil {
 		return err
 	}
-	return s.cfg.Store.DeletePushConfig(ctx, req.GetTaskId(), req.GetId())
+	if err := s.cfg.Store.DeletePushConfig(ctx, req.GetTaskId(), req.GetId()); err != nil && !errors.Is(err, ErrPushConfigNotFound) {
+		return err
+	}
+	return nil
 }
 
 // GetExtendedAgentCard implements Handler: ErrExtendedAgentCardNotConfigured without one.
 func (s *Server) GetExtendedAgentCard(ctx context.Context, req *a2apb.GetExtendedAgentCardRequest) (*a2apb.AgentCard, error) {
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, err
+	}
 	if s.cfg.ExtendedCard == nil {
 		return nil, ErrExtendedAgentCardNotConfigured
 	}

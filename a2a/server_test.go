@@ -38,7 +38,7 @@ func text(s string) *a2apb.Part { return &a2apb.Part{Content: &a2apb.Part_Text{T
 
 func (e *testExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.EventQueue) error {
 	if rc.Task != nil { // the answer to "ask"
-		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "greeting", Parts: []*a2apb.Part{text("hello " + rc.Message.GetParts()[0].GetText())}}, false, true); err != nil {
+		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "greeting", Parts: []*a2apb.Part{text("hello " + rc.Message.GetParts()[0].GetText())}}); err != nil {
 			return err
 		}
 		return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)
@@ -49,7 +49,7 @@ func (e *testExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.E
 		if err := q.Status(ctx, a2apb.TaskState_TASK_STATE_WORKING, nil); err != nil {
 			return err
 		}
-		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "echo", Parts: rc.Message.GetParts()}, false, true); err != nil {
+		if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "echo", Parts: rc.Message.GetParts()}); err != nil {
 			return err
 		}
 		return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, agentText("done"))
@@ -68,7 +68,7 @@ func (e *testExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.E
 				}
 			}
 			a := &a2apb.Artifact{ArtifactId: "out", Parts: []*a2apb.Part{text("chunk" + string(rune('0'+i)))}}
-			if err := q.Artifact(ctx, a, i > 0, i == 2); err != nil {
+			if err := q.ArtifactChunk(ctx, a, a2a.Chunk{Append: i > 0, Last: i == 2}); err != nil {
 				return err
 			}
 		}
@@ -108,7 +108,7 @@ func newServer(t *testing.T, mod func(*a2a.ServerConfig)) fixture {
 	t.Helper()
 	exec := &testExec{}
 	cfg := a2a.ServerConfig{Executor: exec, Logger: slog.New(slog.DiscardHandler), Card: &a2apb.AgentCard{Name: "test", DefaultInputModes: []string{"text/plain", "application/json"},
-		Capabilities: &a2apb.AgentCapabilities{}}}
+		Capabilities: &a2apb.AgentCapabilities{Streaming: proto.Bool(true)}}}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -355,7 +355,7 @@ func (e *illegalExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2
 	}
 	err := q.Status(ctx, a2apb.TaskState_TASK_STATE_WORKING, nil)
 	e.second <- err
-	if err2 := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "late", Parts: []*a2apb.Part{text("x")}}, false, true); err2 == nil {
+	if err2 := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "late", Parts: []*a2apb.Part{text("x")}}); err2 == nil {
 		e.second <- errors.New("artifact on a completed task accepted")
 	}
 	return err
@@ -576,11 +576,38 @@ func TestServer_SubscribeErrors(t *testing.T) {
 	done := sendTask(t, f.srv, ctx, userMsg("echo"), nil)
 	_, err = collect(f.srv.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: done.GetId()}))
 	wantCode(t, "subscribe completed", err, a2a.CodeUnsupportedOperation)
-	// An interrupted task with nothing running: its state, then the end.
+}
+
+// TestServer_SubscribeThroughInputRequired: a subscription to an interrupted task stays open
+// while nothing runs, follows the run the client's answer starts, and ends at the terminal state.
+func TestServer_SubscribeThroughInputRequired(t *testing.T) {
+	f := newServer(t, nil)
+	ctx := ctxT(t)
 	asked := sendTask(t, f.srv, ctx, userMsg("ask"), nil)
-	evs, err := collect(f.srv.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: asked.GetId()}))
-	if err != nil || kinds(evs) != "task:INPUT_REQUIRED" {
-		t.Fatalf("subscribe input-required = %s, %v", kinds(evs), err)
+	next, stop := iter.Pull2(f.srv.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: asked.GetId()}))
+	defer stop()
+	first, err, ok := next()
+	if !ok || err != nil || kinds([]*a2apb.StreamResponse{first}) != "task:INPUT_REQUIRED" {
+		t.Fatalf("first event = %v, %v", first, err)
+	}
+	answer := userMsg("Bob")
+	answer.TaskId = asked.GetId()
+	if done := sendTask(t, f.srv, ctx, answer, nil); state(done) != a2apb.TaskState_TASK_STATE_COMPLETED {
+		t.Fatalf("answer = %v", done)
+	}
+	var rest []*a2apb.StreamResponse
+	for {
+		ev, err, ok := next()
+		if !ok {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest = append(rest, ev)
+	}
+	if got := kinds(rest); got != "message artifact:greeting! status:COMPLETED" {
+		t.Fatalf("after the answer = %s", got)
 	}
 }
 

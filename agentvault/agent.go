@@ -39,7 +39,8 @@ const (
 // Agent runs an a2a.Executor as a network agent: it serves the card at
 // /.well-known/agent-card.json, the JSON-RPC binding at the path of the card's JSONRPC
 // interface and the HTTP+JSON binding under the path of its HTTP+JSON interface (each at its
-// Default…Path when the card lists none), and — with a RegistryURL and a Credential — sends a
+// Default…Path when the card lists none), the gRPC binding on the host:port of its GRPC
+// interface (or GRPCListener), and — with a RegistryURL and a Credential — sends a
 // heartbeat to the registry at start and every HeartbeatInterval. Run stops it gracefully when
 // its context ends. Executor and Card are required; the rest has defaults.
 type Agent struct {
@@ -72,6 +73,10 @@ type Agent struct {
 	Addr string
 	// Listener, when set, is served instead of listening on Addr (Run closes it).
 	Listener net.Listener
+	// GRPCListener, when set, serves the gRPC binding (a2a.NewGRPCServer, behind the same
+	// Auth). When nil and the card lists a GRPC interface, Run listens on that interface's
+	// host:port.
+	GRPCListener net.Listener
 	// Store keeps the tasks (a2a.NewMemoryTaskStore when nil).
 	Store a2a.TaskStore
 	// Push delivers push notifications (none when nil).
@@ -134,6 +139,48 @@ func interfacePath(card *a2apb.AgentCard, binding, def string) string {
 	return def
 }
 
+// authenticator is the auth middleware of the bindings: Auth (its Card defaulting to Card), or
+// DefaultAuthenticator when the card declares security schemes, or nil.
+func (a *Agent) authenticator() (*a2a.Authenticator, error) {
+	auth := a.Auth
+	if auth == nil && len(a.Card.GetSecuritySchemes()) > 0 {
+		var err error
+		if auth, err = a.DefaultAuthenticator(); err != nil {
+			return nil, err
+		}
+	}
+	if auth != nil && auth.Card == nil {
+		cp := *auth
+		cp.Card = a.Card
+		auth = &cp
+	}
+	return auth, nil
+}
+
+// grpcListener is where Run serves the gRPC binding: GRPCListener, or a listener on the
+// host:port of the card's first v1.0 GRPC interface, or nil when there is none.
+func (a *Agent) grpcListener() (net.Listener, error) {
+	if a.GRPCListener != nil {
+		return a.GRPCListener, nil
+	}
+	for _, i := range a.Card.GetSupportedInterfaces() {
+		if !strings.EqualFold(i.GetProtocolBinding(), a2a.BindingGRPC) || strings.HasPrefix(i.GetProtocolVersion(), "0.") {
+			continue
+		}
+		u, err := url.Parse(i.GetUrl())
+		host := i.GetUrl()
+		if err == nil && u.Host != "" {
+			host = u.Host
+		}
+		ln, err := net.Listen("tcp", host)
+		if err != nil {
+			return nil, fmt.Errorf("agentvault: the card's gRPC interface %s: %w", i.GetUrl(), err)
+		}
+		return ln, nil
+	}
+	return nil, nil
+}
+
 // Handler returns the agent's HTTP handler and the a2a.Server behind it; the caller closes the
 // server. Run uses it; it is there for embedding the agent in another server.
 func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
@@ -148,20 +195,12 @@ func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
 	bopts := []a2a.BindingOption{a2a.WithLogger(a.logger())}
 	var rpc, rest http.Handler = a2a.NewJSONRPCHandler(srv, bopts...), a2a.NewRESTHandler(srv, bopts...)
 	if a.Authenticate == nil {
-		auth := a.Auth
-		if auth == nil && len(a.Card.GetSecuritySchemes()) > 0 {
-			var err error
-			if auth, err = a.DefaultAuthenticator(); err != nil {
-				_ = srv.Close()
-				return nil, nil, err
-			}
+		auth, err := a.authenticator()
+		if err != nil {
+			_ = srv.Close()
+			return nil, nil, err
 		}
 		if auth != nil {
-			if auth.Card == nil {
-				cp := *auth
-				cp.Card = a.Card
-				auth = &cp
-			}
 			rpc, rest = auth.Middleware(a2a.BindingJSONRPC, rpc), auth.Middleware(a2a.BindingHTTPJSON, rest)
 		}
 	}
@@ -298,7 +337,32 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog: slog.NewLogLogger(a.logger().Handler(), slog.LevelWarn)}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
+	gln, err := a.grpcListener()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if gln != nil {
+		if a.Authenticate != nil {
+			_ = ln.Close()
+			_ = gln.Close()
+			return errors.New("agentvault: Agent.Authenticate is an HTTP hook; an agent that serves gRPC authenticates with Auth")
+		}
+		auth, err := a.authenticator()
+		if err != nil {
+			_ = ln.Close()
+			_ = gln.Close()
+			return err
+		}
+		gs := a2a.NewGRPCServer(srv, auth, nil, a2a.WithLogger(a.logger()))
+		go func() {
+			if err := gs.Serve(gln); err != nil {
+				serveErr <- err
+			}
+		}()
+		defer gs.Stop()
+	}
 	go func() { serveErr <- hs.Serve(ln) }()
 
 	hbCtx, stopHB := context.WithCancel(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -334,6 +335,46 @@ func TestAgent_RegistersItselfWithADeveloperCredential(t *testing.T) {
 	res, err := client.Send(ctx, id, "hi")
 	if err != nil || agentvault.AnswerText(res) != "echo: hi" {
 		t.Fatalf("answer %v, %v", res, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAgent_ServesTheCardsGRPCInterface: an agent whose card lists a GRPC interface first serves
+// the gRPC binding on its host:port, and the agentvault client calls it there.
+func TestAgent_ServesTheCardsGRPCInterface(t *testing.T) {
+	ln, base := listen(t)
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcURL := "grpc://" + gln.Addr().String()
+	_ = gln.Close() // the agent listens there itself, from its card
+	cardFile := writeCard(t, testCard("Fast", base, map[string]any{"supportedInterfaces": []map[string]any{
+		{"url": grpcURL, "protocolBinding": "GRPC", "protocolVersion": "1.0"},
+		{"url": base, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}}}))
+	client := agentvault.NewClient(agentvault.WithKeyStore(agentvault.EnvStore{Environ: func() []string { return nil }}))
+	target, err := client.Target(context.Background(), cardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target.A2A.Binding() != a2a.BindingGRPC || target.A2A.Endpoint() != grpcURL {
+		t.Fatalf("client over %s at %s", target.A2A.Binding(), target.A2A.Endpoint())
+	}
+	agent := &agentvault.Agent{Executor: echo{}, Card: target.Card, Listener: ln}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(ctx) }()
+	var res *a2apb.SendMessageResponse
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if res, err = client.Send(context.Background(), cardFile, "over grpc"); err == nil {
+			break
+		}
+	}
+	if err != nil || agentvault.AnswerText(res) != "echo: over grpc" {
+		t.Fatalf("gRPC = %v, %v", res, err)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -3,6 +3,7 @@ package agentvault_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
@@ -122,10 +126,10 @@ func TestClient_ResolvesURLAndCardFileAndCaches(t *testing.T) {
 
 func TestClient_ChoosesTheFirstSpokenBinding(t *testing.T) {
 	ctx := context.Background()
-	// gRPC first (not spoken), then HTTP+JSON: the client must use HTTP+JSON.
+	// gRPC over v0.3 first (not spoken), then HTTP+JSON: the client must use HTTP+JSON.
 	ta, _ := serveTestAgent(t, func(base string) []byte {
 		return testCard("Rest First", base, map[string]any{"supportedInterfaces": []map[string]any{
-			{"url": base + "/grpc", "protocolBinding": "GRPC", "protocolVersion": "1.0"},
+			{"url": base + "/grpc", "protocolBinding": "GRPC", "protocolVersion": "0.3"},
 			{"url": base + "/a2a/v1", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
 		}})
 	})
@@ -204,5 +208,45 @@ func TestAnswerText(t *testing.T) {
 	task := &a2apb.Task{Status: &a2apb.TaskStatus{State: a2apb.TaskState_TASK_STATE_FAILED, Message: a2a.NewTextMessage(a2apb.Role_ROLE_AGENT, "why")}}
 	if got := agentvault.TaskText(task); got != "why" {
 		t.Fatalf("status message text %q", got)
+	}
+}
+
+// TestClient_UsesGRPCWhenTheCardPrefersIt: a card listing its gRPC interface first is called
+// over gRPC, with the key store's credentials as metadata.
+func TestClient_UsesGRPCWhenTheCardPrefersIt(t *testing.T) {
+	ctx := context.Background()
+	srv := a2a.NewServer(a2a.ServerConfig{Executor: echo{}})
+	t.Cleanup(func() { _ = srv.Close() })
+	var mu sync.Mutex
+	var versions []string
+	gs := a2a.NewGRPCServer(srv, nil, []grpc.ServerOption{grpc.ChainUnaryInterceptor(
+		func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			md, _ := metadata.FromIncomingContext(ctx)
+			mu.Lock()
+			versions = append(versions, strings.Join(md.Get("a2a-version"), ","))
+			mu.Unlock()
+			return next(ctx, req)
+		})})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	ta, _ := serveTestAgent(t, func(base string) []byte {
+		return testCard("GRPC First", base, map[string]any{"supportedInterfaces": []map[string]any{
+			{"url": "grpc://" + lis.Addr().String(), "protocolBinding": "GRPC", "protocolVersion": "1.0"},
+			{"url": base + "/a2a/v1", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
+		}})
+	})
+	c := agentvault.NewClient(agentvault.WithKeyStore(agentvault.EnvStore{Environ: func() []string { return nil }}))
+	res, err := c.Send(ctx, ta.URL, "fast")
+	if err != nil || agentvault.AnswerText(res) != "echo: fast" {
+		t.Fatalf("send = %v, %v", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(versions) != 1 || versions[0] != "1.0" {
+		t.Fatalf("gRPC calls = %v", versions)
 	}
 }

@@ -110,7 +110,7 @@ func (echo) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.EventQue
 		return err
 	}
 	art := &a2apb.Artifact{ArtifactId: "out", Name: "answer", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "echo: " + in}}}}
-	if err := q.Artifact(ctx, art, false, true); err != nil {
+	if err := q.Artifact(ctx, art); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)

@@ -2,6 +2,7 @@ package a2asql_test
 
 import (
 	"context"
+	"iter"
 	"path/filepath"
 	"testing"
 
@@ -35,7 +36,7 @@ func (askExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.Event
 		return q.Status(ctx, a2apb.TaskState_TASK_STATE_INPUT_REQUIRED, a2a.NewTextMessage(a2apb.Role_ROLE_AGENT, "name?"))
 	}
 	a := &a2apb.Artifact{ArtifactId: "greeting", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "hello " + rc.Message.GetParts()[0].GetText()}}}}
-	if err := q.Artifact(ctx, a, false, true); err != nil {
+	if err := q.Artifact(ctx, a); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)
@@ -73,15 +74,11 @@ func restart(t *testing.T, open func() *store.DB, reopen func(*store.DB) *store.
 	if err != nil || !proto.Equal(got, before) {
 		t.Fatalf("after restart GetTask = %v, %v\nwant %v", got, err, before)
 	}
-	var evs []*a2apb.StreamResponse
-	for ev, err := range srv.SubscribeToTask(caller, &a2apb.SubscribeToTaskRequest{Id: before.GetId()}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
-	if len(evs) != 1 || !proto.Equal(evs[0].GetTask(), before) {
-		t.Fatalf("after restart SubscribeToTask = %v", evs)
+	// A subscription shows the task as stored, and stays open until the answer completes it.
+	next, stop := iter.Pull2(srv.SubscribeToTask(caller, &a2apb.SubscribeToTaskRequest{Id: before.GetId()}))
+	defer stop()
+	if first, err, _ := next(); err != nil || !proto.Equal(first.GetTask(), before) {
+		t.Fatalf("after restart SubscribeToTask = %v, %v", first, err)
 	}
 	answer := userMsg("m2", "Ada")
 	answer.TaskId = before.GetId()
@@ -89,6 +86,20 @@ func restart(t *testing.T, open func() *store.DB, reopen func(*store.DB) *store.
 	if err != nil || res.GetTask().GetStatus().GetState() != a2apb.TaskState_TASK_STATE_COMPLETED ||
 		res.GetTask().GetArtifacts()[0].GetParts()[0].GetText() != "hello Ada" || len(res.GetTask().GetHistory()) != 3 {
 		t.Fatalf("continued after restart: %v, %v", res, err)
+	}
+	var last *a2apb.StreamResponse
+	for {
+		ev, err, ok := next()
+		if !ok {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = ev
+	}
+	if last.GetStatusUpdate().GetStatus().GetState() != a2apb.TaskState_TASK_STATE_COMPLETED {
+		t.Fatalf("subscription ended with %v", last)
 	}
 	list, err := srv.ListTasks(caller, &a2apb.ListTasksRequest{})
 	if err != nil || list.GetTotalSize() != 1 {

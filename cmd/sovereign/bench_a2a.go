@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc"
 	"io"
 	"log"
 	"log/slog"
@@ -48,7 +49,7 @@ func newBenchA2A() *cobra.Command {
 		Use:   "a2a",
 		Short: "Measure A2A round trips and open SSE streams over loopback",
 		Long: `bench a2a starts an in-process A2A server (package a2a: the task server, its in-memory task
-store and the JSON-RPC and HTTP+JSON bindings) on a real loopback listener, with a trivial
+store and the JSON-RPC, HTTP+JSON and gRPC bindings) on real loopback listeners, with a trivial
 executor that echoes the message. --concurrency clients (a2a.Client over keep-alive connections)
 send --requests messages, after a short warm-up; with --stream each is a SendStreamingMessage
 read to its end. --reply task answers each message with a completed task (the task is stored),
@@ -69,6 +70,9 @@ prints, last: streams=N open=… rss_mib=… goroutines=… completed=…`,
 				return fmt.Errorf("bench a2a: --reply is task or message, not %q", reply)
 			}
 			if streams != 0 {
+				if b.name == a2a.BindingGRPC {
+					return errors.New("bench a2a: --streams holds SSE streams: use --binding jsonrpc or rest")
+				}
 				if streams < 1 || streams > benchA2AMaxStreams {
 					return fmt.Errorf("bench a2a: --streams is 1..%d", benchA2AMaxStreams)
 				}
@@ -87,7 +91,7 @@ prints, last: streams=N open=… rss_mib=… goroutines=… completed=…`,
 	f.IntVar(&requests, "requests", 20000, "messages to send")
 	f.IntVar(&conc, "concurrency", 16, "concurrent clients")
 	f.BoolVar(&stream, "stream", false, "send with SendStreamingMessage and read each stream to its end")
-	f.StringVar(&binding, "binding", "jsonrpc", "jsonrpc or rest (HTTP+JSON)")
+	f.StringVar(&binding, "binding", "jsonrpc", "jsonrpc, rest (HTTP+JSON) or grpc")
 	f.StringVar(&reply, "reply", "task", "what the executor answers: task (a completed task) or message (a direct message)")
 	f.IntVar(&streams, "streams", 0, "instead: hold this many SSE streams open at once")
 	f.StringVar(&streamsClient, "streams-client", "", "internal: be the client side of --streams against this server URL")
@@ -102,8 +106,10 @@ func benchBinding(s string) (benchA2ABinding, error) {
 		return benchA2ABinding{name: a2a.BindingJSONRPC, path: "/rpc"}, nil
 	case "rest", "http+json":
 		return benchA2ABinding{name: a2a.BindingHTTPJSON, path: "/rest"}, nil
+	case "grpc":
+		return benchA2ABinding{name: a2a.BindingGRPC}, nil
 	}
-	return benchA2ABinding{}, fmt.Errorf("bench a2a: --binding is jsonrpc or rest, not %q", s)
+	return benchA2ABinding{}, fmt.Errorf("bench a2a: --binding is jsonrpc, rest or grpc, not %q", s)
 }
 
 type benchA2ABinding struct{ name, path string }
@@ -145,11 +151,14 @@ func (h benchHold) Execute(ctx context.Context, _ *a2a.RequestContext, q *a2a.Ev
 
 func (benchHold) Cancel(context.Context, *a2a.RequestContext, *a2a.EventQueue) error { return nil }
 
-// benchA2AServer is an A2A server over ex on a loopback listener, both bindings mounted.
+// benchA2AServer is an A2A server over ex on loopback listeners: the HTTP bindings on one, gRPC
+// on another.
 type benchA2AServer struct {
-	url string
-	s   *a2a.Server
-	hs  *http.Server
+	url      string
+	grpcAddr string
+	s        *a2a.Server
+	hs       *http.Server
+	gs       *grpc.Server
 }
 
 func startBenchA2AServer(ex a2a.Executor) (*benchA2AServer, error) {
@@ -164,11 +173,19 @@ func startBenchA2AServer(ex a2a.Executor) (*benchA2AServer, error) {
 	mux.Handle("/rest/", http.StripPrefix("/rest", a2a.NewRESTHandler(s, a2a.WithLogger(quiet))))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go func() { _ = hs.Serve(ln) }()
-	return &benchA2AServer{url: "http://" + ln.Addr().String(), s: s, hs: hs}, nil
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = hs.Close()
+		return nil, err
+	}
+	gs := a2a.NewGRPCServer(s, nil, nil, a2a.WithLogger(quiet))
+	go func() { _ = gs.Serve(gln) }()
+	return &benchA2AServer{url: "http://" + ln.Addr().String(), grpcAddr: gln.Addr().String(), s: s, hs: hs, gs: gs}, nil
 }
 
 func (b *benchA2AServer) Close() {
 	_ = b.hs.Close()
+	b.gs.Stop()
 	_ = b.s.Close()
 }
 
@@ -183,7 +200,11 @@ func benchA2AClient(srv *benchA2AServer, b benchA2ABinding, conns int) (*a2a.Cli
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	c, err := a2a.NewClient(srv.url+b.path, b.name, a2a.WithHTTPClient(&http.Client{Transport: tr}))
+	endpoint := srv.url + b.path
+	if b.name == a2a.BindingGRPC {
+		endpoint = "grpc://" + srv.grpcAddr // one HTTP/2 connection, calls multiplexed
+	}
+	c, err := a2a.NewClient(endpoint, b.name, a2a.WithHTTPClient(&http.Client{Transport: tr}))
 	if err != nil {
 		tr.CloseIdleConnections()
 		return nil, nil, err
@@ -202,6 +223,7 @@ func benchA2ARequests(ctx context.Context, out io.Writer, b benchA2ABinding, req
 		return err
 	}
 	defer tr.CloseIdleConnections()
+	defer c.Close()
 	replyKind := "task"
 	if message {
 		replyKind = "message"

@@ -28,6 +28,8 @@ func TestBenchA2A_RoundTrips(t *testing.T) {
 		{"rest message", []string{"--requests", "100", "--concurrency", "2", "--binding", "rest", "--reply", "message"}, "binding HTTP+JSON, reply message"},
 		{"jsonrpc stream", []string{"--requests", "100", "--concurrency", "3", "--stream"}, "stream=true"},
 		{"rest stream", []string{"--requests", "50", "--concurrency", "2", "--stream", "--binding", "rest"}, "binding HTTP+JSON, reply task, 50 requests, 2 concurrent, stream=true"},
+		{"grpc task", []string{"--requests", "200", "--concurrency", "4", "--binding", "grpc"}, "binding GRPC, reply task, 200 requests, 4 concurrent, stream=false"},
+		{"grpc stream", []string{"--requests", "50", "--concurrency", "2", "--stream", "--binding", "grpc"}, "binding GRPC, reply task, 50 requests, 2 concurrent, stream=true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := run(t, context.Background(), append([]string{"bench", "a2a"}, c.args...)...)
@@ -73,7 +75,8 @@ func TestBenchA2A_BadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--requests", "0"},
 		{"--concurrency", "0"},
-		{"--binding", "grpc"},
+		{"--binding", "soap"},
+		{"--binding", "grpc", "--streams", "10"},
 		{"--reply", "nothing"},
 		{"--streams", "-1"},
 		{"extra"},

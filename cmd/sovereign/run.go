@@ -28,7 +28,7 @@ func newRun() *cobra.Command {
 		k                    keyStoreFlags
 		agent, input, outDir string
 		registry, as         string
-		stream               bool
+		stream, verbose      bool
 		pay, skill           string
 		payTimeout           time.Duration
 	)
@@ -106,6 +106,13 @@ task's metadata: posted when the task completed, voided when it failed or was re
 				payTEG = teg
 			}
 			var task *a2apb.Task
+			if verbose {
+				t, err := client.Target(cmd.Context(), agent)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(errOut, "calling %q over %s at %s\n", t.Card.GetName(), t.A2A.Binding(), t.A2A.Endpoint())
+			}
 			if stream {
 				t, err := client.Target(cmd.Context(), agent)
 				if err != nil {
@@ -159,6 +166,7 @@ task's metadata: posted when the task completed, voided when it failed or was re
 	f.StringVar(&agent, "agent", "", "the agent: registry id (agt_…), base URL, card URL or card file")
 	f.StringVar(&input, "input", "", "the message: TEXT, or @FILE (@- for standard input)")
 	f.BoolVar(&stream, "stream", false, "print the agent's events as they come")
+	f.BoolVarP(&verbose, "verbose", "v", false, "say which binding (JSONRPC, HTTP+JSON, GRPC) and endpoint of the card is called")
 	f.StringVar(&outDir, "output-artifacts", "", "write the answer's artifacts to files in this directory")
 	f.StringVar(&registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "registry base URL, for agent ids and --as (env SOVEREIGN_REGISTRY)")
 	f.StringVar(&as, "as", "", "act as this registered agent (its client credentials from the key store; with --pay, from the credentials file)")

@@ -27,7 +27,7 @@ func (doneExec) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.Even
 		return err
 	}
 	art := &a2apb.Artifact{ArtifactId: "out", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: "paid answer to " + agentvault.TextOf(rc.Message.GetParts())}}}}
-	if err := q.Artifact(ctx, art, false, true); err != nil {
+	if err := q.Artifact(ctx, art); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)

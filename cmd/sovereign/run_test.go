@@ -30,18 +30,18 @@ func (runTestExecutor) Execute(ctx context.Context, rc *a2a.RequestContext, q *a
 		return q.Status(ctx, a2apb.TaskState_TASK_STATE_FAILED, a2a.NewTextMessage(a2apb.Role_ROLE_AGENT, "cannot do that"))
 	}
 	text := func(s string) []*a2apb.Part { return []*a2apb.Part{{Content: &a2apb.Part_Text{Text: s}}} }
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a1", Name: "answer", Parts: text("echo: ")}, false, false); err != nil {
+	if err := q.ArtifactChunk(ctx, &a2apb.Artifact{ArtifactId: "a1", Name: "answer", Parts: text("echo: ")}, a2a.Chunk{}); err != nil {
 		return err
 	}
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a1", Parts: text(in)}, true, true); err != nil {
+	if err := q.ArtifactChunk(ctx, &a2apb.Artifact{ArtifactId: "a1", Parts: text(in)}, a2a.Chunk{Append: true, Last: true}); err != nil {
 		return err
 	}
 	data, _ := structpb.NewStruct(map[string]any{"length": float64(len(in))})
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a2", Name: "stats", Parts: []*a2apb.Part{{Content: &a2apb.Part_Data{Data: structpb.NewStructValue(data)}}}}, false, true); err != nil {
+	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a2", Name: "stats", Parts: []*a2apb.Part{{Content: &a2apb.Part_Data{Data: structpb.NewStructValue(data)}}}}); err != nil {
 		return err
 	}
 	img := &a2apb.Part{Content: &a2apb.Part_Raw{Raw: []byte("\x89PNG")}, Filename: "../pic.png", MediaType: "image/png"}
-	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a3", Name: "picture", Parts: []*a2apb.Part{img}}, false, true); err != nil {
+	if err := q.Artifact(ctx, &a2apb.Artifact{ArtifactId: "a3", Name: "picture", Parts: []*a2apb.Part{img}}); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, nil)

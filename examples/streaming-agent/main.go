@@ -4,7 +4,9 @@
 //	go run ./examples/streaming-agent -addr 127.0.0.1:9101
 //	sovereign run --agent http://127.0.0.1:9101 --input "once upon a time" --stream
 //
-// It serves its card at /.well-known/agent-card.json, JSON-RPC at /rpc and HTTP+JSON at /rest.
+// It serves its card at /.well-known/agent-card.json, JSON-RPC at /rpc and HTTP+JSON at /rest
+// (a2a.NewHTTPHandler, from the card's interfaces); with -grpc-addr it also serves the gRPC
+// binding there (a2a.NewGRPCServer) and lists it first in the card, so that clients prefer it.
 //
 // With -paid PRICE its story skill costs PRICE AVT (a2a.Payments over an a2a.TEGLedger): it acts
 // as a registered agent — -agent ID (default: the last one registered) from the credentials file
@@ -55,6 +57,7 @@ type paidConfig struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9101", "listen address")
+	grpcAddr := flag.String("grpc-addr", "", "also serve the gRPC binding on this address (listed first in the card)")
 	delay := flag.Duration("delay", 150*time.Millisecond, "pause between two streamed words")
 	writeCard := flag.String("write-card", "", "write the agent's card (for -addr) to this file and exit")
 	paid := flag.String("paid", "", "charge this many AVT per story (needs a registered agent: -registry, -agent-credentials, -agent)")
@@ -63,7 +66,7 @@ func main() {
 	agentID := flag.String("agent", "", "with -paid, the registered agent to act as (default: the last registered)")
 	flag.Parse()
 	if *writeCard != "" {
-		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(streamer.Card("http://" + *addr))
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(withGRPC(streamer.Card("http://"+*addr), *grpcAddr))
 		if err == nil {
 			err = os.WriteFile(*writeCard, append(b, '\n'), 0o644)
 		}
@@ -82,34 +85,61 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr, streamer.Executor{Delay: *delay}, pc); err != nil {
+	if err := serve(ctx, *addr, *grpcAddr, streamer.Executor{Delay: *delay}, pc); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func serve(ctx context.Context, addr string, ex a2a.Executor, pc *paidConfig) error {
+// withGRPC lists a gRPC interface at addr first in card (when addr is set).
+func withGRPC(card *a2apb.AgentCard, addr string) *a2apb.AgentCard {
+	if addr != "" {
+		card.SupportedInterfaces = append([]*a2apb.AgentInterface{
+			{Url: "grpc://" + addr, ProtocolBinding: a2a.BindingGRPC, ProtocolVersion: a2a.ProtocolVersion},
+		}, card.SupportedInterfaces...)
+	}
+	return card
+}
+
+func serve(ctx context.Context, addr, grpcAddr string, ex a2a.Executor, pc *paidConfig) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String()
-	cfg := a2a.ServerConfig{Executor: ex, Card: streamer.Card(base)}
-	wrap := func(_ string, h http.Handler) http.Handler { return h }
-	if pc != nil {
-		auth, err := pc.apply(&cfg)
-		if err != nil {
+	var gln net.Listener
+	if grpcAddr != "" {
+		if gln, err = net.Listen("tcp", grpcAddr); err != nil {
 			_ = ln.Close()
 			return err
 		}
-		wrap = auth.Middleware
+		grpcAddr = gln.Addr().String()
+	}
+	base := "http://" + ln.Addr().String()
+	cfg := a2a.ServerConfig{Executor: ex, Card: withGRPC(streamer.Card(base), grpcAddr)}
+	var auth *a2a.Authenticator
+	if pc != nil {
+		if auth, err = pc.apply(&cfg); err != nil {
+			_ = ln.Close()
+			return err
+		}
 	}
 	s := a2a.NewServer(cfg)
 	defer s.Close()
-	mux := http.NewServeMux()
-	mux.Handle("/rpc", wrap(a2a.BindingJSONRPC, a2a.NewJSONRPCHandler(s)))
-	mux.Handle("/rest/", http.StripPrefix("/rest", wrap(a2a.BindingHTTPJSON, a2a.NewRESTHandler(s))))
-	mux.Handle("/.well-known/", a2a.CardHandler(cfg.Card))
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var mopts []a2a.MountOption
+	if auth != nil {
+		mopts = append(mopts, a2a.WithAuthenticator(auth))
+	}
+	h, err := a2a.NewHTTPHandler(s, cfg.Card, mopts...)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if gln != nil {
+		gs := a2a.NewGRPCServer(s, auth, nil)
+		go func() { _ = gs.Serve(gln) }()
+		defer gs.Stop()
+		log.Printf("streaming agent: gRPC on %s", grpcAddr)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,5 +1,6 @@
 // Command a2ago03client drives the a2a-go v0.3.3 client (its JSON-RPC transport, with the card
-// fetched by its resolver from /.well-known/agent.json) against an A2A agent and prints what it
+// fetched by its default resolver from /.well-known/agent-card.json, the v0.3.0 location that
+// v1.0 keeps: the dual-version card) against an A2A agent and prints what it
 // saw as one JSON object. The interop test of package a2a runs it against NewJSONRPCHandler; it
 // is a separate program because a2a-go's generated protos register the same file name
 // ("a2a.proto") as ours and cannot be linked into one binary with them.
@@ -52,7 +53,7 @@ func run(ctx context.Context, base string) *report {
 	r := &report{}
 	fail := func(what string, err error) { r.Errors = append(r.Errors, what+": "+err.Error()) }
 
-	card, err := agentcard.DefaultResolver.Resolve(ctx, base, agentcard.WithPath("/.well-known/agent.json"))
+	card, err := agentcard.DefaultResolver.Resolve(ctx, base)
 	if err != nil {
 		fail("resolve", err)
 		return r

@@ -58,7 +58,7 @@ func (Executor) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.Even
 	}
 	answer := fmt.Sprintf("%s km = "+u.format+" %s", strconv.FormatFloat(km, 'f', -1, 64), km*u.perKm, u.name)
 	a := &a2apb.Artifact{ArtifactId: ArtifactID, Name: "conversion", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: answer}}}}
-	if err := q.Artifact(ctx, a, false, true); err != nil {
+	if err := q.Artifact(ctx, a); err != nil {
 		return err
 	}
 	return q.Status(ctx, a2apb.TaskState_TASK_STATE_COMPLETED, agentText(answer))

@@ -55,7 +55,7 @@ func (e Executor) Execute(ctx context.Context, rc *a2a.RequestContext, q *a2a.Ev
 			chunk += " "
 		}
 		a := &a2apb.Artifact{ArtifactId: ArtifactID, Name: "story", Parts: []*a2apb.Part{{Content: &a2apb.Part_Text{Text: chunk}}}}
-		if err := q.Artifact(ctx, a, i > 0, i == len(words)-1); err != nil {
+		if err := q.ArtifactChunk(ctx, a, a2a.Chunk{Append: i > 0, Last: i == len(words)-1}); err != nil {
 			return err
 		}
 	}
