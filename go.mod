@@ -17,7 +17,10 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/Microsoft/go-winio v0.6.4 // indirect
+require (
+	github.com/Microsoft/go-winio v0.6.4 // indirect
+	github.com/kljensen/snowball v0.10.0 // indirect
+)
 
 require (
 	github.com/danieljoos/wincred v1.2.3 // indirect
