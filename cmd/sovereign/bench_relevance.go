@@ -91,7 +91,7 @@ func publishCorpus(ctx context.Context, db *store.DB) (*relevanceRun, error) {
 }
 
 // search answers a query as the API would and returns the ranked card keys and scores.
-func (r *relevanceRun) search(ctx context.Context, text string) ([]string, []float64, error) {
+func (r *relevanceRun) search(ctx context.Context, text string) ([]string, []int, error) {
 	res, err := r.svc.Search(ctx, policy.Subject{}, discovery.Query{Text: text, Limit: relevance.Cutoff}, false)
 	if err != nil {
 		return nil, nil, err
@@ -100,7 +100,7 @@ func (r *relevanceRun) search(ctx context.Context, text string) ([]string, []flo
 	for i, c := range res.Cards {
 		keys[i] = r.keys[c.ID]
 	}
-	return keys, res.Scores, nil
+	return keys, res.Relevance, nil
 }
 
 func benchRelevance(ctx context.Context, out io.Writer, dsn string, verbose bool) error {
@@ -123,7 +123,7 @@ func benchRelevance(ctx context.Context, out io.Writer, dsn string, verbose bool
 			m := relevance.ScoreQuery(q, keys)
 			var top []string
 			for i, k := range keys {
-				top = append(top, fmt.Sprintf("%s(%d)=%g", k, q.Grades[k], sc[i]))
+				top = append(top, fmt.Sprintf("%s(%d)=%d", k, q.Grades[k], sc[i]))
 			}
 			fmt.Fprintf(out, "%-60q ndcg=%.2f recall=%.2f rr=%.2f  %s\n", text, m.NDCG, m.Recall, m.RR, strings.Join(top, " "))
 		}

@@ -1,0 +1,145 @@
+package discovery
+
+import (
+	"slices"
+	"strings"
+)
+
+// Typo tolerance and prefix search over the index's vocabulary (its surface words).
+
+// maxTypos is the number of edits allowed in a word of n letters: none below 5, one from 5,
+// two from 9.
+func maxTypos(n int) int {
+	switch {
+	case n >= 9:
+		return 2
+	case n >= 5:
+		return 1
+	}
+	return 0
+}
+
+// editDistance is the optimal-string-alignment distance of a and b (insertions, deletions,
+// substitutions and transpositions of adjacent letters, each one edit), or k+1 when it is
+// more than k.
+func editDistance(a, b string, k int) int {
+	if d := len(a) - len(b); d > k || -d > k {
+		return k + 1
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > k {
+			return k + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return min(prev[len(b)], k+1)
+}
+
+// words returns the sorted vocabulary (rebuilt when words were added). The caller holds the
+// read lock.
+func (x *Index) words() []string {
+	x.vocabMu.Lock()
+	defer x.vocabMu.Unlock()
+	if x.vocabDirty {
+		v := x.vocab[:0]
+		for w := range x.surface {
+			if !hasDigit(w) {
+				v = append(v, w)
+			}
+		}
+		slices.Sort(v)
+		x.vocab, x.vocabDirty = v, false
+	}
+	return x.vocab
+}
+
+// typos adds to a query word's alternatives the vocabulary words within its edit allowance
+// (at most maxExpansions: the closest, then the most frequent) and returns the best of them
+// as the correction.
+func (x *Index) typos(word string, add func(id uint32, w float64)) (string, bool) {
+	k := maxTypos(len(word))
+	if k == 0 || hasDigit(word) {
+		return "", false
+	}
+	type cand struct {
+		word string
+		d    int
+		df   int
+	}
+	var cs []cand
+	for _, v := range x.words() {
+		if d := editDistance(word, v, k); d <= k {
+			if df := len(x.text.lists[x.surface[v]].docs); df > 0 {
+				cs = append(cs, cand{v, d, df})
+			}
+		}
+	}
+	if len(cs) == 0 {
+		return "", false
+	}
+	slices.SortFunc(cs, func(a, b cand) int {
+		if a.d != b.d {
+			return a.d - b.d
+		}
+		if a.df != b.df {
+			return b.df - a.df
+		}
+		return strings.Compare(a.word, b.word)
+	})
+	for _, c := range cs[:min(len(cs), maxExpansions)] {
+		w := weightTypo1
+		if c.d > 1 {
+			w = weightTypo2
+		}
+		add(x.surface[c.word], w)
+	}
+	return cs[0].word, true
+}
+
+// prefixes adds to the last query word's alternatives the vocabulary words it begins (three
+// letters or more; at most maxExpansions, the most frequent).
+func (x *Index) prefixes(word string, add func(id uint32, w float64)) {
+	if len(word) < 3 || hasDigit(word) {
+		return
+	}
+	v := x.words()
+	i, _ := slices.BinarySearch(v, word)
+	type cand struct {
+		id uint32
+		df int
+	}
+	var cs []cand
+	for ; i < len(v) && strings.HasPrefix(v[i], word); i++ {
+		if v[i] == word {
+			continue
+		}
+		id := x.surface[v[i]]
+		if df := len(x.text.lists[id].docs); df > 0 {
+			cs = append(cs, cand{id, df})
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return b.df - a.df })
+	for _, c := range cs[:min(len(cs), maxExpansions)] {
+		add(c.id, weightPrefix)
+	}
+}
