@@ -26,9 +26,13 @@ func editDistance(a, b string, k int) int {
 	if d := len(a) - len(b); d > k || -d > k {
 		return k + 1
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	var rows [3][MaxTokenRunes + 1]int // words are at most MaxTokenRunes letters (bytes when ASCII)
+	var prev2, prev, cur []int
+	if len(b) <= MaxTokenRunes {
+		prev2, prev, cur = rows[0][:len(b)+1], rows[1][:len(b)+1], rows[2][:len(b)+1]
+	} else {
+		prev2, prev, cur = make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	}
 	for j := range prev {
 		prev[j] = j
 	}
