@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -47,10 +48,11 @@ type alt struct {
 // plan is a query resolved against the index: the alternatives of each query word, the filter
 // lists and per-doc conditions, and the scores a hit must reach.
 type plan struct {
-	alts     []alt // by ub ascending
-	clauses  int   // query words (clause ids 0..clauses-1)
-	known    int   // clauses with at least one alt
-	msm      int   // clauses a hit must match
+	alts     []alt  // by ub ascending
+	clauses  int    // query words (clause ids 0..clauses-1)
+	known    int    // clauses with at least one alt
+	knownSet uint32 // those clauses, a bit each (MaxQueryTokens ≤ 32)
+	msm      int    // clauses a hit must match
 	floor    float64
 	bonus    float64
 	maxScore float64 // the raw score of relevance 100
@@ -170,6 +172,7 @@ func (x *Index) prepare(q *Query) (p plan, ok bool) {
 			continue
 		}
 		p.known++
+		p.knownSet |= 1 << c
 		best := 0.0
 		for _, id := range slices.Sorted(maps.Keys(weights)) {
 			l := &x.text.lists[id]
@@ -288,11 +291,12 @@ func (p *plan) total(best []float64) (float64, int) {
 // where the block bounds of all alternatives together cannot beat it (see bound), the walk
 // jumps over the region.
 //
-// Exactness: bounds are never below the scores they bound (see bound; sums of bounds get a
-// relative margin of 1e-9, far above rounding), and docs are visited in ascending doc number,
-// which is ascending id, so a later doc scoring exactly the heap's worst would sort after it:
-// skipping on bound ≤ worst is exact, ties included. Every score is summed by total, in query
-// order, on every path.
+// Exactness: bounds are never below the scores they bound (see bound and region; the sums over
+// alternatives get a relative margin of 1e-9, far above rounding), a doc is dropped before
+// scoring only when its bound cannot beat the heap's worst or the floor or its words cannot
+// reach msm, and docs are visited in ascending doc number, which is ascending id, so a later doc
+// scoring exactly the heap's worst would sort after it: skipping on bound ≤ worst is exact, ties
+// included. Every score is summed by total, in query order, on every path.
 func (x *Index) rank(p *plan, q *Query) Result {
 	top := topK{k: q.Limit + 1}
 	var afterScore float64
@@ -310,8 +314,13 @@ func (x *Index) rank(p *plan, q *Query) Result {
 		}
 		top.offer(scored{score: raw, n: n})
 	}
-	beats := func(ub float64) bool {
-		ub *= 1 + 1e-9
+	// beats reports whether a doc whose score is at most ub may still make the page. A bound
+	// summed in another order than scores are (the sums over alternatives) gets a relative
+	// margin of 1e-9, far above rounding; the region bound is summed as scores are and needs none.
+	beats := func(ub float64, exact bool) bool {
+		if !exact {
+			ub *= 1 + 1e-9
+		}
 		return ub >= p.floor && (!top.full() || ub > top.worst().score)
 	}
 	total := 0
@@ -339,8 +348,20 @@ func (x *Index) rank(p *plan, q *Query) Result {
 	for i, a := range p.alts {
 		cum[i+1] = cum[i] + a.ub
 	}
+	// upTo[i] is the set of words (a bit each) of p.alts[:i]; a doc found only there gets the
+	// bonus only when they are all the known words.
+	upTo := make([]uint32, nA+1)
+	for i, a := range p.alts {
+		upTo[i+1] = upTo[i] | 1<<a.clause
+	}
+	bonusIf := func(words uint32) float64 {
+		if words == p.knownSet {
+			return p.bonus
+		}
+		return 0
+	}
 	ess := 0 // p.alts[ess:] are essential
-	for ess < nA && !beats(cum[ess+1]+p.bonus) {
+	for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
 		ess++
 	}
 	var regionEnd uint64
@@ -358,8 +379,8 @@ walk:
 		}
 		if uint64(d) >= regionEnd {
 			var ub float64
-			ub, regionEnd = p.region(d)
-			regionOK = beats(ub + p.bonus)
+			ub, regionEnd = p.region(d, best)
+			regionOK = beats(ub, true)
 		}
 		if !regionOK {
 			if regionEnd > math.MaxUint32 {
@@ -372,17 +393,22 @@ walk:
 		}
 		clear(best)
 		sum := 0.0
+		var got uint32 // the words d matched so far
 		for j := ess; j < nA; j++ {
 			a := &p.alts[j]
 			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
 				c := a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl)
 				sum += c
 				best[a.clause] = max(best[a.clause], c)
+				got |= 1 << a.clause
 				pos[j]++
 			}
 		}
+		// The non-essential alternatives, from the largest bound down, while what they may
+		// add can still make d a hit (score and words).
 		for j := ess - 1; j >= 0; j-- {
-			if !beats(sum + cum[j+1] + p.bonus) {
+			could := got | upTo[j+1]
+			if bits.OnesCount32(could) < p.msm || !beats(sum+cum[j+1]+bonusIf(could), false) {
 				continue walk
 			}
 			a := &p.alts[j]
@@ -391,6 +417,7 @@ walk:
 				c := a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl)
 				sum += c
 				best[a.clause] = max(best[a.clause], c)
+				got |= 1 << a.clause
 			}
 		}
 		for i, f := range p.filt {
@@ -408,7 +435,7 @@ walk:
 		raw, matched := p.total(best)
 		offer(d, raw, matched)
 		if top.full() {
-			for ess < nA && !beats(cum[ess+1]+p.bonus) {
+			for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
 				ess++
 			}
 		}
@@ -432,10 +459,15 @@ func (x *Index) page(p *plan, top *topK, limit int) Result {
 	return Page(hits, limit, true)
 }
 
-// region returns the sum of the block bounds at doc n of the alternatives whose block there
-// holds docs, and the end of the region where all those blocks hold.
-func (p *plan) region(n uint32) (ub float64, end uint64) {
+// region returns the bound of a doc's score in the region of doc n, and the end of the region
+// where all the blocks it read hold: for each word, in query order, the largest block bound
+// there of its alternatives (those whose block holds docs), summed as total sums scores, plus
+// the bonus when every known word has one. Each term of the sum is at least the doc's best
+// match of the word, and floating-point addition is monotone, so the bound is exact. perWord is
+// scratch space of one float a word.
+func (p *plan) region(n uint32, perWord []float64) (ub float64, end uint64) {
 	end = math.MaxUint64
+	clear(perWord)
 	for _, a := range p.alts {
 		t := a.list
 		b := int(n >> t.shift)
@@ -443,7 +475,17 @@ func (p *plan) region(n uint32) (ub float64, end uint64) {
 		if b >= len(t.blocks) || t.blocks[b].maxWtf == 0 {
 			continue
 		}
-		ub += a.w * termBound(a.idf, &t.blocks[b], p.avgdl)
+		perWord[a.clause] = max(perWord[a.clause], a.w*termBound(a.idf, &t.blocks[b], p.avgdl))
+	}
+	words := 0
+	for _, b := range perWord {
+		if b > 0 {
+			ub += b
+			words++
+		}
+	}
+	if words == p.known && p.known >= 2 {
+		ub += p.bonus
 	}
 	return ub, end
 }
