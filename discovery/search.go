@@ -160,7 +160,7 @@ func (x *Index) prepare(q *Query) (p plan, ok bool) {
 		// A word no card has as written (its stem may still be another word's) is looked up
 		// among the words within its edit allowance.
 		if _, seen := x.surface[w.Surface]; !seen {
-			if fix, ok := x.typos(w.Surface, addID); ok && x.surface[fix] != exact {
+			if fix, ok := x.typos(w.Surface, addID); ok && (!hasExact || x.surface[fix] != exact) {
 				fixes[c], corrected = fix, true
 			}
 		}
