@@ -364,8 +364,8 @@ func (x *Index) rank(p *plan, q *Query) Result {
 	for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
 		ess++
 	}
-	var regionEnd uint64
-	regionOK := true
+	var regionEnd uint64 // the region [start, regionEnd) holds the current doc
+	var regionUB float64
 walk:
 	for ess < nA {
 		d, found := uint32(math.MaxUint32), false
@@ -378,11 +378,9 @@ walk:
 			break
 		}
 		if uint64(d) >= regionEnd {
-			var ub float64
-			ub, regionEnd = p.region(d, best)
-			regionOK = beats(ub, true)
+			regionUB, regionEnd = p.region(d, ess, best)
 		}
-		if !regionOK {
+		if !beats(regionUB, true) { // (the worst hit rises: checked again for each doc)
 			if regionEnd > math.MaxUint32 {
 				break
 			}
@@ -460,15 +458,20 @@ func (x *Index) page(p *plan, top *topK, limit int) Result {
 }
 
 // region returns the bound of a doc's score in the region of doc n, and the end of the region
-// where all the blocks it read hold: for each word, in query order, the largest block bound
-// there of its alternatives (those whose block holds docs), summed as total sums scores, plus
-// the bonus when every known word has one. Each term of the sum is at least the doc's best
-// match of the word, and floating-point addition is monotone, so the bound is exact. perWord is
-// scratch space of one float a word.
-func (p *plan) region(n uint32, perWord []float64) (ub float64, end uint64) {
+// where the blocks it read hold: for each word, in query order, the largest bound of its
+// alternatives — the block bound there of an essential one (p.alts[ess:]) whose block holds
+// docs, the whole list's bound of a non-essential one (whose small blocks would cut the region
+// short) — summed as total sums scores, plus the bonus when every known word has one. Each term
+// of the sum is at least the doc's best match of the word, and floating-point addition is
+// monotone, so the bound is exact. perWord is scratch space of one float a word.
+func (p *plan) region(n uint32, ess int, perWord []float64) (ub float64, end uint64) {
 	end = math.MaxUint64
 	clear(perWord)
-	for _, a := range p.alts {
+	for j, a := range p.alts {
+		if j < ess {
+			perWord[a.clause] = max(perWord[a.clause], a.ub)
+			continue
+		}
 		t := a.list
 		b := int(n >> t.shift)
 		end = min(end, uint64(b+1)<<t.shift)
