@@ -427,10 +427,11 @@ walk:
 				continue walk
 			}
 		}
-		if !p.m.keep(x, d) {
+		raw, matched := p.total(best)
+		// The owner and status of d are read only for a doc that makes the page (random reads).
+		if matched < p.msm || !beats(raw, true) || !p.m.keep(x, d) {
 			continue
 		}
-		raw, matched := p.total(best)
 		offer(d, raw, matched)
 		if top.full() {
 			for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
