@@ -563,14 +563,27 @@ func (x *Index) matching(p *plan, fn func(n uint32) bool) {
 		x.each(p, 0, func(n uint32) bool { return !ranks(n) || fn(n) })
 		return
 	}
-	in := make([]bool, len(x.ids))
-	for _, a := range p.alts {
-		for _, n := range a.list.docs {
-			in[n] = true
+	// The union of the alternatives' lists, in doc order, each doc scored from the cursors.
+	pos := make([]int, len(p.alts))
+	for {
+		d, found := uint32(math.MaxUint32), false
+		for j, a := range p.alts {
+			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] <= d {
+				d, found = a.list.docs[pos[j]], true
+			}
 		}
-	}
-	for n, ok := range in {
-		if ok && p.m.keep(x, uint32(n)) && ranks(uint32(n)) && !fn(uint32(n)) {
+		if !found {
+			return
+		}
+		clear(best)
+		for j, a := range p.alts {
+			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
+				best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl))
+				pos[j]++
+			}
+		}
+		raw, matched := p.total(best)
+		if matched >= p.msm && raw >= p.floor && p.m.keep(x, d) && !fn(d) {
 			return
 		}
 	}
