@@ -59,12 +59,29 @@ func editDistance(a, b string, k int) int {
 	return min(prev[len(b)], k+1)
 }
 
-// words returns the sorted vocabulary (rebuilt when words were added). The caller holds the
-// read lock.
+// typoCacheSize bounds the remembered typo lookups (the cache is emptied when full).
+const typoCacheSize = 4096
+
+// typoMatch is a vocabulary word within a query word's edit allowance.
+type typoMatch struct {
+	word string
+	d    int
+	df   int
+}
+
+// words returns the sorted vocabulary (rebuilt, and the typo cache emptied, when words were
+// added). The caller holds the read lock.
 func (x *Index) words() []string {
 	x.vocabMu.Lock()
 	defer x.vocabMu.Unlock()
+	x.refreshVocab()
+	return x.vocab
+}
+
+// refreshVocab rebuilds the sorted vocabulary when words were added. The caller holds vocabMu.
+func (x *Index) refreshVocab() {
 	if x.vocabDirty {
+		clear(x.typoCache)
 		v := x.vocab[:0]
 		for w := range x.surface {
 			if !hasDigit(w) {
@@ -74,7 +91,47 @@ func (x *Index) words() []string {
 		slices.Sort(v)
 		x.vocab, x.vocabDirty = v, false
 	}
-	return x.vocab
+}
+
+// typoMatches returns the vocabulary words within word's allowance of k edits that some card
+// holds, closest first, then most frequent, then in word order. The words and their distances
+// are remembered until the vocabulary changes (it only grows); card counts are read afresh, so
+// the answer depends on the index alone, as on every replica. The caller holds the read lock.
+func (x *Index) typoMatches(word string, k int) []typoMatch {
+	x.vocabMu.Lock()
+	x.refreshVocab() // (empties the cache when words were added)
+	near, ok := x.typoCache[word]
+	if !ok {
+		for _, v := range x.vocab {
+			if d := editDistance(word, v, k); d <= k {
+				near = append(near, typoMatch{word: v, d: d})
+			}
+		}
+		if len(x.typoCache) >= typoCacheSize {
+			clear(x.typoCache)
+		}
+		if x.typoCache == nil {
+			x.typoCache = map[string][]typoMatch{}
+		}
+		x.typoCache[word] = near
+	}
+	x.vocabMu.Unlock()
+	var cs []typoMatch
+	for _, c := range near {
+		if df := len(x.text.lists[x.surface[c.word]].docs); df > 0 {
+			cs = append(cs, typoMatch{c.word, c.d, df})
+		}
+	}
+	slices.SortFunc(cs, func(a, b typoMatch) int {
+		if a.d != b.d {
+			return a.d - b.d
+		}
+		if a.df != b.df {
+			return b.df - a.df
+		}
+		return strings.Compare(a.word, b.word)
+	})
+	return cs
 }
 
 // typos adds to a query word's alternatives the vocabulary words within its edit allowance
@@ -85,31 +142,10 @@ func (x *Index) typos(word string, add func(id uint32, w float64)) (string, bool
 	if k == 0 || hasDigit(word) {
 		return "", false
 	}
-	type cand struct {
-		word string
-		d    int
-		df   int
-	}
-	var cs []cand
-	for _, v := range x.words() {
-		if d := editDistance(word, v, k); d <= k {
-			if df := len(x.text.lists[x.surface[v]].docs); df > 0 {
-				cs = append(cs, cand{v, d, df})
-			}
-		}
-	}
+	cs := x.typoMatches(word, k)
 	if len(cs) == 0 {
 		return "", false
 	}
-	slices.SortFunc(cs, func(a, b cand) int {
-		if a.d != b.d {
-			return a.d - b.d
-		}
-		if a.df != b.df {
-			return b.df - a.df
-		}
-		return strings.Compare(a.word, b.word)
-	})
 	for _, c := range cs[:min(len(cs), maxExpansions)] {
 		w := weightTypo1
 		if c.d > 1 {

@@ -70,6 +70,7 @@ type Index struct {
 	vocabMu    sync.Mutex
 	vocab      []string
 	vocabDirty bool
+	typoCache  map[string][]typoMatch // typoMatches by query word, emptied with the vocabulary
 
 	owners      map[string]uint32
 	statusCodes map[string]uint16
