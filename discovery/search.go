@@ -246,11 +246,13 @@ func (x *Index) after(id string) uint32 {
 }
 
 // scoreDoc is the raw score of doc n and the number of query words it matches, finding n in
-// each alternative's list by binary search.
-func (x *Index) scoreDoc(p *plan, n uint32, best []float64) (float64, int) {
+// each alternative's list from the cursors pos (galloping forward: docs must come in ascending
+// order for one pos).
+func (x *Index) scoreDoc(p *plan, n uint32, pos []int, best []float64) (float64, int) {
 	clear(best)
-	for _, a := range p.alts {
-		if i, ok := slices.BinarySearch(a.list.docs, n); ok {
+	for j, a := range p.alts {
+		pos[j] = seek(a.list.docs, pos[j], n)
+		if i := pos[j]; i < len(a.list.docs) && a.list.docs[i] == n {
 			best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[i], x.lens[n], p.avgdl))
 		}
 	}
@@ -282,7 +284,7 @@ func (p *plan) total(best []float64) (float64, int) {
 //
 // A hit matches at least msm of the query's words, by any of their alternatives, and scores at
 // least the floor. With a filter list shorter than the alternatives' lists together, the
-// filter's docs are scored one by one. Otherwise the walk is MaxScore over the alternatives
+// filter's docs are scored one by one (each list searched forward from the last doc). Otherwise the walk is MaxScore over the alternatives
 // in doc order, with block bounds: the best Limit+1 hits are kept in a heap whose worst (or the
 // floor) is the score to beat; the alternatives with the smallest bounds whose sum cannot beat
 // it are non-essential (a doc only they hold cannot make the page), so only the essential
@@ -334,8 +336,9 @@ func (x *Index) rank(p *plan, q *Query) Result {
 		}
 	}
 	if shortest >= 0 && len(p.filt[shortest].docs) <= total {
+		pos := make([]int, len(p.alts))
 		x.each(p, 0, func(n uint32) bool {
-			raw, matched := x.scoreDoc(p, n, best)
+			raw, matched := x.scoreDoc(p, n, pos, best)
 			offer(n, raw, matched)
 			return true
 		})
@@ -555,16 +558,15 @@ func (x *Index) matching(p *plan, fn func(n uint32) bool) {
 		return
 	}
 	best := make([]float64, p.clauses)
-	ranks := func(n uint32) bool {
-		raw, matched := x.scoreDoc(p, n, best)
-		return matched >= p.msm && raw >= p.floor
-	}
+	pos := make([]int, len(p.alts))
 	if len(p.filt) > 0 {
-		x.each(p, 0, func(n uint32) bool { return !ranks(n) || fn(n) })
+		x.each(p, 0, func(n uint32) bool {
+			raw, matched := x.scoreDoc(p, n, pos, best)
+			return matched < p.msm || raw < p.floor || fn(n)
+		})
 		return
 	}
 	// The union of the alternatives' lists, in doc order, each doc scored from the cursors.
-	pos := make([]int, len(p.alts))
 	for {
 		d, found := uint32(math.MaxUint32), false
 		for j, a := range p.alts {
