@@ -285,9 +285,9 @@ func (p *plan) total(best []float64) (float64, int) {
 // A hit matches at least msm of the query's words, by any of their alternatives, and scores at
 // least the floor. With a filter list shorter than the alternatives' lists together, the
 // filter's docs are scored one by one (each list searched forward from the last doc).
-// Otherwise the walk is MaxScore over the alternatives in doc order, with block bounds: the best Limit+1 hits are kept in a heap whose worst (or the
-// floor) is the score to beat; the alternatives with the smallest bounds whose sum cannot beat
-// it are non-essential (a doc only they hold cannot make the page), so only the essential
+// Otherwise the walk is MaxScore over the alternatives in doc order, with block bounds: the
+// best Limit+1 hits are kept in a heap whose worst (or the floor) is the score to beat; the
+// alternatives with the smallest bounds whose sum cannot beat it are non-essential (a doc only they hold cannot make the page), so only the essential
 // lists are walked and the others are searched for the docs found there, from the largest
 // bound down, until the bound of what is left cannot lift the doc above the score to beat; and
 // where the block bounds of all alternatives together cannot beat it (see bound), the walk
