@@ -130,17 +130,6 @@ func TestPageToken_BoundToQuery(t *testing.T) {
 	}
 }
 
-func TestScore(t *testing.T) {
-	for _, c := range []struct {
-		s, top float64
-		want   int
-	}{{4, 4, 100}, {2, 4, 50}, {1, 3, 33}, {0, 0, 100}, {5, 4, 100}, {0, 4, 0}} {
-		if got := ard.Score(c.s, c.top); got != c.want {
-			t.Errorf("Score(%v, %v) = %d, want %d", c.s, c.top, got, c.want)
-		}
-	}
-}
-
 func parseCard(t *testing.T, file string) *registry.AgentCard {
 	t.Helper()
 	data, err := os.ReadFile("testdata/cards/" + file)

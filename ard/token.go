@@ -9,7 +9,8 @@ import (
 )
 
 // PageToken is the state a paged answer hands to the next request: the position its page ended
-// at, and the top relevance of the first page (so that scores of later pages keep its scale).
+// at, and the top raw score of the first page (kept in the layout; relevance is on an absolute
+// 0–100 scale now, see discovery.Hit).
 // Its encoded form is opaque and bound to the query it was issued for.
 type PageToken struct {
 	After discovery.Position
@@ -56,15 +57,4 @@ func DecodePageToken(s, key string) (PageToken, error) {
 		return PageToken{}, invalid("pageToken does not belong to this query: send the same query (text, filter, orderBy) as the request that returned it")
 	}
 	return PageToken{After: b.P, Top: b.T}, nil
-}
-
-// Score is a relevance on ARD's 0–100 scale: score relative to top (the best score of the
-// query's first page), rounded. Without a positive top (no text, so no ranking) every match
-// scores 100.
-func Score(score, top float64) int {
-	if top <= 0 || math.IsNaN(top) {
-		return 100
-	}
-	s := math.Round(100 * score / top)
-	return int(min(100, max(0, s)))
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // synthetic fills x with n cards over a vocabulary of 60 domains of 25 words and 300 generic
-// words with skewed frequencies, and returns queries of one or two words.
+// words with skewed frequencies, and returns queries of one or two words, filters, and
+// sentences of ten words (four of them stop words).
 func synthetic(x *Index, n int) []Query {
 	qs, _ := syntheticTimed(x, n)
 	return qs
@@ -63,16 +64,18 @@ func syntheticTimed(x *Index, n int) ([]Query, time.Duration) {
 	for i := 0; i < 1000; i++ {
 		d := zipf(60)
 		var q Query
-		switch i % 4 {
+		switch i % len(queryKinds) {
 		case 0:
 			q.Text = word(d, zipf(25))
 		case 1:
 			q.Text = word(d, zipf(25)) + " " + word(d, zipf(25))
 		case 2:
 			q.Tags = []string{word(d, r.Intn(25))}
-		default:
+		case 3:
 			q.Text = fmt.Sprintf("g%d", zipf(300))
 			q.Skills = []string{word(d, r.Intn(25))}
+		default:
+			q.Text = fmt.Sprintf("can you find an agent for %s and %s with g%d g%d", word(d, zipf(25)), word(d, zipf(25)), zipf(300), zipf(300))
 		}
 		_ = q.Normalize()
 		q.Limit = 20
@@ -81,8 +84,8 @@ func syntheticTimed(x *Index, n int) ([]Query, time.Duration) {
 	return qs, putTime
 }
 
-// queryKinds names the four kinds of query synthetic returns (by index modulo 4).
-var queryKinds = [4]string{"one word", "two words", "tag filter", "word+skill"}
+// queryKinds names the kinds of query synthetic returns (by index modulo 5).
+var queryKinds = [5]string{"one word", "two words", "tag filter", "word+skill", "sentence"}
 
 func TestSyntheticMillion(t *testing.T) {
 	if testing.Short() || !testing.Verbose() {
@@ -99,7 +102,7 @@ func TestSyntheticMillion(t *testing.T) {
 
 	// Single-threaded latency, twice over the mix (the first pass warms caches).
 	var lat []time.Duration
-	var byKind [4][]time.Duration
+	var byKind [len(queryKinds)][]time.Duration
 	for pass := 0; pass < 2; pass++ {
 		lat = lat[:0]
 		for k := range byKind {
@@ -110,7 +113,7 @@ func TestSyntheticMillion(t *testing.T) {
 			x.Search(&qs[i])
 			d := time.Since(s)
 			lat = append(lat, d)
-			byKind[i%4] = append(byKind[i%4], d)
+			byKind[i%len(queryKinds)] = append(byKind[i%len(queryKinds)], d)
 		}
 	}
 	t.Logf("all:        %s", latencies(lat))
@@ -184,7 +187,7 @@ func BenchmarkSearch(b *testing.B) {
 			i := k
 			for b.Loop() {
 				x.Search(&qs[i%len(qs)])
-				i += 4
+				i += len(queryKinds)
 			}
 		})
 	}

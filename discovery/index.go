@@ -63,6 +63,15 @@ type Index struct {
 	text    dict
 	filters dict
 
+	// surface maps each word seen in a card (not a stop word) to its term id: the cache of the
+	// stemmer and the vocabulary of typo tolerance and prefix search. vocab is its words
+	// without digits, sorted, rebuilt (under vocabMu, by a search) when vocabDirty.
+	surface    map[string]uint32
+	vocabMu    sync.Mutex
+	vocab      []string
+	vocabDirty bool
+	typoCache  map[string][]typoMatch // typoMatches by query word, emptied with the vocabulary
+
 	owners      map[string]uint32
 	statusCodes map[string]uint16
 	statusNames []string
@@ -103,6 +112,8 @@ type postings struct {
 	shift  uint8
 	built  int // list length at the last build of the blocks
 	blocks []bound
+	// all bounds the whole list, as blocks do theirs.
+	all bound
 }
 
 // bound bounds the term's docs in one block: the largest weighted frequency, the smallest
@@ -138,7 +149,7 @@ func (b *bound) add(wtf uint16, l uint32) {
 func NewIndex() *Index {
 	return &Index{owners: map[string]uint32{}, statusCodes: map[string]uint16{},
 		statusNames: []string{statusDead: ""}, tune: defaultTuning,
-		text: dict{ids: map[string]uint32{}}, filters: dict{ids: map[string]uint32{}}}
+		text: dict{ids: map[string]uint32{}}, filters: dict{ids: map[string]uint32{}}, surface: map[string]uint32{}}
 }
 
 // id returns the id of term, adding it when new (the string is copied once, here).
@@ -186,6 +197,7 @@ func (p *postings) addText(docID uint32, wtf uint16, length uint32, x *Index) {
 		p.blocks = append(p.blocks, emptyBound)
 	}
 	p.blocks[b].add(wtf, length)
+	p.all.add(wtf, length)
 }
 
 // buildBlocks chooses the block size for the list's density over x's doc slots and computes
@@ -197,6 +209,7 @@ func (p *postings) buildBlocks(x *Index) {
 		p.shift++
 	}
 	p.blocks = p.blocks[:0]
+	p.all = emptyBound
 	if len(p.docs) == 0 {
 		return
 	}
@@ -207,6 +220,7 @@ func (p *postings) buildBlocks(x *Index) {
 	}
 	for i, n := range p.docs {
 		p.blocks[n>>p.shift].add(p.wtf[i], x.lens[n])
+		p.all.add(p.wtf[i], x.lens[n])
 	}
 }
 
@@ -339,8 +353,7 @@ func (x *Index) fill(n uint32, d *Doc) {
 
 	// Weighted term frequencies across the four columns.
 	length := uint32(0)
-	add := func(tok []byte, w uint32) {
-		id := x.text.id(tok)
+	add := func(id uint32, w uint32) {
 		if int(id) >= len(x.freq) {
 			x.freq = append(x.freq, make([]uint32, int(id)+1-len(x.freq))...)
 		}
@@ -350,12 +363,11 @@ func (x *Index) fill(n uint32, d *Doc) {
 		x.freq[id] += w
 		length++
 	}
-	x.tok = eachToken(x.tok, d.Name, WeightName, add)
-	x.tok = eachToken(x.tok, d.Description, WeightDescription, add)
-	x.tok = eachToken(x.tok, d.SkillText, WeightSkills, add)
-	// The tags column is the tags joined by spaces: the tokens of each tag in turn.
+	x.eachTerm(d.Name, WeightName, add)
+	x.eachTerm(d.Description, WeightDescription, add)
+	x.eachTerm(d.SkillText, WeightSkills, add)
 	for _, t := range d.Tags {
-		x.tok = eachToken(x.tok, t, WeightTags, add)
+		x.eachTerm(t, WeightTags, add)
 	}
 	x.lens[n] = length
 	x.totalLen += int64(length)
@@ -526,14 +538,40 @@ func (p *postings) renumber(remap []uint32) {
 	}
 }
 
+// eachTerm calls fn with the text term id of each word of s (see Analyze) and weight w: the
+// surface form of each word is looked up in x.surface (stemming each distinct word once),
+// stop words skipped.
+func (x *Index) eachTerm(s string, w uint32, fn func(id uint32, w uint32)) {
+	word := func(tok []byte) {
+		if stopWords[string(tok)] {
+			return
+		}
+		id, ok := x.surface[string(tok)]
+		if !ok {
+			t := string(tok)
+			id = x.text.id([]byte(Stem(t)))
+			x.surface[t] = id
+			if !hasDigit(t) {
+				x.vocabDirty = true
+			}
+		}
+		fn(id, w)
+	}
+	x.tok = eachToken(x.tok, s, word)
+	for _, p := range camelWords(s) {
+		x.tok = append(x.tok[:0], p...)
+		word(x.tok)
+	}
+}
+
 // eachToken calls fn with each token of s (exactly those of Tokenize(s)) and weight w. ASCII
 // text, the common case, is tokenized in buf without allocating; buf is returned for reuse.
-func eachToken(buf []byte, s string, w uint32, fn func(tok []byte, w uint32)) []byte {
+func eachToken(buf []byte, s string, fn func(tok []byte)) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			for _, t := range Tokenize(s) {
 				buf = append(buf[:0], t...)
-				fn(buf, w)
+				fn(buf)
 			}
 			return buf
 		}
@@ -550,7 +588,7 @@ func eachToken(buf []byte, s string, w uint32, fn func(tok []byte, w uint32)) []
 			c += 'a' - 'A'
 		default:
 			if len(buf) > 0 {
-				fn(buf, w)
+				fn(buf)
 				buf = buf[:0]
 			}
 			continue

@@ -51,8 +51,8 @@ func (d *Doc) TagText() string { return SearchText(d.Tags...) }
 // Query is a discovery query; every set field narrows the result (filters combine with AND,
 // values within one filter too: two tags mean cards with both).
 type Query struct {
-	// Text is free text; every token must occur in the card (name, description, skills or
-	// tags), and cards rank by relevance.
+	// Text is free text, ranked: cards matching enough of its words (or close, unfinished or
+	// related words) rank by relevance, weak matches are left out (see Index.Search).
 	Text         string
 	Tags         []string
 	Skills       []string
@@ -73,16 +73,22 @@ type Position struct {
 	ID    string  `json:"i"`
 }
 
-// Hit is one card of a result and its relevance (0 without text).
+// Hit is one card of a result and its relevance (0 without text): Score is the raw ranking
+// score (the order, and the position of a cursor), Relevance the same on a 0–100 scale, 100
+// being every word of the query matched as strongly as the index allows.
 type Hit struct {
-	ID    string
-	Score float64
+	ID        string
+	Score     float64
+	Relevance int
 }
 
 // Result is one page of hits and, when more follow, the position to continue after.
+// DidYouMean is the query with its misspelled words corrected, when some were matched as close
+// words (or nothing matched them).
 type Result struct {
-	Hits []Hit
-	Next *Position
+	Hits       []Hit
+	Next       *Position
+	DidYouMean string
 }
 
 // FacetCount is one value of a facet and the number of matching cards with it.

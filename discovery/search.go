@@ -1,34 +1,97 @@
 package discovery
 
 import (
+	"cmp"
+	"maps"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
-// plan is a query resolved against the index: its posting lists and per-doc conditions.
-type plan struct {
-	text  []*postings // one per query token, in query order
-	idf   []float64
-	filt  []*postings
-	m     matcher
-	avgdl float64
-	// ub holds, per text term, the bound of its current block (see rank).
-	ub []float64
+// Ranking parameters (see docs/ARCHITECTURE.md, "Discovery"): how a query word may match, the
+// weight of each kind of match against an exact one, and what a hit must reach.
+const (
+	weightExact   = 1.0
+	weightPrefix  = 0.8 // the last word of the query, unfinished ("weather fore")
+	weightTypo1   = 0.7 // one edit away (words of 5 letters or more)
+	weightTypo2   = 0.5 // two edits away (9 letters or more)
+	weightSynonym = 0.5 // a word of the same group in the domain vocabulary
+	weightRelated = 0.4 // a WordNet synonym
+
+	// RelevanceFloor is the lowest relevance (0–100) of a hit: weaker matches are not results.
+	RelevanceFloor = 20
+	// allTermsBonus is the share of the best possible score added to a card matching every word
+	// of the query the index knows (two or more).
+	allTermsBonus = 0.15
+	// unknownWeight is the weight, in the best possible score, of a query word no card has
+	// (nor a close or related word), against the best known word: a query mostly about
+	// something absent ranks low.
+	unknownWeight = 0.5
+	// maxExpansions bounds the words a query word expands to by typo or prefix.
+	maxExpansions = 8
+)
+
+// alt is one posting list a query word may match in (the word itself, a close, prefixed or
+// related word) and the weight of such a match.
+type alt struct {
+	list   *postings
+	idf    float64
+	w      float64
+	clause int
+	ub     float64 // bound of the alt's contribution over the whole list
 }
 
-// prepare resolves q; ok is false when nothing can match (an unknown token, filter value or
-// owner).
-func (x *Index) prepare(q *Query) (p plan, ok bool) {
-	for _, t := range QueryTokens(q.Text) {
-		id, ok := x.text.ids[t]
-		if !ok || len(x.text.lists[id].docs) == 0 {
-			return p, false
-		}
-		l := &x.text.lists[id]
-		p.text = append(p.text, l)
-		p.idf = append(p.idf, bm25IDF(x.live, len(l.docs)))
+// plan is a query resolved against the index: the alternatives of each query word, the filter
+// lists and per-doc conditions, and the scores a hit must reach.
+type plan struct {
+	alts     []alt  // by ub ascending
+	clauses  int    // query words (clause ids 0..clauses-1)
+	known    int    // clauses with at least one alt
+	knownSet uint32 // those clauses, a bit each (MaxQueryTokens ≤ 32)
+	msm      int    // clauses a hit must match
+	floor    float64
+	bonus    float64
+	maxScore float64 // the raw score of relevance 100
+	filt     []*postings
+	m        matcher
+	avgdl    float64
+	// didYouMean is the query with its unknown words corrected, when one was.
+	didYouMean string
+}
+
+// minShouldMatch is the number of the query's n words a hit must match (by any of their
+// alternatives): one of one or two, two of three to eight, then a third of them.
+func minShouldMatch(n int) int {
+	if n <= 2 {
+		return 1
 	}
+	return max(2, n/3)
+}
+
+// queryWords analyses a query: its distinct words (by term), at most MaxQueryTokens, and
+// whether the last one may be unfinished (the text does not end with a separator).
+func queryWords(text string) (words []Word, open bool) {
+	seen := map[string]bool{}
+	for _, w := range Analyze(text) {
+		if !seen[w.Term] && len(words) < MaxQueryTokens {
+			seen[w.Term] = true
+			words = append(words, w)
+		}
+	}
+	if text != "" {
+		r, _ := utf8.DecodeLastRuneInString(text)
+		open = unicode.IsLetter(r) || unicode.IsDigit(r)
+	}
+	return words, open
+}
+
+// prepare resolves q; ok is false when nothing can match (an unknown filter value or owner, or
+// text none of whose words the index knows).
+func (x *Index) prepare(q *Query) (p plan, ok bool) {
 	var key []byte
 	for _, f := range [...]struct {
 		prefix string
@@ -63,7 +126,90 @@ func (x *Index) prepare(q *Query) (p plan, ok bool) {
 	if x.live > 0 {
 		p.avgdl = float64(x.totalLen) / float64(x.live)
 	}
+	words, open := queryWords(q.Text)
+	if len(words) == 0 {
+		return p, true
+	}
+	p.clauses = len(words)
+	corrected := false
+	fixes := make([]string, len(words))
+	unknown := 0
+	for c, w := range words {
+		fixes[c] = w.Surface
+		weights := map[uint32]float64{}
+		addID := func(id uint32, wt float64) {
+			if len(x.text.lists[id].docs) > 0 && wt > weights[id] {
+				weights[id] = wt
+			}
+		}
+		exact, hasExact := x.text.ids[w.Term]
+		hasExact = hasExact && len(x.text.lists[exact].docs) > 0
+		if hasExact {
+			addID(exact, weightExact)
+		}
+		for _, s := range related[w.Term] {
+			if id, ok := x.text.ids[s]; ok {
+				addID(id, weightRelated)
+			}
+		}
+		for _, s := range synonyms[w.Term] {
+			if id, ok := x.text.ids[s]; ok {
+				addID(id, weightSynonym)
+			}
+		}
+		// A word no card has as written (its stem may still be another word's) is looked up
+		// among the words within its edit allowance.
+		if _, seen := x.surface[w.Surface]; !seen {
+			if fix, ok := x.typos(w.Surface, addID); ok && (!hasExact || x.surface[fix] != exact) {
+				fixes[c], corrected = fix, true
+			}
+		}
+		if open && c == len(words)-1 {
+			x.prefixes(w.Surface, addID)
+		}
+		if len(weights) == 0 {
+			unknown++
+			continue
+		}
+		p.known++
+		p.knownSet |= 1 << c
+		best := 0.0
+		for _, id := range slices.Sorted(maps.Keys(weights)) {
+			l := &x.text.lists[id]
+			a := alt{list: l, idf: bm25IDF(x.live, len(l.docs)), w: weights[id], clause: c}
+			a.ub = a.w * termBound(a.idf, &l.all, p.avgdl)
+			best = max(best, a.w*a.idf*(bm25K1+1))
+			p.alts = append(p.alts, a)
+		}
+		p.maxScore += best
+	}
+	if corrected {
+		p.didYouMean = strings.Join(fixes, " ")
+	}
+	if p.known == 0 {
+		return p, false
+	}
+	// An unknown word weighs half the best known word's best score.
+	bestWord := 0.0
+	for _, a := range p.alts {
+		bestWord = max(bestWord, a.w*a.idf*(bm25K1+1))
+	}
+	p.maxScore += float64(unknown) * unknownWeight * bestWord
+	slices.SortStableFunc(p.alts, func(a, b alt) int { return cmp.Compare(a.ub, b.ub) })
+	p.msm = minShouldMatch(p.clauses)
+	p.floor = RelevanceFloor / 100.0 * p.maxScore
+	if p.known >= 2 {
+		p.bonus = allTermsBonus * p.maxScore
+	}
 	return p, true
+}
+
+// Relevance is a raw score of the plan on the 0–100 scale.
+func (p *plan) relevance(raw float64) int {
+	if p.maxScore <= 0 {
+		return 0
+	}
+	return min(100, max(1, int(100*raw/p.maxScore)))
 }
 
 // Search answers q (see Query). q must be normalized (Query.Normalize).
@@ -75,9 +221,9 @@ func (x *Index) Search(q *Query) Result {
 	defer x.mu.RUnlock()
 	p, ok := x.prepare(q)
 	if !ok {
-		return Result{}
+		return Result{DidYouMean: p.didYouMean}
 	}
-	if len(p.text) == 0 {
+	if p.clauses == 0 {
 		start := uint32(0)
 		if q.After != nil {
 			start = x.after(q.After.ID)
@@ -89,7 +235,9 @@ func (x *Index) Search(q *Query) Result {
 		})
 		return Page(hits, q.Limit, false)
 	}
-	return x.rank(&p, q)
+	r := x.rank(&p, q)
+	r.DidYouMean = p.didYouMean
+	return r
 }
 
 // after is the first doc number whose id sorts after id.
@@ -97,116 +245,208 @@ func (x *Index) after(id string) uint32 {
 	return uint32(sort.Search(len(x.ids), func(i int) bool { return x.ids[i] > id }))
 }
 
-// rank returns the page of the best Limit matches of a text query (after the cursor).
-//
-// It walks the shortest posting list (text or filter) in doc order, checking each doc against
-// the other lists, and keeps the best Limit+1 hits in a heap. Once the heap is full, its worst
-// hit is the score to beat, and the walk skips regions of doc numbers where an upper bound of
-// the score cannot beat it: a region is where every query term stays in one block of its
-// list, and the bound sums, in query order, each term's block bound (see bound). So a common
-// term ("agent" in an agent registry), most of whose blocks cannot hold a top score, costs a
-// pass over its block bounds rather than a score per posting. With several terms, a doc of a
-// region that survives is also checked, before its other lists are searched, with the exact
-// score of the walked term in place of its bound.
-//
-// Exactness: the bound at (maxWtf, minLen) is computed by the same floating-point expression
-// as the score, each step of which is monotone in its inputs (the score grows with the
-// frequency and shrinks with the length), so it is never below the score of a doc in the
-// block; the ratio bound is another expression and gets a relative margin of 1e-12, far
-// above its rounding error; floating-point addition is monotone too, so the sum of bounds in
-// query order is never below the score. Docs are visited in ascending doc number, which is
-// ascending id, so a later doc scoring exactly the heap's worst would sort after it: pruning
-// on bound ≤ worst (not <) is exact, ties included.
-func (x *Index) rank(p *plan, q *Query) Result {
-	lists := make([]*postings, 0, len(p.text)+len(p.filt))
-	lists = append(append(lists, p.text...), p.filt...)
-	drive := 0
-	for i, l := range lists {
-		if len(l.docs) < len(lists[drive].docs) {
-			drive = i
+// scoreDoc is the raw score of doc n and the number of query words it matches, finding n in
+// each alternative's list from the cursors pos (galloping forward: docs must come in ascending
+// order for one pos).
+func (x *Index) scoreDoc(p *plan, n uint32, pos []int, best []float64) (float64, int) {
+	clear(best)
+	for j, a := range p.alts {
+		pos[j] = seek(a.list.docs, pos[j], n)
+		if i := pos[j]; i < len(a.list.docs) && a.list.docs[i] == n {
+			best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[i], x.lens[n], p.avgdl))
 		}
 	}
-	pos := make([]int, len(lists))
-	p.ub = make([]float64, len(p.text))
+	return p.total(best)
+}
+
+// contribution is the alt's part of a doc's score: its weight times the BM25 term score.
+func (a *alt) contribution(wtf uint16, length uint32, avgdl float64) float64 {
+	return a.w * termScore(a.idf, float64(wtf), float64(length), avgdl)
+}
+
+// total sums the best match of each query word, in query order, and adds the bonus when every
+// known word matched.
+func (p *plan) total(best []float64) (float64, int) {
+	raw, matched := 0.0, 0
+	for _, b := range best {
+		if b > 0 {
+			raw += b
+			matched++
+		}
+	}
+	if matched == p.known && p.known >= 2 {
+		raw += p.bonus
+	}
+	return raw, matched
+}
+
+// rank returns the page of the best Limit hits of a text query (after the cursor).
+//
+// A hit matches at least msm of the query's words, by any of their alternatives, and scores at
+// least the floor. With a filter list shorter than the alternatives' lists together, the
+// filter's docs are scored one by one (each list searched forward from the last doc).
+// Otherwise the walk is MaxScore over the alternatives in doc order, with block bounds: the
+// best Limit+1 hits are kept in a heap whose worst (or the floor) is the score to beat; the
+// alternatives with the smallest bounds whose sum cannot beat it are non-essential (a doc only they hold cannot make the page), so only the essential
+// lists are walked and the others are searched for the docs found there, from the largest
+// bound down, until the bound of what is left cannot lift the doc above the score to beat; and
+// where the block bounds of all alternatives together cannot beat it (see bound), the walk
+// jumps over the region.
+//
+// Exactness: bounds are never below the scores they bound (see bound and region; the sums over
+// alternatives get a relative margin of 1e-9, far above rounding), a doc is dropped before
+// scoring only when its bound cannot beat the heap's worst or the floor or its words cannot
+// reach msm, and docs are visited in ascending doc number, which is ascending id, so a later doc
+// scoring exactly the heap's worst would sort after it: skipping on bound ≤ worst is exact, ties
+// included. Every score is summed by total, in query order, on every path.
+func (x *Index) rank(p *plan, q *Query) Result {
 	top := topK{k: q.Limit + 1}
 	var afterScore float64
 	afterN := uint32(0)
 	if q.After != nil {
 		afterScore, afterN = q.After.Score, x.after(q.After.ID)
 	}
-	docs := lists[drive].docs
-	var regionEnd uint64 // the region [start, regionEnd) holds the current doc
-	regionUB, regionOK := 0.0, true
-	// refine: with several terms, check each doc with the walked term's exact score.
-	refine := drive < len(p.text) && len(p.text) > 1
-scan:
-	for i := 0; i < len(docs); {
-		n := docs[i]
-		var worst float64
-		if top.full() {
-			worst = top.worst().score
-			if uint64(n) >= regionEnd {
-				regionUB, regionOK, regionEnd = p.region(n)
-			}
-			if !regionOK || regionUB <= worst {
-				if regionEnd > math.MaxUint32 {
-					break
-				}
-				i = seek(docs, i+1, uint32(regionEnd))
-				continue
-			}
+	best := make([]float64, p.clauses)
+	offer := func(n uint32, raw float64, matched int) {
+		if matched < p.msm || raw < p.floor {
+			return
 		}
-		i++
-		var driveScore float64
-		if refine {
-			driveScore = termScore(p.idf[drive], float64(lists[drive].wtf[i-1]), float64(x.lens[n]), p.avgdl)
-			if top.full() {
-				ub := 0.0
-				for j := range p.text {
-					if j == drive {
-						ub += driveScore
-					} else {
-						ub += p.ub[j]
-					}
-				}
-				if ub <= worst {
-					continue
-				}
-			}
+		if q.After != nil && (raw > afterScore || raw == afterScore && n < afterN) {
+			return
 		}
-		for j, l := range lists {
-			if j == drive {
-				continue
-			}
-			at := seek(l.docs, pos[j], n)
-			pos[j] = at
-			if at == len(l.docs) {
-				break scan
-			}
-			if l.docs[at] != n {
-				continue scan
-			}
-		}
-		if !p.m.keep(x, n) {
-			continue
-		}
-		score := 0.0
-		for j, l := range p.text {
-			if j == drive && refine {
-				score += driveScore
-				continue
-			}
-			at := pos[j]
-			if j == drive {
-				at = i - 1
-			}
-			score += termScore(p.idf[j], float64(l.wtf[at]), float64(x.lens[n]), p.avgdl)
-		}
-		if q.After != nil && (score > afterScore || score == afterScore && n < afterN) {
-			continue
-		}
-		top.offer(scored{score: score, n: n})
+		top.offer(scored{score: raw, n: n})
 	}
+	// beats reports whether a doc whose score is at most ub may still make the page. A bound
+	// summed in another order than scores are (the sums over alternatives) gets a relative
+	// margin of 1e-9, far above rounding; the region bound is summed as scores are and needs none.
+	beats := func(ub float64, exact bool) bool {
+		if !exact {
+			ub *= 1 + 1e-9
+		}
+		return ub >= p.floor && (!top.full() || ub > top.worst().score)
+	}
+	total := 0
+	for _, a := range p.alts {
+		total += len(a.list.docs)
+	}
+	shortest := -1
+	for i, f := range p.filt {
+		if shortest < 0 || len(f.docs) < len(p.filt[shortest].docs) {
+			shortest = i
+		}
+	}
+	if shortest >= 0 && len(p.filt[shortest].docs) <= total {
+		pos := make([]int, len(p.alts))
+		x.each(p, 0, func(n uint32) bool {
+			raw, matched := x.scoreDoc(p, n, pos, best)
+			offer(n, raw, matched)
+			return true
+		})
+		return x.page(p, &top, q.Limit)
+	}
+	nA := len(p.alts)
+	pos := make([]int, nA)
+	fpos := make([]int, len(p.filt))
+	cum := make([]float64, nA+1)
+	for i, a := range p.alts {
+		cum[i+1] = cum[i] + a.ub
+	}
+	// upTo[i] is the set of words (a bit each) of p.alts[:i]; a doc found only there gets the
+	// bonus only when they are all the known words.
+	upTo := make([]uint32, nA+1)
+	for i, a := range p.alts {
+		upTo[i+1] = upTo[i] | 1<<a.clause
+	}
+	bonusIf := func(words uint32) float64 {
+		if words == p.knownSet {
+			return p.bonus
+		}
+		return 0
+	}
+	ess := 0 // p.alts[ess:] are essential
+	for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
+		ess++
+	}
+	var regionEnd uint64 // the region [start, regionEnd) holds the current doc
+	var regionUB float64
+walk:
+	for ess < nA {
+		d, found := uint32(math.MaxUint32), false
+		for j := ess; j < nA; j++ {
+			if docs := p.alts[j].list.docs; pos[j] < len(docs) && docs[pos[j]] <= d {
+				d, found = docs[pos[j]], true
+			}
+		}
+		if !found {
+			break
+		}
+		if uint64(d) >= regionEnd {
+			regionUB, regionEnd = p.region(d, ess, best)
+		}
+		if !beats(regionUB, true) { // (the worst hit rises: checked again for each doc)
+			if regionEnd > math.MaxUint32 {
+				break
+			}
+			for j := ess; j < nA; j++ {
+				pos[j] = seek(p.alts[j].list.docs, pos[j], uint32(regionEnd))
+			}
+			continue
+		}
+		clear(best)
+		sum := 0.0
+		var got uint32 // the words d matched so far
+		for j := ess; j < nA; j++ {
+			a := &p.alts[j]
+			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
+				c := a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl)
+				sum += c
+				best[a.clause] = max(best[a.clause], c)
+				got |= 1 << a.clause
+				pos[j]++
+			}
+		}
+		// The non-essential alternatives, from the largest bound down, while what they may
+		// add can still make d a hit (score and words).
+		for j := ess - 1; j >= 0; j-- {
+			could := got | upTo[j+1]
+			if bits.OnesCount32(could) < p.msm || !beats(sum+cum[j+1]+bonusIf(could), false) {
+				continue walk
+			}
+			a := &p.alts[j]
+			pos[j] = seek(a.list.docs, pos[j], d)
+			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
+				c := a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl)
+				sum += c
+				best[a.clause] = max(best[a.clause], c)
+				got |= 1 << a.clause
+			}
+		}
+		for i, f := range p.filt {
+			fpos[i] = seek(f.docs, fpos[i], d)
+			if fpos[i] == len(f.docs) {
+				break walk
+			}
+			if f.docs[fpos[i]] != d {
+				continue walk
+			}
+		}
+		raw, matched := p.total(best)
+		// The owner and status of d are read only for a doc that makes the page (random reads).
+		if matched < p.msm || !beats(raw, true) || !p.m.keep(x, d) {
+			continue
+		}
+		offer(d, raw, matched)
+		if top.full() {
+			for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
+				ess++
+			}
+		}
+	}
+	return x.page(p, &top, q.Limit)
+}
+
+// page sorts the kept hits and cuts the page.
+func (x *Index) page(p *plan, top *topK, limit int) Result {
 	hs := top.h
 	slices.SortFunc(hs, func(a, b scored) int {
 		if a.better(b) {
@@ -216,35 +456,55 @@ scan:
 	})
 	hits := make([]Hit, len(hs))
 	for i, h := range hs {
-		hits[i] = Hit{ID: x.ids[h.n], Score: h.score}
+		hits[i] = Hit{ID: x.ids[h.n], Score: h.score, Relevance: p.relevance(h.score)}
 	}
-	return Page(hits, q.Limit, true)
+	return Page(hits, limit, true)
 }
 
-// region computes the bounds of the text terms' blocks holding doc n into p.ub and returns
-// their sum, false when a term has none of its docs in its block (no doc there can match),
-// and the end of the region where all those blocks hold.
-func (p *plan) region(n uint32) (ub float64, ok bool, end uint64) {
-	ok = true
+// region returns the bound of a doc's score in the region of doc n, and the end of the region
+// where the blocks it read hold: for each word, in query order, the largest bound of its
+// alternatives — the block bound there of an essential one (p.alts[ess:]) whose block holds
+// docs, the whole list's bound of a non-essential one (whose small blocks would cut the region
+// short) — summed as total sums scores, plus the bonus when every known word has one. Each term
+// of the sum is at least the doc's best match of the word, and floating-point addition is
+// monotone, so the bound is exact. perWord is scratch space of one float a word.
+func (p *plan) region(n uint32, ess int, perWord []float64) (ub float64, end uint64) {
 	end = math.MaxUint64
-	for j, t := range p.text {
+	clear(perWord)
+	for j, a := range p.alts {
+		if j < ess {
+			perWord[a.clause] = max(perWord[a.clause], a.ub)
+			continue
+		}
+		t := a.list
 		b := int(n >> t.shift)
 		end = min(end, uint64(b+1)<<t.shift)
 		if b >= len(t.blocks) || t.blocks[b].maxWtf == 0 {
-			ok = false
 			continue
 		}
-		p.ub[j] = p.termBound(j, &t.blocks[b])
-		ub += p.ub[j]
+		perWord[a.clause] = max(perWord[a.clause], a.w*termBound(a.idf, &t.blocks[b], p.avgdl))
 	}
-	return ub, ok, end
+	words := 0
+	for _, b := range perWord {
+		if b > 0 {
+			ub += b
+			words++
+		}
+	}
+	if words == p.known && p.known >= 2 {
+		ub += p.bonus
+	}
+	return ub, end
 }
 
-// termBound is the upper bound of text term j's score in a block (see bound).
-func (p *plan) termBound(j int, b *bound) float64 {
+// termBound is the upper bound of a term's score over the docs a bound covers (see bound).
+func termBound(idf float64, b *bound, avgdl float64) float64 {
+	if b.maxWtf == 0 {
+		return 0
+	}
 	f := float64(b.maxWtf)
-	exact := termScore(p.idf[j], f, float64(b.minLen), p.avgdl)
-	ratio := termScore(p.idf[j], f, float64(b.minRatio)*f, p.avgdl) * (1 + 1e-12)
+	exact := termScore(idf, f, float64(b.minLen), avgdl)
+	ratio := termScore(idf, f, float64(b.minRatio)*f, avgdl) * (1 + 1e-12)
 	return min(exact, ratio)
 }
 
@@ -258,8 +518,7 @@ func termScore(idf, f, length, avgdl float64) float64 {
 // each calls fn with each doc number ≥ start matching p (every list, the matcher) in
 // ascending order, until fn returns false.
 func (x *Index) each(p *plan, start uint32, fn func(n uint32) bool) {
-	lists := make([]*postings, 0, len(p.text)+len(p.filt))
-	lists = append(append(lists, p.text...), p.filt...)
+	lists := slices.Clone(p.filt)
 	if len(lists) == 0 {
 		for n := start; int(n) < len(x.ids); n++ {
 			if p.m.keep(x, n) && !fn(n) {
@@ -285,6 +544,48 @@ next:
 			}
 		}
 		if p.m.keep(x, n) && !fn(n) {
+			return
+		}
+	}
+}
+
+// matching calls fn with each doc matching p in doc order, until fn returns false: the docs
+// passing the filters and conditions, and, for a query with words, only those rank would keep
+// (enough words matched, the floor reached).
+func (x *Index) matching(p *plan, fn func(n uint32) bool) {
+	if p.clauses == 0 {
+		x.each(p, 0, fn)
+		return
+	}
+	best := make([]float64, p.clauses)
+	pos := make([]int, len(p.alts))
+	if len(p.filt) > 0 {
+		x.each(p, 0, func(n uint32) bool {
+			raw, matched := x.scoreDoc(p, n, pos, best)
+			return matched < p.msm || raw < p.floor || fn(n)
+		})
+		return
+	}
+	// The union of the alternatives' lists, in doc order, each doc scored from the cursors.
+	for {
+		d, found := uint32(math.MaxUint32), false
+		for j, a := range p.alts {
+			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] <= d {
+				d, found = a.list.docs[pos[j]], true
+			}
+		}
+		if !found {
+			return
+		}
+		clear(best)
+		for j, a := range p.alts {
+			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
+				best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl))
+				pos[j]++
+			}
+		}
+		raw, matched := p.total(best)
+		if matched >= p.msm && raw >= p.floor && p.m.keep(x, d) && !fn(d) {
 			return
 		}
 	}
@@ -333,7 +634,7 @@ func (x *Index) Facets(q *Query, fields []string) map[string][]FacetCount {
 		counts = make([]int32, len(x.filters.names))
 	}
 	if p, ok := x.prepare(q); ok {
-		x.each(&p, 0, func(n uint32) bool {
+		x.matching(&p, func(n uint32) bool {
 			statuses[x.status[n]]++
 			if counts != nil {
 				r := idReader{b: x.arena[x.rec[n]:]}

@@ -81,16 +81,25 @@ func SearchText(s ...string) string {
 	return strings.Join(toks, " ")
 }
 
-// QueryTokens returns the distinct tokens of a query string, in order, at most MaxQueryTokens.
+// QueryTokens returns the words of a query string that are not stop words, as written
+// (lower-cased), distinct by term, in order, at most MaxQueryTokens: what identifies a query
+// (its cursor, its cache key). Empty means the text asks nothing a card could match.
 func QueryTokens(q string) []string {
-	toks := Tokenize(q)
-	out := toks[:0]
-	seen := make(map[string]bool, len(toks))
-	for _, t := range toks {
-		if !seen[t] && len(out) < MaxQueryTokens {
-			seen[t] = true
-			out = append(out, t)
-		}
+	words, _ := queryWords(q)
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = w.Surface
+	}
+	return out
+}
+
+// QueryTerms returns the distinct terms of a query string, in order, at most MaxQueryTokens:
+// what the stores' full-text columns hold (see AnalyzedText).
+func QueryTerms(q string) []string {
+	words, _ := queryWords(q)
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = w.Term
 	}
 	return out
 }

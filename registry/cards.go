@@ -409,9 +409,14 @@ func (s *Cards) History(ctx context.Context, id string, after, limit int) ([]Car
 
 // SearchResult is a page of discovery results.
 type SearchResult struct {
-	Cards  []*AgentCard
-	Scores []float64
-	Next   *discovery.Position
+	Cards []*AgentCard
+	// Scores are the cards' raw ranking scores, Relevance the same on the 0–100 scale (both 0
+	// without text).
+	Scores    []float64
+	Relevance []int
+	Next      *discovery.Position
+	// DidYouMean is the query with misspelled words corrected, when some were.
+	DidYouMean string
 }
 
 // Search answers a discovery query. OwnedOnly narrows it to the caller's cards (and needs a
@@ -443,13 +448,14 @@ func (s *Cards) Search(ctx context.Context, caller policy.Subject, q discovery.Q
 	if err != nil {
 		return nil, err
 	}
-	out := &SearchResult{Cards: cards, Next: res.Next}
-	byID := make(map[string]float64, len(res.Hits))
+	out := &SearchResult{Cards: cards, Next: res.Next, DidYouMean: res.DidYouMean}
+	byID := make(map[string]discovery.Hit, len(res.Hits))
 	for _, h := range res.Hits {
-		byID[h.ID] = h.Score
+		byID[h.ID] = h
 	}
 	for _, c := range cards {
-		out.Scores = append(out.Scores, byID[c.ID])
+		out.Scores = append(out.Scores, byID[c.ID].Score)
+		out.Relevance = append(out.Relevance, byID[c.ID].Relevance)
 	}
 	return out, nil
 }

@@ -102,6 +102,19 @@ func TestCards_PublishDiscoverUpdateDelete(t *testing.T) {
 		if len(items) != 1 || items[0].(map[string]any)["id"] != id || items[0].(map[string]any)["score"] == nil {
 			t.Fatalf("q=forecast: %s", d.Raw)
 		}
+		if sc, ok := items[0].(map[string]any)["score"].(float64); !ok || sc != float64(int(sc)) || sc < 20 || sc > 100 || d.Body["did_you_mean"] != nil {
+			t.Fatalf("q=forecast: the score is a relevance from 20 to 100, no correction: %s", d.Raw)
+		}
+		// A sentence finds the card; a misspelling too, with the corrected query.
+		if r := s.do("GET", "/api/v1/agent-cards?q="+url.QueryEscape("what is the weather forecast for Paris"), nil).want(t, 200, ""); len(r.Body["items"].([]any)) != 1 {
+			t.Fatalf("sentence: %s", r.Raw)
+		}
+		if r := s.do("GET", "/api/v1/agent-cards?q=forcasts", nil).want(t, 200, ""); len(r.Body["items"].([]any)) != 1 || r.str("did_you_mean") == "" {
+			t.Fatalf("typo: %s", r.Raw)
+		}
+		if r := s.do("GET", "/api/v1/agent-cards?q="+url.QueryEscape("medieval armour restoration"), nil).want(t, 200, ""); len(r.Body["items"].([]any)) != 0 {
+			t.Fatalf("nothing relevant: %s", r.Raw)
+		}
 		if r := s.do("GET", "/api/v1/agent-cards?q=forecast", nil, hdr{"If-None-Match", d.Header.Get("ETag")}); r.Status != 304 {
 			t.Fatalf("discovery If-None-Match: %d", r.Status)
 		}

@@ -205,9 +205,13 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 		tok.Top = res.Scores[0]
 	}
 	source := h.base(r) + Prefix
+	ranked := len(discovery.QueryTokens(q.Text)) > 0
 	for i, c := range res.Cards {
-		resp.Results = append(resp.Results, ard.SearchResultItem{CatalogEntry: h.entry(r, c),
-			Score: ard.Score(res.Scores[i], tok.Top), Source: source})
+		score := 100 // every match of a query without text
+		if ranked {
+			score = res.Relevance[i]
+		}
+		resp.Results = append(resp.Results, ard.SearchResultItem{CatalogEntry: h.entry(r, c), Score: score, Source: source})
 	}
 	if res.Next != nil {
 		resp.PageToken = ard.PageToken{After: *res.Next, Top: tok.Top}.Encode(key)

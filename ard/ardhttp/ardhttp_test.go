@@ -275,8 +275,10 @@ func TestSearch_RanksAndScores(t *testing.T) {
 		t.Fatalf("got %+v", resp)
 	}
 	first, second := resp.Results[0], resp.Results[1]
-	if first.Identifier != f.urn("weather-agent") || first.Score != 100 || second.Identifier != f.urn("translator") ||
-		second.Score <= 0 || second.Score >= 100 {
+	// Relevance is absolute (0–100): the card naming the word scores high, the one mentioning
+	// it in passing lower.
+	if first.Identifier != f.urn("weather-agent") || first.Score < 50 || first.Score > 100 || second.Identifier != f.urn("translator") ||
+		second.Score <= 0 || second.Score >= first.Score {
 		t.Fatalf("ranking %s %d, %s %d", first.Identifier, first.Score, second.Identifier, second.Score)
 	}
 	w := f.bySlug["weather-agent"]
@@ -306,8 +308,8 @@ func TestSearch_Filters(t *testing.T) {
 			var got []string
 			for _, r := range resp.Results {
 				got = append(got, strings.TrimPrefix(r.Identifier, "urn:air:"+testHost+":agent:"))
-				if r.Score != 100 && c.want != nil && len(c.want) == 1 {
-					t.Fatalf("single result scores %d", r.Score)
+				if r.Score < 1 || r.Score > 100 || !strings.Contains(c.body, `"text":"weather"`) && r.Score != 100 {
+					t.Fatalf("result scores %d", r.Score)
 				}
 			}
 			if strings.Join(got, ",") != strings.Join(c.want, ",") {

@@ -36,7 +36,8 @@ func newBenchDiscovery() *cobra.Command {
 seeds it up to --cards synthetic agent cards (names, descriptions, skills and tags drawn from a
 vocabulary of 40 domains, with skewed word frequencies; a store that already holds enough cards
 is reused), loads the discovery index, then --concurrency goroutines run --queries mixed queries
-through the card service (text of one or two words, a tag, a skill, text with a tag) and fetch
+through the card service (text of one or two words, a tag, a skill, text with a tag, a request
+in natural language of 5 to 10 words, some misspelled) and fetch
 each page of --limit cards from the store. --engine store answers from the store's full-text
 index (FTS5 / tsvector) instead of the in-memory index. It prints, last:
 queries/s=… p50_ms=… p99_ms=… cards=…`,
@@ -134,8 +135,20 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 	if firstErr != nil {
 		return firstErr
 	}
+	var kinds []string
+	for k, name := range benchQueryKinds {
+		var l []time.Duration
+		for i := k; i < len(lat); i += len(benchQueryKinds) {
+			l = append(l, lat[i])
+		}
+		if len(l) > 0 {
+			slices.Sort(l)
+			kinds = append(kinds, fmt.Sprintf("%s p99 %.3f ms", name, float64(quantile(l, 0.99).Microseconds())/1000))
+		}
+	}
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(quantile(lat, p).Microseconds()) / 1000 }
+	fmt.Fprintf(out, "by kind: %s\n", strings.Join(kinds, ", "))
 	fmt.Fprintf(out, "%d queries, %d concurrent, %.1f cards a page on average\n", len(qs), conc, float64(hits.Load())/float64(len(qs)))
 	fmt.Fprintf(out, "queries/s=%.0f p50_ms=%.3f p99_ms=%.3f cards=%d\n", float64(len(qs))/el.Seconds(), pct(0.5), pct(0.99), max(nCards, 0))
 	return nil
@@ -316,8 +329,12 @@ func title(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// benchQueries is the query mix: a quarter each of one-word text, two-word text, a tag or a
-// skill, and text with a tag.
+// benchQueryKinds names the kinds of benchQueries, by index modulo 5.
+var benchQueryKinds = []string{"one word", "two words", "tag or skill", "word and tag", "sentence"}
+
+// benchQueries is the query mix: a fifth each of one-word text, two-word text, a tag or a
+// skill, text with a tag, and a request in natural language of 5 to 10 words (one in four with
+// a misspelled word).
 func benchQueries(n, limit int) []discovery.Query {
 	r := rand.New(rand.NewPCG(42, 42))
 	qs := make([]discovery.Query, n)
@@ -325,7 +342,7 @@ func benchQueries(n, limit int) []discovery.Query {
 		d := benchDomains[skewed(r, len(benchDomains))]
 		word := func() string { return d.words[skewed(r, len(d.words))] }
 		q := discovery.Query{Limit: limit}
-		switch i % 4 {
+		switch i % 5 {
 		case 0:
 			q.Text = word()
 			if r.IntN(5) == 0 {
@@ -339,11 +356,36 @@ func benchQueries(n, limit int) []discovery.Query {
 			} else {
 				q.Skills = []string{d.skills[r.IntN(len(d.skills))]}
 			}
-		default:
+		case 3:
 			q.Text = word()
 			q.Tags = []string{d.noun}
+		default:
+			q.Text = benchSentence(r, d)
 		}
 		qs[i] = q
 	}
 	return qs
+}
+
+// benchSentences are requests as people and agents write them: %[1]s and %[2]s are words of a
+// domain, %[3]s its noun, %[4]s a generic word.
+var benchSentences = []string{
+	"can you help me find an agent for %[1]s and %[2]s",
+	"I need someone who can handle %[1]s for my %[4]s team",
+	"what is the best %[3]s assistant to check %[1]s",
+	"looking for a %[4]s tool that does %[1]s with %[2]s data",
+	"which agent can do %[3]s %[1]s and %[2]s reports every week",
+	"please find a %[3]s agent that handles %[1]s",
+	"who can help with %[1]s %[2]s for a %[4]s %[3]s project",
+}
+
+// benchSentence is a natural-language request about domain d, one in four with a typo.
+func benchSentence(r *rand.Rand, d benchDomain) string {
+	word := func() string { return d.words[skewed(r, len(d.words))] }
+	w1 := word()
+	if r.IntN(4) == 0 && len(w1) >= 5 {
+		k := 1 + r.IntN(len(w1)-2)
+		w1 = w1[:k] + w1[k+1:] // a letter left out
+	}
+	return fmt.Sprintf(benchSentences[r.IntN(len(benchSentences))], w1, word(), d.noun, benchGeneric[skewed(r, len(benchGeneric))])
 }

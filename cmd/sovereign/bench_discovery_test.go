@@ -38,3 +38,15 @@ func TestSyntheticCardsAreValidAndDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchRelevance_PrintsTheMeasuresAndNeedsAnEmptyStore(t *testing.T) {
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "r.db")
+	last := regexp.MustCompile(`(?m)^ndcg@10=[\d.]+ recall@10=[\d.]+ mrr=[\d.]+ zero_results=[\d.]+ none_precision=[\d.]+\n$`)
+	out, err := run(t, context.Background(), "bench", "relevance", "--store", dsn, "--verbose")
+	if err != nil || !last.MatchString(out) || !regexp.MustCompile(`"convert euros to dollars" +ndcg=`).MatchString(out) {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := run(t, context.Background(), "bench", "relevance", "--store", dsn); err == nil {
+		t.Fatalf("a store with cards accepted: %s", out)
+	}
+}

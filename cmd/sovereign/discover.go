@@ -21,7 +21,7 @@ type discoveredCard struct {
 	Skills []string `json:"skills"`
 	Tags   []string `json:"tags"`
 	Status string   `json:"status"`
-	Score  *float64 `json:"score,omitempty"`
+	Score  *int     `json:"score,omitempty"`
 }
 
 func newDiscover() *cobra.Command {
@@ -34,9 +34,11 @@ func newDiscover() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "discover [QUERY]",
 		Short: "Find agent cards in a registry",
-		Long: `discover searches a registry's agent cards: QUERY is free text (every word must match;
-results are ranked by relevance), and --tag, --skill, --capability and --status narrow the result
-(all of them must hold). It prints a table of name, id, skills, tags and status, or with --json
+		Long: `discover searches a registry's agent cards: QUERY is free text, written as you would ask
+("convert euros to dollars"; cards matching enough of its words, misspelled or related words
+included, rank by relevance, and with a misspelled word the registry's correction is printed on
+standard error), and --tag, --skill, --capability and --status narrow the result (all of them
+must hold). It prints a table of name, id, skills, tags and status, or with --json
 the API's items as they come. --all follows the pages to the end.`,
 		Example: `  sovereign discover weather
   sovereign discover --tag travel --capability streaming
@@ -64,13 +66,17 @@ the API's items as they come. --all follows the pages to the end.`,
 			}
 			api := newRegistryClient(registry, credential)
 			var items []json.RawMessage
-			for {
+			for first := true; ; first = false {
 				var page struct {
 					Items      []json.RawMessage `json:"items"`
 					NextCursor string            `json:"next_cursor"`
+					DidYouMean string            `json:"did_you_mean"`
 				}
 				if err := api.do(http.MethodGet, "/api/v1/agent-cards?"+q.Encode(), nil, nil, &page); err != nil {
 					return err
+				}
+				if first && page.DidYouMean != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "did you mean: %s\n", page.DidYouMean)
 				}
 				items = append(items, page.Items...)
 				if !all || page.NextCursor == "" {

@@ -33,6 +33,10 @@ func TestDiscover_PrintsATableOrJSON(t *testing.T) {
 		!strings.Contains(out, "weather-skill") || !strings.Contains(out, "active") {
 		t.Fatalf("discover weather = %q, %v", out, err)
 	}
+	out, err = run(t, ctx, "discover", "can you find me an agent for the wether", "--registry", hs.URL)
+	if err != nil || !strings.Contains(out, "did you mean: agent weather") || !strings.Contains(out, "Weather Oracle") {
+		t.Fatalf("discover with a typo = %q, %v", out, err)
+	}
 	out, err = run(t, ctx, "discover", "--tag", "travel", "--json", "--registry", hs.URL)
 	var items []map[string]any
 	if err != nil || json.Unmarshal([]byte(out), &items) != nil || len(items) != 1 || items[0]["name"] != "Travel Planner" {

@@ -50,7 +50,7 @@ type CardView struct {
 	SPIFFEID        string                      `json:"spiffe_id,omitempty"`
 	OriginRegistry  string                      `json:"origin_registry,omitempty"`
 	CardURL         string                      `json:"card_url" doc:"Where the card document is served"`
-	Score           *float64                    `json:"score,omitempty" doc:"Relevance (text queries)"`
+	Score           *int                        `json:"score,omitempty" doc:"Relevance from 0 to 100 (text queries): 100 is every word of the query matched as strongly as the registry allows" minimum:"0" maximum:"100"`
 	CreatedAt       time.Time                   `json:"created_at"`
 	UpdatedAt       time.Time                   `json:"updated_at"`
 	LastHeartbeatAt *time.Time                  `json:"last_heartbeat_at,omitempty"`
@@ -167,6 +167,9 @@ func (in *searchInput) Resolve(hctx huma.Context) []error {
 type CardPage struct {
 	Items      []CardView `json:"items"`
 	NextCursor string     `json:"next_cursor,omitempty"`
+	// DidYouMean is the query with misspelled words corrected, when some were read as close
+	// words (or nothing matched them).
+	DidYouMean string `json:"did_you_mean,omitempty" doc:"The query with misspelled words corrected, when some were"`
 	fields     []string
 }
 
@@ -175,9 +178,10 @@ func (p CardPage) MarshalJSON() ([]byte, error) {
 	type plain struct {
 		Items      any    `json:"items"`
 		NextCursor string `json:"next_cursor,omitempty"`
+		DidYouMean string `json:"did_you_mean,omitempty"`
 	}
 	if len(p.fields) == 0 {
-		return json.Marshal(plain{p.Items, p.NextCursor})
+		return json.Marshal(plain{p.Items, p.NextCursor, p.DidYouMean})
 	}
 	items := make([]map[string]json.RawMessage, len(p.Items))
 	for i, v := range p.Items {
@@ -196,7 +200,7 @@ func (p CardPage) MarshalJSON() ([]byte, error) {
 			}
 		}
 	}
-	return json.Marshal(plain{items, p.NextCursor})
+	return json.Marshal(plain{items, p.NextCursor, p.DidYouMean})
 }
 
 type searchOutput struct {
@@ -409,12 +413,12 @@ func (h *Cards) search(ctx context.Context, in *searchInput) (*searchOutput, err
 	if err != nil {
 		return nil, err
 	}
-	body := CardPage{Items: make([]CardView, 0, len(res.Cards)), fields: fields}
+	body := CardPage{Items: make([]CardView, 0, len(res.Cards)), DidYouMean: res.DidYouMean, fields: fields}
 	ranked := len(discovery.QueryTokens(q.Text)) > 0
 	for i, c := range res.Cards {
 		v := h.view(c)
 		if ranked {
-			s := res.Scores[i]
+			s := res.Relevance[i]
 			v.Score = &s
 		}
 		body.Items = append(body.Items, v)

@@ -74,9 +74,10 @@ func (s *Cards) write(ctx context.Context, fn func(q store.Querier) error) error
 	return s.db.InTx(ctx, func(tx *sql.Tx) error { return fn(s.db.TxQuerier(tx)) })
 }
 
-// searchArgs are the pre-tokenized full-text columns of a card.
+// searchArgs are the full-text columns of a card, analyzed as discovery analyzes cards (terms:
+// stems without stop words).
 func searchArgs(c *registry.AgentCard) (name, desc, skills, tags string) {
-	return discovery.SearchText(c.Name), discovery.SearchText(c.Description), discovery.SearchText(c.SkillText), c.Doc().TagText()
+	return discovery.AnalyzedText(c.Name), discovery.AnalyzedText(c.Description), discovery.AnalyzedText(c.SkillText), discovery.AnalyzedText(c.Tags...)
 }
 
 func sigJSON(c *registry.AgentCard) string {
@@ -388,11 +389,13 @@ func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]regi
 	return out, rows.Err()
 }
 
-// SearchCards implements registry.CardStore with the store's full-text index: FTS5 bm25 on
-// SQLite (the same ranking as discovery.Index), ts_rank with the same column weights on
-// PostgreSQL (the same matches; the order of near scores can differ).
+// SearchCards implements registry.CardStore with the store's full-text index, the fallback
+// while the in-memory index loads: the query's terms (analyzed as discovery analyzes them) are
+// matched with OR, ranked by FTS5 bm25 with the index's column weights on SQLite and ts_rank
+// with the same weights on PostgreSQL; Relevance is each score against the page's best. It has
+// none of the index's typo tolerance, prefixes, synonyms or relevance floor.
 func (s *Cards) SearchCards(ctx context.Context, q *discovery.Query) (discovery.Result, error) {
-	toks := discovery.QueryTokens(q.Text)
+	toks := discovery.QueryTerms(q.Text)
 	ranked := len(toks) > 0
 	var where []string
 	var args []any
@@ -405,8 +408,8 @@ func (s *Cards) SearchCards(ctx context.Context, q *discovery.Query) (discovery.
 	score := `0.0`
 	if ranked {
 		if pg {
-			tsq := arg(strings.Join(toks, " "))
-			from = `agent_cards c, plainto_tsquery('simple', ` + tsq + `) tq`
+			tsq := arg(strings.Join(toks, " | "))
+			from = `agent_cards c, to_tsquery('simple', ` + tsq + `) tq`
 			where = append(where, `c.search @@ tq`)
 			score = `ts_rank('{0.1, 0.0, 0.4, 1.0}', c.search, tq)::float8`
 		} else {
@@ -415,7 +418,7 @@ func (s *Cards) SearchCards(ctx context.Context, q *discovery.Query) (discovery.
 				quoted[i] = `"` + t + `"`
 			}
 			from = `agent_cards_fts f JOIN agent_cards c ON c.rid = f.rowid`
-			where = append(where, `agent_cards_fts MATCH `+arg(strings.Join(quoted, " ")))
+			where = append(where, `agent_cards_fts MATCH `+arg(strings.Join(quoted, " OR ")))
 			score = fmt.Sprintf(`-bm25(agent_cards_fts, %d.0, %d.0, %d.0, %d.0)`, discovery.WeightName,
 				discovery.WeightDescription, discovery.WeightSkills, discovery.WeightTags)
 		}
@@ -466,6 +469,15 @@ func (s *Cards) SearchCards(ctx context.Context, q *discovery.Query) (discovery.
 	}
 	if err := rows.Err(); err != nil {
 		return discovery.Result{}, err
+	}
+	if ranked && len(hits) > 0 {
+		top := hits[0].Score
+		if q.After != nil {
+			top = max(top, q.After.Score)
+		}
+		for i := range hits {
+			hits[i].Relevance = min(100, max(1, int(100*hits[i].Score/top)))
+		}
 	}
 	return discovery.Page(hits, q.Limit, ranked), nil
 }
