@@ -379,7 +379,7 @@ func TestVerifier_DetectsTampering(t *testing.T) {
 		t.Fatal("altered event not detected")
 	}
 	// A balance changed behind the log's back.
-	v = teg.NewVerifier()
+	v := teg.NewVerifier()
 	for _, e := range h.m.events {
 		_ = v.Add(e)
 	}
