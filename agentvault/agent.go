@@ -39,9 +39,10 @@ const (
 // /.well-known/agent-card.json, the JSON-RPC binding at the path of the card's JSONRPC
 // interface and the HTTP+JSON binding under the path of its HTTP+JSON interface (each at its
 // Default…Path when the card lists none), the gRPC binding on the host:port of its GRPC
-// interface (or GRPCListener), and — with a RegistryURL and a Credential — sends a
-// heartbeat to the registry at start and every HeartbeatInterval. Run stops it gracefully when
-// its context ends. Executor and Card are required; the rest has defaults.
+// interface (or GRPCListener), and — by default, as soon as it has a RegistryURL and a
+// credential (Credential, or its client credentials in Keys) — keeps itself active in
+// discovery with heartbeats (a Heartbeater: at start, then every half of the registry's
+// interval, or every HeartbeatInterval). Run stops it gracefully when its context ends. Executor and Card are required; the rest has defaults.
 type Agent struct {
 	// Executor is the agent's logic.
 	Executor a2a.Executor
