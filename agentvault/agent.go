@@ -21,8 +21,9 @@ import (
 
 // Defaults of an Agent.
 const (
-	// DefaultHeartbeatInterval is how often an Agent tells the registry it is alive: half the
-	// registry's default interval, so one lost heartbeat does not count as a missed one.
+	// DefaultHeartbeatInterval is how often an Agent tells the registry it is alive until the
+	// registry says its own interval (then half of that): half the registry's default
+	// interval, so one lost heartbeat does not count as a missed one.
 	DefaultHeartbeatInterval = 30 * time.Second
 	// DefaultShutdownTimeout is how long Run waits for requests in flight when it stops.
 	DefaultShutdownTimeout = 10 * time.Second
@@ -30,8 +31,6 @@ const (
 	// lists no interface of theirs.
 	DefaultJSONRPCPath = "/a2a"
 	DefaultRESTPath    = "/a2a/v1"
-	// heartbeatTimeout bounds one heartbeat request.
-	heartbeatTimeout = 10 * time.Second
 	// readHeaderTimeout bounds reading a request's headers.
 	readHeaderTimeout = 10 * time.Second
 )
@@ -40,9 +39,10 @@ const (
 // /.well-known/agent-card.json, the JSON-RPC binding at the path of the card's JSONRPC
 // interface and the HTTP+JSON binding under the path of its HTTP+JSON interface (each at its
 // Default…Path when the card lists none), the gRPC binding on the host:port of its GRPC
-// interface (or GRPCListener), and — with a RegistryURL and a Credential — sends a
-// heartbeat to the registry at start and every HeartbeatInterval. Run stops it gracefully when
-// its context ends. Executor and Card are required; the rest has defaults.
+// interface (or GRPCListener), and — by default, as soon as it has a RegistryURL and a
+// credential (Credential, or its client credentials in Keys) — keeps itself active in
+// discovery with heartbeats (a Heartbeater: at start, then every half of the registry's
+// interval, or every HeartbeatInterval). Run stops it gracefully when its context ends. Executor and Card are required; the rest has defaults.
 type Agent struct {
 	// Executor is the agent's logic.
 	Executor a2a.Executor
@@ -65,7 +65,8 @@ type Agent struct {
 	// credential (an access token or API key), the new identity and client credentials saved
 	// in Keys (required then) and used from then on.
 	DeveloperCredential Credential
-	// HeartbeatInterval is the time between heartbeats: 0 for DefaultHeartbeatInterval,
+	// HeartbeatInterval is the time between heartbeats: 0 to follow the registry (half the
+	// interval its heartbeat answers advertise; DefaultHeartbeatInterval until then),
 	// negative for none.
 	HeartbeatInterval time.Duration
 	// Addr is the address to listen on ("host:port"; ":8080" when empty), unless Listener
@@ -396,40 +397,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
-// heartbeatLoop sends a heartbeat now and every interval until ctx ends.
+// heartbeatLoop sends heartbeats until ctx ends, counting the accepted ones.
 func (a *Agent) heartbeatLoop(ctx context.Context, reg *Registry, cred Credential) {
-	every := a.HeartbeatInterval
-	if every == 0 {
-		every = DefaultHeartbeatInterval
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		hctx, cancel := context.WithTimeout(ctx, heartbeatTimeout)
-		_, err := reg.Heartbeat(hctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		a.mu.Lock()
-		a.lastErr = err
-		if err == nil {
-			a.heartbeats++
-		}
-		a.mu.Unlock()
-		if err != nil {
-			var apiErr *APIError
-			if ts, ok := cred.(*TokenSource); ok && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
-				ts.Invalidate() // a token the registry no longer takes: get a new one next time
+	hb := &Heartbeater{Registry: reg, Credential: cred, Interval: a.HeartbeatInterval, Logger: a.logger(), AgentID: a.agentID(),
+		OnBeat: func(_ *AgentInfo, err error) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.lastErr = err
+			if err == nil {
+				a.heartbeats++
 			}
-			a.logger().Warn("agentvault: heartbeat failed", "agent", a.agentID(), "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		}}
+	hb.Run(ctx)
 }
 
 func (a *Agent) agentID() string {

@@ -293,6 +293,11 @@ type AgentInfo struct {
 	Status          string     `json:"status"`
 	CreatedAt       time.Time  `json:"created_at"`
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at,omitempty"`
+	// HeartbeatIntervalSeconds and InactiveAfterSeconds are the registry's heartbeat rule, in
+	// answers to Heartbeat: it expects a heartbeat every HeartbeatIntervalSeconds and marks an
+	// agent silent for InactiveAfterSeconds inactive until its next heartbeat (0: not said).
+	HeartbeatIntervalSeconds float64 `json:"heartbeat_interval_seconds,omitempty"`
+	InactiveAfterSeconds     float64 `json:"inactive_after_seconds,omitempty"`
 }
 
 // Me returns the calling agent.
@@ -305,7 +310,8 @@ func (r *Registry) Me(ctx context.Context) (*AgentInfo, error) {
 }
 
 // Heartbeat tells the registry the calling agent is alive; agents silent for three of the
-// registry's heartbeat intervals are marked inactive in discovery.
+// registry's heartbeat intervals are marked inactive in discovery, and active again at their
+// next heartbeat. Heartbeater sends them on a schedule.
 func (r *Registry) Heartbeat(ctx context.Context) (*AgentInfo, error) {
 	a := &AgentInfo{}
 	if _, err := r.api.do(ctx, http.MethodPost, "/api/v1/agents/me/heartbeat", nil, nil, true, nil, a); err != nil {

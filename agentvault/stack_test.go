@@ -32,6 +32,12 @@ type stack struct {
 // onboarding routes.
 func startStack(t *testing.T) *stack {
 	t.Helper()
+	return startStackWith(t, nil)
+}
+
+// startStackWith is startStack with the configuration adjusted by tweak (when not nil).
+func startStackWith(t *testing.T, tweak func(*config.Config)) *stack {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.PublicURL = "http://registry.test"
@@ -39,6 +45,9 @@ func startStack(t *testing.T) *stack {
 	cfg.RateLimits.AuthPerMinute, cfg.RateLimits.AuthBurst = 100000, 100000
 	cfg.RateLimits.AuthFailuresPerMinute, cfg.RateLimits.AuthFailuresBurst = 100000, 100000
 	cfg.RateLimits.BootstrapPerMinute, cfg.RateLimits.BootstrapBurst = 100000, 100000
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
 	}

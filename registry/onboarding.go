@@ -666,9 +666,13 @@ func (o *Onboarding) AgentActive(ctx context.Context, agentID string) error {
 	return AgentStatusError(status)
 }
 
-// MarkStale marks inactive the cards of agents silent for three heartbeat intervals.
+// StaleIntervals is how many heartbeat intervals an agent may stay silent before MarkStale
+// marks its card inactive.
+const StaleIntervals = 3
+
+// MarkStale marks inactive the cards of agents silent for StaleIntervals heartbeat intervals.
 func (o *Onboarding) MarkStale(ctx context.Context, interval time.Duration) (int, error) {
-	return o.store.MarkStale(ctx, o.now().Add(-3*interval))
+	return o.store.MarkStale(ctx, o.now().Add(-StaleIntervals*interval))
 }
 
 // ed25519JWK reads an Ed25519 public key from its JWK (RFC 8037); a weak key (small order,

@@ -66,7 +66,8 @@ func TestOnboarding_FromDeveloperToFundedAgent(t *testing.T) {
 			t.Fatalf("agents/me: %s", me.Raw)
 		}
 		s.do("GET", "/api/v1/agents/me", nil, bearer(ada.Access)).want(t, 403, "AGENT_ONLY")
-		if hb := s.do("POST", "/api/v1/agents/me/heartbeat", nil, agent).want(t, 200, ""); hb.str("last_heartbeat_at") == "" {
+		if hb := s.do("POST", "/api/v1/agents/me/heartbeat", nil, agent).want(t, 200, ""); hb.str("last_heartbeat_at") == "" ||
+			hb.Body["heartbeat_interval_seconds"] != 60.0 || hb.Body["inactive_after_seconds"] != 180.0 {
 			t.Fatalf("heartbeat: %s", hb.Raw)
 		}
 		// SVID renewal: the active agent renews; once suspended, it may not.

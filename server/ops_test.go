@@ -39,7 +39,33 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Errorf("OpenAPI lacks %s", p)
 		}
 	}
+	// The routes served by plain handlers are described too, with their responses.
+	for p, method := range map[string]string{"/ard/v1/search": "post", "/ard/v1/explore": "post", "/ard/v1/agents": "get",
+		"/ard/v1/agents/{urn}": "get", "/.well-known/ai-catalog.json": "get", "/.well-known/spiffe-bundle": "get",
+		"/agents/{id}/.well-known/agent-card.json": "get", "/healthz": "get", "/readyz": "get", "/metrics": "get"} {
+		item, _ := paths[p].(map[string]any)
+		op, _ := item[method].(map[string]any)
+		if op == nil {
+			t.Errorf("OpenAPI lacks %s %s", method, p)
+			continue
+		}
+		if resp, _ := op["responses"].(map[string]any); len(resp) == 0 {
+			t.Errorf("OpenAPI: %s %s has no responses", method, p)
+		}
+	}
+	search := paths["/ard/v1/search"].(map[string]any)["post"].(map[string]any)
+	if search["requestBody"] == nil || search["responses"].(map[string]any)["400"] == nil {
+		t.Errorf("OpenAPI: the ARD search has no request body or 400: %v", search)
+	}
+	if params, _ := paths["/ard/v1/agents/{urn}"].(map[string]any)["get"].(map[string]any)["parameters"].([]any); len(params) != 1 {
+		t.Errorf("OpenAPI: the {urn} parameter is not declared: %v", params)
+	}
 	schemas := o.Body["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, name := range []string{"SearchRequest", "SearchResponse", "Manifest", "ReadyBody"} {
+		if _, ok := schemas[name]; !ok {
+			t.Errorf("OpenAPI lacks the %s schema; has %v", name, keys(schemas))
+		}
+	}
 	if _, ok := schemas["Envelope"]; !ok {
 		t.Errorf("OpenAPI lacks the Envelope error schema; has %v", keys(schemas))
 	}

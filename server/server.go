@@ -238,6 +238,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: spiffe bundle endpoint: %w", err)
 	}
 	mux.Handle("GET "+identityhttp.WellKnownPath, wellKnown)
+	describeOps(api)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -278,6 +279,7 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 	}()
 	(&registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}).Register(api)
 	(&ardhttp.Handler{Cards: s.cards, BaseURL: cfg.PublicURL, HostName: "Sovereign registry " + pub.Hostname(), Limits: limits}).Register(mux)
+	ardhttp.Describe(api)
 	templates, err := registry.NewTemplates(registry.TemplatesConfig{Store: registrysql.NewTemplates(s.db), Authz: authz, Now: now})
 	if err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -173,29 +175,70 @@ func agentRegistry(ctx context.Context, registry, agentID string) (*agentvault.R
 }
 
 func newAgentHeartbeat() *cobra.Command {
-	var f agentFlags
+	var (
+		f     agentFlags
+		every time.Duration
+	)
 	c := &cobra.Command{
-		Use:   "heartbeat [--agent ID] [--registry URL]",
-		Short: "Tell the registry a stored agent is alive",
-		Args:  cobra.NoArgs,
+		Use:   "heartbeat [--agent ID] [--registry URL] [--every DURATION]",
+		Short: "Tell the registry a stored agent is alive (once, or --every DURATION until interrupted)",
+		Long: `heartbeat tells the registry that a stored agent is alive. The registry expects a heartbeat
+every heartbeat interval (onboarding.heartbeat_interval, 1 minute by default) and marks an agent
+silent for three intervals inactive: discovery no longer lists it by default. Its next heartbeat
+makes it active again. Agents built on agentvault.Agent heartbeat by themselves; for any other,
+--every DURATION (e.g. 30s, half the registry's interval) keeps heartbeating until interrupted.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg, a, err := agentRegistry(cmd.Context(), f.registry, f.agent)
+			if every < 0 {
+				return fmt.Errorf("--every %v: must be a positive duration (e.g. 30s), or 0 for one heartbeat", every)
+			}
+			ctx := cmd.Context()
+			a, err := storedAgent(ctx, f.registry, f.agent)
 			if err != nil {
 				return err
 			}
-			info, err := reg.Heartbeat(cmd.Context())
-			if err != nil {
-				return err
+			ts := a.tokenSource(f.registry)
+			reg := agentvault.NewRegistry(f.registry, ts)
+			out := cmd.OutOrStdout()
+			report := func(info *agentvault.AgentInfo) {
+				var at time.Time
+				if info.LastHeartbeatAt != nil {
+					at = *info.LastHeartbeatAt
+				}
+				fmt.Fprintf(out, "%s alive at %s\n", a.ID, at.Format(time.RFC3339))
 			}
-			var at time.Time
-			if info.LastHeartbeatAt != nil {
-				at = *info.LastHeartbeatAt
+			if every == 0 {
+				info, err := reg.Heartbeat(ctx)
+				if err != nil {
+					return err
+				}
+				report(info)
+				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s alive at %s\n", a.ID, at.Format(time.RFC3339))
-			return nil
+			// Keep going through failures (the registry may restart); stop at the first
+			// refusal that another try cannot change.
+			hctx, stop := context.WithCancelCause(ctx)
+			defer stop(nil)
+			hb := &agentvault.Heartbeater{Registry: reg, Credential: ts, Interval: every, AgentID: a.ID,
+				Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)),
+				OnBeat: func(info *agentvault.AgentInfo, err error) {
+					var apiErr *agentvault.APIError
+					switch {
+					case err == nil:
+						report(info)
+					case errors.As(err, &apiErr) && apiErr.Status == http.StatusForbidden:
+						stop(err)
+					}
+				}}
+			hb.Run(hctx)
+			if ctx.Err() != nil {
+				return nil // interrupted: the normal end
+			}
+			return context.Cause(hctx)
 		},
 	}
 	f.bind(c)
+	c.Flags().DurationVar(&every, "every", 0, "keep heartbeating at this period (e.g. 30s) until interrupted; 0 sends one")
 	return c
 }
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAgentRegisterHeartbeatRotateAndActAsTheAgent(t *testing.T) {
@@ -56,6 +58,16 @@ func TestAgentRegisterHeartbeatRotateAndActAsTheAgent(t *testing.T) {
 	if out, err := run(t, ctx, append([]string{"agent", "heartbeat"}, reg...)...); err != nil || !strings.Contains(out, m[1]+" alive at") {
 		t.Fatalf("heartbeat: %q %v", out, err)
 	}
+	// --every keeps heartbeating until interrupted (here: the context ends), then exits 0.
+	ectx, cancelEvery := context.WithTimeout(ctx, 1500*time.Millisecond)
+	out, err = run(t, ectx, append([]string{"agent", "heartbeat", "--every", "200ms"}, reg...)...)
+	cancelEvery()
+	if n := strings.Count(out, m[1]+" alive at"); err != nil || n < 3 {
+		t.Fatalf("heartbeat --every: %d heartbeats, %v\n%s", n, err, out)
+	}
+	if _, err := run(t, ctx, append([]string{"agent", "heartbeat", "--every", "-1s"}, reg...)...); err == nil || !strings.Contains(err.Error(), "positive duration") {
+		t.Fatalf("heartbeat --every -1s: %v", err)
+	}
 	if out, err := run(t, ctx, append([]string{"token", "balance", "--account", m[1]}, reg...)...); err != nil || !strings.Contains(out, "100") {
 		t.Fatalf("balance as the agent: %q %v", out, err)
 	}
@@ -67,6 +79,20 @@ func TestAgentRegisterHeartbeatRotateAndActAsTheAgent(t *testing.T) {
 	}
 	if _, err := run(t, ctx, append([]string{"agent", "heartbeat", "--agent", "agt_unknown"}, reg...)...); err == nil {
 		t.Fatal("heartbeat of an unknown agent succeeded")
+	}
+	// A suspended agent's --every stops at the refusal, non-zero.
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/api/v1/agents/"+m[1]+"/status", strings.NewReader(`{"status":"suspended"}`))
+	req.Header.Set("Authorization", "Bearer "+srv.AdminKey)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("suspend: %v %v", resp, err)
+	}
+	sctx, cancelSuspended := context.WithTimeout(ctx, 10*time.Second)
+	_, err = run(t, sctx, append([]string{"agent", "heartbeat", "--every", "100ms"}, reg...)...)
+	timedOut := sctx.Err() != nil
+	cancelSuspended()
+	if err == nil || !strings.Contains(err.Error(), "AGENT_SUSPENDED") || timedOut {
+		t.Fatalf("heartbeat --every of a suspended agent: %v", err)
 	}
 	if err := os.Chmod(creds, 0o644); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sovereign-stack/sovereign/agentvault"
 	"github.com/sovereign-stack/sovereign/cardtemplate"
 )
 
@@ -18,16 +21,19 @@ func newAgentServe() *cobra.Command {
 	var (
 		tmpl, registryURL, addr, dir string
 		params                       []string
+		hb                           agentFlags
 	)
 	c := &cobra.Command{
-		Use:   "serve --template NAME [--param key=value ...] [--addr HOST:PORT] [--dir DIR]",
+		Use:   "serve --template NAME [--param key=value ...] [--addr HOST:PORT] [--dir DIR] [--agent ID]",
 		Short: "Run a template's agent",
 		Long: `serve runs the agent of a template: it renders the card, writes the same project as
 'sovereign agent new' (to --dir, or a temporary directory removed afterwards), builds it with the
 go command and runs it until interrupted. The agent listens on the port of its card's URL (set it
 with --param url=http://127.0.0.1:9000/a2a) or on --addr, serves its card at
 /.well-known/agent-card.json and answers A2A SendMessage. It needs the go command on the PATH; the
-generated project uses only the standard library, so it builds offline.`,
+generated project uses only the standard library, so it builds offline. With --agent ID (an agent
+registered with 'sovereign agent register') serve also heartbeats to --agent-registry as that
+agent while it runs, so that discovery keeps listing it as active.`,
 		Example: `  sovereign agent serve --template echo-agent --param url=http://127.0.0.1:9000/a2a
   sovereign agent serve --template tool-agent --addr 127.0.0.1:9001`,
 		Args: cobra.NoArgs,
@@ -40,6 +46,11 @@ generated project uses only the standard library, so it builds offline.`,
 				return errors.New("agent serve builds the template's project with the go command, which is not on the PATH")
 			}
 			ctx := cmd.Context()
+			if hb.agent != "" { // before the build: an unknown agent is said at once
+				if _, err := storedAgent(ctx, hb.registry, hb.agent); err != nil {
+					return err
+				}
+			}
 			t, card, values, err := renderForProject(ctx, tmpl, registryURL, params)
 			if err != nil {
 				return err
@@ -72,6 +83,13 @@ generated project uses only the standard library, so it builds offline.`,
 			// On interrupt, let the agent shut down gracefully before it is killed.
 			run.Cancel = func() error { return run.Process.Signal(syscall.SIGTERM) }
 			run.WaitDelay = 10 * time.Second
+			if hb.agent != "" {
+				stop, err := heartbeatInBackground(ctx, cmd, hb)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "serving the %s agent (template %s) from %s\n", t.Kind, t.Name, dir)
 			err = run.Run()
 			if ctx.Err() != nil {
@@ -86,5 +104,25 @@ generated project uses only the standard library, so it builds offline.`,
 	f.StringVar(&registryURL, "registry", "", "base URL of a registry to fetch the template from (default: built-ins, offline)")
 	f.StringVar(&addr, "addr", "", "listen address (default: the port of the card's URL)")
 	f.StringVar(&dir, "dir", "", "where to write the project (default: a temporary directory)")
+	f.StringVar(&hb.agent, "agent", "", "heartbeat as this registered agent while the agent runs")
+	f.StringVar(&hb.registry, "agent-registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "with --agent, the registry to heartbeat to (env SOVEREIGN_REGISTRY)")
 	return c
+}
+
+// heartbeatInBackground heartbeats as the stored agent f.agent to f.registry until ctx ends or
+// stop is called (an agentvault.Heartbeater following the registry's interval; failures are
+// logged to stderr).
+func heartbeatInBackground(ctx context.Context, cmd *cobra.Command, f agentFlags) (stop func(), err error) {
+	a, err := storedAgent(ctx, f.registry, f.agent)
+	if err != nil {
+		return nil, err
+	}
+	ts := a.tokenSource(f.registry)
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	hb := &agentvault.Heartbeater{Registry: agentvault.NewRegistry(f.registry, ts), Credential: ts, AgentID: a.ID,
+		Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))}
+	go func() { defer close(done); hb.Run(hctx) }()
+	fmt.Fprintf(cmd.ErrOrStderr(), "heartbeating to %s as %s\n", f.registry, a.ID)
+	return func() { cancel(); <-done }, nil
 }

@@ -5,58 +5,68 @@
 //	go run ./examples/input-agent -addr 127.0.0.1:9102
 //	sovereign run --agent http://127.0.0.1:9102 --input "42 km"
 //
-// It serves its card at /.well-known/agent-card.json, JSON-RPC at /rpc and HTTP+JSON at /rest.
+// It serves its card at /.well-known/agent-card.json, JSON-RPC at /rpc and HTTP+JSON at /rest,
+// on agentvault.Agent. With -agent ID (an agent registered with 'sovereign agent register', its
+// keys in the agentvault key store, AGENTVAULT_KEYS_FILE) it heartbeats to -registry as that
+// agent, so that discovery keeps listing it as active.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
+	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/a2a"
+	"github.com/sovereign-stack/sovereign/agentvault"
 	"github.com/sovereign-stack/sovereign/examples/input-agent/asker"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9102", "listen address")
+	agentID := flag.String("agent", "", "act as this registered agent: heartbeat to -registry (keys from the agentvault key store)")
+	registry := flag.String("registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "with -agent, the registry (env SOVEREIGN_REGISTRY)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr); err != nil {
+	if err := serve(ctx, *addr, *registry, *agentID); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func serve(ctx context.Context, addr string) error {
+// serve runs the agent until ctx ends; with agentID, as that registered agent, heartbeating to
+// registry.
+func serve(ctx context.Context, addr, registry, agentID string) error {
+	agent := &agentvault.Agent{Executor: asker.Executor{}, ShutdownTimeout: 5 * time.Second}
+	if agentID != "" {
+		keys, err := agentvault.DefaultKeyStore(false)
+		if err != nil {
+			return fmt.Errorf("the key store: %w", err)
+		}
+		ident, err := agentvault.LoadIdentity(ctx, keys, agentID)
+		if err != nil {
+			return fmt.Errorf("agent %s: %w (register it with 'sovereign agent register')", agentID, err)
+		}
+		agent.Identity, agent.Keys, agent.RegistryURL = ident, keys, registry
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	card := asker.Card(base)
-	s := a2a.NewServer(a2a.ServerConfig{Executor: asker.Executor{}, Card: card})
-	defer s.Close()
-	mux := http.NewServeMux()
-	mux.Handle("/rpc", a2a.NewJSONRPCHandler(s))
-	mux.Handle("/rest/", http.StripPrefix("/rest", a2a.NewRESTHandler(s)))
-	mux.Handle("/.well-known/", a2a.CardHandler(card))
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}()
+	agent.Listener, agent.Card = ln, asker.Card(base)
 	log.Printf("input agent: card at %s%s", base, a2a.WellKnownCardPath)
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	return agent.Run(ctx)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
 	}
-	return nil
+	return def
 }

@@ -8,6 +8,15 @@
 // (a2a.NewHTTPHandler, from the card's interfaces); with -grpc-addr it also serves the gRPC
 // binding there (a2a.NewGRPCServer) and lists it first in the card, so that clients prefer it.
 //
+// It runs on agentvault.Agent. With -registered (implied by -paid) it acts as a registered agent —
+// -agent ID (default: the last one registered) from the credentials file of 'sovereign agent
+// register' — and sends heartbeats to -registry, so that discovery keeps listing it as active
+// (the registry marks an agent silent for three heartbeat intervals inactive):
+//
+//	go run ./examples/streaming-agent -write-card card.json
+//	sovereign agent register --card card.json
+//	go run ./examples/streaming-agent -registered
+//
 // With -paid PRICE its story skill costs PRICE AVT (a2a.Payments over an a2a.TEGLedger): it acts
 // as a registered agent — -agent ID (default: the last one registered) from the credentials file
 // of 'sovereign agent register' (-agent-credentials, default SOVEREIGN_CREDENTIALS; its client secret from
@@ -24,12 +33,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -47,12 +54,17 @@ import (
 	"github.com/sovereign-stack/sovereign/examples/streaming-agent/streamer"
 )
 
-// paidConfig is what -paid needs: the price and the registered agent to act as.
-type paidConfig struct {
-	price           avt.Amount
+// agentConfig names the registered agent the example acts as (with -registered or -paid).
+type agentConfig struct {
 	registry        string
 	credentialsFile string
 	agentID         string
+}
+
+// paidConfig is what -paid needs: the price, on top of the registered agent.
+type paidConfig struct {
+	agentConfig
+	price avt.Amount
 }
 
 func main() {
@@ -60,10 +72,11 @@ func main() {
 	grpcAddr := flag.String("grpc-addr", "", "also serve the gRPC binding on this address (listed first in the card)")
 	delay := flag.Duration("delay", 150*time.Millisecond, "pause between two streamed words")
 	writeCard := flag.String("write-card", "", "write the agent's card (for -addr) to this file and exit")
-	paid := flag.String("paid", "", "charge this many AVT per story (needs a registered agent: -registry, -agent-credentials, -agent)")
-	registry := flag.String("registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "with -paid, the registry and TEG (env SOVEREIGN_REGISTRY)")
-	creds := flag.String("agent-credentials", os.Getenv("SOVEREIGN_CREDENTIALS"), "with -paid, the credentials file of 'sovereign agent register' (default SOVEREIGN_CREDENTIALS, then ~/.config/sovereign/credentials.json)")
-	agentID := flag.String("agent", "", "with -paid, the registered agent to act as (default: the last registered)")
+	registered := flag.Bool("registered", false, "act as the registered agent (-agent) and heartbeat to -registry, so that discovery keeps it active")
+	paid := flag.String("paid", "", "charge this many AVT per story (implies -registered)")
+	registry := flag.String("registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "with -registered or -paid, the registry and TEG (env SOVEREIGN_REGISTRY)")
+	creds := flag.String("agent-credentials", os.Getenv("SOVEREIGN_CREDENTIALS"), "with -registered or -paid, the credentials file of 'sovereign agent register' (default SOVEREIGN_CREDENTIALS, then ~/.config/sovereign/credentials.json)")
+	agentID := flag.String("agent", "", "with -registered or -paid, the registered agent to act as (default: the last registered)")
 	flag.Parse()
 	if *writeCard != "" {
 		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(withGRPC(streamer.Card("http://"+*addr), *grpcAddr))
@@ -75,17 +88,21 @@ func main() {
 		}
 		return
 	}
+	var ac *agentConfig
+	if *registered || *paid != "" {
+		ac = &agentConfig{registry: strings.TrimRight(*registry, "/"), credentialsFile: *creds, agentID: *agentID}
+	}
 	var pc *paidConfig
 	if *paid != "" {
 		price, err := avt.Parse(*paid)
 		if err != nil || price.IsZero() {
 			log.Fatalf("-paid %q: not a positive AVT amount", *paid)
 		}
-		pc = &paidConfig{price: price, registry: strings.TrimRight(*registry, "/"), credentialsFile: *creds, agentID: *agentID}
+		pc = &paidConfig{agentConfig: *ac, price: price}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr, *grpcAddr, streamer.Executor{Delay: *delay}, pc); err != nil {
+	if err := serve(ctx, *addr, *grpcAddr, streamer.Executor{Delay: *delay}, ac, pc); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -100,7 +117,9 @@ func withGRPC(card *a2apb.AgentCard, addr string) *a2apb.AgentCard {
 	return card
 }
 
-func serve(ctx context.Context, addr, grpcAddr string, ex a2a.Executor, pc *paidConfig) error {
+// serve runs the agent on agentvault.Agent until ctx ends: as the registered agent of ac
+// (heartbeating to its registry) when ac is set, paid as pc says when pc is set.
+func serve(ctx context.Context, addr, grpcAddr string, ex a2a.Executor, ac *agentConfig, pc *paidConfig) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -113,87 +132,94 @@ func serve(ctx context.Context, addr, grpcAddr string, ex a2a.Executor, pc *paid
 		}
 		grpcAddr = gln.Addr().String()
 	}
+	closeAll := func() {
+		_ = ln.Close()
+		if gln != nil {
+			_ = gln.Close()
+		}
+	}
 	base := "http://" + ln.Addr().String()
 	cfg := a2a.ServerConfig{Executor: ex, Card: withGRPC(streamer.Card(base), grpcAddr)}
-	var auth *a2a.Authenticator
-	if pc != nil {
-		if auth, err = pc.apply(&cfg); err != nil {
-			_ = ln.Close()
+	agent := &agentvault.Agent{Listener: ln, GRPCListener: gln, ShutdownTimeout: 5 * time.Second}
+	if ac != nil {
+		if err := ac.apply(agent); err != nil {
+			closeAll()
 			return err
 		}
 	}
-	s := a2a.NewServer(cfg)
-	defer s.Close()
-	var mopts []a2a.MountOption
-	if auth != nil {
-		mopts = append(mopts, a2a.WithAuthenticator(auth))
+	if pc != nil {
+		if agent.Auth, err = pc.apply(&cfg, agent.Identity); err != nil {
+			closeAll()
+			return err
+		}
 	}
-	h, err := a2a.NewHTTPHandler(s, cfg.Card, mopts...)
-	if err != nil {
-		_ = ln.Close()
-		return err
-	}
+	agent.Executor, agent.Card, agent.Store = cfg.Executor, cfg.Card, cfg.Store
 	if gln != nil {
-		gs := a2a.NewGRPCServer(s, auth, nil)
-		go func() { _ = gs.Serve(gln) }()
-		defer gs.Stop()
 		log.Printf("streaming agent: gRPC on %s", grpcAddr)
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}()
 	log.Printf("streaming agent: card at %s%s", base, a2a.WellKnownCardPath)
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	return agent.Run(ctx)
+}
+
+// apply makes agent act as the registered agent of ac: its identity and client credentials from
+// the agentvault key store (AGENTVAULT_KEYS_FILE), heartbeats to ac.registry.
+func (ac *agentConfig) apply(agent *agentvault.Agent) error {
+	id := ac.agentID
+	if id == "" {
+		var err error
+		if id, err = ac.currentAgent(); err != nil {
+			return err
+		}
 	}
+	keys, err := agentvault.DefaultKeyStore(false)
+	if err != nil {
+		return fmt.Errorf("the key store: %w", err)
+	}
+	ident, err := agentvault.LoadIdentity(context.Background(), keys, id)
+	if err != nil {
+		return fmt.Errorf("agent %s: %w (register it with 'sovereign agent register')", id, err)
+	}
+	agent.Identity, agent.Keys, agent.RegistryURL = ident, keys, ac.registry
+	log.Printf("streaming agent: acting as %s, heartbeating to %s", id, ac.registry)
 	return nil
 }
 
-// storedAgent is the part of the credentials file of 'sovereign agent register' the example
-// reads; the agent's client secret is in the agentvault key store (AGENTVAULT_KEYS_FILE).
-type storedAgent struct {
-	SPIFFEID string `json:"spiffe_id"`
-}
-
-// apply makes cfg paid: the story skill costs pc.price, paid to the stored agent's wallet, and
-// callers authenticate with a JWT-SVID. It returns the auth middleware to put before the
-// bindings.
-func (pc *paidConfig) apply(cfg *a2a.ServerConfig) (*a2a.Authenticator, error) {
-	path := pc.credentialsFile
+// currentAgent is the agent of ac.registry registered last, from the credentials file of
+// 'sovereign agent register'.
+func (ac *agentConfig) currentAgent() (string, error) {
+	path := ac.credentialsFile
 	if path == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
-			return nil, fmt.Errorf("-paid: no credentials file (set -agent-credentials): %w", err)
+			return "", fmt.Errorf("no credentials file (set -agent-credentials or -agent): %w", err)
 		}
 		path = filepath.Join(dir, "sovereign", "credentials.json")
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("-paid: %w", err)
+		return "", fmt.Errorf("the registered agent: %w (register one with 'sovereign agent register', or set -agent)", err)
 	}
 	var file struct {
 		Registries map[string]struct {
-			Agents  map[string]storedAgent `json:"agents"`
-			Current string                 `json:"current"`
+			Current string `json:"current"`
 		} `json:"registries"`
 	}
 	if err := json.Unmarshal(b, &file); err != nil {
-		return nil, fmt.Errorf("-paid: %s: %w", path, err)
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	reg := file.Registries[pc.registry]
-	id := pc.agentID
+	id := file.Registries[ac.registry].Current
 	if id == "" {
-		id = reg.Current
+		return "", fmt.Errorf("no agent of %s in %s: register one with 'sovereign agent register'", ac.registry, path)
 	}
-	a, ok := reg.Agents[id]
-	if !ok {
-		return nil, fmt.Errorf("-paid: no agent %q of %s in %s: register one with 'sovereign agent register'", id, pc.registry, path)
-	}
-	sid, err := spiffeid.FromString(a.SPIFFEID)
+	return id, nil
+}
+
+// apply makes cfg paid: the story skill costs pc.price, paid to the wallet of the agent ident,
+// and callers authenticate with a JWT-SVID. It returns the auth middleware to put before the
+// bindings.
+func (pc *paidConfig) apply(cfg *a2a.ServerConfig, ident *agentvault.Identity) (*a2a.Authenticator, error) {
+	id := ident.ID
+	sid, err := spiffeid.FromString(ident.SPIFFEID)
 	if err != nil {
 		return nil, fmt.Errorf("-paid: agent %s: %w", id, err)
 	}

@@ -25,6 +25,9 @@ type Onboarding struct {
 	Service *registry.Onboarding
 	Cards   *Cards
 	Limits  *httpapi.RateLimits
+	// HeartbeatInterval is how often agents are expected to send heartbeats (the registry marks
+	// an agent silent for three of them inactive); heartbeat answers advertise it.
+	HeartbeatInterval time.Duration
 }
 
 // BootstrapTokenView is an outstanding bootstrap token (its secret only at creation).
@@ -253,12 +256,22 @@ func (h *Onboarding) me(ctx context.Context, _ *struct{}) (*agentOutput, error) 
 	return &agentOutput{Body: agentView(a)}, nil
 }
 
-func (h *Onboarding) heartbeat(ctx context.Context, _ *struct{}) (*agentOutput, error) {
+// HeartbeatView is the answer to a heartbeat: the agent, and the heartbeat rule.
+type HeartbeatView struct {
+	AgentView
+	HeartbeatIntervalSeconds float64 `json:"heartbeat_interval_seconds,omitempty" doc:"How often the registry expects a heartbeat; an agent silent for three intervals is marked inactive in discovery until its next heartbeat"`
+	InactiveAfterSeconds     float64 `json:"inactive_after_seconds,omitempty" doc:"Silence after which the agent is marked inactive (three heartbeat intervals)"`
+}
+
+type heartbeatOutput struct{ Body HeartbeatView }
+
+func (h *Onboarding) heartbeat(ctx context.Context, _ *struct{}) (*heartbeatOutput, error) {
 	a, err := h.Service.Heartbeat(ctx, httpapi.Subject(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return &agentOutput{Body: agentView(a)}, nil
+	return &heartbeatOutput{Body: HeartbeatView{AgentView: agentView(a), HeartbeatIntervalSeconds: h.HeartbeatInterval.Seconds(),
+		InactiveAfterSeconds: (registry.StaleIntervals * h.HeartbeatInterval).Seconds()}}, nil
 }
 
 type secretOutput struct {
