@@ -50,7 +50,7 @@ the agent's id, card name or URL host, sent in the header its card names; with -
 also that agent's own JWT (from the client credentials kept for it) when the card asks for a
 bearer token. The command fails when the task fails, is rejected or is canceled.
 
---pay AMOUNT pays for the task (DESIGN §7, paid tasks): acting as the agent registered from this
+--pay AMOUNT pays for the task (a paid task): acting as the agent registered from this
 machine (the credentials file of 'sovereign agent register'; --as ID picks another), run reads
 the payee from the target card's pricing extension, holds AMOUNT AVT for it on the TEG (a pending
 transfer that expires after --pay-timeout; the fee is added by the ledger), attaches the hold to

@@ -17,7 +17,7 @@ import (
 	"github.com/sovereign-stack/sovereign/store"
 )
 
-// serveFlags are the flags of the split-mode commands (DESIGN §2): `teg serve` and
+// serveFlags are the flags of the split-mode commands: `teg serve` and
 // `registry serve`. Each is set only by the command that defines it.
 type serveFlags struct {
 	mtlsAddr     string
@@ -68,7 +68,7 @@ func withTegServe(teg *cobra.Command, f *flags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the TEG alone (split mode): token routes on --addr, and on --mtls-addr for the registry and agents",
-		Long: `serve runs the token economy on its own database (split mode, DESIGN §2). It listens on --addr
+		Long: `serve runs the token economy on its own database (split mode). It listens on --addr
 (plain HTTP: agents with JWT-SVIDs, the admin key in DATA/admin.key) and on --mtls-addr (TLS 1.3 with
 mutual authentication: clients must present an X.509-SVID of a registry or an agent of the trust
 domain; the registry opens wallets and grants there). Its own SVID, spiffe://TD/teg, comes from the
@@ -99,7 +99,7 @@ func newRegistry(f *flags) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the registry alone (split mode), reaching the TEG at --teg-url over mTLS",
 		Long: `serve runs the registry (accounts, agent cards, discovery, templates, portal, identity) on its own
-database (split mode, DESIGN §2) and reaches the TEG at --teg-url (the TEG's mTLS listener) with
+database (split mode) and reaches the TEG at --teg-url (the TEG's mTLS listener) with
 its own X.509-SVID, spiffe://TD/registry/NAME, from the builtin CA in --identity-dir, rotated at
 half its lifetime — or, with --identity-mode spire, from the SPIFFE Workload API, while agent SVIDs
 are minted through the SPIRE Server API (--spire-server-socket). /readyz reports whether the TEG
