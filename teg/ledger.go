@@ -670,8 +670,7 @@ func (b *batch) checkSend(c *Command) (spendChange, error) {
 	}
 	if l := c.Limits; l != nil {
 		if l.Resolve {
-			t := b.params.TierOf(l.Tier, l.Reputation)
-			l = &Limits{Tier: t.Name, PerTransfer: t.PerTransfer, Daily: t.Daily}
+			l = b.params.LimitsFor(l.Tier, l.Reputation)
 		}
 		if c.Amount.Cmp(l.PerTransfer) > 0 {
 			return spendChange{}, ErrTransferLimit.With("field", "amount").With("tier", l.Tier).

@@ -464,7 +464,7 @@ func (l *Ledger) fillMinted(ctx context.Context) error {
 	}
 	return l.db.InTx(ctx, func(tx *sql.Tx) error {
 		w := &writer{l: l, q: l.db.TxQuerier(tx), dialect: l.db.Dialect()}
-		if _, err := w.q.ExecContext(ctx, `SELECT seq FROM teg_head WHERE id = 1`+w.forUpdate()); err != nil {
+		if _, err := w.lockHead(); err != nil {
 			return err
 		}
 		var minted avt.Amount

@@ -23,17 +23,14 @@ type writer struct {
 	dialect store.Dialect
 }
 
+// lockHead reads the head row and locks it for the transaction (FOR UPDATE on PostgreSQL;
+// SQLite's write transactions lock the whole database), which orders all writers.
 func (w *writer) lockHead() (teg.Head, error) {
-	return readHead(context.Background(), w.q, w.forUpdate())
-}
-
-// forUpdate is the suffix that locks the rows a SELECT reads (PostgreSQL; SQLite's write
-// transactions lock the whole database).
-func (w *writer) forUpdate() string {
+	suffix := ""
 	if w.dialect == store.Postgres {
-		return ` FOR UPDATE`
+		suffix = ` FOR UPDATE`
 	}
-	return ""
+	return readHead(context.Background(), w.q, suffix)
 }
 
 // overlay is the state the engine reads during a group: what this group changed, over what the
