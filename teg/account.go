@@ -23,7 +23,7 @@ const (
 )
 
 // SystemAccounts lists every system account; the ledger creates them on first use.
-var SystemAccounts = []AccountID{Treasury, ValidatorPool, StakingPool, Burn, Escrow, DisputeEscrow}
+var SystemAccounts = []AccountID{Treasury, ValidatorPool, StakingPool, Burn, Escrow, DisputeEscrow, Bonded, UnbondingPool, Rewards}
 
 // SystemIndex returns id's index in SystemAccounts, or -1 when id is not a system account the
 // ledger knows.
@@ -41,6 +41,12 @@ func (id AccountID) SystemIndex() int {
 		return 4
 	case DisputeEscrow:
 		return 5
+	case Bonded:
+		return 6
+	case UnbondingPool:
+		return 7
+	case Rewards:
+		return 8
 	}
 	return -1
 }
@@ -51,8 +57,11 @@ func (id AccountID) IsSystem() bool { return strings.HasPrefix(string(id), "sys:
 // Part names one of an account's sub-balances.
 type Part string
 
-// The sub-balances of an account. Liquid is spendable; Locked holds pending transfers; Staked
-// and Unbonding belong to staking (a later issue).
+// The sub-balances of an account. Liquid is spendable; Locked holds pending transfers. An
+// agent's bonded and unbonding tokens are held by the system accounts Bonded and UnbondingPool
+// (its share of them is in its delegations and unbonding entries, so that a slash lowers every
+// delegation at once); the service reports them as the agent's Staked and Unbonding balances.
+// The stored Staked and Unbonding parts of an account are not used by the ledger.
 const (
 	Liquid    Part = "liquid"
 	Locked    Part = "locked"

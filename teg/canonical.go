@@ -105,6 +105,9 @@ func (cmd *Command) appendFingerprintInput(b []byte) []byte {
 	if cmd.Kind == KindParams && cmd.Params != nil {
 		b = appendStr(b, cmd.Params.Encode())
 	}
+	if isStakingKind(cmd.Kind) {
+		b = cmd.Staking.appendCanonical(b)
+	}
 	return b
 }
 

@@ -69,7 +69,10 @@ type Changes struct {
 	Accounts  []Account
 	Transfers []Transfer
 	Events    []Event
-	Head      Head
+	// State is the keyed state (StateReader) the batch changed: each key once, with its final
+	// text ("" deletes it).
+	State []StateEntry
+	Head  Head
 }
 
 // Ledger applies commands. It holds no state between calls; it is safe for concurrent use, but
@@ -103,6 +106,9 @@ type batch struct {
 
 	events []Event
 	head   Head
+
+	stateOverlay map[string]string // the keyed state the batch changed ("": deleted)
+	stateOrder   []string          // its keys, first change first
 
 	postings []Posting // free space (len 0) of the arena the events' postings are cut from
 	left     int       // commands not yet applied, to size the next arena chunk
@@ -184,6 +190,12 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 	if len(b.transfers) > 0 {
 		ch.Transfers = b.transfers
 	}
+	if len(b.stateOrder) > 0 {
+		ch.State = make([]StateEntry, len(b.stateOrder))
+		for i, k := range b.stateOrder {
+			ch.State[i] = StateEntry{k, b.stateOverlay[k]}
+		}
+	}
 	nd := 0
 	for _, d := range b.dirty {
 		if d {
@@ -202,7 +214,7 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 }
 
 // numSystem is len(SystemAccounts) (a constant, for batch.sys).
-const numSystem = 6
+const numSystem = 9
 
 // account returns the index in b.accounts of the account id, reading it on first use. The
 // system accounts, which every fee credits, are found without a map lookup.
@@ -287,6 +299,10 @@ func maxPostings(k Kind) int {
 		return 2 + maxFeePostings
 	case KindPost:
 		return 2 + maxFeePostings + 2
+	case KindEpoch:
+		return 8
+	case KindStake, KindUnstake, KindRedelegate, KindValidatorCreate, KindClaim, KindCompound, KindSlash, KindRelease:
+		return 6
 	default:
 		return 2
 	}
@@ -347,6 +363,7 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 	var (
 		spend spendChange
 		data  map[string]string
+		sw    *stateWrites
 	)
 	switch c.Kind {
 	case KindOpen:
@@ -380,6 +397,8 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 		data, err = b.setStatus(c)
 	case KindParams:
 		data, err = b.setParams(c)
+	default:
+		ps, data, sw, err = b.applyStaking(c, &t, ps)
 	}
 	if err != nil {
 		res.Err = err
@@ -389,7 +408,11 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 		res.Err = err
 		return
 	}
-	// Nothing can refuse the command any more: record what it sent or gave back, and its mint.
+	// Nothing can refuse the command any more: record what it sent or gave back, its mint and
+	// its state.
+	if sw != nil {
+		data = b.commitState(sw, data)
+	}
 	b.applySpend(&spend)
 	if c.Kind == KindMint {
 		b.head.Minted, _ = b.head.Minted.Add(c.Amount) // checked by checkMint
@@ -466,6 +489,9 @@ func validate(c *Command) error {
 		return nil
 	case KindTransfer, KindPending, KindMint, KindBurn, KindGrant:
 	default:
+		if isStakingKind(c.Kind) {
+			return validateStaking(c)
+		}
 		return ErrInvalidCommand.With("field", "kind").With("kind", string(c.Kind))
 	}
 	if c.Amount.IsZero() {

@@ -57,6 +57,8 @@ type Command struct {
 	Status AccountStatus `json:"status,omitempty"`
 	// Params is the new parameter set of a KindParams command; its Version must be the next one.
 	Params *Params `json:"params,omitempty"`
+	// Staking holds the arguments of a staking command (see KindStake and the kinds after it).
+	Staking *StakingArgs `json:"staking,omitempty"`
 	// Limits, when set, are the sender's transfer limits: a transfer or pending transfer larger
 	// than Limits.PerTransfer, or that would take what From sent in the last 24 hours past
 	// Limits.Daily, is refused. The service sets them from the caller's tier; commands of the

@@ -23,11 +23,13 @@ type Verifier struct {
 	// first), version its version (1: the configured set).
 	params  string
 	version int
+	// state is the keyed state (staking records) the events' data rebuilt.
+	state map[string]string
 }
 
 // NewVerifier returns a verifier at the start of the log.
 func NewVerifier() *Verifier {
-	return &Verifier{head: Head{Hash: GenesisHash}, balances: map[AccountID]*Account{}, status: map[AccountID]AccountStatus{}, version: 1}
+	return &Verifier{head: Head{Hash: GenesisHash}, balances: map[AccountID]*Account{}, status: map[AccountID]AccountStatus{}, version: 1, state: map[string]string{}}
 }
 
 // Add checks and applies the next event. After the first discrepancy it returns that error for
@@ -81,6 +83,13 @@ func (v *Verifier) add(e Event) error {
 			return fmt.Errorf("event %d: a status event without a valid account and status", e.Seq)
 		}
 		v.status[AccountID(e.Data["account"])] = st
+	}
+	for _, sc := range e.StateChanges() {
+		if sc.Value == "" {
+			delete(v.state, sc.Key)
+		} else {
+			v.state[sc.Key] = sc.Value
+		}
 	}
 	if e.Kind == KindParams {
 		if err := v.addParams(e); err != nil {
@@ -191,4 +200,33 @@ func (v *Verifier) Check(stored []Account, head Head) (Report, error) {
 		return Report{}, fmt.Errorf("supply: minted %s − burned %s ≠ Σ balances %s", v.minted, burned, supply)
 	}
 	return Report{Events: v.events, Accounts: len(stored), Head: v.head, Minted: v.minted, Burned: burned, Supply: supply, ParamsVersion: v.version}, nil
+}
+
+// CheckState compares the keyed state (the staking records) rebuilt from the log with the stored
+// one, and checks that the records account for the staking system accounts to the base unit
+// (CheckStaking). Call it after Check succeeded.
+func (v *Verifier) CheckState(stored []StateEntry) error {
+	if v.err != nil {
+		return v.err
+	}
+	seen := make(map[string]bool, len(stored))
+	for _, e := range stored {
+		seen[e.Key] = true
+		if want, ok := v.state[e.Key]; !ok {
+			return fmt.Errorf("staking record %s is stored but no event wrote it", e.Key)
+		} else if want != e.Value {
+			return fmt.Errorf("staking record %s: stored %s, the log says %s", e.Key, e.Value, want)
+		}
+	}
+	for k := range v.state {
+		if !seen[k] {
+			return fmt.Errorf("staking record %s: written by the log but not stored", k)
+		}
+	}
+	return CheckStaking(stored, func(id AccountID) avt.Amount {
+		if a := v.balances[id]; a != nil {
+			return a.Liquid
+		}
+		return avt.Amount{}
+	})
 }

@@ -315,6 +315,7 @@ func (p *prepared) add(l *Ledger, reqs []*request) {
 		p.all.Accounts = append(p.all.Accounts, ch.Accounts...)
 		p.all.Transfers = append(p.all.Transfers, ch.Transfers...)
 		p.all.Events = append(p.all.Events, ch.Events...)
+		p.all.State = append(p.all.State, ch.State...)
 		p.all.Head = ch.Head
 		p.replies = append(p.replies, response{results: res})
 	}
@@ -337,6 +338,7 @@ func (p *prepared) finish() {
 	if p.err = p.enc.accounts(p.ov, &p.all); p.err != nil {
 		return
 	}
+	p.enc.state(&p.all)
 	p.stateAt = len(p.all.Events)
 	p.rows = &p.enc.rows
 }
@@ -708,8 +710,14 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rep, err = v.Check(stored, head)
-		return err
+		if rep, err = v.Check(stored, head); err != nil {
+			return err
+		}
+		state, err := scanState(ctx, l.db.TxQuerier(tx), "", 0)
+		if err != nil {
+			return err
+		}
+		return v.CheckState(state)
 	})
 	return rep, err
 }

@@ -44,11 +44,12 @@ type overlay struct {
 	missing    map[teg.AccountID]bool
 	transfers  map[string]*teg.Transfer
 	noTransfer map[string]bool
+	state      map[string]string // keyed state the group changed ("": deleted)
 }
 
 func newOverlay(w *writer, base *overlay) *overlay {
 	return &overlay{w: w, base: base, accounts: map[teg.AccountID]*teg.Account{}, last: map[teg.AccountID]uint64{}, missing: map[teg.AccountID]bool{},
-		transfers: map[string]*teg.Transfer{}, noTransfer: map[string]bool{}}
+		transfers: map[string]*teg.Transfer{}, noTransfer: map[string]bool{}, state: map[string]string{}}
 }
 
 func (o *overlay) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
@@ -240,6 +241,9 @@ func (o *overlay) commit(ch *teg.Changes) {
 		delete(o.noTransfer, t.ID)
 		o.transfers[t.ID] = &t
 	}
+	for _, e := range ch.State {
+		o.state[e.Key] = e.Value
+	}
 }
 
 // groupRows are a group's changes as the rows to write, each table's rows as one flat list of
@@ -250,6 +254,9 @@ type groupRows struct {
 	statuses []any
 	// params index the group's params events: version, seq.
 	params []any
+	// stateSet are the keyed-state records to write (key, value); stateDel the keys to delete.
+	stateSet []any
+	stateDel []string
 }
 
 // exec writes rows and moves the head from from to to, checking that it was at from.
@@ -269,6 +276,9 @@ func (w *writer) exec(r *groupRows, from, to teg.Head) error {
 	}
 	if err := w.insert(ctx, "teg_params", "version, seq", 2, r.params, ""); err != nil {
 		return fmt.Errorf("write parameter versions: %w", err)
+	}
+	if err := w.writeState(ctx, r); err != nil {
+		return err
 	}
 	var res sql.Result
 	var err error
