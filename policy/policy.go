@@ -124,6 +124,9 @@ const (
 	ActionTegAccountStatus  = "teg.account.status"   // admin, or the registry (suspending and revoking agents)
 	ActionTokenPendingRead  = "token.pending.read"   // the pending transfer's payer or payee, or an admin
 	ActionTegParamsSet      = "teg.params.set"       // admin (a passed governance proposal later)
+	ActionStakingWrite      = "staking.write"        // the agent, on its own stake
+	ActionStakingRead       = "staking.read"         // the agent, or an admin
+	ActionStakingSlash      = "staking.slash"        // admin (disputes and the auditor call the domain directly)
 	ActionDisputeFile       = "dispute.file"         // New tier and above
 	ActionGovernancePropose = "governance.propose"   // Trusted tier and above, stake ≥ 1,000 AVT
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake

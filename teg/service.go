@@ -95,7 +95,11 @@ func (s *Service) OpenAccount(ctx context.Context, caller policy.Subject, id Acc
 	if _, _, err := s.do(ctx, Command{Kind: KindOpen, ID: cid, Fresh: fresh, To: id}); err != nil {
 		return Account{}, err
 	}
-	return s.Store.Account(ctx, id)
+	a, err := s.Store.Account(ctx, id)
+	if err != nil {
+		return Account{}, err
+	}
+	return s.withStaking(ctx, a)
 }
 
 // ValidateAgentAccount checks that id can name an agent's wallet.
@@ -146,7 +150,11 @@ func (s *Service) Balance(ctx context.Context, caller policy.Subject, id Account
 	if err := s.authorize(ctx, caller, policy.ActionTokenBalanceRead, policy.Resource{Kind: "wallet", ID: string(id), Owner: string(id)}, nil); err != nil {
 		return Account{}, err
 	}
-	return s.Store.Account(ctx, id)
+	a, err := s.Store.Account(ctx, id)
+	if err != nil {
+		return Account{}, err
+	}
+	return s.withStaking(ctx, a)
 }
 
 // History returns up to limit of an account's transfers older than the sequence before (0: the
