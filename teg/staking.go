@@ -386,7 +386,8 @@ func (a *StakingArgs) appendCanonical(b []byte) []byte {
 	return appendStr(b, encodeRecord(a))
 }
 
-// validPoolName reports whether id may name a validator in a command.
+// validPoolName reports whether id may name a pool in a command: a validator (an agent id), or
+// PassivePool (where an agent that became a validator keeps the stake it had before).
 func validPoolName(id AccountID) bool {
-	return id != "" && !id.IsSystem() && id != PassivePool && len(id) <= MaxIDLen && !strings.ContainsAny(string(id), "/ ")
+	return id != "" && !id.IsSystem() && len(id) <= MaxIDLen && !strings.ContainsAny(string(id), "/ ")
 }

@@ -70,8 +70,16 @@ func (b *batch) applyStaking(c *Command, t *Transfer, ps []Posting) ([]Posting, 
 		return nil, nil, nil, err
 	}
 	x.flush()
-	if t.To == "" {
+	if t.To == "" && x.args.Validator != PassivePool {
 		t.To = x.args.Validator
+	}
+	// The accounts the transfer names get it in their histories: they are read into the batch.
+	for _, id := range [2]AccountID{t.From, t.To} {
+		if id != "" {
+			if _, err := b.account(id); err != nil {
+				return nil, nil, nil, accountErr(id, err)
+			}
+		}
 	}
 	return x.ps, x.data, &x.w, nil
 }

@@ -322,4 +322,3 @@ func (s *Service) StakingClock(ctx context.Context) (EpochClock, time.Time, erro
 	}
 	return *c, c.EndedAt.Add(time.Duration(p.Staking.EpochSeconds) * time.Second), nil
 }
-
