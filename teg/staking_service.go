@@ -212,6 +212,12 @@ func (s *Service) StakingOf(ctx context.Context, caller policy.Subject, agent Ac
 	return s.stakingOf(ctx, agent)
 }
 
+// StakingOfUnchecked is StakingOf without the authorization: for the ledger's own operations and
+// tests, never for a caller's request.
+func (s *Service) StakingOfUnchecked(ctx context.Context, agent AccountID) (StakingSummary, error) {
+	return s.stakingOf(ctx, agent)
+}
+
 func (s *Service) stakingOf(ctx context.Context, agent AccountID) (StakingSummary, error) {
 	sr, err := s.stateStore()
 	if err != nil {
