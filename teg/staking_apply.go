@@ -715,6 +715,13 @@ func (x *stakeTx) epoch(t *Transfer) error {
 			return err
 		}
 		x.pools[p.ID] = p
+		if p.Validator {
+			p.Epochs++
+			if !p.Jailed {
+				p.Active++
+			}
+			x.touchPool(p)
+		}
 		if p.Jailed || p.TotalTokens().IsZero() {
 			continue
 		}
