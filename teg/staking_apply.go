@@ -135,7 +135,7 @@ func validateStaking(c *Command) error {
 			return ErrEpochOutOfOrder.With("field", "epoch")
 		}
 	case KindRelease:
-		if a.Entry == "" || strings.Count(a.Entry, "/") != 1 {
+		if i := strings.IndexByte(a.Entry, '/'); i < 1 || i == len(a.Entry)-1 {
 			return ErrUnbondingNotFound.With("field", "entry")
 		}
 	}
