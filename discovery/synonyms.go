@@ -82,6 +82,7 @@ cheap | budget | low cost
 email | mail
 invoice | bill
 refund | money back
+salmon | fish dish
 `
 
 // synonyms maps a term to the terms of the words it is related to.

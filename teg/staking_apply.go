@@ -400,7 +400,9 @@ func (x *stakeTx) stake() error {
 			p = x.newPassivePool()
 		}
 	} else {
-		p, err = x.validator(id, true)
+		// Others may not delegate to a jailed validator; its operator may top up its self-stake
+		// (and then unjail it).
+		p, err = x.validator(id, id != x.c.From)
 	}
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ const stakingPropSteps = 40
 
 // stakeStats counts what the checks exercised, so a reader of -v output sees the property is
 // not vacuous.
-var stakeStats struct{ validators, delegations, epochsPaying, claims, slashes, redelegations, releases, compounds, refusals atomic.Int64 }
+var stakeStats struct{ validators, delegations, epochsPaying, claims, slashes, redelegations, releases, compounds, unjails, refusals atomic.Int64 }
 
 var stakeBase = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
@@ -117,9 +117,9 @@ func TestStaking_PropertiesAgainstBruteForce(t *testing.T) {
 				w.check()
 			}
 		})
-		t.Logf("%s: %d checks; validators %d, stakes %d, paying epochs %d, claims %d, slashes %d, redelegations %d, releases %d, compound switches %d, refusals %d",
+		t.Logf("%s: %d checks; validators %d, stakes %d, paying epochs %d, claims %d, slashes %d, redelegations %d, releases %d, compound switches %d, unjails %d, refusals %d",
 			db.Dialect(), checks, stakeStats.validators.Load(), stakeStats.delegations.Load(), stakeStats.epochsPaying.Load(), stakeStats.claims.Load(),
-			stakeStats.slashes.Load(), stakeStats.redelegations.Load(), stakeStats.releases.Load(), stakeStats.compounds.Load(), stakeStats.refusals.Load())
+			stakeStats.slashes.Load(), stakeStats.redelegations.Load(), stakeStats.releases.Load(), stakeStats.compounds.Load(), stakeStats.unjails.Load(), stakeStats.refusals.Load())
 	})
 }
 
@@ -225,7 +225,7 @@ func (w *stakeWorld) part(label string, value *big.Int) avt.Amount {
 }
 
 func (w *stakeWorld) step() {
-	switch rapid.IntRange(0, 12).Draw(w.rt, "op") {
+	switch rapid.IntRange(0, 13).Draw(w.rt, "op") {
 	case 0, 1:
 		w.stake(w.agent("agent"), "")
 	case 2, 3:
@@ -248,6 +248,8 @@ func (w *stakeWorld) step() {
 		w.transfer()
 	case 12:
 		w.advance()
+	case 13:
+		w.unjail()
 	}
 }
 
@@ -388,7 +390,7 @@ func (w *stakeWorld) stake(a, validator teg.AccountID) {
 		want = "STAKE_BELOW_MINIMUM"
 	case target != teg.PassivePool && (p == nil || !p.validator):
 		want = "VALIDATOR_NOT_FOUND"
-	case p != nil && p.jailed:
+	case p != nil && p.jailed && target != a:
 		want = "VALIDATOR_JAILED"
 	case p != nil && p.total().Sign() == 0 && (p.sp.Sign() > 0 || p.sc.Sign() > 0) && w.wouldUseEmptyClass(p, a):
 		want = "VALIDATOR_EMPTY"
@@ -572,6 +574,32 @@ func (w *stakeWorld) editCommission() {
 		return
 	}
 	p.commission, p.setAt = next, w.now().Truncate(time.Microsecond)
+}
+
+func (w *stakeWorld) unjail() {
+	v := w.validatorName("validator")
+	c := teg.Command{Kind: teg.KindUnjail, ID: w.id(), From: v}
+	p := w.pools[v]
+	want := ""
+	switch {
+	case p == nil || !p.validator:
+		want = "VALIDATOR_NOT_FOUND"
+	case !p.jailed:
+		want = "VALIDATOR_NOT_JAILED"
+	default:
+		self := new(big.Int)
+		if d := w.dels[[2]teg.AccountID{v, v}]; d != nil {
+			self = p.value(d)
+		}
+		if self.Cmp(w.params.Staking.MinSelfStake.Big()) < 0 {
+			want = "SELF_STAKE_BELOW_MINIMUM"
+		}
+	}
+	_, err := w.do(c)
+	if w.expect(c, err, want) {
+		p.jailed = false
+		stakeStats.unjails.Add(1)
+	}
 }
 
 func (w *stakeWorld) slash() {
