@@ -73,6 +73,14 @@ func (b *batch) applyStaking(c *Command, t *Transfer, ps []Posting) ([]Posting, 
 	if t.To == "" {
 		t.To = x.args.Validator
 	}
+	// The event is in the history of the accounts it names: the batch must hold them.
+	for _, id := range [2]AccountID{t.From, t.To} {
+		if id != "" && id != PassivePool {
+			if _, err := x.b.account(id); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
 	return x.ps, x.data, &x.w, nil
 }
 

@@ -29,7 +29,9 @@ import (
 const recordVersion = 1
 
 var kindCodes = []teg.Kind{"", teg.KindTransfer, teg.KindPending, teg.KindPost, teg.KindVoid, teg.KindExpire,
-	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen, teg.KindStatus, teg.KindParams}
+	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen, teg.KindStatus, teg.KindParams,
+	teg.KindStake, teg.KindUnstake, teg.KindRedelegate, teg.KindValidatorCreate, teg.KindValidatorEdit, teg.KindUnjail,
+	teg.KindClaim, teg.KindCompound, teg.KindEpoch, teg.KindRelease, teg.KindSlash}
 
 var partCodes = []teg.Part{teg.Liquid, teg.Locked, teg.Staked, teg.Unbonding}
 
