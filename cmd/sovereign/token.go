@@ -89,11 +89,21 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 // tokenFlags are the connection flags of the token commands.
 type tokenFlags struct {
 	registry, credential string
-	asJSON               bool
+	// as names an agent registered from this machine whose credentials to use (when no
+	// --credential is given).
+	as     string
+	asJSON bool
 }
 
 func (t *tokenFlags) client() (*apiClient, error) {
 	cred := t.credential
+	if cred == "" && t.as != "" {
+		api, _, err := agentClient(t.registry, t.as)
+		if err != nil {
+			return nil, fmt.Errorf("--as %s: %w", t.as, err)
+		}
+		return api, nil
+	}
 	if cred == "" {
 		cred = os.Getenv("SOVEREIGN_TOKEN")
 	}

@@ -299,7 +299,11 @@ func (h *Token) createValidator(ctx context.Context, in *createValidatorInput) (
 	if err != nil {
 		return nil, err
 	}
-	return transferResult(h.Service.CreateValidator(ctx, caller, agent, a, in.Body.CommissionBps, in.IdempotencyKey))
+	t, replayed, err := h.Service.CreateValidator(ctx, caller, agent, a, in.Body.CommissionBps, in.IdempotencyKey)
+	if ae, ok := apperr.As(err); ok && ae.Details["field"] == "amount" {
+		err = ae.With("field", "self_stake") // the ledger's amount is this route's self_stake
+	}
+	return transferResult(t, replayed, err)
 }
 
 func (h *Token) editValidator(ctx context.Context, in *editValidatorInput) (*transferOutput, error) {
