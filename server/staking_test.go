@@ -137,7 +137,13 @@ func TestStaking_ValidatorsAndDelegation(t *testing.T) {
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "abc"}, val).want(t, 422, "INVALID_AMOUNT")
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"agent": "agt_val", "self_stake": "1000"}, bob).want(t, 403, "FORBIDDEN")
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "1000"}).want(t, 401, "AUTHENTICATION_REQUIRED")
-		c := func() resp { r := s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "1000"}, val); if r.Status != 201 { t.Log(s.logText()) }; return r }().want(t, 201, "")
+		c := func() resp {
+			r := s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "1000"}, val)
+			if r.Status != 201 {
+				t.Log(s.logText())
+			}
+			return r
+		}().want(t, 201, "")
 		if c.str("kind") != "validator_create" || c.str("amount") != "1000" {
 			t.Fatalf("create = %s", c.Raw)
 		}
