@@ -131,19 +131,15 @@ func TestStaking_ValidatorsAndDelegation(t *testing.T) {
 		s.wallets("5000", "agt_val", "agt_v2", "agt_alice", "agt_bob")
 		val, v2, alice, bob, admin := s.agentToken("agt_val", ""), s.agentToken("agt_v2", ""), s.agentToken("agt_alice", ""), s.agentToken("agt_bob", ""), bearer(s.adminKey)
 
-		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "999.99"}, val).want(t, 422, "SELF_STAKE_BELOW_MINIMUM")
+		if r := s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "999.99"}, val).want(t, 422, "SELF_STAKE_BELOW_MINIMUM"); r.details()["field"] != "self_stake" {
+			t.Fatalf("self-stake below the minimum: %s", r.Raw)
+		}
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "1000", "commission_bps": 10001}, val).want(t, 422, "INVALID_COMMISSION")
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "6000"}, val).want(t, 422, "INSUFFICIENT_BALANCE")
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "abc"}, val).want(t, 422, "INVALID_AMOUNT")
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"agent": "agt_val", "self_stake": "1000"}, bob).want(t, 403, "FORBIDDEN")
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "1000"}).want(t, 401, "AUTHENTICATION_REQUIRED")
-		c := func() resp {
-			r := s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "1000"}, val)
-			if r.Status != 201 {
-				t.Log(s.logText())
-			}
-			return r
-		}().want(t, 201, "")
+		c := s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "1000"}, val).want(t, 201, "")
 		if c.str("kind") != "validator_create" || c.str("amount") != "1000" {
 			t.Fatalf("create = %s", c.Raw)
 		}
@@ -151,11 +147,7 @@ func TestStaking_ValidatorsAndDelegation(t *testing.T) {
 		s.do("POST", "/api/v1/staking/validators", map[string]any{"self_stake": "2000", "commission_bps": 500}, v2).want(t, 201, "")
 
 		// Delegation: to a validator only; the alias requires one.
-		d := s.do("POST", "/api/v1/staking/delegate", map[string]any{"validator": "agt_val", "amount": "100"}, alice)
-		if d.Status != 201 {
-			t.Log(s.logText())
-		}
-		d.want(t, 201, "")
+		d := s.do("POST", "/api/v1/staking/delegate", map[string]any{"validator": "agt_val", "amount": "100"}, alice).want(t, 201, "")
 		if d.str("kind") != "stake" || d.str("to") != "agt_val" {
 			t.Fatalf("delegate = %s", d.Raw)
 		}
