@@ -107,7 +107,7 @@ func TestStaking_StakeAndUnstake(t *testing.T) {
 		for _, who := range []hdr{alice, admin} {
 			p := s.do("GET", "/api/v1/staking/agents/agt_alice", nil, who).want(t, 200, "")
 			dels, ubs := p.Body["delegations"].([]any), p.Body["unbonding_entries"].([]any)
-			if p.str("staked") != "70" || p.str("unbonding") != "40" || len(dels) != 1 || dels[0].(map[string]any)["validator"] != "passive" ||
+			if p.str("liquid") != "390" || p.str("staked") != "70" || p.str("unbonding") != "40" || len(dels) != 1 || dels[0].(map[string]any)["validator"] != "passive" ||
 				len(ubs) != 1 || ubs[0].(map[string]any)["balance"] != "40" || p.Body["validator"] != nil {
 				t.Fatalf("position = %s", p.Raw)
 			}
@@ -116,7 +116,8 @@ func TestStaking_StakeAndUnstake(t *testing.T) {
 				t.Fatalf("unbonding completes in %v, want 7 days", d)
 			}
 		}
-		s.do("GET", "/api/v1/staking/agents/agt_nobody", nil, admin).want(t, 200, "")
+		s.do("GET", "/api/v1/staking/agents/agt_nobody", nil, admin).want(t, 404, "ACCOUNT_NOT_FOUND")
+		s.do("GET", "/api/v1/staking/rewards/agt_nobody", nil, admin).want(t, 404, "ACCOUNT_NOT_FOUND")
 		s.do("GET", "/api/v1/staking/agents/sys:treasury", nil, admin).want(t, 422, "INVALID_ACCOUNT")
 		mustVerify(t, s)
 	})

@@ -159,7 +159,7 @@ SOVEREIGN_TOKEN, or --as a registered agent); admins act for an agent with --age
 	s.bind(c)
 
 	balance := &cobra.Command{
-		Use: "balance", Short: "Show staked, unbonding, rewards and delegations (default: your own)", Args: cobra.NoArgs,
+		Use: "balance", Short: "Show liquid, staked, unbonding, rewards, delegations and unbonding entries (default: your own)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := s.teg()
 			if err != nil {
@@ -178,7 +178,7 @@ SOVEREIGN_TOKEN, or --as a registered agent); admins act for an agent with --age
 				return nil
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s: staked %s, unbonding %s, rewards %s AVT", p.Agent, p.Staked, p.Unbonding, p.Rewards)
+			fmt.Fprintf(out, "%s: liquid %s, staked %s, unbonding %s, rewards %s AVT", p.Agent, p.Liquid, p.Staked, p.Unbonding, p.Rewards)
 			if p.Commission != "0" {
 				fmt.Fprintf(out, ", commission %s AVT", p.Commission)
 			}

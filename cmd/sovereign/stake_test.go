@@ -100,7 +100,7 @@ func TestStakeAndValidatorCommands_AgainstARunningStack(t *testing.T) {
 	must("redelegate 50 AVT", with(a, "stake", "redelegate", "--from", "agt_val", "--to", "agt_v2", "--amount", "50")...)
 	fails("REDELEGATION_IN_PROGRESS", with(a, "stake", "redelegate", "--from", "agt_v2", "--to", "agt_val", "--amount", "20")...)
 	must("unstake  10 AVT", with(a, "stake", "undelegate", "--validator", "agt_v2", "--amount", "10")...)
-	out := must("agt_a: staked 120, unbonding 30, rewards 0 AVT (epoch 0)", with(a, "stake", "balance")...)
+	out := must("agt_a: liquid 2850, staked 120, unbonding 30, rewards 0 AVT (epoch 0)", with(a, "stake", "balance")...)
 	for _, want := range []string{"delegation agt_val", "delegation agt_v2", "delegation passive", "unbonding  passive              20 AVT"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("stake balance lacks %q:\n%s", want, out)

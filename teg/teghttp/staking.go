@@ -61,6 +61,7 @@ type EpochView struct {
 // PositionView is an agent's whole staking position.
 type PositionView struct {
 	Agent       string           `json:"agent"`
+	Liquid      string           `json:"liquid" doc:"What the agent may stake now, AVT"`
 	Staked      string           `json:"staked" doc:"Everything the agent has bonded, AVT"`
 	Unbonding   string           `json:"unbonding" doc:"Everything on its way back, AVT"`
 	Rewards     string           `json:"rewards" doc:"Rewards earned and not claimed, AVT"`
@@ -368,8 +369,20 @@ func (h *Token) epochView(ctx context.Context) (EpochView, error) {
 	return v, nil
 }
 
+// stakingOf is an agent's staking position and its account (404 ACCOUNT_NOT_FOUND for an agent
+// without a wallet).
+func (h *Token) stakingOf(ctx context.Context, agent string) (teg.StakingSummary, teg.Account, error) {
+	caller := httpapi.Subject(ctx)
+	s, err := h.Service.StakingOf(ctx, caller, teg.AccountID(agent))
+	if err != nil {
+		return teg.StakingSummary{}, teg.Account{}, err
+	}
+	a, err := h.Service.Balance(ctx, caller, teg.AccountID(agent))
+	return s, a, err
+}
+
 func (h *Token) position(ctx context.Context, in *agentInput) (*positionOutput, error) {
-	s, err := h.Service.StakingOf(ctx, httpapi.Subject(ctx), teg.AccountID(in.ID))
+	s, acct, err := h.stakingOf(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +390,7 @@ func (h *Token) position(ctx context.Context, in *agentInput) (*positionOutput, 
 	if err != nil {
 		return nil, err
 	}
-	v := PositionView{Agent: string(s.Agent), Staked: s.Staked.String(), Unbonding: s.Unbonding.String(), Rewards: s.Rewards.String(),
+	v := PositionView{Agent: string(s.Agent), Liquid: acct.Liquid.String(), Staked: s.Staked.String(), Unbonding: s.Unbonding.String(), Rewards: s.Rewards.String(),
 		Commission: s.Commission.String(), Delegations: make([]DelegationView, len(s.Delegations)), Unbondings: make([]UnbondingView, len(s.Unbondings)), Epoch: ep}
 	if s.Validator != nil {
 		vv := validatorView(*s.Validator)
@@ -395,7 +408,7 @@ func (h *Token) position(ctx context.Context, in *agentInput) (*positionOutput, 
 }
 
 func (h *Token) rewards(ctx context.Context, in *agentInput) (*rewardsOutput, error) {
-	s, err := h.Service.StakingOf(ctx, httpapi.Subject(ctx), teg.AccountID(in.ID))
+	s, _, err := h.stakingOf(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
