@@ -186,6 +186,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.ledger = tegsql.Open(db, params, o.Now)
 		s.bg.Add(1)
 		go s.expirePending(bgCtx)
+		s.bg.Add(1)
+		go s.runStaking(bgCtx, &teg.Scheduler{Store: s.ledger, Now: o.Now})
 	}
 
 	mux := http.NewServeMux()
@@ -420,6 +422,28 @@ func (s *Server) expirePending(ctx context.Context) {
 				s.log.Warn("expire pending transfers", "err", err)
 			} else if n > 0 {
 				s.log.Info("expired pending transfers", "count", n)
+			}
+		}
+	}
+}
+
+// runStaking pays due reward epochs and releases due unbonding entries, once a second (every
+// replica runs it; the ledger makes each epoch and release happen once).
+func (s *Server) runStaking(ctx context.Context, sched *teg.Scheduler) {
+	defer s.bg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			epochs, releases, err := sched.RunDue(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("staking scheduler", "err", err)
+			}
+			if epochs > 0 || releases > 0 {
+				s.log.Info("staking scheduler", "epochs_paid", epochs, "unbondings_released", releases)
 			}
 		}
 	}

@@ -124,8 +124,12 @@ type Pool struct {
 	// Earned is the operator's unclaimed commission and validator-pool income.
 	Earned avt.Amount `json:"earned"`
 	// Delegators counts the delegations to the pool.
-	Delegators int       `json:"delegators"`
-	CreatedAt  time.Time `json:"created_at"`
+	Delegators int `json:"delegators"`
+	// Epochs counts the epochs paid since a validator was created, Active those in which it was
+	// not jailed: its uptime as the ledger knows it.
+	Epochs    uint64    `json:"epochs,omitempty"`
+	Active    uint64    `json:"active,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // TotalTokens is the pool's bonded tokens, both classes.
@@ -386,7 +390,8 @@ func (a *StakingArgs) appendCanonical(b []byte) []byte {
 	return appendStr(b, encodeRecord(a))
 }
 
-// validPoolName reports whether id may name a validator in a command.
+// validPoolName reports whether id may name a pool in a command: a validator (an agent id), or
+// PassivePool (where an agent that became a validator keeps the stake it had before).
 func validPoolName(id AccountID) bool {
-	return id != "" && !id.IsSystem() && id != PassivePool && len(id) <= MaxIDLen && !strings.ContainsAny(string(id), "/ ")
+	return id != "" && !id.IsSystem() && len(id) <= MaxIDLen && !strings.ContainsAny(string(id), "/ ")
 }

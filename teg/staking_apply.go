@@ -70,14 +70,14 @@ func (b *batch) applyStaking(c *Command, t *Transfer, ps []Posting) ([]Posting, 
 		return nil, nil, nil, err
 	}
 	x.flush()
-	if t.To == "" {
+	if t.To == "" && x.args.Validator != PassivePool {
 		t.To = x.args.Validator
 	}
-	// The event is in the history of the accounts it names: the batch must hold them.
+	// The accounts the transfer names get it in their histories: they are read into the batch.
 	for _, id := range [2]AccountID{t.From, t.To} {
-		if id != "" && id != PassivePool {
-			if _, err := x.b.account(id); err != nil {
-				return nil, nil, nil, err
+		if id != "" {
+			if _, err := b.account(id); err != nil {
+				return nil, nil, nil, accountErr(id, err)
 			}
 		}
 	}
@@ -715,6 +715,13 @@ func (x *stakeTx) epoch(t *Transfer) error {
 			return err
 		}
 		x.pools[p.ID] = p
+		if p.Validator {
+			p.Epochs++
+			if !p.Jailed {
+				p.Active++
+			}
+			x.touchPool(p)
+		}
 		if p.Jailed || p.TotalTokens().IsZero() {
 			continue
 		}

@@ -114,8 +114,9 @@ type ValidatorInfo struct {
 	CommissionBps uint64     `json:"commission_bps"`
 	Jailed        bool       `json:"jailed"`
 	Delegators    int        `json:"delegators"`
-	// Uptime is the share of epochs since the validator was created in which it was not
-	// jailed, as far as the ledger knows (1 while it has never been jailed).
+	// Uptime is the share of the epochs since the validator was created in which it was not
+	// jailed (1 before its first epoch).
+	Uptime    float64   `json:"uptime"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -147,7 +148,11 @@ func (s *Service) Validators(ctx context.Context) ([]ValidatorInfo, error) {
 		if !p.Validator {
 			continue
 		}
-		info := ValidatorInfo{ID: p.ID, Tokens: p.TotalTokens(), CommissionBps: p.CommissionBps, Jailed: p.Jailed, Delegators: p.Delegators, CreatedAt: p.CreatedAt}
+		info := ValidatorInfo{ID: p.ID, Tokens: p.TotalTokens(), CommissionBps: p.CommissionBps, Jailed: p.Jailed, Delegators: p.Delegators,
+			Uptime: 1, CreatedAt: p.CreatedAt}
+		if p.Epochs > 0 {
+			info.Uptime = float64(p.Active) / float64(p.Epochs)
+		}
 		if text, ok, err := sr.State(ctx, DelegationKey(p.ID, p.ID)); err != nil {
 			return nil, err
 		} else if ok {
@@ -212,31 +217,39 @@ func (s *Service) StakingOf(ctx context.Context, caller policy.Subject, agent Ac
 	return s.stakingOf(ctx, agent)
 }
 
-func (s *Service) stakingOf(ctx context.Context, agent AccountID) (StakingSummary, error) {
+// StakingOfUnchecked is StakingOf without the authorization: for the ledger's own operations and
+// tests, never for a caller's request.
+func (s *Service) StakingOfUnchecked(ctx context.Context, agent AccountID) (StakingSummary, error) {
+	return s.stakingOf(ctx, agent)
+}
+
+// stakes reads an agent's delegations and unbonding entries: what its Staked and Unbonding
+// balances are made of.
+func (s *Service) stakes(ctx context.Context, agent AccountID) (StakingSummary, StateReader, error) {
 	sr, err := s.stateStore()
 	if err != nil {
-		return StakingSummary{}, err
+		return StakingSummary{}, nil, err
 	}
 	out := StakingSummary{Agent: agent, Delegations: []DelegationInfo{}, Unbondings: []UnbondingEntry{}}
 	dels, err := sr.ScanState(ctx, DelegationsPrefix(agent), 0)
 	if err != nil {
-		return StakingSummary{}, err
+		return StakingSummary{}, nil, err
 	}
 	for _, e := range dels {
 		d, err := DecodeDelegation(e.Value)
 		if err != nil {
-			return StakingSummary{}, err
+			return StakingSummary{}, nil, err
 		}
 		text, ok, err := sr.State(ctx, PoolKey(d.Validator))
 		if err != nil {
-			return StakingSummary{}, err
+			return StakingSummary{}, nil, err
 		}
 		if !ok {
-			return StakingSummary{}, errCorruptState(e.Key)
+			return StakingSummary{}, nil, errCorruptState(e.Key)
 		}
 		p, err := DecodePool(text)
 		if err != nil {
-			return StakingSummary{}, err
+			return StakingSummary{}, nil, err
 		}
 		info := DelegationInfo{Validator: d.Validator, Amount: p.Value(d), Shares: d.Shares.String(), Compound: d.Compound,
 			Rewards: Claimable(p.PendingReward(d)), Since: d.CreatedAt}
@@ -246,17 +259,25 @@ func (s *Service) stakingOf(ctx context.Context, agent AccountID) (StakingSummar
 	}
 	ubs, err := sr.ScanState(ctx, UnbondingPrefix(agent), 0)
 	if err != nil {
-		return StakingSummary{}, err
+		return StakingSummary{}, nil, err
 	}
 	for _, e := range ubs {
 		u, err := DecodeUnbonding(e.Value)
 		if err != nil {
-			return StakingSummary{}, err
+			return StakingSummary{}, nil, err
 		}
 		out.Unbondings = append(out.Unbondings, *u)
 		out.Unbonding, _ = out.Unbonding.Add(u.Balance)
 	}
 	slices.SortFunc(out.Unbondings, func(a, b UnbondingEntry) int { return a.CompletesAt.Compare(b.CompletesAt) })
+	return out, sr, nil
+}
+
+func (s *Service) stakingOf(ctx context.Context, agent AccountID) (StakingSummary, error) {
+	out, sr, err := s.stakes(ctx, agent)
+	if err != nil {
+		return StakingSummary{}, err
+	}
 	if text, ok, err := sr.State(ctx, PoolKey(agent)); err != nil {
 		return StakingSummary{}, err
 	} else if ok {
@@ -293,7 +314,7 @@ func (s *Service) withStaking(ctx context.Context, a Account) (Account, error) {
 	if _, ok := s.Store.(StateReader); !ok {
 		return a, nil
 	}
-	sum, err := s.stakingOf(ctx, a.ID)
+	sum, _, err := s.stakes(ctx, a.ID)
 	if err != nil {
 		return Account{}, err
 	}
@@ -322,4 +343,3 @@ func (s *Service) StakingClock(ctx context.Context) (EpochClock, time.Time, erro
 	}
 	return *c, c.EndedAt.Add(time.Duration(p.Staking.EpochSeconds) * time.Second), nil
 }
-

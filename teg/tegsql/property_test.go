@@ -68,7 +68,7 @@ func TestSQLLedger_Properties(t *testing.T) {
 // treasury's balance decides which grants succeed).
 func resetDB(rt *rapid.T, db *store.DB) {
 	err := db.InTx(context.Background(), func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_accounts`, `DELETE FROM teg_params`,
+		for _, q := range []string{`DELETE FROM teg_events`, `DELETE FROM teg_pending`, `DELETE FROM teg_accounts`, `DELETE FROM teg_params`, `DELETE FROM teg_state`,
 			`UPDATE teg_head SET seq = 0, hash = '` + teg.GenesisHash + `', minted = NULL, params = '' WHERE id = 1`} {
 			if _, err := tx.ExecContext(context.Background(), q); err != nil {
 				return err
