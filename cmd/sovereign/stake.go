@@ -269,8 +269,8 @@ func validatorLine(v teghttp.ValidatorView) string {
 	if v.Jailed {
 		state = "JAILED"
 	}
-	return fmt.Sprintf("%-20s stake %s AVT (self %s), commission %s %%, %d delegators, %s", v.ID, v.Stake, v.SelfStake,
-		strconv.FormatFloat(float64(v.CommissionBps)/100, 'f', -1, 64), v.Delegators, state)
+	return fmt.Sprintf("%-20s stake %s AVT (self %s), commission %s %%, %d delegators, uptime %s %%, %s", v.ID, v.Stake, v.SelfStake,
+		strconv.FormatFloat(float64(v.CommissionBps)/100, 'f', -1, 64), v.Delegators, strconv.FormatFloat(v.Uptime*100, 'f', -1, 64), state)
 }
 
 func newValidator() *cobra.Command {

@@ -43,16 +43,6 @@ func TestStakeAndValidatorCommands_AgainstARunningStack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Epochs of a second, so that the test sees rewards.
-	var params map[string]any
-	if err := admin.do("GET", "/api/v1/teg/params", nil, nil, &params); err != nil {
-		t.Fatal(err)
-	}
-	params["base_version"] = params["version"]
-	params["staking"].(map[string]any)["epoch_seconds"] = 1
-	if err := admin.do("PUT", "/api/v1/admin/teg/params", nil, params, nil); err != nil {
-		t.Fatal(err)
-	}
 	conn := func(tok string) []string { return []string{"--registry", hs.URL, "--credential", tok} }
 	val, v2, a := conn(agentSVID(t, srv, "agt_val")), conn(agentSVID(t, srv, "agt_v2")), conn(agentSVID(t, srv, "agt_a"))
 	asAdmin := conn(srv.AdminKey)
@@ -79,7 +69,7 @@ func TestStakeAndValidatorCommands_AgainstARunningStack(t *testing.T) {
 	fails(`SELF_STAKE_BELOW_MINIMUM: a validator needs at least the minimum self-stake {"field":"self_stake"`, with(v2, "validator", "create", "--self-stake", "999")...)
 	fails("--self-stake \"1e3\"", with(v2, "validator", "create", "--self-stake", "1e3")...)
 	must("validator_create", with(v2, "validator", "create", "--self-stake", "1000", "--commission-bps", "500")...)
-	must("agt_val              stake 1000 AVT (self 1000), commission 10 %, 1 delegators, active", "validator", "show", "agt_val", "--registry", hs.URL)
+	must("agt_val              stake 1000 AVT (self 1000), commission 10 %, 1 delegators, uptime 100 %, active", "validator", "show", "agt_val", "--registry", hs.URL)
 	fails("VALIDATOR_NOT_FOUND", "validator", "show", "agt_a", "--registry", hs.URL)
 	var list struct {
 		Items []map[string]any `json:"items"`
@@ -117,9 +107,25 @@ func TestStakeAndValidatorCommands_AgainstARunningStack(t *testing.T) {
 
 	must("agt_a: 0 AVT to claim", with(a, "stake", "rewards")...)
 	fails("NOTHING_TO_CLAIM", with(a, "stake", "claim")...)
-	// An epoch pays rewards (the scheduler's work; here the ledger is told directly).
-	time.Sleep(1100 * time.Millisecond)
-	if _, _, err := srv.Ledger().Do(ctx, teg.Command{ID: "cli-epoch-1", Kind: teg.KindEpoch, Staking: &teg.StakingArgs{Epoch: 1}}); err != nil && !strings.Contains(err.Error(), "EPOCH_OUT_OF_ORDER") {
+	// Epochs of a second from here on: the first is due a second after the first stake, and
+	// paid (by the server's scheduler, or this run of it).
+	var params map[string]any
+	if err := admin.do("GET", "/api/v1/teg/params", nil, nil, &params); err != nil {
+		t.Fatal(err)
+	}
+	params["base_version"] = params["version"]
+	params["staking"].(map[string]any)["epoch_seconds"] = 1
+	if err := admin.do("PUT", "/api/v1/admin/teg/params", nil, params, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ep struct {
+		NextDueAt time.Time `json:"next_due_at"`
+	}
+	if err := admin.do("GET", "/api/v1/staking/epoch", nil, nil, &ep); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(ep.NextDueAt) + 10*time.Millisecond)
+	if _, _, err := (&teg.Scheduler{Store: srv.Ledger()}).RunDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var r struct {

@@ -22,12 +22,13 @@ type ValidatorView struct {
 	CommissionBps uint64    `json:"commission_bps" doc:"Its cut of its pool's rewards, basis points"`
 	Jailed        bool      `json:"jailed" doc:"A jailed validator earns nothing and takes no new stake until unjailed"`
 	Delegators    int       `json:"delegators" doc:"How many stakes it holds, its operator's included"`
+	Uptime        float64   `json:"uptime" minimum:"0" maximum:"1" doc:"The share of the epochs since it was created in which it was not jailed (1 before its first epoch)"`
 	CreatedAt     time.Time `json:"created_at"`
 }
 
 func validatorView(v teg.ValidatorInfo) ValidatorView {
 	return ValidatorView{ID: string(v.ID), Stake: v.Tokens.String(), SelfStake: v.SelfStake.String(), CommissionBps: v.CommissionBps,
-		Jailed: v.Jailed, Delegators: v.Delegators, CreatedAt: v.CreatedAt}
+		Jailed: v.Jailed, Delegators: v.Delegators, Uptime: v.Uptime, CreatedAt: v.CreatedAt}
 }
 
 // DelegationView is one of an agent's stakes.
