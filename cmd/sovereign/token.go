@@ -88,22 +88,19 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 
 // tokenFlags are the connection flags of the token commands.
 type tokenFlags struct {
-	registry, credential string
-	// as names an agent registered from this machine whose credentials to use (when no
-	// --credential is given).
-	as     string
-	asJSON bool
+	registry, credential, as string
+	asJSON                   bool
 }
 
 func (t *tokenFlags) client() (*apiClient, error) {
-	cred := t.credential
-	if cred == "" && t.as != "" {
-		api, _, err := agentClient(t.registry, t.as)
-		if err != nil {
-			return nil, fmt.Errorf("--as %s: %w", t.as, err)
+	if t.as != "" {
+		if t.credential != "" {
+			return nil, fmt.Errorf("--as and --credential both name who to act as: give one")
 		}
-		return api, nil
+		api, _, err := agentClient(t.registry, t.as)
+		return api, err
 	}
+	cred := t.credential
 	if cred == "" {
 		cred = os.Getenv("SOVEREIGN_TOKEN")
 	}
