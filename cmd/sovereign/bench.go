@@ -86,7 +86,7 @@ transfers/s=… p50_ms=… p99_ms=… refused=… verified=true (latencies are p
 	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed run (this process) to `FILE`, for go tool pprof")
 	fl.BoolVar(&o.randomIDs, "random-ids", false, "random 128-bit hex transfer ids instead of ids in time order (the cost of random client ids)")
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
-	c.AddCommand(ledger, newBenchLedgerWorker(), newBenchPolicy(), newBenchDiscovery(), newBenchRelevance(), newBenchA2A(), newBenchStaking())
+	c.AddCommand(ledger, newBenchLedgerWorker(), newBenchPolicy(), newBenchDiscovery(), newBenchRelevance(), newBenchA2A(), newBenchStaking(), newBenchReputation())
 	return c
 }
 

@@ -34,6 +34,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(newStake(), newValidator()) // stake.go
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.configFile, "config", "", "YAML configuration file (env SOVEREIGN_CONFIG)")
 	pf.StringVar(&f.data, "data", "", `data directory (default "./data"; env SOVEREIGN_DATA)`)
@@ -45,7 +46,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.policyDir, "policy-dir", "", "use the *.rego policies of this directory, reloaded on change (env SOVEREIGN_POLICY_DIR)")
 	pf.StringVar(&f.policyBundle, "policy-bundle", "", "use the OPA bundle (tar.gz) at this URL, polled with ETag (env SOVEREIGN_POLICY_BUNDLE)")
 
-	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), withTegServe(newTeg(f), f), newRegistry(f), newBench(), newToken(), newStake(), newValidator(), newAgent(), newDiscover(), newLogin(), newRun())
+	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), withTegServe(newTeg(f), f), newRegistry(f), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(), newSim())
 	strict(root)
 	return root
 }
