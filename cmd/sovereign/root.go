@@ -34,6 +34,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(newStake(), newValidator()) // stake.go
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.configFile, "config", "", "YAML configuration file (env SOVEREIGN_CONFIG)")
 	pf.StringVar(&f.data, "data", "", `data directory (default "./data"; env SOVEREIGN_DATA)`)

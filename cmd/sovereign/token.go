@@ -88,11 +88,18 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 
 // tokenFlags are the connection flags of the token commands.
 type tokenFlags struct {
-	registry, credential string
-	asJSON               bool
+	registry, credential, as string
+	asJSON                   bool
 }
 
 func (t *tokenFlags) client() (*apiClient, error) {
+	if t.as != "" {
+		if t.credential != "" {
+			return nil, fmt.Errorf("--as and --credential both name who to act as: give one")
+		}
+		api, _, err := agentClient(t.registry, t.as)
+		return api, err
+	}
 	cred := t.credential
 	if cred == "" {
 		cred = os.Getenv("SOVEREIGN_TOKEN")

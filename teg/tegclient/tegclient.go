@@ -1,7 +1,9 @@
 // Package tegclient is teg.Wallets over HTTP: the registry's client of a TEG running in
-// another process (split mode, DESIGN §2). It calls the TEG's token routes over mTLS with the
+// another process (split mode). It calls the TEG's token routes over mTLS with the
 // registry's X.509-SVID, so the TEG authenticates the call as the registry's service subject
-// and its policy decides as it would for the in-process teg.ServiceWallets.
+// and its policy decides as it would for the in-process teg.ServiceWallets. With a bearer
+// credential (WithBearer) it is also the typed client of the staking routes (staking.go) that
+// the CLI uses.
 package tegclient
 
 import (
@@ -52,6 +54,8 @@ const CodeTEGUnavailable = "TEG_UNAVAILABLE"
 type Client struct {
 	base *url.URL
 	http *http.Client
+	// bearer, when set, is sent as "Authorization: Bearer …" (WithBearer).
+	bearer string
 }
 
 var _ teg.Wallets = (*Client)(nil)
@@ -85,6 +89,15 @@ func NewMTLS(baseURL string, src identity.SVIDSource, tegID spiffeid.ID) (*Clien
 	return New(baseURL, &http.Client{Transport: tr, Timeout: DefaultTimeout})
 }
 
+// WithBearer returns a copy of c that authenticates its calls with credential (an agent's
+// JWT-SVID, an access token or an avreg_ API key) rather than by its connection alone: the
+// client of the CLI and of programs that are not services.
+func (c *Client) WithBearer(credential string) *Client {
+	cp := *c
+	cp.bearer = credential
+	return &cp
+}
+
 // CloseIdleConnections closes the kept-alive connections to the TEG.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
@@ -103,12 +116,7 @@ func (c *Client) Grant(ctx context.Context, to teg.AccountID, amount avt.Amount,
 	if message != "" {
 		body["message"] = message
 	}
-	var v teghttp.TransferView
-	if err := c.do(ctx, http.MethodPost, pathGrant, nil, body, idemKey, &v); err != nil {
-		return teg.Transfer{}, false, err
-	}
-	t, err := transfer(v)
-	return t, v.Replayed, err
+	return c.write(ctx, http.MethodPost, pathGrant, body, idemKey)
 }
 
 // Balance implements teg.Wallets: GET /api/v1/token/balance?account=….
@@ -160,6 +168,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -103,3 +103,45 @@ func mustParse(t *testing.T, s string) avt.Amount {
 	}
 	return a
 }
+
+// WithBearer sends the credential; the staking methods call their routes and decode the answers.
+func TestClient_StakingWithBearer(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+r.Header.Get("Idempotency-Key"))
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/staking/validators":
+			_, _ = w.Write([]byte(`{"items":[{"id":"agt_v","stake":"1000","self_stake":"1000","commission_bps":1000}]}`))
+		default:
+			w.WriteHeader(201)
+			_, _ = w.Write([]byte(`{"id":"tx_1","kind":"stake","from":"agt_a","to":"agt_v","amount":"10","fee":"0","seq":7}`))
+		}
+	}))
+	defer srv.Close()
+	base, err := tegclient.New(srv.URL, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := base.WithBearer("tok")
+	tr, replayed, err := c.Delegate(context.Background(), tegclient.StakeRequest{Validator: "agt_v", Amount: avt.AVT(10)}, "k1")
+	if err != nil || replayed || tr.Amount != avt.AVT(10) || tr.Seq != 7 || tr.To != "agt_v" {
+		t.Fatalf("delegate = %+v %v %v", tr, replayed, err)
+	}
+	vs, err := base.Validators(context.Background())
+	if err != nil || len(vs) != 1 || vs[0].ID != "agt_v" {
+		t.Fatalf("validators = %+v %v", vs, err)
+	}
+	if _, _, err := c.Unjail(context.Background(), "agt_v", ""); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"POST /api/v1/staking/delegate Bearer tok k1", "GET /api/v1/staking/validators  ", "POST /api/v1/staking/validators/agt_v:unjail Bearer tok "}
+	if len(got) != len(want) {
+		t.Fatalf("calls %q", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("call %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}

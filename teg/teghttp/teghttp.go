@@ -1,6 +1,6 @@
-// Package teghttp serves the token economy over HTTP (/api/v1/token/…, /api/v1/teg/…): it decodes
-// requests, parses amounts strictly, calls teg.Service with the authenticated subject, and
-// encodes the answers. Business rules and authorization live in package teg and the policy.
+// Package teghttp serves the token economy over HTTP (/api/v1/token/…, /api/v1/teg/…,
+// /api/v1/staking/…): it decodes requests, parses amounts strictly, calls teg.Service with the
+// authenticated subject, and encodes the answers. Business rules and authorization live in package teg and the policy.
 package teghttp
 
 import (
@@ -328,6 +328,7 @@ func (h *Token) Register(api huma.API) {
 	history.Security = nil
 	httpapi.Register(api, history, h.paramsHistory)
 	httpapi.Register(api, op("teg-params-set", http.MethodPut, "/api/v1/admin/teg/params", "Replace the ledger's parameters by the next version (admin)", http.StatusOK, "token"), h.setParams)
+	h.registerStaking(api)
 }
 
 func (h *Token) openAccount(ctx context.Context, in *openAccountInput) (*accountOutput, error) {
