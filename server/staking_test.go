@@ -115,6 +115,20 @@ func TestStaking_StakeAndUnstake(t *testing.T) {
 				t.Fatalf("unbonding completes in %v, want 7 days", d)
 			}
 		}
+		// The staking history: the stake operations only (not the grant), newest first, paged.
+		h := s.do("GET", "/api/v1/staking/agents/agt_alice/history?limit=2", nil, alice).want(t, 200, "")
+		items := h.Body["items"].([]any)
+		if len(items) != 2 || items[0].(map[string]any)["kind"] != "unstake" || items[1].(map[string]any)["kind"] != "stake" || h.str("next_cursor") == "" {
+			t.Fatalf("history = %s", h.Raw)
+		}
+		rest := s.do("GET", "/api/v1/staking/agents/agt_alice/history?limit=5&cursor="+h.str("next_cursor"), nil, admin).want(t, 200, "")
+		if items := rest.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "stake" || rest.str("next_cursor") != "" {
+			t.Fatalf("history, second page = %s", rest.Raw)
+		}
+		s.do("GET", "/api/v1/staking/agents/agt_alice/history", nil, bob).want(t, 403, "FORBIDDEN")
+		s.do("GET", "/api/v1/staking/agents/agt_alice/history", nil).want(t, 401, "AUTHENTICATION_REQUIRED")
+		s.do("GET", "/api/v1/staking/agents/agt_nobody/history", nil, admin).want(t, 404, "ACCOUNT_NOT_FOUND")
+		s.do("GET", "/api/v1/staking/agents/agt_alice/history?cursor=not-a-cursor", nil, admin).want(t, 422, "INVALID_CURSOR")
 		s.do("GET", "/api/v1/staking/agents/agt_nobody", nil, admin).want(t, 404, "ACCOUNT_NOT_FOUND")
 		s.do("GET", "/api/v1/staking/rewards/agt_nobody", nil, admin).want(t, 404, "ACCOUNT_NOT_FOUND")
 		s.do("GET", "/api/v1/staking/agents/sys:treasury", nil, admin).want(t, 422, "INVALID_ACCOUNT")

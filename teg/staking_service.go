@@ -343,3 +343,43 @@ func (s *Service) StakingClock(ctx context.Context) (EpochClock, time.Time, erro
 	}
 	return *c, c.EndedAt.Add(time.Duration(p.Staking.EpochSeconds) * time.Second), nil
 }
+
+// IsStaking reports whether a transfer records a staking operation.
+func (t *Transfer) IsStaking() bool { return isStakingKind(t.Kind) }
+
+// StakingHistory returns up to limit of the staking operations in an agent's history (stake,
+// unstake, redelegation, claims, releases, its validator's commission changes and slashes)
+// older than the sequence before (0: the newest), newest first (whoever may read its staking).
+func (s *Service) StakingHistory(ctx context.Context, caller policy.Subject, agent AccountID, before uint64, limit int) ([]Transfer, error) {
+	if err := ValidateAgentAccount(agent); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, caller, policy.ActionStakingRead, policy.Resource{Kind: "wallet", ID: string(agent), Owner: string(agent)}, nil); err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.Account(ctx, agent); err != nil {
+		return nil, err
+	}
+	var out []Transfer
+	// The history is the account's; staking entries are picked from it a page at a time (a
+	// bounded number of pages per call: the caller continues from the last seq it got).
+	for range 50 {
+		page, err := s.Store.History(ctx, agent, before, 200)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page {
+			if t.IsStaking() {
+				out = append(out, t)
+				if len(out) == limit {
+					return out, nil
+				}
+			}
+		}
+		if len(page) < 200 {
+			break
+		}
+		before = page[len(page)-1].Seq
+	}
+	return out, nil
+}

@@ -237,6 +237,7 @@ func (h *Token) registerStaking(api huma.API) {
 	one.Security = nil
 	httpapi.Register(api, one, h.validator)
 	httpapi.Register(api, op("staking-position", http.MethodGet, "/api/v1/staking/agents/{id}", "An agent's stake, delegations, rewards and unbonding entries (the agent or an admin)", http.StatusOK, tag), h.position)
+	httpapi.Register(api, op("staking-history", http.MethodGet, "/api/v1/staking/agents/{id}/history", "An agent's staking operations, newest first (the agent or an admin)", http.StatusOK, tag), h.stakingHistory)
 	httpapi.Register(api, op("staking-rewards", http.MethodGet, "/api/v1/staking/rewards/{id}", "An agent's pending rewards (the agent or an admin)", http.StatusOK, tag), h.rewards)
 	httpapi.Register(api, op("staking-claim", http.MethodPost, "/api/v1/staking/rewards:claim", "Pay the agent its rewards (and, for a validator's operator, its commission)", http.StatusCreated, tag), h.claim)
 	httpapi.Register(api, op("staking-compound", http.MethodPut, "/api/v1/staking/compound", "Turn auto-compounding of a stake on or off", http.StatusOK, tag), h.compound)
@@ -463,4 +464,21 @@ func (h *Token) epoch(ctx context.Context, _ *struct{}) (*epochOutput, error) {
 func (h *Token) slash(ctx context.Context, in *slashInput) (*transferOutput, error) {
 	b := &in.Body
 	return transferResult(h.Service.Slash(ctx, httpapi.Subject(ctx), teg.AccountID(b.Validator), b.FractionBps, b.Burn, b.Reason, in.IdempotencyKey))
+}
+
+type stakingHistoryInput struct {
+	ID string `path:"id" maxLength:"128" doc:"The agent"`
+	httpapi.PageParams
+}
+
+func (h *Token) stakingHistory(ctx context.Context, in *stakingHistoryInput) (*historyOutput, error) {
+	var before uint64
+	if err := httpapi.DecodeCursor(in.Cursor, &before); err != nil {
+		return nil, err
+	}
+	items, err := h.Service.StakingHistory(ctx, httpapi.Subject(ctx), teg.AccountID(in.ID), before, in.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	return transferPage(items, in.Limit), nil
 }

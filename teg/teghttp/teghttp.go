@@ -422,12 +422,18 @@ func (h *Token) history(ctx context.Context, in *historyInput) (*historyOutput, 
 	if err != nil {
 		return nil, err
 	}
-	page, next := httpapi.Paginate(items, in.Limit, func(t teg.Transfer) any { return t.Seq })
+	return transferPage(items, in.Limit), nil
+}
+
+// transferPage is the page of limit transfers of items (which holds one more when there is a
+// next page), newest first.
+func transferPage(items []teg.Transfer, limit int) *historyOutput {
+	page, next := httpapi.Paginate(items, limit, func(t teg.Transfer) any { return t.Seq })
 	out := &historyOutput{Body: TransferPage{Items: make([]TransferView, 0, len(page)), NextCursor: next}}
 	for _, t := range page {
 		out.Body.Items = append(out.Body.Items, transferView(t, false))
 	}
-	return out, nil
+	return out
 }
 
 func (h *Token) fee(ctx context.Context, in *feeInput) (*feeOutput, error) {
