@@ -147,19 +147,25 @@ func validateStaking(c *Command) error {
 
 // pool returns the pool id, or nil when there is none.
 func (x *stakeTx) pool(id AccountID) (*Pool, error) {
-	if p, ok := x.pools[id]; ok {
-		return p, nil
+	return cachedRecord(x, x.pools, id, PoolKey(id), DecodePool)
+}
+
+// cachedRecord returns the record key (cached in cache under k), decoded once, or nil when there
+// is none.
+func cachedRecord[K comparable, T any](x *stakeTx, cache map[K]*T, k K, key string, decode func(string) (*T, error)) (*T, error) {
+	if v, ok := cache[k]; ok {
+		return v, nil
 	}
-	text, ok, err := x.b.getState(&x.w, PoolKey(id))
+	text, ok, err := x.b.getState(&x.w, key)
 	if err != nil || !ok {
 		return nil, err
 	}
-	p, err := DecodePool(text)
+	v, err := decode(text)
 	if err != nil {
 		return nil, err
 	}
-	x.pools[id] = p
-	return p, nil
+	cache[k] = v
+	return v, nil
 }
 
 // validator returns the validator id, which must exist (and, with active, not be jailed).
@@ -211,19 +217,7 @@ func (x *stakeTx) mark(key string) {
 // delegation returns the delegation of delegator to pool, or nil.
 func (x *stakeTx) delegation(delegator, pool AccountID) (*Delegation, error) {
 	key := DelegationKey(delegator, pool)
-	if d, ok := x.dels[key]; ok {
-		return d, nil
-	}
-	text, ok, err := x.b.getState(&x.w, key)
-	if err != nil || !ok {
-		return nil, err
-	}
-	d, err := DecodeDelegation(text)
-	if err != nil {
-		return nil, err
-	}
-	x.dels[key] = d
-	return d, nil
+	return cachedRecord(x, x.dels, key, key, DecodeDelegation)
 }
 
 // flush encodes the changed pools and delegations into the state writes.

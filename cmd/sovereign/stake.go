@@ -64,6 +64,19 @@ func (s *stakeFlags) self(ctx context.Context) (string, error) {
 	return b.Account, nil
 }
 
+// clientAndAgent is the client of the credential in use and the agent a read is about.
+func (s *stakeFlags) clientAndAgent(ctx context.Context) (*tegclient.Client, string, error) {
+	c, err := s.teg()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := s.self(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, id, nil
+}
+
 func (s *stakeFlags) idemKey() string {
 	if s.idem == "" {
 		return fmt.Sprintf("cli-%d", time.Now().UnixNano())
@@ -161,11 +174,7 @@ SOVEREIGN_TOKEN, or --as a registered agent); admins act for an agent with --age
 	balance := &cobra.Command{
 		Use: "balance", Short: "Show liquid, staked, unbonding, rewards, delegations and unbonding entries (default: your own)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := s.teg()
-			if err != nil {
-				return err
-			}
-			id, err := s.self(cmd.Context())
+			c, id, err := s.clientAndAgent(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -204,11 +213,7 @@ SOVEREIGN_TOKEN, or --as a registered agent); admins act for an agent with --age
 	rewards := &cobra.Command{
 		Use: "rewards", Short: "Show pending rewards (default: your own)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := s.teg()
-			if err != nil {
-				return err
-			}
-			id, err := s.self(cmd.Context())
+			c, id, err := s.clientAndAgent(cmd.Context())
 			if err != nil {
 				return err
 			}
