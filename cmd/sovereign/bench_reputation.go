@@ -69,4 +69,3 @@ agents=… edges=… iterations=… load_s=… compute_s=… seconds=…`,
 	fl.Uint64Var(&seed, "seed", 1, "random seed")
 	return c
 }
-
