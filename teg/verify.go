@@ -148,6 +148,8 @@ type Report struct {
 	Supply   avt.Amount
 	// ParamsVersion is the version of the parameter set in force at the head.
 	ParamsVersion int
+	// StateRecords counts the keyed-state (staking) records CheckState compared.
+	StateRecords int
 }
 
 // Check compares the replayed balances with the stored accounts and checks the supply. head is

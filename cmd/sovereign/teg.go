@@ -18,8 +18,10 @@ func newTeg(f *flags) *cobra.Command {
 		Short: "Replay the ledger's event log: check the hash chain, every balance and the supply",
 		Long: `verify reads the whole hash-chained event log in one snapshot, recomputes every balance from
 it, and compares them with the stored balances; it checks the chain (each event's hash covers the
-previous one) and the supply (minted − burned = Σ balances). It exits non-zero with the first
-discrepancy.`,
+previous one) and the supply (minted − burned = Σ balances). It rebuilds the staking records
+(pools, delegations, unbonding entries) from the log, compares them with the stored ones, and
+checks that the bonded, unbonding and reward accounts hold exactly what the records say. It
+exits non-zero with the first discrepancy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -37,11 +39,12 @@ discrepancy.`,
 			if err != nil {
 				return fmt.Errorf("teg verify: FAILED: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "teg verify: OK: %d events, %d accounts, head %d/%.16s…, minted %s, burned %s, supply %s, parameters version %d\n",
-				rep.Events, rep.Accounts, rep.Head.Seq, rep.Head.Hash, rep.Minted, rep.Burned, rep.Supply, rep.ParamsVersion)
+			fmt.Fprintf(cmd.OutOrStdout(), "teg verify: OK: %d events, %d accounts, %d staking records, head %d/%.16s…, minted %s, burned %s, supply %s, parameters version %d\n",
+				rep.Events, rep.Accounts, rep.StateRecords, rep.Head.Seq, rep.Head.Hash, rep.Minted, rep.Burned, rep.Supply, rep.ParamsVersion)
 			return nil
 		},
 	})
+	c.AddCommand(newTegParams())
 	return c
 }
 

@@ -717,6 +717,7 @@ func (l *Ledger) Verify(ctx context.Context) (teg.Report, error) {
 		if err != nil {
 			return err
 		}
+		rep.StateRecords = len(state)
 		return v.CheckState(state)
 	})
 	return rep, err
