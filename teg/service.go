@@ -28,6 +28,10 @@ type Store interface {
 type Service struct {
 	Store Store
 	Authz policy.Decider
+	// Scores, when set, gives an agent's current reputation score (ok false: none computed
+	// yet). The ledger then limits the agent's transfers by the tier of that score, whatever
+	// its credential says; without it (or without a score) the caller's subject decides.
+	Scores func(ctx context.Context, agent string) (score int, ok bool)
 }
 
 // MaxIdempotencyKey bounds Idempotency-Key values.
@@ -236,8 +240,17 @@ func validateTransfer(req TransferRequest) error {
 }
 
 // limits are the caller's transfer limits: those of its tier in the parameter set in force when
-// the ledger applies the command.
-func (s *Service) limits(caller policy.Subject) *Limits {
+// the ledger applies the command. An agent's tier is that of its current score (Scores), so a
+// tier change applies from its next transfer on.
+func (s *Service) limits(ctx context.Context, caller policy.Subject) *Limits {
+	if s.Scores != nil && caller.Kind == policy.KindAgent {
+		if score, ok := s.Scores(ctx, caller.ID); ok {
+			if score <= 0 {
+				return SubjectLimits(TierUntrusted, 0)
+			}
+			return SubjectLimits("", score)
+		}
+	}
 	return SubjectLimits(caller.Tier, caller.Reputation)
 }
 
@@ -253,7 +266,7 @@ func (s *Service) Transfer(ctx context.Context, caller policy.Subject, req Trans
 		return Transfer{}, false, err
 	}
 	return s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message,
-		Limits: s.limits(caller)})
+		Limits: s.limits(ctx, caller)})
 }
 
 // TransferBatch applies up to MaxBatch transfers from the calling agent at once; when linked, all
@@ -285,7 +298,7 @@ func (s *Service) TransferBatch(ctx context.Context, caller policy.Subject, reqs
 		return nil, err
 	}
 	cmds := make([]Command, len(reqs))
-	lim := s.limits(caller)
+	lim := s.limits(ctx, caller)
 	for i, r := range reqs {
 		cmds[i] = Command{Kind: KindTransfer, ID: fmt.Sprintf("%s#%d", base, i), Fresh: fresh, From: AccountID(caller.ID), To: r.To, Amount: r.Amount, Message: r.Message,
 			Limits: lim}
@@ -309,7 +322,7 @@ func (s *Service) Pending(ctx context.Context, caller policy.Subject, req Transf
 		return Transfer{}, false, err
 	}
 	return s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout,
-		Limits: s.limits(caller)})
+		Limits: s.limits(ctx, caller)})
 }
 
 // PendingTransfer reads a pending transfer by id: its payer, its payee (who checks, before doing
