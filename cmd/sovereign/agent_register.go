@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
@@ -33,6 +34,7 @@ func newAgentRegister() *cobra.Command {
 		f                agentFlags
 		cardFile, keyPEM string
 		token            string
+		asJSON, quiet    bool
 	)
 	c := &cobra.Command{
 		Use:   "register --card FILE [--key FILE] [--registry URL] [--token DEVELOPER_JWT]",
@@ -52,8 +54,11 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if err != nil {
 				return err
 			}
+			if len(bytes.TrimSpace(card)) == 0 {
+				return fmt.Errorf("%s is empty: write the agent's card there first (e.g. curl -sf http://HOST/.well-known/agent-card.json > %s)", cardFile, cardFile)
+			}
 			if !json.Valid(card) {
-				return fmt.Errorf("%s is not JSON", cardFile)
+				return fmt.Errorf("%s is not JSON: an A2A agent card is a JSON document", cardFile)
 			}
 			ident, err := agentIdentity(keyPEM)
 			if err != nil {
@@ -86,7 +91,16 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if err := creds.save(); err != nil {
 				return fmt.Errorf("the agent %s is registered but could not be recorded: %w", id.ID, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", id.ID, id.DID, id.SPIFFEID, reg.ClientID, ks.Path())
+			out := cmd.OutOrStdout()
+			switch {
+			case quiet:
+				fmt.Fprintln(out, id.ID)
+				return nil
+			case asJSON:
+				return printJSON(out, registeredAgent{ID: id.ID, DID: id.DID, SPIFFEID: id.SPIFFEID, ClientID: reg.ClientID,
+					KeyStore: ks.Path(), Grant: reg.Grant, GrantReason: reg.GrantReason})
+			}
+			fmt.Fprintf(out, "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", id.ID, id.DID, id.SPIFFEID, reg.ClientID, ks.Path())
 			if reg.Grant != "" {
 				grant := reg.Grant + " AVT"
 				if reg.GrantReason != "" {
@@ -101,7 +115,21 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 	c.Flags().StringVar(&cardFile, "card", "", "the agent's A2A card (JSON file)")
 	c.Flags().StringVar(&keyPEM, "key", "", "the agent's Ed25519 private key (PKCS#8 PEM); default a new key")
 	c.Flags().StringVar(&token, "token", "", "developer access token or API key (default SOVEREIGN_TOKEN, then 'sovereign login')")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the registration as JSON (id, did, spiffe_id, client_id, key_store, grant)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the agent's id (for AGENT=$(sovereign agent register … -q))")
+	c.MarkFlagsMutuallyExclusive("json", "quiet")
 	return c
+}
+
+// registeredAgent is what 'agent register --json' prints.
+type registeredAgent struct {
+	ID          string `json:"id"`
+	DID         string `json:"did"`
+	SPIFFEID    string `json:"spiffe_id"`
+	ClientID    string `json:"client_id"`
+	KeyStore    string `json:"key_store"`
+	Grant       string `json:"grant,omitempty"`
+	GrantReason string `json:"grant_reason,omitempty"`
 }
 
 // agentIdentity reads the agent's Ed25519 key from a PKCS#8 PEM file; an empty path gives nil,

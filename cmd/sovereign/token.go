@@ -88,11 +88,18 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 
 // tokenFlags are the connection flags of the token commands.
 type tokenFlags struct {
-	registry, credential string
-	asJSON               bool
+	registry, credential, as string
+	asJSON                   bool
 }
 
 func (t *tokenFlags) client() (*apiClient, error) {
+	if t.as != "" {
+		if t.credential != "" {
+			return nil, fmt.Errorf("--as and --credential both name who to act as: give one")
+		}
+		api, _, err := agentClient(t.registry, t.as)
+		return api, err
+	}
 	cred := t.credential
 	if cred == "" {
 		cred = os.Getenv("SOVEREIGN_TOKEN")
@@ -117,8 +124,7 @@ func (t *tokenFlags) client() (*apiClient, error) {
 // print writes v as JSON with --json, else the human line.
 func (t *tokenFlags) print(cmd *cobra.Command, v any, human string) {
 	if t.asJSON {
-		b, _ := json.MarshalIndent(v, "", "  ")
-		fmt.Fprintln(cmd.OutOrStdout(), string(b))
+		_ = printJSON(cmd.OutOrStdout(), v)
 		return
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), human)
@@ -161,6 +167,7 @@ func newToken() *cobra.Command {
 	pf := c.PersistentFlags()
 	pf.StringVar(&t.registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "base URL of the stack (env SOVEREIGN_REGISTRY)")
 	pf.StringVar(&t.credential, "credential", "", "an agent's JWT-SVID or an avreg_ API key (env SOVEREIGN_TOKEN, SOVEREIGN_API_KEY)")
+	pf.StringVar(&t.as, "as", "", "act as this agent registered from this machine (agt_…; default: the last registered)")
 	pf.BoolVar(&t.asJSON, "json", false, "print JSON")
 
 	var account string
@@ -260,4 +267,14 @@ func tokenWrite(t *tokenFlags, use, short, path string, required, optional []str
 	}
 	cmd.Flags().StringVar(&idem, "idempotency-key", "", "retry-safe key (default: a new one; reuse it to retry safely)")
 	return cmd
+}
+
+// printJSON writes v as indented JSON, the form of every command's --json.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
 }

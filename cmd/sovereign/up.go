@@ -53,7 +53,7 @@ gracefully.`,
 			base := "http://" + ln.Addr().String()
 			fmt.Fprintf(out, "%s\n", buildinfo.String())
 			fmt.Fprintf(out, "ready in %s on %s\n", time.Since(start).Round(time.Millisecond), base)
-			fmt.Fprintf(out, "  API        %s/api/v1/   (OpenAPI: %s/openapi.json)\n", base, base)
+			fmt.Fprintf(out, "  API        %s/openapi.json   (every route, under /api/v1/)\n", base)
 			fmt.Fprintf(out, "  portal     %s/portal/\n", base)
 			fmt.Fprintf(out, "  health     %s/healthz  %s/readyz\n", base, base)
 			printMetrics(out, cfg, metricsLn)
