@@ -55,8 +55,11 @@ const (
 	ActionBootstrapCreate = "onboard.token.create"
 	ActionBootstrapList   = "onboard.token.list"
 	ActionBootstrapRevoke = "onboard.token.revoke"
-	ActionAgentUpdate     = "agent.update"     // suspend or revoke an agent: its developer, or an admin
-	ActionAgentReactivate = "agent.reactivate" // lift a suspension: whoever placed it, or a higher authority
+	ActionAgentUpdate     = "agent.update"       // suspend or revoke an agent: its developer, or an admin
+	ActionAgentReactivate = "agent.reactivate"   // lift a suspension: whoever placed it, or a higher authority
+	ActionAgentList       = "agent.list"         // list one's own agents
+	ActionAgentRead       = "agent.read"         // read an agent: its developer, or an admin
+	ActionAgentBalance    = "agent.balance.read" // read an agent's wallet: its developer, or an admin
 )
 
 // Errors of onboarding.
@@ -73,6 +76,7 @@ var (
 	ErrAgentStatusChanged      = apperr.New(apperr.Conflict, "AGENT_STATUS_CHANGED", "the agent's status changed meanwhile; read it and retry")
 	ErrWalletStatusUnavailable = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not change the agent's wallet; the agent's status is unchanged: retry")
 	ErrWalletUnavailable       = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not open the agent's wallet; nothing was registered and the bootstrap token is still valid")
+	ErrWalletReadUnavailable   = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not be reached to read the agent's wallet; try again shortly")
 )
 
 // BootstrapToken is a single-use permission to register one agent.
@@ -131,6 +135,13 @@ type Wallets interface {
 	// it. Setting the status the wallet has changes nothing; at identifies the change, so a
 	// retry of the same change applies once.
 	SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error
+	// WalletBalance reads the agent's wallet.
+	WalletBalance(ctx context.Context, agentID string) (WalletBalance, error)
+}
+
+// WalletBalance is an agent's wallet as its developer sees it.
+type WalletBalance struct {
+	Liquid, Locked, Staked, Unbonding avt.Amount
 }
 
 // OnboardingStore keeps bootstrap tokens and agents.
@@ -157,6 +168,9 @@ type OnboardingStore interface {
 	// cut short by a crash), to release.
 	PendingAgents(ctx context.Context, before time.Time) ([]string, error)
 	Agent(ctx context.Context, id string) (*Agent, error)
+	// AgentsOf lists up to limit of the developer's registered (not pending) agents with
+	// id > after, in id order.
+	AgentsOf(ctx context.Context, developerID, after string, limit int) ([]Agent, error)
 	// AgentStatus is the agent's status alone (ErrAgentNotFound for an unknown agent): the
 	// read every authenticated agent request makes.
 	AgentStatus(ctx context.Context, id string) (string, error)
@@ -717,4 +731,55 @@ func csrDER(s string) ([]byte, error) {
 		return nil, bad
 	}
 	return der, nil
+}
+
+// Agents lists up to limit of the caller's own agents with id > after, in id order
+// (ActionAgentList: a developer, for their own).
+func (o *Onboarding) Agents(ctx context.Context, caller policy.Subject, after string, limit int) ([]Agent, error) {
+	if err := o.authorize(ctx, caller, ActionAgentList, policy.Resource{Kind: "agent", Owner: caller.ID}); err != nil {
+		return nil, err
+	}
+	return o.store.AgentsOf(ctx, caller.ID, after, limit)
+}
+
+// Agent returns a registered agent to its developer or an admin (ActionAgentRead); an agent
+// being registered is not found.
+func (o *Onboarding) Agent(ctx context.Context, caller policy.Subject, id string) (*Agent, error) {
+	return o.ownedAgent(ctx, caller, ActionAgentRead, id)
+}
+
+// AgentBalance reads a registered agent's wallet for its developer or an admin
+// (ActionAgentBalance), through the registry's Wallets: the TEG itself knows the wallet, not its
+// owner. A TEG out of reach is 503 TEG_UNAVAILABLE.
+func (o *Onboarding) AgentBalance(ctx context.Context, caller policy.Subject, id string) (*Agent, WalletBalance, error) {
+	a, err := o.ownedAgent(ctx, caller, ActionAgentBalance, id)
+	if err != nil {
+		return nil, WalletBalance{}, err
+	}
+	b, err := o.wallets.WalletBalance(ctx, a.ID)
+	if err != nil {
+		if _, ok := apperr.As(err); !ok { // the TEG did not answer: unreachable
+			err = ErrWalletReadUnavailable.With("cause", err.Error())
+		}
+		return nil, WalletBalance{}, err
+	}
+	return a, b, nil
+}
+
+// ownedAgent loads the agent and authorizes action on it, its developer being the owner.
+func (o *Onboarding) ownedAgent(ctx context.Context, caller policy.Subject, action, id string) (*Agent, error) {
+	if caller.Kind == policy.KindAnonymous || caller.Kind == "" || caller.ID == "" {
+		return nil, policy.ErrAuthRequired
+	}
+	a, err := o.store.Agent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == AgentPending {
+		return nil, ErrAgentNotFound
+	}
+	if err := o.authorize(ctx, caller, action, policy.Resource{Kind: "agent", ID: a.ID, Owner: a.DeveloperID}); err != nil {
+		return nil, err
+	}
+	return a, nil
 }

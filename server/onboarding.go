@@ -148,6 +148,19 @@ func (o onboardingWallets) CreateWallet(ctx context.Context, agentID string, gra
 	return err
 }
 
+// WalletBalance reads the agent's wallet as the registry (the TEG's policy lets the registry
+// service read balances).
+func (o onboardingWallets) WalletBalance(ctx context.Context, agentID string) (registry.WalletBalance, error) {
+	if o.w == nil {
+		return registry.WalletBalance{}, registry.ErrWalletReadUnavailable
+	}
+	a, err := o.w.Balance(ctx, teg.AccountID(agentID))
+	if err != nil {
+		return registry.WalletBalance{}, err
+	}
+	return registry.WalletBalance{Liquid: a.Liquid, Locked: a.Locked, Staked: a.Staked, Unbonding: a.Unbonding}, nil
+}
+
 // SetWalletStatus sets the wallet's status to the agent's: the registry's statuses and the
 // ledger's have the same names (teg.AccountActive, AccountSuspended, AccountRevoked).
 func (o onboardingWallets) SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error {
