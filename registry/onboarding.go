@@ -142,6 +142,7 @@ type Wallets interface {
 // WalletBalance is an agent's wallet as its developer sees it.
 type WalletBalance struct {
 	Liquid, Locked, Staked, Unbonding avt.Amount
+	Total                             avt.Amount // the sum of the four
 }
 
 // OnboardingStore keeps bootstrap tokens and agents.

@@ -158,7 +158,7 @@ func (o onboardingWallets) WalletBalance(ctx context.Context, agentID string) (r
 	if err != nil {
 		return registry.WalletBalance{}, err
 	}
-	return registry.WalletBalance{Liquid: a.Liquid, Locked: a.Locked, Staked: a.Staked, Unbonding: a.Unbonding}, nil
+	return registry.WalletBalance{Liquid: a.Liquid, Locked: a.Locked, Staked: a.Staked, Unbonding: a.Unbonding, Total: a.Total()}, nil
 }
 
 // SetWalletStatus sets the wallet's status to the agent's: the registry's statuses and the

@@ -71,7 +71,7 @@ func (w *fakeWallets) WalletBalance(_ context.Context, agentID string) (registry
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return registry.WalletBalance{Liquid: w.created[agentID]}, nil
+	return registry.WalletBalance{Liquid: w.created[agentID], Total: w.created[agentID]}, nil
 }
 
 // walletCall is a SetWalletStatus call and the agent's status when it came.
