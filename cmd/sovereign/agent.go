@@ -23,7 +23,8 @@ const registryTimeout = 30 * time.Second
 
 func newAgent() *cobra.Command {
 	c := &cobra.Command{Use: "agent", Short: "Create, register and run A2A agents"}
-	c.AddCommand(newAgentNew(), newAgentServe(), newAgentRegister(), newAgentHeartbeat(), newAgentRotate())
+	c.AddCommand(newAgentNew(), newAgentServe(), newAgentRegister(), newAgentHeartbeat(), newAgentRotate(),
+		newAgentList(), newAgentShow(), newAgentBalance(), newAgentCard())
 	return c
 }
 

@@ -33,7 +33,7 @@ func newAgentRegister() *cobra.Command {
 	var (
 		f                agentFlags
 		cardFile, keyPEM string
-		token            string
+		token, bootstrap string
 		asJSON, quiet    bool
 	)
 	c := &cobra.Command{
@@ -64,16 +64,20 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if err != nil {
 				return err
 			}
-			dev, err := developerToken(f.registry, token)
-			if err != nil {
-				return err
+			var cred agentvault.Credential = agentvault.BearerToken("")
+			if bootstrap == "" {
+				dev, err := developerToken(f.registry, token)
+				if err != nil {
+					return err
+				}
+				cred = agentvault.BearerToken(dev)
 			}
 			ks, err := keyStore()
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			reg, err := agentvault.NewRegistry(f.registry, agentvault.BearerToken(dev)).Register(ctx, card, agentvault.RegisterOptions{Identity: ident})
+			reg, err := agentvault.NewRegistry(f.registry, cred).Register(ctx, card, agentvault.RegisterOptions{Identity: ident, BootstrapToken: bootstrap})
 			if err != nil {
 				return err
 			}
@@ -115,6 +119,8 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 	c.Flags().StringVar(&cardFile, "card", "", "the agent's A2A card (JSON file)")
 	c.Flags().StringVar(&keyPEM, "key", "", "the agent's Ed25519 private key (PKCS#8 PEM); default a new key")
 	c.Flags().StringVar(&token, "token", "", "developer access token or API key (default SOVEREIGN_TOKEN, then 'sovereign login')")
+	c.Flags().StringVar(&bootstrap, "bootstrap-token", "", "a bootstrap token (bst_…) from 'sovereign bootstrap-token create', made elsewhere: no developer credential needed here")
+	c.MarkFlagsMutuallyExclusive("token", "bootstrap-token")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the registration as JSON (id, did, spiffe_id, client_id, key_store, grant)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the agent's id (for AGENT=$(sovereign agent register … -q))")
 	c.MarkFlagsMutuallyExclusive("json", "quiet")
