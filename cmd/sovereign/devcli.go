@@ -154,7 +154,7 @@ three recovery keys, shown only now. Verify the email next (the emailed link, or
 			}
 			var out struct {
 				Developer    registryhttp.DeveloperView `json:"developer"`
-				RecoveryKeys []string                  `json:"recovery_keys"`
+				RecoveryKeys []string                   `json:"recovery_keys"`
 			}
 			if err := newRegistryClient(d.registry, "").do(http.MethodPost, "/api/v1/auth/register", nil,
 				map[string]string{"email": email, "name": name, "password": pw}, &out); err != nil {
