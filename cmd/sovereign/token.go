@@ -29,15 +29,6 @@ type apiError struct {
 	Details map[string]any `json:"details"`
 }
 
-func (e *apiError) Error() string {
-	s := fmt.Sprintf("%s: %s", e.Code, e.Message)
-	if len(e.Details) > 0 {
-		d, _ := json.Marshal(e.Details)
-		s += " " + string(d)
-	}
-	return s
-}
-
 // do sends body (nil for none) and decodes a 2xx answer into out.
 func (c *apiClient) do(method, path string, headers map[string]string, body, out any) error {
 	var rdr io.Reader
@@ -63,7 +54,7 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return unreachable(c.base, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
@@ -75,13 +66,15 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 			Error apiError `json:"error"`
 		}
 		if json.Unmarshal(raw, &env) != nil || env.Error.Code == "" {
-			return fmt.Errorf("%s %s: HTTP %d: %.200s", method, path, res.StatusCode, raw)
+			return notSovereign(c.base, method, path, res.StatusCode, raw)
 		}
 		env.Error.Status = res.StatusCode
 		return &env.Error
 	}
 	if out != nil {
-		return json.Unmarshal(raw, out)
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s answered something a Sovereign registry does not send (%v): is %s the registry?", method, path, err, c.base)
+		}
 	}
 	return nil
 }
