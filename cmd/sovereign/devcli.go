@@ -65,14 +65,10 @@ func (d *devFlags) show(cmd *cobra.Command, v any, human func(w io.Writer)) erro
 	return nil
 }
 
-// isTerminal reports whether w is a terminal (a character device).
+// isTerminal reports whether w is a terminal.
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && isTTY(f)
 }
 
 // printTable writes rows under header as an aligned table on a terminal, and as tab-separated

@@ -120,3 +120,26 @@ func TestServe_RefusesMissingSettings(t *testing.T) {
 		t.Errorf("config print --policy-bundle: %v\n%s", err, out)
 	}
 }
+
+// TestServe_SplitRegistryWithItsOwnCAIsNotReady: a registry whose builtin CA is not the TEG's
+// (separate --data folders, no shared --identity-dir) does not claim ready; it says why and
+// what to do, and /readyz agrees.
+func TestServe_SplitRegistryWithItsOwnCAIsNotReady(t *testing.T) {
+	tegOut, tegDone := start(t, "teg", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--mtls-addr", "127.0.0.1:0", "--log-level", "error")
+	mtls := waitMatch(t, tegOut, tegDone, regexp.MustCompile(`mtls +(https://127\.0\.0\.1:\d+)`))
+	regOut, regDone := start(t, "registry", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--teg-url", mtls, "--log-level", "error")
+	regBase := waitMatch(t, regOut, regDone, regexp.MustCompile(`registry listening on (http://127\.0\.0\.1:\d+) but NOT READY`))
+	out := regOut.String()
+	if strings.Contains(out, "registry ready") || !strings.Contains(out, "--identity-dir") || !strings.Contains(out, "teg ") {
+		t.Fatalf("registry serve output:\n%s", out)
+	}
+	res, err := http.Get(regBase + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "NOT_READY") {
+		t.Fatalf("/readyz: %d %s", res.StatusCode, b)
+	}
+}

@@ -14,7 +14,7 @@ func TestUnknownCommandsAndFlagsFail(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"agent", "lst"}, []string{`unknown command "lst" for "sovereign agent"`, "Available commands: heartbeat,", "Run 'sovereign agent --help' for usage"}},
+		{[]string{"agent", "lst"}, []string{`unknown command "lst" for "sovereign agent"`, "Did you mean this?\n\tlist", "Available commands: balance, card, heartbeat,", "Run 'sovereign agent --help' for usage"}},
 		{[]string{"agent", "regiser"}, []string{"Did you mean this?\n\tregister"}},
 		{[]string{"token", "balanse"}, []string{`unknown command "balanse" for "sovereign token"`, "Did you mean this?\n\tbalance"}},
 		{[]string{"agnt"}, []string{`unknown command "agnt" for "sovereign"`, "Did you mean this?\n\tagent"}},

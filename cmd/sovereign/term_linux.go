@@ -8,6 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// isTTY reports whether f is a terminal (it has terminal attributes; /dev/null, a character
+// device too, has none).
+func isTTY(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 // readNoEcho reads a line from the terminal f with echo turned off.
 func readNoEcho(f *os.File) (string, error) {
 	fd := int(f.Fd())
