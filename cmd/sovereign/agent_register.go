@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -192,11 +194,13 @@ func agentClient(registry, agentID string) (*apiClient, *agentCreds, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := a.tokenSource(registry).Token(ctx)
+	tok, err := a.token(ctx, registry)
 	if err != nil {
 		return nil, nil, err
 	}
-	return newRegistryClient(registry, tok), a, nil
+	c := newRegistryClient(registry, tok)
+	c.self = a.ID
+	return c, a, nil
 }
 
 // agentRegistry is a registry client acting as a stored agent.
@@ -301,4 +305,48 @@ func newAgentRotate() *cobra.Command {
 	}
 	f.bind(c)
 	return c
+}
+
+// token is a JWT-SVID of the agent: the one remembered in the credentials file while it has
+// more than 30 seconds to live, else a new one from its client credentials (then remembered).
+func (a *agentCreds) token(ctx context.Context, registry string) (string, error) {
+	if a.AccessToken != "" && time.Now().Before(a.TokenExpiresAt.Add(-30*time.Second)) {
+		return a.AccessToken, nil
+	}
+	tok, err := a.tokenSource(registry).Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	exp, ok := jwtExpiry(tok)
+	if !ok {
+		return tok, nil // not a JWT we can read: use it once, remember nothing
+	}
+	creds, err := loadCredentials()
+	if err != nil {
+		return tok, nil
+	}
+	if stored := creds.registry(registry).Agents[a.ID]; stored != nil {
+		stored.AccessToken, stored.TokenExpiresAt = tok, exp
+		_ = creds.save() // a cache: failing to remember costs only a new token next time
+	}
+	return tok, nil
+}
+
+// jwtExpiry reads the exp claim of a JWT (unverified: only to know when to ask for a new one).
+func jwtExpiry(tok string) (time.Time, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(b, &claims) != nil || claims.Exp == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(claims.Exp, 0), true
 }

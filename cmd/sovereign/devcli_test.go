@@ -160,6 +160,30 @@ func TestDeveloperDay(t *testing.T) {
 	if len(hist.Items) == 0 {
 		t.Fatalf("token history --as: %+v", hist)
 	}
+	// Readable rows: the grant from the treasury, signed from the agent's side; the zero-amount
+	// opening only with --all; pages by --cursor.
+	out, err = run(t, ctx, "token", "history", "--as", regJSON.ID)
+	if err != nil || !strings.Contains(out, "\tgrant\tsys:treasury\t+100\t0\tstarting grant") || strings.Contains(out, "\topen\t") {
+		t.Fatalf("token history --as: %q %v", out, err)
+	}
+	if out, err := run(t, ctx, "token", "history", "--as", regJSON.ID, "--all", "--ids"); err != nil || !strings.Contains(out, "\topen\t") || !strings.Contains(out, "onboard-grant:") {
+		t.Fatalf("token history --all --ids: %q %v", out, err)
+	}
+	var first struct {
+		Items      []struct{ ID string } `json:"items"`
+		NextCursor string                `json:"next_cursor"`
+	}
+	mustJSON(t, &first, "token", "history", "--as", regJSON.ID, "--limit", "1", "--json")
+	if len(first.Items) != 1 || first.NextCursor == "" {
+		t.Fatalf("token history --limit 1: %+v", first)
+	}
+	var second struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	mustJSON(t, &second, "token", "history", "--as", regJSON.ID, "--limit", "1", "--cursor", first.NextCursor, "--json")
+	if len(second.Items) != 1 || second.Items[0].ID == first.Items[0].ID {
+		t.Fatalf("token history --cursor: %+v after %+v", second, first)
+	}
 	wantErr(t, "no stored agent", "token", "balance", "--as", "agt_unknown")
 	wantErr(t, "give one", "token", "balance", "--as", regJSON.ID, "--credential", "x")
 

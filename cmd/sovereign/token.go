@@ -19,6 +19,8 @@ import (
 type apiClient struct {
 	base, credential string
 	http             *http.Client
+	// self is the agent the client acts as, when it acts as a stored agent ("" otherwise).
+	self string
 }
 
 // apiError is an error envelope the server answered with.
@@ -147,6 +149,29 @@ func (t tokenTransfer) line() string {
 	return s
 }
 
+// row is the transfer as a history row from self's side: the other party, and the amount
+// signed (+ received, - sent).
+func (t tokenTransfer) row(self string, withID bool) []string {
+	var other, amount string
+	switch self {
+	case "":
+		other, amount = orDash(t.From)+" → "+orDash(t.To), t.Amount
+	case t.To:
+		other, amount = orDash(t.From), "+"+t.Amount
+	default:
+		other, amount = orDash(t.To), "-"+t.Amount
+	}
+	ts := t.Created
+	if at, err := time.Parse(time.RFC3339Nano, t.Created); err == nil {
+		ts = at.UTC().Format("2006-01-02 15:04:05")
+	}
+	r := []string{ts, t.Kind, other, amount, t.Fee, t.Message}
+	if withID {
+		r = append(r, t.ID)
+	}
+	return r
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -181,9 +206,17 @@ func newToken() *cobra.Command {
 	}
 	balance.Flags().StringVar(&account, "account", "", "the wallet (admins may read any)")
 
-	var limit int
+	var (
+		limit       int
+		cursor      string
+		all, withID bool
+	)
 	history := &cobra.Command{
 		Use: "history", Short: "List a wallet's transfers, newest first", Args: cobra.NoArgs,
+		Long: `history lists a wallet's transfers, newest first: time, kind, counterparty, amount (signed: + in,
+- out), fee and message. Zero-amount bookkeeping rows (the wallet's opening) are left out unless
+--all; --ids adds the transfer ids. --json prints the page as the API answers it, with next_cursor;
+--cursor CURSOR reads the next page.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := t.client()
 			if err != nil {
@@ -194,6 +227,9 @@ func newToken() *cobra.Command {
 				NextCursor string          `json:"next_cursor"`
 			}
 			q := url.Values{"account": {account}, "limit": {strconv.Itoa(limit)}}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
 			if err := cl.do("GET", "/api/v1/token/transactions?"+q.Encode(), nil, nil, &page); err != nil {
 				return err
 			}
@@ -201,17 +237,33 @@ func newToken() *cobra.Command {
 				t.print(cmd, page, "")
 				return nil
 			}
-			for _, tr := range page.Items {
-				fmt.Fprintln(cmd.OutOrStdout(), tr.line())
+			self := account
+			if self == "" {
+				self = cl.self
 			}
+			header := []string{"TIME", "KIND", "COUNTERPARTY", "AMOUNT", "FEE", "MESSAGE"}
+			if withID {
+				header = append(header, "ID")
+			}
+			var rows [][]string
+			for _, tr := range page.Items {
+				if !all && tr.Amount == "0" {
+					continue
+				}
+				rows = append(rows, tr.row(self, withID))
+			}
+			printTable(cmd.OutOrStdout(), header, rows)
 			if page.NextCursor != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), "(more: use --json for the cursor, or raise --limit)")
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: sovereign token history --cursor %s\n", page.NextCursor)
 			}
 			return nil
 		},
 	}
 	history.Flags().StringVar(&account, "account", "", "the wallet (admins may read any)")
-	history.Flags().IntVar(&limit, "limit", 50, "how many (1–500)")
+	history.Flags().IntVar(&limit, "limit", 50, "how many, 1 to 500")
+	history.Flags().StringVar(&cursor, "cursor", "", "the next page's cursor, from the previous page")
+	history.Flags().BoolVar(&all, "all", false, "also list zero-amount rows (a wallet's opening)")
+	history.Flags().BoolVar(&withID, "ids", false, "add the transfer ids")
 
 	c.AddCommand(balance, history,
 		tokenWrite(t, "transfer", "Pay another wallet from your own (agent credential)", "/api/v1/token/transfer", []string{"to", "amount"}, []string{"message"}),
