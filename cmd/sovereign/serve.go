@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"sort"
@@ -156,6 +157,7 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s\n", buildinfo.String())
+	startedEvent(log, string(role), "http://"+ln.Addr().String(), cfg)
 	checks, ready := srv.Readiness(ctx)
 	if ready {
 		fmt.Fprintf(out, "%s ready in %s on http://%s\n", role, time.Since(start).Round(time.Millisecond), ln.Addr())
@@ -298,4 +300,11 @@ func announceReady(ctx context.Context, out io.Writer, srv *server.Server, role 
 			}
 		}
 	}
+}
+
+// startedEvent logs the start-up banner's facts as one JSON event, for log pipelines that do not
+// read standard output.
+func startedEvent(log *slog.Logger, role, base string, cfg config.Config) {
+	log.Info("started", "version", buildinfo.Version, "build", buildinfo.String(), "role", role, "address", base,
+		"store", store.Redact(cfg.Store), "trust_domain", cfg.TrustDomain, "identity_mode", string(cfg.IdentityMode))
 }

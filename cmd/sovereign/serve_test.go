@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sovereign-stack/sovereign/config"
 )
 
 // start runs the command args until the test ends and returns its output buffer.
@@ -141,5 +145,20 @@ func TestServe_SplitRegistryWithItsOwnCAIsNotReady(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "NOT_READY") {
 		t.Fatalf("/readyz: %d %s", res.StatusCode, b)
+	}
+}
+
+func TestStartedEventIsOneJSONLine(t *testing.T) {
+	var buf strings.Builder
+	cfg := config.Default()
+	cfg.Store = "postgres://u:secret@db/x"
+	startedEvent(slog.New(slog.NewJSONHandler(&buf, nil)), "registry", "http://127.0.0.1:8420", cfg)
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(buf.String()), &ev); err != nil {
+		t.Fatalf("not one JSON line: %v\n%s", err, buf.String())
+	}
+	if ev["msg"] != "started" || ev["role"] != "registry" || ev["address"] != "http://127.0.0.1:8420" || ev["trust_domain"] != "sovereign.test" ||
+		ev["version"] == "" || strings.Contains(buf.String(), "secret") {
+		t.Fatalf("started event: %v", ev)
 	}
 }

@@ -53,6 +53,7 @@ gracefully.`,
 			base := "http://" + ln.Addr().String()
 			fmt.Fprintf(out, "%s\n", buildinfo.String())
 			fmt.Fprintf(out, "ready in %s on %s\n", time.Since(start).Round(time.Millisecond), base)
+			startedEvent(log, "all", base, cfg)
 			fmt.Fprintf(out, "  API        %s/openapi.json   (every route, under /api/v1/)\n", base)
 			fmt.Fprintf(out, "  portal     %s/portal/\n", base)
 			fmt.Fprintf(out, "  health     %s/healthz  %s/readyz\n", base, base)
