@@ -52,15 +52,9 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if cardFile == "" {
 				return errors.New("--card is required")
 			}
-			card, err := os.ReadFile(cardFile)
+			card, err := readCardFile(cardFile)
 			if err != nil {
 				return err
-			}
-			if len(bytes.TrimSpace(card)) == 0 {
-				return fmt.Errorf("%s is empty: write the agent's card there first (e.g. curl -sf http://HOST/.well-known/agent-card.json > %s)", cardFile, cardFile)
-			}
-			if !json.Valid(card) {
-				return fmt.Errorf("%s is not JSON: an A2A agent card is a JSON document", cardFile)
 			}
 			ident, err := agentIdentity(keyPEM)
 			if err != nil {
@@ -349,4 +343,19 @@ func jwtExpiry(tok string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(claims.Exp, 0), true
+}
+
+// readCardFile reads an A2A card from path: a missing, empty or non-JSON file is said so.
+func readCardFile(path string) ([]byte, error) {
+	card, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(card)) == 0 {
+		return nil, fmt.Errorf("%s is empty: write the agent's card there first (e.g. curl -sf http://HOST/.well-known/agent-card.json > %s)", path, path)
+	}
+	if !json.Valid(card) {
+		return nil, fmt.Errorf("%s is not JSON: an A2A agent card is a JSON document", path)
+	}
+	return card, nil
 }

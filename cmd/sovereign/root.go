@@ -46,7 +46,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.policyBundle, "policy-bundle", "", "use the OPA bundle (tar.gz) at this URL, polled with ETag (env SOVEREIGN_POLICY_BUNDLE)")
 
 	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), withTegServe(newTeg(f), f), newRegistry(f), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(),
-		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken())
+		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken(), newCard(), newTemplate())
 	strict(root)
 	return root
 }
