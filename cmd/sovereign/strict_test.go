@@ -23,6 +23,9 @@ func TestUnknownCommandsAndFlagsFail(t *testing.T) {
 		{[]string{"agent", "heartbeat", "--registy", "http://x"}, []string{"Did you mean --registry?"}},
 		{[]string{"token", "--frobnicate"}, []string{"unknown flag: --frobnicate", "Run 'sovereign token --help'"}},
 		{[]string{"version", "extra"}, []string{`unknown command "extra" for "sovereign version"`}},
+		// Server flags belong to server commands only.
+		{[]string{"token", "balance", "--redis", "redis://x"}, []string{"unknown flag: --redis"}},
+		{[]string{"whoami", "--policy-bundle", "https://x/b.tar.gz"}, []string{"unknown flag: --policy-bundle"}},
 	} {
 		out, err := run(t, ctx, tc.args...)
 		if err == nil {

@@ -274,6 +274,14 @@ func newToken() *cobra.Command {
 	return c
 }
 
+// tokenFlagHelp explains the flags of the token write commands.
+var tokenFlagHelp = map[string]string{
+	"to":      "the receiving wallet, an agent id (agt_…)",
+	"account": "the wallet, an agent id (agt_…)",
+	"amount":  "AVT, e.g. 1.5 (up to 18 decimals)",
+	"message": "a note kept with the transfer (at most 256 bytes)",
+}
+
 // tokenWrite builds a command that POSTs its flags as a JSON body with an Idempotency-Key.
 func tokenWrite(t *tokenFlags, use, short, path string, required, optional []string) *cobra.Command {
 	vals := map[string]*string{}
@@ -305,7 +313,7 @@ func tokenWrite(t *tokenFlags, use, short, path string, required, optional []str
 	for _, f := range append(append([]string{}, required...), optional...) {
 		v := new(string)
 		vals[f] = v
-		cmd.Flags().StringVar(v, f, "", f)
+		cmd.Flags().StringVar(v, f, "", tokenFlagHelp[f])
 	}
 	for _, f := range required {
 		_ = cmd.MarkFlagRequired(f)
