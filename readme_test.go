@@ -2,6 +2,11 @@
 
 // Package readme_test runs the README: every `sh` block, in order, in one bash, on a fresh copy of
 // the module, against the stack its Quick start starts.
+//
+// A new section's `sh` blocks are picked up as they are: write them to run verbatim after the
+// blocks before them (wait for what they start, keep ids in shell variables). A block that cannot
+// run here gets `<!-- readme-test: skip (why) -->` on the line before it. `127.0.0.1:PORT` literals
+// are mapped to free ports, and the Quick start's `up` runs in the background.
 package readme_test
 
 import (
