@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -207,6 +208,7 @@ type Onboarding struct {
 	now      func() time.Time
 	// audience is what agent JWT-SVIDs are minted for.
 	audience []string
+	log      *slog.Logger
 }
 
 // OnboardingConfig configures NewOnboarding.
@@ -225,14 +227,20 @@ type OnboardingConfig struct {
 	// Audience is the audience of the JWT-SVIDs agents get from the token endpoint.
 	Audience []string
 	Now      func() time.Time
+	// Logger receives the domain events an operator reads (agent registered, agent status
+	// changed), with ids; nil discards them.
+	Logger *slog.Logger
 }
 
 // NewOnboarding returns the onboarding service.
 func NewOnboarding(c OnboardingConfig) *Onboarding {
 	o := &Onboarding{store: c.Store, cards: c.Cards, authz: c.Authz, issuer: c.Issuer, wallets: c.Wallets,
-		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience}
+		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience, log: c.Logger}
 	if o.now == nil {
 		o.now = time.Now
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -381,6 +389,8 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 	case a.StartingGrant.IsZero():
 		out.GrantReason = GrantDailyCapReached
 	}
+	o.log.InfoContext(ctx, "agent registered", "agent_id", a.ID, "developer_id", a.DeveloperID, "did", a.DID,
+		"spiffe_id", a.SPIFFEID, "grant", a.StartingGrant.String())
 	return out, nil
 }
 
@@ -593,6 +603,8 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 		}
 	}
 	a.Status, a.SuspendedBy, a.UpdatedAt = status, by, now
+	o.log.InfoContext(ctx, "agent status changed", "agent_id", a.ID, "developer_id", a.DeveloperID, "from", from.Status,
+		"to", status, "by", caller.ID, "suspended_by", by)
 	return a, nil
 }
 

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -12,6 +13,10 @@ func TestAgents_DevelopersReadTheirAgents(t *testing.T) {
 		ada := s.register("ada@example.com", true)
 		bob := s.register("bob@example.com", true)
 		a := s.registerAgent(ada, "Owned Agent")
+		// The registration is a domain event in the log, with the ids an operator looks for.
+		if l := s.logText(); !strings.Contains(l, `"msg":"agent registered","agent_id":"`+a.ID+`","developer_id":"`+ada.ID+`"`) {
+			t.Fatalf("no agent-registered event for %s in the log:\n%s", a.ID, l)
+		}
 		agentTok := bearer(s.clientToken(a).want(t, 200, "").str("access_token"))
 		s.do("POST", "/api/v1/agents/me/heartbeat", nil, agentTok).want(t, 200, "")
 
@@ -47,5 +52,10 @@ func TestAgents_DevelopersReadTheirAgents(t *testing.T) {
 		s.do("GET", "/api/v1/agents/"+a.ID+"/balance", nil, agentTok).want(t, 403, "FORBIDDEN")
 		s.do("GET", "/api/v1/agents/"+a.ID+"/balance", nil).want(t, 401, "AUTHENTICATION_REQUIRED")
 		s.do("GET", "/api/v1/agents/agt_01M94RTRVW58K5949YF7X55GGK/balance", nil, bearer(ada.Access)).want(t, 404, "AGENT_NOT_FOUND")
+
+		s.do("POST", "/api/v1/agents/"+a.ID+"/status", map[string]string{"status": "suspended"}, bearer(ada.Access)).want(t, 200, "")
+		if l := s.logText(); !strings.Contains(l, `"msg":"agent status changed","agent_id":"`+a.ID+`"`) || !strings.Contains(l, `"to":"suspended","by":"`+ada.ID+`"`) {
+			t.Fatalf("no agent-status event for %s in the log:\n%s", a.ID, l)
+		}
 	}, withGenesis)
 }

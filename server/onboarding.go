@@ -40,7 +40,7 @@ func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz p
 	}
 	s.onboarding = registry.NewOnboarding(registry.OnboardingConfig{Store: registrysql.NewOnboarding(s.db), Cards: s.cards,
 		Authz: authz, Issuer: issuer, Wallets: onboardingWallets{s.wallets}, StartingGrant: grant,
-		GrantDailyCap: grantCap, Audience: []string{tegID.String()}, Now: now})
+		GrantDailyCap: grantCap, Audience: []string{tegID.String()}, Now: now, Logger: s.log})
 	(&registryhttp.Onboarding{Service: s.onboarding, Cards: &registryhttp.Cards{Service: s.cards, BaseURL: s.cfg.PublicURL}, Limits: limits,
 		HeartbeatInterval: s.cfg.Onboarding.HeartbeatInterval}).Register(api)
 	interval := s.cfg.Onboarding.HeartbeatInterval
