@@ -24,7 +24,10 @@ const registryTimeout = 30 * time.Second
 func newAgent() *cobra.Command {
 	c := &cobra.Command{Use: "agent", Short: "Create, register and run A2A agents"}
 	c.AddCommand(newAgentNew(), newAgentServe(), newAgentRegister(), newAgentHeartbeat(), newAgentRotate(),
-		newAgentList(), newAgentShow(), newAgentBalance(), newAgentCard())
+		newAgentList(), newAgentShow(), newAgentBalance(), newAgentCard(),
+		newAgentStatus("suspend", "suspended", "Suspend one of your agents: its credentials and wallet stop until reactivated"),
+		newAgentStatus("reactivate", "active", "Lift a suspension you placed"),
+		newAgentStatus("revoke", "revoked", "Revoke one of your agents for good (its card leaves discovery; final)"))
 	return c
 }
 

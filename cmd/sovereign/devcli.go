@@ -485,3 +485,23 @@ func newAgentCard() *cobra.Command {
 	c.Flags().StringVar(&registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "registry base URL (env SOVEREIGN_REGISTRY)")
 	return c
 }
+
+// newAgentStatus is `agent suspend|reactivate|revoke ID`: POST /api/v1/agents/{id}/status as the
+// agent's developer (or an admin).
+func newAgentStatus(use, status, short string) *cobra.Command {
+	var d devFlags
+	c := &cobra.Command{
+		Use:   use + " AGENT_ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var a registryhttp.AgentView
+			if err := d.call(http.MethodPost, "/api/v1/agents/"+url.PathEscape(args[0])+"/status", map[string]string{"status": status}, &a); err != nil {
+				return err
+			}
+			return d.show(cmd, a, func(w io.Writer) { fmt.Fprintf(w, "%s is %s\n", a.ID, a.Status) })
+		},
+	}
+	d.bind(c, true)
+	return c
+}

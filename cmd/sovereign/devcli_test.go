@@ -208,6 +208,20 @@ func TestDeveloperDay(t *testing.T) {
 	}
 	wantErr(t, "NOT_FOUND", "apikey", "revoke", "key_01M94RTRVW58K5949YF7X55GGK")
 
+	// Ada suspends, reactivates and revokes her agent.
+	var st struct{ Status string }
+	mustJSON(t, &st, "agent", "suspend", agent, "--json")
+	if st.Status != "suspended" {
+		t.Fatalf("agent suspend: %+v", st)
+	}
+	if out, err := run(t, ctx, "agent", "reactivate", agent); err != nil || !strings.Contains(out, agent+" is active") {
+		t.Fatalf("agent reactivate: %q %v", out, err)
+	}
+	if out, err := run(t, ctx, "agent", "revoke", agent); err != nil || !strings.Contains(out, agent+" is revoked") {
+		t.Fatalf("agent revoke: %q %v", out, err)
+	}
+	wantErr(t, "AGENT_REVOKED", "agent", "reactivate", agent)
+
 	// Another developer reads none of Ada's agents.
 	bob := filepath.Join(t.TempDir(), "bob.json")
 	t.Setenv("SOVEREIGN_CREDENTIALS", bob)
@@ -219,6 +233,7 @@ func TestDeveloperDay(t *testing.T) {
 	}
 	wantErr(t, "FORBIDDEN", "agent", "balance", agent)
 	wantErr(t, "FORBIDDEN", "agent", "show", agent)
+	wantErr(t, "FORBIDDEN", "agent", "suspend", agent)
 	if out, err := run(t, ctx, "logout"); err != nil || !strings.Contains(out, "logged out bob@example.com") {
 		t.Fatalf("logout: %q %v", out, err)
 	}
