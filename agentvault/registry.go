@@ -181,6 +181,10 @@ type RegisterOptions struct {
 	Identity *Identity
 	// SVID asks for an X.509-SVID along with the registration (a new P-256 key and a CSR).
 	SVID bool
+	// BootstrapToken is a bootstrap token (bst_…) a developer made elsewhere ('sovereign
+	// bootstrap-token create'); with it the client needs no credential of its own. Empty: the
+	// client's developer credential asks for one.
+	BootstrapToken string
 }
 
 // Registration is what Register returns: the agent's identity, its OAuth client credentials
@@ -235,8 +239,11 @@ func (r *Registry) Register(ctx context.Context, card []byte, opts RegisterOptio
 	var bt struct {
 		Token string `json:"token"`
 	}
-	if _, err := r.api.do(ctx, http.MethodPost, "/api/v1/onboard/bootstrap/request-token", nil, nil, true, nil, &bt); err != nil {
-		return nil, fmt.Errorf("agentvault: bootstrap token: %w", err)
+	bt.Token = opts.BootstrapToken
+	if bt.Token == "" {
+		if _, err := r.api.do(ctx, http.MethodPost, "/api/v1/onboard/bootstrap/request-token", nil, nil, true, nil, &bt); err != nil {
+			return nil, fmt.Errorf("agentvault: bootstrap token: %w", err)
+		}
 	}
 	body := map[string]any{"card": json.RawMessage(card), "public_key": ident.PublicJWK(),
 		"proof": base64.RawURLEncoding.EncodeToString(ident.Sign([]byte(bt.Token)))}

@@ -100,8 +100,9 @@ func (s *SMTP) send(ctx context.Context, to, subject, body string) error {
 	return c.Quit()
 }
 
-// Log "sends" email by logging it: the verification link becomes a JSON log line with
-// "msg":"email verification" and the link in "url".
+// Log "sends" email by logging it, for a stack without a mailer: the verification link becomes
+// a JSON log line with "msg":"email verification", the link in "url" and a "note" saying it is a
+// secret. With SMTP configured the link is only mailed, never logged.
 type Log struct{ log *slog.Logger }
 
 // NewLog returns a sender that logs to log.
@@ -109,6 +110,7 @@ func NewLog(log *slog.Logger) *Log { return &Log{log: log} }
 
 // SendVerification logs the verification link.
 func (l *Log) SendVerification(ctx context.Context, to, _, url string) error {
-	l.log.InfoContext(ctx, "email verification", "to", to, "url", url)
+	l.log.InfoContext(ctx, "email verification", "to", to, "url", url,
+		"note", "no mailer is configured (SOVEREIGN_SMTP_HOST), so the link is logged; it is a secret: whoever opens it verifies the address")
 	return nil
 }

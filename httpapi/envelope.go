@@ -143,6 +143,9 @@ func FromError(ctx context.Context, err error) *Envelope {
 		// A policy denial names its decision-log event (policy.Authorize sets decision_id).
 		if id, ok := ae.Details["decision_id"].(string); ok && id != "" {
 			env.setHeader(DecisionIDHeader, id)
+			if info != nil {
+				info.decisionID = id
+			}
 		}
 	}
 	return env.stamp(ctx)

@@ -33,7 +33,9 @@ type requestInfo struct {
 	ID      string
 	subject policy.Subject
 	errCode string
-	cause   error
+	// decisionID is the policy decision that denied the request (403), for the access log.
+	decisionID string
+	cause      error
 	// bodyLimit is the most request-body bytes the route accepts (MaxBodyBytes unless its
 	// operation says otherwise).
 	bodyLimit int64
@@ -156,7 +158,13 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 			if info.errCode != "" {
 				attrs = append(attrs, slog.String("error_code", info.errCode))
 			}
+			if info.decisionID != "" {
+				attrs = append(attrs, slog.String("decision_id", info.decisionID))
+			}
 			level := slog.LevelInfo
+			if probe(r.URL.Path) && rec.status < 500 {
+				level = slog.LevelDebug // health checks and scrapes every few seconds: noise at info
+			}
 			if info.cause != nil {
 				level = slog.LevelError
 				attrs = append(attrs, slog.String("error", info.cause.Error()))
@@ -337,4 +345,10 @@ func setBodyLimit(ctx context.Context, n int64) {
 	if i := infoFrom(ctx); i != nil && n > 0 {
 		i.bodyLimit = n
 	}
+}
+
+// probe reports whether path is one a load balancer or Prometheus polls (/healthz, /readyz,
+// /metrics): its successful requests are logged at debug.
+func probe(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/metrics"
 }

@@ -426,3 +426,22 @@ func TestStack_ConcurrentRequestsKeepTheirOwnState(t *testing.T) {
 		t.Errorf("requests{route=/whoami} = %v, want %d", v, 16*20)
 	}
 }
+
+// TestStack_AccessLogNamesTheDecisionAndQuietsProbes: a 403 of the policy carries its decision
+// id in the access log (the key to the decision log); health checks log at debug, not info.
+func TestStack_AccessLogNamesTheDecisionAndQuietsProbes(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	r := s.do(t, http.MethodGet, "/items/abc", nil, httpapi.RequestIDHeader, "req-denied-1", "Authorization", "Bearer denied")
+	if r.Code != http.StatusForbidden || r.Header().Get(httpapi.DecisionIDHeader) != "dec_test1" {
+		t.Fatalf("status %d, decision %q: %s", r.Code, r.Header().Get(httpapi.DecisionIDHeader), r.Body.String())
+	}
+	if line := s.log.accessLine(t, "req-denied-1"); line["decision_id"] != "dec_test1" || line["error_code"] != "FORBIDDEN" {
+		t.Fatalf("access log of a denial: %v", line)
+	}
+	s.do(t, http.MethodGet, "/healthz", nil, httpapi.RequestIDHeader, "req-probe-1")
+	for _, l := range s.log.logLines(t) {
+		if l["request_id"] == "req-probe-1" {
+			t.Fatalf("a health check logged at info: %v", l)
+		}
+	}
+}

@@ -116,6 +116,7 @@ func newFakeAuth() *fakeAuth {
 			"expired":  apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "the access token has expired"),
 			"banned":   apperr.New(apperr.Forbidden, "ACCOUNT_SUSPENDED", "the account is suspended").With("until", "2030-01-01"),
 			"db-down":  fmt.Errorf("dial tcp 10.0.0.7:5432: connection refused"),
+			"denied":   apperr.New(apperr.Forbidden, "FORBIDDEN", "not permitted").With("decision_id", "dec_test1"),
 		},
 		keys: map[string]any{
 			aliceKey: policy.Subject{Kind: policy.KindDeveloper, ID: "dev_alice", AuthMethod: policy.AuthAPIKey},

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -55,8 +56,11 @@ const (
 	ActionBootstrapCreate = "onboard.token.create"
 	ActionBootstrapList   = "onboard.token.list"
 	ActionBootstrapRevoke = "onboard.token.revoke"
-	ActionAgentUpdate     = "agent.update"     // suspend or revoke an agent: its developer, or an admin
-	ActionAgentReactivate = "agent.reactivate" // lift a suspension: whoever placed it, or a higher authority
+	ActionAgentUpdate     = "agent.update"       // suspend or revoke an agent: its developer, or an admin
+	ActionAgentReactivate = "agent.reactivate"   // lift a suspension: whoever placed it, or a higher authority
+	ActionAgentList       = "agent.list"         // list one's own agents
+	ActionAgentRead       = "agent.read"         // read an agent: its developer, or an admin
+	ActionAgentBalance    = "agent.balance.read" // read an agent's wallet: its developer, or an admin
 )
 
 // Errors of onboarding.
@@ -73,6 +77,7 @@ var (
 	ErrAgentStatusChanged      = apperr.New(apperr.Conflict, "AGENT_STATUS_CHANGED", "the agent's status changed meanwhile; read it and retry")
 	ErrWalletStatusUnavailable = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not change the agent's wallet; the agent's status is unchanged: retry")
 	ErrWalletUnavailable       = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not open the agent's wallet; nothing was registered and the bootstrap token is still valid")
+	ErrWalletReadUnavailable   = apperr.New(apperr.Unavailable, "TEG_UNAVAILABLE", "the token economy could not be reached to read the agent's wallet; try again shortly")
 )
 
 // BootstrapToken is a single-use permission to register one agent.
@@ -131,6 +136,14 @@ type Wallets interface {
 	// it. Setting the status the wallet has changes nothing; at identifies the change, so a
 	// retry of the same change applies once.
 	SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error
+	// WalletBalance reads the agent's wallet.
+	WalletBalance(ctx context.Context, agentID string) (WalletBalance, error)
+}
+
+// WalletBalance is an agent's wallet as its developer sees it.
+type WalletBalance struct {
+	Liquid, Locked, Staked, Unbonding avt.Amount
+	Total                             avt.Amount // the sum of the four
 }
 
 // OnboardingStore keeps bootstrap tokens and agents.
@@ -157,6 +170,9 @@ type OnboardingStore interface {
 	// cut short by a crash), to release.
 	PendingAgents(ctx context.Context, before time.Time) ([]string, error)
 	Agent(ctx context.Context, id string) (*Agent, error)
+	// AgentsOf lists up to limit of the developer's registered (not pending) agents with
+	// id > after, in id order.
+	AgentsOf(ctx context.Context, developerID, after string, limit int) ([]Agent, error)
 	// AgentStatus is the agent's status alone (ErrAgentNotFound for an unknown agent): the
 	// read every authenticated agent request makes.
 	AgentStatus(ctx context.Context, id string) (string, error)
@@ -192,6 +208,7 @@ type Onboarding struct {
 	now      func() time.Time
 	// audience is what agent JWT-SVIDs are minted for.
 	audience []string
+	log      *slog.Logger
 }
 
 // OnboardingConfig configures NewOnboarding.
@@ -210,14 +227,20 @@ type OnboardingConfig struct {
 	// Audience is the audience of the JWT-SVIDs agents get from the token endpoint.
 	Audience []string
 	Now      func() time.Time
+	// Logger receives the domain events an operator reads (agent registered, agent status
+	// changed), with ids; nil discards them.
+	Logger *slog.Logger
 }
 
 // NewOnboarding returns the onboarding service.
 func NewOnboarding(c OnboardingConfig) *Onboarding {
 	o := &Onboarding{store: c.Store, cards: c.Cards, authz: c.Authz, issuer: c.Issuer, wallets: c.Wallets,
-		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience}
+		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience, log: c.Logger}
 	if o.now == nil {
 		o.now = time.Now
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -366,6 +389,8 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 	case a.StartingGrant.IsZero():
 		out.GrantReason = GrantDailyCapReached
 	}
+	o.log.InfoContext(ctx, "agent registered", "agent_id", a.ID, "developer_id", a.DeveloperID, "did", a.DID,
+		"spiffe_id", a.SPIFFEID, "grant", a.StartingGrant.String())
 	return out, nil
 }
 
@@ -578,6 +603,8 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 		}
 	}
 	a.Status, a.SuspendedBy, a.UpdatedAt = status, by, now
+	o.log.InfoContext(ctx, "agent status changed", "agent_id", a.ID, "developer_id", a.DeveloperID, "from", from.Status,
+		"to", status, "by", caller.ID, "suspended_by", by)
 	return a, nil
 }
 
@@ -717,4 +744,55 @@ func csrDER(s string) ([]byte, error) {
 		return nil, bad
 	}
 	return der, nil
+}
+
+// Agents lists up to limit of the caller's own agents with id > after, in id order
+// (ActionAgentList: a developer, for their own).
+func (o *Onboarding) Agents(ctx context.Context, caller policy.Subject, after string, limit int) ([]Agent, error) {
+	if err := o.authorize(ctx, caller, ActionAgentList, policy.Resource{Kind: "agent", Owner: caller.ID}); err != nil {
+		return nil, err
+	}
+	return o.store.AgentsOf(ctx, caller.ID, after, limit)
+}
+
+// Agent returns a registered agent to its developer or an admin (ActionAgentRead); an agent
+// being registered is not found.
+func (o *Onboarding) Agent(ctx context.Context, caller policy.Subject, id string) (*Agent, error) {
+	return o.ownedAgent(ctx, caller, ActionAgentRead, id)
+}
+
+// AgentBalance reads a registered agent's wallet for its developer or an admin
+// (ActionAgentBalance), through the registry's Wallets: the TEG itself knows the wallet, not its
+// owner. A TEG out of reach is 503 TEG_UNAVAILABLE.
+func (o *Onboarding) AgentBalance(ctx context.Context, caller policy.Subject, id string) (*Agent, WalletBalance, error) {
+	a, err := o.ownedAgent(ctx, caller, ActionAgentBalance, id)
+	if err != nil {
+		return nil, WalletBalance{}, err
+	}
+	b, err := o.wallets.WalletBalance(ctx, a.ID)
+	if err != nil {
+		if _, ok := apperr.As(err); !ok { // the TEG did not answer: unreachable
+			err = ErrWalletReadUnavailable.With("cause", err.Error())
+		}
+		return nil, WalletBalance{}, err
+	}
+	return a, b, nil
+}
+
+// ownedAgent loads the agent and authorizes action on it, its developer being the owner.
+func (o *Onboarding) ownedAgent(ctx context.Context, caller policy.Subject, action, id string) (*Agent, error) {
+	if caller.Kind == policy.KindAnonymous || caller.Kind == "" || caller.ID == "" {
+		return nil, policy.ErrAuthRequired
+	}
+	a, err := o.store.Agent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == AgentPending {
+		return nil, ErrAgentNotFound
+	}
+	if err := o.authorize(ctx, caller, action, policy.Resource{Kind: "agent", ID: a.ID, Owner: a.DeveloperID}); err != nil {
+		return nil, err
+	}
+	return a, nil
 }

@@ -40,7 +40,7 @@ func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz p
 	}
 	s.onboarding = registry.NewOnboarding(registry.OnboardingConfig{Store: registrysql.NewOnboarding(s.db), Cards: s.cards,
 		Authz: authz, Issuer: issuer, Wallets: onboardingWallets{s.wallets}, StartingGrant: grant,
-		GrantDailyCap: grantCap, Audience: []string{tegID.String()}, Now: now})
+		GrantDailyCap: grantCap, Audience: []string{tegID.String()}, Now: now, Logger: s.log})
 	(&registryhttp.Onboarding{Service: s.onboarding, Cards: &registryhttp.Cards{Service: s.cards, BaseURL: s.cfg.PublicURL}, Limits: limits,
 		HeartbeatInterval: s.cfg.Onboarding.HeartbeatInterval}).Register(api)
 	interval := s.cfg.Onboarding.HeartbeatInterval
@@ -146,6 +146,19 @@ func (o onboardingWallets) CreateWallet(ctx context.Context, agentID string, gra
 	}
 	_, _, err := o.w.Grant(ctx, teg.AccountID(agentID), grant, "starting grant", "onboard-grant:"+agentID)
 	return err
+}
+
+// WalletBalance reads the agent's wallet as the registry (the TEG's policy lets the registry
+// service read balances).
+func (o onboardingWallets) WalletBalance(ctx context.Context, agentID string) (registry.WalletBalance, error) {
+	if o.w == nil {
+		return registry.WalletBalance{}, registry.ErrWalletReadUnavailable
+	}
+	a, err := o.w.Balance(ctx, teg.AccountID(agentID))
+	if err != nil {
+		return registry.WalletBalance{}, err
+	}
+	return registry.WalletBalance{Liquid: a.Liquid, Locked: a.Locked, Staked: a.Staked, Unbonding: a.Unbonding, Total: a.Total()}, nil
 }
 
 // SetWalletStatus sets the wallet's status to the agent's: the registry's statuses and the

@@ -366,7 +366,19 @@ func (s *Server) Issuer() identity.Issuer { return s.issuer }
 func (s *Server) Config() config.Config { return s.cfg }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	checks, healthy := s.Readiness(r.Context())
+	if !healthy {
+		httpapi.WriteError(w, r, apperr.New(apperr.Unavailable, "NOT_READY", "a dependency is unreachable").With("checks", checks))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+// Readiness checks what the server depends on (the store, Redis, SPIRE, the remote TEG), each
+// within two seconds: "ok" or why not, per dependency, and whether all are reachable. /readyz
+// answers it; `teg serve` and `registry serve` say it before claiming ready.
+func (s *Server) Readiness(ctx context.Context) (map[string]string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"store": "ok"}
 	healthy := true
@@ -397,11 +409,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 			checks["teg"], healthy = err.Error(), false
 		}
 	}
-	if !healthy {
-		httpapi.WriteError(w, r, apperr.New(apperr.Unavailable, "NOT_READY", "a dependency is unreachable").With("checks", checks))
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+	return checks, healthy
 }
 
 func (s *Server) portalStatus(ctx context.Context) portal.Status {

@@ -23,7 +23,11 @@ const registryTimeout = 30 * time.Second
 
 func newAgent() *cobra.Command {
 	c := &cobra.Command{Use: "agent", Short: "Create, register and run A2A agents"}
-	c.AddCommand(newAgentNew(), newAgentServe(), newAgentRegister(), newAgentHeartbeat(), newAgentRotate())
+	c.AddCommand(newAgentNew(), newAgentServe(), newAgentRegister(), newAgentHeartbeat(), newAgentRotate(),
+		newAgentList(), newAgentShow(), newAgentBalance(), newAgentCard(),
+		newAgentStatus("suspend", "suspended", "Suspend one of your agents: its credentials and wallet stop until reactivated"),
+		newAgentStatus("reactivate", "active", "Lift a suspension you placed"),
+		newAgentStatus("revoke", "revoked", "Revoke one of your agents for good (its card leaves discovery; final)"))
 	return c
 }
 
@@ -147,7 +151,7 @@ func callRegistry(ctx context.Context, method, base, path string, body []byte, o
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("registry: %w", err)
+		return unreachable(u.String(), err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
@@ -156,15 +160,13 @@ func callRegistry(ctx context.Context, method, base, path string, body []byte, o
 	}
 	if resp.StatusCode/100 != 2 {
 		var env struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
+			Error apiError `json:"error"`
 		}
 		if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
-			return fmt.Errorf("registry: %s %s: %s: %s", method, path, env.Error.Code, env.Error.Message)
+			env.Error.Status = resp.StatusCode
+			return &env.Error
 		}
-		return fmt.Errorf("registry: %s %s: HTTP %d", method, path, resp.StatusCode)
+		return notSovereign(u.String(), method, path, resp.StatusCode, raw)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("registry: %s %s: the answer is not what a Sovereign registry sends: %w", method, path, err)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -11,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +35,8 @@ func newAgentRegister() *cobra.Command {
 	var (
 		f                agentFlags
 		cardFile, keyPEM string
-		token            string
+		token, bootstrap string
+		asJSON, quiet    bool
 	)
 	c := &cobra.Command{
 		Use:   "register --card FILE [--key FILE] [--registry URL] [--token DEVELOPER_JWT]",
@@ -48,27 +52,28 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if cardFile == "" {
 				return errors.New("--card is required")
 			}
-			card, err := os.ReadFile(cardFile)
+			card, err := readCardFile(cardFile)
 			if err != nil {
 				return err
-			}
-			if !json.Valid(card) {
-				return fmt.Errorf("%s is not JSON", cardFile)
 			}
 			ident, err := agentIdentity(keyPEM)
 			if err != nil {
 				return err
 			}
-			dev, err := developerToken(f.registry, token)
-			if err != nil {
-				return err
+			var cred agentvault.Credential = agentvault.BearerToken("")
+			if bootstrap == "" {
+				dev, err := developerToken(f.registry, token)
+				if err != nil {
+					return err
+				}
+				cred = agentvault.BearerToken(dev)
 			}
 			ks, err := keyStore()
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			reg, err := agentvault.NewRegistry(f.registry, agentvault.BearerToken(dev)).Register(ctx, card, agentvault.RegisterOptions{Identity: ident})
+			reg, err := agentvault.NewRegistry(f.registry, cred).Register(ctx, card, agentvault.RegisterOptions{Identity: ident, BootstrapToken: bootstrap})
 			if err != nil {
 				return err
 			}
@@ -86,7 +91,16 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 			if err := creds.save(); err != nil {
 				return fmt.Errorf("the agent %s is registered but could not be recorded: %w", id.ID, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", id.ID, id.DID, id.SPIFFEID, reg.ClientID, ks.Path())
+			out := cmd.OutOrStdout()
+			switch {
+			case quiet:
+				fmt.Fprintln(out, id.ID)
+				return nil
+			case asJSON:
+				return printJSON(out, registeredAgent{ID: id.ID, DID: id.DID, SPIFFEID: id.SPIFFEID, ClientID: reg.ClientID,
+					KeyStore: ks.Path(), Grant: reg.Grant, GrantReason: reg.GrantReason})
+			}
+			fmt.Fprintf(out, "agent     %s\nDID       %s\nSPIFFE ID %s\nclient    %s (key and secret saved in %s)\n", id.ID, id.DID, id.SPIFFEID, reg.ClientID, ks.Path())
 			if reg.Grant != "" {
 				grant := reg.Grant + " AVT"
 				if reg.GrantReason != "" {
@@ -101,7 +115,23 @@ credentials file (mode 0600), and later agent commands ('agent heartbeat', 'agen
 	c.Flags().StringVar(&cardFile, "card", "", "the agent's A2A card (JSON file)")
 	c.Flags().StringVar(&keyPEM, "key", "", "the agent's Ed25519 private key (PKCS#8 PEM); default a new key")
 	c.Flags().StringVar(&token, "token", "", "developer access token or API key (default SOVEREIGN_TOKEN, then 'sovereign login')")
+	c.Flags().StringVar(&bootstrap, "bootstrap-token", "", "a bootstrap token (bst_…) from 'sovereign bootstrap-token create', made elsewhere: no developer credential needed here")
+	c.MarkFlagsMutuallyExclusive("token", "bootstrap-token")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the registration as JSON (id, did, spiffe_id, client_id, key_store, grant)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the agent's id (for AGENT=$(sovereign agent register … -q))")
+	c.MarkFlagsMutuallyExclusive("json", "quiet")
 	return c
+}
+
+// registeredAgent is what 'agent register --json' prints.
+type registeredAgent struct {
+	ID          string `json:"id"`
+	DID         string `json:"did"`
+	SPIFFEID    string `json:"spiffe_id"`
+	ClientID    string `json:"client_id"`
+	KeyStore    string `json:"key_store"`
+	Grant       string `json:"grant,omitempty"`
+	GrantReason string `json:"grant_reason,omitempty"`
 }
 
 // agentIdentity reads the agent's Ed25519 key from a PKCS#8 PEM file; an empty path gives nil,
@@ -158,11 +188,13 @@ func agentClient(registry, agentID string) (*apiClient, *agentCreds, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := a.tokenSource(registry).Token(ctx)
+	tok, err := a.token(ctx, registry)
 	if err != nil {
 		return nil, nil, err
 	}
-	return newRegistryClient(registry, tok), a, nil
+	c := newRegistryClient(registry, tok)
+	c.self = a.ID
+	return c, a, nil
 }
 
 // agentRegistry is a registry client acting as a stored agent.
@@ -267,4 +299,63 @@ func newAgentRotate() *cobra.Command {
 	}
 	f.bind(c)
 	return c
+}
+
+// token is a JWT-SVID of the agent: the one remembered in the credentials file while it has
+// more than 30 seconds to live, else a new one from its client credentials (then remembered).
+func (a *agentCreds) token(ctx context.Context, registry string) (string, error) {
+	if a.AccessToken != "" && time.Now().Before(a.TokenExpiresAt.Add(-30*time.Second)) {
+		return a.AccessToken, nil
+	}
+	tok, err := a.tokenSource(registry).Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	exp, ok := jwtExpiry(tok)
+	if !ok {
+		return tok, nil // not a JWT we can read: use it once, remember nothing
+	}
+	creds, err := loadCredentials()
+	if err != nil {
+		return tok, nil
+	}
+	if stored := creds.registry(registry).Agents[a.ID]; stored != nil {
+		stored.AccessToken, stored.TokenExpiresAt = tok, exp
+		_ = creds.save() // a cache: failing to remember costs only a new token next time
+	}
+	return tok, nil
+}
+
+// jwtExpiry reads the exp claim of a JWT (unverified: only to know when to ask for a new one).
+func jwtExpiry(tok string) (time.Time, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(b, &claims) != nil || claims.Exp == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(claims.Exp, 0), true
+}
+
+// readCardFile reads an A2A card from path: a missing, empty or non-JSON file is said so.
+func readCardFile(path string) ([]byte, error) {
+	card, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(card)) == 0 {
+		return nil, fmt.Errorf("%s is empty: write the agent's card there first (e.g. curl -sf http://HOST/.well-known/agent-card.json > %s)", path, path)
+	}
+	if !json.Valid(card) {
+		return nil, fmt.Errorf("%s is not JSON: an A2A agent card is a JSON document", path)
+	}
+	return card, nil
 }

@@ -48,6 +48,11 @@ type agentCreds struct {
 	// ClientSecret lives in the key store (loadSecrets, saveSecret), with the agent's key,
 	// never in this file.
 	ClientSecret string `json:"-"`
+	// AccessToken is the agent's last JWT-SVID from the token endpoint, reused until shortly
+	// before TokenExpiresAt, so that a run of commands does not spend the endpoint's rate limit
+	// (a bearer secret like the developer's tokens above, in the same 0600 file).
+	AccessToken    string    `json:"access_token,omitempty"`
+	TokenExpiresAt time.Time `json:"token_expires_at,omitempty"`
 }
 
 // keyStore is the agentvault file key store the agents' secrets are kept in.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,24 +18,17 @@ func newLogin() *cobra.Command {
 		Short: "Log in as a developer and remember the tokens",
 		Long: `login exchanges a developer's email and password for an access token and a refresh token and
 keeps them in the credentials file (SOVEREIGN_CREDENTIALS, default ~/.config/sovereign/credentials.json,
-mode 0600), where 'sovereign agent register' finds them. The password comes from SOVEREIGN_PASSWORD
-or from standard input with --password-stdin (never from a flag, which other users could see).`,
+mode 0600), where 'sovereign agent register' finds them. The password is asked for on a terminal, or
+comes from SOVEREIGN_PASSWORD or standard input with --password-stdin (never from a flag, which other
+users could see).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if email == "" {
 				return errors.New("--email is required")
 			}
-			pw := os.Getenv("SOVEREIGN_PASSWORD")
-			switch {
-			case pw != "":
-			case passwordStdin:
-				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if err != nil && line == "" {
-					return fmt.Errorf("reading the password from standard input: %w", err)
-				}
-				pw = strings.TrimRight(line, "\r\n")
-			default:
-				return errors.New("no password: set SOVEREIGN_PASSWORD or pipe it with --password-stdin")
+			pw, err := readPassword(cmd, passwordStdin)
+			if err != nil {
+				return err
 			}
 			var tok developerCreds // the token pair of the answer
 			if err := newRegistryClient(registry, "").do(http.MethodPost, "/api/v1/auth/login", nil, map[string]string{"email": email, "password": pw}, &tok); err != nil {

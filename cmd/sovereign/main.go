@@ -24,7 +24,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "sovereign:", err)
+		fmt.Fprintln(os.Stderr, "sovereign:", explain(err))
 		stop()
 		os.Exit(1)
 	}

@@ -34,8 +34,23 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newStake(), newValidator()) // stake.go
-	pf := root.PersistentFlags()
+	// The server's flags belong to the commands that run or open the stack, not to the client
+	// commands (whose --registry says where the stack is).
+	serverCmds := []*cobra.Command{newUp(f), newConfig(f), newMigrate(f), newDeveloper(f), withTegServe(newTeg(f), f), newRegistry(f)}
+	for _, c := range serverCmds {
+		f.bind(c)
+	}
+	root.AddCommand(serverCmds...)
+	root.AddCommand(newVersion(), newPolicy(), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(),
+		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken(), newCard(), newTemplate(),
+		newStake(), newValidator(), newSim())
+	strict(root)
+	return root
+}
+
+// bind adds the configuration flags to c and the commands below it.
+func (f *flags) bind(c *cobra.Command) {
+	pf := c.PersistentFlags()
 	pf.StringVar(&f.configFile, "config", "", "YAML configuration file (env SOVEREIGN_CONFIG)")
 	pf.StringVar(&f.data, "data", "", `data directory (default "./data"; env SOVEREIGN_DATA)`)
 	pf.StringVar(&f.addr, "addr", "", `listen address (default "127.0.0.1:8420"; env SOVEREIGN_ADDR)`)
@@ -45,10 +60,6 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
 	pf.StringVar(&f.policyDir, "policy-dir", "", "use the *.rego policies of this directory, reloaded on change (env SOVEREIGN_POLICY_DIR)")
 	pf.StringVar(&f.policyBundle, "policy-bundle", "", "use the OPA bundle (tar.gz) at this URL, polled with ETag (env SOVEREIGN_POLICY_BUNDLE)")
-
-	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), withTegServe(newTeg(f), f), newRegistry(f), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(), newSim())
-	strict(root)
-	return root
 }
 
 // load builds the effective configuration: defaults, YAML file, environment, then flags.

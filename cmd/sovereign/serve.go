@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -154,7 +157,14 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s\n", buildinfo.String())
-	fmt.Fprintf(out, "%s ready in %s on http://%s\n", role, time.Since(start).Round(time.Millisecond), ln.Addr())
+	startedEvent(log, string(role), "http://"+ln.Addr().String(), cfg)
+	checks, ready := srv.Readiness(ctx)
+	if ready {
+		fmt.Fprintf(out, "%s ready in %s on http://%s\n", role, time.Since(start).Round(time.Millisecond), ln.Addr())
+	} else {
+		fmt.Fprintf(out, "%s listening on http://%s but NOT READY (/readyz answers 503):\n%s", role, ln.Addr(), notReady(checks, cfg))
+		go announceReady(ctx, out, srv, role, start)
+	}
 	if mln != nil {
 		fmt.Fprintf(out, "  mtls       https://%s (clients: registry and agent X.509-SVIDs)\n", mln.Addr())
 	}
@@ -231,4 +241,70 @@ func printMetrics(out io.Writer, cfg config.Config, ln net.Listener) {
 	default:
 		fmt.Fprintf(out, "  metrics    off (set --metrics-addr or SOVEREIGN_METRICS_ADDR, e.g. 127.0.0.1:9420)\n")
 	}
+}
+
+// notReady says which dependencies failed and what to do about each.
+func notReady(checks map[string]string, cfg config.Config) string {
+	var b strings.Builder
+	names := make([]string, 0, len(checks))
+	for name := range checks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		why := checks[name]
+		if why == "ok" || why == "loading" {
+			continue
+		}
+		fmt.Fprintf(&b, "  %-10s %s\n", name, why)
+		if next := readinessHint(name, why, cfg); next != "" {
+			fmt.Fprintf(&b, "  next:      %s\n", next)
+		}
+	}
+	return b.String()
+}
+
+// readinessHint is the next step for a failing dependency, when there is a usual cause.
+func readinessHint(name, why string, cfg config.Config) string {
+	switch {
+	case name == "teg" && (strings.Contains(why, "unknown authority") || strings.Contains(why, "certificate")):
+		return "the TEG's certificate is not from this registry's CA. With the builtin CA and separate --data folders, " +
+			"each process made its own CA in DATA/identity: give both the same --identity-dir (e.g. --identity-dir ./identity), " +
+			"or use SPIRE (identity_mode: spire). This registry's CA is in " + cfg.IdentityDir
+	case name == "teg" && strings.Contains(why, "connection refused"):
+		return "nothing listens at --teg-url " + cfg.TEGURL + ": start `sovereign teg serve --mtls-addr HOST:PORT` there"
+	case name == "teg":
+		return "check that `sovereign teg serve` runs at --teg-url " + cfg.TEGURL
+	case name == "store":
+		return "the database at --store is unreachable: is it running, and are the address and credentials right?"
+	case name == "redis":
+		return "Redis at --redis is unreachable: start it, or drop --redis to keep rate limits in memory"
+	case name == "spire":
+		return "the SPIRE Server API does not answer at --spire-server-socket " + cfg.SpireServerSocket
+	}
+	return ""
+}
+
+// announceReady polls the server's readiness until it holds (then says so once) or ctx ends.
+func announceReady(ctx context.Context, out io.Writer, srv *server.Server, role server.Role, start time.Time) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, ok := srv.Readiness(ctx); ok {
+				fmt.Fprintf(out, "%s ready after %s\n", role, time.Since(start).Round(time.Second))
+				return
+			}
+		}
+	}
+}
+
+// startedEvent logs the start-up banner's facts as one JSON event, for log pipelines that do not
+// read standard output.
+func startedEvent(log *slog.Logger, role, base string, cfg config.Config) {
+	log.Info("started", "version", buildinfo.Version, "build", buildinfo.String(), "role", role, "address", base,
+		"store", store.Redact(cfg.Store), "trust_domain", cfg.TrustDomain, "identity_mode", string(cfg.IdentityMode))
 }

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sovereign-stack/sovereign/config"
 )
 
 // start runs the command args until the test ends and returns its output buffer.
@@ -118,5 +122,43 @@ func TestServe_RefusesMissingSettings(t *testing.T) {
 	out, err := run(t, ctx, "config", "print", "--policy-bundle", "https://opa.example/b.tar.gz")
 	if err != nil || !strings.Contains(out, "policy_bundle: https://opa.example/b.tar.gz") {
 		t.Errorf("config print --policy-bundle: %v\n%s", err, out)
+	}
+}
+
+// TestServe_SplitRegistryWithItsOwnCAIsNotReady: a registry whose builtin CA is not the TEG's
+// (separate --data folders, no shared --identity-dir) does not claim ready; it says why and
+// what to do, and /readyz agrees.
+func TestServe_SplitRegistryWithItsOwnCAIsNotReady(t *testing.T) {
+	tegOut, tegDone := start(t, "teg", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--mtls-addr", "127.0.0.1:0", "--log-level", "error")
+	mtls := waitMatch(t, tegOut, tegDone, regexp.MustCompile(`mtls +(https://127\.0\.0\.1:\d+)`))
+	regOut, regDone := start(t, "registry", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--teg-url", mtls, "--log-level", "error")
+	regBase := waitMatch(t, regOut, regDone, regexp.MustCompile(`registry listening on (http://127\.0\.0\.1:\d+) but NOT READY`))
+	out := regOut.String()
+	if strings.Contains(out, "registry ready") || !strings.Contains(out, "--identity-dir") || !strings.Contains(out, "teg ") {
+		t.Fatalf("registry serve output:\n%s", out)
+	}
+	res, err := http.Get(regBase + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "NOT_READY") {
+		t.Fatalf("/readyz: %d %s", res.StatusCode, b)
+	}
+}
+
+func TestStartedEventIsOneJSONLine(t *testing.T) {
+	var buf strings.Builder
+	cfg := config.Default()
+	cfg.Store = "postgres://u:secret@db/x"
+	startedEvent(slog.New(slog.NewJSONHandler(&buf, nil)), "registry", "http://127.0.0.1:8420", cfg)
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(buf.String()), &ev); err != nil {
+		t.Fatalf("not one JSON line: %v\n%s", err, buf.String())
+	}
+	if ev["msg"] != "started" || ev["role"] != "registry" || ev["address"] != "http://127.0.0.1:8420" || ev["trust_domain"] != "sovereign.test" ||
+		ev["version"] == "" || strings.Contains(buf.String(), "secret") {
+		t.Fatalf("started event: %v", ev)
 	}
 }

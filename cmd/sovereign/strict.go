@@ -15,6 +15,11 @@ import (
 // group given no subcommand still prints its help.
 func strict(root *cobra.Command) {
 	root.SetFlagErrorFunc(flagError)
+	// pflag writes every boolean flag as "--json[=true|false]": noise; "--json" says it.
+	cobra.AddTemplateFunc("plainBools", func(s string) string {
+		return strings.ReplaceAll(s, "[=true|false]", strings.Repeat(" ", len("[=true|false]")))
+	})
+	root.SetUsageTemplate(strings.ReplaceAll(root.UsageTemplate(), ".FlagUsages", ".FlagUsages | plainBools"))
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {

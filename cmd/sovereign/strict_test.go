@@ -14,7 +14,7 @@ func TestUnknownCommandsAndFlagsFail(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"agent", "lst"}, []string{`unknown command "lst" for "sovereign agent"`, "Available commands: heartbeat,", "Run 'sovereign agent --help' for usage"}},
+		{[]string{"agent", "lst"}, []string{`unknown command "lst" for "sovereign agent"`, "Did you mean this?\n\tlist", "Available commands: balance, card, heartbeat,", "Run 'sovereign agent --help' for usage"}},
 		{[]string{"agent", "regiser"}, []string{"Did you mean this?\n\tregister"}},
 		{[]string{"token", "balanse"}, []string{`unknown command "balanse" for "sovereign token"`, "Did you mean this?\n\tbalance"}},
 		{[]string{"agnt"}, []string{`unknown command "agnt" for "sovereign"`, "Did you mean this?\n\tagent"}},
@@ -23,6 +23,9 @@ func TestUnknownCommandsAndFlagsFail(t *testing.T) {
 		{[]string{"agent", "heartbeat", "--registy", "http://x"}, []string{"Did you mean --registry?"}},
 		{[]string{"token", "--frobnicate"}, []string{"unknown flag: --frobnicate", "Run 'sovereign token --help'"}},
 		{[]string{"version", "extra"}, []string{`unknown command "extra" for "sovereign version"`}},
+		// Server flags belong to server commands only.
+		{[]string{"token", "balance", "--redis", "redis://x"}, []string{"unknown flag: --redis"}},
+		{[]string{"whoami", "--policy-bundle", "https://x/b.tar.gz"}, []string{"unknown flag: --policy-bundle"}},
 	} {
 		out, err := run(t, ctx, tc.args...)
 		if err == nil {

@@ -19,6 +19,8 @@ import (
 type apiClient struct {
 	base, credential string
 	http             *http.Client
+	// self is the agent the client acts as, when it acts as a stored agent ("" otherwise).
+	self string
 }
 
 // apiError is an error envelope the server answered with.
@@ -27,15 +29,6 @@ type apiError struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
 	Details map[string]any `json:"details"`
-}
-
-func (e *apiError) Error() string {
-	s := fmt.Sprintf("%s: %s", e.Code, e.Message)
-	if len(e.Details) > 0 {
-		d, _ := json.Marshal(e.Details)
-		s += " " + string(d)
-	}
-	return s
 }
 
 // do sends body (nil for none) and decodes a 2xx answer into out.
@@ -63,7 +56,7 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return unreachable(c.base, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
@@ -75,13 +68,15 @@ func (c *apiClient) do(method, path string, headers map[string]string, body, out
 			Error apiError `json:"error"`
 		}
 		if json.Unmarshal(raw, &env) != nil || env.Error.Code == "" {
-			return fmt.Errorf("%s %s: HTTP %d: %.200s", method, path, res.StatusCode, raw)
+			return notSovereign(c.base, method, path, res.StatusCode, raw)
 		}
 		env.Error.Status = res.StatusCode
 		return &env.Error
 	}
 	if out != nil {
-		return json.Unmarshal(raw, out)
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s answered something a Sovereign registry does not send (%v): is %s the registry?", method, path, err, c.base)
+		}
 	}
 	return nil
 }
@@ -124,8 +119,7 @@ func (t *tokenFlags) client() (*apiClient, error) {
 // print writes v as JSON with --json, else the human line.
 func (t *tokenFlags) print(cmd *cobra.Command, v any, human string) {
 	if t.asJSON {
-		b, _ := json.MarshalIndent(v, "", "  ")
-		fmt.Fprintln(cmd.OutOrStdout(), string(b))
+		_ = printJSON(cmd.OutOrStdout(), v)
 		return
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), human)
@@ -155,6 +149,29 @@ func (t tokenTransfer) line() string {
 	return s
 }
 
+// row is the transfer as a history row from self's side: the other party, and the amount
+// signed (+ received, - sent).
+func (t tokenTransfer) row(self string, withID bool) []string {
+	var other, amount string
+	switch self {
+	case "":
+		other, amount = orDash(t.From)+" → "+orDash(t.To), t.Amount
+	case t.To:
+		other, amount = orDash(t.From), "+"+t.Amount
+	default:
+		other, amount = orDash(t.To), "-"+t.Amount
+	}
+	ts := t.Created
+	if at, err := time.Parse(time.RFC3339Nano, t.Created); err == nil {
+		ts = at.UTC().Format("2006-01-02 15:04:05")
+	}
+	r := []string{ts, t.Kind, other, amount, t.Fee, t.Message}
+	if withID {
+		r = append(r, t.ID)
+	}
+	return r
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -168,6 +185,7 @@ func newToken() *cobra.Command {
 	pf := c.PersistentFlags()
 	pf.StringVar(&t.registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "base URL of the stack (env SOVEREIGN_REGISTRY)")
 	pf.StringVar(&t.credential, "credential", "", "an agent's JWT-SVID or an avreg_ API key (env SOVEREIGN_TOKEN, SOVEREIGN_API_KEY)")
+	pf.StringVar(&t.as, "as", "", "act as this agent registered from this machine (agt_…; default: the last registered)")
 	pf.BoolVar(&t.asJSON, "json", false, "print JSON")
 
 	var account string
@@ -188,9 +206,17 @@ func newToken() *cobra.Command {
 	}
 	balance.Flags().StringVar(&account, "account", "", "the wallet (admins may read any)")
 
-	var limit int
+	var (
+		limit       int
+		cursor      string
+		all, withID bool
+	)
 	history := &cobra.Command{
 		Use: "history", Short: "List a wallet's transfers, newest first", Args: cobra.NoArgs,
+		Long: `history lists a wallet's transfers, newest first: time, kind, counterparty, amount (signed: + in,
+- out), fee and message. Zero-amount bookkeeping rows (the wallet's opening) are left out unless
+--all; --ids adds the transfer ids. --json prints the page as the API answers it, with next_cursor;
+--cursor CURSOR reads the next page.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := t.client()
 			if err != nil {
@@ -201,6 +227,9 @@ func newToken() *cobra.Command {
 				NextCursor string          `json:"next_cursor"`
 			}
 			q := url.Values{"account": {account}, "limit": {strconv.Itoa(limit)}}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
 			if err := cl.do("GET", "/api/v1/token/transactions?"+q.Encode(), nil, nil, &page); err != nil {
 				return err
 			}
@@ -208,17 +237,33 @@ func newToken() *cobra.Command {
 				t.print(cmd, page, "")
 				return nil
 			}
-			for _, tr := range page.Items {
-				fmt.Fprintln(cmd.OutOrStdout(), tr.line())
+			self := account
+			if self == "" {
+				self = cl.self
 			}
+			header := []string{"TIME", "KIND", "COUNTERPARTY", "AMOUNT", "FEE", "MESSAGE"}
+			if withID {
+				header = append(header, "ID")
+			}
+			var rows [][]string
+			for _, tr := range page.Items {
+				if !all && tr.Amount == "0" {
+					continue
+				}
+				rows = append(rows, tr.row(self, withID))
+			}
+			printTable(cmd.OutOrStdout(), header, rows)
 			if page.NextCursor != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), "(more: use --json for the cursor, or raise --limit)")
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: sovereign token history --cursor %s\n", page.NextCursor)
 			}
 			return nil
 		},
 	}
 	history.Flags().StringVar(&account, "account", "", "the wallet (admins may read any)")
-	history.Flags().IntVar(&limit, "limit", 50, "how many (1–500)")
+	history.Flags().IntVar(&limit, "limit", 50, "how many, 1 to 500")
+	history.Flags().StringVar(&cursor, "cursor", "", "the next page's cursor, from the previous page")
+	history.Flags().BoolVar(&all, "all", false, "also list zero-amount rows (a wallet's opening)")
+	history.Flags().BoolVar(&withID, "ids", false, "add the transfer ids")
 
 	c.AddCommand(balance, history,
 		tokenWrite(t, "transfer", "Pay another wallet from your own (agent credential)", "/api/v1/token/transfer", []string{"to", "amount"}, []string{"message"}),
@@ -227,6 +272,14 @@ func newToken() *cobra.Command {
 		tokenWrite(t, "grant", "Grant AVT from the treasury (admin)", "/api/v1/token/grant", []string{"to", "amount"}, []string{"message"}),
 	)
 	return c
+}
+
+// tokenFlagHelp explains the flags of the token write commands.
+var tokenFlagHelp = map[string]string{
+	"to":      "the receiving wallet, an agent id (agt_…)",
+	"account": "the wallet, an agent id (agt_…)",
+	"amount":  "AVT, e.g. 1.5 (up to 18 decimals)",
+	"message": "a note kept with the transfer (at most 256 bytes)",
 }
 
 // tokenWrite builds a command that POSTs its flags as a JSON body with an Idempotency-Key.
@@ -260,11 +313,21 @@ func tokenWrite(t *tokenFlags, use, short, path string, required, optional []str
 	for _, f := range append(append([]string{}, required...), optional...) {
 		v := new(string)
 		vals[f] = v
-		cmd.Flags().StringVar(v, f, "", f)
+		cmd.Flags().StringVar(v, f, "", tokenFlagHelp[f])
 	}
 	for _, f := range required {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	cmd.Flags().StringVar(&idem, "idempotency-key", "", "retry-safe key (default: a new one; reuse it to retry safely)")
 	return cmd
+}
+
+// printJSON writes v as indented JSON, the form of every command's --json.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
 }

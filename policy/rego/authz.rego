@@ -96,6 +96,9 @@ rules := {
 	"onboard.token.list": {"owner": true, "scope": "read"},
 	"onboard.token.revoke": {"owner": true, "scope": "write"},
 	"agent.update": {"owner": true, "scope": "write"},
+	"agent.list": {"subjects": ["developer"], "scope": "read"},
+	"agent.read": {"owner": true, "scope": "read"},
+	"agent.balance.read": {"owner": true, "scope": "read"},
 	"agent.reactivate": {"owner": true, "scope": "write", "lifts_suspension": true},
 }
 

@@ -344,6 +344,20 @@ test_agents_are_their_developers if {
 	denied(ask(ro_key, "agent.update", {"kind": "agent", "id": "agt_1", "owner": "dev_a"}), "API key lacks the write scope")
 }
 
+test_developers_read_their_agents_and_wallets if {
+	mine := {"kind": "agent", "id": "agt_1", "owner": "dev_a"}
+	theirs := {"kind": "agent", "id": "agt_1", "owner": "dev_b"}
+	allowed(ask(dev, "agent.read", mine))
+	allowed(ask(dev, "agent.balance.read", mine))
+	allowed(ask(ro_key, "agent.balance.read", mine))
+	allowed(ask(admin_key, "agent.balance.read", theirs))
+	denied(ask(dev, "agent.balance.read", theirs), "not permitted to agent.balance.read")
+	denied(ask(dev, "agent.read", theirs), "not permitted to agent.read")
+	denied(ask(agent({"id": "agt_1"}), "agent.balance.read", mine), "not permitted to agent.balance.read")
+	allowed(ask(dev, "agent.list", {"kind": "agent", "owner": "dev_a"}))
+	not authz.allow with input as ask(agent({"id": "agt_1"}), "agent.list", {"kind": "agent", "owner": "agt_1"})
+}
+
 test_the_payee_may_settle_a_pending_transfer if {
 	payee := agent({"id": "agt_payee"})
 	hold := {"kind": "pending_transfer", "id": "tx_1", "owner": "agt_payer", "counterparty": "agt_payee"}

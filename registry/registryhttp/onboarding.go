@@ -138,6 +138,9 @@ func (h *Onboarding) Register(api huma.API) {
 	httpapi.Register(api, onboardOp("agent-rotate-secret", http.MethodPost, "/api/v1/agents/me/secret", "A new client secret for the calling agent (the old one stops working)", http.StatusOK, true), h.rotateSecret)
 	httpapi.Register(api, onboardOp("agent-set-status", http.MethodPost, "/api/v1/agents/{id}/status", "Suspend, reactivate or revoke an agent (its developer, or an admin)", http.StatusOK, true), h.setStatus)
 	httpapi.Register(api, onboardOp("agent-heartbeat", http.MethodPost, "/api/v1/agents/me/heartbeat", "Tell the registry the agent is alive", http.StatusOK, true), h.heartbeat)
+	httpapi.Register(api, onboardOp("list-agents", http.MethodGet, "/api/v1/agents", "Your agents, with status and last heartbeat (developer)", http.StatusOK, true), h.listAgents)
+	httpapi.Register(api, onboardOp("get-agent", http.MethodGet, "/api/v1/agents/{id}", "One agent (its developer, or an admin)", http.StatusOK, true), h.getAgent)
+	httpapi.Register(api, onboardOp("agent-balance", http.MethodGet, "/api/v1/agents/{id}/balance", "An agent's wallet balances (its developer, or an admin)", http.StatusOK, true), h.agentBalance)
 }
 
 func (h *Onboarding) requestToken(ctx context.Context, _ *struct{}) (*bootstrapOutput, error) {
@@ -303,4 +306,64 @@ func (h *Onboarding) setStatus(ctx context.Context, in *statusInput) (*agentOutp
 		return nil, err
 	}
 	return &agentOutput{Body: agentView(a)}, nil
+}
+
+type agentIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type listAgentsInput struct {
+	httpapi.PageParams
+}
+
+// AgentPage is a page of the developer's agents.
+type AgentPage struct {
+	Items      []AgentView `json:"items"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+type agentPageOutput struct{ Body AgentPage }
+
+func (h *Onboarding) listAgents(ctx context.Context, in *listAgentsInput) (*agentPageOutput, error) {
+	page, next, err := httpapi.PageByID(in.Cursor, in.Limit, func(after string, n int) ([]registry.Agent, error) {
+		return h.Service.Agents(ctx, httpapi.Subject(ctx), after, n)
+	}, func(a registry.Agent) string { return a.ID })
+	if err != nil {
+		return nil, err
+	}
+	body := AgentPage{Items: make([]AgentView, 0, len(page)), NextCursor: next}
+	for i := range page {
+		body.Items = append(body.Items, agentView(&page[i]))
+	}
+	return &agentPageOutput{Body: body}, nil
+}
+
+func (h *Onboarding) getAgent(ctx context.Context, in *agentIDInput) (*agentOutput, error) {
+	a, err := h.Service.Agent(ctx, httpapi.Subject(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &agentOutput{Body: agentView(a)}, nil
+}
+
+// AgentBalanceView is an agent's wallet as its developer reads it (amounts in AVT, decimal
+// strings).
+type AgentBalanceView struct {
+	Account   string `json:"account" example:"agt_01JDZ5V3R6Q9WQ2Y7N8K4T1B0C"`
+	Liquid    string `json:"liquid" example:"100"`
+	Locked    string `json:"locked" example:"0"`
+	Staked    string `json:"staked" example:"0"`
+	Unbonding string `json:"unbonding" example:"0"`
+	Total     string `json:"total" example:"100"`
+}
+
+type agentBalanceOutput struct{ Body AgentBalanceView }
+
+func (h *Onboarding) agentBalance(ctx context.Context, in *agentIDInput) (*agentBalanceOutput, error) {
+	a, b, err := h.Service.AgentBalance(ctx, httpapi.Subject(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &agentBalanceOutput{Body: AgentBalanceView{Account: a.ID, Liquid: b.Liquid.String(), Locked: b.Locked.String(),
+		Staked: b.Staked.String(), Unbonding: b.Unbonding.String(), Total: b.Total.String()}}, nil
 }

@@ -183,6 +183,25 @@ func (s *Onboarding) Agent(ctx context.Context, id string) (*registry.Agent, err
 	return a, notFound(err, registry.ErrAgentNotFound)
 }
 
+// AgentsOf implements registry.OnboardingStore.
+func (s *Onboarding) AgentsOf(ctx context.Context, developerID, after string, limit int) ([]registry.Agent, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+agentCols+` FROM agents WHERE developer_id = $1 AND id > $2 AND status <> 'pending' ORDER BY id LIMIT $3`,
+		developerID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []registry.Agent
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
+}
+
 // AgentStatus implements registry.OnboardingStore.
 func (s *Onboarding) AgentStatus(ctx context.Context, id string) (string, error) {
 	var status string

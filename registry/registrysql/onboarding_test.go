@@ -19,6 +19,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/policy"
@@ -62,6 +63,15 @@ func (w *fakeWallets) SetWalletStatus(ctx context.Context, agentID, status strin
 		w.calls = append(w.calls, walletCall{status: status, at: at, agentWas: agent})
 	}
 	return nil
+}
+
+func (w *fakeWallets) WalletBalance(_ context.Context, agentID string) (registry.WalletBalance, error) {
+	if w.fail.Load() {
+		return registry.WalletBalance{}, errors.New("dial tcp: connection refused")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return registry.WalletBalance{Liquid: w.created[agentID], Total: w.created[agentID]}, nil
 }
 
 // walletCall is a SetWalletStatus call and the agent's status when it came.
@@ -562,5 +572,77 @@ func TestOnboarding_NoStartingGrant(t *testing.T) {
 		if err != nil || !reg.Grant.IsZero() || reg.GrantReason != registry.GrantNoneConfigured {
 			t.Fatalf("registration %+v, %v", reg, err)
 		}
+	})
+}
+
+func TestOnboarding_DevelopersReadTheirAgents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		var ids []string
+		for _, name := range []string{"Listed One", "Listed Two", "Listed Three"} {
+			_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, reg.Agent.ID)
+		}
+		// A registration in progress is nobody's agent yet.
+		_, pendingToken, _ := e.svc.RequestBootstrapToken(ctx, e.dev)
+		pending := &registry.Agent{ID: "agt_" + strings.Repeat("9", 26), DeveloperID: e.dev.ID, PublicKey: newAgentKey().pub, DID: "did:key:zpending", SPIFFEID: "spiffe://sovereign.test/agent/pending",
+			ClientID: "agc_pending", SecretHash: "x", Status: registry.AgentPending, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+		if err := registrysql.NewOnboarding(db).ReserveAgent(ctx, credential.HashSecret(pendingToken), e.clock.Now(), pending, func(g avt.Amount) avt.Amount { return g }); err != nil {
+			t.Fatal(err)
+		}
+
+		all, err := e.svc.Agents(ctx, e.dev, "", 10)
+		if err != nil || len(all) != 3 || all[0].ID != ids[0] || all[2].ID != ids[2] {
+			t.Fatalf("agents %+v %v", all, err)
+		}
+		if page, err := e.svc.Agents(ctx, e.dev, ids[0], 1); err != nil || len(page) != 1 || page[0].ID != ids[1] {
+			t.Fatalf("page after %s: %+v %v", ids[0], page, err)
+		}
+		a, err := e.svc.Agent(ctx, e.dev, ids[1])
+		if err != nil || a.ID != ids[1] || a.DeveloperID != e.dev.ID {
+			t.Fatalf("agent %+v %v", a, err)
+		}
+		_, b, err := e.svc.AgentBalance(ctx, e.dev, ids[1])
+		if err != nil || b.Liquid.String() != "100" {
+			t.Fatalf("balance %+v %v", b, err)
+		}
+
+		// Another developer sees none of them, and reads none; an admin reads any.
+		bob := newDeveloper(t, db, "dev_bob", true)
+		if mine, err := e.svc.Agents(ctx, bob, "", 10); err != nil || len(mine) != 0 {
+			t.Fatalf("bob's agents %+v %v", mine, err)
+		}
+		_, err = e.svc.Agent(ctx, bob, ids[1])
+		wantCode(t, err, "FORBIDDEN")
+		_, _, err = e.svc.AgentBalance(ctx, bob, ids[1])
+		wantCode(t, err, "FORBIDDEN")
+		admin := policy.Subject{Kind: policy.KindDeveloper, ID: "dev_root", Roles: []string{"admin"}, AuthMethod: policy.AuthSession, Verified: true}
+		if _, b, err := e.svc.AgentBalance(ctx, admin, ids[1]); err != nil || b.Liquid.String() != "100" {
+			t.Fatalf("admin balance %+v %v", b, err)
+		}
+		// An agent lists no agents; it reads its balance at the TEG, not here.
+		agent := policy.Subject{Kind: policy.KindAgent, ID: ids[1]}
+		_, err = e.svc.Agents(ctx, agent, "", 10)
+		wantCode(t, err, "FORBIDDEN")
+		_, _, err = e.svc.AgentBalance(ctx, agent, ids[1])
+		wantCode(t, err, "FORBIDDEN")
+		_, err = e.svc.Agent(ctx, policy.Subject{Kind: policy.KindAnonymous}, ids[1])
+		wantCode(t, err, "AUTHENTICATION_REQUIRED")
+		for _, id := range []string{pending.ID, "agt_" + strings.Repeat("1", 26)} {
+			_, err = e.svc.Agent(ctx, e.dev, id)
+			wantCode(t, err, "AGENT_NOT_FOUND")
+		}
+		// A TEG out of reach is said so.
+		e.wallets.fail.Store(true)
+		_, _, err = e.svc.AgentBalance(ctx, e.dev, ids[1])
+		wantCode(t, err, "TEG_UNAVAILABLE")
 	})
 }
