@@ -265,12 +265,14 @@ func TestReadmeBlocks(t *testing.T) {
 		t.Errorf("an API call in %s answered an error: %.300s", lastBlock(log[:i]), log[i:])
 	}
 	for _, want := range []string{
-		`"email":"ada@example.com"`, // who am I
-		"HELLO SOVEREIGN WORLD",     // run --stream
-		"ONCE UPON A TIME",          // the paid run
-		": posted",                  // its payment
-		"liquid 98.4985",            // the payer's balance after it
-		"THREE BINDINGS",            // the gRPC run
+		`"email":"ada@example.com"`,  // who am I
+		"HELLO SOVEREIGN WORLD",      // run --stream
+		"ONCE UPON A TIME",           // the paid run
+		": posted",                   // its payment
+		"liquid 98.4985",             // the payer's balance after it
+		"THREE BINDINGS",             // the gRPC run
+		"stake 1050 AVT (self 1000)", // the validator, with the delegation
+		"teg verify: OK",             // the log accounts for the staking
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the README's output lacks %q:\n%s", want, tail(log, 60))
