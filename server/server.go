@@ -212,6 +212,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID, agentActive: s.agentActive}
+	limits.Verified = auth
 	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz}
