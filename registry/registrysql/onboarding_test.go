@@ -564,3 +564,66 @@ func TestOnboarding_NoStartingGrant(t *testing.T) {
 		}
 	})
 }
+
+// TestOnboarding_AgentStatusInMemory: AgentActive answers from memory; the replica that changes
+// an agent's status answers with the change at once, another replica within
+// registry.AgentStatusStaleness, and so does a change made by SQL by hand (the agents table's
+// triggers move the status generation whoever writes).
+func TestOnboarding_AgentStatusInMemory(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		st := registrysql.NewOnboarding(db)
+		other := registry.NewOnboarding(registry.OnboardingConfig{Store: st, Cards: e.cards, Authz: policy.New(),
+			Issuer: e.issuer, Wallets: e.wallets, Now: e.clock.Now})
+		gen := func() int64 {
+			g, err := st.AgentStatusGeneration(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		g0 := gen()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Cached Agent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := reg.Agent.ID
+		if g := gen(); g <= g0 {
+			t.Fatalf("a registration did not move the generation: %d → %d", g0, g)
+		}
+		wantCode(t, e.svc.AgentActive(ctx, id), "")
+		wantCode(t, other.AgentActive(ctx, id), "")
+		wantCode(t, other.AgentActive(ctx, "agt_unknown"), "") // not the registry's: let through
+
+		g1 := gen()
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentSuspended); err != nil {
+			t.Fatal(err)
+		}
+		if g := gen(); g <= g1 {
+			t.Fatalf("a suspension did not move the generation: %d → %d", g1, g)
+		}
+		wantCode(t, e.svc.AgentActive(ctx, id), "AGENT_SUSPENDED") // this replica: at once
+		time.Sleep(registry.AgentStatusStaleness)
+		wantCode(t, other.AgentActive(ctx, id), "AGENT_SUSPENDED") // another: within the bound
+
+		// SQL by hand, the heartbeat's update (not the status) moves nothing.
+		g2 := gen()
+		if err := st.Heartbeat(ctx, id, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if g := gen(); g != g2 {
+			t.Fatalf("a heartbeat moved the generation: %d → %d", g2, g)
+		}
+		if _, err := db.Write().ExecContext(ctx, `UPDATE agents SET status = 'revoked', suspended_by = '' WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(registry.AgentStatusStaleness)
+		wantCode(t, e.svc.AgentActive(ctx, id), "AGENT_REVOKED")
+		wantCode(t, other.AgentActive(ctx, id), "AGENT_REVOKED")
+	})
+}
