@@ -212,7 +212,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID, agentActive: s.agentActive}
-	limits.Verified = auth
+	if _, inProcess := limiter.(*ratelimit.Memory); !inProcess {
+		// A look-up in the shared limiter is a round trip to Redis; the authenticator's
+		// memory of verified tokens answers for a hash (in process, the look-up is cheaper).
+		limits.Verified = auth
+	}
 	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz}
