@@ -18,6 +18,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/identity"
@@ -625,5 +626,55 @@ func TestOnboarding_AgentStatusInMemory(t *testing.T) {
 		time.Sleep(registry.AgentStatusStaleness)
 		wantCode(t, e.svc.AgentActive(ctx, id), "AGENT_REVOKED")
 		wantCode(t, other.AgentActive(ctx, id), "AGENT_REVOKED")
+	})
+}
+
+// TestOnboarding_AgentStatusUnderLoad: requests asking for the status while the agent is
+// suspended and reactivated never keep a status older than the last change this replica made:
+// once the last change is stored, the replica answers with it.
+func TestOnboarding_AgentStatusUnderLoad(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Busy Agent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := reg.Agent.ID
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := e.svc.AgentActive(ctx, id); err != nil && apperr.CodeOf(err) != "AGENT_SUSPENDED" {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		for i := 0; i < 6; i++ {
+			status, want := registry.AgentSuspended, "AGENT_SUSPENDED"
+			if i%2 == 1 {
+				status, want = registry.AgentActive, ""
+			}
+			if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, status); err != nil {
+				t.Fatal(err)
+			}
+			wantCode(t, e.svc.AgentActive(ctx, id), want)
+		}
+		close(stop)
+		wg.Wait()
 	})
 }
