@@ -30,8 +30,9 @@ type authenticator struct {
 	issuer   identity.Issuer
 	audience spiffeid.ID
 	// agentActive refuses a suspended or revoked agent (registry.Onboarding.AgentActive: the
-	// status as stored, which every replica shares); nil where no registry runs (the TEG role,
-	// whose ledger freezes the wallets of such agents instead).
+	// status as stored, kept in memory within registry.AgentStatusStaleness of other replicas'
+	// changes); nil where no registry runs (the TEG role, whose ledger freezes the wallets of
+	// such agents instead).
 	agentActive func(ctx context.Context, agentID string) error
 
 	// verified remembers JWT-SVIDs and X.509-SVIDs that verified, by the hash of the token or
