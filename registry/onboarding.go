@@ -158,7 +158,7 @@ type OnboardingStore interface {
 	PendingAgents(ctx context.Context, before time.Time) ([]string, error)
 	Agent(ctx context.Context, id string) (*Agent, error)
 	// AgentStatus is the agent's status alone (ErrAgentNotFound for an unknown agent): the
-	// read every authenticated agent request makes.
+	// read behind AgentActive when its memory does not hold the agent.
 	AgentStatus(ctx context.Context, id string) (string, error)
 	// AgentStatusGeneration is a counter that moves with every change of any agent's status
 	// (a registration, completion, release, suspension, reactivation or revocation), in the
