@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -33,6 +34,17 @@ type RateLimits struct {
 	Classes map[string]ratelimit.Limit
 	Metrics *Metrics
 	Log     *slog.Logger
+	// Verified, when set, names bearer tokens that verified before: AuthFailures does not
+	// look up the address's failure budget for them (nil: it looks for every credential). Set
+	// it for a limiter whose look-up costs more than a hash and a map read (Redis: a round
+	// trip per request).
+	Verified VerifiedCredentials
+}
+
+// VerifiedCredentials knows the bearer tokens that verified before and are still valid (an
+// authenticator's cache of verified signatures).
+type VerifiedCredentials interface {
+	Verified(token string) bool
 }
 
 // Middleware is the huma middleware enforcing the class limit of each operation.
@@ -58,7 +70,10 @@ func (rl *RateLimits) Middleware(hctx huma.Context, next func(huma.Context)) {
 // header, a TLS client certificate, or any call to an operation of the RateAuth class, whose
 // bodies carry passwords and secrets) from an address whose budget is spent is refused with
 // 429 and Retry-After before any credential is checked, so a right guess cannot be told from a
-// wrong one. Anonymous requests go on.
+// wrong one. Anonymous requests go on, and so do requests whose bearer token verified before
+// (RateLimits.Verified): such a token is no guess — only its issuer can make one — so it
+// skips the budget's lookup (a read of the shared limiter on every request otherwise);
+// should it fail now (its agent suspended), the failure still counts.
 func (rl *RateLimits) AuthFailures(hctx huma.Context, next func(huma.Context)) {
 	l, ok := rl.Classes[RateAuthFailure]
 	if !ok {
@@ -67,7 +82,7 @@ func (rl *RateLimits) AuthFailures(hctx huma.Context, next func(huma.Context)) {
 	}
 	ctx := hctx.Context()
 	key := RateAuthFailure + "|ip:" + remoteAddr(hctx)
-	if presentsCredentials(hctx) {
+	if presentsCredentials(hctx) && !rl.verifiedBearer(hctx) {
 		res, err := rl.Limiter.Peek(ctx, key, l)
 		switch {
 		case err != nil:
@@ -84,6 +99,24 @@ func (rl *RateLimits) AuthFailures(hctx huma.Context, next func(huma.Context)) {
 			rl.unavailable(ctx, RateAuthFailure, err)
 		}
 	}
+}
+
+// verifiedBearer reports whether the request's only credential is a bearer token that
+// verified before (RateLimits.Verified), on an operation outside the RateAuth class (whose
+// bodies carry secrets of their own).
+func (rl *RateLimits) verifiedBearer(hctx huma.Context) bool {
+	if rl.Verified == nil || hctx.Header("X-Api-Key") != "" {
+		return false
+	}
+	if op := hctx.Operation(); op != nil && op.Metadata[MetaRateClass] == RateAuth {
+		return false
+	}
+	scheme, token, ok := strings.Cut(hctx.Header("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	token = strings.TrimSpace(token)
+	return token != "" && rl.Verified.Verified(token)
 }
 
 // presentsCredentials reports whether a request carries credentials for AuthFailures to guard.

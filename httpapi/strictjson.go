@@ -28,6 +28,84 @@ const (
 // the path of the offending member ("card_data.skills[0].id"; for a NUL in a key, the object
 // holding it). data that is not valid JSON passes: the decoder that reads it reports that.
 func CheckJSON(data []byte) error {
+	if plainJSON(data) {
+		return nil
+	}
+	return checkJSONTokens(data)
+}
+
+// maxPlainKeys is how many keys plainJSON compares an object's keys among; an object with more
+// goes to checkJSONTokens, whose comparison is by hash.
+const maxPlainKeys = 32
+
+// plainJSON reports, in one pass over data (without allocating, for documents nested at most 16
+// deep with at most 64 keys open at once), that data certainly holds neither a duplicate key nor
+// a NUL character, or is not valid JSON (which CheckJSON lets pass). It compares keys as they
+// are written, so a key or string with an escape that could hide either (any escape in a key,
+// \u0000 in a string), an object of more than maxPlainKeys keys, or a duplicate found makes it
+// answer false: checkJSONTokens then decides, and writes the error.
+func plainJSON(data []byte) bool {
+	type frame struct {
+		object bool
+		keys   int // where this object's keys start in keys
+	}
+	var stackBuf [16]frame
+	var keysBuf [64][]byte
+	stack, keys := stackBuf[:0], keysBuf[:0]
+	last := byte(0) // the last '{', '[', ',' or ':' seen, or 'v' after a value
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{', '[':
+			stack = append(stack, frame{object: c == '{', keys: len(keys)})
+			last = c
+		case '}', ']':
+			if len(stack) == 0 {
+				return true // not valid JSON
+			}
+			if top := stack[len(stack)-1]; top.object {
+				keys = keys[:top.keys]
+			}
+			stack, last = stack[:len(stack)-1], 'v'
+		case ',', ':':
+			last = c
+		case '"':
+			j, escaped := i+1, false
+			for ; j < len(data) && data[j] != '"'; j++ {
+				if data[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if j >= len(data) {
+				return true // an unterminated string: not valid JSON
+			}
+			text := data[i+1 : j]
+			if escaped && bytes.Contains(text, nulEscape) {
+				return false
+			}
+			if len(stack) > 0 && stack[len(stack)-1].object && (last == '{' || last == ',') {
+				own := keys[stack[len(stack)-1].keys:]
+				if escaped || len(own) >= maxPlainKeys {
+					return false
+				}
+				for _, k := range own {
+					if bytes.Equal(k, text) {
+						return false
+					}
+				}
+				keys = append(keys, text)
+			}
+			i, last = j, 'v'
+		}
+	}
+	return true
+}
+
+// nulEscape is how a NUL character is written in a JSON string.
+var nulEscape = []byte(`\u0000`)
+
+// checkJSONTokens is CheckJSON reading data token by token.
+func checkJSONTokens(data []byte) error {
 	if !json.Valid(data) {
 		return nil
 	}

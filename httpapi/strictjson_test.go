@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -32,6 +33,11 @@ func TestCheckJSON(t *testing.T) {
 		{`{"a":1,"a":`, "", ""},     // not JSON: left to the decoder
 		{`a=1&a=2`, "", ""},
 		{``, "", ""},
+		{`{"a\"":1,"a\"":2}`, httpapi.CodeDuplicateJSONKey, `a"`},            // escaped keys
+		{`{"x":{"a":1},"a":{"x":1,"a":[{"a":1}]},"b":"}"}`, "", ""},          // nesting, a brace in a string
+		{`{"a":[{"a":1},{"a":2}],"a":3}`, httpapi.CodeDuplicateJSONKey, "a"}, // after a nested object
+		{manyKeys(40, "k39"), httpapi.CodeDuplicateJSONKey, "k39"},           // beyond the plain scan's 32 keys
+		{manyKeys(40, ""), "", ""},
 	}
 	for _, tt := range tests {
 		err := httpapi.CheckJSON([]byte(tt.in))
@@ -45,11 +51,24 @@ func TestCheckJSON(t *testing.T) {
 	}
 }
 
+// manyKeys is an object of n keys k0…k(n−1), and a last member named last when not "".
+func manyKeys(n int, last string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	if last != "" {
+		fmt.Fprintf(&b, `%q:0,`, last)
+	}
+	return strings.TrimSuffix(b.String(), ",") + "}"
+}
+
 // FuzzCheckJSON checks CheckJSON against an oracle built on encoding/json: a valid document
 // passes exactly when decoding it loses no object member (no duplicate) and no decoded text
 // holds a NUL; invalid input always passes (the decoder reports it).
 func FuzzCheckJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":"\u0000"}`, `[{"x":[{"y":1,"y":2}]}]`, `{"\u0061":1,"a":1}`, `"x"`, `{"a":`, `[1,2,3]`} {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":"\u0000"}`, `[{"x":[{"y":1,"y":2}]}]`, `{"\u0061":1,"a":1}`, `"x"`, `{"a":`, `[1,2,3]`, `{"a\"":1,"a\"":2}`, `{"a":{"b":{}},"b":[{"a":1,"a":2}]}`, manyKeys(34, "k33")} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -174,8 +174,12 @@ type OnboardingStore interface {
 	// id > after, in id order.
 	AgentsOf(ctx context.Context, developerID, after string, limit int) ([]Agent, error)
 	// AgentStatus is the agent's status alone (ErrAgentNotFound for an unknown agent): the
-	// read every authenticated agent request makes.
+	// read behind AgentActive when its memory does not hold the agent.
 	AgentStatus(ctx context.Context, id string) (string, error)
+	// AgentStatusGeneration is a counter that moves with every change of any agent's status
+	// (a registration, completion, release, suspension, reactivation or revocation), in the
+	// same transaction as the change, whichever replica makes it.
+	AgentStatusGeneration(ctx context.Context) (int64, error)
 	AgentByClientID(ctx context.Context, clientID string) (*Agent, error)
 	// Heartbeat records a heartbeat of the agent at `at` on the agent and its card, and makes
 	// a card that was marked inactive for missing heartbeats active again.
@@ -209,6 +213,8 @@ type Onboarding struct {
 	// audience is what agent JWT-SVIDs are minted for.
 	audience []string
 	log      *slog.Logger
+	// statuses keeps agents' statuses for AgentActive.
+	statuses *agentStatuses
 }
 
 // OnboardingConfig configures NewOnboarding.
@@ -235,7 +241,8 @@ type OnboardingConfig struct {
 // NewOnboarding returns the onboarding service.
 func NewOnboarding(c OnboardingConfig) *Onboarding {
 	o := &Onboarding{store: c.Store, cards: c.Cards, authz: c.Authz, issuer: c.Issuer, wallets: c.Wallets,
-		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience, log: c.Logger}
+		grant: c.StartingGrant, grantCap: c.GrantDailyCap, now: c.Now, audience: c.Audience, log: c.Logger,
+		statuses: &agentStatuses{store: c.Store}}
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -366,7 +373,9 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 	// token, agent pending) → open and fund the wallet (idempotent per agent) → complete
 	// (publish the card, agent active); a failure after the reservation releases it, so the
 	// token is usable again and nothing is left registered.
-	if err := o.store.ReserveAgent(ctx, hash, now, a, o.decideGrant); err != nil {
+	err = o.store.ReserveAgent(ctx, hash, now, a, o.decideGrant)
+	o.statuses.forget(a.ID)
+	if err != nil {
 		return nil, err
 	}
 	if err := o.wallets.CreateWallet(ctx, a.ID, a.StartingGrant); err != nil {
@@ -377,7 +386,9 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 		return nil, ErrWalletUnavailable.With("cause", err.Error())
 	}
 	a.Status = AgentActive
-	if err := o.store.CompleteAgent(ctx, a, card); err != nil {
+	err = o.store.CompleteAgent(ctx, a, card)
+	o.statuses.forget(a.ID)
+	if err != nil {
 		o.release(a.ID)
 		return nil, err
 	}
@@ -413,6 +424,7 @@ func (o *Onboarding) release(agentID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = o.store.ReleaseAgent(ctx, agentID)
+	o.statuses.forget(agentID)
 }
 
 // ReleaseStale releases registrations reserved more than `age` ago and never completed (the
@@ -423,7 +435,9 @@ func (o *Onboarding) ReleaseStale(ctx context.Context, age time.Duration) (int, 
 		return 0, err
 	}
 	for _, id := range ids {
-		if err := o.store.ReleaseAgent(ctx, id); err != nil {
+		err := o.store.ReleaseAgent(ctx, id)
+		o.statuses.forget(id)
+		if err != nil {
 			return 0, err
 		}
 	}
@@ -578,7 +592,9 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 			return nil, err
 		}
 	}
-	if err := o.store.SetAgentStatus(ctx, a.ID, from, to, now); err != nil {
+	err = o.store.SetAgentStatus(ctx, a.ID, from, to, now)
+	o.statuses.forget(a.ID)
+	if err != nil {
 		return nil, err
 	}
 	switch {
@@ -594,6 +610,7 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 			undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			_ = o.store.SetAgentStatus(undo, a.ID, to, from, o.now().UTC())
+			o.statuses.forget(a.ID)
 			return nil, err
 		}
 		// A suspension that landed meanwhile froze the wallet before this unfroze it: freeze
@@ -678,17 +695,19 @@ func AgentStatusError(status string) error {
 	}
 }
 
-// AgentActive is AgentStatusError of the agent's current status as stored (every replica reads
-// the same database, so a suspension holds everywhere at once), and nil for an agent the
-// registry does not know (wallets an admin opened by hand). Every authenticated agent request
-// asks it, whatever its credential (JWT-SVID, mTLS X.509-SVID), cached or not.
+// AgentActive is AgentStatusError of the agent's status, and nil for an agent the registry
+// does not know (wallets an admin opened by hand). Every authenticated agent request asks it,
+// whatever its credential (JWT-SVID, mTLS X.509-SVID), cached or not. The status comes from
+// memory: a change this replica made holds from the moment it is stored, a change another
+// replica made (or SQL by hand) within AgentStatusStaleness — the store's status generation
+// is read at most that often, not the agent's status on every request.
 func (o *Onboarding) AgentActive(ctx context.Context, agentID string) error {
-	status, err := o.store.AgentStatus(ctx, agentID)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return nil
-	}
+	status, err := o.statuses.get(ctx, agentID)
 	if err != nil {
 		return err
+	}
+	if status == notRegistered {
+		return nil
 	}
 	return AgentStatusError(status)
 }

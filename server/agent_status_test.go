@@ -13,10 +13,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
@@ -132,8 +134,10 @@ func TestAgentStatus_SuspendedAndRevokedAgentsStopSpending(t *testing.T) {
 }
 
 // TestAgentStatus_ASuspensionHoldsInEveryReplica: two replicas on one database; the agent's
-// token, verified and remembered by the second, is refused there as soon as the first suspends
-// the agent.
+// token, verified and remembered by the second, moves no money there from the moment the first
+// suspends the agent (the ledger froze its wallet: ACCOUNT_SUSPENDED, or AGENT_SUSPENDED), and
+// every request of it is refused AGENT_SUSPENDED there within registry.AgentStatusStaleness
+// (the second replica's memory of the agent's status).
 func TestAgentStatus_ASuspensionHoldsInEveryReplica(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ids := t.TempDir()
@@ -145,9 +149,19 @@ func TestAgentStatus_ASuspensionHoldsInEveryReplica(t *testing.T) {
 		tok := bearer(a.clientToken(payer).want(t, 200, "").str("access_token"))
 		pay := map[string]any{"to": payee.ID, "amount": "1"}
 		b.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 201, "")
+		hold := map[string]any{"to": payee.ID, "amount": "1", "timeout_seconds": 60}
+		b.do("GET", "/api/v1/agents/me", nil, tok).want(t, 200, "")
 		a.do("POST", "/api/v1/agents/"+payer.ID+"/status", map[string]any{"status": "suspended"}, bearer(ada.Access)).want(t, 200, "")
+		a.do("GET", "/api/v1/agents/me", nil, tok).want(t, 403, "AGENT_SUSPENDED") // the replica that suspended: at once
+		for _, r := range []resp{b.do("POST", "/api/v1/token/transfer", pay, tok), b.do("POST", "/api/v1/token/pending", hold, tok)} {
+			if code := r.code(); r.Status != 403 || (code != "AGENT_SUSPENDED" && code != "ACCOUNT_SUSPENDED") {
+				t.Fatalf("money of a suspended agent on another replica: %d %s", r.Status, r.Raw)
+			}
+		}
+		time.Sleep(registry.AgentStatusStaleness)
 		b.do("POST", "/api/v1/token/transfer", pay, tok).want(t, 403, "AGENT_SUSPENDED")
-		b.do("POST", "/api/v1/token/pending", map[string]any{"to": payee.ID, "amount": "1", "timeout_seconds": 60}, tok).want(t, 403, "AGENT_SUSPENDED")
+		b.do("POST", "/api/v1/token/pending", hold, tok).want(t, 403, "AGENT_SUSPENDED")
+		b.do("GET", "/api/v1/agents/me", nil, tok).want(t, 403, "AGENT_SUSPENDED")
 	})
 }
 

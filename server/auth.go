@@ -30,8 +30,9 @@ type authenticator struct {
 	issuer   identity.Issuer
 	audience spiffeid.ID
 	// agentActive refuses a suspended or revoked agent (registry.Onboarding.AgentActive: the
-	// status as stored, which every replica shares); nil where no registry runs (the TEG role,
-	// whose ledger freezes the wallets of such agents instead).
+	// status as stored, kept in memory within registry.AgentStatusStaleness of other replicas'
+	// changes); nil where no registry runs (the TEG role, whose ledger freezes the wallets of
+	// such agents instead).
 	agentActive func(ctx context.Context, agentID string) error
 
 	// verified remembers JWT-SVIDs and X.509-SVIDs that verified, by the hash of the token or
@@ -54,12 +55,13 @@ func (a *authenticator) AuthenticateAPIKey(ctx context.Context, key string) (pol
 }
 
 func (a *authenticator) AuthenticateAccessToken(ctx context.Context, token string) (policy.Subject, error) {
-	if !svidAlgs[jwtAlg(token)] {
-		return a.accounts.AuthenticateAccessToken(ctx, token)
-	}
+	// Only JWT-SVIDs are remembered, so a token recalled is one (its header need not be read).
 	key := sha256.Sum256([]byte(token))
 	if s, ok := a.recall(key); ok {
 		return a.admit(ctx, s)
+	}
+	if !svidAlgs[jwtAlg(token)] {
+		return a.accounts.AuthenticateAccessToken(ctx, token)
 	}
 	id, exp, err := identity.VerifyJWTSVID(ctx, a.issuer, token, a.audience)
 	if err != nil {
@@ -114,7 +116,17 @@ func (a *authenticator) remember(key [32]byte, s policy.Subject, exp time.Time) 
 	a.mu.Unlock()
 }
 
-var _ httpapi.PeerAuthenticator = (*authenticator)(nil)
+// Verified implements httpapi.VerifiedCredentials: the bearer token is a JWT-SVID that
+// verified before and has not expired (what it says about the agent's status is admit's).
+func (a *authenticator) Verified(token string) bool {
+	_, ok := a.recall(sha256.Sum256([]byte(token)))
+	return ok
+}
+
+var (
+	_ httpapi.PeerAuthenticator   = (*authenticator)(nil)
+	_ httpapi.VerifiedCredentials = (*authenticator)(nil)
+)
 
 // ErrInvalidX509SVID is the answer to a TLS client certificate that is not a valid X.509-SVID
 // of the trust domain (only possible on a listener that does not verify clients itself).

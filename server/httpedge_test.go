@@ -124,9 +124,14 @@ func withAuthFailures(perMinute, burst int) stackOption {
 // budget, 429 with Retry-After, before any credential is checked (right or wrong); successful
 // requests do not use the budget.
 func TestAuthFailures_AreRateLimitedPerAddress(t *testing.T) {
-	run := func(t *testing.T, s *stack) {
+	// shared: the limiter is Redis, whose look-up a JWT-SVID that verified before skips.
+	run := func(t *testing.T, s *stack, shared bool) {
 		// A fresh email: a shared Redis keeps per-email login counts between runs.
 		d := s.register(fmt.Sprintf("guessed%d@example.com", time.Now().UnixNano()), true)
+		agent := s.registerAgent(d, "Busy Agent")
+		svid := bearer(s.clientToken(agent).want(t, 200, "").str("access_token"))
+		s.do("GET", "/api/v1/agents/me", nil, svid).want(t, 200, "")
+		unused := bearer(s.clientToken(agent).want(t, 200, "").str("access_token"))
 		// Successes never count: many good requests, then the whole budget is still there.
 		for i := 0; i < 10; i++ {
 			s.do("GET", "/api/v1/developers/me", nil, bearer(d.Access)).want(t, 200, "")
@@ -149,11 +154,18 @@ func TestAuthFailures_AreRateLimitedPerAddress(t *testing.T) {
 		// While the address is limited, no credential is checked: a right one gets no answer
 		// that would tell it from a wrong one.
 		s.do("GET", "/api/v1/developers/me", nil, bearer(d.Access)).want(t, 429, "RATE_LIMITED")
+		s.do("GET", "/api/v1/agents/me", nil, unused).want(t, 429, "RATE_LIMITED")
+		if shared {
+			// An agent's JWT-SVID that verified before is no guess (only the CA makes one).
+			s.do("GET", "/api/v1/agents/me", nil, svid).want(t, 200, "")
+		} else {
+			s.do("GET", "/api/v1/agents/me", nil, svid).want(t, 429, "RATE_LIMITED")
+		}
 		// Anonymous public reads are not credentials and go on.
 		s.do("GET", "/api/v1/agent-cards", nil).want(t, 200, "")
 	}
 	t.Run("memory", func(t *testing.T) {
-		eachStack(t, run, withAuthFailures(6, 3))
+		eachStack(t, func(t *testing.T, s *stack) { run(t, s, false) }, withAuthFailures(6, 3), withGenesis)
 	})
 	t.Run("redis", func(t *testing.T) {
 		u := os.Getenv("SOVEREIGN_TEST_REDIS")
@@ -170,7 +182,7 @@ func TestAuthFailures_AreRateLimitedPerAddress(t *testing.T) {
 		clean := func() { rc.Del(context.Background(), key) }
 		clean()
 		t.Cleanup(func() { clean(); rc.Close() })
-		run(t, newStack(t, storetest.SQLite(t), withAuthFailures(6, 3), func(c *config.Config) { c.Redis = u }))
+		run(t, newStack(t, storetest.SQLite(t), withAuthFailures(6, 3), withGenesis, func(c *config.Config) { c.Redis = u }), true)
 	})
 }
 

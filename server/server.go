@@ -214,6 +214,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID, agentActive: s.agentActive}
+	if _, inProcess := limiter.(*ratelimit.Memory); !inProcess {
+		// A look-up in the shared limiter is a round trip to Redis; the authenticator's
+		// memory of verified tokens answers for a hash (in process, the look-up is cheaper).
+		limits.Verified = auth
+	}
 	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz}
@@ -293,7 +298,9 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 // agentActive refuses every authenticated request of a suspended or revoked agent (the
 // registry's roles only: a TEG alone has no agent records, and refuses their money instead
 // with the frozen wallet). In `up` the TEG's routes share the authenticator, so an agent's
-// transfers stop with its suspension, in every replica (the status is read from the store).
+// transfers stop with its suspension, in every replica (at once in the one that made it,
+// within registry.AgentStatusStaleness in the others; the frozen wallet stops its money
+// everywhere at once).
 func (s *Server) agentActive(ctx context.Context, agentID string) error {
 	if s.onboarding == nil {
 		return nil

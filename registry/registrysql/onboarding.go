@@ -209,6 +209,14 @@ func (s *Onboarding) AgentStatus(ctx context.Context, id string) (string, error)
 	return status, notFound(err, registry.ErrAgentNotFound)
 }
 
+// AgentStatusGeneration implements registry.OnboardingStore: the counter the agents table's
+// triggers move on every change of an agent's status (migration 00013).
+func (s *Onboarding) AgentStatusGeneration(ctx context.Context) (int64, error) {
+	var gen int64
+	err := s.db.Read().QueryRowContext(ctx, `SELECT generation FROM agent_status_generation WHERE id = 1`).Scan(&gen)
+	return gen, err
+}
+
 // AgentByClientID implements registry.OnboardingStore.
 func (s *Onboarding) AgentByClientID(ctx context.Context, clientID string) (*registry.Agent, error) {
 	a, err := scanAgent(s.db.Read().QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE client_id = $1`, clientID))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/discovery"
@@ -644,5 +645,118 @@ func TestOnboarding_DevelopersReadTheirAgents(t *testing.T) {
 		e.wallets.fail.Store(true)
 		_, _, err = e.svc.AgentBalance(ctx, e.dev, ids[1])
 		wantCode(t, err, "TEG_UNAVAILABLE")
+	})
+}
+
+// TestOnboarding_AgentStatusInMemory: AgentActive answers from memory; the replica that changes
+// an agent's status answers with the change at once, another replica within
+// registry.AgentStatusStaleness, and so does a change made by SQL by hand (the agents table's
+// triggers move the status generation whoever writes).
+func TestOnboarding_AgentStatusInMemory(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		st := registrysql.NewOnboarding(db)
+		other := registry.NewOnboarding(registry.OnboardingConfig{Store: st, Cards: e.cards, Authz: policy.New(),
+			Issuer: e.issuer, Wallets: e.wallets, Now: e.clock.Now})
+		gen := func() int64 {
+			g, err := st.AgentStatusGeneration(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		g0 := gen()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Cached Agent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := reg.Agent.ID
+		if g := gen(); g <= g0 {
+			t.Fatalf("a registration did not move the generation: %d → %d", g0, g)
+		}
+		wantCode(t, e.svc.AgentActive(ctx, id), "")
+		wantCode(t, other.AgentActive(ctx, id), "")
+		wantCode(t, other.AgentActive(ctx, "agt_unknown"), "") // not the registry's: let through
+
+		g1 := gen()
+		if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, registry.AgentSuspended); err != nil {
+			t.Fatal(err)
+		}
+		if g := gen(); g <= g1 {
+			t.Fatalf("a suspension did not move the generation: %d → %d", g1, g)
+		}
+		wantCode(t, e.svc.AgentActive(ctx, id), "AGENT_SUSPENDED") // this replica: at once
+		time.Sleep(registry.AgentStatusStaleness)
+		wantCode(t, other.AgentActive(ctx, id), "AGENT_SUSPENDED") // another: within the bound
+
+		// SQL by hand, the heartbeat's update (not the status) moves nothing.
+		g2 := gen()
+		if err := st.Heartbeat(ctx, id, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if g := gen(); g != g2 {
+			t.Fatalf("a heartbeat moved the generation: %d → %d", g2, g)
+		}
+		if _, err := db.Write().ExecContext(ctx, `UPDATE agents SET status = 'revoked', suspended_by = '' WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(registry.AgentStatusStaleness)
+		wantCode(t, e.svc.AgentActive(ctx, id), "AGENT_REVOKED")
+		wantCode(t, other.AgentActive(ctx, id), "AGENT_REVOKED")
+	})
+}
+
+// TestOnboarding_AgentStatusUnderLoad: requests asking for the status while the agent is
+// suspended and reactivated never keep a status older than the last change this replica made:
+// once the last change is stored, the replica answers with it.
+func TestOnboarding_AgentStatusUnderLoad(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newOnboardingEnv(t, db)
+		ctx := context.Background()
+		_, token, err := e.svc.RequestBootstrapToken(ctx, e.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := e.svc.Register(ctx, token, newAgentKey().input(token, "Busy Agent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := reg.Agent.ID
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := e.svc.AgentActive(ctx, id); err != nil && apperr.CodeOf(err) != "AGENT_SUSPENDED" {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		for i := 0; i < 6; i++ {
+			status, want := registry.AgentSuspended, "AGENT_SUSPENDED"
+			if i%2 == 1 {
+				status, want = registry.AgentActive, ""
+			}
+			if _, err := e.svc.SetAgentStatus(ctx, e.dev, id, status); err != nil {
+				t.Fatal(err)
+			}
+			wantCode(t, e.svc.AgentActive(ctx, id), want)
+		}
+		close(stop)
+		wg.Wait()
 	})
 }

@@ -1,0 +1,31 @@
+-- +goose Up
+-- A counter every change of an agent's status moves (a registration, a completion, a
+-- suspension, a reactivation, a revocation, a release), whoever makes it — any replica, or SQL
+-- by hand — so a replica that keeps agents' statuses in memory learns with one small read that
+-- they may have changed, and forgets them.
+CREATE TABLE agent_status_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation BIGINT NOT NULL
+);
+INSERT INTO agent_status_generation (id, generation) VALUES (1, 0);
+-- +goose StatementBegin
+CREATE TRIGGER agents_status_generation_insert AFTER INSERT ON agents BEGIN
+    UPDATE agent_status_generation SET generation = generation + 1 WHERE id = 1;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER agents_status_generation_update AFTER UPDATE OF status ON agents BEGIN
+    UPDATE agent_status_generation SET generation = generation + 1 WHERE id = 1;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER agents_status_generation_delete AFTER DELETE ON agents BEGIN
+    UPDATE agent_status_generation SET generation = generation + 1 WHERE id = 1;
+END;
+-- +goose StatementEnd
+
+-- +goose Down
+DROP TRIGGER agents_status_generation_delete;
+DROP TRIGGER agents_status_generation_update;
+DROP TRIGGER agents_status_generation_insert;
+DROP TABLE agent_status_generation;
