@@ -46,6 +46,9 @@ type StoredScore struct {
 	Tier       string    `json:"tier"`
 	Factors    []Factor  `json:"factors"`
 	ComputedAt time.Time `json:"computed_at"`
+	// Provisional marks the score of an agent no pass has scored yet: a fresh agent's, with its
+	// stake, computed when read.
+	Provisional bool `json:"provisional,omitempty"`
 }
 
 // Store keeps ratings and scores (repsql implements it on SQLite and PostgreSQL).
@@ -62,10 +65,12 @@ type Store interface {
 	Score(ctx context.Context, agent string) (StoredScore, bool, error)
 }
 
-// Ledger is what the service reads of the token ledger: transfers (the interactions rated) and
-// the parameter set in force (its tier table).
+// Ledger is what the service reads of the token ledger: transfers (the interactions rated),
+// accounts (an agent has a reputation when it has a wallet) and the parameter set in force (its
+// tier table).
 type Ledger interface {
 	Transfer(ctx context.Context, id string) (teg.Transfer, bool, error)
+	Account(ctx context.Context, id teg.AccountID) (teg.Account, error)
 	Params(ctx context.Context) (teg.Params, error)
 }
 
@@ -90,6 +95,7 @@ var (
 	ErrInvalidStars            = apperr.New(apperr.Invalid, "INVALID_STARS", "stars must be an integer from 1 to 5")
 	ErrCommentTooLong          = apperr.New(apperr.Invalid, "COMMENT_TOO_LONG", "a comment must be at most 280 bytes of UTF-8 text")
 	ErrInvalidAgent            = apperr.New(apperr.Invalid, "INVALID_AGENT", "not an agent id")
+	ErrAgentNotFound           = apperr.New(apperr.NotFound, "AGENT_NOT_FOUND", "no agent with this id has a wallet")
 	ErrInvalidInteraction      = apperr.New(apperr.Invalid, "INVALID_INTERACTION_ID", "interaction_id must be 1 to 128 printable ASCII characters")
 )
 
@@ -129,6 +135,24 @@ func (s *Service) authorize(ctx context.Context, caller policy.Subject, action s
 func validAgent(agent string) error {
 	if err := teg.ValidateAgentAccount(teg.AccountID(agent)); err != nil {
 		return ErrInvalidAgent.With("field", "agent").With("agent", agent)
+	}
+	return nil
+}
+
+// readable checks that agent names an agent with a wallet, and that the caller may read its
+// reputation.
+func (s *Service) readable(ctx context.Context, caller policy.Subject, agent string) error {
+	if err := validAgent(agent); err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, caller, policy.ActionReputationRead, policy.Resource{Kind: "reputation", ID: agent, Owner: agent}); err != nil {
+		return err
+	}
+	if _, err := s.Ledger.Account(ctx, teg.AccountID(agent)); err != nil {
+		if apperr.KindOf(err) == apperr.NotFound {
+			return ErrAgentNotFound.With("field", "agent").With("agent", agent)
+		}
+		return err
 	}
 	return nil
 }
@@ -210,62 +234,58 @@ func (s *Service) Rate(ctx context.Context, caller policy.Subject, req RateReque
 // Ratings lists the ratings an agent received, newest first, after the cursor when given
 // (public, as the policy's reputation.read says).
 func (s *Service) Ratings(ctx context.Context, caller policy.Subject, agent string, after *RatingCursor, limit int) ([]Rating, error) {
-	if err := validAgent(agent); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, caller, policy.ActionReputationRead, policy.Resource{Kind: "reputation", ID: agent, Owner: agent}); err != nil {
+	if err := s.readable(ctx, caller, agent); err != nil {
 		return nil, err
 	}
 	return s.Store.RatingsOf(ctx, agent, after, limit)
 }
 
 // Reputation is an agent's score, its tier under the tier table in force, and the factors the
-// score is the sum of (public, as the policy's reputation.read says).
-func (s *Service) Reputation(ctx context.Context, caller policy.Subject, agent string) (StoredScore, error) {
-	if err := validAgent(agent); err != nil {
-		return StoredScore{}, err
-	}
-	if err := s.authorize(ctx, caller, policy.ActionReputationRead, policy.Resource{Kind: "reputation", ID: agent, Owner: agent}); err != nil {
-		return StoredScore{}, err
+// score is the sum of, and the tier's transfer limits (public, as the policy's reputation.read
+// says).
+func (s *Service) Reputation(ctx context.Context, caller policy.Subject, agent string) (StoredScore, teg.Tier, error) {
+	if err := s.readable(ctx, caller, agent); err != nil {
+		return StoredScore{}, teg.Tier{}, err
 	}
 	return s.Current(ctx, agent)
 }
 
 // Current is an agent's current score and tier, without authorization: for the stack's own
 // decisions (the transfer path's tier limits). An agent no pass has scored yet gets the score
-// of a fresh agent with its stake. The tier is from the tier table in force now, so a change of
+// of a fresh agent with its stake. The tier, with its transfer limits, is from the tier table in force now, so a change of
 // the table applies at once.
-func (s *Service) Current(ctx context.Context, agent string) (StoredScore, error) {
+func (s *Service) Current(ctx context.Context, agent string) (StoredScore, teg.Tier, error) {
 	sc, ok, err := s.Store.Score(ctx, agent)
 	if err != nil {
-		return StoredScore{}, err
+		return StoredScore{}, teg.Tier{}, err
 	}
 	if !ok {
 		var stake float64
 		if s.Staking != nil {
 			a, err := s.Staking.StakeOf(ctx, agent)
 			if err != nil {
-				return StoredScore{}, err
+				return StoredScore{}, teg.Tier{}, err
 			}
 			stake = avtFloat(a)
 		}
 		now := s.now()
 		c := Compute(Inputs{StakeAVT: stake}, s.weights(), now)
-		sc = StoredScore{Agent: agent, Score: c.Score, Factors: c.Factors, ComputedAt: now}
+		sc = StoredScore{Agent: agent, Score: c.Score, Factors: c.Factors, ComputedAt: now, Provisional: true}
 	}
 	params, err := s.Ledger.Params(ctx)
 	if err != nil {
-		return StoredScore{}, err
+		return StoredScore{}, teg.Tier{}, err
 	}
-	sc.Tier = TierOf(&params, sc.Score).Name
-	return sc, nil
+	t := TierOf(&params, sc.Score)
+	sc.Tier = t.Name
+	return sc, t, nil
 }
 
 // Standing is an agent's tier name and score in the form policy.Subject carries them
 // (Subject.Tier, Subject.Reputation): the call for the authentication path, so that an agent's
 // next request is decided — and its next transfer limited — by its current tier.
 func (s *Service) Standing(ctx context.Context, agent string) (tier string, score int, err error) {
-	sc, err := s.Current(ctx, agent)
+	sc, _, err := s.Current(ctx, agent)
 	if err != nil {
 		return "", 0, err
 	}
