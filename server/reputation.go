@@ -21,7 +21,9 @@ func (s *Server) registerReputation(bgCtx context.Context, api huma.API, tokens 
 		Store: repsql.New(s.db), Ledger: s.ledger, Staking: reputation.LedgerStaking{Service: tokens}, Authz: authz, Now: now,
 		// The registry's verified developers' first agents (with the validators) are the
 		// pre-trusted peers. A TEG alone (split mode) has no agents of its own: validators only.
-		Pretrusted: func(ctx context.Context) ([]string, error) { return registrysql.FirstAgentsOfVerifiedDevelopers(ctx, s.db) },
+		Pretrusted: func(ctx context.Context) ([]string, error) {
+			return registrysql.FirstAgentsOfVerifiedDevelopers(ctx, s.db)
+		},
 	}
 	(&rephttp.Reputation{Service: s.reputation}).Register(api)
 	s.bg.Add(1)

@@ -36,7 +36,7 @@ func TestFirstAgentsOfVerifiedDevelopers(t *testing.T) {
 		}
 		dev("dev_v", true)
 		agent("agt_v2", "dev_v", "active", 2)
-		agent("agt_v1", "dev_v", "active", 1) // the first
+		agent("agt_v1", "dev_v", "active", 1)  // the first
 		agent("agt_v0", "dev_v", "pending", 0) // pending: not counted
 		dev("dev_u", false)
 		agent("agt_u1", "dev_u", "active", 1) // unverified developer
