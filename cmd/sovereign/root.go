@@ -45,7 +45,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.policyDir, "policy-dir", "", "use the *.rego policies of this directory, reloaded on change (env SOVEREIGN_POLICY_DIR)")
 	pf.StringVar(&f.policyBundle, "policy-bundle", "", "use the OPA bundle (tar.gz) at this URL, polled with ETag (env SOVEREIGN_POLICY_BUNDLE)")
 
-	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), withTegServe(newTeg(f), f), newRegistry(f), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(), newSim())
+	root.AddCommand(newUp(f), newVersion(), newConfig(f), newMigrate(f), newDeveloper(f), newPolicy(), withTegServe(newTeg(f), f), newRegistry(f), newBench(), newToken(), newReputation(), newAgent(), newDiscover(), newLogin(), newRun(), newSim())
 	strict(root)
 	return root
 }
