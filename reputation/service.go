@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -77,6 +78,8 @@ type Ledger interface {
 // Staking tells the service each agent's bonded stake and the validators (pre-trusted).
 type Staking interface {
 	StakeOf(ctx context.Context, agent string) (avt.Amount, error)
+	// Stakes is every agent's bonded stake at once (agents with none are absent), for a pass.
+	Stakes(ctx context.Context) (map[string]avt.Amount, error)
 	Validators(ctx context.Context) ([]string, error)
 }
 
@@ -439,14 +442,16 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	if err != nil {
 		return PassResult{}, err
 	}
+	var stakes map[string]avt.Amount
+	if s.Staking != nil {
+		if stakes, err = s.Staking.Stakes(ctx); err != nil {
+			return PassResult{}, err
+		}
+	}
 	w := s.weights()
 	scores := make([]StoredScore, n)
 	for i, name := range names {
-		if s.Staking != nil {
-			a, err := s.Staking.StakeOf(ctx, name)
-			if err != nil {
-				return PassResult{}, err
-			}
+		if a, ok := stakes[name]; ok {
 			ins[i].StakeAVT = avtFloat(a)
 		}
 		c := Compute(ins[i], w, now)
@@ -472,6 +477,47 @@ func (l LedgerStaking) StakeOf(ctx context.Context, agent string) (avt.Amount, e
 		return avt.Amount{}, err
 	}
 	return sum.Staked, nil
+}
+
+// delegationsPrefix is the prefix of every delegation record (teg keys them
+// "<prefix><delegator>/<pool>").
+var delegationsPrefix = strings.TrimSuffix(teg.DelegationsPrefix(""), "/")
+
+// Stakes sums every delegation's value by delegator: two scans of the staking state (pools,
+// delegations), however many agents there are.
+func (l LedgerStaking) Stakes(ctx context.Context) (map[string]avt.Amount, error) {
+	sr, ok := l.Service.Store.(teg.StateReader)
+	if !ok {
+		return nil, nil
+	}
+	pools := map[teg.AccountID]*teg.Pool{}
+	entries, err := sr.ScanState(ctx, teg.PoolsPrefix, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		p, err := teg.DecodePool(e.Value)
+		if err != nil {
+			return nil, err
+		}
+		pools[p.ID] = p
+	}
+	if entries, err = sr.ScanState(ctx, delegationsPrefix, 0); err != nil {
+		return nil, err
+	}
+	out := map[string]avt.Amount{}
+	for _, e := range entries {
+		d, err := teg.DecodeDelegation(e.Value)
+		if err != nil {
+			return nil, err
+		}
+		p := pools[d.Validator]
+		if p == nil {
+			return nil, apperr.Internalf("delegation %s names no pool", e.Key)
+		}
+		out[string(d.Delegator)], _ = out[string(d.Delegator)].Add(p.Value(d))
+	}
+	return out, nil
 }
 
 // Validators are the validators that are not jailed.

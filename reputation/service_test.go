@@ -90,6 +90,7 @@ func TestRunPass_PretrustAnchorsTrustRingsGetLittle(t *testing.T) {
 		w := newWorld(t, db, "agt_p")
 		w.agents("agt_v", "agt_p", "agt_h1", "agt_h2", "agt_h3", "agt_r1", "agt_r2", "agt_r3")
 		w.submit(teg.Command{Kind: teg.KindValidatorCreate, From: "agt_v", Amount: avt.AVT(1000)})
+		w.submit(teg.Command{Kind: teg.KindStake, From: "agt_h2", Amount: avt.AVT(25), Staking: &teg.StakingArgs{Validator: "agt_v"}})
 		w.rate("agt_v", "agt_h1", 5)
 		w.rate("agt_p", "agt_h2", 5)
 		w.rate("agt_h1", "agt_h2", 4)
@@ -122,6 +123,19 @@ func TestRunPass_PretrustAnchorsTrustRingsGetLittle(t *testing.T) {
 		v := w.score("agt_v")
 		if f := factor(v, "stake"); f.Value != 1000 || f.Points <= 0 {
 			t.Fatalf("the validator's stake factor: %+v", f)
+		}
+		// The pass reads every stake at once; it agrees with one agent's stake read alone.
+		for _, a := range []string{"agt_v", "agt_h2", "agt_h1"} {
+			one, err := w.svc.Staking.StakeOf(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := factor(w.score(a), "stake"); one.String() != fmt.Sprint(f.Value) {
+				t.Errorf("%s: stake factor %v, staked %s", a, f.Value, one)
+			}
+		}
+		if f := factor(w.score("agt_h2"), "stake"); f.Value != 25 {
+			t.Fatalf("a delegator's stake factor: %+v", f)
 		}
 		if v.Provisional || v.Tier != reputation.TierOf(&teg.Params{}, v.Score).Name {
 			t.Fatalf("validator = %+v", v)

@@ -104,6 +104,12 @@ func (s *Store) PutScores(ctx context.Context, scores []reputation.StoredScore) 
 		n := min(len(scores), ScoreBatch)
 		batch := scores[:n]
 		scores = scores[n:]
+		// SQLite looks a $N parameter up by name (a cost quadratic in the parameters of a
+		// statement); ?N is bound by position. PostgreSQL knows only $N.
+		mark := "$"
+		if s.db.Dialect() == store.SQLite {
+			mark = "?"
+		}
 		var b strings.Builder
 		b.WriteString(`INSERT INTO reputation_scores (agent, score, tier, factors, computed_at) VALUES `)
 		args := make([]any, 0, 5*len(batch))
@@ -116,7 +122,14 @@ func (s *Store) PutScores(ctx context.Context, scores []reputation.StoredScore) 
 				b.WriteString(", ")
 			}
 			k := 5 * i
-			b.WriteString("($" + strconv.Itoa(k+1) + ", $" + strconv.Itoa(k+2) + ", $" + strconv.Itoa(k+3) + ", $" + strconv.Itoa(k+4) + ", $" + strconv.Itoa(k+5) + ")")
+			b.WriteString("(")
+			for c := range 5 {
+				if c > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(mark + strconv.Itoa(k+c+1))
+			}
+			b.WriteString(")")
 			args = append(args, sc.Agent, sc.Score, sc.Tier, string(factors), store.Time(sc.ComputedAt))
 		}
 		b.WriteString(` ON CONFLICT (agent) DO UPDATE SET score = excluded.score, tier = excluded.tier, factors = excluded.factors, computed_at = excluded.computed_at`)
