@@ -243,8 +243,8 @@ func (s *Service) Ratings(ctx context.Context, caller policy.Subject, agent stri
 	return s.Store.RatingsOf(ctx, agent, after, limit)
 }
 
-// Reputation is an agent's score, its tier under the tier table in force, and the factors the
-// score is the sum of, and the tier's transfer limits (public, as the policy's reputation.read
+// Reputation is an agent's score, the factors it is the sum of, and its tier under the tier
+// table in force with the tier's transfer limits (public, as the policy's reputation.read
 // says).
 func (s *Service) Reputation(ctx context.Context, caller policy.Subject, agent string) (StoredScore, teg.Tier, error) {
 	if err := s.readable(ctx, caller, agent); err != nil {
@@ -255,8 +255,9 @@ func (s *Service) Reputation(ctx context.Context, caller policy.Subject, agent s
 
 // Current is an agent's current score and tier, without authorization: for the stack's own
 // decisions (the transfer path's tier limits). An agent no pass has scored yet gets the score
-// of a fresh agent with its stake. The tier, with its transfer limits, is from the tier table in force now, so a change of
-// the table applies at once.
+// of a fresh agent with its stake (Provisional). The tier, with its transfer limits, is from
+// the tier table in force now, so a change of the table applies at once. Cost: one read by
+// primary key and the parameter set; for an agent never scored, also its staking records.
 func (s *Service) Current(ctx context.Context, agent string) (StoredScore, teg.Tier, error) {
 	sc, ok, err := s.Store.Score(ctx, agent)
 	if err != nil {
