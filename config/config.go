@@ -46,6 +46,10 @@ type Config struct {
 	// bundle that fails to compile keeps the last good policy. Excludes PolicyDir.
 	PolicyBundle         string        `yaml:"policy_bundle"`
 	PolicyBundleInterval time.Duration `yaml:"policy_bundle_interval"`
+	// ReputationInterval is how often the ledger's servers recompute every reputation score (a
+	// full pass; default 10 minutes). Every replica runs it: a pass stores the same scores
+	// whoever runs it.
+	ReputationInterval time.Duration `yaml:"reputation_interval"`
 	// DecisionLog, when set, is a file that receives one JSON line per policy decision (OPA's
 	// decision-log event format, secrets masked); "-" means standard output.
 	DecisionLog string `yaml:"decision_log"`
@@ -220,6 +224,7 @@ func Default() Config {
 		IdentityMode:    IdentityBuiltin,
 
 		PolicyBundleInterval: 30 * time.Second,
+		ReputationInterval:   10 * time.Minute,
 		SMTP:                 SMTP{Port: 587},
 		RateLimits: RateLimits{
 			DefaultPerMinute: 1200, DefaultBurst: 200,
@@ -427,6 +432,9 @@ func (c *Config) finishServices() error {
 	}
 	if c.PolicyBundleInterval <= 0 {
 		return fmt.Errorf("config: policy_bundle_interval must be positive")
+	}
+	if c.ReputationInterval < time.Second {
+		return fmt.Errorf("config: reputation_interval %v must be at least 1s", c.ReputationInterval)
 	}
 	if c.SVIDTTL <= 0 || c.SVIDTTL > maxSVIDTTL {
 		return fmt.Errorf("config: svid_ttl must be in (0, %s]", maxSVIDTTL)

@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 48 {
-		t.Errorf("EnvNames has %d names, want one per setting (48): %v", len(names), names)
+	if len(names) != 49 {
+		t.Errorf("EnvNames has %d names, want one per setting (49): %v", len(names), names)
 	}
 }
 
@@ -458,17 +458,18 @@ func TestFinish_ServicesAndPolicyBundle(t *testing.T) {
 	}
 
 	for name, mutate := range map[string]func(*config.Config){
-		"bundle and dir":        func(c *config.Config) { c.PolicyBundle, c.PolicyDir = "https://opa/b.tar.gz", "/rego" },
-		"bundle not a URL":      func(c *config.Config) { c.PolicyBundle = "/path/b.tar.gz" },
-		"bundle interval 0":     func(c *config.Config) { c.PolicyBundleInterval = 0 },
-		"teg_url plain http":    func(c *config.Config) { c.TEGURL = "http://teg:8443" },
-		"teg_url without host":  func(c *config.Config) { c.TEGURL = "https://" },
-		"mtls_addr not an addr": func(c *config.Config) { c.MTLSAddr = "8443" },
-		"registry_name slash":   func(c *config.Config) { c.RegistryName = "a/b" },
-		"registry_name empty":   func(c *config.Config) { c.RegistryName = "" },
-		"registry_name dotdot":  func(c *config.Config) { c.RegistryName = ".." },
-		"svid_ttl zero":         func(c *config.Config) { c.SVIDTTL = 0 },
-		"svid_ttl two days":     func(c *config.Config) { c.SVIDTTL = 48 * time.Hour },
+		"bundle and dir":          func(c *config.Config) { c.PolicyBundle, c.PolicyDir = "https://opa/b.tar.gz", "/rego" },
+		"bundle not a URL":        func(c *config.Config) { c.PolicyBundle = "/path/b.tar.gz" },
+		"bundle interval 0":       func(c *config.Config) { c.PolicyBundleInterval = 0 },
+		"reputation interval 1ms": func(c *config.Config) { c.ReputationInterval = time.Millisecond },
+		"teg_url plain http":      func(c *config.Config) { c.TEGURL = "http://teg:8443" },
+		"teg_url without host":    func(c *config.Config) { c.TEGURL = "https://" },
+		"mtls_addr not an addr":   func(c *config.Config) { c.MTLSAddr = "8443" },
+		"registry_name slash":     func(c *config.Config) { c.RegistryName = "a/b" },
+		"registry_name empty":     func(c *config.Config) { c.RegistryName = "" },
+		"registry_name dotdot":    func(c *config.Config) { c.RegistryName = ".." },
+		"svid_ttl zero":           func(c *config.Config) { c.SVIDTTL = 0 },
+		"svid_ttl two days":       func(c *config.Config) { c.SVIDTTL = 48 * time.Hour },
 	} {
 		c := config.Default()
 		mutate(&c)

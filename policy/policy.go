@@ -165,3 +165,10 @@ const (
 	TierVerified  = "Verified"
 	TierElite     = "Elite"
 )
+
+// Actions on reputation.
+const (
+	ActionReputationRate      = "reputation.rate"      // agents (the domain checks the payer, the window, once)
+	ActionReputationRead      = "reputation.read"      // public: anyone, authenticated or not
+	ActionReputationRecompute = "reputation.recompute" // admin: run a full pass now
+)

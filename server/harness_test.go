@@ -78,6 +78,12 @@ var fastPasswords = credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1
 
 func newStack(t *testing.T, db *store.DB, opts ...stackOption) *stack {
 	t.Helper()
+	return newStackAt(t, db, nil, opts...)
+}
+
+// newStackAt is newStack with the services' clock now (nil: the real clock).
+func newStackAt(t *testing.T, db *store.DB, now func() time.Time, opts ...stackOption) *stack {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Onboarding.GenesisSupply = "0" // the tests fund the treasury themselves
 	cfg.Data = t.TempDir()
@@ -94,7 +100,7 @@ func newStack(t *testing.T, db *store.DB, opts ...stackOption) *stack {
 	mail := &mailbox{urls: map[string]string{}}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: db, Mailer: mail, PasswordParams: fastPasswords,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +273,6 @@ func (s *stack) countDevelopers() int {
 func eachStack(t *testing.T, fn func(t *testing.T, s *stack), opts ...stackOption) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) { fn(t, newStack(t, db, opts...)) })
 }
-
-var _ = time.Second
 
 // newServerErr builds a server from cfg and reports the error New returns.
 func newServerErr(cfg config.Config) (*server.Server, error) {

@@ -34,7 +34,8 @@ func TestOperationalEndpoints(t *testing.T) {
 	}
 	paths := o.Body["paths"].(map[string]any)
 	for _, p := range []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/recover",
-		"/api/v1/auth/verify-email", "/api/v1/developers/me", "/api/v1/developers/me/api-keys", "/api/v1/developers/me/api-keys/{id}", "/api/v1/developers"} {
+		"/api/v1/auth/verify-email", "/api/v1/developers/me", "/api/v1/developers/me/api-keys", "/api/v1/developers/me/api-keys/{id}", "/api/v1/developers",
+		"/api/v1/reputation/{agent}", "/api/v1/reputation/{agent}/ratings", "/api/v1/admin/reputation:recompute"} {
 		if _, ok := paths[p]; !ok {
 			t.Errorf("OpenAPI lacks %s", p)
 		}

@@ -39,6 +39,7 @@ import (
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registryhttp"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
+	"github.com/sovereign-stack/sovereign/reputation"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/teghttp"
@@ -66,6 +67,7 @@ type Server struct {
 	source      identity.SVIDSource // the service's own X.509-SVID (split mode)
 	serviceID   spiffeid.ID         // the SPIFFE ID source holds an SVID for
 	wallets     teg.Wallets
+	reputation  *reputation.Service
 	tegPing     func(context.Context) error // the remote TEG's liveness (registry role)
 	closers     []io.Closer
 	stopBg      context.CancelFunc
@@ -227,6 +229,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 		(&teghttp.Token{Service: tokens}).Register(api)
+		s.registerReputation(bgCtx, api, tokens, authz, o.Now)
 		// In one process the registry reaches the ledger directly, as the same subject it is
 		// over mTLS in split mode, so the policy decides alike.
 		s.wallets = &teg.ServiceWallets{Service: tokens, As: serviceSubject(registryID, policy.AuthX509SVID)}

@@ -43,7 +43,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(serverCmds...)
 	root.AddCommand(newVersion(), newPolicy(), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(),
 		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken(), newCard(), newTemplate(),
-		newStake(), newValidator(), newSim())
+		newStake(), newValidator(), newSim(), newReputation())
 	strict(root)
 	return root
 }

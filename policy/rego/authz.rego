@@ -16,6 +16,7 @@
 #
 # The checks run in this order; the first that fails is the reason:
 #   1. the action has a rule                      "no rule allows A"
+#   (a public rule allows everyone here, authenticated or not)
 #   2. the subject is authenticated               "authentication required"
 #   3. session_only: a login session was used     "A requires a login session, not an API key"
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
@@ -49,6 +50,8 @@ import data.sovereign.tiers
 #   services      open to services of these kinds: a subject of kind "service" whose id is its
 #                 SPIFFE ID spiffe://<td>/<kind>/<name> (registry/<name>), authenticated by an
 #                 X.509- or JWT-SVID — the registry opening wallets and granting over mTLS
+#   public        open to everyone, authenticated or not (public reads the operator may want to
+#                 restrict: replacing the rule does it)
 #   subjects      open to subjects of these kinds (and only these kinds, admins included),
 #                 provided they meet the rule's conditions:
 #   min_tier        reputation tier at least this (tiers.rego)
@@ -100,6 +103,9 @@ rules := {
 	"agent.read": {"owner": true, "scope": "read"},
 	"agent.balance.read": {"owner": true, "scope": "read"},
 	"agent.reactivate": {"owner": true, "scope": "write", "lifts_suspension": true},
+	"reputation.rate": {"subjects": ["agent"], "scope": "write"},
+	"reputation.read": {"public": true},
+	"reputation.recompute": {"scope": "write"},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by
@@ -114,6 +120,8 @@ reason := decision.reason
 
 decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.action])} if {
 	not rules[input.action]
+} else := {"allow": true} if {
+	rules[input.action].public
 } else := {"allow": false, "reason": "authentication required"} if {
 	input.subject.kind == "anonymous"
 } else := {"allow": false, "reason": "authentication required"} if {

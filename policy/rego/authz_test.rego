@@ -412,3 +412,31 @@ test_strangers_and_read_keys_may_not_lift_a_suspension if {
 test_suspending_is_not_lifting if {
 	allowed(ask(dev, "agent.update", suspended({"suspended_by": "admin"})))
 }
+
+# --- reputation ---
+
+rated := {"kind": "reputation", "id": "agt_2", "owner": "agt_2"}
+
+test_agents_rate if {
+	allowed(ask(agent({}), "reputation.rate", rated))
+	allowed(ask(agent({"reputation": 50}), "reputation.rate", rated))
+}
+
+test_only_agents_rate if {
+	denied(ask(dev, "reputation.rate", rated), "reputation.rate is open to agent subjects only")
+	denied(ask(admin_key, "reputation.rate", rated), "reputation.rate is open to agent subjects only")
+	denied(ask({"kind": "anonymous"}, "reputation.rate", rated), "authentication required")
+}
+
+test_reputation_is_public_to_read if {
+	every subject in [dev, ro_key, admin_key, agent({}), {"kind": "anonymous", "verified": false}] {
+		allowed(ask(subject, "reputation.read", rated))
+	}
+}
+
+test_only_admins_recompute if {
+	allowed(ask(admin_key, "reputation.recompute", {"kind": "reputation"}))
+	denied(ask(dev, "reputation.recompute", {"kind": "reputation"}), "not permitted to reputation.recompute")
+	denied(ask(agent({}), "reputation.recompute", {"kind": "reputation"}), "not permitted to reputation.recompute")
+	denied(object.union(ask(admin_key, "reputation.recompute", {"kind": "reputation"}), {"subject": object.union(admin_key, {"scopes": ["read"]})}), "API key lacks the write scope")
+}

@@ -1,0 +1,101 @@
+package repsql_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/reputation"
+	"github.com/sovereign-stack/sovereign/reputation/repsql"
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/store/storetest"
+)
+
+func TestRatings_InsertOnceListAndStream(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := repsql.New(db)
+		t0 := time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
+		for i := range 7 {
+			r := reputation.Rating{InteractionID: fmt.Sprintf("tx_%02d", i), Rater: "agt_a", Ratee: "agt_b", Stars: 1 + i%5, Comment: "ok", CreatedAt: t0.Add(time.Duration(i/2) * time.Minute)}
+			if err := s.InsertRating(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.InsertRating(ctx, reputation.Rating{InteractionID: "tx_x", Rater: "agt_b", Ratee: "agt_c", Stars: 5, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InsertRating(ctx, reputation.Rating{InteractionID: "tx_03", Rater: "agt_a", Ratee: "agt_b", Stars: 2, CreatedAt: t0})
+		if apperr.CodeOf(err) != "ALREADY_RATED" {
+			t.Fatalf("second rating of an interaction: %v", err)
+		}
+		// Newest first, pages of 3, ties by id descending, no repeats or gaps.
+		var got []string
+		var after *reputation.RatingCursor
+		for {
+			page, err := s.RatingsOf(ctx, "agt_b", after, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				got = append(got, r.InteractionID)
+			}
+			if len(page) < 3 {
+				break
+			}
+			last := page[len(page)-1]
+			after = &reputation.RatingCursor{CreatedAt: last.CreatedAt, InteractionID: last.InteractionID}
+		}
+		want := "[tx_06 tx_05 tx_04 tx_03 tx_02 tx_01 tx_00]"
+		if fmt.Sprint(got) != want {
+			t.Fatalf("pages = %v, want %v", got, want)
+		}
+		first, _ := s.RatingsOf(ctx, "agt_b", nil, 1)
+		if first[0].Stars != 2 || first[0].Comment != "ok" || !first[0].CreatedAt.Equal(t0.Add(3*time.Minute)) || first[0].Rater != "agt_a" {
+			t.Fatalf("rating read back as %+v", first[0])
+		}
+		if none, err := s.RatingsOf(ctx, "agt_nobody", nil, 10); err != nil || len(none) != 0 {
+			t.Fatalf("ratings of an unrated agent: %v %v", none, err)
+		}
+		n := 0
+		if err := s.EachRating(ctx, func(reputation.Rating) error { n++; return nil }); err != nil || n != 8 {
+			t.Fatalf("streamed %d ratings (%v), want 8", n, err)
+		}
+		stop := fmt.Errorf("stop")
+		if err := s.EachRating(ctx, func(reputation.Rating) error { return stop }); err != stop {
+			t.Fatalf("an error of fn: %v", err)
+		}
+	})
+}
+
+func TestScores_UpsertInBatches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := repsql.New(db)
+		at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		var scores []reputation.StoredScore
+		for i := range repsql.ScoreBatch + 7 {
+			scores = append(scores, reputation.StoredScore{Agent: fmt.Sprintf("agt_%04d", i), Score: i % 1001, Tier: "New",
+				Factors: []reputation.Factor{{Name: "base", Value: 1, Weight: 100, Points: 100}}, ComputedAt: at})
+		}
+		if err := s.PutScores(ctx, scores); err != nil {
+			t.Fatal(err)
+		}
+		scores[3].Score, scores[3].Tier, scores[3].ComputedAt = 950, "Elite", at.Add(time.Hour)
+		if err := s.PutScores(ctx, scores[3:4]); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.Score(ctx, "agt_0003")
+		if err != nil || !ok || got.Score != 950 || got.Tier != "Elite" || !got.ComputedAt.Equal(at.Add(time.Hour)) || len(got.Factors) != 1 || got.Factors[0].Points != 100 {
+			t.Fatalf("score = %+v %v %v", got, ok, err)
+		}
+		if got, ok, _ := s.Score(ctx, fmt.Sprintf("agt_%04d", repsql.ScoreBatch+6)); !ok || got.Score != (repsql.ScoreBatch+6)%1001 {
+			t.Fatalf("the last batch's score = %+v %v", got, ok)
+		}
+		if _, ok, err := s.Score(ctx, "agt_none"); ok || err != nil {
+			t.Fatalf("an unscored agent: %v %v", ok, err)
+		}
+	})
+}

@@ -1,0 +1,537 @@
+package reputation
+
+import (
+	"context"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/teg"
+)
+
+// Rules of ratings.
+const (
+	// RatingWindow is how long after a transfer its payer may rate it.
+	RatingWindow = 7 * 24 * time.Hour
+	// MaxComment is the most bytes a rating's comment may have.
+	MaxComment = 280
+	// MaxInteractionID bounds interaction ids (ledger transfer ids are at most 128 characters).
+	MaxInteractionID = 128
+)
+
+// Rating is a payer's rating of the payee of one completed ledger transfer (the interaction).
+type Rating struct {
+	InteractionID string    `json:"interaction_id"`
+	Rater         string    `json:"rater"`
+	Ratee         string    `json:"ratee"`
+	Stars         int       `json:"stars"`
+	Comment       string    `json:"comment,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// RatingCursor is the position after which a listing of ratings (newest first) continues.
+type RatingCursor struct {
+	CreatedAt     time.Time `json:"t"`
+	InteractionID string    `json:"i"`
+}
+
+// StoredScore is an agent's score as the last pass computed it.
+type StoredScore struct {
+	Agent      string    `json:"agent"`
+	Score      int       `json:"score"`
+	Tier       string    `json:"tier"`
+	Factors    []Factor  `json:"factors"`
+	ComputedAt time.Time `json:"computed_at"`
+	// Provisional marks the score of an agent no pass has scored yet: a fresh agent's, with its
+	// stake, computed when read.
+	Provisional bool `json:"provisional,omitempty"`
+}
+
+// Store keeps ratings and scores (repsql implements it on SQLite and PostgreSQL).
+type Store interface {
+	// InsertRating stores a rating; a second rating of the same interaction is ErrAlreadyRated.
+	InsertRating(ctx context.Context, r Rating) error
+	// RatingsOf lists the ratings of ratee, newest first, after the cursor when given.
+	RatingsOf(ctx context.Context, ratee string, after *RatingCursor, limit int) ([]Rating, error)
+	// EachRating streams every rating (in no particular order) to fn; an error from fn stops it.
+	EachRating(ctx context.Context, fn func(Rating) error) error
+	// PutScores inserts or replaces the scores (in batches, each batch atomic).
+	PutScores(ctx context.Context, scores []StoredScore) error
+	// Score reads an agent's stored score.
+	Score(ctx context.Context, agent string) (StoredScore, bool, error)
+}
+
+// Ledger is what the service reads of the token ledger: transfers (the interactions rated),
+// accounts (an agent has a reputation when it has a wallet) and the parameter set in force (its
+// tier table).
+type Ledger interface {
+	Transfer(ctx context.Context, id string) (teg.Transfer, bool, error)
+	Account(ctx context.Context, id teg.AccountID) (teg.Account, error)
+	Params(ctx context.Context) (teg.Params, error)
+}
+
+// Staking tells the service each agent's bonded stake and the validators (pre-trusted).
+type Staking interface {
+	StakeOf(ctx context.Context, agent string) (avt.Amount, error)
+	// Stakes is every agent's bonded stake at once (agents with none are absent), for a pass.
+	Stakes(ctx context.Context) (map[string]avt.Amount, error)
+	Validators(ctx context.Context) ([]string, error)
+}
+
+// PretrustedFunc lists the agents trusted a priori besides the validators: the registry
+// supplies its verified developers' first agents.
+type PretrustedFunc func(ctx context.Context) ([]string, error)
+
+// The errors of ratings: each a specific code, and nothing is stored.
+var (
+	ErrInteractionNotFound     = apperr.New(apperr.NotFound, "INTERACTION_NOT_FOUND", "no completed transfer with this id that you paid")
+	ErrInteractionNotCompleted = apperr.New(apperr.Conflict, "INTERACTION_NOT_COMPLETED", "this is a held payment: rate the post that completed it, once posted")
+	ErrNotThePayer             = apperr.New(apperr.Forbidden, "NOT_THE_PAYER", "only the payer of a transfer may rate it")
+	ErrRateeMismatch           = apperr.New(apperr.Invalid, "RATEE_MISMATCH", "the agent rated must be the transfer's payee")
+	ErrRatingWindowClosed      = apperr.New(apperr.Conflict, "RATING_WINDOW_CLOSED", "a transfer may be rated only within 7 days of it")
+	ErrAlreadyRated            = apperr.New(apperr.Conflict, "ALREADY_RATED", "this interaction has been rated already")
+	ErrInvalidStars            = apperr.New(apperr.Invalid, "INVALID_STARS", "stars must be an integer from 1 to 5")
+	ErrCommentTooLong          = apperr.New(apperr.Invalid, "COMMENT_TOO_LONG", "a comment must be at most 280 bytes of UTF-8 text")
+	ErrInvalidAgent            = apperr.New(apperr.Invalid, "INVALID_AGENT", "not an agent id")
+	ErrAgentNotFound           = apperr.New(apperr.NotFound, "AGENT_NOT_FOUND", "no agent with this id has a wallet")
+	ErrInvalidInteraction      = apperr.New(apperr.Invalid, "INVALID_INTERACTION_ID", "interaction_id must be 1 to 128 printable ASCII characters")
+)
+
+// Service is the reputation domain: ratings, scores, and the full pass that recomputes every
+// score. It has no SQL and no HTTP; every call of a caller is decided by the policy.
+type Service struct {
+	Store      Store
+	Ledger     Ledger
+	Staking    Staking        // nil: no stake, no validators
+	Pretrusted PretrustedFunc // nil: validators only
+	Authz      policy.Decider
+	// Weights are the score's weights (DefaultWeights when zero).
+	Weights Weights
+	// Trust are EigenTrust's options (DefaultOptions when zero).
+	Trust Options
+	Now   func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) weights() Weights {
+	if s.Weights == (Weights{}) {
+		return DefaultWeights()
+	}
+	return s.Weights
+}
+
+func (s *Service) authorize(ctx context.Context, caller policy.Subject, action string, res policy.Resource) error {
+	return policy.Authorize(ctx, s.Authz, policy.Input{Subject: caller, Action: action, Resource: res, Context: policy.Context{Time: s.now()}})
+}
+
+func validAgent(agent string) error {
+	if err := teg.ValidateAgentAccount(teg.AccountID(agent)); err != nil {
+		return ErrInvalidAgent.With("field", "agent").With("agent", agent)
+	}
+	return nil
+}
+
+// readable checks that agent names an agent with a wallet, and that the caller may read its
+// reputation.
+func (s *Service) readable(ctx context.Context, caller policy.Subject, agent string) error {
+	if err := validAgent(agent); err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, caller, policy.ActionReputationRead, policy.Resource{Kind: "reputation", ID: agent, Owner: agent}); err != nil {
+		return err
+	}
+	if _, err := s.Ledger.Account(ctx, teg.AccountID(agent)); err != nil {
+		if apperr.KindOf(err) == apperr.NotFound {
+			return ErrAgentNotFound.With("field", "agent").With("agent", agent)
+		}
+		return err
+	}
+	return nil
+}
+
+func validInteraction(id string) error {
+	if id == "" || len(id) > MaxInteractionID {
+		return ErrInvalidInteraction.With("field", "interaction_id")
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return ErrInvalidInteraction.With("field", "interaction_id")
+		}
+	}
+	return nil
+}
+
+// RateRequest is a rating as a caller submits it.
+type RateRequest struct {
+	Ratee         string
+	InteractionID string
+	Stars         int
+	Comment       string
+}
+
+// Rate records the caller's rating of req.Ratee for the interaction req.InteractionID: a
+// completed ledger transfer (a plain transfer, or the post that completed a held payment — a
+// paid task) that the caller paid and req.Ratee received, at most RatingWindow ago, not rated
+// before. Every refusal has its own code and stores nothing.
+func (s *Service) Rate(ctx context.Context, caller policy.Subject, req RateRequest) (Rating, error) {
+	if err := validAgent(req.Ratee); err != nil {
+		return Rating{}, err
+	}
+	if err := validInteraction(req.InteractionID); err != nil {
+		return Rating{}, err
+	}
+	if req.Stars < 1 || req.Stars > 5 {
+		return Rating{}, ErrInvalidStars.With("field", "stars")
+	}
+	if len(req.Comment) > MaxComment || !utf8.ValidString(req.Comment) {
+		return Rating{}, ErrCommentTooLong.With("field", "comment").With("bytes", len(req.Comment))
+	}
+	if err := s.authorize(ctx, caller, policy.ActionReputationRate, policy.Resource{Kind: "reputation", ID: req.Ratee, Owner: req.Ratee}); err != nil {
+		return Rating{}, err
+	}
+	t, ok, err := s.Ledger.Transfer(ctx, req.InteractionID)
+	if err != nil {
+		return Rating{}, apperr.Internalf("read interaction: %w", err)
+	}
+	notFound := ErrInteractionNotFound.With("field", "interaction_id").With("interaction_id", req.InteractionID)
+	// A transfer the caller is no party to is not found: ids of others' payments are not
+	// disclosed.
+	if !ok || (string(t.From) != caller.ID && string(t.To) != caller.ID) {
+		return Rating{}, notFound
+	}
+	switch t.Kind {
+	case teg.KindTransfer, teg.KindPost:
+	case teg.KindPending:
+		return Rating{}, ErrInteractionNotCompleted.With("field", "interaction_id").With("state", string(t.State))
+	default:
+		return Rating{}, notFound
+	}
+	if string(t.From) != caller.ID {
+		return Rating{}, ErrNotThePayer.With("field", "interaction_id")
+	}
+	if string(t.To) != req.Ratee {
+		return Rating{}, ErrRateeMismatch.With("field", "agent").With("payee", string(t.To))
+	}
+	now := s.now()
+	if now.Sub(t.CreatedAt) > RatingWindow {
+		return Rating{}, ErrRatingWindowClosed.With("field", "interaction_id").With("transfer_at", t.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	r := Rating{InteractionID: t.ID, Rater: caller.ID, Ratee: req.Ratee, Stars: req.Stars, Comment: req.Comment, CreatedAt: now.Truncate(time.Microsecond)}
+	if err := s.Store.InsertRating(ctx, r); err != nil {
+		return Rating{}, err
+	}
+	return r, nil
+}
+
+// Ratings lists the ratings an agent received, newest first, after the cursor when given
+// (public, as the policy's reputation.read says).
+func (s *Service) Ratings(ctx context.Context, caller policy.Subject, agent string, after *RatingCursor, limit int) ([]Rating, error) {
+	if err := s.readable(ctx, caller, agent); err != nil {
+		return nil, err
+	}
+	return s.Store.RatingsOf(ctx, agent, after, limit)
+}
+
+// Reputation is an agent's score, the factors it is the sum of, and its tier under the tier
+// table in force with the tier's transfer limits (public, as the policy's reputation.read
+// says).
+func (s *Service) Reputation(ctx context.Context, caller policy.Subject, agent string) (StoredScore, teg.Tier, error) {
+	if err := s.readable(ctx, caller, agent); err != nil {
+		return StoredScore{}, teg.Tier{}, err
+	}
+	return s.Current(ctx, agent)
+}
+
+// Current is an agent's current score and tier, without authorization: for the stack's own
+// decisions (the transfer path's tier limits). An agent no pass has scored yet gets the score
+// of a fresh agent with its stake (Provisional). The tier, with its transfer limits, is from
+// the tier table in force now, so a change of the table applies at once. Cost: one read by
+// primary key and the parameter set; for an agent never scored, also its staking records.
+func (s *Service) Current(ctx context.Context, agent string) (StoredScore, teg.Tier, error) {
+	sc, ok, err := s.Store.Score(ctx, agent)
+	if err != nil {
+		return StoredScore{}, teg.Tier{}, err
+	}
+	if !ok {
+		var stake float64
+		if s.Staking != nil {
+			a, err := s.Staking.StakeOf(ctx, agent)
+			if err != nil {
+				return StoredScore{}, teg.Tier{}, err
+			}
+			stake = avtFloat(a)
+		}
+		now := s.now()
+		c := Compute(Inputs{StakeAVT: stake}, s.weights(), now)
+		sc = StoredScore{Agent: agent, Score: c.Score, Factors: c.Factors, ComputedAt: now, Provisional: true}
+	}
+	params, err := s.Ledger.Params(ctx)
+	if err != nil {
+		return StoredScore{}, teg.Tier{}, err
+	}
+	t := TierOf(&params, sc.Score)
+	sc.Tier = t.Name
+	return sc, t, nil
+}
+
+// Standing is an agent's tier name and score in the form policy.Subject carries them
+// (Subject.Tier, Subject.Reputation): the call for the authentication path, so that an agent's
+// next request is decided — and its next transfer limited — by its current tier.
+func (s *Service) Standing(ctx context.Context, agent string) (tier string, score int, err error) {
+	sc, _, err := s.Current(ctx, agent)
+	if err != nil {
+		return "", 0, err
+	}
+	return sc.Tier, sc.Score, nil
+}
+
+// TierOf is the tier of a score under the parameter set p (a score of 0 is Untrusted, not
+// "no score").
+func TierOf(p *teg.Params, score int) teg.Tier {
+	if score <= 0 {
+		return p.TierOf(teg.TierUntrusted, 0)
+	}
+	return p.TierOf("", score)
+}
+
+// avtFloat is an amount in AVT as a float (precise enough for a log-scaled factor).
+func avtFloat(a avt.Amount) float64 {
+	f, _ := new(big.Float).Quo(new(big.Float).SetInt(a.Big()), big.NewFloat(1e18)).Float64()
+	return f
+}
+
+// PassResult is what a full pass did.
+type PassResult struct {
+	Agents     int           `json:"agents"`
+	Ratings    int           `json:"ratings"`
+	Edges      int           `json:"edges"`
+	Pretrusted int           `json:"pretrusted"`
+	Iterations int           `json:"iterations"`
+	LoadTime   time.Duration `json:"-"`
+	Compute    time.Duration `json:"-"`
+	Total      time.Duration `json:"-"`
+	ComputedAt time.Time     `json:"computed_at"`
+}
+
+// Recompute runs a full pass now for a caller (admins, as the policy's reputation.recompute
+// says).
+func (s *Service) Recompute(ctx context.Context, caller policy.Subject) (PassResult, error) {
+	if err := s.authorize(ctx, caller, policy.ActionReputationRecompute, policy.Resource{Kind: "reputation"}); err != nil {
+		return PassResult{}, err
+	}
+	return s.RunPass(ctx)
+}
+
+// RunPass recomputes every rated agent's score and stores it:
+//
+//   - every rating is loaded and the agents in it (with the pre-trusted) are numbered;
+//   - the local trust of rater i in ratee j is Σ Satisfaction(stars) over i's ratings of j;
+//   - EigenTrust runs with the pre-trusted set: the validators and s.Pretrusted's agents;
+//   - each agent's inputs: RelativeTrust = trust × N; Completed and Failed are its ratings as
+//     ratee with 3 stars or more and 2 or fewer, each weighted by TaskWeight of its rater's
+//     relative trust (ratings stand in for paid-task outcomes until tasks record theirs); its
+//     bonded stake.
+//
+// A pass is a function of the ratings, stakes and pre-trusted set at the time it runs: running
+// it twice (two replicas on one schedule) stores the same scores.
+func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
+	start := time.Now()
+	now := s.now()
+	index := map[string]uint32{}
+	var names []string
+	number := func(a string) uint32 {
+		if i, ok := index[a]; ok {
+			return i
+		}
+		i := uint32(len(names))
+		index[a] = i
+		names = append(names, a)
+		return i
+	}
+	type outcome struct {
+		rater, ratee uint32
+		ok           bool
+	}
+	var outcomes []outcome
+	local := map[[2]uint32]float64{}
+	err := s.Store.EachRating(ctx, func(r Rating) error {
+		from, to := number(r.Rater), number(r.Ratee)
+		local[[2]uint32{from, to}] += Satisfaction(r.Stars)
+		outcomes = append(outcomes, outcome{from, to, r.Stars >= 3})
+		return nil
+	})
+	if err != nil {
+		return PassResult{}, err
+	}
+	var pre []string
+	if s.Staking != nil {
+		v, err := s.Staking.Validators(ctx)
+		if err != nil {
+			return PassResult{}, err
+		}
+		pre = append(pre, v...)
+	}
+	if s.Pretrusted != nil {
+		p, err := s.Pretrusted(ctx)
+		if err != nil {
+			return PassResult{}, err
+		}
+		pre = append(pre, p...)
+	}
+	slices.Sort(pre)
+	pre = slices.Compact(pre)
+	pretrusted := make([]uint32, 0, len(pre))
+	for _, a := range pre {
+		pretrusted = append(pretrusted, number(a))
+	}
+	edges := make([]Edge, 0, len(local))
+	for k, v := range local {
+		if v > 0 {
+			edges = append(edges, Edge{From: k[0], To: k[1], Weight: v})
+		}
+	}
+	// A fixed edge order makes the pass's floating-point sums, and so its scores, the same in
+	// every run.
+	slices.SortFunc(edges, func(a, b Edge) int {
+		if a.From != b.From {
+			return int(a.From) - int(b.From)
+		}
+		return int(a.To) - int(b.To)
+	})
+	loaded := time.Now()
+	res := PassResult{Agents: len(names), Ratings: len(outcomes), Pretrusted: len(pretrusted), ComputedAt: now, LoadTime: loaded.Sub(start)}
+	n := len(names)
+	g, err := NewGraph(n, edges)
+	if err != nil {
+		return PassResult{}, err
+	}
+	res.Edges = g.Edges()
+	opts := s.Trust
+	if opts == (Options{}) {
+		opts = DefaultOptions()
+	}
+	tr := g.EigenTrust(pretrusted, opts)
+	res.Iterations = tr.Iterations
+	ins := make([]Inputs, n)
+	rel := make([]float64, n)
+	for i, t := range tr.Trust {
+		rel[i] = t * float64(n)
+		ins[i].RelativeTrust = rel[i]
+	}
+	for _, o := range outcomes {
+		w := TaskWeight(rel[o.rater])
+		if o.ok {
+			ins[o.ratee].Completed += w
+		} else {
+			ins[o.ratee].Failed += w
+		}
+	}
+	computed := time.Now()
+	res.Compute = computed.Sub(loaded)
+	params, err := s.Ledger.Params(ctx)
+	if err != nil {
+		return PassResult{}, err
+	}
+	var stakes map[string]avt.Amount
+	if s.Staking != nil {
+		if stakes, err = s.Staking.Stakes(ctx); err != nil {
+			return PassResult{}, err
+		}
+	}
+	w := s.weights()
+	scores := make([]StoredScore, n)
+	for i, name := range names {
+		if a, ok := stakes[name]; ok {
+			ins[i].StakeAVT = avtFloat(a)
+		}
+		c := Compute(ins[i], w, now)
+		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now}
+	}
+	if err := s.Store.PutScores(ctx, scores); err != nil {
+		return PassResult{}, err
+	}
+	res.Total = time.Since(start)
+	return res, nil
+}
+
+// LedgerStaking reads stakes and validators from the token service's staking state.
+type LedgerStaking struct{ Service *teg.Service }
+
+// StakeOf is the agent's bonded stake (0 for an agent without a wallet).
+func (l LedgerStaking) StakeOf(ctx context.Context, agent string) (avt.Amount, error) {
+	sum, err := l.Service.StakingOfUnchecked(ctx, teg.AccountID(agent))
+	if err != nil {
+		if apperr.KindOf(err) == apperr.NotFound {
+			return avt.Amount{}, nil
+		}
+		return avt.Amount{}, err
+	}
+	return sum.Staked, nil
+}
+
+// delegationsPrefix is the prefix of every delegation record (teg keys them
+// "<prefix><delegator>/<pool>").
+var delegationsPrefix = strings.TrimSuffix(teg.DelegationsPrefix(""), "/")
+
+// Stakes sums every delegation's value by delegator: two scans of the staking state (pools,
+// delegations), however many agents there are.
+func (l LedgerStaking) Stakes(ctx context.Context) (map[string]avt.Amount, error) {
+	sr, ok := l.Service.Store.(teg.StateReader)
+	if !ok {
+		return nil, nil
+	}
+	pools := map[teg.AccountID]*teg.Pool{}
+	entries, err := sr.ScanState(ctx, teg.PoolsPrefix, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		p, err := teg.DecodePool(e.Value)
+		if err != nil {
+			return nil, err
+		}
+		pools[p.ID] = p
+	}
+	if entries, err = sr.ScanState(ctx, delegationsPrefix, 0); err != nil {
+		return nil, err
+	}
+	out := map[string]avt.Amount{}
+	for _, e := range entries {
+		d, err := teg.DecodeDelegation(e.Value)
+		if err != nil {
+			return nil, err
+		}
+		p := pools[d.Validator]
+		if p == nil {
+			return nil, apperr.Internalf("delegation %s names no pool", e.Key)
+		}
+		out[string(d.Delegator)], _ = out[string(d.Delegator)].Add(p.Value(d))
+	}
+	return out, nil
+}
+
+// Validators are the validators that are not jailed.
+func (l LedgerStaking) Validators(ctx context.Context) ([]string, error) {
+	vs, err := l.Service.Validators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		if !v.Jailed {
+			out = append(out, string(v.ID))
+		}
+	}
+	return out, nil
+}

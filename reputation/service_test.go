@@ -1,0 +1,194 @@
+package reputation_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/reputation"
+	"github.com/sovereign-stack/sovereign/reputation/repsql"
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/store/storetest"
+	"github.com/sovereign-stack/sovereign/teg"
+	"github.com/sovereign-stack/sovereign/teg/tegsql"
+)
+
+// world is a ledger and the reputation service over it, on a real store.
+type world struct {
+	t      *testing.T
+	ledger *tegsql.Ledger
+	svc    *reputation.Service
+	n      int
+}
+
+func newWorld(t *testing.T, db *store.DB, pretrusted ...string) *world {
+	ledger := tegsql.Open(db, teg.DefaultParams(), nil)
+	t.Cleanup(ledger.Close)
+	tokens := &teg.Service{Store: ledger, Authz: policy.New()}
+	w := &world{t: t, ledger: ledger, svc: &reputation.Service{Store: repsql.New(db), Ledger: ledger, Staking: reputation.LedgerStaking{Service: tokens},
+		Authz: policy.New(), Pretrusted: func(context.Context) ([]string, error) { return pretrusted, nil }}}
+	w.submit(teg.Command{Kind: teg.KindMint, Amount: avt.AVT(1_000_000)})
+	return w
+}
+
+func (w *world) submit(c teg.Command) teg.Transfer {
+	w.t.Helper()
+	w.n++
+	c.ID = fmt.Sprintf("c%d", w.n)
+	res, err := w.ledger.Submit(context.Background(), []teg.Command{c}, false)
+	if err != nil || res[0].Err != nil {
+		w.t.Fatalf("%s: %v %v", c.Kind, err, res[0].Err)
+	}
+	return res[0].Transfer
+}
+
+func (w *world) agents(ids ...string) {
+	for _, id := range ids {
+		w.submit(teg.Command{Kind: teg.KindOpen, To: teg.AccountID(id)})
+		w.submit(teg.Command{Kind: teg.KindGrant, To: teg.AccountID(id), Amount: avt.AVT(5000)})
+	}
+}
+
+// rate has from pay to and rate it.
+func (w *world) rate(from, to string, stars int) {
+	w.t.Helper()
+	tr := w.submit(teg.Command{Kind: teg.KindTransfer, From: teg.AccountID(from), To: teg.AccountID(to), Amount: avt.AVT(1)})
+	if _, err := w.svc.Rate(context.Background(), policy.Subject{Kind: policy.KindAgent, ID: from, AuthMethod: policy.AuthJWTSVID},
+		reputation.RateRequest{Ratee: to, InteractionID: tr.ID, Stars: stars}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) score(agent string) reputation.StoredScore {
+	w.t.Helper()
+	sc, _, err := w.svc.Current(context.Background(), agent)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return sc
+}
+
+func factor(sc reputation.StoredScore, name string) reputation.Factor {
+	for _, f := range sc.Factors {
+		if f.Name == name {
+			return f
+		}
+	}
+	return reputation.Factor{}
+}
+
+// TestRunPass_PretrustAnchorsTrustRingsGetLittle: a validator and a verified developer's first
+// agent anchor the trust; honest agents they rate (and those rate) score above a ring that
+// rates itself 5/5 many times; stake counts; a second pass stores the same scores.
+func TestRunPass_PretrustAnchorsTrustRingsGetLittle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db, "agt_p")
+		w.agents("agt_v", "agt_p", "agt_h1", "agt_h2", "agt_h3", "agt_r1", "agt_r2", "agt_r3")
+		w.submit(teg.Command{Kind: teg.KindValidatorCreate, From: "agt_v", Amount: avt.AVT(1000)})
+		w.submit(teg.Command{Kind: teg.KindStake, From: "agt_h2", Amount: avt.AVT(25), Staking: &teg.StakingArgs{Validator: "agt_v"}})
+		w.rate("agt_v", "agt_h1", 5)
+		w.rate("agt_p", "agt_h2", 5)
+		w.rate("agt_h1", "agt_h2", 4)
+		w.rate("agt_h2", "agt_h3", 5)
+		w.rate("agt_h3", "agt_h1", 4)
+		w.rate("agt_h1", "agt_r1", 2) // the ring's one outside customer was unhappy
+		for range 5 {
+			w.rate("agt_r1", "agt_r2", 5)
+			w.rate("agt_r2", "agt_r3", 5)
+			w.rate("agt_r3", "agt_r1", 5)
+		}
+		if sc := w.score("agt_h1"); !sc.Provisional || sc.Score != 100 || sc.Tier != teg.TierNew {
+			t.Fatalf("before a pass: %+v", sc)
+		}
+		res, err := w.svc.RunPass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Agents != 8 || res.Ratings != 21 || res.Pretrusted != 2 || res.Iterations < 1 {
+			t.Fatalf("pass = %+v", res)
+		}
+		honest := []string{"agt_h1", "agt_h2", "agt_h3"}
+		for _, h := range honest {
+			for _, r := range []string{"agt_r1", "agt_r2", "agt_r3"} {
+				if hs, rs := w.score(h), w.score(r); hs.Score <= rs.Score {
+					t.Errorf("%s scores %d, ring member %s %d", h, hs.Score, r, rs.Score)
+				}
+			}
+		}
+		v := w.score("agt_v")
+		if f := factor(v, "stake"); f.Value != 1000 || f.Points <= 0 {
+			t.Fatalf("the validator's stake factor: %+v", f)
+		}
+		// The pass reads every stake at once; it agrees with one agent's stake read alone.
+		for _, a := range []string{"agt_v", "agt_h2", "agt_h1"} {
+			one, err := w.svc.Staking.StakeOf(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := factor(w.score(a), "stake"); one.String() != fmt.Sprint(f.Value) {
+				t.Errorf("%s: stake factor %v, staked %s", a, f.Value, one)
+			}
+		}
+		if f := factor(w.score("agt_h2"), "stake"); f.Value != 25 {
+			t.Fatalf("a delegator's stake factor: %+v", f)
+		}
+		if v.Provisional || v.Tier != reputation.TierOf(&teg.Params{}, v.Score).Name {
+			t.Fatalf("validator = %+v", v)
+		}
+		before := map[string]int{}
+		for _, a := range append(honest, "agt_r1", "agt_v") {
+			before[a] = w.score(a).Score
+		}
+		if _, err := w.svc.RunPass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for a, s := range before {
+			if got := w.score(a).Score; got != s {
+				t.Fatalf("%s: %d then %d", a, s, got)
+			}
+		}
+		tier, score, err := w.svc.Standing(ctx, "agt_h1")
+		if err != nil || score != before["agt_h1"] || tier != reputation.TierOf(&teg.Params{}, score).Name {
+			t.Fatalf("standing = %s %d %v", tier, score, err)
+		}
+	})
+}
+
+func TestRate_RefusalsStoreNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		w.agents("agt_a", "agt_b")
+		now := time.Now()
+		w.svc.Now = func() time.Time { return now }
+		tr := w.submit(teg.Command{Kind: teg.KindTransfer, From: "agt_a", To: "agt_b", Amount: avt.AVT(1)})
+		a := policy.Subject{Kind: policy.KindAgent, ID: "agt_a", AuthMethod: policy.AuthJWTSVID}
+		for _, c := range []struct {
+			req  reputation.RateRequest
+			code string
+		}{
+			{reputation.RateRequest{Ratee: "agt_b", InteractionID: tr.ID, Stars: 0}, "INVALID_STARS"},
+			{reputation.RateRequest{Ratee: "agt_b", InteractionID: tr.ID, Stars: 3, Comment: string([]byte{0xff})}, "COMMENT_TOO_LONG"},
+			{reputation.RateRequest{Ratee: "agt_b", InteractionID: "a b", Stars: 3}, "INVALID_INTERACTION_ID"},
+			{reputation.RateRequest{Ratee: "nobody here", InteractionID: tr.ID, Stars: 3}, "INVALID_AGENT"},
+		} {
+			if _, err := w.svc.Rate(ctx, a, c.req); apperr.CodeOf(err) != c.code {
+				t.Errorf("%+v: %v, want %s", c.req, err, c.code)
+			}
+		}
+		now = now.Add(reputation.RatingWindow + time.Second)
+		if _, err := w.svc.Rate(ctx, a, reputation.RateRequest{Ratee: "agt_b", InteractionID: tr.ID, Stars: 3}); apperr.CodeOf(err) != "RATING_WINDOW_CLOSED" {
+			t.Fatalf("after the window: %v", err)
+		}
+		n := 0
+		_ = w.svc.Store.EachRating(ctx, func(reputation.Rating) error { n++; return nil })
+		if n != 0 {
+			t.Fatalf("%d ratings stored", n)
+		}
+	})
+}

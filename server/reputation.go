@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/registry/registrysql"
+	"github.com/sovereign-stack/sovereign/reputation"
+	"github.com/sovereign-stack/sovereign/reputation/rephttp"
+	"github.com/sovereign-stack/sovereign/reputation/repsql"
+	"github.com/sovereign-stack/sovereign/teg"
+)
+
+// registerReputation builds the reputation service over the ledger and its store, adds its
+// routes, and runs the full pass every Config.ReputationInterval in the background.
+func (s *Server) registerReputation(bgCtx context.Context, api huma.API, tokens *teg.Service, authz policy.Decider, now func() time.Time) {
+	s.reputation = &reputation.Service{
+		Store: repsql.New(s.db), Ledger: s.ledger, Staking: reputation.LedgerStaking{Service: tokens}, Authz: authz, Now: now,
+		// The registry's verified developers' first agents (with the validators) are the
+		// pre-trusted peers. A TEG alone (split mode) has no agents of its own: validators only.
+		Pretrusted: func(ctx context.Context) ([]string, error) {
+			return registrysql.FirstAgentsOfVerifiedDevelopers(ctx, s.db)
+		},
+	}
+	(&rephttp.Reputation{Service: s.reputation}).Register(api)
+	s.bg.Add(1)
+	go s.runReputation(bgCtx, s.cfg.ReputationInterval)
+}
+
+// runReputation recomputes every score each interval (every replica runs it: a pass stores the
+// same scores whoever runs it, so two replicas running it is only work done twice).
+func (s *Server) runReputation(ctx context.Context, every time.Duration) {
+	defer s.bg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r, err := s.reputation.RunPass(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("reputation pass", "err", err)
+				}
+				continue
+			}
+			s.log.Info("reputation pass", "agents", r.Agents, "ratings", r.Ratings, "iterations", r.Iterations, "seconds", r.Total.Seconds())
+		}
+	}
+}
+
+// Reputation is the reputation service (nil when this server does not run the ledger). Its
+// Standing(ctx, agent) is an agent's current tier and score, for the authentication path.
+func (s *Server) Reputation() *reputation.Service { return s.reputation }
