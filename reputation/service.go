@@ -115,6 +115,10 @@ type Service struct {
 	// Trust are EigenTrust's options (DefaultOptions when zero).
 	Trust Options
 	Now   func() time.Time
+	// ScoreTTL bounds how long ScoreOf remembers a stored score (0: DefaultScoreTTL).
+	ScoreTTL time.Duration
+
+	cache scoreCache
 }
 
 func (s *Service) now() time.Time {
@@ -461,6 +465,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	if err := s.Store.PutScores(ctx, scores); err != nil {
 		return PassResult{}, err
 	}
+	s.cache.clear() // this replica applies the new scores from the next transfer on
 	res.Total = time.Since(start)
 	return res, nil
 }

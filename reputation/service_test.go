@@ -192,3 +192,32 @@ func TestRate_RefusalsStoreNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestScoreOf_RemembersUntilAPass: ScoreOf reads the stored score once per TTL, answers "no
+// score" for an agent no pass scored, and forgets everything when this replica runs a pass.
+func TestScoreOf_RemembersUntilAPass(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		w.svc.ScoreTTL = time.Hour
+		ctx := context.Background()
+		if _, ok := w.svc.ScoreOf(ctx, "agt_x"); ok {
+			t.Fatal("an agent never scored has a score")
+		}
+		if err := w.svc.Store.PutScores(ctx, []reputation.StoredScore{{Agent: "agt_x", Score: 950, ComputedAt: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := w.svc.ScoreOf(ctx, "agt_x"); ok {
+			t.Fatal("the remembered answer was not used within the TTL")
+		}
+		if _, err := w.svc.RunPass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The pass scored only the agents it knows (none rated agt_x), and forgot the cache.
+		if err := w.svc.Store.PutScores(ctx, []reputation.StoredScore{{Agent: "agt_x", Score: 950, ComputedAt: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := w.svc.ScoreOf(ctx, "agt_x"); !ok || s != 950 {
+			t.Fatalf("after a pass: %d %v, want 950", s, ok)
+		}
+	})
+}

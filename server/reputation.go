@@ -25,6 +25,8 @@ func (s *Server) registerReputation(bgCtx context.Context, api huma.API, tokens 
 			return registrysql.FirstAgentsOfVerifiedDevelopers(ctx, s.db)
 		},
 	}
+	// Transfers are limited by the tier of the agent's stored score.
+	tokens.Scores = s.reputation.ScoreOf
 	(&rephttp.Reputation{Service: s.reputation}).Register(api)
 	s.bg.Add(1)
 	go s.runReputation(bgCtx, s.cfg.ReputationInterval)
