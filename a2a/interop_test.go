@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,15 +21,14 @@ import (
 	a2ago "github.com/a2aproject/a2a-go/a2a"
 	"github.com/a2aproject/a2a-go/a2asrv"
 	"github.com/a2aproject/a2a-go/a2asrv/eventqueue"
+	"google.golang.org/grpc"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 )
 
 // The interop tests run the reference Go SDK, a2a-go v0.3.3, against this package in both
-// directions. Its client side cannot be linked into this test binary (its generated protos
-// register the file name "a2a.proto", as ours do, and the protobuf registry refuses the second),
-// so the a2a-go client runs as a separate program, internal/a2ago03client; its server side does
-// not import those protos and runs in-process.
+// directions. Its client runs as a separate program, internal/a2ago03client, so that it meets
+// our server only over the network; its server side runs in-process.
 
 var (
 	a2agoClientOnce sync.Once
@@ -70,6 +70,8 @@ func buildA2AGoClient(t *testing.T) string {
 // a2agoReport mirrors the report of internal/a2ago03client.
 type a2agoReport struct {
 	CardURL     string   `json:"cardUrl"`
+	Transport   string   `json:"transport"`
+	Interfaces  []string `json:"interfaces"`
 	SendKind    string   `json:"sendKind"`
 	SendState   string   `json:"sendState"`
 	SendText    string   `json:"sendText"`
@@ -100,9 +102,9 @@ func serveForA2AGo(t *testing.T, h Handler) *httptest.Server {
 	return srv
 }
 
-func runA2AGoClient(t *testing.T, baseURL string) *a2agoReport {
+func runA2AGoClient(t *testing.T, baseURL string, args ...string) *a2agoReport {
 	t.Helper()
-	out, err := exec.Command(buildA2AGoClient(t), baseURL).Output()
+	out, err := exec.Command(buildA2AGoClient(t), append([]string{baseURL}, args...)...).Output()
 	if err != nil {
 		t.Fatalf("a2a-go client: %v", err)
 	}
@@ -127,6 +129,12 @@ func TestInterop_A2AGoClientAgainstOurJSONRPC(t *testing.T) {
 	if r.CardURL != srv.URL+"/rpc" {
 		t.Fatalf("card url = %q", r.CardURL)
 	}
+	checkA2AGoReport(t, r)
+}
+
+// checkA2AGoReport checks what the a2a-go client saw of newFakeHandler's agent.
+func checkA2AGoReport(t *testing.T, r *a2agoReport) {
+	t.Helper()
 	if r.SendKind != "task" || r.SendState != "completed" || r.SendText != "echo: hi" {
 		t.Fatalf("send = %+v", r)
 	}
@@ -139,6 +147,75 @@ func TestInterop_A2AGoClientAgainstOurJSONRPC(t *testing.T) {
 	}
 	if r.CancelState != "canceled" || !r.NotCancel || !r.NotFound {
 		t.Fatalf("cancel/errors = %+v", r)
+	}
+}
+
+// TestInterop_A2AGoClientOutOfTheBox: an agent served the ordinary way — a v1.0 card listing
+// JSON-RPC, HTTP+JSON and gRPC interfaces, NewHTTPHandler for the first two, NewGRPCServer for
+// the third, no v0.3 interface declared — is used by the a2a-go v0.3.3 client over each v0.3
+// transport it has: JSON-RPC and gRPC (it has no HTTP+JSON transport; TestREST03 covers those
+// routes). The card's v0.3 fields list all three interfaces, JSON-RPC first.
+func TestInterop_A2AGoClientOutOfTheBox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the a2a-go client")
+	}
+	h := newFakeHandler()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var methods []string // the gRPC methods called, to see that the client used the v0.3 service
+	record := func(m string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
+	}
+	gs := NewGRPCServer(h, nil, []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			record(info.FullMethod)
+			return next(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+			record(info.FullMethod)
+			return next(srv, ss)
+		}),
+	}, WithLogger(slog.New(slog.DiscardHandler)))
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+
+	var mounted atomic.Pointer[http.Handler]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*mounted.Load()).ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	card := testCard()
+	card.SupportedInterfaces = []*a2apb.AgentInterface{
+		{Url: srv.URL + "/rpc", ProtocolBinding: BindingJSONRPC, ProtocolVersion: "1.0"},
+		{Url: srv.URL + "/rest", ProtocolBinding: BindingHTTPJSON, ProtocolVersion: "1.0"},
+		{Url: "grpc://" + lis.Addr().String(), ProtocolBinding: BindingGRPC, ProtocolVersion: "1.0"},
+	}
+	hh, err := NewHTTPHandler(h, card, WithBindingOptions(WithLogger(slog.New(slog.DiscardHandler))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounted.Store(&hh)
+
+	wantIfaces := []string{"JSONRPC " + srv.URL + "/rpc", "HTTP+JSON " + srv.URL + "/rest", "GRPC " + lis.Addr().String()}
+	for _, transport := range []string{"JSONRPC", "GRPC"} {
+		t.Run(transport, func(t *testing.T) {
+			r := runA2AGoClient(t, srv.URL, transport)
+			if r.Transport != transport || r.CardURL != srv.URL+"/rpc" || !slices.Equal(r.Interfaces, wantIfaces) {
+				t.Fatalf("transport %q, card url %q, interfaces %v", r.Transport, r.CardURL, r.Interfaces)
+			}
+			checkA2AGoReport(t, r)
+		})
+	}
+	slices.Sort(methods)
+	want := []string{"/a2a.v1.A2AService/CancelTask", "/a2a.v1.A2AService/GetTask", "/a2a.v1.A2AService/SendMessage",
+		"/a2a.v1.A2AService/SendStreamingMessage"}
+	if !slices.Equal(methods, want) {
+		t.Fatalf("gRPC methods called = %v, want %v", methods, want)
 	}
 }
 

@@ -1,11 +1,11 @@
-// Command a2ago03client drives the a2a-go v0.3.3 client (its JSON-RPC transport, with the card
-// fetched by its default resolver from /.well-known/agent-card.json, the v0.3.0 location that
-// v1.0 keeps: the dual-version card) against an A2A agent and prints what it
-// saw as one JSON object. The interop test of package a2a runs it against NewJSONRPCHandler; it
-// is a separate program because a2a-go's generated protos register the same file name
-// ("a2a.proto") as ours and cannot be linked into one binary with them.
+// Command a2ago03client drives the a2a-go v0.3.3 client (the transport named by its second
+// argument, JSONRPC by default or GRPC, chosen from the card fetched by its default resolver from
+// /.well-known/agent-card.json, the v0.3.0 location that v1.0 keeps: the dual-version card)
+// against an A2A agent and prints what it saw as one JSON object. The interop tests of package
+// a2a run it against this package's server; it is a separate program so that the reference
+// client meets the server only over the network, with nothing of ours linked in.
 //
-// Usage: a2ago03client BASE_URL
+// Usage: a2ago03client BASE_URL [JSONRPC|GRPC]
 package main
 
 import (
@@ -19,11 +19,17 @@ import (
 	"github.com/a2aproject/a2a-go/a2a"
 	"github.com/a2aproject/a2a-go/a2aclient"
 	"github.com/a2aproject/a2a-go/a2aclient/agentcard"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // report is what the program prints.
 type report struct {
 	CardURL     string   `json:"cardUrl"`
+	Transport   string   `json:"transport"`
+	Interfaces  []string `json:"interfaces"`
 	SendKind    string   `json:"sendKind"`
 	SendState   string   `json:"sendState"`
 	SendText    string   `json:"sendText"`
@@ -37,19 +43,23 @@ type report struct {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: a2ago03client BASE_URL")
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: a2ago03client BASE_URL [JSONRPC|GRPC]")
 		os.Exit(2)
+	}
+	transport := a2a.TransportProtocolJSONRPC
+	if len(os.Args) == 3 {
+		transport = a2a.TransportProtocol(os.Args[2])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r := run(ctx, os.Args[1])
+	r := run(ctx, os.Args[1], transport)
 	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, base string) *report {
+func run(ctx context.Context, base string, transport a2a.TransportProtocol) *report {
 	r := &report{}
 	fail := func(what string, err error) { r.Errors = append(r.Errors, what+": "+err.Error()) }
 
@@ -59,11 +69,20 @@ func run(ctx context.Context, base string) *report {
 		return r
 	}
 	r.CardURL = card.URL
-	client, err := a2aclient.NewFromCard(ctx, card)
+	for _, i := range card.AdditionalInterfaces {
+		r.Interfaces = append(r.Interfaces, string(i.Transport)+" "+i.URL)
+	}
+	// The client's preference picks the transport among the card's interfaces; gRPC is
+	// plaintext here (the test server has no TLS).
+	client, err := a2aclient.NewFromCard(ctx, card,
+		a2aclient.WithConfig(a2aclient.Config{PreferredTransports: []a2a.TransportProtocol{transport}}),
+		a2aclient.WithGRPCTransport(grpc.WithTransportCredentials(insecure.NewCredentials())))
 	if err != nil {
 		fail("client", err)
 		return r
 	}
+	defer func() { _ = client.Destroy() }()
+	r.Transport = string(transport)
 
 	// send
 	res, err := client.SendMessage(ctx, &a2a.MessageSendParams{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.TextPart{Text: "hi"})})
@@ -119,11 +138,11 @@ func run(ctx context.Context, base string) *report {
 			r.CancelState = string(canceled.Status.State)
 		}
 		_, err = client.CancelTask(ctx, &a2a.TaskIDParams{ID: task.ID})
-		r.NotCancel = errors.Is(err, a2a.ErrTaskNotCancelable)
+		r.NotCancel = errors.Is(err, a2a.ErrTaskNotCancelable) || status.Code(err) == codes.FailedPrecondition
 	}
 
 	// errors
 	_, err = client.GetTask(ctx, &a2a.TaskQueryParams{ID: "no-such-task"})
-	r.NotFound = errors.Is(err, a2a.ErrTaskNotFound)
+	r.NotFound = errors.Is(err, a2a.ErrTaskNotFound) || status.Code(err) == codes.NotFound
 	return r
 }
