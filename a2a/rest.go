@@ -91,6 +91,14 @@ func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := rpcMethods[route.name]
 	req, err := s.buildRequest(w, r, route, m)
+	s.respond(ctx, w, m, req, err, marshalStream, nil)
+}
+
+// respond answers a built request (or the error of building it): validates it, calls the
+// Handler, and writes the result, or the stream with each event encoded by encode. conv, when
+// not nil, translates a unary result for another proto version.
+func (s *restHandler) respond(ctx context.Context, w http.ResponseWriter, m rpcMethod, req proto.Message, err error,
+	encode func(*a2apb.StreamResponse) ([]byte, error), conv func(proto.Message) (proto.Message, error)) {
 	if err == nil {
 		err = validateRequest(req)
 	}
@@ -103,15 +111,17 @@ func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m.streaming() {
-		s.stream(ctx, w, safeStream(ctx, s.cfg.logger, s.h, m, req), marshalStream)
+		s.stream(ctx, w, safeStream(ctx, s.cfg.logger, s.h, m, req), encode)
 		return
 	}
 	res, err := safeCall(ctx, s.cfg.logger, s.h, m, req)
-	if err != nil {
-		s.writeError(ctx, w, err)
-		return
+	if err == nil && conv != nil {
+		res, err = conv(res)
 	}
-	data, err := marshalProto(res)
+	var data []byte
+	if err == nil {
+		data, err = marshalProto(res)
+	}
 	if err != nil {
 		s.writeError(ctx, w, err)
 		return

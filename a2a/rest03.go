@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	pb03 "github.com/a2aproject/a2a-go/a2apb"
 	"google.golang.org/protobuf/proto"
@@ -46,42 +45,10 @@ func (s *restHandler) serve03(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeErrorStatus(ctx, w, http.StatusMethodNotAllowed, &Error{Code: CodeMethodNotFound, Message: "method not allowed"})
 		return
 	}
-	m := rpcMethods[rt.name]
 	req, err := s.buildRequest03(w, r, rt)
-	if err == nil {
-		err = validateRequest(req)
-	}
-	if err != nil {
-		if e, ok := err.(*Error); ok && e.Code == CodeInvalidRequest && strings.HasPrefix(e.Message, "request body exceeds") {
-			s.writeErrorStatus(ctx, w, http.StatusRequestEntityTooLarge, err)
-			return
-		}
-		s.writeError(ctx, w, err)
-		return
-	}
-	if m.streaming() {
-		s.stream(ctx, w, safeStream(ctx, s.cfg.logger, s.h, m, req), func(ev *a2apb.StreamResponse) ([]byte, error) {
-			return marshalProto(streamToPB03(ev))
-		})
-		return
-	}
-	res, err := safeCall(ctx, s.cfg.logger, s.h, m, req)
-	var out proto.Message
-	if err == nil {
-		out, err = resultToPB03(res)
-	}
-	var data []byte
-	if err == nil {
-		data, err = marshalProto(out)
-	}
-	if err != nil {
-		s.writeError(ctx, w, err)
-		return
-	}
-	echoExtensions(ctx, w.Header())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(data)
+	s.respond(ctx, w, rpcMethods[rt.name], req, err, func(ev *a2apb.StreamResponse) ([]byte, error) {
+		return marshalProto(streamToPB03(ev))
+	}, resultToPB03)
 }
 
 // buildRequest03 makes the v1.0 request of a v0.3 route from its body (the v0.3 proto message),
@@ -173,7 +140,9 @@ func pushBody03(body []byte) (*pb03.CreateTaskPushNotificationConfigRequest, err
 	if err := json.Unmarshal(body, &keys); err != nil {
 		return nil, &Error{Code: CodeInvalidParams, Message: "request body must be a JSON object"}
 	}
-	bad := func(err error) error { return &Error{Code: CodeInvalidParams, Message: "invalid request body: " + err.Error()} }
+	bad := func(err error) error {
+		return &Error{Code: CodeInvalidParams, Message: "invalid request body: " + err.Error()}
+	}
 	switch {
 	case keys["config"] != nil:
 		var full pb03.CreateTaskPushNotificationConfigRequest

@@ -28,17 +28,7 @@ func TestREST03_Routes(t *testing.T) {
 			}
 			rd = strings.NewReader(string(b))
 		}
-		req, _ := http.NewRequest(method, srv.URL+"/rest"+path, rd)
-		if version != "" {
-			req.Header.Set(VersionHeader, version)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp, data
+		return restDo(t, method, srv.URL+"/rest"+path, version, rd)
 	}
 	decode := func(data []byte, m proto.Message) {
 		t.Helper()
