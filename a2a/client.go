@@ -683,6 +683,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, stream b
 	if err != nil {
 		return nil, fmt.Errorf("a2a: %s %s: %w", method, u, err)
 	}
+	recordEchoedExtensions(ctx, append(resp.Header.Values(ExtensionsHeader), resp.Header.Values(extensionsHeader03)...))
 	return resp, nil
 }
 

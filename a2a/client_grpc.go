@@ -124,7 +124,10 @@ func (c *Client) grpcUnary(ctx context.Context, name string, req, res proto.Mess
 	if res == nil {
 		res = &emptypb.Empty{}
 	}
-	if err := c.conn.Invoke(ctx, grpcServicePrefix+name, req, res); err != nil {
+	var header metadata.MD
+	err = c.conn.Invoke(ctx, grpcServicePrefix+name, req, res, grpc.Header(&header))
+	recordEchoedExtensions(ctx, header.Get(grpcExtensionsKey))
+	if err != nil {
 		return errorFromGRPC(err)
 	}
 	return nil
@@ -153,7 +156,7 @@ func (c *Client) grpcStream(ctx context.Context, name string, req proto.Message)
 			yield(nil, errorFromGRPC(err))
 			return
 		}
-		for {
+		for first := true; ; first = false {
 			ev := &a2apb.StreamResponse{}
 			if err := cs.RecvMsg(ev); err != nil {
 				if errors.Is(err, io.EOF) {
@@ -161,6 +164,11 @@ func (c *Client) grpcStream(ctx context.Context, name string, req proto.Message)
 				}
 				yield(nil, errorFromGRPC(err))
 				return
+			}
+			if first {
+				if header, err := cs.Header(); err == nil {
+					recordEchoedExtensions(ctx, header.Get(grpcExtensionsKey))
+				}
 			}
 			if !yield(ev, nil) {
 				return
