@@ -11,15 +11,15 @@ import (
 )
 
 // TestParse_DualVersionCard: the card an agent serves at the well-known path (the v1.0 card
-// with the v0.3 members beside it, security schemes flattened too) parses as exactly the v1.0
-// card; an unknown member that is not one of those is still refused.
+// with the v0.3 members beside it, security schemes flattened too; a grpcs:// gRPC interface)
+// parses as exactly the v1.0 card; an unknown member that is not one of those is still refused.
 func TestParse_DualVersionCard(t *testing.T) {
 	streaming := true
 	card := &a2apb.AgentCard{
 		Name: "dual", Description: "served to both versions", Version: "1.0.0",
 		SupportedInterfaces: []*a2apb.AgentInterface{
 			{Url: "https://a.example/rpc", ProtocolBinding: "JSONRPC", ProtocolVersion: "1.0"},
-			{Url: "https://a.example:9443", ProtocolBinding: "GRPC", ProtocolVersion: "1.0"},
+			{Url: "grpcs://a.example:9443", ProtocolBinding: "GRPC", ProtocolVersion: "1.0"},
 		},
 		Capabilities: &a2apb.AgentCapabilities{Streaming: &streaming},
 		SecuritySchemes: map[string]*a2apb.SecurityScheme{"bearer": {Scheme: &a2apb.SecurityScheme_HttpAuthSecurityScheme{
