@@ -73,16 +73,22 @@ func messageFromPB03(m *pb03.Message) (*a2apb.Message, error) {
 	if m == nil {
 		return nil, nil
 	}
-	out := &a2apb.Message{
+	parts, err := convertAll(m.GetParts(), partFromPB03)
+	return &a2apb.Message{
 		MessageId: m.GetMessageId(), ContextId: m.GetContextId(), TaskId: m.GetTaskId(), Role: a2apb.Role(m.GetRole()),
-		Metadata: m.GetMetadata(), Extensions: m.GetExtensions(), ReferenceTaskIds: m.GetReferenceTaskIds(),
-	}
-	for _, p := range m.GetParts() {
-		q, err := partFromPB03(p)
+		Parts: parts, Metadata: m.GetMetadata(), Extensions: m.GetExtensions(), ReferenceTaskIds: m.GetReferenceTaskIds(),
+	}, err
+}
+
+// convertAll converts each element of in with f, stopping at the first error.
+func convertAll[T, U any](in []T, f func(T) (U, error)) ([]U, error) {
+	var out []U
+	for _, x := range in {
+		y, err := f(x)
 		if err != nil {
 			return nil, err
 		}
-		out.Parts = append(out.Parts, q)
+		out = append(out, y)
 	}
 	return out, nil
 }
@@ -325,4 +331,141 @@ func cardToPB03(c *a2apb.AgentCard) (*pb03.AgentCard, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// --- The client side: v1.0 requests to the v0.3 proto, v0.3 results back ---------------------
+
+// grpcMethodTo03 is the v0.3 gRPC method of a v1.0 method name ("" when v0.3 has none).
+func grpcMethodTo03(name string) string {
+	if name == methodListTasks {
+		return ""
+	}
+	for m03, v1 := range grpcMethods03 {
+		if v1 == name {
+			return m03
+		}
+	}
+	return name
+}
+
+// requestToPB03 is the v0.3 proto request of a v1.0 request, and a new message of the v0.3
+// result's type.
+func requestToPB03(req proto.Message) (proto.Message, proto.Message, error) {
+	switch r := req.(type) {
+	case *a2apb.SendMessageRequest:
+		out := &pb03.SendMessageRequest{Request: messageToPB03(r.GetMessage()), Metadata: r.GetMetadata()}
+		if c := r.GetConfiguration(); c != nil {
+			out.Configuration = &pb03.SendMessageConfiguration{AcceptedOutputModes: c.GetAcceptedOutputModes(),
+				Blocking: !c.GetReturnImmediately(), HistoryLength: c.GetHistoryLength()}
+			if pc := c.GetTaskPushNotificationConfig(); pc != nil {
+				out.Configuration.PushNotification = pushToPB03(pc).GetPushNotificationConfig()
+			}
+		}
+		return out, &pb03.SendMessageResponse{}, nil
+	case *a2apb.GetTaskRequest:
+		return &pb03.GetTaskRequest{Name: "tasks/" + r.GetId(), HistoryLength: r.GetHistoryLength()}, &pb03.Task{}, nil
+	case *a2apb.CancelTaskRequest:
+		return &pb03.CancelTaskRequest{Name: "tasks/" + r.GetId()}, &pb03.Task{}, nil
+	case *a2apb.SubscribeToTaskRequest:
+		return &pb03.TaskSubscriptionRequest{Name: "tasks/" + r.GetId()}, &pb03.StreamResponse{}, nil
+	case *a2apb.TaskPushNotificationConfig:
+		return &pb03.CreateTaskPushNotificationConfigRequest{Parent: "tasks/" + r.GetTaskId(), ConfigId: r.GetId(), Config: pushToPB03(r)},
+			&pb03.TaskPushNotificationConfig{}, nil
+	case *a2apb.GetTaskPushNotificationConfigRequest:
+		return &pb03.GetTaskPushNotificationConfigRequest{Name: pushNamePB03(r.GetTaskId(), r.GetId())}, &pb03.TaskPushNotificationConfig{}, nil
+	case *a2apb.DeleteTaskPushNotificationConfigRequest:
+		return &pb03.DeleteTaskPushNotificationConfigRequest{Name: pushNamePB03(r.GetTaskId(), r.GetId())}, &emptypb.Empty{}, nil
+	case *a2apb.ListTaskPushNotificationConfigsRequest:
+		return &pb03.ListTaskPushNotificationConfigRequest{Parent: "tasks/" + r.GetTaskId(), PageSize: r.GetPageSize(), PageToken: r.GetPageToken()},
+			&pb03.ListTaskPushNotificationConfigResponse{}, nil
+	case *a2apb.GetExtendedAgentCardRequest:
+		return &pb03.GetAgentCardRequest{}, &pb03.AgentCard{}, nil
+	}
+	return nil, nil, &Error{Code: CodeUnsupportedOperation, Message: fmt.Sprintf("%T does not exist in A2A 0.3", req)}
+}
+
+func statusFromPB03(s *pb03.TaskStatus) (*a2apb.TaskStatus, error) {
+	if s == nil {
+		return nil, nil
+	}
+	msg, err := messageFromPB03(s.GetUpdate())
+	return &a2apb.TaskStatus{State: a2apb.TaskState(s.GetState()), Message: msg, Timestamp: s.GetTimestamp()}, err
+}
+
+func artifactFromPB03(a *pb03.Artifact) (*a2apb.Artifact, error) {
+	parts, err := convertAll(a.GetParts(), partFromPB03)
+	return &a2apb.Artifact{ArtifactId: a.GetArtifactId(), Name: a.GetName(), Description: a.GetDescription(),
+		Parts: parts, Metadata: a.GetMetadata(), Extensions: a.GetExtensions()}, err
+}
+
+func taskFromPB03(t *pb03.Task) (*a2apb.Task, error) {
+	st, err := statusFromPB03(t.GetStatus())
+	if err != nil {
+		return nil, err
+	}
+	out := &a2apb.Task{Id: t.GetId(), ContextId: t.GetContextId(), Status: st, Metadata: t.GetMetadata()}
+	if out.Artifacts, err = convertAll(t.GetArtifacts(), artifactFromPB03); err != nil {
+		return nil, err
+	}
+	out.History, err = convertAll(t.GetHistory(), messageFromPB03)
+	return out, err
+}
+
+// pushFromNamePB03 is a v0.3 TaskPushNotificationConfig, its task id read from its name.
+func pushFromNamePB03(c *pb03.TaskPushNotificationConfig) *a2apb.TaskPushNotificationConfig {
+	taskID, _, _ := taskName03(c.GetName())
+	return pushFromPB03(taskID, c.GetPushNotificationConfig())
+}
+
+// resultFromPB03 is the v1.0 form of a v0.3 proto result.
+func resultFromPB03(res proto.Message) (proto.Message, error) {
+	switch r := res.(type) {
+	case *pb03.SendMessageResponse:
+		if m := r.GetMsg(); m != nil {
+			pm, err := messageFromPB03(m)
+			return &a2apb.SendMessageResponse{Payload: &a2apb.SendMessageResponse_Message{Message: pm}}, err
+		}
+		t, err := taskFromPB03(r.GetTask())
+		return &a2apb.SendMessageResponse{Payload: &a2apb.SendMessageResponse_Task{Task: t}}, err
+	case *pb03.Task:
+		return taskFromPB03(r)
+	case *pb03.StreamResponse:
+		switch p := r.GetPayload().(type) {
+		case *pb03.StreamResponse_Task:
+			t, err := taskFromPB03(p.Task)
+			return &a2apb.StreamResponse{Payload: &a2apb.StreamResponse_Task{Task: t}}, err
+		case *pb03.StreamResponse_Msg:
+			m, err := messageFromPB03(p.Msg)
+			return &a2apb.StreamResponse{Payload: &a2apb.StreamResponse_Message{Message: m}}, err
+		case *pb03.StreamResponse_StatusUpdate:
+			st, err := statusFromPB03(p.StatusUpdate.GetStatus())
+			return &a2apb.StreamResponse{Payload: &a2apb.StreamResponse_StatusUpdate{StatusUpdate: &a2apb.TaskStatusUpdateEvent{
+				TaskId: p.StatusUpdate.GetTaskId(), ContextId: p.StatusUpdate.GetContextId(), Status: st, Metadata: p.StatusUpdate.GetMetadata(),
+			}}}, err
+		case *pb03.StreamResponse_ArtifactUpdate:
+			u := p.ArtifactUpdate
+			a, err := artifactFromPB03(u.GetArtifact())
+			return &a2apb.StreamResponse{Payload: &a2apb.StreamResponse_ArtifactUpdate{ArtifactUpdate: &a2apb.TaskArtifactUpdateEvent{
+				TaskId: u.GetTaskId(), ContextId: u.GetContextId(), Artifact: a, Append: u.GetAppend(), LastChunk: u.GetLastChunk(), Metadata: u.GetMetadata(),
+			}}}, err
+		}
+		return nil, &Error{Code: CodeInvalidAgentResponse, Message: "empty stream event"}
+	case *pb03.TaskPushNotificationConfig:
+		return pushFromNamePB03(r), nil
+	case *pb03.ListTaskPushNotificationConfigResponse:
+		out := &a2apb.ListTaskPushNotificationConfigsResponse{NextPageToken: r.GetNextPageToken()}
+		for _, c := range r.GetConfigs() {
+			out.Configs = append(out.Configs, pushFromNamePB03(c))
+		}
+		return out, nil
+	case *pb03.AgentCard:
+		data, err := protojson.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		return ParseAgentCard(data)
+	case *emptypb.Empty:
+		return r, nil
+	}
+	return nil, fmt.Errorf("a2a: no v1.0 form for %T", res)
 }

@@ -19,9 +19,11 @@ import (
 	"testing"
 
 	a2ago "github.com/a2aproject/a2a-go/a2a"
+	"github.com/a2aproject/a2a-go/a2agrpc"
 	"github.com/a2aproject/a2a-go/a2asrv"
 	"github.com/a2aproject/a2a-go/a2asrv/eventqueue"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 )
@@ -258,15 +260,27 @@ func (a2agoExecutor) Cancel(ctx context.Context, rc *a2asrv.RequestContext, q ev
 }
 
 // TestInterop_OurClientAgainstA2AGoServer: our Client, built from the a2a-go server's v0.3 card
-// (so speaking v0.3), sends, streams, gets and cancels against the a2a-go v0.3.3 JSON-RPC server.
+// (so speaking v0.3), sends, streams, gets and cancels against the a2a-go v0.3.3 server over
+// each of its transports: JSON-RPC (the card's preferred one) and gRPC (a2agrpc, the v0.3
+// service a2a.v1.A2AService).
 func TestInterop_OurClientAgainstA2AGoServer(t *testing.T) {
+	handler := a2asrv.NewHandler(a2agoExecutor{}, a2asrv.WithLogger(slog.New(slog.DiscardHandler)))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	a2agrpc.NewHandler(handler).RegisterWith(gs)
+	go func() { _ = gs.Serve(lis) }()
+	defer gs.Stop()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	mux.Handle("/invoke", a2asrv.NewJSONRPCHandler(a2asrv.NewHandler(a2agoExecutor{},
-		a2asrv.WithLogger(slog.New(slog.DiscardHandler)))))
+	mux.Handle("/invoke", a2asrv.NewJSONRPCHandler(handler))
 	mux.Handle(a2asrv.WellKnownAgentCardPath, a2asrv.NewStaticAgentCardHandler(&a2ago.AgentCard{
 		Name: "a2a-go echo", Description: "echoes", URL: srv.URL + "/invoke", PreferredTransport: a2ago.TransportProtocolJSONRPC,
+		AdditionalInterfaces: []a2ago.AgentInterface{{URL: srv.URL + "/invoke", Transport: a2ago.TransportProtocolJSONRPC},
+			{URL: lis.Addr().String(), Transport: a2ago.TransportProtocolGRPC}},
 		ProtocolVersion: "0.3.0", Version: "1", DefaultInputModes: []string{"text/plain"}, DefaultOutputModes: []string{"text/plain"},
 		Capabilities: a2ago.AgentCapabilities{Streaming: true},
 		Skills:       []a2ago.AgentSkill{{ID: "echo", Name: "Echo", Description: "echo", Tags: []string{"echo"}}},
@@ -282,13 +296,26 @@ func TestInterop_OurClientAgainstA2AGoServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClientFromCard(card)
-	if err != nil {
-		t.Fatal(err)
+	for _, binding := range []string{BindingJSONRPC, BindingGRPC} {
+		t.Run(binding, func(t *testing.T) {
+			// The card lists the transport first: the client takes it.
+			only := proto.CloneOf(card)
+			only.SupportedInterfaces = slices.DeleteFunc(only.SupportedInterfaces, func(i *a2apb.AgentInterface) bool { return i.GetProtocolBinding() != binding })
+			c, err := NewClientFromCard(only)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if c.version != ProtocolVersion03 || c.binding != binding {
+				t.Fatalf("client speaks %s over %s to a v0.3 card", c.version, c.binding)
+			}
+			interopAgainstA2AGo(t, c)
+		})
 	}
-	if c.version != ProtocolVersion03 {
-		t.Fatalf("client speaks %s to a v0.3 card", c.version)
-	}
+}
+
+// interopAgainstA2AGo sends, streams, gets and cancels with c against the a2a-go echo server.
+func interopAgainstA2AGo(t *testing.T, c *Client) {
 	ctx := context.Background()
 
 	// send
