@@ -39,6 +39,7 @@ type report struct {
 	CancelState string   `json:"cancelState"`
 	NotFound    bool     `json:"notFound"`
 	NotCancel   bool     `json:"notCancelable"`
+	Push        []string `json:"push"`
 	Errors      []string `json:"errors"`
 }
 
@@ -139,10 +140,42 @@ func run(ctx context.Context, base string, transport a2a.TransportProtocol) *rep
 		}
 		_, err = client.CancelTask(ctx, &a2a.TaskIDParams{ID: task.ID})
 		r.NotCancel = errors.Is(err, a2a.ErrTaskNotCancelable) || status.Code(err) == codes.FailedPrecondition
+		push(ctx, client, task.ID, r)
 	}
 
 	// errors
 	_, err = client.GetTask(ctx, &a2a.TaskQueryParams{ID: "no-such-task"})
 	r.NotFound = errors.Is(err, a2a.ErrTaskNotFound) || status.Code(err) == codes.NotFound
 	return r
+}
+
+// push sets, gets, lists and deletes push notification configs of task id, reporting what it
+// saw as "set:<id>:<url>", "get:<url>", "list:<n>", "delete", "get-deleted:<found>".
+func push(ctx context.Context, client *a2aclient.Client, id a2a.TaskID, r *report) {
+	fail := func(what string, err error) { r.Errors = append(r.Errors, what+": "+err.Error()) }
+	set, err := client.SetTaskPushConfig(ctx, &a2a.TaskPushConfig{TaskID: id, Config: a2a.PushConfig{ID: "c1", URL: "https://hook.example/a2a", Token: "tok"}})
+	if err != nil {
+		fail("push set", err)
+		return
+	}
+	r.Push = append(r.Push, "set:"+set.Config.ID+":"+set.Config.URL)
+	got, err := client.GetTaskPushConfig(ctx, &a2a.GetTaskPushConfigParams{TaskID: id, ConfigID: "c1"})
+	if err != nil {
+		fail("push get", err)
+		return
+	}
+	r.Push = append(r.Push, "get:"+got.Config.URL)
+	list, err := client.ListTaskPushConfig(ctx, &a2a.ListTaskPushConfigParams{TaskID: id})
+	if err != nil {
+		fail("push list", err)
+		return
+	}
+	r.Push = append(r.Push, fmt.Sprintf("list:%d", len(list)))
+	if err := client.DeleteTaskPushConfig(ctx, &a2a.DeleteTaskPushConfigParams{TaskID: id, ConfigID: "c1"}); err != nil {
+		fail("push delete", err)
+		return
+	}
+	r.Push = append(r.Push, "delete")
+	_, err = client.GetTaskPushConfig(ctx, &a2a.GetTaskPushConfigParams{TaskID: id, ConfigID: "c1"})
+	r.Push = append(r.Push, fmt.Sprintf("get-deleted:%t", err == nil))
 }
