@@ -84,6 +84,7 @@ type a2agoReport struct {
 	NotFound    bool     `json:"notFound"`
 	NotCancel   bool     `json:"notCancelable"`
 	Push        []string `json:"push"`
+	Resubscribe []string `json:"resubscribe"`
 	Errors      []string `json:"errors"`
 }
 
@@ -151,6 +152,9 @@ func checkA2AGoReport(t *testing.T, r *a2agoReport) {
 	if r.CancelState != "canceled" || !r.NotCancel || !r.NotFound {
 		t.Fatalf("cancel/errors = %+v", r)
 	}
+	if want := []string{"task:working", "status-update:input-required:true"}; !slices.Equal(r.Resubscribe, want) {
+		t.Fatalf("resubscribe = %v, want %v", r.Resubscribe, want)
+	}
 	if want := []string{"set:c1:https://hook.example/a2a", "get:https://hook.example/a2a", "list:1", "delete", "get-deleted:false"}; !slices.Equal(r.Push, want) {
 		t.Fatalf("push configs = %v, want %v", r.Push, want)
 	}
@@ -160,7 +164,7 @@ func checkA2AGoReport(t *testing.T, r *a2agoReport) {
 // JSON-RPC, HTTP+JSON and gRPC interfaces, NewHTTPHandler for the first two, NewGRPCServer for
 // the third, no v0.3 interface declared — is used by the a2a-go v0.3.3 client over each v0.3
 // transport it has: JSON-RPC and gRPC (it has no HTTP+JSON transport; TestREST03 covers those
-// routes): send, stream, get, cancel, push notification configs and the errors. The card's v0.3
+// routes): send, stream, resubscribe, get, cancel, push notification configs and the errors. The card's v0.3
 // fields list all three interfaces, JSON-RPC first.
 func TestInterop_A2AGoClientOutOfTheBox(t *testing.T) {
 	if testing.Short() {
@@ -222,7 +226,7 @@ func TestInterop_A2AGoClientOutOfTheBox(t *testing.T) {
 	want := []string{"/a2a.v1.A2AService/CancelTask", "/a2a.v1.A2AService/CreateTaskPushNotificationConfig",
 		"/a2a.v1.A2AService/DeleteTaskPushNotificationConfig", "/a2a.v1.A2AService/GetTask",
 		"/a2a.v1.A2AService/GetTaskPushNotificationConfig", "/a2a.v1.A2AService/ListTaskPushNotificationConfig",
-		"/a2a.v1.A2AService/SendMessage", "/a2a.v1.A2AService/SendStreamingMessage"}
+		"/a2a.v1.A2AService/SendMessage", "/a2a.v1.A2AService/SendStreamingMessage", "/a2a.v1.A2AService/TaskSubscription"}
 	if !slices.Equal(methods, want) {
 		t.Fatalf("gRPC methods called = %v, want %v", methods, want)
 	}

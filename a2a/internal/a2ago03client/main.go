@@ -40,6 +40,7 @@ type report struct {
 	NotFound    bool     `json:"notFound"`
 	NotCancel   bool     `json:"notCancelable"`
 	Push        []string `json:"push"`
+	Resubscribe []string `json:"resubscribe"`
 	Errors      []string `json:"errors"`
 }
 
@@ -132,6 +133,20 @@ func run(ctx context.Context, base string, transport a2a.TransportProtocol) *rep
 	if err != nil {
 		fail("send wait", err)
 	} else if task, ok := res.(*a2a.Task); ok {
+		for ev, err := range client.ResubscribeToTask(ctx, &a2a.TaskIDParams{ID: task.ID}) {
+			if err != nil {
+				fail("resubscribe", err)
+				break
+			}
+			switch e := ev.(type) {
+			case *a2a.Task:
+				r.Resubscribe = append(r.Resubscribe, "task:"+string(e.Status.State))
+			case *a2a.TaskStatusUpdateEvent:
+				r.Resubscribe = append(r.Resubscribe, fmt.Sprintf("status-update:%s:%t", e.Status.State, e.Final))
+			default:
+				r.Resubscribe = append(r.Resubscribe, fmt.Sprintf("%T", ev))
+			}
+		}
 		canceled, err := client.CancelTask(ctx, &a2a.TaskIDParams{ID: task.ID})
 		if err != nil {
 			fail("cancel", err)
