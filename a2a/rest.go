@@ -71,11 +71,12 @@ func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		version = got
 	}
 	route, allowed := matchREST(r.Method, r.URL)
-	if (route != nil || allowed != "") && isRoute03(r.URL) && (v == "" || version == ProtocolVersion03) {
-		s.serve03(ctx, w, r, route, allowed)
-		return
-	}
-	if version != ProtocolVersion || route != nil && route.only03 {
+	if isRoute03(r.URL) && (v == "" || version == ProtocolVersion03) {
+		if route != nil || allowed != "" {
+			s.serve03(ctx, w, r, route, allowed)
+			return
+		}
+	} else if version != ProtocolVersion || route != nil && route.only03 {
 		s.writeError(ctx, w, &Error{Code: CodeVersionNotSupported,
 			Message: "the HTTP+JSON binding serves A2A-Version 1.0, and v0.3 under /v1/ only", Data: map[string]any{"requestedVersion": v}})
 		return

@@ -162,6 +162,8 @@ func TestREST03_Routes(t *testing.T) {
 		{"wrong method", "GET", "/v1/message:send", "", nil, 405, ""},
 		{"bad history length", "GET", "/v1/tasks/x?historyLength=a", "", nil, 400, ""},
 		{"card with 1.0", "GET", "/v1/card", "1.0", nil, 400, "VERSION_NOT_SUPPORTED"},
+		{"unknown v0.3 route", "GET", "/v1/nothing/here/at/all", "0.3", nil, 404, ""},
+		{"0.3 outside /v1", "GET", "/tasks/x", "0.3", nil, 400, "VERSION_NOT_SUPPORTED"},
 		{"unknown push config", "GET", "/v1/tasks/" + waiting + "/pushNotificationConfigs/zz", "", nil, 404, "TASK_NOT_FOUND"},
 	}
 	for _, tc := range errCases {
