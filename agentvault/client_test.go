@@ -127,10 +127,10 @@ func TestClient_ResolvesURLAndCardFileAndCaches(t *testing.T) {
 
 func TestClient_ChoosesTheFirstSpokenBinding(t *testing.T) {
 	ctx := context.Background()
-	// gRPC over v0.3 first (not spoken), then HTTP+JSON: the client must use HTTP+JSON.
+	// HTTP+JSON over v0.3 first (not spoken), then HTTP+JSON v1.0: the client must use the latter.
 	ta, _ := serveTestAgent(t, func(base string) []byte {
 		return testCard("Rest First", base, map[string]any{"supportedInterfaces": []map[string]any{
-			{"url": base + "/grpc", "protocolBinding": "GRPC", "protocolVersion": "0.3"},
+			{"url": base + "/a2a/v1", "protocolBinding": "HTTP+JSON", "protocolVersion": "0.3"},
 			{"url": base + "/a2a/v1", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
 		}})
 	})

@@ -133,18 +133,26 @@ func run(ctx context.Context, base string, transport a2a.TransportProtocol) *rep
 	if err != nil {
 		fail("send wait", err)
 	} else if task, ok := res.(*a2a.Task); ok {
+		// A v1.0 server keeps the stream open while the task waits for input (until it is
+		// terminal): stop at the first event that says it waits.
 		for ev, err := range client.ResubscribeToTask(ctx, &a2a.TaskIDParams{ID: task.ID}) {
 			if err != nil {
 				fail("resubscribe", err)
 				break
 			}
+			waits := false
 			switch e := ev.(type) {
 			case *a2a.Task:
 				r.Resubscribe = append(r.Resubscribe, "task:"+string(e.Status.State))
+				waits = e.Status.State == a2a.TaskStateInputRequired || e.Status.State == a2a.TaskStateAuthRequired
 			case *a2a.TaskStatusUpdateEvent:
 				r.Resubscribe = append(r.Resubscribe, fmt.Sprintf("status-update:%s:%t", e.Status.State, e.Final))
+				waits = e.Final
 			default:
 				r.Resubscribe = append(r.Resubscribe, fmt.Sprintf("%T", ev))
+			}
+			if waits {
+				break
 			}
 		}
 		canceled, err := client.CancelTask(ctx, &a2a.TaskIDParams{ID: task.ID})
@@ -165,10 +173,15 @@ func run(ctx context.Context, base string, transport a2a.TransportProtocol) *rep
 }
 
 // push sets, gets, lists and deletes push notification configs of task id, reporting what it
-// saw as "set:<id>:<url>", "get:<url>", "list:<n>", "delete", "get-deleted:<found>".
+// saw as "set:<id>:<url>", "get:<url>", "list:<n>", "delete", "get-deleted:<found>" — or
+// "unsupported" when the agent has no push notifications.
 func push(ctx context.Context, client *a2aclient.Client, id a2a.TaskID, r *report) {
 	fail := func(what string, err error) { r.Errors = append(r.Errors, what+": "+err.Error()) }
 	set, err := client.SetTaskPushConfig(ctx, &a2a.TaskPushConfig{TaskID: id, Config: a2a.PushConfig{ID: "c1", URL: "https://hook.example/a2a", Token: "tok"}})
+	if errors.Is(err, a2a.ErrPushNotificationNotSupported) || status.Code(err) == codes.Unimplemented {
+		r.Push = append(r.Push, "unsupported")
+		return
+	}
 	if err != nil {
 		fail("push set", err)
 		return
