@@ -91,5 +91,11 @@ func TestEndToEnd_ServerOverEveryBinding(t *testing.T) {
 		if len(r.Stream) < 3 || r.Stream[len(r.Stream)-1] != "status-update:completed:true" {
 			t.Fatalf("stream = %v", r.Stream)
 		}
+		if len(r.Resubscribe) == 0 || r.Resubscribe[0] != "task:input-required" {
+			t.Fatalf("resubscribe = %v", r.Resubscribe)
+		}
+		if want := []string{"unsupported"}; !slices.Equal(r.Push, want) { // this server has no push notifications
+			t.Fatalf("push configs = %v, want %v", r.Push, want)
+		}
 	})
 }

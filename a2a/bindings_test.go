@@ -190,7 +190,7 @@ func TestClient_FromCardPicksFirstSupportedInterface(t *testing.T) {
 	fake := newFakeHandler()
 	srv, headers := serveBindings(t, fake)
 	card := &a2apb.AgentCard{Name: "a", SupportedInterfaces: []*a2apb.AgentInterface{
-		{Url: "grpc://nowhere", ProtocolBinding: BindingGRPC, ProtocolVersion: "0.3"},
+		{Url: srv.URL + "/rest", ProtocolBinding: "HTTP+JSON", ProtocolVersion: "0.3"}, // v0.3 REST: not spoken by the client
 		{Url: srv.URL + "/rest", ProtocolBinding: "http+json", ProtocolVersion: "2.0"},
 		{Url: srv.URL + "/rest", ProtocolBinding: "HTTP+JSON", ProtocolVersion: "1.0", Tenant: "acme"},
 		{Url: srv.URL + "/rpc", ProtocolBinding: BindingJSONRPC, ProtocolVersion: "1.0"},
@@ -243,8 +243,14 @@ func TestClient_FromCardPicksFirstSupportedInterface(t *testing.T) {
 		t.Fatalf("v0.3 client sent A2A-Version %q", h.Get(VersionHeader))
 	}
 
-	if _, err := NewClientFromCard(&a2apb.AgentCard{SupportedInterfaces: []*a2apb.AgentInterface{{Url: "x", ProtocolBinding: BindingGRPC, ProtocolVersion: "0.3"}}}); err == nil {
-		t.Fatal("card with only a v0.3 gRPC interface accepted")
+	if _, err := NewClientFromCard(&a2apb.AgentCard{SupportedInterfaces: []*a2apb.AgentInterface{{Url: "https://x.example/", ProtocolBinding: BindingHTTPJSON, ProtocolVersion: "0.3"}}}); err == nil {
+		t.Fatal("card with only a v0.3 HTTP+JSON interface accepted")
+	}
+	if c, err := NewClientFromCard(&a2apb.AgentCard{SupportedInterfaces: []*a2apb.AgentInterface{{Url: "grpc://x:1", ProtocolBinding: BindingGRPC, ProtocolVersion: "0.3"}}}); err != nil ||
+		c.binding != BindingGRPC || c.version != ProtocolVersion03 {
+		t.Fatalf("card with a v0.3 gRPC interface: %+v, %v", c, err)
+	} else {
+		_ = c.Close()
 	}
 	// A card that prefers gRPC (lists it first) gets a gRPC client.
 	grpcMode := clientMode{binding: BindingGRPC}

@@ -28,7 +28,8 @@ import (
 // JSON-RPC, the HTTP+JSON or the gRPC binding. Protocol errors of the agent come back as *Error values with
 // their codes; transport failures as other errors. It speaks v1.0 (A2A-Version: 1.0) unless the
 // chosen interface of the card says 0.3 or WithProtocolVersion says so, in which case it speaks
-// v0.3 JSON-RPC (method names "message/send" …, ListTasks unsupported). A Client is safe for
+// v0.3 JSON-RPC (method names "message/send" …) or the v0.3 gRPC service (ListTasks
+// unsupported on both). A Client is safe for
 // concurrent use.
 type Client struct {
 	endpoint string
@@ -92,7 +93,8 @@ func WithTenant(t string) ClientOption {
 
 // NewClient returns a client of the agent at endpoint over binding (BindingJSONRPC,
 // BindingHTTPJSON or BindingGRPC, whose endpoint is host:port or a grpc://, grpcs://, http://,
-// https:// URL: see WithGRPCDialOptions). The v0.3 protocol is available over JSON-RPC only.
+// https:// URL: see WithGRPCDialOptions). The v0.3 protocol is available over JSON-RPC and gRPC
+// (the v0.3 service a2a.v1.A2AService).
 // Close releases a gRPC client's connection.
 func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) {
 	c := &Client{endpoint: strings.TrimSuffix(endpoint, "/"), binding: normalizeBinding(binding)}
@@ -113,13 +115,14 @@ func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) 
 		}
 		c.version = v
 	}
-	if _, err := url.Parse(c.endpoint); err != nil || c.endpoint == "" {
+	if _, err := url.Parse(c.endpoint); (err != nil && c.binding != BindingGRPC) || c.endpoint == "" {
+		// (a gRPC target such as 127.0.0.1:9000 is no URL: dialGRPC checks it)
 		return nil, fmt.Errorf("a2a: invalid endpoint %q", endpoint)
 	}
 	switch {
 	case c.binding == BindingJSONRPC:
 	case c.binding == BindingHTTPJSON && c.version == ProtocolVersion:
-	case c.binding == BindingGRPC && c.version == ProtocolVersion:
+	case c.binding == BindingGRPC:
 		if tr, ok := c.hc.Transport.(*http.Transport); ok && c.tlsConfig == nil && tr.TLSClientConfig != nil {
 			c.tlsConfig = tr.TLSClientConfig
 		}
@@ -133,7 +136,7 @@ func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) 
 }
 
 // NewClientFromCard returns a client of the first interface of the card's supportedInterfaces the
-// client can speak (JSON-RPC, HTTP+JSON or gRPC in v1.0, JSON-RPC in v0.3), with that interface's
+// client can speak (JSON-RPC, HTTP+JSON or gRPC in v1.0, JSON-RPC or gRPC in v0.3), with that interface's
 // tenant and protocol version: the card's order is the agent's preference.
 func NewClientFromCard(card *a2apb.AgentCard, opts ...ClientOption) (*Client, error) {
 	for _, i := range card.GetSupportedInterfaces() {
@@ -142,13 +145,13 @@ func NewClientFromCard(card *a2apb.AgentCard, opts ...ClientOption) (*Client, er
 		if err != nil {
 			continue
 		}
-		if binding != BindingJSONRPC && !((binding == BindingHTTPJSON || binding == BindingGRPC) && v == ProtocolVersion) {
+		if binding != BindingJSONRPC && binding != BindingGRPC && !(binding == BindingHTTPJSON && v == ProtocolVersion) {
 			continue
 		}
 		pre := []ClientOption{WithProtocolVersion(v), WithTenant(i.GetTenant())}
 		return NewClient(i.GetUrl(), binding, append(pre, opts...)...)
 	}
-	return nil, fmt.Errorf("a2a: agent card %q lists no interface this client speaks (JSONRPC, HTTP+JSON or GRPC in A2A 1.0; JSONRPC in 0.3)", card.GetName())
+	return nil, fmt.Errorf("a2a: agent card %q lists no interface this client speaks (JSONRPC, HTTP+JSON or GRPC in A2A 1.0; JSONRPC or GRPC in 0.3)", card.GetName())
 }
 
 // clientVersion maps an interface's protocolVersion to the version the client speaks.
@@ -683,6 +686,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, stream b
 	if err != nil {
 		return nil, fmt.Errorf("a2a: %s %s: %w", method, u, err)
 	}
+	recordEchoedExtensions(ctx, append(resp.Header.Values(ExtensionsHeader), resp.Header.Values(extensionsHeader03)...))
 	return resp, nil
 }
 

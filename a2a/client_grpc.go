@@ -1,6 +1,7 @@
 package a2a
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -19,6 +20,8 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+
+	pb03 "github.com/a2aproject/a2a-go/a2apb"
 )
 
 // WithGRPCDialOptions adds options to the gRPC connection of a BindingGRPC client (transport
@@ -115,6 +118,9 @@ func (c *Client) grpcContext(ctx context.Context) (context.Context, error) {
 
 const grpcServicePrefix = "/lf.a2a.v1.A2AService/"
 
+// grpcServicePrefix03 is the service of the v0.3 gRPC binding.
+var grpcServicePrefix03 = "/" + pb03.A2AService_ServiceDesc.ServiceName + "/"
+
 // grpcUnary makes a unary gRPC call of the v1.0 method name.
 func (c *Client) grpcUnary(ctx context.Context, name string, req, res proto.Message) error {
 	ctx, err := c.grpcContext(ctx)
@@ -124,8 +130,27 @@ func (c *Client) grpcUnary(ctx context.Context, name string, req, res proto.Mess
 	if res == nil {
 		res = &emptypb.Empty{}
 	}
-	if err := c.conn.Invoke(ctx, grpcServicePrefix+name, req, res); err != nil {
+	method, wire, out := grpcServicePrefix+name, req, res
+	if c.version == ProtocolVersion03 {
+		m03 := grpcMethodTo03(name)
+		if wire, out, err = requestToPB03(req); err != nil || m03 == "" {
+			return cmp.Or(err, error(&Error{Code: CodeUnsupportedOperation, Message: name + " does not exist in A2A 0.3"}))
+		}
+		method = grpcServicePrefix03 + m03
+	}
+	var header metadata.MD
+	err = c.conn.Invoke(ctx, method, wire, out, grpc.Header(&header))
+	recordEchoedExtensions(ctx, header.Get(grpcExtensionsKey))
+	if err != nil {
 		return errorFromGRPC(err)
+	}
+	if c.version == ProtocolVersion03 {
+		v1, err := resultFromPB03(out)
+		if err != nil {
+			return &Error{Code: CodeInvalidAgentResponse, Message: "invalid " + name + " result: " + err.Error()}
+		}
+		proto.Reset(res)
+		proto.Merge(res, v1)
 	}
 	return nil
 }
@@ -142,9 +167,17 @@ func (c *Client) grpcStream(ctx context.Context, name string, req proto.Message)
 			yield(nil, err)
 			return
 		}
-		cs, err := c.conn.NewStream(ctx, grpcStreamDesc, grpcServicePrefix+name)
+		method, wire := grpcServicePrefix+name, req
+		if c.version == ProtocolVersion03 {
+			if wire, _, err = requestToPB03(req); err != nil {
+				yield(nil, err)
+				return
+			}
+			method = grpcServicePrefix03 + grpcMethodTo03(name)
+		}
+		cs, err := c.conn.NewStream(ctx, grpcStreamDesc, method)
 		if err == nil {
-			err = cs.SendMsg(req)
+			err = cs.SendMsg(wire)
 		}
 		if err == nil {
 			err = cs.CloseSend()
@@ -153,14 +186,31 @@ func (c *Client) grpcStream(ctx context.Context, name string, req proto.Message)
 			yield(nil, errorFromGRPC(err))
 			return
 		}
-		for {
+		for first := true; ; first = false {
 			ev := &a2apb.StreamResponse{}
-			if err := cs.RecvMsg(ev); err != nil {
+			var msg proto.Message = ev
+			if c.version == ProtocolVersion03 {
+				msg = &pb03.StreamResponse{}
+			}
+			if err := cs.RecvMsg(msg); err != nil {
 				if errors.Is(err, io.EOF) {
 					return
 				}
 				yield(nil, errorFromGRPC(err))
 				return
+			}
+			if c.version == ProtocolVersion03 {
+				v1, err := resultFromPB03(msg)
+				if err != nil {
+					yield(nil, &Error{Code: CodeInvalidAgentResponse, Message: "invalid stream event: " + err.Error()})
+					return
+				}
+				ev = v1.(*a2apb.StreamResponse)
+			}
+			if first {
+				if header, err := cs.Header(); err == nil {
+					recordEchoedExtensions(ctx, header.Get(grpcExtensionsKey))
+				}
 			}
 			if !yield(ev, nil) {
 				return

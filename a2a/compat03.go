@@ -730,18 +730,34 @@ func cardTo03(c *a2apb.AgentCard) *agentCard03 {
 		}
 	}
 	if len(ifaces) == 0 {
+		// Every binding of this package serves v0.3 too (JSON-RPC without A2A-Version, the
+		// HTTP+JSON routes under /v1/, the v0.3 gRPC service on the same port); JSON-RPC,
+		// v0.3's default, goes first.
 		for _, i := range c.GetSupportedInterfaces() {
-			if i.GetProtocolBinding() == BindingJSONRPC {
+			if normalizeBinding(i.GetProtocolBinding()) == BindingJSONRPC {
 				ifaces = append(ifaces, i)
-				break
+			}
+		}
+		for _, i := range c.GetSupportedInterfaces() {
+			if b := normalizeBinding(i.GetProtocolBinding()); b == BindingHTTPJSON || b == BindingGRPC {
+				ifaces = append(ifaces, i)
 			}
 		}
 	}
-	for n, i := range ifaces {
-		if n == 0 {
-			out.URL, out.PreferredTransport = i.GetUrl(), i.GetProtocolBinding()
+	seen := map[agentInterface03]bool{}
+	for _, i := range ifaces {
+		iface := agentInterface03{URL: i.GetUrl(), Transport: normalizeBinding(i.GetProtocolBinding())}
+		if iface.Transport == BindingGRPC {
+			iface.URL = grpcTarget03(iface.URL) // v0.3 clients dial the URL as a gRPC target
 		}
-		out.AdditionalInterfaces = append(out.AdditionalInterfaces, agentInterface03{URL: i.GetUrl(), Transport: i.GetProtocolBinding()})
+		if seen[iface] {
+			continue
+		}
+		seen[iface] = true
+		if len(seen) == 1 {
+			out.URL, out.PreferredTransport = iface.URL, iface.Transport
+		}
+		out.AdditionalInterfaces = append(out.AdditionalInterfaces, iface)
 	}
 	if p := c.GetProvider(); p != nil {
 		out.Provider, _ = json.Marshal(map[string]string{"organization": p.GetOrganization(), "url": p.GetUrl()})
@@ -756,6 +772,17 @@ func cardTo03(c *a2apb.AgentCard) *agentCard03 {
 		}
 	}
 	return out
+}
+
+// grpcTarget03 is a gRPC interface URL as a v0.3 client dials it: host:port without the
+// scheme ("grpc://h:1" and "grpcs://h:1" → "h:1"); other forms are kept.
+func grpcTarget03(u string) string {
+	for _, scheme := range []string{"grpc://", "grpcs://", "http://", "https://"} {
+		if rest, ok := strings.CutPrefix(u, scheme); ok {
+			return strings.TrimSuffix(rest, "/")
+		}
+	}
+	return u
 }
 
 func nonNil(s []string) []string {

@@ -257,7 +257,8 @@ func TestConformance_Extensions(t *testing.T) {
 				t.Fatalf("GetTask without the required extension: %v", err)
 			}
 			c := srv.client(t, mode, WithExtensions("urn:test:required", "urn:test:other"))
-			if _, err := c.SendMessage(ctx, &a2apb.SendMessageRequest{Message: userMsg("x")}); err != nil {
+			cctx, echoed := CaptureExtensions(ctx)
+			if _, err := c.SendMessage(cctx, &a2apb.SendMessageRequest{Message: userMsg("x")}); err != nil {
 				t.Fatal(err)
 			}
 			exec.mu.Lock()
@@ -265,6 +266,20 @@ func TestConformance_Extensions(t *testing.T) {
 			exec.mu.Unlock()
 			if strings.Join(got, ",") != "urn:test:required,urn:test:other" {
 				t.Fatalf("executor saw extensions %v", got)
+			}
+			// The client hands the caller what the agent echoed: the card's extension it
+			// activated and the executor's, not the one nobody applied.
+			if strings.Join(echoed.URIs(), ",") != "urn:test:required,urn:test:by-executor" || echoed.Has("urn:test:other") {
+				t.Fatalf("echoed extensions = %v", echoed.URIs())
+			}
+			sctx, streamEchoed := CaptureExtensions(ctx)
+			for _, err := range c.SendStreamingMessage(sctx, &a2apb.SendMessageRequest{Message: userMsg("x")}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !streamEchoed.Has("urn:test:required") {
+				t.Fatalf("echoed extensions of a stream = %v", streamEchoed.URIs())
 			}
 		})
 	}

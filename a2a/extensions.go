@@ -29,15 +29,68 @@ type extensionState struct {
 // withRequestedExtensions returns ctx carrying the extensions named by the header values
 // (each a comma-separated list), ready to record the activated ones.
 func withRequestedExtensions(ctx context.Context, values []string) context.Context {
-	st := &extensionState{}
+	return context.WithValue(ctx, extensionsKey{}, &extensionState{requested: addExtensions(nil, values)})
+}
+
+// addExtensions appends to list the URIs of header values (each a comma-separated list) it
+// does not hold yet.
+func addExtensions(list []string, values []string) []string {
 	for _, v := range values {
 		for _, uri := range strings.Split(v, ",") {
-			if uri = strings.TrimSpace(uri); uri != "" && !slices.Contains(st.requested, uri) {
-				st.requested = append(st.requested, uri)
+			if uri = strings.TrimSpace(uri); uri != "" && !slices.Contains(list, uri) {
+				list = append(list, uri)
 			}
 		}
 	}
-	return context.WithValue(ctx, extensionsKey{}, st)
+	return list
+}
+
+// EchoedExtensions collects, on the client side, the extensions an agent says it activated:
+// the A2A-Extensions header of its answers (X-A2A-Extensions from v0.3 agents; the gRPC
+// response header "a2a-extensions").
+type EchoedExtensions struct {
+	mu   sync.Mutex
+	uris []string
+}
+
+// URIs returns the extensions echoed so far, in order, without duplicates.
+func (e *EchoedExtensions) URIs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.uris)
+}
+
+// Has reports whether the agent echoed extension uri.
+func (e *EchoedExtensions) Has(uri string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Contains(e.uris, uri)
+}
+
+type echoedKey struct{}
+
+// CaptureExtensions returns a context for Client calls and the EchoedExtensions that collects
+// what the agent answers to them activated:
+//
+//	ctx, echoed := a2a.CaptureExtensions(ctx)
+//	res, err := client.SendMessage(ctx, req) // a2a.WithExtensions(uri) asked for it
+//	if echoed.Has(uri) { … the agent applied it … }
+//
+// A stream's echo is known once its first event has arrived.
+func CaptureExtensions(ctx context.Context) (context.Context, *EchoedExtensions) {
+	e := &EchoedExtensions{}
+	return context.WithValue(ctx, echoedKey{}, e), e
+}
+
+// recordEchoedExtensions adds the header values of an answer to the EchoedExtensions of ctx.
+func recordEchoedExtensions(ctx context.Context, values []string) {
+	e, ok := ctx.Value(echoedKey{}).(*EchoedExtensions)
+	if !ok || len(values) == 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.uris = addExtensions(e.uris, values)
 }
 
 // withHTTPExtensions is withRequestedExtensions for the A2A-Extensions headers of r.

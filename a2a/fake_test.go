@@ -346,4 +346,5 @@ var clientModes = []clientMode{
 	{"rest-1.0", "/rest", BindingHTTPJSON, ProtocolVersion},
 	{"grpc-1.0", "", BindingGRPC, ProtocolVersion},
 	{"jsonrpc-0.3", "/rpc", BindingJSONRPC, ProtocolVersion03},
+	{"grpc-0.3", "", BindingGRPC, ProtocolVersion03},
 }

@@ -17,6 +17,8 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+
+	pb03 "github.com/a2aproject/a2a-go/a2apb"
 )
 
 // gRPC metadata keys of the A2A headers (gRPC metadata keys are lower case).
@@ -26,7 +28,7 @@ const (
 )
 
 // NewGRPCServer returns a gRPC server with h registered as lf.a2a.v1.A2AService (the gRPC
-// binding, NewGRPCService) and, when auth is not nil, auth's interceptors in front of it. opts
+// binding, NewGRPCService), and as a2a.v1.A2AService for v0.3 clients (NewGRPCService03), and, when auth is not nil, auth's interceptors in front of it. opts
 // are passed to grpc.NewServer (credentials for TLS or mTLS, limits …). Serve it on a listener
 // of its own: grpcServer.Serve(lis).
 func NewGRPCServer(h Handler, auth *Authenticator, opts []grpc.ServerOption, bopts ...BindingOption) *grpc.Server {
@@ -35,6 +37,7 @@ func NewGRPCServer(h Handler, auth *Authenticator, opts []grpc.ServerOption, bop
 	}
 	gs := grpc.NewServer(opts...)
 	a2apb.RegisterA2AServiceServer(gs, NewGRPCService(h, bopts...))
+	pb03.RegisterA2AServiceServer(gs, NewGRPCService03(h, bopts...))
 	return gs
 }
 
@@ -58,17 +61,34 @@ type grpcService struct {
 
 // grpcUnary runs one unary method of the binding.
 func grpcUnary[Res proto.Message](s *grpcService, ctx context.Context, name string, req proto.Message) (Res, error) {
-	var zero Res
-	ctx, err := s.begin(ctx, req)
+	res, err := s.unary(ctx, name, func(ctx context.Context) (context.Context, proto.Message, error) {
+		ctx, err := s.begin(ctx, req)
+		return ctx, req, err
+	}, nil)
 	if err != nil {
-		return zero, s.status(ctx, err)
+		var zero Res
+		return zero, err
+	}
+	return res.(Res), nil
+}
+
+// unary runs a unary method: begin reads the call (its context and the v1.0 request), the
+// Handler answers, conv (when not nil) translates the result for another proto version.
+func (s *grpcService) unary(ctx context.Context, name string, begin func(context.Context) (context.Context, proto.Message, error),
+	conv func(proto.Message) (proto.Message, error)) (proto.Message, error) {
+	ctx, req, err := begin(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
 	}
 	res, err := safeCall(ctx, s.cfg.logger, s.h, rpcMethods[name], req)
+	if err == nil && conv != nil {
+		res, err = conv(res)
+	}
 	if err != nil {
-		return zero, s.status(ctx, err)
+		return nil, s.status(ctx, err)
 	}
 	setExtensionsTrailer(ctx)
-	return res.(Res), nil
+	return res, nil
 }
 
 // grpcStream runs one streaming method of the binding.
@@ -77,6 +97,14 @@ func (s *grpcService) grpcStream(name string, req proto.Message, stream grpc.Ser
 	if err != nil {
 		return s.status(ctx, err)
 	}
+	return sendStream(ctx, s, name, req, stream, func(ev *a2apb.StreamResponse) *a2apb.StreamResponse { return ev })
+}
+
+// sendStream runs a streaming method of the Handler and sends its events on stream, each
+// translated by conv; the activated extensions go in the header before the first event. An
+// error before the first event is the call's status, with no event sent.
+func sendStream[T any](ctx context.Context, s *grpcService, name string, req proto.Message, stream grpc.ServerStreamingServer[T],
+	conv func(*a2apb.StreamResponse) *T) error {
 	sent := false
 	for ev, err := range safeStream(ctx, s.cfg.logger, s.h, rpcMethods[name], req) {
 		if err != nil {
@@ -91,7 +119,7 @@ func (s *grpcService) grpcStream(name string, req proto.Message, stream grpc.Ser
 				_ = stream.SetHeader(metadata.Pairs(grpcExtensionsKey, strings.Join(exts, ", ")))
 			}
 		}
-		if err := stream.Send(ev); err != nil {
+		if err := stream.Send(conv(ev)); err != nil {
 			return err
 		}
 	}
@@ -306,6 +334,9 @@ func (a *Authenticator) authenticateGRPC(ctx context.Context, fullMethod string)
 		}
 	}
 	method := fullMethod[strings.LastIndexByte(fullMethod, '/')+1:]
+	if v1, ok := grpcMethods03[method]; ok && strings.HasPrefix(fullMethod, "/"+pb03.A2AService_ServiceDesc.ServiceName+"/") {
+		method = v1 // the Authorize hook sees v1.0 method names
+	}
 	caller, err := a.Authenticate(r)
 	if err == nil {
 		if e := a.authorize(ctx, caller, method); e != nil {

@@ -16,7 +16,16 @@ type MountOption func(*mountConfig)
 
 type mountConfig struct {
 	auth  *Authenticator
+	mws   []func(binding string, next http.Handler) http.Handler
 	bopts []BindingOption
+}
+
+// WithMiddleware puts mw in front of every binding NewHTTPHandler mounts (after the
+// Authenticator of WithAuthenticator, when both are given); the card stays public. mw is called
+// once per binding with its name (BindingJSONRPC, BindingHTTPJSON), so that it can answer in
+// the binding's format (WriteError).
+func WithMiddleware(mw func(binding string, next http.Handler) http.Handler) MountOption {
+	return func(c *mountConfig) { c.mws = append(c.mws, mw) }
 }
 
 // WithAuthenticator puts auth (its Card defaulting to the mounted card) in front of every
@@ -35,27 +44,40 @@ func WithBindingOptions(opts ...BindingOption) MountOption {
 // binding at the path of each JSONRPC interface of card.supportedInterfaces, and the HTTP+JSON
 // binding under the path of each HTTP+JSON interface — a path with or without its trailing
 // slash, "/" when the URL has none. GRPC interfaces are not HTTP routes: serve them with
-// NewGRPCServer on the interface's host:port. It fails when the card lists no HTTP interface, an
-// interface URL does not parse, or two bindings claim one path.
+// NewGRPCServer on the interface's host:port (a card with only those gets a handler of the card
+// alone). It fails when the card lists no interface of these bindings, an interface URL does
+// not parse, or two bindings claim one path.
 func NewHTTPHandler(h Handler, card *a2apb.AgentCard, opts ...MountOption) (http.Handler, error) {
 	var cfg mountConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
-	wrap := func(binding string, next http.Handler) http.Handler { return next }
+	var auth *Authenticator
 	if cfg.auth != nil {
-		auth := cfg.auth
+		auth = cfg.auth
 		if auth.Card == nil {
 			cp := *auth
 			cp.Card = card
 			auth = &cp
 		}
-		wrap = auth.Middleware
 	}
+	wrap := func(binding string, next http.Handler) http.Handler {
+		for i := len(cfg.mws) - 1; i >= 0; i-- {
+			next = cfg.mws[i](binding, next)
+		}
+		if auth != nil {
+			next = auth.Middleware(binding, next)
+		}
+		return next
+	}
+	hasGRPC := false
 	m := &mounted{card: CardHandler(card), rpc: map[string]http.Handler{}}
 	var rpc, rest http.Handler
 	for _, i := range card.GetSupportedInterfaces() {
 		binding := normalizeBinding(i.GetProtocolBinding())
+		if binding == BindingGRPC {
+			hasGRPC = true
+		}
 		if binding != BindingJSONRPC && binding != BindingHTTPJSON {
 			continue
 		}
@@ -88,8 +110,8 @@ func NewHTTPHandler(h Handler, card *a2apb.AgentCard, opts ...MountOption) (http
 		}
 		m.rest = append(m.rest, restMount{prefix: strings.TrimSuffix(p, "/"), h: rest})
 	}
-	if len(m.rpc) == 0 && len(m.rest) == 0 {
-		return nil, errors.New("a2a: the card lists no JSONRPC or HTTP+JSON interface to serve")
+	if len(m.rpc) == 0 && len(m.rest) == 0 && !hasGRPC {
+		return nil, errors.New("a2a: the card lists no JSONRPC, HTTP+JSON or GRPC interface to serve")
 	}
 	return m, nil
 }

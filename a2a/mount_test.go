@@ -54,13 +54,61 @@ func TestNewHTTPHandler_MountsWhatTheCardSays(t *testing.T) {
 	resp.Body.Close()
 
 	for name, bad := range map[string][]*a2apb.AgentInterface{
-		"only gRPC":      {{Url: "grpc://x:1", ProtocolBinding: BindingGRPC}},
+		"no interface":   nil,
+		"only unknown":   {{Url: "https://x.example/", ProtocolBinding: "SOAP"}},
 		"bad URL":        {{Url: "/relative", ProtocolBinding: BindingJSONRPC}},
 		"one path twice": {{Url: "https://a.example/x", ProtocolBinding: BindingJSONRPC}, {Url: "https://a.example/x/", ProtocolBinding: BindingHTTPJSON}},
 	} {
 		if _, err := NewHTTPHandler(s, &a2apb.AgentCard{SupportedInterfaces: bad}); err == nil {
 			t.Fatalf("%s: accepted", name)
 		}
+	}
+
+	// A gRPC-only card: the HTTP handler serves the card alone.
+	only, err := NewHTTPHandler(s, &a2apb.AgentCard{Name: "g", SupportedInterfaces: []*a2apb.AgentInterface{{Url: "grpc://x:1", ProtocolBinding: BindingGRPC}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{WellKnownCardPath: 200, "/": 404} {
+		w := httptest.NewRecorder()
+		only.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != want {
+			t.Fatalf("gRPC-only card, GET %s = %d", path, w.Code)
+		}
+	}
+}
+
+// TestNewHTTPHandler_Middleware: WithMiddleware runs in front of each binding, after the
+// Authenticator, with the binding's name; the card is not behind it.
+func TestNewHTTPHandler_Middleware(t *testing.T) {
+	card := &a2apb.AgentCard{Name: "m", SupportedInterfaces: []*a2apb.AgentInterface{
+		{Url: "https://agent.example/rpc", ProtocolBinding: BindingJSONRPC, ProtocolVersion: "1.0"},
+		{Url: "https://agent.example/rest", ProtocolBinding: BindingHTTPJSON, ProtocolVersion: "1.0"},
+	}}
+	s := NewServer(ServerConfig{Executor: echoExecutor{}, Card: card})
+	t.Cleanup(func() { _ = s.Close() })
+	var seen []string
+	h, err := NewHTTPHandler(s, card, WithMiddleware(func(binding string, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = append(seen, binding)
+			WriteError(w, r, binding, ErrUnauthenticated)
+		})
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{{"POST", "/rpc", 401}, {"GET", "/rest/tasks/x", 401}, {"GET", WellKnownCardPath, 200}} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(c.method, c.path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"x"}}`)))
+		if w.Code != c.status {
+			t.Fatalf("%s %s = %d %s", c.method, c.path, w.Code, w.Body)
+		}
+	}
+	if strings.Join(seen, ",") != BindingJSONRPC+","+BindingHTTPJSON {
+		t.Fatalf("middleware saw %v", seen)
 	}
 }
 

@@ -35,8 +35,12 @@ import (
 // Bodies and results are ProtoJSON; a stream is SSE with one StreamResponse per event. An error
 // is the google.rpc.Status JSON {"error": {code, status, message, details}} with the HTTP status
 // of HTTPStatus and, for an A2A error, a google.rpc.ErrorInfo naming it; an error in the middle
-// of a stream is sent as an event of that shape. A2A-Version 1.0 (or no header) is served; any
-// other version, 0.3 included (v0.3 had no such REST routes), gets VersionNotSupported.
+// of a stream is sent as an event of that shape. A2A-Version 1.0 (or no header) is served.
+//
+// The v0.3 HTTP+JSON routes are served beside them (serve03): the same routes under /v1/ (and
+// GET /v1/card) for a request without A2A-Version or with 0.3, the v0.3 proto's messages as
+// ProtoJSON. With A2A-Version 1.0, /v1/ is an ordinary tenant; 0.3 elsewhere, and any other
+// version, gets VersionNotSupported.
 func NewRESTHandler(h Handler, opts ...BindingOption) http.Handler {
 	return &restHandler{h: h, cfg: newBindingConfig(opts)}
 }
@@ -50,22 +54,33 @@ type restHandler struct {
 type restRoute struct {
 	name              string
 	tenant, id, child string
+	only03            bool // GET /v1/card, a route of v0.3 alone
 }
 
 // ServeHTTP implements http.Handler.
 func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := withHTTPExtensions(r)
-	if v := strings.TrimSpace(r.Header.Get(VersionHeader)); v != "" {
-		if got, err := negotiateVersion(v); err != nil || got != ProtocolVersion {
-			if err == nil {
-				err = &Error{Code: CodeVersionNotSupported, Message: "the HTTP+JSON binding serves A2A-Version 1.0 only",
-					Data: map[string]any{"requestedVersion": v}}
-			}
+	v := strings.TrimSpace(r.Header.Get(VersionHeader))
+	version := ProtocolVersion
+	if v != "" {
+		got, err := negotiateVersion(v)
+		if err != nil {
 			s.writeError(ctx, w, err)
 			return
 		}
+		version = got
 	}
 	route, allowed := matchREST(r.Method, r.URL)
+	if isRoute03(r.URL) && (v == "" || version == ProtocolVersion03) {
+		if route != nil || allowed != "" {
+			s.serve03(ctx, w, r, route, allowed)
+			return
+		}
+	} else if version != ProtocolVersion || route != nil && route.only03 {
+		s.writeError(ctx, w, &Error{Code: CodeVersionNotSupported,
+			Message: "the HTTP+JSON binding serves A2A-Version 1.0, and v0.3 under /v1/ only", Data: map[string]any{"requestedVersion": v}})
+		return
+	}
 	if route == nil {
 		if allowed != "" {
 			w.Header().Set("Allow", allowed)
@@ -77,6 +92,14 @@ func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := rpcMethods[route.name]
 	req, err := s.buildRequest(w, r, route, m)
+	s.respond(ctx, w, m, req, err, marshalStream, nil)
+}
+
+// respond answers a built request (or the error of building it): validates it, calls the
+// Handler, and writes the result, or the stream with each event encoded by encode. conv, when
+// not nil, translates a unary result for another proto version.
+func (s *restHandler) respond(ctx context.Context, w http.ResponseWriter, m rpcMethod, req proto.Message, err error,
+	encode func(*a2apb.StreamResponse) ([]byte, error), conv func(proto.Message) (proto.Message, error)) {
 	if err == nil {
 		err = validateRequest(req)
 	}
@@ -89,15 +112,17 @@ func (s *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m.streaming() {
-		s.stream(ctx, w, safeStream(ctx, s.cfg.logger, s.h, m, req))
+		s.stream(ctx, w, safeStream(ctx, s.cfg.logger, s.h, m, req), encode)
 		return
 	}
 	res, err := safeCall(ctx, s.cfg.logger, s.h, m, req)
-	if err != nil {
-		s.writeError(ctx, w, err)
-		return
+	if err == nil && conv != nil {
+		res, err = conv(res)
 	}
-	data, err := marshalProto(res)
+	var data []byte
+	if err == nil {
+		data, err = marshalProto(res)
+	}
 	if err != nil {
 		s.writeError(ctx, w, err)
 		return
@@ -117,6 +142,12 @@ func matchREST(method string, u *url.URL) (*restRoute, string) {
 	}
 	if rt, allowed := matchSegments(method, segs); rt != nil || allowed != "" {
 		return rt, allowed
+	}
+	if len(segs) == 2 && segs[0] == "v1" && segs[1] == "card" {
+		if method != http.MethodGet {
+			return nil, http.MethodGet
+		}
+		return &restRoute{name: methodGetExtendedAgentCard, tenant: "v1", only03: true}, ""
 	}
 	if len(segs) > 1 && segs[0] != "" {
 		rt, allowed := matchSegments(method, segs[1:])
@@ -303,10 +334,13 @@ func (s *restHandler) buildRequest(w http.ResponseWriter, r *http.Request, rt *r
 	return req, nil
 }
 
-// stream answers with an SSE stream of ProtoJSON StreamResponses; an error ends it as an event
-// holding the error envelope. An error before the first event is a plain error response (its
-// HTTP status and error body), not a stream.
-func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq iter.Seq2[*a2apb.StreamResponse, error]) {
+// marshalStream is the ProtoJSON of a v1.0 stream event.
+func marshalStream(ev *a2apb.StreamResponse) ([]byte, error) { return marshalProto(ev) }
+
+// stream answers with an SSE stream of StreamResponses, each encoded by encode; an error ends it
+// as an event holding the error envelope. An error before the first event is a plain error
+// response (its HTTP status and error body), not a stream.
+func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq iter.Seq2[*a2apb.StreamResponse, error], encode func(*a2apb.StreamResponse) ([]byte, error)) {
 	var sse *sseWriter
 	for ev, err := range seq {
 		if sse == nil && err != nil {
@@ -319,7 +353,7 @@ func (s *restHandler) stream(ctx context.Context, w http.ResponseWriter, seq ite
 		var data []byte
 		if err == nil {
 			var merr error
-			if data, merr = marshalProto(ev); merr != nil {
+			if data, merr = encode(ev); merr != nil {
 				err = merr
 			}
 		}

@@ -24,17 +24,7 @@ func TestREST_RoutesErrorsAndVersions(t *testing.T) {
 	srv, _ := serveBindings(t, fake, WithMaxBodyBytes(2048))
 	do := func(method, path, version, body string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+"/rest"+path, strings.NewReader(body))
-		if version != "" {
-			req.Header.Set(VersionHeader, version)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp, data
+		return restDo(t, method, srv.URL+"/rest"+path, version, strings.NewReader(body))
 	}
 	send := `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"hi"}]}}`
 
@@ -100,4 +90,20 @@ func TestREST_RoutesErrorsAndVersions(t *testing.T) {
 	if len(evs) != 2 || json.Unmarshal(evs[1], &last) != nil || last.Error.Details[0]["reason"] != "UNSUPPORTED_OPERATION" {
 		t.Fatalf("stream with error = %q", data)
 	}
+}
+
+// restDo sends one request with an optional A2A-Version and returns the answer and its body.
+func restDo(t *testing.T, method, url, version string, body io.Reader) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, body)
+	if version != "" {
+		req.Header.Set(VersionHeader, version)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -50,7 +51,9 @@ type Parsed struct {
 //
 // The version is detected from the top-level members: "supportedInterfaces" means v1.0; else
 // "url", or a string "protocolVersion" starting with "0.", means v0.3; anything else is parsed
-// as strict v1.0 ProtoJSON (unknown fields are rejected).
+// as strict v1.0 ProtoJSON (unknown fields are rejected), except that a dual-version card — a
+// v1.0 card with a protocolVersion "0.x" and the v0.3 members beside it, as
+// a2a.DualVersionCardJSON serves it — is read as its v1.0 card, the v0.3 members ignored.
 //
 // A bad signature is not an error: it is a SignatureResult with Verified false. The signatures
 // of a v1.0 card are verified over Canonical(card); those of a v0.3 card over the JCS form of the
@@ -79,7 +82,7 @@ func Parse(ctx context.Context, data []byte, keys KeyResolver) (*Parsed, error) 
 	} else {
 		p.SourceVersion = Version10
 		p.Card = &a2apb.AgentCard{}
-		if err := unmarshalStrict(data, p.Card); err != nil {
+		if err := unmarshalStrict(withoutV03Companions(top, data), p.Card); err != nil {
 			return nil, err
 		}
 	}
@@ -134,6 +137,66 @@ func topLevel(data []byte) (map[string]json.RawMessage, error) {
 		return nil, malformed(err.Error())
 	}
 	return top, nil
+}
+
+// v03Companions are the members a dual-version card (the form a2a.CardHandler serves at the
+// well-known path, for v0.3 and v1.0 readers alike) carries beside the v1.0 card for v0.3
+// clients; a v1.0 reader ignores them.
+var v03Companions = []string{"url", "preferredTransport", "additionalInterfaces", "protocolVersion",
+	"supportsAuthenticatedExtendedCard", "security"}
+
+// schemeKeys are the members of a v1.0 SecurityScheme (its oneof).
+var schemeKeys = []string{"apiKeySecurityScheme", "httpAuthSecurityScheme", "oauth2SecurityScheme",
+	"openIdConnectSecurityScheme", "mtlsSecurityScheme"}
+
+// withoutV03Companions is a v1.0 card without the v0.3 members of a dual-version card (one that
+// says protocolVersion "0.x" beside its supportedInterfaces): the top-level v03Companions and, in a security scheme that has its v1.0 member, the flattened v0.3
+// form beside it ("type", "scheme" …). A card without them is returned as it is.
+func withoutV03Companions(top map[string]json.RawMessage, data []byte) []byte {
+	var pv string
+	if raw, ok := top["protocolVersion"]; !ok || json.Unmarshal(raw, &pv) != nil || !strings.HasPrefix(pv, "0.") {
+		return data // not a dual-version card: its members are judged as v1.0 ones
+	}
+	changed := false
+	for _, k := range v03Companions {
+		if _, ok := top[k]; ok {
+			delete(top, k)
+			changed = true
+		}
+	}
+	var schemes map[string]map[string]json.RawMessage
+	if raw, ok := top["securitySchemes"]; ok && json.Unmarshal(raw, &schemes) == nil {
+		flat := false
+		for _, sc := range schemes {
+			has := false
+			for _, k := range schemeKeys {
+				_, ok := sc[k]
+				has = has || ok
+			}
+			if !has {
+				continue
+			}
+			for k := range sc {
+				if !slices.Contains(schemeKeys, k) {
+					delete(sc, k)
+					flat = true
+				}
+			}
+		}
+		if flat {
+			if raw, err := json.Marshal(schemes); err == nil {
+				top["securitySchemes"], changed = raw, true
+			}
+		}
+	}
+	if !changed {
+		return data
+	}
+	out, err := json.Marshal(top)
+	if err != nil {
+		return data
+	}
+	return out
 }
 
 // isV03 reports whether the top-level members of a card say it is a v0.3 card.

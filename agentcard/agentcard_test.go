@@ -194,6 +194,11 @@ func TestParse_RejectsBrokenRules(t *testing.T) {
 		// URLs.
 		{"relative interface url", func(m map[string]any) { obj(m, "supportedInterfaces", 0)["url"] = "/a2a" }, "INVALID_URL", "supportedInterfaces[0].url"},
 		{"ftp interface url", func(m map[string]any) { obj(m, "supportedInterfaces", 0)["url"] = "ftp://x.example/a2a" }, "INVALID_URL", "supportedInterfaces[0].url"},
+		{"grpc url of a JSON-RPC interface", func(m map[string]any) { obj(m, "supportedInterfaces", 0)["url"] = "grpc://x.example:1" }, "INVALID_URL", "supportedInterfaces[0].url"},
+		{"grpc interface without host", func(m map[string]any) {
+			in := obj(m, "supportedInterfaces", 0)
+			in["protocolBinding"], in["url"] = "GRPC", "grpc:///x"
+		}, "INVALID_URL", "supportedInterfaces[0].url"},
 		{"url without host", func(m map[string]any) { obj(m, "supportedInterfaces", 0)["url"] = "https:///a2a" }, "INVALID_URL", "supportedInterfaces[0].url"},
 		{"url with user info", func(m map[string]any) { obj(m, "supportedInterfaces", 0)["url"] = "https://u:p@x.example/" }, "INVALID_URL", "supportedInterfaces[0].url"},
 		{"unparsable url", func(m map[string]any) { obj(m, "supportedInterfaces", 0)["url"] = "https://x.example/%zz" }, "INVALID_URL", "supportedInterfaces[0].url"},

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -123,6 +124,11 @@ func (v *validator) text(s, field string, limit int) {
 
 // url checks an absolute http(s) URL with a host.
 func (v *validator) url(s, field string) {
+	v.urlOf(s, field, "http", "https")
+}
+
+// urlOf checks an absolute URL of one of schemes with a host.
+func (v *validator) urlOf(s, field string, schemes ...string) {
 	if len(s) > MaxURLLen {
 		v.fail("INVALID_URL", field, "%s is longer than %d characters", field, MaxURLLen)
 		return
@@ -131,8 +137,9 @@ func (v *validator) url(s, field string) {
 	switch {
 	case err != nil:
 		v.fail("INVALID_URL", field, "%s is not a URL", field)
-	case u.Scheme != "http" && u.Scheme != "https":
-		v.fail("INVALID_URL", field, "%s must be an absolute http or https URL", field)
+	case !slices.Contains(schemes, u.Scheme):
+		v.fail("INVALID_URL", field, "%s must be an absolute %s or %s URL", field,
+			strings.Join(schemes[:len(schemes)-1], ", "), schemes[len(schemes)-1])
 	case u.Host == "" || u.Hostname() == "":
 		v.fail("INVALID_URL", field, "%s has no host", field)
 	case u.User != nil:
@@ -233,7 +240,15 @@ func (v *validator) card(c *a2apb.AgentCard) {
 }
 
 func (v *validator) iface(in *a2apb.AgentInterface, f string) {
-	v.requiredURL(in.GetUrl(), f+".url")
+	if strings.EqualFold(in.GetProtocolBinding(), "GRPC") {
+		// A gRPC interface is a host:port reached with or without TLS: grpc:// and grpcs://
+		// (as the SDK's cards write it) besides http:// and https://.
+		if v.required(in.GetUrl(), f+".url") {
+			v.urlOf(in.GetUrl(), f+".url", "http", "https", "grpc", "grpcs")
+		}
+	} else {
+		v.requiredURL(in.GetUrl(), f+".url")
+	}
 	if b := in.GetProtocolBinding(); v.required(b, f+".protocolBinding") {
 		if len(b) > MaxBindingLen || !bindingRE.MatchString(b) {
 			v.fail("INVALID_FIELD", f+".protocolBinding",

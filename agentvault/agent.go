@@ -27,8 +27,9 @@ const (
 	DefaultHeartbeatInterval = 30 * time.Second
 	// DefaultShutdownTimeout is how long Run waits for requests in flight when it stops.
 	DefaultShutdownTimeout = 10 * time.Second
-	// DefaultJSONRPCPath and DefaultRESTPath are where the bindings are served when the card
-	// lists no interface of theirs.
+	// DefaultJSONRPCPath and DefaultRESTPath are the conventional paths of the HTTP bindings
+	// (the examples' and templates' cards use them); an Agent serves each binding where its
+	// card's interface says, and none its card does not list.
 	DefaultJSONRPCPath = "/a2a"
 	DefaultRESTPath    = "/a2a/v1"
 	// readHeaderTimeout bounds reading a request's headers.
@@ -36,10 +37,10 @@ const (
 )
 
 // Agent runs an a2a.Executor as a network agent: it serves the card at
-// /.well-known/agent-card.json, the JSON-RPC binding at the path of the card's JSONRPC
-// interface and the HTTP+JSON binding under the path of its HTTP+JSON interface (each at its
-// Default…Path when the card lists none), the gRPC binding on the host:port of its GRPC
-// interface (or GRPCListener), and — by default, as soon as it has a RegistryURL and a
+// /.well-known/agent-card.json and each binding the card lists — JSON-RPC at the path of its
+// JSONRPC interface, HTTP+JSON under the path of its HTTP+JSON interface (a2a.NewHTTPHandler,
+// so the card and the routes cannot disagree), the gRPC binding on the host:port of its GRPC
+// interface (or GRPCListener) — v0.3 clients included, and — by default, as soon as it has a RegistryURL and a
 // credential (Credential, or its client credentials in Keys) — keeps itself active in
 // discovery with heartbeats (a Heartbeater: at start, then every half of the registry's
 // interval, or every HeartbeatInterval). Run stops it gracefully when its context ends. Executor and Card are required; the rest has defaults.
@@ -122,24 +123,6 @@ func (a *Agent) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// interfacePath is the path of the card's first interface of binding, or def.
-func interfacePath(card *a2apb.AgentCard, binding, def string) string {
-	for _, i := range card.GetSupportedInterfaces() {
-		if !strings.EqualFold(i.GetProtocolBinding(), binding) {
-			continue
-		}
-		u, err := url.Parse(i.GetUrl())
-		if err != nil {
-			continue
-		}
-		if u.Path == "" {
-			return "/"
-		}
-		return u.Path
-	}
-	return def
-}
-
 // authenticator is the auth middleware of the bindings: Auth (its Card defaulting to Card), or
 // DefaultAuthenticator when the card declares security schemes, or nil.
 func (a *Agent) authenticator() (*a2a.Authenticator, error) {
@@ -183,7 +166,10 @@ func (a *Agent) grpcListener() (net.Listener, error) {
 }
 
 // Handler returns the agent's HTTP handler and the a2a.Server behind it; the caller closes the
-// server. Run uses it; it is there for embedding the agent in another server.
+// server. Run uses it; it is there for embedding the agent in another server. The handler is
+// a2a.NewHTTPHandler's: the card at the well-known path and each HTTP binding at the path of its
+// interface in the card, behind Auth (or DefaultAuthenticator) or the Authenticate hook, whose
+// refusals are answered in the binding's format with 401.
 func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
 	if a.Executor == nil {
 		return nil, nil, errors.New("agentvault: Agent.Executor is required")
@@ -193,49 +179,39 @@ func (a *Agent) Handler() (http.Handler, *a2a.Server, error) {
 	}
 	srv := a2a.NewServer(a2a.ServerConfig{Executor: a.Executor, Store: a.Store, Card: a.Card, ExtendedCard: a.ExtendedCard,
 		Push: a.Push, Logger: a.Logger})
-	bopts := []a2a.BindingOption{a2a.WithLogger(a.logger())}
-	var rpc, rest http.Handler = a2a.NewJSONRPCHandler(srv, bopts...), a2a.NewRESTHandler(srv, bopts...)
-	if a.Authenticate == nil {
+	opts := []a2a.MountOption{a2a.WithBindingOptions(a2a.WithLogger(a.logger()))}
+	if a.Authenticate != nil {
+		opts = append(opts, a2a.WithMiddleware(a.authenticateHook))
+	} else {
 		auth, err := a.authenticator()
 		if err != nil {
 			_ = srv.Close()
 			return nil, nil, err
 		}
 		if auth != nil {
-			rpc, rest = auth.Middleware(a2a.BindingJSONRPC, rpc), auth.Middleware(a2a.BindingHTTPJSON, rest)
+			opts = append(opts, a2a.WithAuthenticator(auth))
 		}
 	}
-	card := a2a.CardHandler(a.Card)
-	rpcPath := interfacePath(a.Card, a2a.BindingJSONRPC, DefaultJSONRPCPath)
-	restPath := strings.TrimRight(interfacePath(a.Card, a2a.BindingHTTPJSON, DefaultRESTPath), "/")
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if p == a2a.WellKnownCardPath || p == a2a.WellKnownCardPathLegacy {
-			card.ServeHTTP(w, r)
-			return
-		}
-		isRPC := p == rpcPath && r.Method == http.MethodPost
-		isREST := !isRPC && (restPath == "" || p == restPath || strings.HasPrefix(p, restPath+"/"))
-		if !isRPC && !isREST {
-			http.NotFound(w, r)
-			return
-		}
-		if a.Authenticate != nil {
-			caller, err := a.Authenticate(r)
-			if err != nil {
-				w.Header().Set("WWW-Authenticate", "Bearer")
-				http.Error(w, "unauthenticated: "+err.Error(), http.StatusUnauthorized)
-				return
-			}
-			r = r.WithContext(a2a.WithCaller(r.Context(), caller))
-		}
-		if isRPC {
-			rpc.ServeHTTP(w, r)
-			return
-		}
-		http.StripPrefix(restPath, rest).ServeHTTP(w, r)
-	})
+	h, err := a2a.NewHTTPHandler(srv, a.Card, opts...)
+	if err != nil {
+		_ = srv.Close()
+		return nil, nil, fmt.Errorf("agentvault: %w", err)
+	}
 	return h, srv, nil
+}
+
+// authenticateHook is the Authenticate hook as binding middleware: the caller in the request's
+// context, or a 401 in the binding's error format.
+func (a *Agent) authenticateHook(binding string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, err := a.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			a2a.WriteError(w, r, binding, &a2a.Error{Code: a2a.CodeUnauthenticated, Message: "unauthenticated: " + err.Error()})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(a2a.WithCaller(r.Context(), caller)))
+	})
 }
 
 // DefaultAuthenticator is the auth middleware of an agent whose card declares security

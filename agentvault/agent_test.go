@@ -161,7 +161,8 @@ func TestAgent_EndToEnd(t *testing.T) {
 func TestAgent_ServesPathsAndAuthenticates(t *testing.T) {
 	ln, base := listen(t)
 	card, err := agentvault.NewClient(agentvault.WithKeyStore(agentvault.EnvStore{Environ: func() []string { return nil }})).Target(context.Background(), writeCard(t, testCard("Root", base, map[string]any{
-		"supportedInterfaces": []map[string]any{{"url": base, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}}})))
+		"supportedInterfaces": []map[string]any{{"url": base, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+			{"url": base + agentvault.DefaultRESTPath, "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"}}})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,9 +193,14 @@ func TestAgent_ServesPathsAndAuthenticates(t *testing.T) {
 	if res, err := rest.SendMessage(context.Background(), &a2apb.SendMessageRequest{Message: agentvault.UserMessage("r")}); err != nil || agentvault.AnswerText(res) != "echo: r" {
 		t.Fatalf("HTTP+JSON at the default path = %v, %v", res, err)
 	}
+	// A refusal of the hook is the binding's own 401 error.
 	anon, _ := a2a.NewClient(base, a2a.BindingJSONRPC)
-	if _, err := anon.SendMessage(context.Background(), &a2apb.SendMessageRequest{Message: agentvault.UserMessage("x")}); err == nil {
-		t.Fatal("an unauthenticated request was served")
+	if _, err := anon.SendMessage(context.Background(), &a2apb.SendMessageRequest{Message: agentvault.UserMessage("x")}); !errors.Is(err, a2a.ErrUnauthenticated) {
+		t.Fatalf("an unauthenticated JSON-RPC request: %v", err)
+	}
+	anonREST, _ := a2a.NewClient(base+agentvault.DefaultRESTPath, a2a.BindingHTTPJSON)
+	if _, err := anonREST.GetTask(context.Background(), &a2apb.GetTaskRequest{Id: "x"}); !errors.Is(err, a2a.ErrUnauthenticated) {
+		t.Fatalf("an unauthenticated HTTP+JSON request: %v", err)
 	}
 	// The card is public.
 	if resp, err := http.Get(base + a2a.WellKnownCardPath); err != nil || resp.StatusCode != 200 {
@@ -220,6 +226,10 @@ func TestAgent_RunRefusesIncompleteConfig(t *testing.T) {
 		t.Fatal("ran without a card")
 	}
 	card := &a2apb.AgentCard{Name: "x"}
+	if err := (&agentvault.Agent{Executor: echo{}, Card: card}).Run(ctx); err == nil || !strings.Contains(err.Error(), "interface") {
+		t.Fatalf("a card without interfaces = %v", err)
+	}
+	card.SupportedInterfaces = []*a2apb.AgentInterface{{Url: "http://127.0.0.1:1/a2a", ProtocolBinding: a2a.BindingJSONRPC, ProtocolVersion: "1.0"}}
 	if err := (&agentvault.Agent{Executor: echo{}, Card: card, RegistryURL: "http://registry.invalid"}).Run(ctx); err == nil ||
 		!strings.Contains(err.Error(), "no credential") {
 		t.Fatalf("heartbeats without a credential = %v", err)

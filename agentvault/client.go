@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/agentcard"
@@ -77,7 +79,9 @@ type Target struct {
 	// A2A is the client of the chosen interface.
 	A2A *a2a.Client
 
-	at time.Time
+	at      time.Time
+	uses    int  // calls of the Client in flight on A2A
+	retired bool // out of the cache: A2A is closed once uses is 0
 }
 
 // RefKind is what a reference names.
@@ -106,7 +110,8 @@ func KindOfRef(ref string) RefKind {
 	}
 }
 
-// Resolve returns the A2A client of the agent ref names.
+// Resolve returns the A2A client of the agent ref names (Target's A2A; see Target for how
+// long it stays open).
 func (c *Client) Resolve(ctx context.Context, ref string) (*a2a.Client, error) {
 	t, err := c.Target(ctx, ref)
 	if err != nil {
@@ -115,32 +120,122 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*a2a.Client, error) {
 	return t.A2A, nil
 }
 
-// Target resolves ref (from the cache when fresh).
+// Target resolves ref (from the cache when fresh). The target's A2A client belongs to the
+// cache: when the target leaves it — Forget, Close, a refreshed card that differs after
+// CardCacheTTL, or the cache overflowing — its connection (a gRPC binding's) is closed, once
+// the calls the Client itself makes on it have ended. Call Target again rather than keep one.
 func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
+	return c.target(ctx, ref, false)
+}
+
+// target is Target; with hold, the target is counted as in use until release.
+func (c *Client) target(ctx context.Context, ref string, hold bool) (*Target, error) {
 	c.mu.Lock()
-	t, ok := c.targets[ref]
-	c.mu.Unlock()
-	if ok && c.s.now().Sub(t.at) < CardCacheTTL {
-		return t, nil
+	old, ok := c.targets[ref]
+	if ok && c.s.now().Sub(old.at) < CardCacheTTL {
+		if hold {
+			old.uses++
+		}
+		c.mu.Unlock()
+		return old, nil
 	}
+	c.mu.Unlock()
 	t, err := c.resolve(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	var closing []*Target
 	c.mu.Lock()
-	if len(c.targets) >= maxCachedTargets {
-		clear(c.targets)
+	switch cur, ok := c.targets[ref]; {
+	case ok && c.s.now().Sub(cur.at) < CardCacheTTL && cur != old:
+		closing = append(closing, t) // resolved meanwhile by another call: keep that one
+		t = cur
+	case ok && proto.Equal(cur.Card, t.Card) && cur.ID == t.ID && cur.CardURL == t.CardURL:
+		closing = append(closing, t) // the card did not change: keep the client (and its conn)
+		cur.at = t.at
+		t = cur
+	default:
+		if ok {
+			closing = append(closing, c.retire(cur)...)
+		}
+		if len(c.targets) >= maxCachedTargets {
+			for _, x := range c.targets {
+				closing = append(closing, c.retire(x)...)
+			}
+			clear(c.targets)
+		}
+		c.targets[ref] = t
 	}
-	c.targets[ref] = t
+	if hold {
+		t.uses++
+	}
 	c.mu.Unlock()
+	closeTargets(closing)
 	return t, nil
 }
 
-// Forget drops ref from the cache (after its card changed).
+// retire marks t as out of the cache (c.mu held) and returns it when it is to be closed now.
+func (c *Client) retire(t *Target) []*Target {
+	t.retired = true
+	if t.uses == 0 {
+		return []*Target{t}
+	}
+	return nil
+}
+
+// release ends a use of t (target with hold); a retired target is closed after its last use.
+func (c *Client) release(t *Target) {
+	c.mu.Lock()
+	t.uses--
+	last := t.retired && t.uses == 0
+	c.mu.Unlock()
+	if last {
+		closeTargets([]*Target{t})
+	}
+}
+
+func closeTargets(ts []*Target) {
+	for _, t := range ts {
+		if t.A2A != nil {
+			_ = t.A2A.Close()
+		}
+	}
+}
+
+// Forget drops ref from the cache (after its card changed) and closes its client's
+// connection once the calls in flight on it have ended.
 func (c *Client) Forget(ref string) {
 	c.mu.Lock()
-	delete(c.targets, ref)
+	var closing []*Target
+	if t, ok := c.targets[ref]; ok {
+		delete(c.targets, ref)
+		closing = c.retire(t)
+	}
 	c.mu.Unlock()
+	closeTargets(closing)
+}
+
+// Close forgets every target (Forget): their connections are closed once the calls in flight
+// on them have ended. The Client stays usable; later calls resolve again.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	var closing []*Target
+	for ref, t := range c.targets {
+		delete(c.targets, ref)
+		closing = append(closing, c.retire(t)...)
+	}
+	c.mu.Unlock()
+	closeTargets(closing)
+	return nil
+}
+
+// use resolves ref for one call of the Client: the target's client stays open until done.
+func (c *Client) use(ctx context.Context, ref string) (*a2a.Client, func(), error) {
+	t, err := c.target(ctx, ref, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.A2A, func() { c.release(t) }, nil
 }
 
 func (c *Client) resolve(ctx context.Context, ref string) (*Target, error) {
@@ -307,10 +402,11 @@ func (c *Client) Send(ctx context.Context, ref, text string) (*a2apb.SendMessage
 
 // SendMessage sends a full request to the agent ref names.
 func (c *Client) SendMessage(ctx context.Context, ref string, req *a2apb.SendMessageRequest) (*a2apb.SendMessageResponse, error) {
-	a, err := c.Resolve(ctx, ref)
+	a, done, err := c.use(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return a.SendMessage(ctx, req)
 }
 
@@ -322,11 +418,12 @@ func (c *Client) Stream(ctx context.Context, ref, text string) iter.Seq2[*a2apb.
 // StreamMessage sends a full request to the agent ref names and yields its events.
 func (c *Client) StreamMessage(ctx context.Context, ref string, req *a2apb.SendMessageRequest) iter.Seq2[*a2apb.StreamResponse, error] {
 	return func(yield func(*a2apb.StreamResponse, error) bool) {
-		a, err := c.Resolve(ctx, ref)
+		a, done, err := c.use(ctx, ref)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
+		defer done()
 		for ev, err := range a.SendStreamingMessage(ctx, req) {
 			if !yield(ev, err) {
 				return
@@ -337,19 +434,21 @@ func (c *Client) StreamMessage(ctx context.Context, ref string, req *a2apb.SendM
 
 // GetTask returns task id of the agent ref names.
 func (c *Client) GetTask(ctx context.Context, ref, id string) (*a2apb.Task, error) {
-	a, err := c.Resolve(ctx, ref)
+	a, done, err := c.use(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return a.GetTask(ctx, &a2apb.GetTaskRequest{Id: id})
 }
 
 // ListTasks lists the caller's tasks at the agent ref names.
 func (c *Client) ListTasks(ctx context.Context, ref string, req *a2apb.ListTasksRequest) (*a2apb.ListTasksResponse, error) {
-	a, err := c.Resolve(ctx, ref)
+	a, done, err := c.use(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if req == nil {
 		req = &a2apb.ListTasksRequest{}
 	}
@@ -358,21 +457,23 @@ func (c *Client) ListTasks(ctx context.Context, ref string, req *a2apb.ListTasks
 
 // CancelTask cancels task id at the agent ref names.
 func (c *Client) CancelTask(ctx context.Context, ref, id string) (*a2apb.Task, error) {
-	a, err := c.Resolve(ctx, ref)
+	a, done, err := c.use(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return a.CancelTask(ctx, &a2apb.CancelTaskRequest{Id: id})
 }
 
 // Resubscribe yields task id's current state, then its live events (SubscribeToTask).
 func (c *Client) Resubscribe(ctx context.Context, ref, id string) iter.Seq2[*a2apb.StreamResponse, error] {
 	return func(yield func(*a2apb.StreamResponse, error) bool) {
-		a, err := c.Resolve(ctx, ref)
+		a, done, err := c.use(ctx, ref)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
+		defer done()
 		for ev, err := range a.SubscribeToTask(ctx, &a2apb.SubscribeToTaskRequest{Id: id}) {
 			if !yield(ev, err) {
 				return
@@ -384,10 +485,11 @@ func (c *Client) Resubscribe(ctx context.Context, ref, id string) iter.Seq2[*a2a
 // SetPushConfig asks the agent ref names to POST task taskID's events to webhookURL, with
 // token echoed in each notification (may be empty).
 func (c *Client) SetPushConfig(ctx context.Context, ref, taskID, webhookURL, token string) (*a2apb.TaskPushNotificationConfig, error) {
-	a, err := c.Resolve(ctx, ref)
+	a, done, err := c.use(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return a.CreateTaskPushNotificationConfig(ctx, &a2apb.TaskPushNotificationConfig{TaskId: taskID, Url: webhookURL, Token: token})
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -126,10 +127,10 @@ func TestClient_ResolvesURLAndCardFileAndCaches(t *testing.T) {
 
 func TestClient_ChoosesTheFirstSpokenBinding(t *testing.T) {
 	ctx := context.Background()
-	// gRPC over v0.3 first (not spoken), then HTTP+JSON: the client must use HTTP+JSON.
+	// HTTP+JSON over v0.3 first (not spoken), then HTTP+JSON v1.0: the client must use the latter.
 	ta, _ := serveTestAgent(t, func(base string) []byte {
 		return testCard("Rest First", base, map[string]any{"supportedInterfaces": []map[string]any{
-			{"url": base + "/grpc", "protocolBinding": "GRPC", "protocolVersion": "0.3"},
+			{"url": base + "/a2a/v1", "protocolBinding": "HTTP+JSON", "protocolVersion": "0.3"},
 			{"url": base + "/a2a/v1", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
 		}})
 	})
@@ -248,5 +249,121 @@ func TestClient_UsesGRPCWhenTheCardPrefersIt(t *testing.T) {
 	defer mu.Unlock()
 	if len(versions) != 1 || versions[0] != "1.0" {
 		t.Fatalf("gRPC calls = %v", versions)
+	}
+}
+
+// countingListener counts the connections it accepted that are still open.
+type countingListener struct {
+	net.Listener
+	open atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.open.Add(1)
+	return &countedConn{Conn: c, l: l}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	l    *countingListener
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.l.open.Add(-1) })
+	return c.Conn.Close()
+}
+
+// waitOpen waits until l has want open connections.
+func waitOpen(t *testing.T, l *countingListener, want int32, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for l.open.Load() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d open gRPC connections, want %d", what, l.open.Load(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClient_ForgetClosesGRPCConnections: the gRPC connection of a target is closed when the
+// client forgets it (Forget, Close) — after the calls in flight on it end, not under them —
+// and kept across a card refresh that finds the same card.
+func TestClient_ForgetClosesGRPCConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	srv := a2a.NewServer(a2a.ServerConfig{Executor: echo{}})
+	gs := a2a.NewGRPCServer(srv, nil, nil)
+	go func() { _ = gs.Serve(cl) }()
+	t.Cleanup(gs.Stop)
+	cardFile := writeCard(t, testCard("Fast", "http://127.0.0.1:1", map[string]any{"supportedInterfaces": []map[string]any{
+		{"url": "grpc://" + ln.Addr().String(), "protocolBinding": "GRPC", "protocolVersion": "1.0"}}}))
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	client := agentvault.NewClient(agentvault.WithKeyStore(agentvault.EnvStore{Environ: func() []string { return nil }}),
+		agentvault.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
+	ctx := context.Background()
+
+	send := func() {
+		t.Helper()
+		if res, err := client.Send(ctx, cardFile, "hi"); err != nil || agentvault.AnswerText(res) != "echo: hi" {
+			t.Fatalf("send = %v, %v", res, err)
+		}
+	}
+	send()
+	waitOpen(t, cl, 1, "after a call")
+	send()
+	waitOpen(t, cl, 1, "after a second call (one connection per target)")
+
+	// A refresh after the cache TTL that finds the same card keeps the client and its conn.
+	now.Add(int64(2 * agentvault.CardCacheTTL))
+	send()
+	time.Sleep(50 * time.Millisecond)
+	waitOpen(t, cl, 1, "after a refresh of an unchanged card")
+
+	client.Forget(cardFile)
+	waitOpen(t, cl, 0, "after Forget")
+
+	// Forget during a stream: the connection stays until the stream ends.
+	n := 0
+	for _, err := range client.Stream(ctx, cardFile, "streamed") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 1 {
+			client.Forget(cardFile)
+			time.Sleep(50 * time.Millisecond)
+			waitOpen(t, cl, 1, "Forget during a stream")
+		}
+	}
+	waitOpen(t, cl, 0, "after the forgotten target's stream ended")
+
+	// A changed card after the TTL replaces the target and closes the old connection.
+	send()
+	waitOpen(t, cl, 1, "after a call")
+	writeCardAt(t, cardFile, testCard("Faster", "http://127.0.0.1:1", map[string]any{"supportedInterfaces": []map[string]any{
+		{"url": "grpc://" + ln.Addr().String(), "protocolBinding": "GRPC", "protocolVersion": "1.0"}}}))
+	now.Add(int64(2 * agentvault.CardCacheTTL))
+	send()
+	time.Sleep(50 * time.Millisecond)
+	waitOpen(t, cl, 1, "after a refresh to a changed card (old closed, new open)")
+
+	if err := client.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitOpen(t, cl, 0, "after Close")
+}
+
+func writeCardAt(t *testing.T, path string, card []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, card, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

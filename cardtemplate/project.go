@@ -32,7 +32,21 @@ type ProjectOptions struct {
 	// Skeletons that need settings take their defaults from them, falling back to the
 	// template's defaults: the llm skeleton its model, base_url and system_prompt.
 	Values map[string]any
+	// SDKVersion is the version of the Sovereign module (SDKModule) the project requires
+	// ("v0.0.0" when empty: then SDKDir is needed to build it).
+	SDKVersion string
+	// SDKDir, when set, is a local copy of the Sovereign module the project's go.mod replaces
+	// the required version with (a replace directive).
+	SDKDir string
 }
+
+// SDKModule is the module path of the Sovereign SDK the generated projects build on.
+const SDKModule = "github.com/sovereign-stack/sovereign"
+
+// GoVersion is the go directive of the generated projects: the Sovereign module's own.
+const GoVersion = "1.26.0"
+
+var sdkVersionPattern = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$`)
 
 var modulePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*$`)
 
@@ -43,6 +57,7 @@ func projectFiles(k Kind) []projectFile {
 	return []projectFile{
 		{"go.mod", "projects/common/go.mod.tmpl"},
 		{"main.go", "projects/common/main.go.tmpl"},
+		{"main_test.go", "projects/common/main_test.go.tmpl"},
 		{"agent.go", "projects/" + string(k) + "/agent.go.tmpl"},
 		{"README.md", "projects/common/README.md.tmpl"},
 		{".gitignore", "projects/common/gitignore.tmpl"},
@@ -50,8 +65,11 @@ func projectFiles(k Kind) []projectFile {
 }
 
 // WriteProject writes a runnable Go agent project for the template t and its rendered card to
-// dir: go.mod (module opts.Module, no dependencies beyond the standard library), main.go (serves
-// the card and the A2A JSON-RPC binding), agent.go (the kind's logic), agent-card.json,
+// dir, built on the Sovereign SDK: go.mod (module opts.Module, requiring SDKModule at
+// opts.SDKVersion, replaced by opts.SDKDir when set, whose go.sum seeds the project's; run `go
+// mod tidy` before building),
+// main.go (runs an agentvault.Agent: the card and every binding it lists), main_test.go (runs
+// the agent and sends it the example), agent.go (the kind's a2a.Executor), agent-card.json,
 // README.md and .gitignore.
 //
 // dir must not exist or be an empty directory (else DIR_NOT_EMPTY). The project is written to a
@@ -96,12 +114,31 @@ func WriteProject(dir string, t Template, card []byte, opts ProjectOptions) erro
 	pretty.WriteByte('\n')
 
 	data := projectData{Module: module, Binary: binary, Template: t.Name, Kind: string(t.Kind), CardName: parsed.Card.GetName(),
-		URL: endpoint.String(), Path: endpoint.Path, Port: endpoint.Port(), Values: settings(t, opts.Values)}
+		URL: endpoint.String(), Path: endpoint.Path, Port: endpoint.Port(), Values: settings(t, opts.Values),
+		GoVersion: GoVersion, SDKVersion: opts.SDKVersion, SDKDir: opts.SDKDir}
+	if data.SDKVersion == "" {
+		data.SDKVersion = "v0.0.0"
+	}
+	if !sdkVersionPattern.MatchString(data.SDKVersion) {
+		return fieldErr(ErrInvalidModule, "sdk_version", fmt.Sprintf("the SDK version %q is not a module version such as v1.2.3", data.SDKVersion))
+	}
 	if data.Port == "" {
 		data.Port = "8080"
 	}
-	data.KindDoc, data.Example = kindDoc(t.Kind)
+	data.KindDoc, data.Example, data.ExampleAnswer = kindDoc(t.Kind)
 	files := map[string][]byte{"agent-card.json": pretty.Bytes()}
+	if opts.SDKDir != "" {
+		// The SDK's requirements and checksums are the project's dependencies' too: the
+		// project builds at once, offline, and `go mod tidy` prunes what it does not use.
+		mod, err := os.ReadFile(filepath.Join(opts.SDKDir, "go.mod"))
+		if err != nil {
+			return fmt.Errorf("cardtemplate: the SDK at %s: %w", opts.SDKDir, err)
+		}
+		data.SDKRequires = requirements(mod)
+		if sum, err := os.ReadFile(filepath.Join(opts.SDKDir, "go.sum")); err == nil {
+			files["go.sum"] = sum
+		}
+	}
 	for _, f := range projectFiles(t.Kind) {
 		b, err := renderSkeleton(f.skeleton, data)
 		if err != nil {
@@ -114,18 +151,45 @@ func WriteProject(dir string, t Template, card []byte, opts ProjectOptions) erro
 
 // projectData is what the skeletons are executed with.
 type projectData struct {
-	Module, Binary, Template, Kind, KindDoc, CardName, URL, Path, Port, Example string
-	Values                                                                      map[string]string
+	Module, Binary, Template, Kind, KindDoc, CardName, URL, Path, Port, Example, ExampleAnswer string
+	GoVersion, SDKVersion, SDKDir                                                              string
+	SDKRequires                                                                                []string
+	Values                                                                                     map[string]string
 }
 
-func kindDoc(k Kind) (doc, example string) {
+// requirements are the "path version" lines of a go.mod's require directives, each marked
+// indirect (the project imports the SDK, not them).
+func requirements(mod []byte) []string {
+	var out []string
+	block := false
+	for _, line := range strings.Split(string(mod), "\n") {
+		line, _, _ = strings.Cut(line, "//")
+		f := strings.Fields(line)
+		switch {
+		case block && len(f) == 1 && f[0] == ")":
+			block = false
+		case block && len(f) == 2:
+			out = append(out, f[0]+" "+f[1])
+		case len(f) == 2 && f[0] == "require" && f[1] == "(":
+			block = true
+		case len(f) == 3 && f[0] == "require":
+			out = append(out, f[1]+" "+f[2])
+		}
+	}
+	return out
+}
+
+// kindDoc describes a kind, with an example message and the answer the generated test expects
+// (the llm test's stand-in model prefixes "model says: ").
+func kindDoc(k Kind) (doc, example, answer string) {
 	switch k {
 	case KindLLM:
-		return "an LLM-wrapper agent: it asks an OpenAI-compatible chat/completions API", "What is the A2A protocol?"
+		return "an LLM-wrapper agent: it asks an OpenAI-compatible chat/completions API", "What is the A2A protocol?",
+			"model says: What is the A2A protocol?"
 	case KindTool:
-		return "a tool agent: deterministic tools, one per skill", "calculate: (1 + 2) * 3"
+		return "a tool agent: deterministic tools, one per skill", "calculate: (1 + 2) * 3", "9"
 	default:
-		return "an echo agent: it replies with what it is sent", "hello, agent"
+		return "an echo agent: it replies with what it is sent", "hello, agent", "hello, agent"
 	}
 }
 

@@ -21,13 +21,20 @@ import (
 	"github.com/sovereign-stack/sovereign/cardtemplate"
 )
 
-// TestWriteProject_BuildsAndServes generates each built-in's project, builds and vets it
-// offline with its own go.mod, runs it, and talks to it: the card (with ETag and 304) and
-// SendMessage, plus the JSON-RPC errors.
+// TestWriteProject_BuildsAndServes generates each built-in's project on this module (a replace
+// directive), tidies, builds, vets and tests it offline, runs it, and talks to it: the card (with
+// ETag and 304) and SendMessage, plus the JSON-RPC errors.
 func TestWriteProject_BuildsAndServes(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("the go command is not on PATH: cannot build generated projects")
+	}
+	if testing.Short() {
+		t.Skip("builds three projects on the SDK")
+	}
+	sdkDir, err := filepath.Abs("..") // this module: the generated go.mod replaces the SDK with it
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, b := range cardtemplate.Builtins() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -41,7 +48,8 @@ func TestWriteProject_BuildsAndServes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := cardtemplate.WriteProject(dir, b, card, cardtemplate.ProjectOptions{Module: "example.com/test/" + b.Name, Values: values}); err != nil {
+			if err := cardtemplate.WriteProject(dir, b, card, cardtemplate.ProjectOptions{Module: "example.com/test/" + b.Name, Values: values,
+				SDKDir: sdkDir}); err != nil {
 				t.Fatal(err)
 			}
 			bin := filepath.Join(t.TempDir(), "agent")
@@ -50,6 +58,7 @@ func TestWriteProject_BuildsAndServes(t *testing.T) {
 			}
 			goCmd(t, goBin, dir, "build", "./...")
 			goCmd(t, goBin, dir, "vet", "./...")
+			goCmd(t, goBin, dir, "test", "./...") // the project's own test: the agent answers its example
 			goCmd(t, goBin, dir, "build", "-o", bin, ".")
 
 			env := []string{}
@@ -204,7 +213,10 @@ type rpcAnswer struct {
 
 func post(t *testing.T, base, body string) rpcAnswer {
 	t.Helper()
-	resp, err := http.Post(base+"/a2a", "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, base+"/a2a", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("A2A-Version", "1.0")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +276,18 @@ func checkRPC(t *testing.T, base string, kind cardtemplate.Kind) {
 		wantRPCError(t, send(t, base, "x", `{"skill":"shell"}`), -32602, "unknown tool")
 	}
 	wantRPCError(t, post(t, base, `{"jsonrpc":"2.0","id":1,"method":"Nope","params":{}}`), -32601, "Nope")
-	wantRPCError(t, post(t, base, `{"jsonrpc":"2.0","id":1,`), -32700, "parse error")
-	wantRPCError(t, post(t, base, `{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"role":"ROLE_AGENT"}}}`), -32602, "invalid params")
-	wantRPCError(t, post(t, base, `[]`), -32600, "batch")
+	wantRPCError(t, post(t, base, `{"jsonrpc":"2.0","id":1,`), -32700, "JSON")
+	wantRPCError(t, post(t, base, `{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"role":"ROLE_AGENT"}}}`), -32602, "")
+	wantRPCError(t, post(t, base, `[]`), -32600, "")
+}
+
+// TestGoVersion: the generated projects' go directive is this module's.
+func TestGoVersion(t *testing.T) {
+	mod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mod), "\ngo "+cardtemplate.GoVersion+"\n") {
+		t.Fatalf("cardtemplate.GoVersion %s is not the go directive of go.mod", cardtemplate.GoVersion)
+	}
 }

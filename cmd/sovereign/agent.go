@@ -9,11 +9,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/cardtemplate"
 	"github.com/sovereign-stack/sovereign/registry/registryhttp"
 )
@@ -33,8 +37,8 @@ func newAgent() *cobra.Command {
 
 func newAgentNew() *cobra.Command {
 	var (
-		tmpl, module, registryURL string
-		params                    []string
+		tmpl, module, registryURL, sdk string
+		params                         []string
 	)
 	c := &cobra.Command{
 		Use:   "new --template NAME [--param key=value ...] [--module PATH] [--registry URL] DIR",
@@ -52,12 +56,22 @@ func newAgentNew() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := cardtemplate.WriteProject(dir, t, card, cardtemplate.ProjectOptions{Module: module, Values: values}); err != nil {
+			opts, err := sdkOptions(sdk)
+			if err != nil {
+				return err
+			}
+			opts.Module, opts.Values = module, values
+			if err := cardtemplate.WriteProject(dir, t, card, opts); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "wrote %s (template %s, %s agent): go.mod main.go agent.go agent-card.json README.md .gitignore\n", dir, t.Name, t.Kind)
-			fmt.Fprintf(out, "run it:\n  cd %s && go run .\n", shellQuote(dir))
+			fmt.Fprintf(out, "wrote %s (template %s, %s agent on the Sovereign SDK): go.mod main.go main_test.go agent.go agent-card.json README.md .gitignore\n", dir, t.Name, t.Kind)
+			if opts.SDKDir != "" {
+				fmt.Fprintf(out, "the SDK is the copy at %s (a replace directive in go.mod)\n", opts.SDKDir)
+				fmt.Fprintf(out, "run it:\n  cd %s && go run .\n", shellQuote(dir))
+			} else {
+				fmt.Fprintf(out, "run it:\n  cd %s && go mod tidy && go run .\n", shellQuote(dir))
+			}
 			return nil
 		},
 	}
@@ -66,7 +80,53 @@ func newAgentNew() *cobra.Command {
 	f.StringArrayVar(&params, "param", nil, "parameter value key=value (repeatable; lists comma-separated)")
 	f.StringVar(&module, "module", "", `module path of the project's go.mod (default "example.com/" + the directory's name)`)
 	f.StringVar(&registryURL, "registry", "", "base URL of a registry to fetch the template from (default: built-ins, offline)")
+	f.StringVar(&sdk, "sdk", "", "a local copy of the Sovereign module for the project's go.mod to use (default: this release's version, or the checkout the command runs in)")
 	return c
+}
+
+// sdkOptions says where a generated project finds the Sovereign SDK: the directory dir (--sdk)
+// when given; else this binary's release version; else the checkout of the Sovereign module
+// that holds the working directory (a development build run from its source). It fails when
+// none applies: a project that cannot build is worse than a clear message.
+func sdkOptions(dir string) (cardtemplate.ProjectOptions, error) {
+	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err == nil && !isSDKDir(abs) {
+			err = fmt.Errorf("%s is not a copy of the %s module (its go.mod says otherwise)", dir, cardtemplate.SDKModule)
+		}
+		if err != nil {
+			return cardtemplate.ProjectOptions{}, fmt.Errorf("--sdk: %w", err)
+		}
+		return cardtemplate.ProjectOptions{SDKDir: abs}, nil
+	}
+	if releaseVersion.MatchString(buildinfo.Version) {
+		return cardtemplate.ProjectOptions{SDKVersion: buildinfo.Version}, nil
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			if isSDKDir(d) {
+				return cardtemplate.ProjectOptions{SDKDir: d}, nil
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return cardtemplate.ProjectOptions{}, fmt.Errorf("this is a development build (version %s) and the working directory is not in a checkout of %s: "+
+		"pass --sdk DIR, a checkout of it, for the project's go.mod to use", buildinfo.Version, cardtemplate.SDKModule)
+}
+
+// releaseVersion matches the version of a released binary (v1.2.3, v1.2.3-rc.1).
+var releaseVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+// isSDKDir reports whether dir holds the Sovereign module's go.mod.
+func isSDKDir(dir string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	return strings.TrimSpace(first) == "module "+cardtemplate.SDKModule
 }
 
 func builtinNames() []string {

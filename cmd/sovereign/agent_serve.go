@@ -19,9 +19,9 @@ import (
 
 func newAgentServe() *cobra.Command {
 	var (
-		tmpl, registryURL, addr, dir string
-		params                       []string
-		hb                           agentFlags
+		tmpl, registryURL, addr, dir, sdk string
+		params                            []string
+		hb                                agentFlags
 	)
 	c := &cobra.Command{
 		Use:   "serve --template NAME [--param key=value ...] [--addr HOST:PORT] [--dir DIR] [--agent ID]",
@@ -30,8 +30,9 @@ func newAgentServe() *cobra.Command {
 'sovereign agent new' (to --dir, or a temporary directory removed afterwards), builds it with the
 go command and runs it until interrupted. The agent listens on the port of its card's URL (set it
 with --param url=http://127.0.0.1:9000/a2a) or on --addr, serves its card at
-/.well-known/agent-card.json and answers A2A SendMessage. It needs the go command on the PATH; the
-generated project uses only the standard library, so it builds offline. With --agent ID (an agent
+/.well-known/agent-card.json and every binding its card lists (agentvault.Agent). It needs the go
+command on the PATH; the generated project is built on the Sovereign SDK (--sdk, or as for 'agent
+new'), whose dependencies are in the module cache after one build of it. With --agent ID (an agent
 registered with 'sovereign agent register') serve also heartbeats to --agent-registry as that
 agent while it runs, so that discovery keeps listing it as active.`,
 		Example: `  sovereign agent serve --template echo-agent --param url=http://127.0.0.1:9000/a2a
@@ -63,7 +64,12 @@ agent while it runs, so that discovery keeps listing it as active.`,
 				defer os.RemoveAll(tmp)
 				dir = filepath.Join(tmp, t.Name)
 			}
-			if err := cardtemplate.WriteProject(dir, t, card, cardtemplate.ProjectOptions{Values: values}); err != nil {
+			opts, err := sdkOptions(sdk)
+			if err != nil {
+				return err
+			}
+			opts.Values = values
+			if err := cardtemplate.WriteProject(dir, t, card, opts); err != nil {
 				return err
 			}
 			bin := filepath.Join(dir, "agent")
@@ -104,6 +110,7 @@ agent while it runs, so that discovery keeps listing it as active.`,
 	f.StringVar(&registryURL, "registry", "", "base URL of a registry to fetch the template from (default: built-ins, offline)")
 	f.StringVar(&addr, "addr", "", "listen address (default: the port of the card's URL)")
 	f.StringVar(&dir, "dir", "", "where to write the project (default: a temporary directory)")
+	f.StringVar(&sdk, "sdk", "", "a local copy of the Sovereign module to build the agent with (default: as for 'agent new')")
 	f.StringVar(&hb.agent, "agent", "", "heartbeat as this registered agent while the agent runs")
 	f.StringVar(&hb.registry, "agent-registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "with --agent, the registry to heartbeat to (env SOVEREIGN_REGISTRY)")
 	return c

@@ -56,8 +56,15 @@ func TestAgentNew_BuiltinOffline(t *testing.T) {
 		t.Fatalf("agent.go does not default to the model given:\n%s", agentGo)
 	}
 	mod, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if !strings.HasPrefix(string(mod), "module example.com/me/helper\n") {
+	root, _ := filepath.Abs("../..") // run from this checkout, the project builds on it
+	if !strings.HasPrefix(string(mod), "module example.com/me/helper\n") ||
+		!strings.Contains(string(mod), "require github.com/sovereign-stack/sovereign v0.0.0\n") ||
+		!strings.Contains(string(mod), "replace github.com/sovereign-stack/sovereign => \""+root+"\"") {
 		t.Fatalf("go.mod = %s", mod)
+	}
+	mainGo, _ := os.ReadFile(filepath.Join(dir, "main.go"))
+	if !strings.Contains(string(mainGo), "agentvault.Agent{") {
+		t.Fatalf("main.go does not run an agentvault.Agent:\n%s", mainGo)
 	}
 }
 
@@ -73,6 +80,7 @@ func TestAgentNew_Errors(t *testing.T) {
 	}{
 		{"no template", []string{"agent", "new", filepath.Join(t.TempDir(), "a")}, "--template is required"},
 		{"unknown template", []string{"agent", "new", "--template", "nope", filepath.Join(t.TempDir(), "a")}, "no built-in template"},
+		{"not an SDK", []string{"agent", "new", "--template", "echo-agent", "--sdk", t.TempDir(), filepath.Join(t.TempDir(), "a")}, "--sdk"},
 		{"unknown param", []string{"agent", "new", "--template", "echo-agent", "--param", "colour=red", filepath.Join(t.TempDir(), "a")}, "UNKNOWN_PARAMETER"},
 		{"bad param syntax", []string{"agent", "new", "--template", "echo-agent", "--param", "name", filepath.Join(t.TempDir(), "a")}, "want key=value"},
 		{"bad param value", []string{"agent", "new", "--template", "echo-agent", "--param", "url=nope", filepath.Join(t.TempDir(), "a")}, "INVALID_PARAMETER"},

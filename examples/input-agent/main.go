@@ -34,14 +34,19 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr, *registry, *agentID); err != nil {
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := serve(ctx, ln, *registry, *agentID); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// serve runs the agent until ctx ends; with agentID, as that registered agent, heartbeating to
+// serve runs the agent on ln until ctx ends (agentvault.Agent: the card and its bindings
+// through a2a.NewHTTPHandler); with agentID, as that registered agent, heartbeating to
 // registry.
-func serve(ctx context.Context, addr, registry, agentID string) error {
+func serve(ctx context.Context, ln net.Listener, registry, agentID string) error {
 	agent := &agentvault.Agent{Executor: asker.Executor{}, ShutdownTimeout: 5 * time.Second}
 	if agentID != "" {
 		keys, err := agentvault.DefaultKeyStore(false)
@@ -53,10 +58,6 @@ func serve(ctx context.Context, addr, registry, agentID string) error {
 			return fmt.Errorf("agent %s: %w (register it with 'sovereign agent register')", agentID, err)
 		}
 		agent.Identity, agent.Keys, agent.RegistryURL = ident, keys, registry
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
 	}
 	base := "http://" + ln.Addr().String()
 	agent.Listener, agent.Card = ln, asker.Card(base)
