@@ -2,6 +2,7 @@ package reputation
 
 import (
 	"context"
+	"github.com/sovereign-stack/sovereign/identity"
 	"math/big"
 	"slices"
 	"strings"
@@ -117,6 +118,8 @@ type Service struct {
 	Now   func() time.Time
 	// ScoreTTL bounds how long ScoreOf remembers a stored score (0: DefaultScoreTTL).
 	ScoreTTL time.Duration
+	// Issuer signs portable reputation (nil: Portable is unavailable).
+	Issuer identity.Issuer
 
 	cache scoreCache
 }

@@ -18,7 +18,7 @@ import (
 // routes, and runs the full pass every Config.ReputationInterval in the background.
 func (s *Server) registerReputation(bgCtx context.Context, api huma.API, tokens *teg.Service, authz policy.Decider, now func() time.Time) {
 	s.reputation = &reputation.Service{
-		Store: repsql.New(s.db), Ledger: s.ledger, Staking: reputation.LedgerStaking{Service: tokens}, Authz: authz, Now: now,
+		Store: repsql.New(s.db), Ledger: s.ledger, Staking: reputation.LedgerStaking{Service: tokens}, Authz: authz, Now: now, Issuer: s.issuer,
 		// The registry's verified developers' first agents (with the validators) are the
 		// pre-trusted peers. A TEG alone (split mode) has no agents of its own: validators only.
 		Pretrusted: func(ctx context.Context) ([]string, error) {

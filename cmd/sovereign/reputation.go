@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/sovereign-stack/sovereign/agentvault"
+	"github.com/sovereign-stack/sovereign/reputation"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,6 +151,39 @@ func newReputation() *cobra.Command {
 	ratings.Flags().IntVar(&limit, "limit", 50, "how many (1–500)")
 	ratings.Flags().StringVar(&cursor, "cursor", "", "continue after a previous page")
 
-	c.AddCommand(show, rate, ratings)
+	signed := &cobra.Command{
+		Use: "signed <agent>", Short: "The agent's score and tier signed by the stack (a JWS anyone verifies offline)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p reputation.PortableReputation
+			if err := t.readClient().do("GET", "/api/v1/reputation/"+url.PathEscape(args[0])+"/attestation", nil, nil, &p); err != nil {
+				return err
+			}
+			t.print(cmd, p, p.Token)
+			return nil
+		},
+	}
+	var trustDomain string
+	verify := &cobra.Command{
+		Use:   "verify <token>",
+		Short: "Verify a signed reputation against the stack's trust bundle and print what it states",
+		Long: `verify fetches the trust bundle the stack publishes (GET /.well-known/spiffe-bundle) and checks
+the token offline against it: the TEG's signature, the expiry and the statement. Another registry
+or an agent does the same with agentvault.FetchTrustBundle and agentvault.VerifyReputation.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := agentvault.FetchTrustBundle(cmd.Context(), nil, t.registry, trustDomain)
+			if err != nil {
+				return fmt.Errorf("trust bundle from %s: %w", t.registry, err)
+			}
+			p, err := agentvault.VerifyReputation(args[0], b)
+			if err != nil {
+				return cliError(err)
+			}
+			t.print(cmd, p, fmt.Sprintf("valid: %s scores %d, tier %s, signed by %s, until %s", p.Agent, p.Score, p.Tier, p.Issuer, p.ExpiresAt.UTC().Format(time.RFC3339)))
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&trustDomain, "trust-domain", envOr("SOVEREIGN_TRUST_DOMAIN", "sovereign.test"), "the stack's trust domain (env SOVEREIGN_TRUST_DOMAIN)")
+	c.AddCommand(show, rate, ratings, signed, verify)
 	return c
 }

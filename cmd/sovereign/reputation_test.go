@@ -54,6 +54,17 @@ func TestReputationCommands_AgainstARunningStack(t *testing.T) {
 	if _, err := run(t, ctx, append([]string{"reputation", "rate", "agt_b", "--interaction", tr.ID, "--stars", "9"}, agent...)...); err == nil || !strings.Contains(err.Error(), "INVALID_STARS") {
 		t.Fatalf("nine stars: %v", err)
 	}
+	// The signed reputation, verified against the published trust bundle.
+	signed, err := run(t, ctx, append([]string{"reputation", "signed", "agt_b"}, public...)...)
+	if err != nil || strings.Count(strings.TrimSpace(signed), ".") != 2 {
+		t.Fatalf("signed = %q, %v", signed, err)
+	}
+	if out, err := run(t, ctx, append([]string{"reputation", "verify", strings.TrimSpace(signed)}, public...)...); err != nil || !strings.Contains(out, "valid: agt_b scores 100, tier New, signed by spiffe://sovereign.test/teg") {
+		t.Fatalf("verify = %q, %v", out, err)
+	}
+	if _, err := run(t, ctx, append([]string{"reputation", "verify", tok}, public...)...); err == nil || !strings.Contains(err.Error(), "INVALID_REPUTATION_TOKEN") {
+		t.Fatalf("verify of an agent's JWT-SVID: %v", err)
+	}
 	if out, err := run(t, ctx, append([]string{"reputation", "ratings", "agt_b"}, public...)...); err != nil || !strings.Contains(out, "agt_a → agt_b") || !strings.Contains(out, `"good"`) {
 		t.Fatalf("ratings = %q, %v", out, err)
 	}

@@ -117,6 +117,8 @@ func (h *Reputation) Register(api huma.API) {
 		"The ratings an agent received, newest first", http.StatusOK, true), h.ratings)
 	httpapi.Register(api, op("reputation-read", http.MethodGet, "/api/v1/reputation/{agent}",
 		"An agent's score (0–1000), tier and every factor of the score", http.StatusOK, true), h.read)
+	httpapi.Register(api, op("reputation-portable", http.MethodGet, "/api/v1/reputation/{agent}/attestation",
+		"The agent's score and tier as a compact JWS (a JWT-SVID of the TEG whose audience is the statement), verifiable offline with the trust bundle", http.StatusOK, true), h.portable)
 	httpapi.Register(api, op("reputation-recompute", http.MethodPost, "/api/v1/admin/reputation:recompute",
 		"Recompute every score now: a full EigenTrust pass (admin)", http.StatusOK, false), h.recompute)
 }
@@ -171,4 +173,24 @@ func (h *Reputation) recompute(ctx context.Context, _ *struct{}) (*passOutput, e
 	}
 	return &passOutput{Body: PassView{Agents: r.Agents, Ratings: r.Ratings, Edges: r.Edges, Pretrusted: r.Pretrusted, Iterations: r.Iterations,
 		LoadSeconds: r.LoadTime.Seconds(), ComputeSeconds: r.Compute.Seconds(), Seconds: r.Total.Seconds(), ComputedAt: r.ComputedAt}}, nil
+}
+
+// PortableView is a signed reputation statement.
+type PortableView struct {
+	Token     string    `json:"token" doc:"A compact JWS (ES256 JWT-SVID): verify it with the JWT authorities of GET /.well-known/spiffe-bundle; its audience is sovereign-reputation:v1:AGENT:SCORE:TIER"`
+	Agent     string    `json:"agent"`
+	Score     int       `json:"score"`
+	Tier      string    `json:"tier"`
+	Issuer    string    `json:"issuer" doc:"The SPIFFE ID that signed it (the TEG)"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type portableOutput struct{ Body PortableView }
+
+func (h *Reputation) portable(ctx context.Context, in *agentInput) (*portableOutput, error) {
+	p, err := h.Service.Portable(ctx, httpapi.Subject(ctx), in.Agent)
+	if err != nil {
+		return nil, err
+	}
+	return &portableOutput{Body: PortableView(p)}, nil
 }
