@@ -105,4 +105,3 @@ func parseStatement(aud string) (PortableReputation, error) {
 	}
 	return PortableReputation{Agent: parts[0], Score: score, Tier: parts[2]}, nil
 }
-
