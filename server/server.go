@@ -223,7 +223,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
 	if s.role.runsTEG() {
-		tokens := &teg.Service{Store: s.ledger, Authz: authz}
+		tokens := &teg.Service{Store: s.ledger, Authz: authz, Log: s.log, LargeTransfer: teg.DefaultLargeTransfer}
 		_, supply := cfg.Onboarding.Amounts(s.role == RoleAll)
 		if err := genesis(ctx, tokens, supply, log); err != nil {
 			return nil, err

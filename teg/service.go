@@ -3,6 +3,7 @@ package teg
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -32,6 +33,23 @@ type Service struct {
 	// yet). The ledger then limits the agent's transfers by the tier of that score, whatever
 	// its credential says; without it (or without a score) the caller's subject decides.
 	Scores func(ctx context.Context, agent string) (score int, ok bool)
+	// Log, when set, receives the operator's domain events: a "large transfer" line (ids,
+	// amount, fee) for every transfer or hold of at least LargeTransfer applied.
+	Log           *slog.Logger
+	LargeTransfer avt.Amount
+}
+
+// DefaultLargeTransfer is the amount from which a transfer is logged as large: the per-transfer
+// limit of tier Trusted.
+var DefaultLargeTransfer = avt.AVT(1000)
+
+// noteLarge logs an applied (not replayed) transfer or hold of at least LargeTransfer.
+func (s *Service) noteLarge(t Transfer, replayed bool, err error) (Transfer, bool, error) {
+	if err == nil && !replayed && s.Log != nil && !s.LargeTransfer.IsZero() && t.Amount.Cmp(s.LargeTransfer) >= 0 {
+		s.Log.Info("large transfer", "transfer_id", t.ID, "kind", string(t.Kind), "from", string(t.From), "to", string(t.To),
+			"amount", t.Amount.String(), "fee", t.Fee.String(), "seq", t.Seq)
+	}
+	return t, replayed, err
 }
 
 // MaxIdempotencyKey bounds Idempotency-Key values.
@@ -265,8 +283,8 @@ func (s *Service) Transfer(ctx context.Context, caller policy.Subject, req Trans
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message,
-		Limits: s.limits(ctx, caller)})
+	return s.noteLarge(s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message,
+		Limits: s.limits(ctx, caller)}))
 }
 
 // TransferBatch applies up to MaxBatch transfers from the calling agent at once; when linked, all
@@ -321,8 +339,8 @@ func (s *Service) Pending(ctx context.Context, caller policy.Subject, req Transf
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	return s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout,
-		Limits: s.limits(ctx, caller)})
+	return s.noteLarge(s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout,
+		Limits: s.limits(ctx, caller)}))
 }
 
 // PendingTransfer reads a pending transfer by id: its payer, its payee (who checks, before doing

@@ -31,7 +31,7 @@ func newAgent() *cobra.Command {
 		newAgentList(), newAgentShow(), newAgentBalance(), newAgentCard(),
 		newAgentStatus("suspend", "suspended", "Suspend one of your agents: its credentials and wallet stop until reactivated"),
 		newAgentStatus("reactivate", "active", "Lift a suspension you placed"),
-		newAgentStatus("revoke", "revoked", "Revoke one of your agents for good (its card leaves discovery; final)"))
+		withAliases(newAgentStatus("revoke", "revoked", "Revoke one of your agents for good (its card leaves discovery; final; alias: delete)"), "delete"))
 	return c
 }
 
@@ -242,4 +242,11 @@ func shellQuote(dir string) string {
 		return dir
 	}
 	return "'" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
+}
+
+// withAliases gives c other names (an agent is deleted by revoking it: its identity, card and
+// wallet are closed for good, and its history stays in the ledger's log).
+func withAliases(c *cobra.Command, names ...string) *cobra.Command {
+	c.Aliases = append(c.Aliases, names...)
+	return c
 }

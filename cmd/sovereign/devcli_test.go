@@ -221,6 +221,9 @@ func TestDeveloperDay(t *testing.T) {
 		t.Fatalf("agent revoke: %q %v", out, err)
 	}
 	wantErr(t, "AGENT_REVOKED", "agent", "reactivate", agent)
+	if out, err := run(t, ctx, "agent", "delete", regJSON.ID); err != nil || !strings.Contains(out, regJSON.ID+" is revoked") {
+		t.Fatalf("agent delete (revoke's alias): %q %v", out, err)
+	}
 
 	// Another developer reads none of Ada's agents.
 	bob := filepath.Join(t.TempDir(), "bob.json")

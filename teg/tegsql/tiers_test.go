@@ -2,6 +2,8 @@ package tegsql_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -62,4 +64,28 @@ func TestTiers_ScoreChangeAppliesOnTheNextTransfer(t *testing.T) {
 		}
 		verify(t, l)
 	})
+}
+
+// TestService_LogsLargeTransfers: a transfer of at least LargeTransfer is one "large transfer"
+// log line with its ids and amount; a smaller one, a refused one and a replay are not.
+func TestService_LogsLargeTransfers(t *testing.T) {
+	db := storetest.SQLite(t)
+	l := open(t, db)
+	ids := setup(t, l, 2, avt.AVT(100_000))
+	var buf strings.Builder
+	svc := &teg.Service{Store: l, Authz: policy.New(), Log: slog.New(slog.NewJSONHandler(&buf, nil)), LargeTransfer: avt.AVT(1000),
+		Scores: func(context.Context, string) (int, bool) { return 950, true }}
+	ctx := context.Background()
+	agent := policy.Subject{Kind: policy.KindAgent, ID: string(ids[0])}
+	pay := func(amount uint64, key string) {
+		svc.Transfer(ctx, agent, teg.TransferRequest{To: ids[1], Amount: avt.AVT(amount)}, key)
+	}
+	pay(999, "")
+	pay(1000, "big")
+	pay(1000, "big")    // a replay
+	pay(10_000_000, "") // refused: more than the balance
+	if n := strings.Count(buf.String(), `"msg":"large transfer"`); n != 1 || !strings.Contains(buf.String(), `"amount":"1000"`) ||
+		!strings.Contains(buf.String(), `"from":"`+string(ids[0])+`"`) {
+		t.Fatalf("%d large-transfer lines:\n%s", n, buf.String())
+	}
 }
