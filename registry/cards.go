@@ -188,6 +188,8 @@ type Cards struct {
 	log   *slog.Logger
 	now   func() time.Time
 	host  string
+	// standings gives discovery the agents' reputation (nil: none).
+	standings Standings
 
 	index    *discovery.Index
 	syncMu   sync.Mutex
@@ -208,12 +210,15 @@ type CardsConfig struct {
 	Now    func() time.Time
 	// NoIndex answers discovery from the store's full-text index only.
 	NoIndex bool
+	// Standings, when set, gives discovery the agents' reputation (filters, sort, and each
+	// result's score and tier).
+	Standings Standings
 }
 
 // NewCards returns the card service. Call Load (or Run) to fill the in-memory index.
 func NewCards(c CardsConfig) *Cards {
 	s := &Cards{store: c.Store, authz: c.Authz, keys: c.Keys, log: c.Logger, now: c.Now, host: c.Host,
-		ready: make(chan struct{})}
+		ready: make(chan struct{}), standings: c.Standings}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

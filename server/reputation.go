@@ -7,6 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
 	"github.com/sovereign-stack/sovereign/reputation"
 	"github.com/sovereign-stack/sovereign/reputation/rephttp"
@@ -58,3 +59,41 @@ func (s *Server) runReputation(ctx context.Context, every time.Duration) {
 // Reputation is the reputation service (nil when this server does not run the ledger). Its
 // Standing(ctx, agent) is an agent's current tier and score, for the authentication path.
 func (s *Server) Reputation() *reputation.Service { return s.reputation }
+
+// standings gives discovery the agents' reputation from the ledger's scores: the stored score
+// (remembered a few seconds, like the transfer path's), or a fresh agent's for an agent no pass
+// has scored yet, and its tier in the tier table in force.
+type standings struct {
+	rep    *reputation.Service
+	params func(ctx context.Context) (teg.Params, error)
+}
+
+func (s standings) Standings(ctx context.Context, ids []string) (map[string]registry.Standing, error) {
+	p, err := s.params(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fresh := reputation.Compute(reputation.Inputs{}, reputation.DefaultWeights(), time.Now()).Score
+	out := make(map[string]registry.Standing, len(ids))
+	for _, id := range ids {
+		score, ok := s.rep.ScoreOf(ctx, id)
+		if !ok {
+			score = fresh
+		}
+		out[id] = registry.Standing{Score: score, Tier: reputation.TierOf(&p, score).Name}
+	}
+	return out, nil
+}
+
+func (s standings) ValidTier(ctx context.Context, name string) (bool, error) {
+	p, err := s.params(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range p.EffectiveTiers() {
+		if t.Name == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}

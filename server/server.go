@@ -281,7 +281,12 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 	if err != nil || pub.Hostname() == "" {
 		return fmt.Errorf("server: public URL %q has no host", cfg.PublicURL)
 	}
-	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(s.db), Authz: authz, Host: pub.Hostname(), Logger: s.log, Now: now})
+	var st registry.Standings
+	if s.reputation != nil { // this process runs the ledger: discovery shows and filters by reputation
+		st = standings{rep: s.reputation, params: s.ledger.Params}
+	}
+	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(s.db), Authz: authz, Host: pub.Hostname(), Logger: s.log, Now: now,
+		Standings: st})
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()

@@ -22,6 +22,11 @@ type discoveredCard struct {
 	Tags   []string `json:"tags"`
 	Status string   `json:"status"`
 	Score  *int     `json:"score,omitempty"`
+	// Reputation is the agent's score and tier (a registry running with the ledger).
+	Reputation *struct {
+		Score int    `json:"score"`
+		Tier  string `json:"tier"`
+	} `json:"reputation,omitempty"`
 }
 
 func newDiscover() *cobra.Command {
@@ -30,6 +35,7 @@ func newDiscover() *cobra.Command {
 		tags, skills, caps, sts []string
 		limit                   int
 		owned, asJSON, all      bool
+		minRep, tier, sortBy    string
 	)
 	c := &cobra.Command{
 		Use:   "discover [QUERY]",
@@ -56,6 +62,11 @@ the API's items as they come. --all follows the pages to the end.`,
 			}
 			if owned {
 				q.Set("owned_only", "true")
+			}
+			for name, v := range map[string]string{"min_reputation": minRep, "tier": tier, "sort": sortBy} {
+				if v != "" {
+					q.Set(name, v)
+				}
 			}
 			q.Set("limit", strconv.Itoa(limit))
 			if credential == "" {
@@ -98,13 +109,17 @@ the API's items as they come. --all follows the pages to the end.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tID\tSKILLS\tTAGS\tSTATUS")
+			fmt.Fprintln(tw, "NAME\tID\tSKILLS\tTAGS\tSTATUS\tREPUTATION")
 			for _, raw := range items {
 				var c discoveredCard
 				if err := json.Unmarshal(raw, &c); err != nil {
 					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.ID, clip(strings.Join(c.Skills, ","), 40), clip(strings.Join(c.Tags, ","), 40), c.Status)
+				rep := "-"
+				if c.Reputation != nil {
+					rep = fmt.Sprintf("%d %s", c.Reputation.Score, c.Reputation.Tier)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.ID, clip(strings.Join(c.Skills, ","), 40), clip(strings.Join(c.Tags, ","), 40), c.Status, rep)
 			}
 			return tw.Flush()
 		},
@@ -120,6 +135,9 @@ the API's items as they come. --all follows the pages to the end.`,
 	f.BoolVar(&owned, "owned", false, "only your own cards (needs --credential)")
 	f.BoolVar(&all, "all", false, "follow the pages to the end")
 	f.BoolVar(&asJSON, "json", false, "print the API's items as JSON")
+	f.StringVar(&minRep, "min-reputation", "", "only agents scoring at least this (0–1000)")
+	f.StringVar(&tier, "tier", "", "only agents of this reputation tier (Untrusted, New, Trusted, Verified, Elite)")
+	f.StringVar(&sortBy, "sort", "", "relevance (default) or reputation (the 500 best matches, best score first)")
 	return c
 }
 

@@ -51,6 +51,7 @@ type CardView struct {
 	OriginRegistry  string                      `json:"origin_registry,omitempty"`
 	CardURL         string                      `json:"card_url" doc:"Where the card document is served"`
 	Score           *int                        `json:"score,omitempty" doc:"Relevance from 0 to 100 (text queries): 100 is every word of the query matched as strongly as the registry allows" minimum:"0" maximum:"100"`
+	Reputation      *registry.Standing          `json:"reputation,omitempty" doc:"The agent's reputation score (0–1000) and tier, in discovery results of a registry running with the ledger"`
 	CreatedAt       time.Time                   `json:"created_at"`
 	UpdatedAt       time.Time                   `json:"updated_at"`
 	LastHeartbeatAt *time.Time                  `json:"last_heartbeat_at,omitempty"`
@@ -141,17 +142,21 @@ type CardHistoryPage struct {
 type historyOutput struct{ Body CardHistoryPage }
 
 // discoveryParams are the query parameters of discovery; any other parameter is refused.
-var discoveryParams = []string{"q", "capability", "skill", "tag", "status", "owned_only", "limit", "cursor", "fields"}
+var discoveryParams = []string{"q", "capability", "skill", "tag", "status", "owned_only", "limit", "cursor", "fields", "min_reputation", "tier", "sort"}
 
 type searchInput struct {
-	Q           string   `query:"q" maxLength:"1024" doc:"Free text; every word must match; ranked by relevance (BM25)"`
-	Capability  []string `query:"capability" maxItems:"16" doc:"streaming, push_notifications, extended_agent_card, or an extension URI"`
-	Skill       []string `query:"skill" maxItems:"16" doc:"Skill id"`
-	Tag         []string `query:"tag" maxItems:"16"`
-	Status      []string `query:"status" maxItems:"4" doc:"Default: active"`
-	OwnedOnly   bool     `query:"owned_only" doc:"Only your cards (needs credentials)"`
-	Fields      []string `query:"fields" maxItems:"32" doc:"Return only these fields of each item (id is always returned)"`
-	IfNoneMatch string   `header:"If-None-Match"`
+	Q          string   `query:"q" maxLength:"1024" doc:"Free text; every word must match; ranked by relevance (BM25)"`
+	Capability []string `query:"capability" maxItems:"16" doc:"streaming, push_notifications, extended_agent_card, or an extension URI"`
+	Skill      []string `query:"skill" maxItems:"16" doc:"Skill id"`
+	Tag        []string `query:"tag" maxItems:"16"`
+	Status     []string `query:"status" maxItems:"4" doc:"Default: active"`
+	OwnedOnly  bool     `query:"owned_only" doc:"Only your cards (needs credentials)"`
+	Fields     []string `query:"fields" maxItems:"32" doc:"Return only these fields of each item (id is always returned)"`
+	// The reputation filters and sort (a registry running with the ledger).
+	MinReputation string `query:"min_reputation" maxLength:"8" doc:"Only agents scoring at least this (0–1000)"`
+	Tier          string `query:"tier" maxLength:"64" doc:"Only agents of this tier (Untrusted, New, Trusted, Verified, Elite by default)"`
+	Sort          string `query:"sort" enum:"relevance,reputation" doc:"reputation: the 500 best matches ordered by score, best first"`
+	IfNoneMatch   string `header:"If-None-Match"`
 	httpapi.PageParams
 	rawQuery url.Values
 }
@@ -340,12 +345,14 @@ type searchCursor struct {
 	Q     string  `json:"q"`
 	Score float64 `json:"s,omitempty"`
 	ID    string  `json:"i"`
+	// Offset is the position in a reputation-sorted window.
+	Offset int `json:"o,omitempty"`
 }
 
 // queryKey identifies a discovery query (without its page) so that a cursor cannot continue
 // another query.
-func queryKey(q *discovery.Query) string {
-	b, _ := json.Marshal([]any{discovery.QueryTokens(q.Text), q.Tags, q.Skills, q.Capabilities, q.Statuses, q.OwnerID})
+func queryKey(q *discovery.Query, f registry.ReputationFilter) string {
+	b, _ := json.Marshal([]any{discovery.QueryTokens(q.Text), q.Tags, q.Skills, q.Capabilities, q.Statuses, q.OwnerID, f.MinScore, f.Tier, f.Sort})
 	sum := sha256.Sum256(b)
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
@@ -354,7 +361,7 @@ var cardFields = func() []string {
 	b, _ := json.Marshal(CardView{})
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
-	out := []string{"score", "signatures", "agent_did", "spiffe_id", "origin_registry", "last_heartbeat_at"}
+	out := []string{"score", "reputation", "signatures", "agent_did", "spiffe_id", "origin_registry", "last_heartbeat_at"}
 	for k := range m {
 		out = append(out, k)
 	}
@@ -398,18 +405,32 @@ func (h *Cards) search(ctx context.Context, in *searchInput) (*searchOutput, err
 	if err := q.Normalize(); err != nil {
 		return nil, err
 	}
-	key := queryKey(&q)
+	var rf registry.ReputationFilter
+	if in.MinReputation != "" {
+		n, err := strconv.Atoi(in.MinReputation)
+		if err != nil || n < 0 || n > 1000 {
+			return nil, registry.ErrInvalidMinReputation.With("field", "min_reputation")
+		}
+		rf.MinScore = &n
+	}
+	rf.Tier, rf.Sort = in.Tier, in.Sort == "reputation"
+	key := queryKey(&q, rf)
+	offset := 0
 	if in.Cursor != "" {
 		var c searchCursor
 		if err := httpapi.DecodeCursor(in.Cursor, &c); err != nil {
 			return nil, err
 		}
-		if c.Q != key || c.ID == "" {
+		if c.Q != key || (c.ID == "" && c.Offset == 0) {
 			return nil, apperr.New(apperr.Invalid, "INVALID_CURSOR", "the cursor belongs to another query").With("field", "cursor")
 		}
-		q.After = &discovery.Position{Score: c.Score, ID: c.ID}
+		if rf.Sort {
+			offset = c.Offset
+		} else {
+			q.After = &discovery.Position{Score: c.Score, ID: c.ID}
+		}
 	}
-	res, err := h.Service.Search(ctx, httpapi.Subject(ctx), q, in.OwnedOnly)
+	res, standings, nextOffset, err := h.Service.SearchReputation(ctx, httpapi.Subject(ctx), q, in.OwnedOnly, rf, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -417,13 +438,18 @@ func (h *Cards) search(ctx context.Context, in *searchInput) (*searchOutput, err
 	ranked := len(discovery.QueryTokens(q.Text)) > 0
 	for i, c := range res.Cards {
 		v := h.view(c)
+		if st, ok := standings[c.ID]; ok {
+			v.Reputation = &st
+		}
 		if ranked {
 			s := res.Relevance[i]
 			v.Score = &s
 		}
 		body.Items = append(body.Items, v)
 	}
-	if res.Next != nil {
+	if nextOffset > 0 {
+		body.NextCursor = httpapi.EncodeCursor(searchCursor{Q: key, Offset: nextOffset})
+	} else if res.Next != nil {
 		body.NextCursor = httpapi.EncodeCursor(searchCursor{Q: key, Score: res.Next.Score, ID: res.Next.ID})
 	}
 	etag, err := httpapi.CheckETag(in.IfNoneMatch, body)
