@@ -36,26 +36,51 @@ func (c *scoreCache) clear() {
 // yet: what the ledger limits the agent's transfers by (teg.Service.Scores). It reads the store
 // at most once per ScoreTTL per agent.
 func (s *Service) ScoreOf(ctx context.Context, agent string) (int, bool) {
+	m := s.ScoresOf(ctx, []string{agent})
+	score, ok := m[agent]
+	return score, ok
+}
+
+// ScoresOf is ScoreOf for many agents at once (discovery's results): the ones not remembered are
+// read in one query. Agents without a stored score are absent from the answer; on a read error,
+// those not remembered are too.
+func (s *Service) ScoresOf(ctx context.Context, agents []string) map[string]int {
 	now := time.Now()
+	out := make(map[string]int, len(agents))
+	var missing []string
 	s.cache.mu.Lock()
-	c, hit := s.cache.m[agent]
-	s.cache.mu.Unlock()
-	if hit && now.Before(c.until) {
-		return c.score, c.ok
+	for _, a := range agents {
+		if c, hit := s.cache.m[a]; hit && now.Before(c.until) {
+			if c.ok {
+				out[a] = c.score
+			}
+		} else {
+			missing = append(missing, a)
+		}
 	}
-	sc, ok, err := s.Store.Score(ctx, agent)
+	s.cache.mu.Unlock()
+	if len(missing) == 0 {
+		return out
+	}
+	read, err := s.Store.ScoreValues(ctx, missing)
 	if err != nil {
-		return 0, false // the subject's own tier then applies; the next transfer reads again
+		return out // the caller's fallback applies; the next call reads again
 	}
 	ttl := s.ScoreTTL
 	if ttl <= 0 {
 		ttl = DefaultScoreTTL
 	}
 	s.cache.mu.Lock()
-	if s.cache.m == nil || len(s.cache.m) >= maxCachedScores {
+	if s.cache.m == nil || len(s.cache.m)+len(missing) > maxCachedScores {
 		s.cache.m = map[string]cachedScore{}
 	}
-	s.cache.m[agent] = cachedScore{score: sc.Score, ok: ok, until: now.Add(ttl)}
+	for _, a := range missing {
+		score, ok := read[a]
+		s.cache.m[a] = cachedScore{score: score, ok: ok, until: now.Add(ttl)}
+		if ok {
+			out[a] = score
+		}
+	}
 	s.cache.mu.Unlock()
-	return sc.Score, ok
+	return out
 }

@@ -65,6 +65,8 @@ type Store interface {
 	PutScores(ctx context.Context, scores []StoredScore) error
 	// Score reads an agent's stored score.
 	Score(ctx context.Context, agent string) (StoredScore, bool, error)
+	// ScoreValues reads the stored scores of agents, in one query (absent: not scored).
+	ScoreValues(ctx context.Context, agents []string) (map[string]int, error)
 }
 
 // Ledger is what the service reads of the token ledger: transfers (the interactions rated),

@@ -74,9 +74,10 @@ func (s standings) Standings(ctx context.Context, ids []string) (map[string]regi
 		return nil, err
 	}
 	fresh := reputation.Compute(reputation.Inputs{}, reputation.DefaultWeights(), time.Now()).Score
+	scores := s.rep.ScoresOf(ctx, ids)
 	out := make(map[string]registry.Standing, len(ids))
 	for _, id := range ids {
-		score, ok := s.rep.ScoreOf(ctx, id)
+		score, ok := scores[id]
 		if !ok {
 			score = fresh
 		}

@@ -160,3 +160,40 @@ func (s *Store) Score(ctx context.Context, agent string) (reputation.StoredScore
 	}
 	return sc, true, nil
 }
+
+// maxScoreLookup bounds the ids of one ScoreValues query (SQLite's parameters).
+const maxScoreLookup = 500
+
+// ScoreValues reads the stored scores of agents (those without one are absent from the answer).
+func (s *Store) ScoreValues(ctx context.Context, agents []string) (map[string]int, error) {
+	out := make(map[string]int, len(agents))
+	for len(agents) > 0 {
+		part := agents[:min(len(agents), maxScoreLookup)]
+		agents = agents[len(part):]
+		args := make([]any, len(part))
+		ph := make([]string, len(part))
+		for i, a := range part {
+			args[i] = a
+			ph[i] = "$" + strconv.Itoa(i+1)
+		}
+		rows, err := s.db.Read().QueryContext(ctx, `SELECT agent, score FROM reputation_scores WHERE agent IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, apperr.Internalf("read scores: %w", err)
+		}
+		for rows.Next() {
+			var a string
+			var sc int
+			if err := rows.Scan(&a, &sc); err != nil {
+				rows.Close()
+				return nil, apperr.Internalf("read scores: %w", err)
+			}
+			out[a] = sc
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, apperr.Internalf("read scores: %w", err)
+		}
+	}
+	return out, nil
+}

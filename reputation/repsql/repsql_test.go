@@ -99,3 +99,34 @@ func TestScores_UpsertInBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestScoreValues_ReadsManyAtOnce: the scores of many agents in one call, more than one query's
+// worth; unscored agents are absent.
+func TestScoreValues_ReadsManyAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := repsql.New(db)
+		ctx := context.Background()
+		var scores []reputation.StoredScore
+		var ids []string
+		for i := range 1200 {
+			id := fmt.Sprintf("agt_sv%04d", i)
+			ids = append(ids, id)
+			if i%2 == 0 {
+				scores = append(scores, reputation.StoredScore{Agent: id, Score: i % 1000, Tier: "New", ComputedAt: time.Now()})
+			}
+		}
+		if err := s.PutScores(ctx, scores); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ScoreValues(ctx, append(ids, "agt_none"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 600 || got["agt_sv0998"] != 998 || got["agt_sv1000"] != 0 {
+			t.Fatalf("%d scores, agt_sv0998=%d", len(got), got["agt_sv0998"])
+		}
+		if _, ok := got["agt_sv0001"]; ok {
+			t.Fatal("an unscored agent has a score")
+		}
+	})
+}
