@@ -84,3 +84,32 @@ func (s *Service) ScoresOf(ctx context.Context, agents []string) map[string]int 
 	s.cache.mu.Unlock()
 	return out
 }
+
+// PassLease is what lets replicas sharing a store run one scheduled pass per interval between
+// them (repsql.Store has it).
+type PassLease interface {
+	ClaimPass(ctx context.Context, holder string, now time.Time, every, timeout time.Duration) (bool, error)
+	FinishPass(ctx context.Context, holder string, now time.Time) error
+}
+
+// passTimeout is how long a claimed pass may run before another replica may take over.
+const passTimeout = 10 * time.Minute
+
+// RunScheduled runs the full pass if it is due: when the last pass, by any replica sharing the
+// store, finished at least every ago and none is running. It reports whether it ran one.
+func (s *Service) RunScheduled(ctx context.Context, holder string, every time.Duration) (PassResult, bool, error) {
+	lease, ok := s.Store.(PassLease)
+	if !ok {
+		r, err := s.RunPass(ctx)
+		return r, err == nil, err
+	}
+	claimed, err := lease.ClaimPass(ctx, holder, time.Now(), every, max(passTimeout, 2*every))
+	if err != nil || !claimed {
+		return PassResult{}, false, err
+	}
+	r, err := s.RunPass(ctx)
+	if ferr := lease.FinishPass(ctx, holder, time.Now()); err == nil && ferr != nil {
+		err = ferr
+	}
+	return r, err == nil, err
+}

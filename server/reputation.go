@@ -6,6 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
@@ -33,25 +34,29 @@ func (s *Server) registerReputation(bgCtx context.Context, api huma.API, tokens 
 	go s.runReputation(bgCtx, s.cfg.ReputationInterval)
 }
 
-// runReputation recomputes every score each interval (every replica runs it: a pass stores the
-// same scores whoever runs it, so two replicas running it is only work done twice).
+// runReputation runs the full pass every interval. Every replica checks often (an interval's
+// tenth, at most every 30 s); the pass's lease row in the store lets one of them run it per
+// interval (reputation.Service.RunScheduled).
 func (s *Server) runReputation(ctx context.Context, every time.Duration) {
 	defer s.bg.Done()
-	t := time.NewTicker(every)
+	holder := ids.New("rep")
+	t := time.NewTicker(min(max(every/10, time.Second), 30*time.Second))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r, err := s.reputation.RunPass(ctx)
+			r, ran, err := s.reputation.RunScheduled(ctx, holder, every)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Warn("reputation pass", "err", err)
 				}
 				continue
 			}
-			s.log.Info("reputation pass", "agents", r.Agents, "ratings", r.Ratings, "iterations", r.Iterations, "seconds", r.Total.Seconds())
+			if ran {
+				s.log.Info("reputation pass", "agents", r.Agents, "ratings", r.Ratings, "iterations", r.Iterations, "seconds", r.Total.Seconds())
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/reputation"
@@ -196,4 +197,29 @@ func (s *Store) ScoreValues(ctx context.Context, agents []string) (map[string]in
 		}
 	}
 	return out, nil
+}
+
+// ClaimPass claims the scheduled pass for holder at now: it succeeds when the last pass finished
+// at least every before now and no pass is running — or the running one started more than
+// timeout ago (its replica died). One conditional UPDATE: of replicas claiming at once, one wins.
+func (s *Store) ClaimPass(ctx context.Context, holder string, now time.Time, every, timeout time.Duration) (bool, error) {
+	res, err := s.db.Write().ExecContext(ctx, `UPDATE reputation_pass SET started_us = $1, holder = $2
+		WHERE id = 1 AND finished_us <= $3 AND (started_us <= finished_us OR started_us <= $4)`,
+		now.UnixMicro(), holder, now.Add(-every).UnixMicro(), now.Add(-timeout).UnixMicro())
+	if err != nil {
+		return false, apperr.Internalf("claim the reputation pass: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, apperr.Internalf("claim the reputation pass: %w", err)
+	}
+	return n == 1, nil
+}
+
+// FinishPass records that holder's pass finished at now.
+func (s *Store) FinishPass(ctx context.Context, holder string, now time.Time) error {
+	if _, err := s.db.Write().ExecContext(ctx, `UPDATE reputation_pass SET finished_us = $1 WHERE id = 1 AND holder = $2`, now.UnixMicro(), holder); err != nil {
+		return apperr.Internalf("finish the reputation pass: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package repsql_test
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,6 +129,61 @@ func TestScoreValues_ReadsManyAtOnce(t *testing.T) {
 		}
 		if _, ok := got["agt_sv0001"]; ok {
 			t.Fatal("an unscored agent has a score")
+		}
+	})
+}
+
+// TestPassLease_OnePassPerInterval: of replicas claiming the scheduled pass at once, one wins;
+// nobody claims it again until an interval after it finished; a claim left by a replica that
+// died is taken over after the timeout.
+func TestPassLease_OnePassPerInterval(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := repsql.New(db)
+		ctx := context.Background()
+		t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+		claim := func(holder string, at time.Time) bool {
+			ok, err := s.ClaimPass(ctx, holder, at, 10*time.Minute, 30*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if claim(fmt.Sprintf("r%d", i), t0) {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d replicas claimed the first pass", wins.Load())
+		}
+		if claim("late", t0.Add(time.Minute)) {
+			t.Fatal("claimed while a pass runs")
+		}
+		// The holder finishes; the next claim comes an interval later.
+		for i := range 8 {
+			if err := s.FinishPass(ctx, fmt.Sprintf("r%d", i), t0.Add(2*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if claim("early", t0.Add(11*time.Minute)) {
+			t.Fatal("claimed before an interval after the last finish")
+		}
+		if !claim("next", t0.Add(12*time.Minute)) {
+			t.Fatal("not claimed an interval after the last finish")
+		}
+		// "next" dies without finishing: its claim is taken over after the timeout only.
+		if claim("other", t0.Add(30*time.Minute)) {
+			t.Fatal("took over a running pass before its timeout")
+		}
+		if !claim("other", t0.Add(43*time.Minute)) {
+			t.Fatal("did not take over a pass whose replica died")
 		}
 	})
 }
