@@ -10,6 +10,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -190,4 +191,23 @@ func (g *Graph) EigenTrust(pretrusted []uint32, o Options) Result {
 	}
 	res.Trust = t
 	return res
+}
+
+// EdgesFrom turns summed local trust (rater, ratee → satisfaction) into the graph's edges: the
+// positive ones, in a fixed order (by rater, then ratee), so that a pass's floating-point sums —
+// and so its scores — are the same in every run.
+func EdgesFrom(local map[[2]uint32]float64) []Edge {
+	edges := make([]Edge, 0, len(local))
+	for k, v := range local {
+		if v > 0 {
+			edges = append(edges, Edge{From: k[0], To: k[1], Weight: v})
+		}
+	}
+	slices.SortFunc(edges, func(a, b Edge) int {
+		if a.From != b.From {
+			return int(a.From) - int(b.From)
+		}
+		return int(a.To) - int(b.To)
+	})
+	return edges
 }

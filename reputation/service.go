@@ -404,20 +404,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	for _, a := range pre {
 		pretrusted = append(pretrusted, number(a))
 	}
-	edges := make([]Edge, 0, len(local))
-	for k, v := range local {
-		if v > 0 {
-			edges = append(edges, Edge{From: k[0], To: k[1], Weight: v})
-		}
-	}
-	// A fixed edge order makes the pass's floating-point sums, and so its scores, the same in
-	// every run.
-	slices.SortFunc(edges, func(a, b Edge) int {
-		if a.From != b.From {
-			return int(a.From) - int(b.From)
-		}
-		return int(a.To) - int(b.To)
-	})
+	edges := EdgesFrom(local)
 	loaded := time.Now()
 	res := PassResult{Agents: len(names), Ratings: len(outcomes), Pretrusted: len(pretrusted), ComputedAt: now, LoadTime: loaded.Sub(start)}
 	n := len(names)

@@ -123,18 +123,7 @@ func Simulate(c SimConfig) (SimResult, error) {
 			rate(target+1+s, target, c.RingRating)
 		}
 	}
-	edges := make([]Edge, 0, len(local))
-	for k, v := range local {
-		if v > 0 {
-			edges = append(edges, Edge{From: k[0], To: k[1], Weight: v})
-		}
-	}
-	slices.SortFunc(edges, func(a, b Edge) int {
-		if a.From != b.From {
-			return int(a.From) - int(b.From)
-		}
-		return int(a.To) - int(b.To)
-	})
+	edges := EdgesFrom(local)
 	g, err := NewGraph(c.Agents, edges)
 	if err != nil {
 		return SimResult{}, err

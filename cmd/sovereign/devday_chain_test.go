@@ -9,13 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"google.golang.org/protobuf/encoding/protojson"
-
-	"github.com/sovereign-stack/sovereign/a2a"
-	"github.com/sovereign-stack/sovereign/a2a/a2apb"
-	"github.com/sovereign-stack/sovereign/agentvault"
-	"github.com/sovereign-stack/sovereign/avt"
 )
 
 // TestDeveloperDay_EndToEnd drives a developer's whole day on the command line, in one chain:
@@ -95,27 +88,7 @@ func TestDeveloperDay_EndToEnd(t *testing.T) {
 	}
 
 	// Serve the paid agent (2 AVT a task) as the registered agent.
-	creds, err := loadCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc := creds.registry(hs.URL).Agents[payee]
-	if err := pc.loadSecrets(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var card a2apb.AgentCard
-	b, _ := json.Marshal(payeeCard)
-	if err := protojson.Unmarshal(b, &card); err != nil {
-		t.Fatal(err)
-	}
-	ts := agentvault.NewTokenSource(hs.URL, pc.ClientID, pc.ClientSecret)
-	price, _ := avt.Parse("2")
-	cfg := a2a.Payments{Ledger: &a2a.TEGLedger{BaseURL: hs.URL, Account: payee, Auth: ts.Apply}, Payee: payee,
-		Prices: map[string]avt.Amount{"answer": price}}.Wrap(a2a.ServerConfig{Executor: doneExec{}, Card: &card})
-	agent := &agentvault.Agent{Executor: cfg.Executor, Store: cfg.Store, Card: cfg.Card, Identity: &agentvault.Identity{ID: payee, SPIFFEID: pc.SPIFFEID},
-		RegistryURL: hs.URL, HeartbeatInterval: -1, Listener: ln}
-	done := make(chan error, 1)
-	go func() { done <- agent.Run(ctx) }()
+	done := servePaidAgent(t, ctx, hs.URL, payee, payeeCard, ln, "2")
 
 	// Run it, paying as the payer; the payer's history shows the payment.
 	out, err := run(t, ctx, "run", "--agent", base, "--input", "high tide at noon?", "--pay", "2", "--as", payer)

@@ -87,27 +87,7 @@ func TestRunPay_PaysAPaidAgentThroughTheTEG(t *testing.T) {
 	payee := registerCLI(t, ctx, hs.URL, srv.AdminKey, cliCard("Paid Agent", base, true))
 	payer := registerCLI(t, ctx, hs.URL, srv.AdminKey, cliCard("Payer Agent", "http://payer.invalid", false))
 
-	creds, err := loadCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc := creds.registry(hs.URL).Agents[payee]
-	if err := pc.loadSecrets(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var card a2apb.AgentCard
-	b, _ := json.Marshal(cliCard("Paid Agent", base, true))
-	if err := protojson.Unmarshal(b, &card); err != nil {
-		t.Fatal(err)
-	}
-	ts := agentvault.NewTokenSource(hs.URL, pc.ClientID, pc.ClientSecret)
-	price, _ := avt.Parse("2")
-	cfg := a2a.Payments{Ledger: &a2a.TEGLedger{BaseURL: hs.URL, Account: payee, Auth: ts.Apply}, Payee: payee,
-		Prices: map[string]avt.Amount{"answer": price}}.Wrap(a2a.ServerConfig{Executor: doneExec{}, Card: &card})
-	agent := &agentvault.Agent{Executor: cfg.Executor, Store: cfg.Store, Card: cfg.Card, Identity: &agentvault.Identity{ID: payee, SPIFFEID: pc.SPIFFEID},
-		RegistryURL: hs.URL, HeartbeatInterval: -1, Listener: ln}
-	done := make(chan error, 1)
-	go func() { done <- agent.Run(ctx) }()
+	done := servePaidAgent(t, ctx, hs.URL, payee, cliCard("Paid Agent", base, true), ln, "2")
 
 	balance := func(id string) string {
 		var out struct {
@@ -162,4 +142,37 @@ func TestRunPay_PaysAPaidAgentThroughTheTEG(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the agent did not stop")
 	}
+}
+
+// servePaidAgent serves the agent payee — registered from the command line, its credentials in
+// the CLI's credentials file — on ln with the card cardDoc: doneExec behind a2a.Payments, the
+// skill "answer" at price AVT, paid through the TEG as the agent. The channel gets Run's result
+// once ctx ends.
+func servePaidAgent(t *testing.T, ctx context.Context, registry, payee string, cardDoc map[string]any, ln net.Listener, price string) <-chan error {
+	t.Helper()
+	creds, err := loadCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := creds.registry(registry).Agents[payee]
+	if err := pc.loadSecrets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var card a2apb.AgentCard
+	b, _ := json.Marshal(cardDoc)
+	if err := protojson.Unmarshal(b, &card); err != nil {
+		t.Fatal(err)
+	}
+	ts := agentvault.NewTokenSource(registry, pc.ClientID, pc.ClientSecret)
+	p, err := avt.Parse(price)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := a2a.Payments{Ledger: &a2a.TEGLedger{BaseURL: registry, Account: payee, Auth: ts.Apply}, Payee: payee,
+		Prices: map[string]avt.Amount{"answer": p}}.Wrap(a2a.ServerConfig{Executor: doneExec{}, Card: &card})
+	agent := &agentvault.Agent{Executor: cfg.Executor, Store: cfg.Store, Card: cfg.Card, Identity: &agentvault.Identity{ID: payee, SPIFFEID: pc.SPIFFEID},
+		RegistryURL: registry, HeartbeatInterval: -1, Listener: ln}
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(ctx) }()
+	return done
 }
