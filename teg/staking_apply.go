@@ -203,6 +203,16 @@ func (x *stakeTx) targetPool() (AccountID, error) {
 	return x.ownPool(x.c.From)
 }
 
+// targetRecord is the pool the command names (targetPool) and its record (nil: none yet).
+func (x *stakeTx) targetRecord() (AccountID, *Pool, error) {
+	id, err := x.targetPool()
+	if err != nil {
+		return "", nil, err
+	}
+	p, err := x.pool(id)
+	return id, p, err
+}
+
 func (x *stakeTx) touchPool(p *Pool) { x.mark(PoolKey(p.ID)) }
 
 func (x *stakeTx) mark(key string) {
@@ -410,11 +420,7 @@ func (x *stakeTx) stake() error {
 }
 
 func (x *stakeTx) unstake() error {
-	id, err := x.targetPool()
-	if err != nil {
-		return err
-	}
-	p, err := x.pool(id)
+	id, p, err := x.targetRecord()
 	if err != nil {
 		return err
 	}
@@ -623,11 +629,7 @@ func errCorruptState(key string) error {
 }
 
 func (x *stakeTx) compound() error {
-	id, err := x.targetPool()
-	if err != nil {
-		return err
-	}
-	p, err := x.pool(id)
+	id, p, err := x.targetRecord()
 	if err != nil {
 		return err
 	}
