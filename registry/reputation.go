@@ -166,7 +166,6 @@ func (s *Cards) SearchReputation(ctx context.Context, caller policy.Subject, q d
 	}
 }
 
-
 func cardIDs(cards []*AgentCard) []string {
 	ids := make([]string, len(cards))
 	for i, c := range cards {
