@@ -36,8 +36,14 @@ func (c *scoreCache) clear() {
 // yet: what the ledger limits the agent's transfers by (teg.Service.Scores). It reads the store
 // at most once per ScoreTTL per agent.
 func (s *Service) ScoreOf(ctx context.Context, agent string) (int, bool) {
-	m := s.ScoresOf(ctx, []string{agent})
-	score, ok := m[agent]
+	// The transfer path asks for every transfer: a remembered answer costs one map lookup.
+	s.cache.mu.Lock()
+	c, hit := s.cache.m[agent]
+	s.cache.mu.Unlock()
+	if hit && time.Now().Before(c.until) {
+		return c.score, c.ok
+	}
+	score, ok := s.ScoresOf(ctx, []string{agent})[agent]
 	return score, ok
 }
 
@@ -112,4 +118,45 @@ func (s *Service) RunScheduled(ctx context.Context, holder string, every time.Du
 		err = ferr
 	}
 	return r, err == nil, err
+}
+
+// Standing is an agent's score and tier as discovery shows it.
+type Standing struct {
+	Score int
+	Tier  string
+}
+
+// StandingsOf is the standing of each agent (discovery's results): its stored score, or for an
+// agent no pass has scored yet a fresh agent's (stake aside, so a page costs one query), with its
+// tier in the tier table in force.
+func (s *Service) StandingsOf(ctx context.Context, agents []string) (map[string]Standing, error) {
+	p, err := s.Ledger.Params(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fresh := Compute(Inputs{}, s.weights(), s.now()).Score
+	scores := s.ScoresOf(ctx, agents)
+	out := make(map[string]Standing, len(agents))
+	for _, a := range agents {
+		score, ok := scores[a]
+		if !ok {
+			score = fresh
+		}
+		out[a] = Standing{Score: score, Tier: TierOf(&p, score).Name}
+	}
+	return out, nil
+}
+
+// ValidTier reports whether name is a tier of the tier table in force.
+func (s *Service) ValidTier(ctx context.Context, name string) (bool, error) {
+	p, err := s.Ledger.Params(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range p.EffectiveTiers() {
+		if t.Name == name {
+			return true, nil
+		}
+	}
+	return false, nil
 }

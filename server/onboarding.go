@@ -45,28 +45,18 @@ func (s *Server) registerOnboarding(bgCtx context.Context, api huma.API, authz p
 		HeartbeatInterval: s.cfg.Onboarding.HeartbeatInterval}).Register(api)
 	interval := s.cfg.Onboarding.HeartbeatInterval
 	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-bgCtx.Done():
-				return
-			case <-t.C:
-				if n, err := s.onboarding.ReleaseStale(bgCtx, 2*time.Minute); err != nil && bgCtx.Err() == nil {
-					s.log.Warn("release interrupted registrations", "err", err)
-				} else if n > 0 {
-					s.log.Info("interrupted registrations released", "count", n)
-				}
-				if n, err := s.onboarding.MarkStale(bgCtx, interval); err != nil && bgCtx.Err() == nil {
-					s.log.Warn("mark stale agents", "err", err)
-				} else if n > 0 {
-					s.log.Info("agents marked inactive after missed heartbeats", "count", n)
-				}
-			}
+	go s.every(bgCtx, interval, func(time.Time) {
+		if n, err := s.onboarding.ReleaseStale(bgCtx, 2*time.Minute); err != nil && bgCtx.Err() == nil {
+			s.log.Warn("release interrupted registrations", "err", err)
+		} else if n > 0 {
+			s.log.Info("interrupted registrations released", "count", n)
 		}
-	}()
+		if n, err := s.onboarding.MarkStale(bgCtx, interval); err != nil && bgCtx.Err() == nil {
+			s.log.Warn("mark stale agents", "err", err)
+		} else if n > 0 {
+			s.log.Info("agents marked inactive after missed heartbeats", "count", n)
+		}
+	})
 	return nil
 }
 

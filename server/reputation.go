@@ -38,68 +38,41 @@ func (s *Server) registerReputation(bgCtx context.Context, api huma.API, tokens 
 // tenth, at most every 30 s); the pass's lease row in the store lets one of them run it per
 // interval (reputation.Service.RunScheduled).
 func (s *Server) runReputation(ctx context.Context, every time.Duration) {
-	defer s.bg.Done()
 	holder := ids.New("rep")
-	t := time.NewTicker(min(max(every/10, time.Second), 30*time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	s.every(ctx, min(max(every/10, time.Second), 30*time.Second), func(time.Time) {
+		r, ran, err := s.reputation.RunScheduled(ctx, holder, every)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("reputation pass", "err", err)
+			}
 			return
-		case <-t.C:
-			r, ran, err := s.reputation.RunScheduled(ctx, holder, every)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("reputation pass", "err", err)
-				}
-				continue
-			}
-			if ran {
-				s.log.Info("reputation pass", "agents", r.Agents, "ratings", r.Ratings, "iterations", r.Iterations, "seconds", r.Total.Seconds())
-			}
 		}
-	}
+		if ran {
+			s.log.Info("reputation pass", "agents", r.Agents, "ratings", r.Ratings, "iterations", r.Iterations, "seconds", r.Total.Seconds())
+		}
+	})
 }
 
 // Reputation is the reputation service (nil when this server does not run the ledger). Its
 // Standing(ctx, agent) is an agent's current tier and score, for the authentication path.
 func (s *Server) Reputation() *reputation.Service { return s.reputation }
 
-// standings gives discovery the agents' reputation from the ledger's scores: the stored score
-// (remembered a few seconds, like the transfer path's), or a fresh agent's for an agent no pass
-// has scored yet, and its tier in the tier table in force.
-type standings struct {
-	rep    *reputation.Service
-	params func(ctx context.Context) (teg.Params, error)
-}
+// standings gives discovery the agents' reputation (reputation.Service.StandingsOf) in the
+// registry's terms.
+type standings struct{ rep *reputation.Service }
 
 func (s standings) Standings(ctx context.Context, ids []string) (map[string]registry.Standing, error) {
-	p, err := s.params(ctx)
+	st, err := s.rep.StandingsOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	fresh := reputation.Compute(reputation.Inputs{}, reputation.DefaultWeights(), time.Now()).Score
-	scores := s.rep.ScoresOf(ctx, ids)
-	out := make(map[string]registry.Standing, len(ids))
-	for _, id := range ids {
-		score, ok := scores[id]
-		if !ok {
-			score = fresh
-		}
-		out[id] = registry.Standing{Score: score, Tier: reputation.TierOf(&p, score).Name}
+	out := make(map[string]registry.Standing, len(st))
+	for id, v := range st {
+		out[id] = registry.Standing{Score: v.Score, Tier: v.Tier}
 	}
 	return out, nil
 }
 
 func (s standings) ValidTier(ctx context.Context, name string) (bool, error) {
-	p, err := s.params(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, t := range p.EffectiveTiers() {
-		if t.Name == name {
-			return true, nil
-		}
-	}
-	return false, nil
+	return s.rep.ValidTier(ctx, name)
 }

@@ -283,7 +283,7 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 	}
 	var st registry.Standings
 	if s.reputation != nil { // this process runs the ledger: discovery shows and filters by reputation
-		st = standings{rep: s.reputation, params: s.ledger.Params}
+		st = standings{rep: s.reputation}
 	}
 	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(s.db), Authz: authz, Host: pub.Hostname(), Logger: s.log, Now: now,
 		Standings: st})
@@ -431,45 +431,45 @@ func (s *Server) portalStatus(ctx context.Context) portal.Status {
 	return portal.Status{Version: buildinfo.String(), TrustDomain: s.cfg.TrustDomain, StoreDialect: string(s.db.Dialect()), StoreOK: s.db.Ping(ctx) == nil}
 }
 
-// expirePending voids pending transfers whose timeout passed, once a second.
-func (s *Server) expirePending(ctx context.Context) {
+// every runs fn each period until ctx ends: one of the server's background loops (started with
+// s.bg.Add(1); it calls s.bg.Done when it stops).
+func (s *Server) every(ctx context.Context, period time.Duration, fn func(now time.Time)) {
 	defer s.bg.Done()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if n, err := s.ledger.ExpireDue(ctx, now); err != nil && ctx.Err() == nil {
-				s.log.Warn("expire pending transfers", "err", err)
-			} else if n > 0 {
-				s.log.Info("expired pending transfers", "count", n)
-			}
+			fn(now)
 		}
 	}
+}
+
+// expirePending voids pending transfers whose timeout passed, once a second.
+func (s *Server) expirePending(ctx context.Context) {
+	s.every(ctx, time.Second, func(now time.Time) {
+		if n, err := s.ledger.ExpireDue(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.Warn("expire pending transfers", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired pending transfers", "count", n)
+		}
+	})
 }
 
 // runStaking pays due reward epochs and releases due unbonding entries, once a second (every
 // replica runs it; the ledger makes each epoch and release happen once).
 func (s *Server) runStaking(ctx context.Context, sched *teg.Scheduler) {
-	defer s.bg.Done()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			epochs, releases, err := sched.RunDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("staking scheduler", "err", err)
-			}
-			if epochs > 0 || releases > 0 {
-				s.log.Info("staking scheduler", "epochs_paid", epochs, "unbondings_released", releases)
-			}
+	s.every(ctx, time.Second, func(time.Time) {
+		epochs, releases, err := sched.RunDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("staking scheduler", "err", err)
 		}
-	}
+		if epochs > 0 || releases > 0 {
+			s.log.Info("staking scheduler", "epochs_paid", epochs, "unbondings_released", releases)
+		}
+	})
 }
 
 // Ledger is the ledger this server writes (nil when it runs the registry alone).

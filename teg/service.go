@@ -110,11 +110,7 @@ func (s *Service) OpenAccount(ctx context.Context, caller policy.Subject, id Acc
 	if err := ValidateAgentAccount(id); err != nil {
 		return Account{}, err
 	}
-	cid, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return Account{}, err
-	}
-	if _, _, err := s.do(ctx, Command{Kind: KindOpen, ID: cid, Fresh: fresh, To: id}); err != nil {
+	if _, _, err := s.submit(ctx, caller, Command{Kind: KindOpen, To: id}, idemKey); err != nil {
 		return Account{}, err
 	}
 	a, err := s.Store.Account(ctx, id)
@@ -159,6 +155,12 @@ func (s *Service) treasuryOp(ctx context.Context, caller policy.Subject, action 
 	if err := s.authorize(ctx, caller, action, policy.Resource{Kind: "treasury", ID: string(Treasury)}, &c.Amount); err != nil {
 		return Transfer{}, false, err
 	}
+	return s.submit(ctx, caller, c, idemKey)
+}
+
+// submit gives c the caller's command id (from idemKey, or a fresh one) and applies it: the
+// last step of every authorized write.
+func (s *Service) submit(ctx context.Context, caller policy.Subject, c Command, idemKey string) (Transfer, bool, error) {
 	id, fresh, err := commandID(caller, idemKey)
 	if err != nil {
 		return Transfer{}, false, err
@@ -279,12 +281,8 @@ func (s *Service) Transfer(ctx context.Context, caller policy.Subject, req Trans
 	if err := s.checkTransfer(ctx, caller, req); err != nil {
 		return Transfer{}, false, err
 	}
-	id, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return Transfer{}, false, err
-	}
-	return s.noteLarge(s.do(ctx, Command{Kind: KindTransfer, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message,
-		Limits: s.limits(ctx, caller)}))
+	return s.noteLarge(s.submit(ctx, caller, Command{Kind: KindTransfer, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message,
+		Limits: s.limits(ctx, caller)}, idemKey))
 }
 
 // TransferBatch applies up to MaxBatch transfers from the calling agent at once; when linked, all
@@ -335,12 +333,8 @@ func (s *Service) Pending(ctx context.Context, caller policy.Subject, req Transf
 	if err := s.checkTransfer(ctx, caller, req); err != nil {
 		return Transfer{}, false, err
 	}
-	id, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return Transfer{}, false, err
-	}
-	return s.noteLarge(s.do(ctx, Command{Kind: KindPending, ID: id, Fresh: fresh, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout,
-		Limits: s.limits(ctx, caller)}))
+	return s.noteLarge(s.submit(ctx, caller, Command{Kind: KindPending, From: AccountID(caller.ID), To: req.To, Amount: req.Amount, Message: req.Message, Timeout: timeout,
+		Limits: s.limits(ctx, caller)}, idemKey))
 }
 
 // PendingTransfer reads a pending transfer by id: its payer, its payee (who checks, before doing
@@ -398,11 +392,7 @@ func (s *Service) SetAccountStatus(ctx context.Context, caller policy.Subject, i
 	if a.StatusOrActive() == status {
 		return a, nil
 	}
-	cid, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return Account{}, err
-	}
-	if _, _, err := s.do(ctx, Command{Kind: KindStatus, ID: cid, Fresh: fresh, To: id, Status: status}); err != nil {
+	if _, _, err := s.submit(ctx, caller, Command{Kind: KindStatus, To: id, Status: status}, idemKey); err != nil {
 		return Account{}, err
 	}
 	return s.Store.Account(ctx, id)
@@ -421,18 +411,14 @@ func (s *Service) Settle(ctx context.Context, caller policy.Subject, pendingID s
 	if err := s.authorize(ctx, caller, policy.ActionTokenSettle, policy.Resource{Kind: "pending_transfer", ID: pendingID, Owner: string(p.From), Counterparty: string(p.To)}, amount); err != nil {
 		return Transfer{}, false, err
 	}
-	id, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return Transfer{}, false, err
-	}
-	c := Command{Kind: KindVoid, ID: id, Fresh: fresh, PendingID: pendingID}
+	c := Command{Kind: KindVoid, PendingID: pendingID}
 	if post {
 		c.Kind = KindPost
 		if amount != nil {
 			c.Amount, c.Partial = *amount, true
 		}
 	}
-	return s.do(ctx, c)
+	return s.submit(ctx, caller, c, idemKey)
 }
 
 // Params is the parameter set in force (public).
@@ -475,11 +461,7 @@ func (s *Service) SetParams(ctx context.Context, caller policy.Subject, base int
 	if err := s.authorize(ctx, caller, policy.ActionTegParamsSet, policy.Resource{Kind: "params"}, nil); err != nil {
 		return ParamsVersion{}, false, err
 	}
-	cid, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return ParamsVersion{}, false, err
-	}
-	t, replayed, err := s.do(ctx, Command{Kind: KindParams, ID: cid, Fresh: fresh, Params: &next, Message: message})
+	t, replayed, err := s.submit(ctx, caller, Command{Kind: KindParams, Params: &next, Message: message}, idemKey)
 	if err != nil {
 		return ParamsVersion{}, false, err
 	}

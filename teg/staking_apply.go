@@ -119,10 +119,6 @@ func validateStaking(c *Command) error {
 		if a.CommissionBps == nil {
 			return ErrInvalidCommission.With("field", "commission_bps")
 		}
-	case KindCompound:
-		if a.Validator == "" && c.Kind == KindCompound {
-			return nil // the agent's own stake
-		}
 	case KindSlash:
 		if a.Validator == "" {
 			return ErrNotValidator.With("field", "validator")

@@ -29,12 +29,7 @@ func (s *Service) staking(ctx context.Context, caller policy.Subject, action str
 	if err := s.authorize(ctx, caller, action, policy.Resource{Kind: "wallet", ID: string(agent), Owner: string(agent)}, nil); err != nil {
 		return Transfer{}, false, err
 	}
-	id, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return Transfer{}, false, err
-	}
-	c.ID, c.Fresh = id, fresh
-	return s.do(ctx, c)
+	return s.submit(ctx, caller, c, idemKey)
 }
 
 // Stake bonds liquid AVT: to req.Validator, or with none to the agent's own stake.
@@ -98,12 +93,7 @@ func (s *Service) Slash(ctx context.Context, caller policy.Subject, validator Ac
 	if err := s.authorize(ctx, caller, policy.ActionStakingSlash, policy.Resource{Kind: "validator", ID: string(validator)}, nil); err != nil {
 		return Transfer{}, false, err
 	}
-	id, fresh, err := commandID(caller, idemKey)
-	if err != nil {
-		return Transfer{}, false, err
-	}
-	c.ID, c.Fresh = id, fresh
-	return s.do(ctx, c)
+	return s.submit(ctx, caller, c, idemKey)
 }
 
 // ValidatorInfo is a validator as listed: its stake, terms and standing.
@@ -148,19 +138,9 @@ func (s *Service) Validators(ctx context.Context) ([]ValidatorInfo, error) {
 		if !p.Validator {
 			continue
 		}
-		info := ValidatorInfo{ID: p.ID, Tokens: p.TotalTokens(), CommissionBps: p.CommissionBps, Jailed: p.Jailed, Delegators: p.Delegators,
-			Uptime: 1, CreatedAt: p.CreatedAt}
-		if p.Epochs > 0 {
-			info.Uptime = float64(p.Active) / float64(p.Epochs)
-		}
-		if text, ok, err := sr.State(ctx, DelegationKey(p.ID, p.ID)); err != nil {
+		info, err := validatorInfo(ctx, sr, p)
+		if err != nil {
 			return nil, err
-		} else if ok {
-			d, err := DecodeDelegation(text)
-			if err != nil {
-				return nil, err
-			}
-			info.SelfStake = p.Value(d)
 		}
 		out = append(out, info)
 	}
@@ -170,16 +150,45 @@ func (s *Service) Validators(ctx context.Context) ([]ValidatorInfo, error) {
 
 // Validator returns one validator (public).
 func (s *Service) Validator(ctx context.Context, id AccountID) (ValidatorInfo, error) {
-	all, err := s.Validators(ctx)
+	sr, err := s.stateStore()
 	if err != nil {
 		return ValidatorInfo{}, err
 	}
-	for _, v := range all {
-		if v.ID == id {
-			return v, nil
-		}
+	text, ok, err := sr.State(ctx, PoolKey(id))
+	if err != nil {
+		return ValidatorInfo{}, err
 	}
-	return ValidatorInfo{}, ErrNotValidator.With("validator", string(id))
+	if !ok {
+		return ValidatorInfo{}, ErrNotValidator.With("validator", string(id))
+	}
+	p, err := DecodePool(text)
+	if err != nil {
+		return ValidatorInfo{}, err
+	}
+	if !p.Validator {
+		return ValidatorInfo{}, ErrNotValidator.With("validator", string(id))
+	}
+	return validatorInfo(ctx, sr, p)
+}
+
+// validatorInfo is the listing of the validator whose pool is p: its figures and its
+// operator's self-stake (one read).
+func validatorInfo(ctx context.Context, sr StateReader, p *Pool) (ValidatorInfo, error) {
+	info := ValidatorInfo{ID: p.ID, Tokens: p.TotalTokens(), CommissionBps: p.CommissionBps, Jailed: p.Jailed, Delegators: p.Delegators,
+		Uptime: 1, CreatedAt: p.CreatedAt}
+	if p.Epochs > 0 {
+		info.Uptime = float64(p.Active) / float64(p.Epochs)
+	}
+	text, ok, err := sr.State(ctx, DelegationKey(p.ID, p.ID))
+	if err != nil || !ok {
+		return info, err
+	}
+	d, err := DecodeDelegation(text)
+	if err != nil {
+		return ValidatorInfo{}, err
+	}
+	info.SelfStake = p.Value(d)
+	return info, nil
 }
 
 // DelegationInfo is one of an agent's stakes: with whom, worth how much, earning what.
@@ -287,7 +296,7 @@ func (s *Service) stakingOf(ctx context.Context, agent AccountID) (StakingSummar
 		}
 		out.Commission = p.Earned
 		if p.Validator {
-			v, err := s.Validator(ctx, agent)
+			v, err := validatorInfo(ctx, sr, p)
 			if err != nil {
 				return StakingSummary{}, err
 			}

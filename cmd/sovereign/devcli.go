@@ -342,7 +342,6 @@ func newAPIKey() *cobra.Command {
 		name        string
 		scopes      []string
 		list        devFlags
-		revoke      devFlags
 		keyExpireIn time.Duration
 	)
 	cc := &cobra.Command{
@@ -396,19 +395,25 @@ func newAPIKey() *cobra.Command {
 	}
 	list.bind(lc, true)
 
-	rc := &cobra.Command{
-		Use: "revoke KEY_ID", Short: "Revoke one of your API keys", Args: cobra.ExactArgs(1),
+	c.AddCommand(cc, lc, newRevoke("revoke KEY_ID", "Revoke one of your API keys", "/api/v1/developers/me/api-keys/"))
+	return c
+}
+
+// newRevoke is a "revoke ID" command: DELETE prefix+ID as the developer.
+func newRevoke(use, short, prefix string) *cobra.Command {
+	var d devFlags
+	c := &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := revoke.call(http.MethodDelete, "/api/v1/developers/me/api-keys/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := d.call(http.MethodDelete, prefix+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			return revoke.show(cmd, map[string]any{"id": args[0], "revoked": true}, func(w io.Writer) {
+			return d.show(cmd, map[string]any{"id": args[0], "revoked": true}, func(w io.Writer) {
 				fmt.Fprintf(w, "revoked %s\n", args[0])
 			})
 		},
 	}
-	revoke.bind(rc, true)
-	c.AddCommand(cc, lc, rc)
+	d.bind(c, true)
 	return c
 }
 
@@ -420,7 +425,7 @@ func newBootstrapToken() *cobra.Command {
 'sovereign agent register --bootstrap-token TOKEN' (or agentvault) there. Tokens last 5 minutes and
 are shown only when created.`,
 	}
-	var create, list, revoke devFlags
+	var create, list devFlags
 	cc := &cobra.Command{
 		Use: "create", Short: "Create a bootstrap token (shown once)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -452,19 +457,7 @@ are shown only when created.`,
 		},
 	}
 	list.bind(lc, true)
-	rc := &cobra.Command{
-		Use: "revoke TOKEN_ID", Short: "Revoke an outstanding bootstrap token", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := revoke.call(http.MethodDelete, "/api/v1/onboard/bootstrap/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
-				return err
-			}
-			return revoke.show(cmd, map[string]any{"id": args[0], "revoked": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "revoked %s\n", args[0])
-			})
-		},
-	}
-	revoke.bind(rc, true)
-	c.AddCommand(cc, lc, rc)
+	c.AddCommand(cc, lc, newRevoke("revoke TOKEN_ID", "Revoke an outstanding bootstrap token", "/api/v1/onboard/bootstrap/tokens/"))
 	return c
 }
 
