@@ -59,14 +59,29 @@ type Store interface {
 	InsertRating(ctx context.Context, r Rating) error
 	// RatingsOf lists the ratings of ratee, newest first, after the cursor when given.
 	RatingsOf(ctx context.Context, ratee string, after *RatingCursor, limit int) ([]Rating, error)
-	// EachRating streams every rating (in no particular order) to fn; an error from fn stops it.
-	EachRating(ctx context.Context, fn func(Rating) error) error
+	// Graph reads the rating graph every rating so far adds up to (the load of a full pass).
+	Graph(ctx context.Context) (RatingGraph, error)
 	// PutScores inserts or replaces the scores (in batches, each batch atomic).
 	PutScores(ctx context.Context, scores []StoredScore) error
 	// Score reads an agent's stored score.
 	Score(ctx context.Context, agent string) (StoredScore, bool, error)
 	// ScoreValues reads the stored scores of agents, in one query (absent: not scored).
 	ScoreValues(ctx context.Context, agents []string) (map[string]int, error)
+}
+
+// RatingGraph is the rating graph in the form a full pass reads: the rated agents, numbered
+// from 0 by their place in Agents, and one Pair per (rater, ratee) that has ratings.
+type RatingGraph struct {
+	Agents []string
+	Pairs  []Pair
+}
+
+// Pair is what the ratings one agent gave another add up to: the sum of their satisfactions
+// (Satisfaction: stars − 3 each) and how many were good (3 stars or more) and bad.
+type Pair struct {
+	Rater, Ratee uint32
+	Satisfaction int64
+	Good, Bad    int64
 }
 
 // Ledger is what the service reads of the token ledger: transfers (the interactions rated),
@@ -357,32 +372,11 @@ func (s *Service) Recompute(ctx context.Context, caller policy.Subject) (PassRes
 func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	start := time.Now()
 	now := s.now()
-	index := map[string]uint32{}
-	var names []string
-	number := func(a string) uint32 {
-		if i, ok := index[a]; ok {
-			return i
-		}
-		i := uint32(len(names))
-		index[a] = i
-		names = append(names, a)
-		return i
-	}
-	type outcome struct {
-		rater, ratee uint32
-		ok           bool
-	}
-	var outcomes []outcome
-	local := map[[2]uint32]float64{}
-	err := s.Store.EachRating(ctx, func(r Rating) error {
-		from, to := number(r.Rater), number(r.Ratee)
-		local[[2]uint32{from, to}] += Satisfaction(r.Stars)
-		outcomes = append(outcomes, outcome{from, to, r.Stars >= 3})
-		return nil
-	})
+	graph, err := s.Store.Graph(ctx)
 	if err != nil {
 		return PassResult{}, err
 	}
+	names := graph.Agents
 	var pre []string
 	if s.Staking != nil {
 		v, err := s.Staking.Validators(ctx)
@@ -400,13 +394,38 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	}
 	slices.Sort(pre)
 	pre = slices.Compact(pre)
+	// The pre-trusted agents' numbers: those rated are found in one walk of the agents; the
+	// others are numbered after them.
+	preIndex := make(map[string]int, len(pre))
+	for _, a := range pre {
+		preIndex[a] = -1
+	}
+	if len(preIndex) > 0 {
+		for i, a := range names {
+			if _, ok := preIndex[a]; ok {
+				preIndex[a] = i
+			}
+		}
+	}
 	pretrusted := make([]uint32, 0, len(pre))
 	for _, a := range pre {
-		pretrusted = append(pretrusted, number(a))
+		i := preIndex[a]
+		if i < 0 {
+			i = len(names)
+			names = append(names, a)
+		}
+		pretrusted = append(pretrusted, uint32(i))
 	}
-	edges := EdgesFrom(local)
+	edges := make([]Edge, 0, len(graph.Pairs))
+	ratings := 0
+	for _, p := range graph.Pairs {
+		ratings += int(p.Good + p.Bad)
+		if p.Satisfaction > 0 {
+			edges = append(edges, Edge{From: p.Rater, To: p.Ratee, Weight: float64(p.Satisfaction)})
+		}
+	}
 	loaded := time.Now()
-	res := PassResult{Agents: len(names), Ratings: len(outcomes), Pretrusted: len(pretrusted), ComputedAt: now, LoadTime: loaded.Sub(start)}
+	res := PassResult{Agents: len(names), Ratings: ratings, Pretrusted: len(pretrusted), ComputedAt: now, LoadTime: loaded.Sub(start)}
 	n := len(names)
 	g, err := NewGraph(n, edges)
 	if err != nil {
@@ -425,13 +444,10 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		rel[i] = t * float64(n)
 		ins[i].RelativeTrust = rel[i]
 	}
-	for _, o := range outcomes {
-		w := TaskWeight(rel[o.rater])
-		if o.ok {
-			ins[o.ratee].Completed += w
-		} else {
-			ins[o.ratee].Failed += w
-		}
+	for _, p := range graph.Pairs {
+		w := TaskWeight(rel[p.Rater])
+		ins[p.Ratee].Completed += w * float64(p.Good)
+		ins[p.Ratee].Failed += w * float64(p.Bad)
 	}
 	computed := time.Now()
 	res.Compute = computed.Sub(loaded)

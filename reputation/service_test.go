@@ -185,10 +185,11 @@ func TestRate_RefusalsStoreNothing(t *testing.T) {
 		if _, err := w.svc.Rate(ctx, a, reputation.RateRequest{Ratee: "agt_b", InteractionID: tr.ID, Stars: 3}); apperr.CodeOf(err) != "RATING_WINDOW_CLOSED" {
 			t.Fatalf("after the window: %v", err)
 		}
-		n := 0
-		_ = w.svc.Store.EachRating(ctx, func(reputation.Rating) error { n++; return nil })
-		if n != 0 {
-			t.Fatalf("%d ratings stored", n)
+		if g, err := w.svc.Store.Graph(ctx); err != nil || len(g.Pairs) != 0 || len(g.Agents) != 0 {
+			t.Fatalf("after refusals the rating graph holds %+v (%v)", g, err)
+		}
+		if rs, err := w.svc.Store.RatingsOf(ctx, "agt_b", nil, 10); err != nil || len(rs) != 0 {
+			t.Fatalf("%d ratings stored (%v)", len(rs), err)
 		}
 	})
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // ScoreBatch is how many scores one transaction of PutScores writes.
-const ScoreBatch = 500
+const ScoreBatch = 2000
 
 // Store implements reputation.Store.
 type Store struct{ db *store.DB }
@@ -29,10 +29,32 @@ func New(db *store.DB) *Store { return &Store{db: db} }
 
 const ratingCols = `interaction_id, rater, ratee, stars, comment, created_at`
 
-// InsertRating stores r; a rating of the same interaction is reputation.ErrAlreadyRated.
+// InsertRating stores r and adds it to the rating graph (reputation_agents, reputation_edges)
+// in the same transaction; a rating of the same interaction is reputation.ErrAlreadyRated.
 func (s *Store) InsertRating(ctx context.Context, r reputation.Rating) error {
-	_, err := s.db.Write().ExecContext(ctx, `INSERT INTO reputation_ratings (`+ratingCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		r.InteractionID, r.Rater, r.Ratee, r.Stars, r.Comment, store.Time(r.CreatedAt))
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		q := s.db.TxQuerier(tx)
+		if _, err := q.ExecContext(ctx, `INSERT INTO reputation_ratings (`+ratingCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.InteractionID, r.Rater, r.Ratee, r.Stars, r.Comment, store.Time(r.CreatedAt)); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO reputation_agents (agent)
+			SELECT v.column1 FROM (VALUES (CAST($1 AS TEXT)), (CAST($2 AS TEXT))) AS v
+			WHERE NOT EXISTS (SELECT 1 FROM reputation_agents a WHERE a.agent = v.column1)
+			ON CONFLICT (agent) DO NOTHING`, r.Rater, r.Ratee); err != nil {
+			return err
+		}
+		ok, fail := 0, 1
+		if r.Stars >= 3 {
+			ok, fail = 1, 0
+		}
+		_, err := q.ExecContext(ctx, `INSERT INTO reputation_edges (rater_n, ratee_n, satisfaction, ok, fail)
+			SELECT a.n, b.n, $3, $4, $5 FROM reputation_agents a, reputation_agents b WHERE a.agent = $1 AND b.agent = $2
+			ON CONFLICT (rater_n, ratee_n) DO UPDATE SET satisfaction = reputation_edges.satisfaction + excluded.satisfaction,
+				ok = reputation_edges.ok + excluded.ok, fail = reputation_edges.fail + excluded.fail`,
+			r.Rater, r.Ratee, r.Stars-3, ok, fail)
+		return err
+	})
 	if store.IsUniqueViolation(err) {
 		return reputation.ErrAlreadyRated.With("field", "interaction_id").With("interaction_id", r.InteractionID)
 	}
@@ -40,6 +62,68 @@ func (s *Store) InsertRating(ctx context.Context, r reputation.Rating) error {
 		return apperr.Internalf("insert rating: %w", err)
 	}
 	return nil
+}
+
+// Graph reads the rating graph: every rated agent, numbered densely from 0 in the store's
+// numbering order, and per (rater, ratee) pair the sum of satisfactions and the good and bad
+// outcomes. Two sequential scans of narrow tables: this is the load of a full pass.
+func (s *Store) Graph(ctx context.Context) (reputation.RatingGraph, error) {
+	var g reputation.RatingGraph
+	var index []int32 // store number → dense index, -1: none
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT n, agent FROM reputation_agents ORDER BY n`)
+	if err != nil {
+		return g, apperr.Internalf("read rated agents: %w", err)
+	}
+	for rows.Next() {
+		var n int64
+		var agent string
+		if err := rows.Scan(&n, &agent); err != nil {
+			rows.Close()
+			return g, apperr.Internalf("scan rated agent: %w", err)
+		}
+		if n < 0 || n > 1<<31 {
+			rows.Close()
+			return g, apperr.Internalf("rated agent number %d out of range", n)
+		}
+		for int64(len(index)) <= n {
+			index = append(index, -1)
+		}
+		index[n] = int32(len(g.Agents))
+		g.Agents = append(g.Agents, agent)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return g, apperr.Internalf("read rated agents: %w", err)
+	}
+	at := func(n int64) (uint32, bool) {
+		if n < 0 || n >= int64(len(index)) || index[n] < 0 {
+			return 0, false
+		}
+		return uint32(index[n]), true
+	}
+	rows, err = s.db.Read().QueryContext(ctx, `SELECT rater_n, ratee_n, satisfaction, ok, fail FROM reputation_edges`)
+	if err != nil {
+		return g, apperr.Internalf("read rating graph: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var from, to int64
+		var p reputation.Pair
+		if err := rows.Scan(&from, &to, &p.Satisfaction, &p.Good, &p.Bad); err != nil {
+			return g, apperr.Internalf("scan rating pair: %w", err)
+		}
+		f, ok1 := at(from)
+		t, ok2 := at(to)
+		if !ok1 || !ok2 {
+			return g, apperr.Internalf("rating pair (%d, %d) names an unknown agent", from, to)
+		}
+		p.Rater, p.Ratee = f, t
+		g.Pairs = append(g.Pairs, p)
+	}
+	if err := rows.Err(); err != nil {
+		return g, apperr.Internalf("read rating graph: %w", err)
+	}
+	return g, nil
 }
 
 func scanRating(sc interface{ Scan(...any) error }) (reputation.Rating, error) {
@@ -77,71 +161,75 @@ func (s *Store) RatingsOf(ctx context.Context, ratee string, after *reputation.R
 	return out, nil
 }
 
-// EachRating streams every rating to fn, from one query (in primary-key order).
-func (s *Store) EachRating(ctx context.Context, fn func(reputation.Rating) error) error {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+ratingCols+` FROM reputation_ratings ORDER BY interaction_id`)
-	if err != nil {
-		return apperr.Internalf("read ratings: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRating(rows)
-		if err != nil {
-			return apperr.Internalf("scan rating: %w", err)
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return apperr.Internalf("read ratings: %w", err)
-	}
-	return nil
-}
-
-// PutScores inserts or replaces scores, ScoreBatch rows a statement and a transaction.
+// PutScores inserts or replaces scores, ScoreBatch a transaction.
 func (s *Store) PutScores(ctx context.Context, scores []reputation.StoredScore) error {
+	rows := scoreRows
+	if s.db.Dialect() == store.Postgres {
+		rows = ScoreBatch
+	}
+	full := s.upsertScores(rows)
 	for len(scores) > 0 {
 		n := min(len(scores), ScoreBatch)
 		batch := scores[:n]
 		scores = scores[n:]
-		// SQLite looks a $N parameter up by name (a cost quadratic in the parameters of a
-		// statement); ?N is bound by position. PostgreSQL knows only $N.
-		mark := "$"
-		if s.db.Dialect() == store.SQLite {
-			mark = "?"
-		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO reputation_scores (agent, score, tier, factors, computed_at) VALUES `)
-		args := make([]any, 0, 5*len(batch))
-		for i, sc := range batch {
-			factors, err := json.Marshal(sc.Factors)
-			if err != nil {
-				return apperr.Internalf("encode factors: %w", err)
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			k := 5 * i
-			b.WriteString("(")
-			for c := range 5 {
-				if c > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(mark + strconv.Itoa(k+c+1))
-			}
-			b.WriteString(")")
-			args = append(args, sc.Agent, sc.Score, sc.Tier, string(factors), store.Time(sc.ComputedAt))
-		}
-		b.WriteString(` ON CONFLICT (agent) DO UPDATE SET score = excluded.score, tier = excluded.tier, factors = excluded.factors, computed_at = excluded.computed_at`)
 		if err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, b.String(), args...)
-			return err
+			q := s.db.TxQuerier(tx)
+			args := make([]any, 0, 5*rows)
+			for len(batch) > 0 {
+				k := min(len(batch), rows)
+				args = args[:0]
+				for _, sc := range batch[:k] {
+					factors, err := json.Marshal(sc.Factors)
+					if err != nil {
+						return err
+					}
+					args = append(args, sc.Agent, sc.Score, sc.Tier, string(factors), store.Time(sc.ComputedAt))
+				}
+				stmt := full
+				if k < rows {
+					stmt = s.upsertScores(k)
+				}
+				if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
+					return err
+				}
+				batch = batch[k:]
+			}
+			return nil
 		}); err != nil {
 			return apperr.Internalf("store scores: %w", err)
 		}
 	}
 	return nil
+}
+
+// scoreRows is how many scores one statement of PutScores writes on SQLite. SQLite's driver
+// looks every parameter's name up in a list, a cost quadratic in a statement's parameters, so
+// statements stay small there (and their text is prepared once and reused).
+const scoreRows = 20
+
+// upsertScores is the statement that inserts or replaces n scores.
+func (s *Store) upsertScores(n int) string {
+	mark := "$"
+	if s.db.Dialect() == store.SQLite {
+		mark = "?"
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO reputation_scores (agent, score, tier, factors, computed_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for c := range 5 {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(mark + strconv.Itoa(5*i+c+1))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(` ON CONFLICT (agent) DO UPDATE SET score = excluded.score, tier = excluded.tier, factors = excluded.factors, computed_at = excluded.computed_at`)
+	return b.String()
 }
 
 // Score reads an agent's stored score.
@@ -222,4 +310,71 @@ func (s *Store) FinishPass(ctx context.Context, holder string, now time.Time) er
 		return apperr.Internalf("finish the reputation pass: %w", err)
 	}
 	return nil
+}
+
+// LoadGraph adds a rating graph in bulk to an empty one (reputation_agents and
+// reputation_edges), without the ratings it adds up: for benchmarks of the pass, which reads
+// only the graph. Agent i of g is stored as number i+1.
+func (s *Store) LoadGraph(ctx context.Context, g reputation.RatingGraph) error {
+	mark := "$"
+	if s.db.Dialect() == store.SQLite {
+		mark = "?"
+	}
+	// values is the VALUES list of n rows of k parameters.
+	values := func(n, k int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("(")
+			for c := range k {
+				if c > 0 {
+					b.WriteString(",")
+				}
+				b.WriteString(mark + strconv.Itoa(k*i+c+1))
+			}
+			b.WriteString(")")
+		}
+		return b.String()
+	}
+	const rows, perTx = scoreRows, 100_000
+	insert := func(table string, k, total int, row func(i int, args []any) []any) error {
+		full := `INSERT INTO ` + table + ` VALUES ` + values(rows, k)
+		for start := 0; start < total; start += perTx {
+			end := min(start+perTx, total)
+			err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+				q := s.db.TxQuerier(tx)
+				args := make([]any, 0, k*rows)
+				for i := start; i < end; i += rows {
+					n := min(rows, end-i)
+					args = args[:0]
+					for j := i; j < i+n; j++ {
+						args = row(j, args)
+					}
+					stmt := full
+					if n < rows {
+						stmt = `INSERT INTO ` + table + ` VALUES ` + values(n, k)
+					}
+					if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return apperr.Internalf("load the rating graph: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := insert("reputation_agents (n, agent)", 2, len(g.Agents), func(i int, args []any) []any {
+		return append(args, i+1, g.Agents[i])
+	}); err != nil {
+		return err
+	}
+	return insert("reputation_edges (rater_n, ratee_n, satisfaction, ok, fail)", 5, len(g.Pairs), func(i int, args []any) []any {
+		p := g.Pairs[i]
+		return append(args, int64(p.Rater)+1, int64(p.Ratee)+1, p.Satisfaction, p.Good, p.Bad)
+	})
 }

@@ -3,6 +3,9 @@ package repsql_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,13 +64,25 @@ func TestRatings_InsertOnceListAndStream(t *testing.T) {
 		if none, err := s.RatingsOf(ctx, "agt_nobody", nil, 10); err != nil || len(none) != 0 {
 			t.Fatalf("ratings of an unrated agent: %v %v", none, err)
 		}
-		n := 0
-		if err := s.EachRating(ctx, func(reputation.Rating) error { n++; return nil }); err != nil || n != 8 {
-			t.Fatalf("streamed %d ratings (%v), want 8", n, err)
+		// The graph adds the ratings up per pair, in the insert's transaction: the refused
+		// second rating of tx_03 is not counted.
+		g, err := s.Graph(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		stop := fmt.Errorf("stop")
-		if err := s.EachRating(ctx, func(reputation.Rating) error { return stop }); err != stop {
-			t.Fatalf("an error of fn: %v", err)
+		if len(g.Agents) != 3 || len(g.Pairs) != 2 {
+			t.Fatalf("graph = %+v", g)
+		}
+		pairs := map[string]reputation.Pair{}
+		for _, p := range g.Pairs {
+			pairs[g.Agents[p.Rater]+">"+g.Agents[p.Ratee]] = p
+		}
+		// agt_a rated agt_b 1,2,3,4,5,1,2 stars: satisfaction −2−1+0+1+2−2−1 = −3, 3 good, 4 bad.
+		if p := pairs["agt_a>agt_b"]; p.Satisfaction != -3 || p.Good != 3 || p.Bad != 4 {
+			t.Fatalf("agt_a>agt_b = %+v", p)
+		}
+		if p := pairs["agt_b>agt_c"]; p.Satisfaction != 2 || p.Good != 1 || p.Bad != 0 {
+			t.Fatalf("agt_b>agt_c = %+v", p)
 		}
 	})
 }
@@ -184,6 +199,98 @@ func TestPassLease_OnePassPerInterval(t *testing.T) {
 		}
 		if !claim("other", t0.Add(43*time.Minute)) {
 			t.Fatal("did not take over a pass whose replica died")
+		}
+	})
+}
+
+// TestGraph_MigrationAddsUpEarlierRatings: ratings stored before the rating graph existed
+// (schema version 21) are added up by the migration that creates it, and ratings after it are
+// added by InsertRating, on SQLite and PostgreSQL.
+func TestGraph_MigrationAddsUpEarlierRatings(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dsn  string
+	}{{"sqlite", "sqlite://" + filepath.Join(t.TempDir(), "old.db")}, {"postgres", os.Getenv(storetest.EnvPostgres)}} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.dsn == "" {
+				t.Skip(storetest.EnvPostgres + " not set: skipping the PostgreSQL half")
+			}
+			ctx := context.Background()
+			schema := fmt.Sprintf("t_graph_%d", time.Now().UnixNano())
+			var opts []store.Option
+			if c.name == "postgres" {
+				opts = append(opts, store.WithSchema(schema))
+			}
+			db, err := store.Open(ctx, c.dsn, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if c.name == "postgres" {
+				defer func() { _ = db.DropSchema(ctx) }()
+			}
+			if err := db.MigrateTo(ctx, 21); err != nil {
+				t.Fatal(err)
+			}
+			at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+			for i, stars := range []int{5, 4, 1} {
+				if _, err := db.Writer().ExecContext(ctx, `INSERT INTO reputation_ratings (interaction_id, rater, ratee, stars, created_at) VALUES ($1, $2, 'agt_b', $3, $4)`,
+					fmt.Sprintf("tx_%d", i), []string{"agt_a", "agt_a", "agt_c"}[i], stars, store.Time(at)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			s := repsql.New(db)
+			if err := s.InsertRating(ctx, reputation.Rating{InteractionID: "tx_3", Rater: "agt_d", Ratee: "agt_a", Stars: 2, CreatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+			g, err := s.Graph(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]reputation.Pair{}
+			for _, p := range g.Pairs {
+				k := g.Agents[p.Rater] + ">" + g.Agents[p.Ratee]
+				p.Rater, p.Ratee = 0, 0
+				got[k] = p
+			}
+			want := map[string]reputation.Pair{
+				"agt_a>agt_b": {Satisfaction: 3, Good: 2},
+				"agt_c>agt_b": {Satisfaction: -2, Bad: 1},
+				"agt_d>agt_a": {Satisfaction: -1, Bad: 1},
+			}
+			if len(g.Agents) != 4 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("graph: agents %v, pairs %v, want %v", g.Agents, got, want)
+			}
+		})
+	}
+}
+
+// TestLoadGraph_ReadsBack: a graph loaded in bulk reads back the same, more than one
+// statement's and transaction's worth of it.
+func TestLoadGraph_ReadsBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := repsql.New(db)
+		var in reputation.RatingGraph
+		for i := range 57 {
+			in.Agents = append(in.Agents, fmt.Sprintf("agt_%03d", i))
+		}
+		for i := range 1234 {
+			in.Pairs = append(in.Pairs, reputation.Pair{Rater: uint32(i / 56), Ratee: uint32(i % 56), Satisfaction: int64(i%5 - 2), Good: int64(i % 3), Bad: int64(i % 2)})
+		}
+		if err := s.LoadGraph(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Graph(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(out.Pairs, func(a, b reputation.Pair) int { return int(a.Rater)*1000 + int(a.Ratee) - int(b.Rater)*1000 - int(b.Ratee) })
+		if !slices.Equal(out.Agents, in.Agents) || !slices.Equal(out.Pairs, in.Pairs) {
+			t.Fatalf("read back %d agents, %d pairs; differ from what was loaded", len(out.Agents), len(out.Pairs))
 		}
 	})
 }
