@@ -288,7 +288,9 @@ func TestLoadGraph_ReadsBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		slices.SortFunc(out.Pairs, func(a, b reputation.Pair) int { return int(a.Rater)*1000 + int(a.Ratee) - int(b.Rater)*1000 - int(b.Ratee) })
+		slices.SortFunc(out.Pairs, func(a, b reputation.Pair) int {
+			return int(a.Rater)*1000 + int(a.Ratee) - int(b.Rater)*1000 - int(b.Ratee)
+		})
 		if !slices.Equal(out.Agents, in.Agents) || !slices.Equal(out.Pairs, in.Pairs) {
 			t.Fatalf("read back %d agents, %d pairs; differ from what was loaded", len(out.Agents), len(out.Pairs))
 		}
