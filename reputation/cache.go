@@ -160,3 +160,11 @@ func (s *Service) ValidTier(ctx context.Context, name string) (bool, error) {
 	}
 	return false, nil
 }
+
+// forget drops what this replica remembers of agent's score, so its next transfer reads the
+// score an event just stored.
+func (c *scoreCache) forget(agent string) {
+	c.mu.Lock()
+	delete(c.m, agent)
+	c.mu.Unlock()
+}

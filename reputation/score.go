@@ -44,16 +44,18 @@ func DefaultWeights() Weights {
 // Inputs are what the score of one agent is computed from.
 type Inputs struct {
 	// RelativeTrust is the agent's EigenTrust value × the number of agents (1: average).
-	RelativeTrust float64
+	RelativeTrust float64 `json:"relative_trust"`
 	// Completed and Failed count the agent's paid tasks as payee, each weighted by TaskWeight of
 	// its payer.
-	Completed, Failed float64
+	Completed float64 `json:"completed"`
+	Failed    float64 `json:"failed"`
 	// Attestations counts its verified attestations.
-	Attestations int
+	Attestations int `json:"attestations"`
 	// StakeAVT is its bonded stake, in AVT.
-	StakeAVT float64
+	StakeAVT float64 `json:"stake_avt"`
 	// DisputesLost and Flags are when it lost disputes and had auditor flags confirmed.
-	DisputesLost, Flags []time.Time
+	DisputesLost []time.Time `json:"disputes_lost,omitempty"`
+	Flags        []time.Time `json:"flags,omitempty"`
 }
 
 // Factor is one term of a score, for a person to see why: its input value, its weight (the most

@@ -51,6 +51,9 @@ type StoredScore struct {
 	// Provisional marks the score of an agent no pass has scored yet: a fresh agent's, with its
 	// stake, computed when read.
 	Provisional bool `json:"provisional,omitempty"`
+	// Inputs are what the score was computed from (nil: not kept, as for scores stored before
+	// inputs were), for Update to recompute it from.
+	Inputs *Inputs `json:"-"`
 }
 
 // Store keeps ratings and scores (repsql implements it on SQLite and PostgreSQL).
@@ -65,6 +68,10 @@ type Store interface {
 	PutScores(ctx context.Context, scores []StoredScore) error
 	// Score reads an agent's stored score.
 	Score(ctx context.Context, agent string) (StoredScore, bool, error)
+	// UpdateScore reads an agent's stored score (found false: none), lets fn change it, and
+	// stores it, atomically with respect to other updates of the agent; an error from fn stores
+	// nothing.
+	UpdateScore(ctx context.Context, agent string, fn func(sc *StoredScore, found bool) error) error
 	// ScoreValues reads the stored scores of agents, in one query (absent: not scored).
 	ScoreValues(ctx context.Context, agents []string) (map[string]int, error)
 }
@@ -255,7 +262,63 @@ func (s *Service) Rate(ctx context.Context, caller policy.Subject, req RateReque
 	if err := s.Store.InsertRating(ctx, r); err != nil {
 		return Rating{}, err
 	}
+	// The ratee's paid tasks count the outcome at once, weighted by the rater's trust as of the
+	// last pass. The rating is stored whatever happens here: the next full pass counts it.
+	rater, ok, err := s.Store.Score(ctx, r.Rater)
+	var rel float64
+	if err == nil && ok && rater.Inputs != nil {
+		rel = rater.Inputs.RelativeTrust
+	}
+	if err == nil {
+		_, _ = s.Update(ctx, r.Ratee, func(in *Inputs) {
+			if r.Stars >= 3 {
+				in.Completed += TaskWeight(rel)
+			} else {
+				in.Failed += TaskWeight(rel)
+			}
+		})
+	}
 	return r, nil
+}
+
+// Update recomputes one agent's score after an event — a rating it received, a dispute it
+// lost, an auditor flag confirmed against it, an attestation verified — without a full pass:
+// change applies the event to the inputs the agent's score was last computed from (the last
+// pass's transitive trust stays until the next pass), and the score, factors and tier are
+// computed again and stored. An agent never scored starts from a fresh agent's inputs with its
+// stake. Concurrent updates of one agent are serialized by the store; the next full pass
+// recomputes everything from the sources in any case.
+func (s *Service) Update(ctx context.Context, agent string, change func(*Inputs)) (StoredScore, error) {
+	params, err := s.Ledger.Params(ctx)
+	if err != nil {
+		return StoredScore{}, err
+	}
+	var out StoredScore
+	err = s.Store.UpdateScore(ctx, agent, func(sc *StoredScore, found bool) error {
+		var in Inputs
+		switch {
+		case found && sc.Inputs != nil:
+			in = *sc.Inputs
+		case s.Staking != nil:
+			// Never scored, or scored before inputs were kept: start from what is known now.
+			a, err := s.Staking.StakeOf(ctx, agent)
+			if err != nil {
+				return err
+			}
+			in.StakeAVT = avtFloat(a)
+		}
+		change(&in)
+		now := s.now()
+		c := Compute(in, s.weights(), now)
+		*sc = StoredScore{Agent: agent, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now, Inputs: &in}
+		out = *sc
+		return nil
+	})
+	if err != nil {
+		return StoredScore{}, err
+	}
+	s.cache.forget(agent)
+	return out, nil
 }
 
 // Ratings lists the ratings an agent received, newest first, after the cursor when given
@@ -468,7 +531,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 			ins[i].StakeAVT = avtFloat(a)
 		}
 		c := Compute(ins[i], w, now)
-		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now}
+		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now, Inputs: &ins[i]}
 	}
 	if err := s.Store.PutScores(ctx, scores); err != nil {
 		return PassResult{}, err

@@ -3,6 +3,7 @@ package reputation_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,8 +103,13 @@ func TestRunPass_PretrustAnchorsTrustRingsGetLittle(t *testing.T) {
 			w.rate("agt_r2", "agt_r3", 5)
 			w.rate("agt_r3", "agt_r1", 5)
 		}
-		if sc := w.score("agt_h1"); !sc.Provisional || sc.Score != 100 || sc.Tier != teg.TierNew {
+		// Before a pass the ratings count already (Update), but weighted by their raters'
+		// trust, which no pass has computed yet: nothing beyond a fresh agent's score.
+		if sc := w.score("agt_h1"); sc.Provisional || sc.Score != 100 || sc.Tier != teg.TierNew {
 			t.Fatalf("before a pass: %+v", sc)
+		}
+		if sc := w.score("agt_nobody"); !sc.Provisional || sc.Score != 100 {
+			t.Fatalf("an agent never rated: %+v", sc)
 		}
 		res, err := w.svc.RunPass(ctx)
 		if err != nil {
@@ -219,6 +225,52 @@ func TestScoreOf_RemembersUntilAPass(t *testing.T) {
 		}
 		if s, ok := w.svc.ScoreOf(ctx, "agt_x"); !ok || s != 950 {
 			t.Fatalf("after a pass: %d %v, want 950", s, ok)
+		}
+	})
+}
+
+// TestUpdate_EventsCountAtOnce: after a pass, a rating by a trusted payer raises the ratee's
+// paid-tasks factor at once, without a pass; concurrent updates of one agent are none of them
+// lost; a later pass recomputes from the sources.
+func TestUpdate_EventsCountAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db, "agt_p")
+		w.agents("agt_p", "agt_a", "agt_b")
+		w.rate("agt_p", "agt_a", 5)
+		w.rate("agt_a", "agt_p", 5)
+		if _, err := w.svc.RunPass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before := factor(w.score("agt_b"), "paid_tasks")
+		w.rate("agt_p", "agt_b", 5)
+		after := w.score("agt_b")
+		if f := factor(after, "paid_tasks"); f.Points <= before.Points || after.Provisional {
+			t.Fatalf("paid_tasks before %+v, after a rating %+v", before, f)
+		}
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := w.svc.Update(ctx, "agt_b", func(in *reputation.Inputs) { in.Attestations++ }); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if f := factor(w.score("agt_b"), "attestations"); f.Value != 16 {
+			t.Fatalf("16 concurrent updates counted %v", f.Value)
+		}
+		if _, err := w.svc.RunPass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The pass recomputes from the sources (no attestation source here).
+		if f := factor(w.score("agt_b"), "attestations"); f.Value != 0 {
+			t.Fatalf("after a pass: attestations %v", f.Value)
+		}
+		if f := factor(w.score("agt_b"), "paid_tasks"); f.Points <= before.Points {
+			t.Fatalf("after a pass: paid_tasks %+v", f)
 		}
 	})
 }

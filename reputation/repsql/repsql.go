@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -174,16 +175,16 @@ func (s *Store) PutScores(ctx context.Context, scores []reputation.StoredScore) 
 		scores = scores[n:]
 		if err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 			q := s.db.TxQuerier(tx)
-			args := make([]any, 0, 5*rows)
+			args := make([]any, 0, scoreCols*rows)
 			for len(batch) > 0 {
 				k := min(len(batch), rows)
 				args = args[:0]
 				for _, sc := range batch[:k] {
-					factors, err := json.Marshal(sc.Factors)
+					factors, inputs, err := encodeScore(sc)
 					if err != nil {
 						return err
 					}
-					args = append(args, sc.Agent, sc.Score, sc.Tier, string(factors), store.Time(sc.ComputedAt))
+					args = append(args, sc.Agent, sc.Score, sc.Tier, factors, store.Time(sc.ComputedAt), inputs)
 				}
 				stmt := full
 				if k < rows {
@@ -207,6 +208,39 @@ func (s *Store) PutScores(ctx context.Context, scores []reputation.StoredScore) 
 // statements stay small there (and their text is prepared once and reused).
 const scoreRows = 20
 
+// scoreCols is the number of columns upsertScores writes a score in.
+const scoreCols = 6
+
+// encodeScore is the stored text of a score's factors and inputs ("": none kept).
+func encodeScore(sc reputation.StoredScore) (factors, inputs string, err error) {
+	f, err := json.Marshal(sc.Factors)
+	if err != nil {
+		return "", "", err
+	}
+	if sc.Inputs != nil {
+		in, err := json.Marshal(sc.Inputs)
+		if err != nil {
+			return "", "", err
+		}
+		inputs = string(in)
+	}
+	return string(f), inputs, nil
+}
+
+// decodeScore fills sc's factors and inputs from their stored text.
+func decodeScore(sc *reputation.StoredScore, factors, inputs string) error {
+	if err := json.Unmarshal([]byte(factors), &sc.Factors); err != nil {
+		return fmt.Errorf("score of %s: stored factors: %w", sc.Agent, err)
+	}
+	if inputs != "" {
+		sc.Inputs = new(reputation.Inputs)
+		if err := json.Unmarshal([]byte(inputs), sc.Inputs); err != nil {
+			return fmt.Errorf("score of %s: stored inputs: %w", sc.Agent, err)
+		}
+	}
+	return nil
+}
+
 // upsertScores is the statement that inserts or replaces n scores.
 func (s *Store) upsertScores(n int) string {
 	mark := "$"
@@ -214,40 +248,80 @@ func (s *Store) upsertScores(n int) string {
 		mark = "?"
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO reputation_scores (agent, score, tier, factors, computed_at) VALUES `)
+	b.WriteString(`INSERT INTO reputation_scores (agent, score, tier, factors, computed_at, inputs) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("(")
-		for c := range 5 {
+		for c := range scoreCols {
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(mark + strconv.Itoa(5*i+c+1))
+			b.WriteString(mark + strconv.Itoa(scoreCols*i+c+1))
 		}
 		b.WriteString(")")
 	}
-	b.WriteString(` ON CONFLICT (agent) DO UPDATE SET score = excluded.score, tier = excluded.tier, factors = excluded.factors, computed_at = excluded.computed_at`)
+	b.WriteString(` ON CONFLICT (agent) DO UPDATE SET score = excluded.score, tier = excluded.tier, factors = excluded.factors, computed_at = excluded.computed_at, inputs = excluded.inputs`)
 	return b.String()
 }
 
 // Score reads an agent's stored score.
 func (s *Store) Score(ctx context.Context, agent string) (reputation.StoredScore, bool, error) {
+	return s.readScore(ctx, s.db.Read(), agent, "")
+}
+
+// readScore reads agent's stored score through q, the query ending in suffix.
+func (s *Store) readScore(ctx context.Context, q store.Querier, agent, suffix string) (reputation.StoredScore, bool, error) {
 	sc := reputation.StoredScore{Agent: agent}
-	var factors string
-	err := s.db.Read().QueryRowContext(ctx, `SELECT score, tier, factors, computed_at FROM reputation_scores WHERE agent = $1`, agent).
-		Scan(&sc.Score, &sc.Tier, &factors, store.ScanTime(&sc.ComputedAt))
+	var factors, inputs string
+	err := q.QueryRowContext(ctx, `SELECT score, tier, factors, computed_at, inputs FROM reputation_scores WHERE agent = $1`+suffix, agent).
+		Scan(&sc.Score, &sc.Tier, &factors, store.ScanTime(&sc.ComputedAt), &inputs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return reputation.StoredScore{}, false, nil
 	}
 	if err != nil {
 		return reputation.StoredScore{}, false, apperr.Internalf("read score: %w", err)
 	}
-	if err := json.Unmarshal([]byte(factors), &sc.Factors); err != nil {
-		return reputation.StoredScore{}, false, apperr.Internalf("score of %s: stored factors: %w", agent, err)
+	if err := decodeScore(&sc, factors, inputs); err != nil {
+		return reputation.StoredScore{}, false, apperr.Internalf("%w", err)
 	}
 	return sc, true, nil
+}
+
+// UpdateScore reads agent's score, lets fn change it and stores it, in one transaction that
+// holds the row (SQLite: the writer's lock; PostgreSQL: FOR UPDATE, and for an agent not yet
+// scored, a serializable transaction that is retried on conflict).
+func (s *Store) UpdateScore(ctx context.Context, agent string, fn func(sc *reputation.StoredScore, found bool) error) error {
+	suffix := ""
+	if s.db.Dialect() == store.Postgres {
+		suffix = " FOR UPDATE"
+	}
+	var fnErr error
+	err := s.db.InSerializableTx(ctx, func(tx *sql.Tx) error {
+		q := s.db.TxQuerier(tx)
+		sc, found, err := s.readScore(ctx, q, agent, suffix)
+		if err != nil {
+			return err
+		}
+		if fnErr = fn(&sc, found); fnErr != nil {
+			return fnErr
+		}
+		sc.Agent = agent
+		factors, inputs, err := encodeScore(sc)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, s.upsertScores(1), agent, sc.Score, sc.Tier, factors, store.Time(sc.ComputedAt), inputs)
+		return err
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return apperr.Internalf("update score of %s: %w", agent, err)
+	}
+	return nil
 }
 
 // maxScoreLookup bounds the ids of one ScoreValues query (SQLite's parameters).

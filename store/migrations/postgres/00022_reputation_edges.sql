@@ -25,6 +25,11 @@ INSERT INTO reputation_edges (rater_n, ratee_n, satisfaction, ok, fail)
     FROM reputation_ratings r JOIN reputation_agents a ON a.agent = r.rater JOIN reputation_agents b ON b.agent = r.ratee
     GROUP BY a.n, b.n;
 
+-- What each stored score was computed from, so that an event (a rating, a lost dispute, a
+-- confirmed flag, an attestation) recomputes one agent's score without a full pass.
+ALTER TABLE reputation_scores ADD COLUMN inputs TEXT NOT NULL DEFAULT '';
+
 -- +goose Down
+ALTER TABLE reputation_scores DROP COLUMN inputs;
 DROP TABLE reputation_edges;
 DROP TABLE reputation_agents;
