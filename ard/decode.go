@@ -158,8 +158,8 @@ func decodeQuery(raw json.RawMessage, path string, needText bool) (QueryModel, e
 	q.Filter = make(map[string][]string, len(fm))
 	for _, k := range sortedKeys(fm) {
 		p := path + ".filter." + k
-		if !slices.Contains(FilterFields, k) {
-			return q, invalid("unknown filter field %q (%s); supported: %s", k, p, strings.Join(FilterFields, ", "))
+		if !slices.Contains(FilterFields, k) && !slices.Contains(ReputationFields, k) {
+			return q, invalid("unknown filter field %q (%s); supported: %s", k, p, strings.Join(append(slices.Clone(FilterFields), ReputationFields...), ", "))
 		}
 		v := bytes.TrimSpace(fm[k])
 		var vals []string

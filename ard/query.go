@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,16 @@ const (
 	FieldStatus       = "status"
 	FieldUpdatedAt    = "updatedAt"
 )
+
+// Reputation filter fields of search: this registry's extension of ARD's filter, narrowing the
+// results to agents scoring at least minReputation (0–1000) or of one tier.
+const (
+	FieldMinReputation = "minReputation"
+	FieldTier          = "tier"
+)
+
+// ReputationFields are the reputation filter fields (search only).
+var ReputationFields = []string{FieldMinReputation, FieldTier}
 
 // FilterFields are the fields a query's filter may name, and the fields explore counts.
 var FilterFields = []string{FieldType, FieldTags, FieldCapabilities, FieldSkills, FieldStatus}
@@ -46,6 +57,8 @@ type Selection struct {
 	None  bool
 	// UpdatedAfter and UpdatedBefore are exclusive bounds (zero: none).
 	UpdatedAfter, UpdatedBefore time.Time
+	// Reputation narrows the matches by score and tier (search only).
+	Reputation registry.ReputationFilter
 }
 
 // Select maps a query model to a selection. Values within one field combine as discovery
@@ -83,6 +96,20 @@ func Select(q QueryModel) (Selection, error) {
 				}
 			}
 			s.Query.Statuses = appendNew(s.Query.Statuses, vals...)
+		case FieldMinReputation:
+			n, err := -1, error(nil)
+			if len(vals) == 1 {
+				n, err = strconv.Atoi(vals[0])
+			}
+			if err != nil || n < 0 || n > 1000 {
+				return s, invalid("%s: one whole number from 0 to 1000", path)
+			}
+			s.Reputation.MinScore = &n
+		case FieldTier:
+			if len(vals) != 1 {
+				return s, invalid("%s: one tier name", path)
+			}
+			s.Reputation.Tier = vals[0]
 		default:
 			return s, invalid("unknown filter field %q; supported: %s", f, strings.Join(FilterFields, ", "))
 		}
@@ -137,7 +164,15 @@ func (s *Selection) Key(route, order string) string {
 	}
 	return strings.Join([]string{route, order, strings.Join(discovery.QueryTokens(s.Query.Text), " "),
 		sorted(s.Query.Tags), sorted(s.Query.Skills), sorted(statuses), fmt.Sprint(s.None),
-		stamp(s.UpdatedAfter), stamp(s.UpdatedBefore)}, "\x1e")
+		stamp(s.UpdatedAfter), stamp(s.UpdatedBefore), reputationKey(s.Reputation)}, "\x1e")
+}
+
+// reputationKey is the part of a selection's key its reputation filter makes.
+func reputationKey(f registry.ReputationFilter) string {
+	if f.MinScore == nil {
+		return f.Tier
+	}
+	return strconv.Itoa(*f.MinScore) + "\x1f" + f.Tier
 }
 
 // queryHash is the digest of a key carried in page tokens.

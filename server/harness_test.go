@@ -148,6 +148,9 @@ type resp struct {
 func (r resp) code() string {
 	e, _ := r.Body["error"].(map[string]any)
 	c, _ := e["code"].(string)
+	if c == "" {
+		c, _ = r.Body["errorCode"].(string) // the ARD API's error body
+	}
 	return c
 }
 
@@ -219,8 +222,8 @@ func (s *stack) doVia(c *http.Client, base, method, path string, body any, heade
 		if out.code() == "" {
 			s.t.Fatalf("%s %s: %d without an error envelope: %s", method, path, out.Status, raw)
 		}
-		e := out.Body["error"].(map[string]any)
-		if e["request_id"] != res.Header.Get("X-Request-Id") || e["request_id"] == "" {
+		e, envelope := out.Body["error"].(map[string]any)
+		if envelope && e["request_id"] != res.Header.Get("X-Request-Id") || e["request_id"] == "" {
 			s.t.Fatalf("%s %s: envelope request_id %v != header %q", method, path, e["request_id"], res.Header.Get("X-Request-Id"))
 		}
 	}

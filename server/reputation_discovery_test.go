@@ -75,5 +75,35 @@ func TestDiscovery_ReputationFiltersAndSort(t *testing.T) {
 			s.do("GET", "/api/v1/agent-cards?q=tide&"+bad, nil).want(t, 422, "INVALID_FILTER")
 		}
 		s.do("GET", "/api/v1/agent-cards?q=tide&sort=stars", nil).want(t, 422, "INVALID_FIELD")
+
+		// ARD search: the same filters as minReputation and tier, and each result's score and
+		// tier in its metadata.
+		ard := func(filter map[string]any) resp {
+			return s.do("POST", "/ard/v1/search", map[string]any{"query": map[string]any{"text": "tide tables", "filter": filter}})
+		}
+		ardNames := func(r resp) map[string]map[string]any {
+			out := map[string]map[string]any{}
+			for _, it := range r.Body["results"].([]any) {
+				m := it.(map[string]any)
+				md, _ := m["metadata"].(map[string]any)
+				out[m["displayName"].(string)] = md
+			}
+			return out
+		}
+		every := ardNames(ard(map[string]any{}).want(t, 200, ""))
+		if len(every) != 4 || every["Tide High"]["reputationTier"] != "Elite" || every["Tide High"]["reputationScore"] != float64(950) || every["Tide Fresh"]["reputationTier"] != "New" {
+			t.Fatalf("ARD results' reputation: %v", every)
+		}
+		if got := ardNames(ard(map[string]any{"minReputation": "400"}).want(t, 200, "")); len(got) != 2 || got["Tide Mid"] == nil || got["Tide High"] == nil {
+			t.Fatalf("ARD minReputation=400: %v", got)
+		}
+		if got := ardNames(ard(map[string]any{"tier": "Elite"}).want(t, 200, "")); len(got) != 1 || got["Tide High"] == nil {
+			t.Fatalf("ARD tier=Elite: %v", got)
+		}
+		for _, bad := range []map[string]any{{"minReputation": "abc"}, {"minReputation": "5000"}, {"minReputation": []string{"1", "2"}}, {"tier": "Legendary"}} {
+			ard(bad).want(t, 400, "INVALID_ARGUMENT")
+		}
+		s.do("POST", "/ard/v1/explore", map[string]any{"query": map[string]any{"filter": map[string]any{"tier": "Elite"}}, "resultType": map[string]any{"facets": []any{map[string]any{"field": "tags"}}}}).
+			want(t, 400, "INVALID_ARGUMENT")
 	})
 }

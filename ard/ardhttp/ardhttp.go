@@ -197,7 +197,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	if hasTok {
 		q.After = &tok.After
 	}
-	res, err := h.Cards.Search(r.Context(), httpapi.Subject(r.Context()), q, false)
+	res, standings, _, err := h.Cards.SearchReputation(r.Context(), httpapi.Subject(r.Context()), q, false, sel.Reputation, 0)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,16 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 		if ranked {
 			score = res.Relevance[i]
 		}
-		resp.Results = append(resp.Results, ard.SearchResultItem{CatalogEntry: h.entry(r, c), Score: score, Source: source})
+		e := h.entry(r, c)
+		if st, ok := standings[c.ID]; ok {
+			// Each result's reputation, as scalars (the entry's metadata holds only those).
+			if e.Metadata == nil {
+				e.Metadata = map[string]any{}
+			}
+			e.Metadata["reputationScore"] = st.Score
+			e.Metadata["reputationTier"] = st.Tier
+		}
+		resp.Results = append(resp.Results, ard.SearchResultItem{CatalogEntry: e, Score: score, Source: source})
 	}
 	if res.Next != nil {
 		resp.PageToken = ard.PageToken{After: *res.Next, Top: tok.Top}.Encode(key)
@@ -233,6 +242,10 @@ func (h *Handler) explore(w http.ResponseWriter, r *http.Request) error {
 	sel, err := ard.Select(req.Query)
 	if err != nil {
 		return err
+	}
+	if sel.Reputation.Active() {
+		return apperr.Errorf(apperr.BadRequest, ard.CodeInvalidArgument, "%s and %s narrow search results; explore counts take the other filter fields",
+			ard.FieldMinReputation, ard.FieldTier)
 	}
 	var counts map[string][]discovery.FacetCount
 	if !sel.None && len(req.ResultType.Facets) > 0 {
