@@ -55,6 +55,11 @@ func (s *Service) Portable(ctx context.Context, caller policy.Subject, agent str
 	if err != nil {
 		return PortableReputation{}, err
 	}
+	return s.sign(ctx, agent, sc)
+}
+
+// sign makes the portable reputation of sc.
+func (s *Service) sign(ctx context.Context, agent string, sc StoredScore) (PortableReputation, error) {
 	id, err := identity.TEGID(s.Issuer.TrustDomain())
 	if err != nil {
 		return PortableReputation{}, apperr.Internalf("reputation signer id: %w", err)
@@ -65,6 +70,42 @@ func (s *Service) Portable(ctx context.Context, caller policy.Subject, agent str
 		return PortableReputation{}, apperr.Internalf("sign reputation: %w", err)
 	}
 	return PortableReputation{Token: tok, Agent: agent, Score: sc.Score, Tier: sc.Tier, Issuer: id.String(), ExpiresAt: s.now().Add(DefaultPortableTTL)}, nil
+}
+
+// ReputationExtensionURI names the agent card extension in which the registry serves an
+// agent's portable reputation (capabilities.extensions[].uri of the card document).
+const ReputationExtensionURI = "https://sovereign.dev/ext/reputation/v1"
+
+// PortableOf is the agent's portable reputation for the documents the stack serves (the agent
+// card's extension), without a caller: reputation is public. A statement is reused while the
+// agent's score and tier are unchanged and more than half its lifetime remains, so a served
+// card stays byte-identical (and cacheable) between changes.
+func (s *Service) PortableOf(ctx context.Context, agent string) (PortableReputation, error) {
+	if s.Issuer == nil {
+		return PortableReputation{}, ErrPortableUnavailable
+	}
+	sc, _, err := s.Current(ctx, agent)
+	if err != nil {
+		return PortableReputation{}, err
+	}
+	now := s.now()
+	s.portable.mu.Lock()
+	p, ok := s.portable.m[agent]
+	s.portable.mu.Unlock()
+	if ok && p.Score == sc.Score && p.Tier == sc.Tier && p.ExpiresAt.Sub(now) > DefaultPortableTTL/2 {
+		return p, nil
+	}
+	p, err = s.sign(ctx, agent, sc)
+	if err != nil {
+		return PortableReputation{}, err
+	}
+	s.portable.mu.Lock()
+	if s.portable.m == nil || len(s.portable.m) >= maxCachedScores {
+		s.portable.m = map[string]PortableReputation{}
+	}
+	s.portable.m[agent] = p
+	s.portable.mu.Unlock()
+	return p, nil
 }
 
 // VerifyPortable checks a portable reputation against the trust domain's JWT authorities

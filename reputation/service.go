@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -145,7 +146,14 @@ type Service struct {
 	// Issuer signs portable reputation (nil: Portable is unavailable).
 	Issuer identity.Issuer
 
-	cache scoreCache
+	cache    scoreCache
+	portable portableCache
+}
+
+// portableCache remembers the portable reputation PortableOf last signed for each agent.
+type portableCache struct {
+	mu sync.Mutex
+	m  map[string]PortableReputation
 }
 
 func (s *Service) now() time.Time {

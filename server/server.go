@@ -292,7 +292,11 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 		defer s.bg.Done()
 		s.cards.Run(bgCtx, time.Second)
 	}()
-	(&registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}).Register(api)
+	cardRoutes := &registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}
+	if s.reputation != nil && s.reputation.Issuer != nil {
+		cardRoutes.Reputation = s.reputation
+	}
+	cardRoutes.Register(api)
 	(&ardhttp.Handler{Cards: s.cards, BaseURL: cfg.PublicURL, HostName: "Sovereign registry " + pub.Hostname(), Limits: limits}).Register(mux)
 	ardhttp.Describe(api)
 	templates, err := registry.NewTemplates(registry.TemplatesConfig{Store: registrysql.NewTemplates(s.db), Authz: authz, Now: now})

@@ -19,6 +19,7 @@ import (
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/reputation"
 )
 
 // Cards serves agent cards and discovery under /api/v1/agent-cards, the public card documents
@@ -27,6 +28,11 @@ type Cards struct {
 	Service *registry.Cards
 	// BaseURL is the registry's public base URL (card_url in views).
 	BaseURL string
+	// Reputation signs agents' reputation for their card documents (nil: documents are served
+	// as stored).
+	Reputation interface {
+		PortableOf(ctx context.Context, agent string) (reputation.PortableReputation, error)
+	}
 }
 
 // CardView is an agent card as the API shows it: the card itself (card_data, A2A v1.0 ProtoJSON)
@@ -237,7 +243,10 @@ type wellKnownOutput struct {
 	ContentType  string `header:"Content-Type"`
 	ETag         string `header:"ETag"`
 	CacheControl string `header:"Cache-Control"`
-	Body         []byte
+	// Reputation is the agent's portable reputation (a compact JWS), on every document, signed
+	// cards included.
+	Reputation string `header:"Sovereign-Reputation"`
+	Body       []byte
 }
 
 // operation is a route of tag; auth routes need credentials.
@@ -484,8 +493,78 @@ func (h *Cards) wellKnown(ctx context.Context, in *cardIDInput) (*wellKnownOutpu
 	if err != nil {
 		return nil, err
 	}
-	if httpapi.Matches(in.IfNoneMatch, c.ETag) {
-		return nil, httpapi.NotModified(c.ETag)
+	out := &wellKnownOutput{ContentType: "application/json", ETag: c.ETag, CacheControl: "public, max-age=60, must-revalidate", Body: c.JSON}
+	if h.Reputation != nil {
+		// The agent's signed reputation rides along: as a card extension when the card is
+		// unsigned (adding it to a signed card would break the agent's signature), and in a
+		// header always. Reputation is an addition: a failure to sign it serves the card as
+		// stored.
+		if p, err := h.Reputation.PortableOf(ctx, c.ID); err == nil {
+			out.Reputation = p.Token
+			if c.SignatureStatus == registry.SignatureUnsigned {
+				if b, err := withReputation(c.JSON, p); err == nil {
+					out.Body = b
+				}
+			}
+			if out.ETag, err = httpapi.ETag(struct {
+				Card  string
+				Token string
+			}{c.ETag, p.Token}); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return &wellKnownOutput{ContentType: "application/json", ETag: c.ETag, CacheControl: "public, max-age=60, must-revalidate", Body: c.JSON}, nil
+	if httpapi.Matches(in.IfNoneMatch, out.ETag) {
+		return nil, httpapi.NotModified(out.ETag)
+	}
+	return out, nil
+}
+
+// withReputation is the card document card with p as its reputation extension
+// (capabilities.extensions[], uri reputation.ReputationExtensionURI), replacing any the card
+// declared under that uri itself.
+func withReputation(card []byte, p reputation.PortableReputation) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(card, &doc); err != nil {
+		return nil, err
+	}
+	caps := map[string]json.RawMessage{}
+	if raw, ok := doc["capabilities"]; ok {
+		if err := json.Unmarshal(raw, &caps); err != nil {
+			return nil, err
+		}
+	}
+	var exts []json.RawMessage
+	if raw, ok := caps["extensions"]; ok {
+		if err := json.Unmarshal(raw, &exts); err != nil {
+			return nil, err
+		}
+	}
+	kept := exts[:0]
+	for _, e := range exts {
+		var x struct {
+			URI string `json:"uri"`
+		}
+		if json.Unmarshal(e, &x) == nil && x.URI == reputation.ReputationExtensionURI {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	ext, err := json.Marshal(map[string]any{
+		"uri":         reputation.ReputationExtensionURI,
+		"description": "The agent's reputation, signed by the registry's trust domain (verify the token with its JWT trust bundle)",
+		"required":    false,
+		"params": map[string]any{"token": p.Token, "agent": p.Agent, "score": p.Score, "tier": p.Tier, "issuer": p.Issuer,
+			"expiresAt": p.ExpiresAt.UTC().Format(time.RFC3339)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if caps["extensions"], err = json.Marshal(append(kept, ext)); err != nil {
+		return nil, err
+	}
+	if doc["capabilities"], err = json.Marshal(caps); err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
 }
