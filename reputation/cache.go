@@ -134,7 +134,7 @@ func (s *Service) StandingsOf(ctx context.Context, agents []string) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	fresh := Compute(Inputs{}, s.weights(), s.now()).Score
+	fresh := Compute(Inputs{}, s.weights(&p), s.now()).Score
 	scores := s.ScoresOf(ctx, agents)
 	out := make(map[string]Standing, len(agents))
 	for _, a := range agents {

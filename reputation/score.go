@@ -3,43 +3,18 @@ package reputation
 import (
 	"math"
 	"time"
+
+	"github.com/sovereign-stack/sovereign/teg"
 )
 
-// Weights are the parameters of the score: the points each factor can add (their sum with Base
-// is the maximum, 1000 by default), the caps of the saturating factors, and the penalties.
-type Weights struct {
-	// Base is what every registered agent starts with (a fresh agent is tier New).
-	Base float64 `json:"base"`
-	// Trust is the points of transitive trust: Trust × min(r, TrustCap)/TrustCap, where r is the
-	// agent's EigenTrust value relative to the average agent (r = 1: average).
-	Trust    float64 `json:"trust"`
-	TrustCap float64 `json:"trust_cap"`
-	// Tasks is the points of paid-task outcomes: the smoothed success rate (completed+1)/(all+2),
-	// scaled by confidence 1 − e^(−all/TaskConfidence). Outcomes count weighted by the payer's
-	// relative trust (at most 1: see TaskWeight), so tasks bought by untrusted agents — a ring's
-	// members, sybils — count for little.
-	Tasks          float64 `json:"tasks"`
-	TaskConfidence float64 `json:"task_confidence"`
-	// Attestations is the points of verified attestations, linear up to AttestationCap of them.
-	Attestations   float64 `json:"attestations"`
-	AttestationCap int     `json:"attestation_cap"`
-	// Stake is the points of bonded stake, log-scaled: log(1+stake)/log(1+StakeCap), capped at 1.
-	Stake    float64 `json:"stake"`
-	StakeCap float64 `json:"stake_cap_avt"`
-	// DisputeLost and Flag are the points each lost dispute and each confirmed auditor flag take
-	// away, halving every HalfLifeDays.
-	DisputeLost  float64 `json:"dispute_lost"`
-	Flag         float64 `json:"flag"`
-	HalfLifeDays float64 `json:"half_life_days"`
-}
+// Weights are the parameters of the score: part of the ledger's parameter set
+// (teg.ReputationWeights, changed like any other parameter), so every replica scores alike.
+type Weights = teg.ReputationWeights
 
 // DefaultWeights: base 100, trust 400 (full at twice the average trust), tasks 250, attestations
 // 100 (20 of them), stake 150 (log-scaled to 100,000 AVT); −150 a lost dispute, −200 a confirmed
 // flag, 90-day half-life.
-func DefaultWeights() Weights {
-	return Weights{Base: 100, Trust: 400, TrustCap: 2, Tasks: 250, TaskConfidence: 50, Attestations: 100, AttestationCap: 20,
-		Stake: 150, StakeCap: 100_000, DisputeLost: 150, Flag: 200, HalfLifeDays: 90}
-}
+func DefaultWeights() Weights { return teg.DefaultReputationWeights() }
 
 // Inputs are what the score of one agent is computed from.
 type Inputs struct {

@@ -136,7 +136,8 @@ type Service struct {
 	Staking    Staking        // nil: no stake, no validators
 	Pretrusted PretrustedFunc // nil: validators only
 	Authz      policy.Decider
-	// Weights are the score's weights (DefaultWeights when zero).
+	// Weights, when set, override the score's weights of the parameter set in force (for
+	// simulations and tests; zero: the parameter set's).
 	Weights Weights
 	// Trust are EigenTrust's options (DefaultOptions when zero).
 	Trust Options
@@ -163,9 +164,9 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (s *Service) weights() Weights {
+func (s *Service) weights(p *teg.Params) Weights {
 	if s.Weights == (Weights{}) {
-		return DefaultWeights()
+		return p.EffectiveReputation()
 	}
 	return s.Weights
 }
@@ -317,7 +318,7 @@ func (s *Service) Update(ctx context.Context, agent string, change func(*Inputs)
 		}
 		change(&in)
 		now := s.now()
-		c := Compute(in, s.weights(), now)
+		c := Compute(in, s.weights(&params), now)
 		*sc = StoredScore{Agent: agent, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now, Inputs: &in}
 		out = *sc
 		return nil
@@ -358,6 +359,10 @@ func (s *Service) Current(ctx context.Context, agent string) (StoredScore, teg.T
 	if err != nil {
 		return StoredScore{}, teg.Tier{}, err
 	}
+	params, err := s.Ledger.Params(ctx)
+	if err != nil {
+		return StoredScore{}, teg.Tier{}, err
+	}
 	if !ok {
 		var stake float64
 		if s.Staking != nil {
@@ -368,12 +373,8 @@ func (s *Service) Current(ctx context.Context, agent string) (StoredScore, teg.T
 			stake = avtFloat(a)
 		}
 		now := s.now()
-		c := Compute(Inputs{StakeAVT: stake}, s.weights(), now)
+		c := Compute(Inputs{StakeAVT: stake}, s.weights(&params), now)
 		sc = StoredScore{Agent: agent, Score: c.Score, Factors: c.Factors, ComputedAt: now, Provisional: true}
-	}
-	params, err := s.Ledger.Params(ctx)
-	if err != nil {
-		return StoredScore{}, teg.Tier{}, err
 	}
 	t := TierOf(&params, sc.Score)
 	sc.Tier = t.Name
@@ -532,7 +533,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 			return PassResult{}, err
 		}
 	}
-	w := s.weights()
+	w := s.weights(&params)
 	scores := make([]StoredScore, n)
 	for i, name := range names {
 		if a, ok := stakes[name]; ok {

@@ -113,3 +113,35 @@ func TestParams_ChangeIsForAdminsAndBadSetsAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestParams_ReputationWeightsAreParameters: the reputation score's weights are part of the
+// parameter set: a change of them is used by the next score computed (here a fresh agent's
+// base, which moves it up a tier), and weights out of their bounds are refused.
+func TestParams_ReputationWeightsAreParameters(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stack) {
+		s.wallets("100", "agt_fresh")
+		admin := bearer(s.adminKey)
+		cur := s.do("GET", "/api/v1/teg/params", nil).want(t, 200, "")
+		rep := cur.Body["reputation"].(map[string]any)
+		if rep["base"] != float64(100) || rep["trust"] != float64(400) || rep["half_life_days"] != float64(90) {
+			t.Fatalf("default weights: %v", rep)
+		}
+		if r := s.do("GET", "/api/v1/reputation/agt_fresh", nil).want(t, 200, ""); r.Body["score"] != float64(100) || r.str("tier") != "New" {
+			t.Fatalf("before: %s", r.Raw)
+		}
+		body := editable(t, cur, 1)
+		body["reputation"].(map[string]any)["base"] = 450
+		body["reputation"].(map[string]any)["trust"] = 50
+		s.do("PUT", "/api/v1/admin/teg/params", body, admin).want(t, 200, "")
+		if r := s.do("GET", "/api/v1/reputation/agt_fresh", nil).want(t, 200, ""); r.Body["score"] != float64(450) || r.str("tier") != "Trusted" {
+			t.Fatalf("after base=450: %s", r.Raw)
+		}
+		for _, bad := range []map[string]any{{"base": 2000}, {"half_life_days": 0}, {"attestation_cap": 0}, {"stake": 900}} {
+			b := editable(t, s.do("GET", "/api/v1/teg/params", nil).want(t, 200, ""), 2)
+			for k, v := range bad {
+				b["reputation"].(map[string]any)[k] = v
+			}
+			s.do("PUT", "/api/v1/admin/teg/params", b, admin).want(t, 422, "INVALID_PARAMS")
+		}
+	})
+}

@@ -35,6 +35,9 @@ type Params struct {
 	MaxSupply avt.Amount `json:"max_supply"`
 	// Staking holds the numbers of staking, delegation and rewards.
 	Staking StakingParams `json:"staking"`
+	// Reputation holds the weights of the reputation score (zero, in sets made before they
+	// were part of it: the defaults; see EffectiveReputation).
+	Reputation ReputationWeights `json:"reputation,omitzero"`
 }
 
 // DefaultMaxSupply is the most AVT that can ever be minted: 10^12 AVT (10^30 base units, about
@@ -44,7 +47,8 @@ var DefaultMaxSupply = avt.MustParse("1000000000000")
 // DefaultParams are the ledger's default parameters: the fee schedule, the tier table and the
 // supply bound.
 func DefaultParams() Params {
-	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply, Staking: DefaultStakingParams()}
+	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply, Staking: DefaultStakingParams(),
+		Reputation: DefaultReputationWeights()}
 }
 
 // EffectiveMaxSupply is the supply bound in force.

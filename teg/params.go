@@ -41,6 +41,74 @@ func DefaultStakingParams() StakingParams {
 		DefaultCommissionBps: 1000, MaxCommissionChangeBps: 100, EpochSeconds: 24 * 3600, EmissionAPRBps: 500}
 }
 
+// ReputationWeights are the parameters of the reputation score: the points each factor can add (their sum with Base
+// is the maximum, 1000 by default), the caps of the saturating factors, and the penalties.
+type ReputationWeights struct {
+	// Base is what every registered agent starts with (a fresh agent is tier New).
+	Base float64 `json:"base"`
+	// Trust is the points of transitive trust: Trust × min(r, TrustCap)/TrustCap, where r is the
+	// agent's EigenTrust value relative to the average agent (r = 1: average).
+	Trust    float64 `json:"trust"`
+	TrustCap float64 `json:"trust_cap"`
+	// Tasks is the points of paid-task outcomes: the smoothed success rate (completed+1)/(all+2),
+	// scaled by confidence 1 − e^(−all/TaskConfidence). Outcomes count weighted by the payer's
+	// relative trust (at most 1: see TaskWeight), so tasks bought by untrusted agents — a ring's
+	// members, sybils — count for little.
+	Tasks          float64 `json:"tasks"`
+	TaskConfidence float64 `json:"task_confidence"`
+	// Attestations is the points of verified attestations, linear up to AttestationCap of them.
+	Attestations   float64 `json:"attestations"`
+	AttestationCap int     `json:"attestation_cap"`
+	// Stake is the points of bonded stake, log-scaled: log(1+stake)/log(1+StakeCap), capped at 1.
+	Stake    float64 `json:"stake"`
+	StakeCap float64 `json:"stake_cap_avt"`
+	// DisputeLost and Flag are the points each lost dispute and each confirmed auditor flag take
+	// away, halving every HalfLifeDays.
+	DisputeLost  float64 `json:"dispute_lost"`
+	Flag         float64 `json:"flag"`
+	HalfLifeDays float64 `json:"half_life_days"`
+}
+
+// DefaultReputationWeights: base 100, trust 400 (full at twice the average trust), tasks 250, attestations
+// 100 (20 of them), stake 150 (log-scaled to 100,000 AVT); −150 a lost dispute, −200 a confirmed
+// flag, 90-day half-life.
+func DefaultReputationWeights() ReputationWeights {
+	return ReputationWeights{Base: 100, Trust: 400, TrustCap: 2, Tasks: 250, TaskConfidence: 50, Attestations: 100, AttestationCap: 20,
+		Stake: 150, StakeCap: 100_000, DisputeLost: 150, Flag: 200, HalfLifeDays: 90}
+}
+
+// validate adds the rules w breaks to bad.
+func (w *ReputationWeights) validate(bad func(string)) {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"base", w.Base}, {"trust", w.Trust}, {"tasks", w.Tasks}, {"attestations", w.Attestations}, {"stake", w.Stake},
+		{"dispute_lost", w.DisputeLost}, {"flag", w.Flag}} {
+		if !(f.v >= 0 && f.v <= 1000) {
+			bad("reputation." + f.name + " must be 0 to 1000")
+		}
+	}
+	if !(w.TrustCap > 0 && w.TrustCap <= 1000) || !(w.TaskConfidence > 0 && w.TaskConfidence <= 1e6) ||
+		!(w.StakeCap > 0 && w.StakeCap <= 1e12) || !(w.HalfLifeDays > 0 && w.HalfLifeDays <= 3650) {
+		bad("reputation: trust_cap (0–1000], task_confidence (0–1e6], stake_cap_avt (0–1e12] and half_life_days (0–3650] must be in range")
+	}
+	if w.AttestationCap < 1 || w.AttestationCap > 10000 {
+		bad("reputation.attestation_cap must be 1 to 10000")
+	}
+	if w.Base+w.Trust+w.Tasks+w.Attestations+w.Stake > 1000 {
+		bad("reputation: base + trust + tasks + attestations + stake must be at most 1000 (the top score)")
+	}
+}
+
+// EffectiveReputation is the reputation weights in force: a set made before they were part of
+// it (zero) has the defaults.
+func (p *Params) EffectiveReputation() ReputationWeights {
+	if p.Reputation == (ReputationWeights{}) {
+		return DefaultReputationWeights()
+	}
+	return p.Reputation
+}
+
 // MaxParamsBytes bounds the encoded parameter set a KindParams command may carry.
 const MaxParamsBytes = 16 << 10
 
@@ -102,6 +170,9 @@ func (p *Params) Validate() error {
 	}
 	if s.DefaultCommissionBps > fee.BasisPoints || s.MaxCommissionChangeBps > fee.BasisPoints || s.EmissionAPRBps > fee.BasisPoints {
 		bad("staking: default_commission_bps, max_commission_change_bps and emission_apr_bps must be at most 10000")
+	}
+	if p.Reputation != (ReputationWeights{}) {
+		p.Reputation.validate(bad)
 	}
 	if len(problems) == 0 {
 		return nil

@@ -185,6 +185,8 @@ type ParamsView struct {
 	Tiers           []TierView        `json:"tiers" doc:"Reputation tiers, lowest first, and their transfer limits"`
 	DailyWindow     int               `json:"daily_window_hours" doc:"Daily limits count what an agent sent over this many hours (hour buckets)"`
 	Staking         StakingView       `json:"staking"`
+	// Reputation is the reputation score's weights.
+	Reputation teg.ReputationWeights `json:"reputation" doc:"The reputation score's weights: points of each factor, caps, penalties and their half-life"`
 }
 
 // StakingView is the staking part of the parameter set.
@@ -207,15 +209,16 @@ type paramsHistoryOutput struct {
 type setParamsInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
 	Body           struct {
-		BaseVersion int               `json:"base_version" doc:"The version in force the change was made from; if another change came first the request is 409 PARAMS_VERSION_CONFLICT"`
-		Message     string            `json:"message,omitempty" maxLength:"1024" doc:"Why (at most 256 bytes); recorded in the event log"`
-		FeeRateBps  uint64            `json:"fee_rate_bps"`
-		FeeMin      string            `json:"fee_min" maxLength:"64"`
-		FeeMax      string            `json:"fee_max" maxLength:"64"`
-		FeeSplitBps map[string]uint64 `json:"fee_split_bps" doc:"treasury, validator_pool, staking_reward_pool, burn: adding up to 10000"`
-		MaxSupply   string            `json:"max_supply" maxLength:"64"`
-		Tiers       []TierView        `json:"tiers" maxItems:"32"`
-		Staking     StakingView       `json:"staking"`
+		BaseVersion int                    `json:"base_version" doc:"The version in force the change was made from; if another change came first the request is 409 PARAMS_VERSION_CONFLICT"`
+		Message     string                 `json:"message,omitempty" maxLength:"1024" doc:"Why (at most 256 bytes); recorded in the event log"`
+		FeeRateBps  uint64                 `json:"fee_rate_bps"`
+		FeeMin      string                 `json:"fee_min" maxLength:"64"`
+		FeeMax      string                 `json:"fee_max" maxLength:"64"`
+		FeeSplitBps map[string]uint64      `json:"fee_split_bps" doc:"treasury, validator_pool, staking_reward_pool, burn: adding up to 10000"`
+		MaxSupply   string                 `json:"max_supply" maxLength:"64"`
+		Tiers       []TierView             `json:"tiers" maxItems:"32"`
+		Staking     StakingView            `json:"staking"`
+		Reputation  *teg.ReputationWeights `json:"reputation,omitempty" doc:"The reputation score's weights (absent: the defaults)"`
 		// The read-only fields of ParamsView, accepted (and ignored) so that a GET's body can be
 		// edited and sent back.
 		Version         int        `json:"version,omitempty"`
@@ -469,6 +472,7 @@ func paramsView(v teg.ParamsVersion) ParamsView {
 	st := &p.Staking
 	out.Staking = StakingView{MinStake: st.MinStake.String(), MinSelfStake: st.MinSelfStake.String(), UnbondingSeconds: st.UnbondingSeconds,
 		DefaultCommissionBps: st.DefaultCommissionBps, MaxCommissionChangeBps: st.MaxCommissionChangeBps, EpochSeconds: st.EpochSeconds, EmissionAPRBps: st.EmissionAPRBps}
+	out.Reputation = p.EffectiveReputation()
 	return out
 }
 
@@ -534,6 +538,9 @@ func (h *Token) setParams(ctx context.Context, in *setParamsInput) (*paramsOutpu
 	s := &b.Staking
 	p.Staking.UnbondingSeconds, p.Staking.EpochSeconds = s.UnbondingSeconds, s.EpochSeconds
 	p.Staking.DefaultCommissionBps, p.Staking.MaxCommissionChangeBps, p.Staking.EmissionAPRBps = s.DefaultCommissionBps, s.MaxCommissionChangeBps, s.EmissionAPRBps
+	if b.Reputation != nil {
+		p.Reputation = *b.Reputation
+	}
 	v, _, err := h.Service.SetParams(ctx, httpapi.Subject(ctx), b.BaseVersion, p, b.Message, in.IdempotencyKey)
 	if err != nil {
 		return nil, err
