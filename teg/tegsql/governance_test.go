@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -462,4 +463,67 @@ func TestGovernance_Lifecycle(t *testing.T) {
 			t.Fatalf("supply %s ≠ minted %s − burned %s", rep.Supply, rep.Minted, rep.Burned)
 		}
 	})
+}
+
+// govEvents counts the log's events of kind k.
+func govEvents(t *testing.T, l *tegsql.Ledger, k teg.Kind) int {
+	t.Helper()
+	n := 0
+	for after := uint64(0); ; {
+		es, err := l.Entries(context.Background(), after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Event.Kind == k {
+				n++
+			}
+			after = e.Event.Seq
+		}
+		if len(es) < 1000 {
+			return n
+		}
+	}
+}
+
+// TestGovernance_TwoReplicasCloseAndExecuteOnce: two ledgers (two processes' writers) on one
+// PostgreSQL database run the governance scheduler at once, after a downtime that let several
+// proposals end and their timelocks pass: each is closed once and executed once.
+func TestGovernance_TwoReplicasCloseAndExecuteOnce(t *testing.T) {
+	db := storetest.Postgres(t)
+	clock := &schedClock{}
+	a := govLedger(t, db, clock)
+	b := tegsql.Open(db, govParams(), clock.now)
+	t.Cleanup(b.Close)
+	for i := 1; i <= 4; i++ {
+		must(t, a, propose(fmt.Sprintf("p%d", i), teg.ProposalContent{Kind: teg.ProposalMint, Title: "mint", Amount: avt.AVT(uint64(i))}))
+		must(t, a, voteCmd(fmt.Sprintf("v%d", i), "agt_v", uint64(i), teg.VoteYes))
+	}
+	clock.advance(10 * time.Minute) // the scheduler was down past the ends and the timelocks
+	var wg sync.WaitGroup
+	for _, l := range []*tegsql.Ledger{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &teg.Scheduler{Store: l, Now: clock.now}
+			for range 3 {
+				if _, _, failed, err := s.RunGovernance(context.Background()); err != nil || len(failed) > 0 {
+					t.Error(err, failed)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if c, m := govEvents(t, a, teg.KindGovClose), govEvents(t, a, teg.KindMint); c != 4 || m != 5 { // the genesis mint and 4 proposals
+		t.Fatalf("%d closes, %d mints; want 4 and 5", c, m)
+	}
+	for i := uint64(1); i <= 4; i++ {
+		if p := proposalOf(t, a, i); p.Status != teg.StatusExecuted {
+			t.Fatalf("proposal %d %s", i, p.Status)
+		}
+	}
+	if rep, err := a.Verify(context.Background()); err != nil || rep.Minted != avt.AVT(1_000_010) {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
 }

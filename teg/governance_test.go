@@ -1,0 +1,76 @@
+package teg_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/teg"
+)
+
+// FuzzApplyChanges: whatever the key and the JSON value, a parameter change is either refused
+// with PARAM_UNKNOWN or PARAM_OUT_OF_BOUNDS, or gives the next version of a set that validates
+// and has the change; it never panics.
+func FuzzApplyChanges(f *testing.F) {
+	for _, s := range [][2]string{{"fee.rate_bps", "5"}, {"fee.min", `"0.01"`}, {"tiers", `[]`}, {"governance.voting_seconds", "-5"},
+		{"fee", "1"}, {"version", "2"}, {"staking.epoch_seconds", "1e3"}, {"fee.rate_bps", "20000"}, {"max_supply", `"1"`}, {"", "{"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		base := teg.DefaultParams()
+		next, err := teg.ApplyChanges(base, map[string]json.RawMessage{key: json.RawMessage(value)})
+		if err != nil {
+			if code := apperr.CodeOf(err); code != teg.ErrParamUnknown.Code && code != teg.ErrParamOutOfBounds.Code {
+				t.Fatalf("%q=%q: %v", key, value, err)
+			}
+			return
+		}
+		if next.Version != base.Version+1 {
+			t.Fatalf("version %d", next.Version)
+		}
+		if err := next.Validate(); err != nil {
+			t.Fatalf("%q=%q gave an invalid set: %v", key, value, err)
+		}
+		if _, err := teg.ParseParams(next.Encode()); err != nil {
+			t.Fatalf("%q=%q gave a set that does not decode: %v", key, value, err)
+		}
+	})
+}
+
+// A proposal's content is checked for its kind's fields alone.
+func TestProposalContent_Validate(t *testing.T) {
+	ok := []teg.ProposalContent{
+		{Kind: teg.ProposalParams, Title: "t", Changes: map[string]json.RawMessage{"fee.rate_bps": json.RawMessage("5")}},
+		{Kind: teg.ProposalPolicy, Title: "t", Module: "authz.rego", Rego: "package x", Tests: "package y"},
+		{Kind: teg.ProposalSpend, Title: "t", To: "agt_a", Amount: teg.DefaultGovernanceParams().Deposit},
+		{Kind: teg.ProposalMint, Title: "t", Amount: teg.DefaultGovernanceParams().Deposit},
+	}
+	for _, c := range ok {
+		if err := c.Validate(); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+	bad := map[string]teg.ProposalContent{
+		"INVALID_PROPOSAL":    {Kind: "nope", Title: "t"},
+		"INVALID_AMOUNT":      {Kind: teg.ProposalMint, Title: "t"},
+		"POLICY_TESTS_FAILED": {Kind: teg.ProposalPolicy, Title: "t", Module: "authz.rego", Rego: "package x"},
+	}
+	bad2 := []teg.ProposalContent{
+		{Kind: teg.ProposalMint, Amount: teg.DefaultGovernanceParams().Deposit},
+		{Kind: teg.ProposalMint, Title: "t", Amount: teg.DefaultGovernanceParams().Deposit, To: "agt_a"},
+		{Kind: teg.ProposalPolicy, Title: "t", Module: "authz_test.rego", Rego: "package x", Tests: "package y"},
+		{Kind: teg.ProposalPolicy, Title: "t", Module: "sub/authz.rego", Rego: "package x", Tests: "package y"},
+		{Kind: teg.ProposalSpend, Title: "t", To: "sys:treasury", Amount: teg.DefaultGovernanceParams().Deposit},
+		{Kind: teg.ProposalParams, Title: "t"},
+	}
+	for code, c := range bad {
+		if err := c.Validate(); apperr.CodeOf(err) != code {
+			t.Errorf("%+v: %v, want %s", c, err, code)
+		}
+	}
+	for _, c := range bad2 {
+		if err := c.Validate(); apperr.CodeOf(err) != teg.ErrInvalidProposal.Code {
+			t.Errorf("%+v: %v, want INVALID_PROPOSAL", c, err)
+		}
+	}
+}
