@@ -164,46 +164,47 @@ numbers are parameters (GET /api/v1/teg/params, "governance").`}
 	_ = create.MarkFlagRequired("kind")
 	_ = create.MarkFlagRequired("title")
 
-	vote := &cobra.Command{
-		Use: "vote ID yes|no|abstain|veto", Short: "Vote with your bonded stake (again to change your vote, until the voting ends)", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			api, err := g.client()
-			if err != nil {
-				return err
-			}
-			h, idem := g.headers()
-			var t tokenTransfer
-			if err := api.do("POST", "/api/v1/governance/proposals/"+url.PathEscape(args[0])+"/votes", h, map[string]any{"option": args[1]}, &t); err != nil {
-				return err
-			}
-			g.print(cmd, t, fmt.Sprintf("voted %s on #%s (event %d)  (Idempotency-Key %s)", args[1], args[0], t.Seq, idem))
-			return nil
-		},
+	// write is a command that posts to path (built from the arguments) and prints the ledger
+	// event it made.
+	write := func(use, short string, nargs int, path func(args []string) string, body func(args []string) any, line func(args []string, t tokenTransfer) string) *cobra.Command {
+		cmd := &cobra.Command{
+			Use: use, Short: short, Args: cobra.ExactArgs(nargs),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				api, err := g.client()
+				if err != nil {
+					return err
+				}
+				h, idem := g.headers()
+				var t tokenTransfer
+				if err := api.do("POST", path(args), h, body(args), &t); err != nil {
+					return err
+				}
+				g.print(cmd, t, line(args, t)+"  (Idempotency-Key "+idem+")")
+				return nil
+			},
+		}
+		cmd.Flags().StringVar(&g.idem, "idempotency-key", "", "retry-safe key (default: a new one)")
+		return cmd
 	}
-	vote.Flags().StringVar(&g.idem, "idempotency-key", "", "retry-safe key (default: a new one)")
-
-	execute := &cobra.Command{
-		Use: "execute ID", Short: "Execute a passed proposal whose timelock ended (the ledger does it within a second anyway)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			api, err := g.client()
-			if err != nil {
-				return err
-			}
-			h, _ := g.headers()
-			var t tokenTransfer
-			if err := api.do("POST", "/api/v1/governance/proposals/"+url.PathEscape(args[0])+":execute", h, nil, &t); err != nil {
-				return err
-			}
-			g.print(cmd, t, fmt.Sprintf("executed #%s: %s (event %d)", args[0], t.Kind, t.Seq))
-			return nil
-		},
-	}
+	proposalPath := func(args []string) string { return "/api/v1/governance/proposals/" + url.PathEscape(args[0]) }
+	vote := write("vote ID yes|no|abstain|veto", "Vote with your bonded stake (again to change your vote, until the voting ends)", 2,
+		func(args []string) string { return proposalPath(args) + "/votes" },
+		func(args []string) any { return map[string]any{"option": args[1]} },
+		func(args []string, t tokenTransfer) string {
+			return fmt.Sprintf("voted %s on #%s (event %d)", args[1], args[0], t.Seq)
+		})
+	execute := write("execute ID", "Execute a passed proposal whose timelock ended (the ledger does it within a second anyway)", 1,
+		func(args []string) string { return proposalPath(args) + ":execute" },
+		func([]string) any { return nil },
+		func(args []string, t tokenTransfer) string {
+			return fmt.Sprintf("executed #%s: %s (event %d)", args[0], t.Kind, t.Seq)
+		})
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a proposal", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p teghttp.ProposalView
-			if err := g.public().do("GET", "/api/v1/governance/proposals/"+url.PathEscape(args[0]), nil, nil, &p); err != nil {
+			if err := g.public().do("GET", proposalPath(args), nil, nil, &p); err != nil {
 				return err
 			}
 			line := proposalLine(p)
@@ -258,7 +259,7 @@ numbers are parameters (GET /api/v1/teg/params, "governance").`}
 				Final    bool   `json:"final"`
 				teghttp.TallyView
 			}
-			if err := g.public().do("GET", "/api/v1/governance/proposals/"+url.PathEscape(args[0])+"/tally", nil, nil, &t); err != nil {
+			if err := g.public().do("GET", proposalPath(args)+"/tally", nil, nil, &t); err != nil {
 				return err
 			}
 			which := "live"

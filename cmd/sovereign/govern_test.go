@@ -19,18 +19,7 @@ func TestGovernCommands_AgainstARunningStack(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	srv, hs := startStack(t)
 	ctx := context.Background()
-	admin := &apiClient{base: hs.URL, credential: srv.AdminKey, http: hs.Client()}
-	if err := admin.do("POST", "/api/v1/token/mint", nil, map[string]string{"amount": "100000"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []string{"agt_p", "agt_v", "agt_n"} {
-		if err := admin.do("POST", "/api/v1/admin/teg/accounts", nil, map[string]string{"agent_id": a}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := admin.do("POST", "/api/v1/token/grant", nil, map[string]string{"to": a, "amount": "5000"}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fundAgents(t, srv, hs, "5000", "agt_p", "agt_v", "agt_n")
 	if err := srv.Reputation().Store.PutScores(ctx, []reputation.StoredScore{{Agent: "agt_p", Score: 500, ComputedAt: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}

@@ -153,20 +153,19 @@ func proposalID(s string) (uint64, error) {
 func (h *Token) registerGovernance(api huma.API) {
 	const tag = "governance"
 	httpapi.Register(api, op("governance-propose", http.MethodPost, "/api/v1/governance/proposals", "Make a proposal, depositing AVT in escrow (agents of the Trusted tier with a bonded stake of 1,000 AVT)", http.StatusCreated, tag), h.propose)
-	list := op("governance-proposals", http.MethodGet, "/api/v1/governance/proposals", "The proposals, newest first", http.StatusOK, tag)
-	list.Security = nil
-	httpapi.Register(api, list, h.proposals)
-	one := op("governance-proposal", http.MethodGet, "/api/v1/governance/proposals/{id}", "One proposal", http.StatusOK, tag)
-	one.Security = nil
-	httpapi.Register(api, one, h.proposal)
-	tally := op("governance-tally", http.MethodGet, "/api/v1/governance/proposals/{id}/tally", "A proposal's tally: live while it is voted on, final after", http.StatusOK, tag)
-	tally.Security = nil
-	httpapi.Register(api, tally, h.tally)
+	registerPublic(api, op("governance-proposals", http.MethodGet, "/api/v1/governance/proposals", "The proposals, newest first", http.StatusOK, tag), h.proposals)
+	registerPublic(api, op("governance-proposal", http.MethodGet, "/api/v1/governance/proposals/{id}", "One proposal", http.StatusOK, tag), h.proposal)
+	registerPublic(api, op("governance-tally", http.MethodGet, "/api/v1/governance/proposals/{id}/tally", "A proposal's tally: live while it is voted on, final after", http.StatusOK, tag), h.tally)
 	httpapi.Register(api, op("governance-vote", http.MethodPost, "/api/v1/governance/proposals/{id}/votes", "Vote on a proposal with the calling agent's bonded stake (yes, no, abstain, veto)", http.StatusCreated, tag), h.vote)
 	httpapi.Register(api, op("governance-execute", http.MethodPost, "/api/v1/governance/proposals/{id}", "POST …/{id}:execute executes a passed proposal whose timelock ended (the ledger does it too)", http.StatusCreated, tag), h.execute)
-	mods := op("governance-policy", http.MethodGet, "/api/v1/governance/policy", "The Rego modules passed proposals put in force", http.StatusOK, tag)
-	mods.Security = nil
-	httpapi.Register(api, mods, h.policyModules)
+	registerPublic(api, op("governance-policy", http.MethodGet, "/api/v1/governance/policy", "The Rego modules passed proposals put in force", http.StatusOK, tag), h.policyModules)
+}
+
+// registerPublic registers a route that needs no credentials (whether the caller may is still
+// the policy's decision: the public rules allow everyone unless an operator changes them).
+func registerPublic[I, O any](api huma.API, o huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	o.Security = nil
+	httpapi.Register(api, o, handler)
 }
 
 func (h *Token) propose(ctx context.Context, in *proposeInput) (*proposalOutput, error) {
