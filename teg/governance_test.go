@@ -2,9 +2,12 @@ package teg_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/big"
 	"testing"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/teg"
 )
 
@@ -72,5 +75,33 @@ func TestProposalContent_Validate(t *testing.T) {
 		if err := c.Validate(); apperr.CodeOf(err) != teg.ErrInvalidProposal.Code {
 			t.Errorf("%+v: %v, want INVALID_PROPOSAL", c, err)
 		}
+	}
+}
+
+// BenchmarkCountVotes: the tally over 100 validators and 100,000 delegations, a tenth of the
+// delegators voting themselves — the work of closing a proposal (and of a live tally) once the
+// records are read.
+func BenchmarkCountVotes(b *testing.B) {
+	pools := map[teg.AccountID]*teg.Pool{}
+	var dels []*teg.Delegation
+	votes := map[teg.AccountID]teg.VoteOption{}
+	opts := []teg.VoteOption{teg.VoteYes, teg.VoteNo, teg.VoteAbstain, teg.VoteVeto}
+	for v := range 100 {
+		id := teg.AccountID(fmt.Sprintf("agt_v%d", v))
+		p := &teg.Pool{ID: id, Validator: true, Tokens: avt.AVT(1000 * 1000), Shares: big.NewInt(1000 * 1000), CShares: new(big.Int), Reward: new(big.Int), Residual: new(big.Int)}
+		pools[id] = p
+		votes[id] = opts[v%4]
+		for d := range 1000 {
+			did := teg.AccountID(fmt.Sprintf("agt_d%d_%d", v, d))
+			dels = append(dels, &teg.Delegation{Delegator: did, Validator: id, Shares: big.NewInt(1000)})
+			if d%10 == 0 {
+				votes[did] = opts[(v+d)%4]
+			}
+		}
+	}
+	gp := teg.DefaultGovernanceParams()
+	b.ResetTimer()
+	for range b.N {
+		teg.CountVotes(pools, dels, votes, gp)
 	}
 }
