@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sovereign-stack/sovereign/reputation"
+	"github.com/sovereign-stack/sovereign/store/storetest"
 )
 
 // govStack prepares a stack for governance: voting lasts 2 s and the timelock 2 s (set by the
@@ -226,4 +227,38 @@ func TestGovernance_Routes(t *testing.T) {
 			t.Fatalf("supply %s, minted %s, burned %s", rep.Supply, rep.Minted, rep.Burned)
 		}
 	})
+}
+
+// TestGovernance_PolicyModuleReachesEveryReplica: two servers on one PostgreSQL database; a policy
+// module proposed and passed through the first is executed once and changes the second's
+// decisions too, within seconds and without a restart.
+func TestGovernance_PolicyModuleReachesEveryReplica(t *testing.T) {
+	authzRego, err := os.ReadFile("../policy/rego/authz.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.Postgres(t)
+	a := newStack(t, db)
+	govStack(t, a)
+	b := newStack(t, db)
+	closed := strings.Replace(string(authzRego), `"governance.read": {"public": true}`, `"governance.read": {"subjects": ["agent", "developer"], "scope": "read"}`, 1)
+	tests := "package gov_closed_test\nimport data.sovereign.authz\ntest_reads_need_authentication if {\n\tnot authz.allow with input as {\"subject\": {\"kind\": \"anonymous\"}, \"action\": \"governance.read\", \"resource\": {\"kind\": \"proposal\"}}\n}\n"
+	p := a.do("POST", "/api/v1/governance/proposals", map[string]any{"kind": "policy_module", "title": "close the records", "module": "authz.rego", "rego": closed, "tests": tests},
+		a.agentToken("agt_p", "")).want(t, 201, "")
+	b.do("POST", fmt.Sprintf("/api/v1/governance/proposals/%d/votes", int(p.Body["id"].(float64))), map[string]any{"option": "yes"}, b.agentToken("agt_v", "")).want(t, 201, "")
+	b.do("GET", "/api/v1/governance/proposals", nil).want(t, 200, "")
+	a.waitStatus(p.Body["id"].(float64), "executed")
+	for _, s := range []*stack{a, b} {
+		deadline := time.Now().Add(5 * time.Second)
+		for s.do("GET", "/api/v1/governance/proposals", nil).Status != 401 {
+			if time.Now().After(deadline) {
+				t.Fatal("a replica never loaded the passed policy module")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		s.do("GET", "/api/v1/governance/proposals", nil, s.agentToken("agt_d", "")).want(t, 200, "")
+	}
+	if n := strings.Count(a.logText()+b.logText(), `"proposals_executed":1`); n != 1 {
+		t.Fatalf("the proposal was executed %d times by the replicas' schedulers (logs)", n)
+	}
 }

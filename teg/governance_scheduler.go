@@ -11,10 +11,11 @@ import (
 const govQueueBatch = 256
 
 // RunGovernance closes every proposal whose voting period has ended and executes every passed
-// proposal whose timelock has ended, and says how many of each it applied (replays of another
-// replica's commands included). Like RunDue it keeps no state: the queues are ledger state and
-// the commands' ids are fixed by what they do ("gov-close:N", "gov-exec:N"), so after downtime it
-// catches up, and any number of replicas close and execute each proposal exactly once.
+// proposal whose timelock has ended, and says how many of each this call applied (a command
+// another replica applied first is replayed, and not counted). Like RunDue it keeps no state: the
+// queues are ledger state and the commands' ids are fixed by what they do ("gov-close:N",
+// "gov-exec:N"), so after downtime it catches up, and any number of replicas close and execute
+// each proposal exactly once.
 //
 // A passed proposal the ledger refuses to execute yet (a spend the treasury cannot pay, a change
 // the parameters in force no longer admit) stays queued and is tried again at the next run;
@@ -55,7 +56,9 @@ func (s *Scheduler) RunGovernance(ctx context.Context) (closed, executed int, fa
 		for _, r := range res {
 			switch code := apperr.CodeOf(r.Err); {
 			case r.Err == nil:
-				closed++
+				if !r.Replayed {
+					closed++
+				}
 			case code == ErrProposalClosed.Code || code == ErrVotingNotEnded.Code:
 				// Another replica closed it between the scan and the submit; or the clocks differ.
 			default:
@@ -85,7 +88,9 @@ func (s *Scheduler) RunGovernance(ctx context.Context) (closed, executed int, fa
 		}
 		switch code := apperr.CodeOf(res[0].Err); {
 		case res[0].Err == nil:
-			executed++
+			if !res[0].Replayed {
+				executed++
+			}
 		case code == ErrAlreadyExecuted.Code || code == ErrTimelock.Code:
 		default:
 			if apperr.KindOf(res[0].Err) == apperr.Internal {

@@ -502,20 +502,27 @@ func TestGovernance_TwoReplicasCloseAndExecuteOnce(t *testing.T) {
 	}
 	clock.advance(10 * time.Minute) // the scheduler was down past the ends and the timelocks
 	var wg sync.WaitGroup
+	var closes, execs atomic.Int64
 	for _, l := range []*tegsql.Ledger{a, b, a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s := &teg.Scheduler{Store: l, Now: clock.now}
 			for range 3 {
-				if _, _, failed, err := s.RunGovernance(context.Background()); err != nil || len(failed) > 0 {
+				c, e, failed, err := s.RunGovernance(context.Background())
+				if err != nil || len(failed) > 0 {
 					t.Error(err, failed)
 					return
 				}
+				closes.Add(int64(c))
+				execs.Add(int64(e))
 			}
 		}()
 	}
 	wg.Wait()
+	if closes.Load() != 4 || execs.Load() != 4 {
+		t.Fatalf("the schedulers report %d closes and %d executions applied; want 4 and 4", closes.Load(), execs.Load())
+	}
 	if c, m := govEvents(t, a, teg.KindGovClose), govEvents(t, a, teg.KindMint); c != 4 || m != 5 { // the genesis mint and 4 proposals
 		t.Fatalf("%d closes, %d mints; want 4 and 5", c, m)
 	}
