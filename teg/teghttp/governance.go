@@ -185,6 +185,9 @@ func (h *Token) propose(ctx context.Context, in *proposeInput) (*proposalOutput,
 			return nil, err
 		}
 	}
+	if b.Deposit != "" && req.Deposit.IsZero() { // zero would mean "the minimum"
+		return nil, teg.ErrDepositTooLow.With("field", "deposit")
+	}
 	p, replayed, err := h.Service.Propose(ctx, httpapi.Subject(ctx), req, in.IdempotencyKey)
 	if err != nil {
 		return nil, err
