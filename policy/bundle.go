@@ -71,7 +71,7 @@ func (e *Engine) reloadBundle(ctx context.Context, force bool) error {
 	}
 	var p *compiled
 	if err == nil {
-		p, err = compile(ctx, files, revision)
+		p, err = e.compileBase(ctx, files, revision)
 	}
 	return e.install(p, err, len(files), "bundle", e.bundleURL)
 }

@@ -39,6 +39,11 @@
 //     or api_key (or ending in _token, _password, _secret) replaced by "**REDACTED**".
 //   - WithDecisionCache: how many decisions to remember (default 8192, 0 for none).
 //
+// SetModules adds modules at run time on top of whichever source is loaded (a module replaces the
+// source's file of the same name, or adds one), atomically like a reload; governance puts the
+// modules of passed proposals in force with it in every replica. CheckModule compiles a module
+// with the policy and runs the unit tests submitted with it, before it is proposed.
+//
 // # Decision cache
 //
 // Evaluating the prepared query costs tens of microseconds; most decisions repeat (the same

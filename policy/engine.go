@@ -52,9 +52,10 @@ type Engine struct {
 	logger    *slog.Logger
 	declog    *decisionLog
 
-	reloadMu sync.Mutex // serialises reloads; guards seen and lastLog
-	seen     string     // digest of the sources (directory) or ETag (bundle) of the last reload attempt
-	lastLog  string     // last reload error logged, not to repeat it every poll
+	reloadMu sync.Mutex // serialises reloads; guards seen, lastLog and the modules below
+	modules  govModules
+	seen     string // digest of the sources (directory) or ETag (bundle) of the last reload attempt
+	lastLog  string // last reload error logged, not to repeat it every poll
 
 	errMu   sync.Mutex
 	lastErr error
@@ -256,7 +257,7 @@ func (e *Engine) reload(ctx context.Context, force bool) error {
 	var p *compiled
 	if err == nil {
 		e.seen = digest
-		p, err = compile(ctx, files, digest)
+		p, err = e.compileBase(ctx, files, digest)
 	}
 	return e.install(p, err, len(files), "dir", e.dir)
 }

@@ -132,6 +132,13 @@ const (
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake
 )
 
+// Actions of governance (propose is above, with the tiered actions).
+const (
+	ActionGovernanceVote    = "governance.vote"    // agents (the ledger checks their bonded stake)
+	ActionGovernanceExecute = "governance.execute" // agents and developers: a passed proposal after its timelock
+	ActionGovernanceRead    = "governance.read"    // public: proposals, tallies, the modules in force
+)
+
 // Actions on agent cards and card templates (reads are public and not asked about).
 const (
 	ActionAgentCardCreate = "agent_card.create" // a verified developer

@@ -52,6 +52,11 @@ func RunTests(ctx context.Context, dir string) (*TestReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	return runTests(ctx, mods)
+}
+
+// runTests runs the test_* rules of mods.
+func runTests(ctx context.Context, mods map[string]*ast.Module) (*TestReport, error) {
 	ch, err := tester.NewRunner().
 		SetModules(mods).
 		SetDefaultRegoVersion(ast.RegoV1).

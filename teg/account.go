@@ -23,7 +23,7 @@ const (
 )
 
 // SystemAccounts lists every system account; the ledger creates them on first use.
-var SystemAccounts = []AccountID{Treasury, ValidatorPool, StakingPool, Burn, Escrow, DisputeEscrow, Bonded, UnbondingPool, Rewards}
+var SystemAccounts = []AccountID{Treasury, ValidatorPool, StakingPool, Burn, Escrow, DisputeEscrow, Bonded, UnbondingPool, Rewards, GovDeposits}
 
 // SystemIndex returns id's index in SystemAccounts, or -1 when id is not a system account the
 // ledger knows.
@@ -47,6 +47,8 @@ func (id AccountID) SystemIndex() int {
 		return 7
 	case Rewards:
 		return 8
+	case GovDeposits:
+		return 9
 	}
 	return -1
 }

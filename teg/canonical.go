@@ -108,6 +108,9 @@ func (cmd *Command) appendFingerprintInput(b []byte) []byte {
 	if isStakingKind(cmd.Kind) {
 		b = cmd.Staking.appendCanonical(b)
 	}
+	if cmd.Gov != nil { // only governance commands and executions carry it
+		b = cmd.Gov.appendCanonical(b)
+	}
 	return b
 }
 

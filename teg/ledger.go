@@ -38,6 +38,9 @@ type Params struct {
 	// Reputation holds the weights of the reputation score (zero, in sets made before they
 	// were part of it: the defaults; see EffectiveReputation).
 	Reputation ReputationWeights `json:"reputation,omitzero"`
+	// Governance holds the numbers of governance (zero, in a set written before governance
+	// existed: the defaults; see EffectiveGovernance).
+	Governance GovernanceParams `json:"governance,omitzero"`
 }
 
 // DefaultMaxSupply is the most AVT that can ever be minted: 10^12 AVT (10^30 base units, about
@@ -48,7 +51,8 @@ var DefaultMaxSupply = avt.MustParse("1000000000000")
 // supply bound.
 func DefaultParams() Params {
 	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply, Staking: DefaultStakingParams(),
-		Reputation: DefaultReputationWeights()}
+		Reputation: DefaultReputationWeights(),
+		Governance: DefaultGovernanceParams()}
 }
 
 // EffectiveMaxSupply is the supply bound in force.
@@ -218,7 +222,7 @@ func (l *Ledger) Apply(ctx context.Context, r Reader, head Head, cmds []Command,
 }
 
 // numSystem is len(SystemAccounts) (a constant, for batch.sys).
-const numSystem = 9
+const numSystem = 10
 
 // account returns the index in b.accounts of the account id, reading it on first use. The
 // system accounts, which every fee credits, are found without a map lookup.
@@ -368,7 +372,14 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 		spend spendChange
 		data  map[string]string
 		sw    *stateWrites
+		prop  *Proposal
 	)
+	if c.Gov != nil && executesProposal(c.Kind) { // the execution of a passed proposal
+		if prop, sw, err = b.govExecute(c, &t); err != nil {
+			res.Err = err
+			return
+		}
+	}
 	switch c.Kind {
 	case KindOpen:
 		err = b.open(c)
@@ -400,7 +411,9 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 	case KindStatus:
 		data, err = b.setStatus(c)
 	case KindParams:
-		data, err = b.setParams(c)
+		data, err = b.setParams(c, prop)
+	case KindGovPropose, KindGovVote, KindGovClose, KindGovPolicy:
+		ps, data, sw, err = b.applyGovernance(c, &t, ps, sw, prop)
 	default:
 		ps, data, sw, err = b.applyStaking(c, &t, ps)
 	}
@@ -492,9 +505,15 @@ func validate(c *Command) error {
 		}
 		return nil
 	case KindTransfer, KindPending, KindMint, KindBurn, KindGrant:
+		if c.Gov != nil && c.Kind != KindMint && c.Kind != KindGrant {
+			return ErrInvalidCommand.With("field", "gov")
+		}
 	default:
 		if isStakingKind(c.Kind) {
 			return validateStaking(c)
+		}
+		if isGovKind(c.Kind) {
+			return validateGov(c)
 		}
 		return ErrInvalidCommand.With("field", "kind").With("kind", string(c.Kind))
 	}

@@ -174,6 +174,7 @@ func (p *Params) Validate() error {
 	if p.Reputation != (ReputationWeights{}) {
 		p.Reputation.validate(bad)
 	}
+	p.Governance.validate(bad)
 	if len(problems) == 0 {
 		return nil
 	}
@@ -236,8 +237,25 @@ type ledgerCache struct {
 
 // setParams applies a KindParams command: c.Params, whose version must be the next one, becomes
 // the set in force. It returns the event's data.
-func (b *batch) setParams(c *Command) (map[string]string, error) {
-	next := *c.Params
+//
+// With c.Gov it executes the passed parameter-change proposal prop (govExecute checked it and
+// marked it executed in sw): the proposal's changes made to the set in force are the next set.
+// Without, it is the bootstrap change of an admin, refused once a proposal was made.
+func (b *batch) setParams(c *Command, prop *Proposal) (map[string]string, error) {
+	var next Params
+	if prop != nil {
+		var err error
+		if next, err = ApplyChanges(b.params, prop.Content.Changes); err != nil {
+			return nil, err
+		}
+	} else {
+		if governed, err := b.governed(); err != nil {
+			return nil, err
+		} else if governed {
+			return nil, ErrParamsGoverned
+		}
+		next = *c.Params
+	}
 	if want := b.params.versionOrOne() + 1; next.Version != want {
 		return nil, ErrParamsConflict.With("field", "version").With("current_version", b.params.versionOrOne()).
 			With("expected_version", want)
@@ -248,11 +266,21 @@ func (b *batch) setParams(c *Command) (map[string]string, error) {
 	text := next.Encode()
 	b.params = next
 	b.head.Params = text
-	return map[string]string{"version": strconv.Itoa(next.Version), "params": text}, nil
+	data := map[string]string{"version": strconv.Itoa(next.Version), "params": text}
+	if prop != nil {
+		data["proposal"] = strconv.FormatUint(prop.ID, 10)
+	}
+	return data, nil
 }
 
 // validateParams checks a KindParams command's set.
 func validateParams(c *Command) error {
+	if c.Gov != nil { // a proposal's execution: the set is the proposal's changes
+		if c.Params != nil || c.Gov.Proposal == 0 {
+			return ErrProposalMismatch.With("field", "params")
+		}
+		return nil
+	}
 	if c.Params == nil {
 		return ErrInvalidParams.With("field", "params").With("problems", []string{"a parameter change needs the new set"})
 	}

@@ -59,6 +59,9 @@ type Command struct {
 	Params *Params `json:"params,omitempty"`
 	// Staking holds the arguments of a staking command (see KindStake and the kinds after it).
 	Staking *StakingArgs `json:"staking,omitempty"`
+	// Gov holds the arguments of a governance command (KindGovPropose and the kinds after it),
+	// or names the passed proposal a KindParams, KindMint or KindGrant command executes.
+	Gov *GovArgs `json:"gov,omitempty"`
 	// Limits, when set, are the sender's transfer limits: a transfer or pending transfer larger
 	// than Limits.PerTransfer, or that would take what From sent in the last 24 hours past
 	// Limits.Daily, is refused. The service sets them from the caller's tier; commands of the

@@ -225,10 +225,14 @@ func (v *Verifier) CheckState(stored []StateEntry) error {
 			return fmt.Errorf("staking record %s: written by the log but not stored", k)
 		}
 	}
-	return CheckStaking(stored, func(id AccountID) avt.Amount {
+	liquid := func(id AccountID) avt.Amount {
 		if a := v.balances[id]; a != nil {
 			return a.Liquid
 		}
 		return avt.Amount{}
-	})
+	}
+	if err := CheckGovernance(stored, liquid); err != nil {
+		return err
+	}
+	return CheckStaking(stored, liquid)
 }

@@ -49,7 +49,8 @@ it. Every change is a new version, recorded as an event of the ledger's log; 'GE
 		Short: "Change parameters (admin): each KEY a dotted path of the set as 'show' prints it",
 		Long: `set reads the set in force, changes each KEY (a dotted path of the document 'params show'
 prints, e.g. staking.epoch_seconds or fee_rate_bps) to VALUE, and puts the result as the next
-version (admin). VALUE takes the type of the value it replaces: amounts are AVT decimal strings
+version (admin; only until the first governance proposal is made, then parameters change by
+proposals: 'sovereign govern'). VALUE takes the type of the value it replaces: amounts are AVT decimal strings
 ("10.5"). If another change came first, the set is refused with PARAMS_VERSION_CONFLICT: run it
 again.
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,24 @@ import (
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/teg"
 )
+
+// fundAgents mints 100,000 AVT (as the admin), opens a wallet for each agent and grants it
+// amount.
+func fundAgents(t *testing.T, srv *server.Server, hs *httptest.Server, amount string, agents ...string) {
+	t.Helper()
+	admin := &apiClient{base: hs.URL, credential: srv.AdminKey, http: hs.Client()}
+	if err := admin.do("POST", "/api/v1/token/mint", nil, map[string]string{"amount": "100000"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		if err := admin.do("POST", "/api/v1/admin/teg/accounts", nil, map[string]string{"agent_id": a}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.do("POST", "/api/v1/token/grant", nil, map[string]string{"to": a, "amount": amount}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // agentSVID mints a JWT-SVID for agent with the stack's issuer.
 func agentSVID(t *testing.T, srv *server.Server, agent string) string {
@@ -31,18 +50,8 @@ func TestStakeAndValidatorCommands_AgainstARunningStack(t *testing.T) {
 	t.Setenv("HOME", t.TempDir()) // no stored agent credentials
 	srv, hs := startStack(t)
 	ctx := context.Background()
+	fundAgents(t, srv, hs, "3000", "agt_val", "agt_v2", "agt_a")
 	admin := &apiClient{base: hs.URL, credential: srv.AdminKey, http: hs.Client()}
-	if err := admin.do("POST", "/api/v1/token/mint", nil, map[string]string{"amount": "100000"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []string{"agt_val", "agt_v2", "agt_a"} {
-		if err := admin.do("POST", "/api/v1/admin/teg/accounts", nil, map[string]string{"agent_id": a}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := admin.do("POST", "/api/v1/token/grant", nil, map[string]string{"to": a, "amount": "3000"}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	conn := func(tok string) []string { return []string{"--registry", hs.URL, "--credential", tok} }
 	val, v2, a := conn(agentSVID(t, srv, "agt_val")), conn(agentSVID(t, srv, "agt_v2")), conn(agentSVID(t, srv, "agt_a"))
 	asAdmin := conn(srv.AdminKey)

@@ -106,6 +106,9 @@ rules := {
 	"reputation.rate": {"subjects": ["agent"], "scope": "write"},
 	"reputation.read": {"public": true},
 	"reputation.recompute": {"scope": "write"},
+	"governance.vote": {"subjects": ["agent"], "scope": "write"},
+	"governance.execute": {"subjects": ["agent", "developer"], "scope": "write"},
+	"governance.read": {"public": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by

@@ -187,6 +187,17 @@ type ParamsView struct {
 	Staking         StakingView       `json:"staking"`
 	// Reputation is the reputation score's weights.
 	Reputation teg.ReputationWeights `json:"reputation" doc:"The reputation score's weights: points of each factor, caps, penalties and their half-life"`
+	Governance GovernanceView        `json:"governance"`
+}
+
+// GovernanceView is the governance part of the parameter set.
+type GovernanceView struct {
+	Deposit         string `json:"deposit" doc:"The least a proposal deposits, AVT"`
+	VotingSeconds   int64  `json:"voting_seconds" doc:"How long a proposal is voted on"`
+	TimelockSeconds int64  `json:"timelock_seconds" doc:"How long a passed proposal waits before it is executed"`
+	QuorumBps       uint64 `json:"quorum_bps" doc:"The share of the bonded stake that must vote, basis points"`
+	ThresholdBps    uint64 `json:"threshold_bps" doc:"The share of yes among the votes that do not abstain a proposal needs to pass, basis points"`
+	VetoBps         uint64 `json:"veto_bps" doc:"The share of veto among the votes that vetoes a proposal and burns its deposit, basis points"`
 }
 
 // StakingView is the staking part of the parameter set.
@@ -219,6 +230,7 @@ type setParamsInput struct {
 		Tiers       []TierView             `json:"tiers" maxItems:"32"`
 		Staking     StakingView            `json:"staking"`
 		Reputation  *teg.ReputationWeights `json:"reputation,omitempty" doc:"The reputation score's weights (absent: the defaults)"`
+		Governance  *GovernanceView        `json:"governance,omitempty" doc:"Default: the governance numbers in force"`
 		// The read-only fields of ParamsView, accepted (and ignored) so that a GET's body can be
 		// edited and sent back.
 		Version         int        `json:"version,omitempty"`
@@ -332,6 +344,7 @@ func (h *Token) Register(api huma.API) {
 	httpapi.Register(api, history, h.paramsHistory)
 	httpapi.Register(api, op("teg-params-set", http.MethodPut, "/api/v1/admin/teg/params", "Replace the ledger's parameters by the next version (admin)", http.StatusOK, "token"), h.setParams)
 	h.registerStaking(api)
+	h.registerGovernance(api)
 }
 
 func (h *Token) openAccount(ctx context.Context, in *openAccountInput) (*accountOutput, error) {
@@ -473,6 +486,9 @@ func paramsView(v teg.ParamsVersion) ParamsView {
 	out.Staking = StakingView{MinStake: st.MinStake.String(), MinSelfStake: st.MinSelfStake.String(), UnbondingSeconds: st.UnbondingSeconds,
 		DefaultCommissionBps: st.DefaultCommissionBps, MaxCommissionChangeBps: st.MaxCommissionChangeBps, EpochSeconds: st.EpochSeconds, EmissionAPRBps: st.EmissionAPRBps}
 	out.Reputation = p.EffectiveReputation()
+	g := p.EffectiveGovernance()
+	out.Governance = GovernanceView{Deposit: g.Deposit.String(), VotingSeconds: g.VotingSeconds, TimelockSeconds: g.TimelockSeconds, QuorumBps: g.QuorumBps,
+		ThresholdBps: g.ThresholdBps, VetoBps: g.VetoBps}
 	return out
 }
 
@@ -540,6 +556,14 @@ func (h *Token) setParams(ctx context.Context, in *setParamsInput) (*paramsOutpu
 	p.Staking.DefaultCommissionBps, p.Staking.MaxCommissionChangeBps, p.Staking.EmissionAPRBps = s.DefaultCommissionBps, s.MaxCommissionChangeBps, s.EmissionAPRBps
 	if b.Reputation != nil {
 		p.Reputation = *b.Reputation
+	}
+	if g := b.Governance; g != nil {
+		dep, err := parseAmount(g.Deposit, "governance.deposit")
+		if err != nil {
+			return nil, err
+		}
+		p.Governance = teg.GovernanceParams{Deposit: dep, VotingSeconds: g.VotingSeconds, TimelockSeconds: g.TimelockSeconds, QuorumBps: g.QuorumBps,
+			ThresholdBps: g.ThresholdBps, VetoBps: g.VetoBps}
 	}
 	v, _, err := h.Service.SetParams(ctx, httpapi.Subject(ctx), b.BaseVersion, p, b.Message, in.IdempotencyKey)
 	if err != nil {

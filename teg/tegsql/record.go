@@ -31,7 +31,8 @@ const recordVersion = 1
 var kindCodes = []teg.Kind{"", teg.KindTransfer, teg.KindPending, teg.KindPost, teg.KindVoid, teg.KindExpire,
 	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen, teg.KindStatus, teg.KindParams,
 	teg.KindStake, teg.KindUnstake, teg.KindRedelegate, teg.KindValidatorCreate, teg.KindValidatorEdit, teg.KindUnjail,
-	teg.KindClaim, teg.KindCompound, teg.KindEpoch, teg.KindRelease, teg.KindSlash}
+	teg.KindClaim, teg.KindCompound, teg.KindEpoch, teg.KindRelease, teg.KindSlash,
+	teg.KindGovPropose, teg.KindGovVote, teg.KindGovClose, teg.KindGovPolicy}
 
 var partCodes = []teg.Part{teg.Liquid, teg.Locked, teg.Staked, teg.Unbonding}
 
