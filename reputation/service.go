@@ -86,6 +86,15 @@ type Staking interface {
 	Validators(ctx context.Context) ([]string, error)
 }
 
+// AttestationCounter counts each agent's verified attestations, for the score's attestations
+// factor (attestsql implements it).
+type AttestationCounter interface {
+	// AttestationCounts is every attested agent's count (agents with none are absent).
+	AttestationCounts(ctx context.Context) (map[string]int, error)
+	// AttestationCount is one agent's count.
+	AttestationCount(ctx context.Context, agent string) (int, error)
+}
+
 // PretrustedFunc lists the agents trusted a priori besides the validators: the registry
 // supplies its verified developers' first agents.
 type PretrustedFunc func(ctx context.Context) ([]string, error)
@@ -122,6 +131,8 @@ type Service struct {
 	ScoreTTL time.Duration
 	// Issuer signs portable reputation (nil: Portable is unavailable).
 	Issuer identity.Issuer
+	// Attestations counts verified attestations (nil: none count).
+	Attestations AttestationCounter
 
 	cache scoreCache
 }
@@ -281,8 +292,14 @@ func (s *Service) Current(ctx context.Context, agent string) (StoredScore, teg.T
 			}
 			stake = avtFloat(a)
 		}
+		var attested int
+		if s.Attestations != nil {
+			if attested, err = s.Attestations.AttestationCount(ctx, agent); err != nil {
+				return StoredScore{}, teg.Tier{}, err
+			}
+		}
 		now := s.now()
-		c := Compute(Inputs{StakeAVT: stake}, s.weights(), now)
+		c := Compute(Inputs{StakeAVT: stake, Attestations: attested}, s.weights(), now)
 		sc = StoredScore{Agent: agent, Score: c.Score, Factors: c.Factors, ComputedAt: now, Provisional: true}
 	}
 	params, err := s.Ledger.Params(ctx)
@@ -404,6 +421,21 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	for _, a := range pre {
 		pretrusted = append(pretrusted, number(a))
 	}
+	// Attested agents are scored even when no rating names them.
+	var attested map[string]int
+	if s.Attestations != nil {
+		if attested, err = s.Attestations.AttestationCounts(ctx); err != nil {
+			return PassResult{}, err
+		}
+		agents := make([]string, 0, len(attested))
+		for a := range attested {
+			agents = append(agents, a)
+		}
+		slices.Sort(agents)
+		for _, a := range agents {
+			number(a)
+		}
+	}
 	edges := EdgesFrom(local)
 	loaded := time.Now()
 	res := PassResult{Agents: len(names), Ratings: len(outcomes), Pretrusted: len(pretrusted), ComputedAt: now, LoadTime: loaded.Sub(start)}
@@ -451,6 +483,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		if a, ok := stakes[name]; ok {
 			ins[i].StakeAVT = avtFloat(a)
 		}
+		ins[i].Attestations = attested[name]
 		c := Compute(ins[i], w, now)
 		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now}
 	}

@@ -106,6 +106,9 @@ rules := {
 	"reputation.rate": {"subjects": ["agent"], "scope": "write"},
 	"reputation.read": {"public": true},
 	"reputation.recompute": {"scope": "write"},
+	"attestation.submit": {"owner": true, "scope": "write"},
+	"attestation.uptime": {"owner": true, "scope": "write"},
+	"attestation.read": {"public": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by
