@@ -215,13 +215,13 @@ func (s *Service) authorize(ctx context.Context, caller policy.Subject, action s
 // is paid exactly once.
 func (s *Service) Submit(ctx context.Context, caller policy.Subject, sub Submission) (Attestation, error) {
 	sub.IssuedAt = sub.IssuedAt.UTC().Truncate(time.Second)
+	if sub.Type == TypeUptime {
+		return Attestation{}, ErrUptimeByRegistry
+	}
 	if err := sub.Validate(); err != nil {
 		return Attestation{}, err
 	}
 	st := sub.Statement
-	if st.Type == TypeUptime {
-		return Attestation{}, ErrUptimeByRegistry
-	}
 	if err := s.authorize(ctx, caller, policy.ActionAttestationSubmit, policy.Resource{Kind: "attestation", ID: st.Subject, Owner: st.Attester}); err != nil {
 		return Attestation{}, err
 	}
@@ -245,13 +245,13 @@ func (s *Service) Submit(ctx context.Context, caller policy.Subject, sub Submiss
 	if sub.Signature.Signer != st.Attester {
 		return Attestation{}, ErrSignerNotAttester
 	}
-	sig, err := s.verify(ctx, st, sub.Signature, now)
+	sig, err := s.verify(ctx, st, sub.Signature)
 	if err != nil {
 		return Attestation{}, err
 	}
 	a := Attestation{Statement: st, Signature: sig}
 	if sub.Cosignature != nil {
-		co, err := s.verify(ctx, st, *sub.Cosignature, now)
+		co, err := s.verify(ctx, st, *sub.Cosignature)
 		if err != nil {
 			return Attestation{}, apperr.New(apperr.Invalid, "COSIGNATURE_INVALID", "the co-signature does not verify for this statement and signer").
 				With("field", "cosignature").With("signer", co.Signer)
@@ -336,9 +336,9 @@ func (s *Service) checkPeer(ctx context.Context, st Statement, co *Signature) er
 	return nil
 }
 
-// verify checks one signature of st as of now and returns it as stored (an EdDSA signature
+// verify checks one signature of st and returns it as stored (an EdDSA signature
 // with the did:key of the registered key that verified it).
-func (s *Service) verify(ctx context.Context, st Statement, sig Signature, now time.Time) (Signature, error) {
+func (s *Service) verify(ctx context.Context, st Statement, sig Signature) (Signature, error) {
 	switch sig.Alg {
 	case AlgEdDSA:
 		var a Agent
@@ -362,7 +362,9 @@ func (s *Service) verify(ctx context.Context, st Statement, sig Signature, now t
 		if err != nil {
 			return Signature{}, apperr.Internalf("identity bundle: %w", err)
 		}
-		if err := VerifyJWTSVID(st, sig, s.Issuer.TrustDomain(), bundle, now); err != nil {
+		// A token's validity is a matter of the wall clock, as for every JWT-SVID the stack
+		// authenticates (now, the service's clock, decides the domain's windows).
+		if err := VerifyJWTSVID(st, sig, s.Issuer.TrustDomain(), bundle, time.Now()); err != nil {
 			return Signature{}, err
 		}
 		sig.Key = ""
