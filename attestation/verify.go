@@ -37,7 +37,9 @@ func signerID(td spiffeid.TrustDomain, signer string) (spiffeid.ID, error) {
 // was valid at at. Verifying as of the time the stack accepted the attestation lets anyone
 // check it after the short-lived token expired, for as long as its key is in the bundle.
 func VerifyJWTSVID(st Statement, sig Signature, td spiffeid.TrustDomain, bundle jwtbundle.Source, at time.Time) error {
-	bad := func(reason string) error { return ErrSignatureInvalid.With("signer", sig.Signer).With("reason", reason) }
+	bad := func(reason string) error {
+		return ErrSignatureInvalid.With("signer", sig.Signer).With("reason", reason)
+	}
 	want, err := signerID(td, sig.Signer)
 	if err != nil || want.TrustDomain() != td {
 		return bad("the signer is not of the trust domain " + td.String())

@@ -151,7 +151,9 @@ func TestAttestations_TaskCompletedIsCoSignedByThePayerAndRewardedOnce(t *testin
 		}
 		bad(func(b map[string]any) { b["subject"] = "sys:treasury" }, "INVALID_SUBJECT")
 		bad(func(b map[string]any) { delete(b, "transfer_id") }, "INVALID_TRANSFER_ID")
-		bad(func(b map[string]any) { b["signature"] = map[string]any{"signer": "agt_bob", "alg": "HS256", "value": "x"} }, "INVALID_SIGNATURE")
+		bad(func(b map[string]any) {
+			b["signature"] = map[string]any{"signer": "agt_bob", "alg": "HS256", "value": "x"}
+		}, "INVALID_SIGNATURE")
 		bad(func(b map[string]any) { b["issued_at"] = time.Now().Add(time.Hour).Format(time.RFC3339) }, "ISSUED_IN_FUTURE")
 		bad(func(b map[string]any) { b["issued_at"] = time.Now().Add(-8 * 24 * time.Hour).Format(time.RFC3339) }, "ATTESTATION_TOO_OLD")
 		stNo := statement(attestation.TypeCodeReview, "agt_nobody", "agt_bob", "x", time.Now())
