@@ -108,7 +108,7 @@ func TestVerify_JWTSVIDAsOfAcceptance(t *testing.T) {
 		t.Fatalf("an expired token verified as of an hour later: %v", err)
 	}
 	for name, sig := range map[string]attestation.Signature{
-		"another signer's token":      mint("agt_c", st.Audience(td.Name())),
+		"another signer's token":       mint("agt_c", st.Audience(td.Name())),
 		"a token for another audience": mint("agt_a", "spiffe://sovereign.test/teg"),
 		"another trust domain's":       mint("agt_a", st.Audience("elsewhere.test")),
 	} {
@@ -143,8 +143,10 @@ func TestParse_RefusesWithSpecificCodes(t *testing.T) {
 		"INVALID_EVIDENCE_URI":     func(m map[string]any) { m["evidence_uri"] = "data:text/plain,hi" },
 		"INVALID_ISSUED_AT":        func(m map[string]any) { delete(m, "issued_at") },
 		"INVALID_TRANSFER_ID":      func(m map[string]any) { m["transfer_id"] = "tx_1" },
-		"INVALID_SIGNATURE":        func(m map[string]any) { m["signature"] = map[string]any{"signer": "agt_a", "alg": "none", "value": "x"} },
-		"MALFORMED_ATTESTATION":    func(m map[string]any) { m["extra"] = 1 },
+		"INVALID_SIGNATURE": func(m map[string]any) {
+			m["signature"] = map[string]any{"signer": "agt_a", "alg": "none", "value": "x"}
+		},
+		"MALFORMED_ATTESTATION": func(m map[string]any) { m["extra"] = 1 },
 	} {
 		m := good()
 		mut(m)
