@@ -36,7 +36,7 @@ func newAttest() *cobra.Command {
 
 	var (
 		agentID, typ, subject, attester, evHash, evFile, evURI, issuedAt, transfer, cosig string
-		signOnly                                                                         bool
+		signOnly                                                                          bool
 	)
 	submit := &cobra.Command{
 		Use:   "submit --type TYPE --subject AGENT (--evidence-hash sha256:… | --evidence-file FILE) --evidence-uri URI",
