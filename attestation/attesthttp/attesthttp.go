@@ -103,11 +103,7 @@ type listOutput struct{ Body Page }
 type verifyOutput struct{ Body attestation.Verified }
 
 func op(id, method, path, summary string, status int, public bool) huma.Operation {
-	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"attestations"}, DefaultStatus: status, Security: httpapi.Authenticated}
-	if public {
-		o.Security = nil
-	}
-	return o
+	return httpapi.Operation(id, method, path, summary, "attestations", status, public)
 }
 
 // Register adds the attestation routes to api.
