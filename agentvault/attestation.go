@@ -1,7 +1,10 @@
 package agentvault
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 
 	"github.com/spiffe/go-spiffe/v2/bundle/jwtbundle"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -28,4 +31,36 @@ func VerifyAttestation(a attestation.Attestation, trustDomain string, bundle jwt
 		return attestation.Verified{}, fmt.Errorf("trust domain %q: %w", trustDomain, err)
 	}
 	return attestation.Verify(a, td, bundle), nil
+}
+
+// SubmitAttestation submits a signed attestation as the calling agent (POST
+// /api/v1/attestations): the registry verifies its signatures, stores it and pays its subject
+// the reward from the treasury. A refusal is an *APIError with its code
+// (ATTESTATION_REPLAYED, ATTESTATION_COOLDOWN, COSIGNER_NOT_PAYER, …).
+func (r *Registry) SubmitAttestation(ctx context.Context, sub attestation.Submission) (*attestation.Attestation, error) {
+	a := &attestation.Attestation{}
+	if _, err := r.api.do(ctx, http.MethodPost, "/api/v1/attestations", nil, nil, true, sub, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// RequestUptime asks the registry to attest the calling agent's uptime from its heartbeat record
+// (POST /api/v1/attestations:uptime); it needs a recent heartbeat.
+func (r *Registry) RequestUptime(ctx context.Context, agentID string) (*attestation.Attestation, error) {
+	a := &attestation.Attestation{}
+	if _, err := r.api.do(ctx, http.MethodPost, "/api/v1/attestations:uptime", nil, nil, true, map[string]string{"subject": agentID}, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Attestation reads one attestation with its signatures (public): check it with
+// VerifyAttestation.
+func (r *Registry) Attestation(ctx context.Context, id string) (*attestation.Attestation, error) {
+	a := &attestation.Attestation{}
+	if _, err := r.api.do(ctx, http.MethodGet, "/api/v1/attestations/"+url.PathEscape(id), nil, nil, false, nil, a); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
