@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -411,21 +412,20 @@ func (s *Service) pay(ctx context.Context, a Attestation) (string, error) {
 }
 
 // PayPending pays the rewards of up to limit attestations stored but not recorded as paid (a
-// crash, the treasury out of reach or short of funds) and returns how many it paid.
+// crash, the treasury out of reach or short of funds), oldest first, and returns how many it
+// paid. It stops at the first payment that fails (what stops one — the treasury — mostly stops
+// the rest) and returns its error; the next call starts again with that one.
 func (s *Service) PayPending(ctx context.Context, limit int) (int, error) {
 	as, err := s.Store.Unpaid(ctx, limit)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, a := range as {
+	for n, a := range as {
 		if _, err := s.pay(ctx, a); err != nil {
-			s.log().Warn("attestation reward", "attestation", a.ID, "err", err)
-			continue
+			return n, fmt.Errorf("attestation %s: %w", a.ID, err)
 		}
-		n++
 	}
-	return n, nil
+	return len(as), nil
 }
 
 // IssueUptime has the registry attest the subject's uptime from its heartbeat record: the
