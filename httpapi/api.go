@@ -59,6 +59,16 @@ func NewAPI(mux *http.ServeMux, title, version string) huma.API {
 // Authenticated is the security requirement of operations that need a caller.
 var Authenticated = []map[string][]string{{SchemeBearer: {}}, {SchemeAPIKey: {}}}
 
+// Operation is an operation of the API tagged tag, answering status on success, that needs an
+// authenticated caller unless public.
+func Operation(id, method, path, summary, tag string, status int, public bool) huma.Operation {
+	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tag}, DefaultStatus: status, Security: Authenticated}
+	if public {
+		o.Security = nil
+	}
+	return o
+}
+
 // Register adds an operation whose handler returns domain errors; they become envelopes here.
 // Operations default to a 1 MiB body limit.
 func Register[I, O any](api huma.API, op huma.Operation, handler func(context.Context, *I) (*O, error)) {

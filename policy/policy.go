@@ -179,3 +179,10 @@ const (
 	ActionReputationRead      = "reputation.read"      // public: anyone, authenticated or not
 	ActionReputationRecompute = "reputation.recompute" // admin: run a full pass now
 )
+
+// Actions on attestations.
+const (
+	ActionAttestationSubmit = "attestation.submit" // the attester (resource owner), or an admin
+	ActionAttestationUptime = "attestation.uptime" // the subject agent (resource owner), or an admin
+	ActionAttestationRead   = "attestation.read"   // public: anyone, authenticated or not
+)

@@ -3,6 +3,7 @@ package reputation
 import (
 	"context"
 	"github.com/sovereign-stack/sovereign/identity"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -109,6 +110,15 @@ type Staking interface {
 	Validators(ctx context.Context) ([]string, error)
 }
 
+// AttestationCounter counts each agent's verified attestations, for the score's attestations
+// factor (attestsql implements it).
+type AttestationCounter interface {
+	// AttestationCounts is every attested agent's count (agents with none are absent).
+	AttestationCounts(ctx context.Context) (map[string]int, error)
+	// AttestationCount is one agent's count.
+	AttestationCount(ctx context.Context, agent string) (int, error)
+}
+
 // PretrustedFunc lists the agents trusted a priori besides the validators: the registry
 // supplies its verified developers' first agents.
 type PretrustedFunc func(ctx context.Context) ([]string, error)
@@ -146,6 +156,8 @@ type Service struct {
 	ScoreTTL time.Duration
 	// Issuer signs portable reputation (nil: Portable is unavailable).
 	Issuer identity.Issuer
+	// Attestations counts verified attestations (nil: none count).
+	Attestations AttestationCounter
 
 	cache    scoreCache
 	portable portableCache
@@ -308,13 +320,22 @@ func (s *Service) Update(ctx context.Context, agent string, change func(*Inputs)
 		switch {
 		case found && sc.Inputs != nil:
 			in = *sc.Inputs
-		case s.Staking != nil:
+		default:
 			// Never scored, or scored before inputs were kept: start from what is known now.
-			a, err := s.Staking.StakeOf(ctx, agent)
-			if err != nil {
-				return err
+			if s.Staking != nil {
+				a, err := s.Staking.StakeOf(ctx, agent)
+				if err != nil {
+					return err
+				}
+				in.StakeAVT = avtFloat(a)
 			}
-			in.StakeAVT = avtFloat(a)
+			if s.Attestations != nil {
+				n, err := s.Attestations.AttestationCount(ctx, agent)
+				if err != nil {
+					return err
+				}
+				in.Attestations = n
+			}
 		}
 		change(&in)
 		now := s.now()
@@ -372,8 +393,14 @@ func (s *Service) Current(ctx context.Context, agent string) (StoredScore, teg.T
 			}
 			stake = avtFloat(a)
 		}
+		var attested int
+		if s.Attestations != nil {
+			if attested, err = s.Attestations.AttestationCount(ctx, agent); err != nil {
+				return StoredScore{}, teg.Tier{}, err
+			}
+		}
 		now := s.now()
-		c := Compute(Inputs{StakeAVT: stake}, s.weights(&params), now)
+		c := Compute(Inputs{StakeAVT: stake, Attestations: attested}, s.weights(&params), now)
 		sc = StoredScore{Agent: agent, Score: c.Score, Factors: c.Factors, ComputedAt: now, Provisional: true}
 	}
 	t := TierOf(&params, sc.Score)
@@ -466,27 +493,45 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	}
 	slices.Sort(pre)
 	pre = slices.Compact(pre)
-	// The pre-trusted agents' numbers: those rated are found in one walk of the agents; the
-	// others are numbered after them.
-	preIndex := make(map[string]int, len(pre))
-	for _, a := range pre {
-		preIndex[a] = -1
+	// Attested agents are scored even when no rating names them.
+	var attested map[string]int
+	if s.Attestations != nil {
+		if attested, err = s.Attestations.AttestationCounts(ctx); err != nil {
+			return PassResult{}, err
+		}
 	}
-	if len(preIndex) > 0 {
+	// The pre-trusted and attested agents' numbers: those rated are found in one walk of the
+	// agents; the others are numbered after them (pre-trusted first, then attested, each
+	// sorted, so that a pass is a function of its inputs).
+	extra := make(map[string]int, len(pre)+len(attested))
+	for _, a := range pre {
+		extra[a] = -1
+	}
+	for a := range attested {
+		extra[a] = -1
+	}
+	if len(extra) > 0 {
 		for i, a := range names {
-			if _, ok := preIndex[a]; ok {
-				preIndex[a] = i
+			if _, ok := extra[a]; ok {
+				extra[a] = i
 			}
 		}
 	}
-	pretrusted := make([]uint32, 0, len(pre))
-	for _, a := range pre {
-		i := preIndex[a]
+	number := func(a string) uint32 {
+		i := extra[a]
 		if i < 0 {
 			i = len(names)
 			names = append(names, a)
+			extra[a] = i
 		}
-		pretrusted = append(pretrusted, uint32(i))
+		return uint32(i)
+	}
+	pretrusted := make([]uint32, 0, len(pre))
+	for _, a := range pre {
+		pretrusted = append(pretrusted, number(a))
+	}
+	for _, a := range slices.Sorted(maps.Keys(attested)) {
+		number(a)
 	}
 	edges := make([]Edge, 0, len(graph.Pairs))
 	ratings := 0
@@ -539,6 +584,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		if a, ok := stakes[name]; ok {
 			ins[i].StakeAVT = avtFloat(a)
 		}
+		ins[i].Attestations = attested[name]
 		c := Compute(ins[i], w, now)
 		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now, Inputs: &ins[i]}
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/ard/ardhttp"
+	"github.com/sovereign-stack/sovereign/attestation"
 	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
@@ -72,6 +73,10 @@ type Server struct {
 	closers     []io.Closer
 	stopBg      context.CancelFunc
 	bg          sync.WaitGroup
+
+	// attestations is the attestation service (with the ledger and the registry in one process).
+	attestations *attestation.Service
+
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
 }
@@ -243,6 +248,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		if err := s.registerRegistry(bgCtx, mux, api, authz, limits, o.Now); err != nil {
 			return nil, err
 		}
+	}
+	if s.reputation != nil && s.onboarding != nil { // the ledger and the registry in one process
+		s.registerAttestations(bgCtx, api, authz, o.Now, registryID)
 	}
 	wellKnown, err := identityhttp.WellKnownHandler(s.issuer)
 	if err != nil {

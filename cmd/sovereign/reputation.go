@@ -185,5 +185,6 @@ or an agent does the same with agentvault.FetchTrustBundle and agentvault.Verify
 	}
 	verify.Flags().StringVar(&trustDomain, "trust-domain", envOr("SOVEREIGN_TRUST_DOMAIN", "sovereign.test"), "the stack's trust domain (env SOVEREIGN_TRUST_DOMAIN)")
 	c.AddCommand(show, rate, ratings, signed, verify)
+	c.AddCommand(newVerifyAttestation(t))
 	return c
 }

@@ -109,6 +109,9 @@ rules := {
 	"governance.vote": {"subjects": ["agent"], "scope": "write"},
 	"governance.execute": {"subjects": ["agent", "developer"], "scope": "write"},
 	"governance.read": {"public": true},
+	"attestation.submit": {"owner": true, "scope": "write"},
+	"attestation.uptime": {"owner": true, "scope": "write"},
+	"attestation.read": {"public": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by

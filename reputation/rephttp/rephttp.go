@@ -102,11 +102,7 @@ type PassView struct {
 type passOutput struct{ Body PassView }
 
 func op(id, method, path, summary string, status int, public bool) huma.Operation {
-	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"reputation"}, DefaultStatus: status, Security: httpapi.Authenticated}
-	if public {
-		o.Security = nil
-	}
-	return o
+	return httpapi.Operation(id, method, path, summary, "reputation", status, public)
 }
 
 // Register adds the reputation routes to api.
