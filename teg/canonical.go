@@ -108,6 +108,9 @@ func (cmd *Command) appendFingerprintInput(b []byte) []byte {
 	if isStakingKind(cmd.Kind) {
 		b = cmd.Staking.appendCanonical(b)
 	}
+	if isDisputeKind(cmd.Kind) {
+		b = cmd.Dispute.appendCanonical(b)
+	}
 	return b
 }
 

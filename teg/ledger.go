@@ -35,6 +35,8 @@ type Params struct {
 	MaxSupply avt.Amount `json:"max_supply"`
 	// Staking holds the numbers of staking, delegation and rewards.
 	Staking StakingParams `json:"staking"`
+	// Disputes holds the numbers of disputes (zero: DefaultDisputeParams).
+	Disputes DisputeParams `json:"disputes,omitzero"`
 }
 
 // DefaultMaxSupply is the most AVT that can ever be minted: 10^12 AVT (10^30 base units, about
@@ -398,7 +400,11 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 	case KindParams:
 		data, err = b.setParams(c)
 	default:
-		ps, data, sw, err = b.applyStaking(c, &t, ps)
+		if isDisputeKind(c.Kind) {
+			ps, data, sw, spend, err = b.applyDispute(c, &t, ps)
+		} else {
+			ps, data, sw, err = b.applyStaking(c, &t, ps)
+		}
 	}
 	if err != nil {
 		res.Err = err
@@ -491,6 +497,9 @@ func validate(c *Command) error {
 	default:
 		if isStakingKind(c.Kind) {
 			return validateStaking(c)
+		}
+		if isDisputeKind(c.Kind) {
+			return validateDispute(c, maxEvidenceTextBound)
 		}
 		return ErrInvalidCommand.With("field", "kind").With("kind", string(c.Kind))
 	}
@@ -589,6 +598,9 @@ func (b *batch) activePending(c *Command) (Transfer, error) {
 		return Transfer{}, ErrPendingNotFound.With("pending_id", c.PendingID)
 	}
 	if p.State != PendingActive {
+		if p.State == PendingFrozen {
+			return Transfer{}, ErrPendingFrozen.With("pending_id", c.PendingID)
+		}
 		return Transfer{}, ErrPendingNotActive.With("pending_id", c.PendingID).With("state", string(p.State))
 	}
 	if c.Kind != KindExpire && p.ExpiresAt != nil && !b.now.Before(*p.ExpiresAt) {

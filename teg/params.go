@@ -103,6 +103,7 @@ func (p *Params) Validate() error {
 	if s.DefaultCommissionBps > fee.BasisPoints || s.MaxCommissionChangeBps > fee.BasisPoints || s.EmissionAPRBps > fee.BasisPoints {
 		bad("staking: default_commission_bps, max_commission_change_bps and emission_apr_bps must be at most 10000")
 	}
+	p.Disputes.validate(bad)
 	if len(problems) == 0 {
 		return nil
 	}

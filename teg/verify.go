@@ -225,10 +225,14 @@ func (v *Verifier) CheckState(stored []StateEntry) error {
 			return fmt.Errorf("staking record %s: written by the log but not stored", k)
 		}
 	}
-	return CheckStaking(stored, func(id AccountID) avt.Amount {
+	balance := func(id AccountID) avt.Amount {
 		if a := v.balances[id]; a != nil {
 			return a.Liquid
 		}
 		return avt.Amount{}
-	})
+	}
+	if err := CheckStaking(stored, balance); err != nil {
+		return err
+	}
+	return CheckDisputes(stored, balance)
 }
