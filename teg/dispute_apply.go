@@ -120,7 +120,9 @@ func (dt *disputeTx) to(s DisputeState, deadline time.Time) error {
 	return nil
 }
 
-func (dt *disputeTx) seconds(s int64) time.Time { return dt.x.b.now.Add(time.Duration(s) * time.Second) }
+func (dt *disputeTx) seconds(s int64) time.Time {
+	return dt.x.b.now.Add(time.Duration(s) * time.Second)
+}
 
 // deposit moves a fee from the command's sender into DisputeEscrow, after checking it can pay.
 func (dt *disputeTx) deposit(fee avt.Amount) error {
