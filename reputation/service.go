@@ -3,6 +3,7 @@ package reputation
 import (
 	"context"
 	"github.com/sovereign-stack/sovereign/identity"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -122,6 +123,9 @@ type Service struct {
 	ScoreTTL time.Duration
 	// Issuer signs portable reputation (nil: Portable is unavailable).
 	Issuer identity.Issuer
+	// DisputesLost, when set, gives when each agent lost disputes (teg.Service.DisputesLost):
+	// the full pass takes each loss off the agent's score, decaying with its half-life.
+	DisputesLost func(ctx context.Context) (map[string][]time.Time, error)
 
 	cache scoreCache
 }
@@ -404,6 +408,15 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	for _, a := range pre {
 		pretrusted = append(pretrusted, number(a))
 	}
+	var lost map[string][]time.Time
+	if s.DisputesLost != nil {
+		if lost, err = s.DisputesLost(ctx); err != nil {
+			return PassResult{}, err
+		}
+		for _, a := range slices.Sorted(maps.Keys(lost)) {
+			number(a) // an agent that lost a dispute is scored even without ratings
+		}
+	}
 	edges := EdgesFrom(local)
 	loaded := time.Now()
 	res := PassResult{Agents: len(names), Ratings: len(outcomes), Pretrusted: len(pretrusted), ComputedAt: now, LoadTime: loaded.Sub(start)}
@@ -451,6 +464,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		if a, ok := stakes[name]; ok {
 			ins[i].StakeAVT = avtFloat(a)
 		}
+		ins[i].DisputesLost = lost[name]
 		c := Compute(ins[i], w, now)
 		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now}
 	}

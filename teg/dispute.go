@@ -450,6 +450,7 @@ var (
 	ErrNotAppellant          = apperr.New(apperr.Forbidden, "DISPUTE_NOT_APPELLANT", "only the party the ruling went against may appeal")
 	ErrAppealClosed          = apperr.New(apperr.Conflict, "DISPUTE_APPEAL_CLOSED", "the appeal period has passed")
 	ErrPanelUnavailable      = apperr.New(apperr.Conflict, "DISPUTE_PANEL_UNAVAILABLE", "there are not enough eligible arbitrators for the panel")
+	ErrInvalidDisputeState   = apperr.New(apperr.Invalid, "INVALID_DISPUTE_STATE", "state must be OPEN, EVIDENCE, ARBITRATION, RULED, APPEALED, CLOSED, WITHDRAWN, REJECTED or EXPIRED")
 	ErrDisputeNotDue         = apperr.New(apperr.Conflict, "DISPUTE_NOT_DUE", "the dispute's deadline has not passed")
 )
 

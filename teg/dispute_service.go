@@ -224,6 +224,9 @@ func (s *Service) DisputeOf(ctx context.Context, caller policy.Subject, id strin
 // Disputes lists the disputes agent takes part in (as a party or a panelist; agent "" for an
 // admin: every dispute), newest first, optionally only those in state.
 func (s *Service) Disputes(ctx context.Context, caller policy.Subject, agent AccountID, state DisputeState) ([]Dispute, error) {
+	if state != "" && state != DisputeClosed && !state.Final() && DisputeTransitions[state] == nil {
+		return nil, ErrInvalidDisputeState.With("field", "state").With("state", string(state))
+	}
 	if err := s.authorize(ctx, caller, policy.ActionDisputeRead, policy.Resource{Kind: "dispute", Owner: string(agent)}, nil); err != nil {
 		return nil, err
 	}
