@@ -25,15 +25,18 @@ type disputeTx struct {
 	dp       DisputeParams
 	d        *Dispute
 	deadline time.Time // the dispute's deadline when it was read (its queue key)
-	t        *Transfer
-	spend    spendChange
+	// from, to and amount are what the command's transfer record shows (kept here, not as a
+	// pointer to the record, so the record stays on the stack of the ledger's hot path).
+	trFrom, trTo AccountID
+	trAmount     avt.Amount
+	spend        spendChange
 }
 
 // applyDispute applies a dispute command: its postings and event data, its state writes. Nothing
 // is changed when it returns an error.
 func (b *batch) applyDispute(c *Command, t *Transfer, ps []Posting) ([]Posting, map[string]string, *stateWrites, spendChange, error) {
 	x := b.stakeTx(c, ps)
-	dt := &disputeTx{x: x, c: c, a: c.Dispute, dp: b.params.DisputeRules(), t: t}
+	dt := &disputeTx{x: x, c: c, a: c.Dispute, dp: b.params.DisputeRules()}
 	if len(dt.a.Text) > dt.dp.MaxEvidenceText {
 		return nil, nil, nil, spendChange{}, ErrEvidenceTooLarge.With("field", "text").With("max_bytes", dt.dp.MaxEvidenceText)
 	}
@@ -66,6 +69,7 @@ func (b *batch) applyDispute(c *Command, t *Transfer, ps []Posting) ([]Posting, 
 	x.flush()
 	x.data["dispute"] = dt.d.ID
 	x.data["state"] = string(dt.d.State)
+	t.From, t.To, t.Amount = dt.trFrom, dt.trTo, dt.trAmount
 	if t.From == "" {
 		t.From = c.From
 	}
@@ -135,7 +139,7 @@ func (dt *disputeTx) deposit(fee avt.Amount) error {
 	}
 	dt.x.move(dt.c.From, DisputeEscrow, fee)
 	dt.d.Fees = append(dt.d.Fees, FeeDeposit{Payer: dt.c.From, Amount: fee})
-	dt.t.From, dt.t.To, dt.t.Amount = dt.c.From, DisputeEscrow, fee
+	dt.trFrom, dt.trTo, dt.trAmount = dt.c.From, DisputeEscrow, fee
 	dt.x.data["fee"] = fee.String()
 	return nil
 }
@@ -497,7 +501,7 @@ func (dt *disputeTx) tally() error {
 	case len(respondent) > len(filer):
 		r.Ruling, r.Majority = SideRespondent, respondent
 	}
-	dt.t.From, dt.t.To, dt.t.Amount = Bonded, Treasury, slashed
+	dt.trFrom, dt.trTo, dt.trAmount = Bonded, Treasury, slashed
 	dt.x.data["ruling"] = r.Ruling
 	if r.Ruling == "" && r.Number == 1 {
 		if err := dt.release(true); err != nil {
@@ -569,7 +573,7 @@ func (dt *disputeTx) close() error {
 	}
 	d.Winner, d.Loser = winner, loser
 	x.w.put(disputeLostKey(loser, b.now, d.ID), d.ID)
-	dt.t.From, dt.t.To, dt.t.Amount = loser, winner, pot
+	dt.trFrom, dt.trTo, dt.trAmount = loser, winner, pot
 	x.data["winner"], x.data["loser"] = string(winner), string(loser)
 	x.data["forfeited"] = pot.String()
 	x.data["loser_slashed"] = slashed.String()
