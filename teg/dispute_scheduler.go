@@ -3,10 +3,7 @@ package teg
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/sovereign-stack/sovereign/apperr"
 )
 
 // DisputeScheduler takes the steps of disputes whose deadlines passed: an OPEN dispute without
@@ -39,12 +36,10 @@ func (s *DisputeScheduler) RunDue(ctx context.Context) (int, error) {
 	var cmds []Command
 	for _, e := range queue {
 		// Keys are "dspq/<deadline, µs, 20 digits>/<id>": soonest first.
-		rest := strings.TrimPrefix(e.Key, DisputeQueuePrefix)
-		var at int64
-		if _, err := fmt.Sscanf(rest[:min(20, len(rest))], "%d", &at); err != nil {
-			return 0, apperr.Internalf("dispute queue key %s: %w", e.Key, err)
-		}
-		if at > now.UnixMicro() {
+		if due, err := queueDue(e.Key, DisputeQueuePrefix, now); err != nil || !due {
+			if err != nil {
+				return 0, err
+			}
 			break
 		}
 		text, ok, err := s.Store.State(ctx, DisputeKey(e.Value))
@@ -66,23 +61,6 @@ func (s *DisputeScheduler) RunDue(ctx context.Context) (int, error) {
 		}
 		cmds = append(cmds, Command{Kind: KindDisputeAdvance, ID: fmt.Sprintf("dispute:%s:%s:%d", d.ID, d.State, len(d.Rounds)), Dispute: a})
 	}
-	if len(cmds) == 0 {
-		return 0, nil
-	}
-	res, err := s.Store.Submit(ctx, cmds, false)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, r := range res {
-		switch code := apperr.CodeOf(r.Err); {
-		case r.Err == nil:
-			n++
-		case code == ErrDisputeState.Code || code == ErrDisputeClosed.Code || code == ErrDisputeNotDue.Code || code == ErrIdempotencyReused.Code:
-			// Another replica took the step between the scan and the submit.
-		default:
-			return n, r.Err
-		}
-	}
-	return n, nil
+	// Another replica may have taken the step between the scan and the submit.
+	return submitSteps(ctx, s.Store, cmds, ErrDisputeState.Code, ErrDisputeClosed.Code, ErrDisputeNotDue.Code, ErrIdempotencyReused.Code)
 }

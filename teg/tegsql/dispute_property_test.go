@@ -128,12 +128,7 @@ func (w *disputeWorld) dispute(label string) (*teg.Dispute, bool) {
 	if len(live) > 0 && rapid.IntRange(0, 4).Draw(w.rt, label+"_live") > 0 {
 		pool = live
 	}
-	id := rapid.SampledFrom(pool).Draw(w.rt, label)
-	text, ok, err := w.l.State(context.Background(), teg.DisputeKey(id))
-	if err != nil || !ok {
-		w.rt.Fatalf("dispute %s: %v (found %v)", id, err, ok)
-	}
-	d, err := teg.DecodeDispute(text)
+	d, err := w.read(rapid.SampledFrom(pool).Draw(w.rt, label))
 	if err != nil {
 		w.rt.Fatal(err)
 	}
@@ -308,10 +303,13 @@ func (w *disputeWorld) panelistOrNot(d *teg.Dispute) teg.AccountID {
 	return w.actor("arbitrator")
 }
 
-func (w *disputeWorld) read(id string) (*teg.Dispute, error) {
-	text, ok, err := w.l.State(context.Background(), teg.DisputeKey(id))
+func (w *disputeWorld) read(id string) (*teg.Dispute, error) { return storedDispute(w.l, id) }
+
+// storedDispute reads a dispute's record from the ledger's state.
+func storedDispute(l *tegsql.Ledger, id string) (*teg.Dispute, error) {
+	text, ok, err := l.State(context.Background(), teg.DisputeKey(id))
 	if err != nil || !ok {
-		w.rt.Fatalf("dispute %s: %v (found %v)", id, err, ok)
+		return nil, fmt.Errorf("dispute %s: %v (found %v)", id, err, ok)
 	}
 	return teg.DecodeDispute(text)
 }

@@ -100,11 +100,7 @@ func (r *disputeRig) d(kind teg.Kind, from teg.AccountID, a teg.DisputeArgs) teg
 
 func (r *disputeRig) dispute(id string) *teg.Dispute {
 	r.t.Helper()
-	text, ok, err := r.l.State(context.Background(), teg.DisputeKey(id))
-	if err != nil || !ok {
-		r.t.Fatalf("dispute %s: %v %v", id, ok, err)
-	}
-	d, err := teg.DecodeDispute(text)
+	d, err := storedDispute(r.l, id)
 	if err != nil {
 		r.t.Fatal(err)
 	}
