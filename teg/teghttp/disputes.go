@@ -48,10 +48,15 @@ type listDisputesInput struct {
 	State string `query:"state" maxLength:"16" doc:"Only disputes in this state: OPEN, EVIDENCE, ARBITRATION, RULED, APPEALED, CLOSED, WITHDRAWN, REJECTED or EXPIRED"`
 }
 
-type evidenceInput struct {
+// DisputeWrite are the parameters of every write on one dispute: its Idempotency-Key and id.
+type DisputeWrite struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
 	ID             string `path:"id" maxLength:"128" doc:"The dispute"`
-	Body           struct {
+}
+
+type evidenceInput struct {
+	DisputeWrite
+	Body struct {
 		Agent string `json:"agent,omitempty" maxLength:"128" doc:"The party submitting (default: the calling agent)"`
 		Hash  string `json:"hash,omitempty" maxLength:"128" doc:"The hash of a document kept elsewhere (e.g. hex SHA-256)"`
 		URI   string `json:"uri,omitempty" maxLength:"2048" doc:"Where the document is"`
@@ -60,18 +65,16 @@ type evidenceInput struct {
 }
 
 type commitInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
-	ID             string `path:"id" maxLength:"128" doc:"The dispute"`
-	Body           struct {
+	DisputeWrite
+	Body struct {
 		Agent      string `json:"agent,omitempty" maxLength:"128" doc:"The panelist (default: the calling agent)"`
 		Commitment string `json:"commitment" maxLength:"64" doc:"hex SHA-256 of \"<dispute>\\n<arbitrator>\\n<vote>\\n<salt>\" (vote: filer or respondent)"`
 	}
 }
 
 type revealInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
-	ID             string `path:"id" maxLength:"128" doc:"The dispute"`
-	Body           struct {
+	DisputeWrite
+	Body struct {
 		Agent string `json:"agent,omitempty" maxLength:"128" doc:"The panelist (default: the calling agent)"`
 		Vote  string `json:"vote" maxLength:"16" doc:"filer or respondent"`
 		Salt  string `json:"salt" maxLength:"256" doc:"The salt of the commitment"`
@@ -79,17 +82,15 @@ type revealInput struct {
 }
 
 type disputeActInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
-	ID             string `path:"id" maxLength:"128" doc:"The dispute"`
-	Body           *struct {
+	DisputeWrite
+	Body *struct {
 		Agent string `json:"agent,omitempty" maxLength:"128" doc:"The acting party (default: the calling agent)"`
 	} `required:"false"`
 }
 
 type rejectInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
-	ID             string `path:"id" maxLength:"128" doc:"The dispute"`
-	Body           *struct {
+	DisputeWrite
+	Body *struct {
 		Reason string `json:"reason,omitempty" maxLength:"1024" doc:"Why (at most 256 bytes; recorded in the event log)"`
 	} `required:"false"`
 }
