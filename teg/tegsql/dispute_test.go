@@ -11,6 +11,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 	"github.com/sovereign-stack/sovereign/teg"
@@ -370,5 +371,29 @@ func TestDispute_AppealAndBadInput(t *testing.T) {
 		}
 		r.must(teg.Command{Kind: teg.KindPost, PendingID: h2.ID})
 		r.verify()
+	})
+}
+
+// The candidates of a panel: validators the policy lets arbitrate (Verified and up), without the
+// parties and without the other agents of the parties' developers.
+func TestDispute_ArbitratorCandidates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newDisputeRig(t, db)
+		devs := map[string]string{string(provider): "dev_1", "agt_v1": "dev_1", string(payer): "dev_2", "agt_v3": "dev_2", "agt_v0": "dev_3"}
+		svc := &teg.Service{Store: r.l, Authz: policy.New(),
+			Scores: func(_ context.Context, a string) (int, bool) {
+				if a == "agt_v2" {
+					return 500, true // Trusted: not enough to arbitrate
+				}
+				return 950, strings.HasPrefix(a, "agt_v") && a != "agt_v6" // agt_v6 has no score yet
+			},
+			DeveloperOf: func(_ context.Context, a string) (string, error) { return devs[a], nil }}
+		got, err := svc.ArbitratorCandidates(context.Background(), &teg.Dispute{ID: "dsp_c", Filer: payer, Respondent: provider})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []teg.AccountID{"agt_v0", "agt_v4", "agt_v5"}; !slices.Equal(got, want) {
+			t.Fatalf("candidates %v, want %v", got, want)
+		}
 	})
 }
