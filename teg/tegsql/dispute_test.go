@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -396,4 +397,62 @@ func TestDispute_ArbitratorCandidates(t *testing.T) {
 			t.Fatalf("candidates %v, want %v", got, want)
 		}
 	})
+}
+
+// TestDispute_TwoReplicasStepEachDeadlineOnce: two ledgers (two processes' writers) on one
+// PostgreSQL database run the dispute scheduler at the same time through every deadline of a
+// dispute; each step happens exactly once.
+func TestDispute_TwoReplicasStepEachDeadlineOnce(t *testing.T) {
+	db := storetest.Postgres(t)
+	r := newDisputeRig(t, db)
+	b := tegsql.Open(db, disputeTestParams(), r.now)
+	t.Cleanup(b.Close)
+	dp := disputeTestParams().Disputes
+	hold := r.must(teg.Command{Kind: teg.KindPending, From: payer, To: provider, Amount: avt.AVT(40), Timeout: time.Hour})
+	r.must(r.d(teg.KindDisputeFile, payer, teg.DisputeArgs{Dispute: "dsp_r", Category: "failed_service", Transfer: hold.ID}))
+	r.must(r.d(teg.KindDisputeEvidence, provider, teg.DisputeArgs{Dispute: "dsp_r", Text: "no"}))
+	race := func() {
+		t.Helper()
+		var wg sync.WaitGroup
+		for _, l := range []*tegsql.Ledger{r.l, b, r.l, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := &teg.DisputeScheduler{Store: l, Now: r.now, Candidates: r.sched.Candidates}
+				for range 3 {
+					if _, err := s.RunDue(context.Background()); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	r.clock.Add(int64(time.Duration(dp.EvidenceSeconds) * time.Second))
+	race()
+	d := r.dispute("dsp_r")
+	for _, a := range d.Round().Panel {
+		r.must(r.d(teg.KindDisputeCommit, a, teg.DisputeArgs{Dispute: "dsp_r", Commitment: teg.CommitmentOf("dsp_r", a, teg.SideRespondent, "s")}))
+	}
+	r.clock.Add(int64(time.Duration(dp.CommitSeconds) * time.Second))
+	for _, a := range d.Round().Panel {
+		r.must(r.d(teg.KindDisputeReveal, a, teg.DisputeArgs{Dispute: "dsp_r", Vote: teg.SideRespondent, Salt: "s"}))
+	}
+	r.clock.Add(int64(time.Duration(dp.RevealSeconds) * time.Second))
+	race()
+	r.clock.Add(int64(time.Duration(dp.AppealSeconds) * time.Second))
+	race()
+	d = r.dispute("dsp_r")
+	var steps []teg.DisputeState
+	for _, h := range d.History {
+		steps = append(steps, h.To)
+	}
+	if want := []teg.DisputeState{teg.DisputeOpen, teg.DisputeEvidence, teg.DisputeArbitration, teg.DisputeRuled, teg.DisputeClosed}; !slices.Equal(steps, want) {
+		t.Fatalf("history %v, want %v", steps, want)
+	}
+	if d.Winner != provider {
+		t.Fatalf("winner %s", d.Winner)
+	}
+	r.verify()
 }
