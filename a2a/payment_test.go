@@ -49,6 +49,8 @@ func (l *serviceLedger) Hold(ctx context.Context, id string) (a2a.Hold, error) {
 		h.State = a2a.HoldVoided
 	case teg.PendingExpired:
 		h.State = a2a.HoldExpired
+	case teg.PendingFrozen:
+		h.State = a2a.HoldFrozen
 	}
 	if t.ExpiresAt != nil {
 		h.ExpiresAt = *t.ExpiresAt
@@ -328,6 +330,27 @@ func TestPayments_CancelVoidsTheHold(t *testing.T) {
 		w.assertRefunded()
 		w.verify()
 	})
+}
+
+// A dispute filed while the task waits freezes its hold: the task cannot go on (the agent would
+// not be paid), nobody can settle the hold, and the task's payment record says frozen.
+func TestPayments_DisputeFreezesTheHold(t *testing.T) {
+	w := newPaidWorld(t, nil)
+	id := w.hold(payer, price, 0)
+	task := w.send(w.client, "", "ask", id, "")
+	if _, _, err := w.ledger.Do(context.Background(), teg.Command{Kind: teg.KindDisputeFile, ID: "file-1", From: payer,
+		Dispute: &teg.DisputeArgs{Dispute: "dsp_1", Category: "failed_service", Transfer: id}}); err != nil {
+		t.Fatal(err)
+	}
+	done := w.send(w.client, task.GetId(), "that one", "", "")
+	rec, _ := a2a.PaymentOf(done)
+	if taskState(done) != a2apb.TaskState_TASK_STATE_FAILED || !strings.Contains(statusText(done), "is frozen") || rec.State != a2a.HoldFrozen || !strings.Contains(rec.Error, "PENDING_FROZEN") {
+		t.Fatalf("task = %v, record %+v", done, rec)
+	}
+	if a := w.balance(payee); !a.Liquid.IsZero() {
+		t.Fatalf("payee = %s; the frozen hold was paid", a.Liquid)
+	}
+	w.verify()
 }
 
 func TestPayments_InputRequiredThenCompletedPosts(t *testing.T) {

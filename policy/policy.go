@@ -130,6 +130,9 @@ const (
 	ActionDisputeFile       = "dispute.file"         // New tier and above
 	ActionGovernancePropose = "governance.propose"   // Trusted tier and above, stake ≥ 1,000 AVT
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake
+	ActionDisputeAct        = "dispute.act"          // the agent acting as itself (evidence, votes, appeal, withdrawal), or an admin
+	ActionDisputeRead       = "dispute.read"         // a participant (party or panelist: the resource's owner), or an admin
+	ActionDisputeReject     = "dispute.reject"       // admin
 )
 
 // Actions of governance (propose is above, with the tiered actions).

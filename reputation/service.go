@@ -158,6 +158,9 @@ type Service struct {
 	Issuer identity.Issuer
 	// Attestations counts verified attestations (nil: none count).
 	Attestations AttestationCounter
+	// DisputesLost, when set, gives when each agent lost disputes (teg.Service.DisputesLost):
+	// the full pass takes each loss off the agent's score, decaying with its half-life.
+	DisputesLost func(ctx context.Context) (map[string][]time.Time, error)
 
 	cache    scoreCache
 	portable portableCache
@@ -533,6 +536,15 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	for _, a := range slices.Sorted(maps.Keys(attested)) {
 		number(a)
 	}
+	var lost map[string][]time.Time
+	if s.DisputesLost != nil {
+		if lost, err = s.DisputesLost(ctx); err != nil {
+			return PassResult{}, err
+		}
+		for _, a := range slices.Sorted(maps.Keys(lost)) {
+			number(a) // an agent that lost a dispute is scored even without ratings
+		}
+	}
 	edges := make([]Edge, 0, len(graph.Pairs))
 	ratings := 0
 	for _, p := range graph.Pairs {
@@ -585,6 +597,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 			ins[i].StakeAVT = avtFloat(a)
 		}
 		ins[i].Attestations = attested[name]
+		ins[i].DisputesLost = lost[name]
 		c := Compute(ins[i], w, now)
 		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now, Inputs: &ins[i]}
 	}

@@ -274,3 +274,37 @@ func TestUpdate_EventsCountAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestRunPass_DisputesLostLowerTheScore: the pass reads the disputes each agent lost (the
+// ledger's record, through DisputesLost) and takes each off its score, decaying; an agent with
+// no ratings that lost one is scored too.
+func TestRunPass_DisputesLostLowerTheScore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db, "agt_p")
+		w.agents("agt_p", "agt_a", "agt_b")
+		w.rate("agt_p", "agt_a", 5)
+		w.rate("agt_p", "agt_b", 5)
+		now := time.Now().UTC()
+		w.svc.DisputesLost = func(context.Context) (map[string][]time.Time, error) {
+			return map[string][]time.Time{"agt_b": {now}, "agt_lonely": {now, now}}, nil
+		}
+		if _, err := w.svc.RunPass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a, b := w.score("agt_a"), w.score("agt_b")
+		if f := factor(b, "disputes_lost"); f.Value != 1 || f.Points >= 0 {
+			t.Fatalf("agt_b's disputes_lost factor: %+v", f)
+		}
+		if f := factor(a, "disputes_lost"); f.Value != 0 || b.Score >= a.Score {
+			t.Fatalf("agt_a %d (%+v), agt_b %d: the loss did not count", a.Score, f, b.Score)
+		}
+		if l := w.score("agt_lonely"); l.Provisional || factor(l, "disputes_lost").Value != 2 {
+			t.Fatalf("an agent without ratings that lost disputes: %+v", l)
+		}
+		w.svc.DisputesLost = func(context.Context) (map[string][]time.Time, error) { return nil, apperr.Internalf("boom") }
+		if _, err := w.svc.RunPass(ctx); err == nil {
+			t.Fatal("a failing DisputesLost did not fail the pass")
+		}
+	})
+}

@@ -236,6 +236,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		(&teghttp.Token{Service: tokens}).Register(api)
 		s.registerReputation(bgCtx, api, tokens, authz, o.Now)
 		s.startGovernance(bgCtx, authz, o.Now)
+		s.registerDisputes(bgCtx, api, tokens, o.Now)
 		// In one process the registry reaches the ledger directly, as the same subject it is
 		// over mTLS in split mode, so the policy decides alike.
 		s.wallets = &teg.ServiceWallets{Service: tokens, As: serviceSubject(registryID, policy.AuthX509SVID)}

@@ -111,6 +111,9 @@ func (cmd *Command) appendFingerprintInput(b []byte) []byte {
 	if cmd.Gov != nil { // only governance commands and executions carry it
 		b = cmd.Gov.appendCanonical(b)
 	}
+	if isDisputeKind(cmd.Kind) {
+		b = cmd.Dispute.appendCanonical(b)
+	}
 	return b
 }
 

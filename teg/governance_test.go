@@ -17,7 +17,7 @@ import (
 func FuzzApplyChanges(f *testing.F) {
 	for _, s := range [][2]string{{"fee.rate_bps", "5"}, {"fee.min", `"0.01"`}, {"tiers", `[]`}, {"governance.voting_seconds", "-5"},
 		{"fee", "1"}, {"version", "2"}, {"staking.epoch_seconds", "1e3"}, {"fee.rate_bps", "20000"}, {"max_supply", `"1"`}, {"", "{"},
-		{"reputation.base", "150"}, {"reputation.half_life_days", "0"}, {"reputation.stake", "1e400"}} {
+		{"reputation.base", "150"}, {"reputation.half_life_days", "0"}, {"reputation.stake", "1e400"}, {"disputes.panel_size", "5"}} {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, key, value string) {

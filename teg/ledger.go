@@ -41,6 +41,8 @@ type Params struct {
 	// Governance holds the numbers of governance (zero, in a set written before governance
 	// existed: the defaults; see EffectiveGovernance).
 	Governance GovernanceParams `json:"governance,omitzero"`
+	// Disputes holds the numbers of disputes (zero: DefaultDisputeParams).
+	Disputes DisputeParams `json:"disputes,omitzero"`
 }
 
 // DefaultMaxSupply is the most AVT that can ever be minted: 10^12 AVT (10^30 base units, about
@@ -52,7 +54,7 @@ var DefaultMaxSupply = avt.MustParse("1000000000000")
 func DefaultParams() Params {
 	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply, Staking: DefaultStakingParams(),
 		Reputation: DefaultReputationWeights(),
-		Governance: DefaultGovernanceParams()}
+		Governance: DefaultGovernanceParams(), Disputes: DefaultDisputeParams()}
 }
 
 // EffectiveMaxSupply is the supply bound in force.
@@ -415,7 +417,11 @@ func (b *batch) apply(c *Command, res *Result, st *idState) {
 	case KindGovPropose, KindGovVote, KindGovClose, KindGovPolicy:
 		ps, data, sw, err = b.applyGovernance(c, &t, ps, sw, prop)
 	default:
-		ps, data, sw, err = b.applyStaking(c, &t, ps)
+		if isDisputeKind(c.Kind) {
+			ps, data, sw, spend, err = b.applyDispute(c, &t, ps)
+		} else {
+			ps, data, sw, err = b.applyStaking(c, &t, ps)
+		}
 	}
 	if err != nil {
 		res.Err = err
@@ -515,6 +521,9 @@ func validate(c *Command) error {
 		if isGovKind(c.Kind) {
 			return validateGov(c)
 		}
+		if isDisputeKind(c.Kind) {
+			return validateDispute(c, maxEvidenceTextBound)
+		}
 		return ErrInvalidCommand.With("field", "kind").With("kind", string(c.Kind))
 	}
 	if c.Amount.IsZero() {
@@ -612,6 +621,9 @@ func (b *batch) activePending(c *Command) (Transfer, error) {
 		return Transfer{}, ErrPendingNotFound.With("pending_id", c.PendingID)
 	}
 	if p.State != PendingActive {
+		if p.State == PendingFrozen {
+			return Transfer{}, ErrPendingFrozen.With("pending_id", c.PendingID)
+		}
 		return Transfer{}, ErrPendingNotActive.With("pending_id", c.PendingID).With("state", string(p.State))
 	}
 	if c.Kind != KindExpire && p.ExpiresAt != nil && !b.now.Before(*p.ExpiresAt) {

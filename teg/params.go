@@ -175,6 +175,7 @@ func (p *Params) Validate() error {
 		p.Reputation.validate(bad)
 	}
 	p.Governance.validate(bad)
+	p.Disputes.validate(bad)
 	if len(problems) == 0 {
 		return nil
 	}

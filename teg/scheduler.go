@@ -3,6 +3,7 @@ package teg
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,25 +92,42 @@ func (s *Scheduler) release(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	now := s.now().UnixMicro()
+	now := s.now()
 	var cmds []Command
 	for _, e := range queue {
 		// Keys are "ubq/<completion, µs, 20 digits>/<id>": in completion order.
-		rest := strings.TrimPrefix(e.Key, UnbondingQueuePrefix)
-		var at int64
-		if _, err := fmt.Sscanf(rest[:min(20, len(rest))], "%d", &at); err != nil {
-			return 0, apperr.Internalf("unbonding queue key %s: %w", e.Key, err)
-		}
-		if at > now {
+		if due, err := queueDue(e.Key, UnbondingQueuePrefix, now); err != nil || !due {
+			if err != nil {
+				return 0, err
+			}
 			break
 		}
 		id := e.Value[strings.IndexByte(e.Value, '/')+1:]
 		cmds = append(cmds, Command{Kind: KindRelease, ID: "release:" + id, Staking: &StakingArgs{Entry: e.Value}})
 	}
+	// Not found: another replica released it between the scan and the submit.
+	return submitSteps(ctx, s.Store, cmds, ErrUnbondingNotFound.Code)
+}
+
+// queueDue reports whether the entry key of a time-ordered queue ("<prefix><µs, 20
+// digits>/<id>") is due at now.
+func queueDue(key, prefix string, now time.Time) (bool, error) {
+	rest := strings.TrimPrefix(key, prefix)
+	var at int64
+	if _, err := fmt.Sscanf(rest[:min(20, len(rest))], "%d", &at); err != nil {
+		return false, apperr.Internalf("queue key %s: %w", key, err)
+	}
+	return at <= now.UnixMicro(), nil
+}
+
+// submitSteps submits a scheduler's commands, each on its own, and returns how many were
+// applied; a refusal with one of the codes another replica's earlier step explains is passed
+// over, any other ends the run.
+func submitSteps(ctx context.Context, store SchedulerStore, cmds []Command, tolerated ...string) (int, error) {
 	if len(cmds) == 0 {
 		return 0, nil
 	}
-	res, err := s.Store.Submit(ctx, cmds, false)
+	res, err := store.Submit(ctx, cmds, false)
 	if err != nil {
 		return 0, err
 	}
@@ -117,8 +135,7 @@ func (s *Scheduler) release(ctx context.Context) (int, error) {
 	for _, r := range res {
 		if r.Err == nil {
 			n++
-		} else if code := apperr.CodeOf(r.Err); code != ErrUnbondingNotFound.Code {
-			// Not found: another replica released it between the scan and the submit.
+		} else if !slices.Contains(tolerated, apperr.CodeOf(r.Err)) {
 			return n, r.Err
 		}
 	}

@@ -37,6 +37,9 @@ type Service struct {
 	// amount, fee) for every transfer or hold of at least LargeTransfer applied.
 	Log           *slog.Logger
 	LargeTransfer avt.Amount
+	// DeveloperOf, when set, names the developer of an agent ("" for none): an arbitrator
+	// candidate of the same developer as a party is left out of the draw.
+	DeveloperOf func(ctx context.Context, agent string) (string, error)
 }
 
 // DefaultLargeTransfer is the amount from which a transfer is logged as large: the per-transfer

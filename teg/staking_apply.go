@@ -846,7 +846,21 @@ func (x *stakeTx) slash(t *Transfer) error {
 	if err != nil {
 		return err
 	}
-	f := x.args.FractionBps
+	dest := Treasury
+	if x.args.Burn {
+		dest = Burn
+	}
+	total, err := x.slashPool(p, x.args.FractionBps, dest)
+	if err != nil {
+		return err
+	}
+	t.From, t.To, t.Amount = p.ID, dest, total
+	return nil
+}
+
+// slashPool takes fraction f (basis points) of a validator pool's bonded tokens and of every
+// unbonding entry from it, to dest, and records the amounts in the event's data.
+func (x *stakeTx) slashPool(p *Pool, f uint64, dest AccountID) (avt.Amount, error) {
 	cutP, cutC := bps(p.Tokens, f), bps(p.CTokens, f)
 	p.Tokens, _ = p.Tokens.Sub(cutP)
 	p.CTokens, _ = p.CTokens.Sub(cutC)
@@ -854,48 +868,52 @@ func (x *stakeTx) slash(t *Transfer) error {
 	x.touchPool(p)
 	refs, err := x.b.scanState(prefixUnbondByVal+string(p.ID)+"/", 0)
 	if err != nil {
-		return err
+		return avt.Amount{}, err
 	}
 	var unbondingCut avt.Amount
 	for _, r := range refs {
 		i := strings.IndexByte(r.Value, '/')
 		if i < 0 {
-			return errCorruptState(r.Key)
+			return avt.Amount{}, errCorruptState(r.Key)
 		}
-		key := unbondingKey(AccountID(r.Value[:i]), r.Value[i+1:])
-		text, ok, err := x.b.getState(&x.w, key)
+		cut, err := x.cutUnbonding(unbondingKey(AccountID(r.Value[:i]), r.Value[i+1:]), f)
 		if err != nil {
-			return err
+			return avt.Amount{}, err
 		}
-		if !ok {
-			return errCorruptState(key)
-		}
-		e, err := DecodeUnbonding(text)
-		if err != nil {
-			return err
-		}
-		cut := bps(e.Balance, f)
-		if cut.IsZero() {
-			continue
-		}
-		e.Balance, _ = e.Balance.Sub(cut)
 		unbondingCut, _ = unbondingCut.Add(cut)
-		x.w.put(key, encodeRecord(e))
 	}
 	if err := x.checkSelfStake(p); err != nil {
-		return err
-	}
-	dest := Treasury
-	if x.args.Burn {
-		dest = Burn
+		return avt.Amount{}, err
 	}
 	x.move(Bonded, dest, bondedCut)
 	x.move(UnbondingPool, dest, unbondingCut)
 	total, _ := bondedCut.Add(unbondingCut)
-	t.From, t.To, t.Amount = p.ID, dest, total
 	x.data["validator"] = string(p.ID)
 	x.data["fraction_bps"] = strconv.FormatUint(f, 10)
 	x.data["bonded_slashed"] = bondedCut.String()
 	x.data["unbonding_slashed"] = unbondingCut.String()
-	return nil
+	return total, nil
+}
+
+// cutUnbonding takes fraction f of the unbonding entry under key (the caller moves the tokens)
+// and returns what it took.
+func (x *stakeTx) cutUnbonding(key string, f uint64) (avt.Amount, error) {
+	text, ok, err := x.b.getState(&x.w, key)
+	if err != nil {
+		return avt.Amount{}, err
+	}
+	if !ok {
+		return avt.Amount{}, errCorruptState(key)
+	}
+	e, err := DecodeUnbonding(text)
+	if err != nil {
+		return avt.Amount{}, err
+	}
+	cut := bps(e.Balance, f)
+	if cut.IsZero() {
+		return cut, nil
+	}
+	e.Balance, _ = e.Balance.Sub(cut)
+	x.w.put(key, encodeRecord(e))
+	return cut, nil
 }

@@ -62,6 +62,8 @@ type Command struct {
 	// Gov holds the arguments of a governance command (KindGovPropose and the kinds after it),
 	// or names the passed proposal a KindParams, KindMint or KindGrant command executes.
 	Gov *GovArgs `json:"gov,omitempty"`
+	// Dispute holds the arguments of a dispute command (see KindDisputeFile and the kinds after it).
+	Dispute *DisputeArgs `json:"dispute,omitempty"`
 	// Limits, when set, are the sender's transfer limits: a transfer or pending transfer larger
 	// than Limits.PerTransfer, or that would take what From sent in the last 24 hours past
 	// Limits.Daily, is refused. The service sets them from the caller's tier; commands of the
@@ -83,6 +85,9 @@ const (
 	PendingPosted  PendingState = "posted"
 	PendingVoided  PendingState = "voided"
 	PendingExpired PendingState = "expired"
+	// PendingFrozen is a pending transfer a dispute froze: it is neither posted, voided nor
+	// expired until the dispute ends (then it goes to the winner, or back to active).
+	PendingFrozen PendingState = "frozen"
 )
 
 // Transfer is the immutable record of an applied command (pending transfers also carry their

@@ -234,5 +234,8 @@ func (v *Verifier) CheckState(stored []StateEntry) error {
 	if err := CheckGovernance(stored, liquid); err != nil {
 		return err
 	}
-	return CheckStaking(stored, liquid)
+	if err := CheckStaking(stored, liquid); err != nil {
+		return err
+	}
+	return CheckDisputes(stored, liquid)
 }

@@ -440,3 +440,13 @@ test_only_admins_recompute if {
 	denied(ask(agent({}), "reputation.recompute", {"kind": "reputation"}), "not permitted to reputation.recompute")
 	denied(object.union(ask(admin_key, "reputation.recompute", {"kind": "reputation"}), {"subject": object.union(admin_key, {"scopes": ["read"]})}), "API key lacks the write scope")
 }
+
+test_dispute_participants_act_and_read if {
+	allowed(ask(agent({}), "dispute.act", {"kind": "dispute", "owner": "agt_1"}))
+	denied(ask(agent({}), "dispute.act", {"kind": "dispute", "owner": "agt_2"}), "not permitted to dispute.act")
+	allowed(ask(agent({}), "dispute.read", {"kind": "dispute", "id": "dsp_1", "owner": "agt_1"}))
+	denied(ask(agent({}), "dispute.read", {"kind": "dispute", "id": "dsp_1", "owner": ""}), "not permitted to dispute.read")
+	allowed(ask(admin_session, "dispute.read", {"kind": "dispute", "id": "dsp_1"}))
+	allowed(ask(admin_session, "dispute.reject", {"kind": "dispute", "id": "dsp_1"}))
+	denied(ask(agent({}), "dispute.reject", {"kind": "dispute", "id": "dsp_1", "owner": "agt_1"}), "not permitted to dispute.reject")
+}

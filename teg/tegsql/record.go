@@ -32,7 +32,9 @@ var kindCodes = []teg.Kind{"", teg.KindTransfer, teg.KindPending, teg.KindPost, 
 	teg.KindMint, teg.KindBurn, teg.KindGrant, teg.KindOpen, teg.KindStatus, teg.KindParams,
 	teg.KindStake, teg.KindUnstake, teg.KindRedelegate, teg.KindValidatorCreate, teg.KindValidatorEdit, teg.KindUnjail,
 	teg.KindClaim, teg.KindCompound, teg.KindEpoch, teg.KindRelease, teg.KindSlash,
-	teg.KindGovPropose, teg.KindGovVote, teg.KindGovClose, teg.KindGovPolicy}
+	teg.KindGovPropose, teg.KindGovVote, teg.KindGovClose, teg.KindGovPolicy,
+	teg.KindDisputeFile, teg.KindDisputeEvidence, teg.KindDisputeCommit, teg.KindDisputeReveal, teg.KindDisputeAppeal,
+	teg.KindDisputeWithdraw, teg.KindDisputeReject, teg.KindDisputeAdvance}
 
 var partCodes = []teg.Part{teg.Liquid, teg.Locked, teg.Staked, teg.Unbonding}
 
