@@ -503,14 +503,24 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 			return PassResult{}, err
 		}
 	}
-	// The pre-trusted and attested agents' numbers: those rated are found in one walk of the
-	// agents; the others are numbered after them (pre-trusted first, then attested, each
-	// sorted, so that a pass is a function of its inputs).
-	extra := make(map[string]int, len(pre)+len(attested))
+	var lost map[string][]time.Time
+	if s.DisputesLost != nil {
+		if lost, err = s.DisputesLost(ctx); err != nil {
+			return PassResult{}, err
+		}
+	}
+	// The numbers of the pre-trusted agents and of those attested or penalized: the rated
+	// ones are found in one walk of the agents; the others are numbered after them (in a fixed
+	// order: pre-trusted, attested, penalized, each sorted, so that a pass is a function of its
+	// inputs).
+	extra := make(map[string]int, len(pre)+len(attested)+len(lost))
 	for _, a := range pre {
 		extra[a] = -1
 	}
 	for a := range attested {
+		extra[a] = -1
+	}
+	for a := range lost {
 		extra[a] = -1
 	}
 	if len(extra) > 0 {
@@ -521,7 +531,10 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		}
 	}
 	number := func(a string) uint32 {
-		i := extra[a]
+		i, ok := extra[a]
+		if !ok {
+			panic("reputation: numbering an agent not collected first: " + a)
+		}
 		if i < 0 {
 			i = len(names)
 			names = append(names, a)
@@ -536,14 +549,8 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	for _, a := range slices.Sorted(maps.Keys(attested)) {
 		number(a)
 	}
-	var lost map[string][]time.Time
-	if s.DisputesLost != nil {
-		if lost, err = s.DisputesLost(ctx); err != nil {
-			return PassResult{}, err
-		}
-		for _, a := range slices.Sorted(maps.Keys(lost)) {
-			number(a) // an agent that lost a dispute is scored even without ratings
-		}
+	for _, a := range slices.Sorted(maps.Keys(lost)) {
+		number(a) // an agent that lost a dispute is scored even without ratings
 	}
 	edges := make([]Edge, 0, len(graph.Pairs))
 	ratings := 0
