@@ -182,7 +182,7 @@ func (s *Service) Flags(ctx context.Context, caller policy.Subject, q FlagQuery)
 	if err := s.authorize(ctx, caller, policy.ActionAuditorFlagRead, ""); err != nil {
 		return nil, err
 	}
-	q.Limit = min(max(q.Limit, 1), 500)
+	q.Limit = min(max(q.Limit, 1), 501)
 	return s.Store.Flags(ctx, q)
 }
 

@@ -86,6 +86,12 @@ type Staking interface {
 	Validators(ctx context.Context) ([]string, error)
 }
 
+// FlagSource tells a pass when each agent's auditor flags were confirmed (the auditor's
+// Service implements it).
+type FlagSource interface {
+	ConfirmedFlags(ctx context.Context) (map[string][]time.Time, error)
+}
+
 // PretrustedFunc lists the agents trusted a priori besides the validators: the registry
 // supplies its verified developers' first agents.
 type PretrustedFunc func(ctx context.Context) ([]string, error)
@@ -122,6 +128,9 @@ type Service struct {
 	ScoreTTL time.Duration
 	// Issuer signs portable reputation (nil: Portable is unavailable).
 	Issuer identity.Issuer
+	// Flags are the auditor's confirmed flags (nil: none): a pass counts each against every
+	// agent it implicates (Inputs.Flags), and scores a flagged agent even if nobody rated it.
+	Flags FlagSource
 
 	cache scoreCache
 }
@@ -404,6 +413,20 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	for _, a := range pre {
 		pretrusted = append(pretrusted, number(a))
 	}
+	var flags map[string][]time.Time
+	if s.Flags != nil {
+		if flags, err = s.Flags.ConfirmedFlags(ctx); err != nil {
+			return PassResult{}, err
+		}
+		flagged := make([]string, 0, len(flags))
+		for a := range flags {
+			flagged = append(flagged, a)
+		}
+		slices.Sort(flagged) // numbered in a fixed order: a pass is a function of its inputs
+		for _, a := range flagged {
+			number(a)
+		}
+	}
 	edges := EdgesFrom(local)
 	loaded := time.Now()
 	res := PassResult{Agents: len(names), Ratings: len(outcomes), Pretrusted: len(pretrusted), ComputedAt: now, LoadTime: loaded.Sub(start)}
@@ -451,6 +474,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		if a, ok := stakes[name]; ok {
 			ins[i].StakeAVT = avtFloat(a)
 		}
+		ins[i].Flags = flags[name]
 		c := Compute(ins[i], w, now)
 		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now}
 	}

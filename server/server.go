@@ -26,6 +26,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/ard/ardhttp"
+	"github.com/sovereign-stack/sovereign/auditor"
 	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
@@ -68,10 +69,13 @@ type Server struct {
 	serviceID   spiffeid.ID         // the SPIFFE ID source holds an SVID for
 	wallets     teg.Wallets
 	reputation  *reputation.Service
-	tegPing     func(context.Context) error // the remote TEG's liveness (registry role)
-	closers     []io.Closer
-	stopBg      context.CancelFunc
-	bg          sync.WaitGroup
+	auditor     *auditor.Service
+	// auditorConsumer follows the ledger's log for the auditor (nil without the ledger).
+	auditorConsumer *auditor.Consumer
+	tegPing         func(context.Context) error // the remote TEG's liveness (registry role)
+	closers         []io.Closer
+	stopBg          context.CancelFunc
+	bg              sync.WaitGroup
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
 }
@@ -230,6 +234,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		}
 		(&teghttp.Token{Service: tokens}).Register(api)
 		s.registerReputation(bgCtx, api, tokens, authz, o.Now)
+		s.registerAuditor(bgCtx, api, tokens, authz, o.Now)
 		// In one process the registry reaches the ledger directly, as the same subject it is
 		// over mTLS in split mode, so the policy decides alike.
 		s.wallets = &teg.ServiceWallets{Service: tokens, As: serviceSubject(registryID, policy.AuthX509SVID)}
