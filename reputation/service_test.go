@@ -225,7 +225,9 @@ func TestScoreOf_RemembersUntilAPass(t *testing.T) {
 // confirmedFlags is an auditor's answer: when each agent's flags were confirmed.
 type confirmedFlags map[string][]time.Time
 
-func (c confirmedFlags) ConfirmedFlags(context.Context) (map[string][]time.Time, error) { return c, nil }
+func (c confirmedFlags) ConfirmedFlags(context.Context) (map[string][]time.Time, error) {
+	return c, nil
+}
 
 // TestRunPass_ConfirmedFlagsTakePoints: a pass counts each confirmed auditor flag against the
 // agents it implicates (Inputs.Flags), and scores a flagged agent nobody rated.
