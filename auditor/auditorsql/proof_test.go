@@ -205,7 +205,10 @@ func consumer(db *store.DB, h *history, rs *repsql.Store, holder string, now tim
 // flags each pattern once with its events as evidence, and nothing honest. A second replica
 // taking the lease over re-audits from the checkpoint and stores nothing twice.
 func TestProof_EachPatternFlaggedOnceAmongHonestTransfers(t *testing.T) {
-	db := storetest.SQLite(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) { proof(t, db) })
+}
+
+func proof(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	rs := repsql.New(db)
 	h := generate(t, db, rs)
