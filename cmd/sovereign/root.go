@@ -43,7 +43,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(serverCmds...)
 	root.AddCommand(newVersion(), newPolicy(), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(),
 		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken(), newCard(), newTemplate(),
-		newStake(), newValidator(), newSim(), newReputation())
+		newStake(), newValidator(), newSim(), newReputation(),
+		newAuditor())
 	strict(root)
 	return root
 }
