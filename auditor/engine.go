@@ -61,7 +61,7 @@ type Limits interface {
 const (
 	maxBurst        = 4 // a burst keeps at most maxBurst × VelocityCount of its transfers
 	maxInEdges      = 256
-	maxSearch       = 512 // edges a CIRCULAR_FLOW search examines per payment
+	maxSearch       = 512 // incoming payments a CIRCULAR_FLOW search examines per payment
 	maxEmitted      = 100_000
 	maxDirCache     = 200_000
 	sweepEvery      = 10 * time.Minute
@@ -96,12 +96,13 @@ type State struct {
 	Velocity  map[string]*Burst
 	Stats     map[string][]DayStat
 	In        map[string][]Hit            // payee → recent payments to it (Agent: the payer)
+	LastSent  map[string]int64            // agent → when it last paid (µs), for CIRCULAR_FLOW
 	Funnels   map[string]map[string][]Hit // payee → developer → new agents' first payments
 	LastSweep int64
 }
 
 func newState() State {
-	return State{Velocity: map[string]*Burst{}, Stats: map[string][]DayStat{}, In: map[string][]Hit{}, Funnels: map[string]map[string][]Hit{}}
+	return State{Velocity: map[string]*Burst{}, Stats: map[string][]DayStat{}, In: map[string][]Hit{}, LastSent: map[string]int64{}, Funnels: map[string]map[string][]Hit{}}
 }
 
 // Engine applies the event-driven rules (all but RATING_RING) to payments in log order. It
@@ -149,6 +150,9 @@ func (e *Engine) Restore(snapshot []byte, seq uint64) error {
 		}
 		if st.In == nil {
 			st.In = map[string][]Hit{}
+		}
+		if st.LastSent == nil {
+			st.LastSent = map[string]int64{}
 		}
 		if st.Funnels == nil {
 			st.Funnels = map[string]map[string][]Hit{}
@@ -323,10 +327,10 @@ func (e *Engine) circular(out []Flag, p *Payment, t int64, a float64) []Flag {
 			if x.T < since {
 				break
 			}
+			budget--
 			if x.Seq >= before || later > x.AVT*(1+circularEpsilon) || later < ratio*x.AVT {
 				continue
 			}
-			budget--
 			hops := len(path) + 1
 			if x.Agent == origin {
 				if hops >= e.Params.CircularMinHops && a >= ratio*x.AVT*(1-circularEpsilon) {
@@ -348,7 +352,8 @@ func (e *Engine) circular(out []Flag, p *Payment, t int64, a float64) []Flag {
 		}
 		return false
 	}
-	if search(p.From, p.Seq, a) {
+	// Value can come back to the origin only if the origin paid someone within the window.
+	if sent, ok := e.st.LastSent[origin]; ok && sent >= since && search(p.From, p.Seq, a) {
 		// found, backwards: p (X→O), then Y→X, …, O→…; forwards the members are O, …, Y, X.
 		n := len(found)
 		members := make([]string, 0, n)
@@ -373,6 +378,7 @@ func (e *Engine) circular(out []Flag, p *Payment, t int64, a float64) []Flag {
 		in = in[1:]
 	}
 	e.st.In[origin] = append(in, Hit{Seq: p.Seq, T: t, Agent: p.From, AVT: a})
+	e.st.LastSent[p.From] = t
 	return out
 }
 
@@ -472,6 +478,11 @@ func (e *Engine) sweep(t int64) {
 			e.st.In[k] = in
 		}
 	}
+	for k, sent := range e.st.LastSent {
+		if sent < circ {
+			delete(e.st.LastSent, k)
+		}
+	}
 	syb := t - int64(e.Params.SybilWindow.D()/time.Microsecond)
 	for k, byDev := range e.st.Funnels {
 		for d, hits := range byDev {
@@ -499,10 +510,7 @@ func pruneBefore(hits []Hit, since int64) []Hit {
 	for i < len(hits) && hits[i].T < since {
 		i++
 	}
-	if i == 0 {
-		return hits
-	}
-	return append(hits[:0:0], hits[i:]...)
+	return hits[i:] // the dropped prefix is freed when append next grows the slice
 }
 
 // avtFloat is an amount in AVT as a float (precise enough for statistics).
