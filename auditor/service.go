@@ -156,7 +156,7 @@ type Service struct {
 	Suspender Suspender    // nil: escalation to suspension is unavailable
 	Disputes  DisputeFiler // nil: escalation to a dispute is unavailable
 	Now       func() time.Time
-	Log       *slog.Logger
+	Log       *slog.Logger // nil: reviews are not logged
 }
 
 func (s *Service) now() time.Time {
@@ -224,6 +224,10 @@ func (s *Service) review(ctx context.Context, caller policy.Subject, action, id,
 	}
 	if err := s.Store.UpdateFlag(ctx, f, prev); err != nil {
 		return Flag{}, err
+	}
+	if s.Log != nil {
+		s.Log.InfoContext(ctx, "auditor flag reviewed", "flag_id", f.ID, "rule", string(f.Rule), "subject", f.Subject, "from", string(prev),
+			"to", string(f.Status), "resolution", f.Resolution, "escalation", f.Escalation, "by", caller.ID)
 	}
 	return f, nil
 }

@@ -135,3 +135,30 @@ func TestAuditor_FlagsReviewAndRules(t *testing.T) {
 		s.waitFlags(2)
 	})
 }
+
+// TestAuditor_SybilFunnelEscalatedToTheRegistrysSuspension: five new agents of one developer
+// pay one agent (of another developer): the auditor, asking the registry who registered them,
+// flags the funnel; escalating it suspends the payee in the registry (its requests refused).
+func TestAuditor_SybilFunnelEscalatedToTheRegistrysSuspension(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stack) {
+		admin := bearer(s.adminKey)
+		s.do("POST", "/api/v1/token/mint", map[string]any{"amount": "10000"}, admin).want(t, 201, "")
+		payee := s.registerAgent(s.register("ada@example.com", true), "Payee Agent")
+		mallory := s.register("mallory@example.com", true)
+		var sybils []string
+		for i := range 5 {
+			a := s.registerAgent(mallory, "Sybil "+string(rune('A'+i)))
+			sybils = append(sybils, a.ID)
+			s.pay(s.agentToken(a.ID, ""), payee.ID, "1")
+		}
+		f := s.waitFlags(1)[0].(map[string]any)
+		agents := f["agents"].([]any)
+		if f["rule"] != "SYBIL_FUNNEL" || f["subject"] != payee.ID || len(agents) != 6 || agents[1] != sybils[0] || len(f["evidence"].([]any)) != 5 {
+			t.Fatalf("flag = %v", f)
+		}
+		tok := bearer(s.clientToken(payee).want(t, 200, "").str("access_token"))
+		s.do("GET", "/api/v1/token/balance", nil, tok).want(t, 200, "")
+		s.do("POST", "/api/v1/auditor/flags/"+f["id"].(string)+"/escalate", map[string]any{"to": "suspension", "note": "funnel"}, admin).want(t, 200, "")
+		s.do("GET", "/api/v1/token/balance", nil, tok).want(t, 403, "AGENT_SUSPENDED")
+	})
+}
