@@ -2,41 +2,55 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/server"
 )
 
-func TestAuditorCommands_AgainstARunningStack(t *testing.T) {
+// walletStack starts a stack without credentials in the environment, with a wallet of grant
+// AVT for each agent, and returns a JWT-SVID client of each agent by id.
+func walletStack(t *testing.T, grant string, agents ...string) (*server.Server, *httptest.Server, map[string]*apiClient) {
+	t.Helper()
 	t.Setenv("SOVEREIGN_TOKEN", "")
 	t.Setenv("SOVEREIGN_API_KEY", "")
 	srv, hs := startStack(t)
-	ctx := context.Background()
 	c := &apiClient{base: hs.URL, credential: srv.AdminKey, http: hs.Client()}
 	if err := c.do("POST", "/api/v1/token/mint", nil, map[string]string{"amount": "1000"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	ring := []string{"agt_a", "agt_b", "agt_c"}
-	for _, a := range ring {
+	iss := srv.Issuer()
+	aud, _ := identity.TEGID(iss.TrustDomain())
+	clients := map[string]*apiClient{}
+	for _, a := range agents {
 		if err := c.do("POST", "/api/v1/admin/teg/accounts", nil, map[string]string{"agent_id": a}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.do("POST", "/api/v1/token/grant", nil, map[string]string{"to": a, "amount": "100"}, nil); err != nil {
-			t.Fatal(err)
+		if grant != "0" {
+			if err := c.do("POST", "/api/v1/token/grant", nil, map[string]string{"to": a, "amount": grant}, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	iss := srv.Issuer()
-	aud, _ := identity.TEGID(iss.TrustDomain())
-	for i, a := range ring {
 		id, _ := identity.AgentID(iss.TrustDomain(), a)
-		tok, err := iss.MintJWTSVID(ctx, id, []string{aud.String()}, time.Hour)
+		tok, err := iss.MintJWTSVID(context.Background(), id, []string{aud.String()}, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
+		clients[a] = &apiClient{base: hs.URL, credential: tok, http: hs.Client()}
+	}
+	return srv, hs, clients
+}
+
+func TestAuditorCommands_AgainstARunningStack(t *testing.T) {
+	ring := []string{"agt_a", "agt_b", "agt_c"}
+	srv, hs, agents := walletStack(t, "100", ring...)
+	ctx := context.Background()
+	for i, a := range ring {
 		amount := []string{"10", "9", "8"}[i]
-		if err := (&apiClient{base: hs.URL, credential: tok, http: hs.Client()}).do("POST", "/api/v1/token/transfer", nil, map[string]string{"to": ring[(i+1)%3], "amount": amount}, nil); err != nil {
+		if err := agents[a].do("POST", "/api/v1/token/transfer", nil, map[string]string{"to": ring[(i+1)%3], "amount": amount}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
