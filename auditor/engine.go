@@ -67,6 +67,8 @@ const (
 	sweepEvery      = 10 * time.Minute
 	dayMicros       = int64(24 * time.Hour / time.Microsecond)
 	circularEpsilon = 1e-9
+	// criticalFactor: a transfer over this many times the sender's tier limit is critical.
+	criticalFactor = 10
 )
 
 // Hit is one transfer remembered by a rule: its event, time (µs) and, as the rule needs,
@@ -259,7 +261,11 @@ func (e *Engine) large(ctx context.Context, out []Flag, p *Payment, t int64, a f
 			return nil, err
 		}
 		if lim.Cmp(p.Amount) < 0 {
-			out = e.raise(out, Flag{Rule: LargeTransfer, Severity: SeverityHigh, Subject: p.From, Agents: []string{p.From, p.To}, Evidence: []uint64{p.Seq},
+			sev := SeverityHigh
+			if a > criticalFactor*avtFloat(lim) {
+				sev = SeverityCritical
+			}
+			out = e.raise(out, Flag{Rule: LargeTransfer, Severity: sev, Subject: p.From, Agents: []string{p.From, p.To}, Evidence: []uint64{p.Seq},
 				Detail:    fmt.Sprintf("%s sent %s AVT to %s, over its tier's per-transfer limit of %s AVT", p.From, p.Amount, p.To, lim),
 				DedupeKey: fmt.Sprintf("%s:%d", LargeTransfer, p.Seq)})
 			e.addStat(p.From, t, a)

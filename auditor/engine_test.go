@@ -116,6 +116,9 @@ func TestLargeTransfer_SigmaAboveTheMeanOrOverTheTierLimit(t *testing.T) {
 	if fl := h.pay(time.Minute, "agt_a", "agt_b", 101); len(fl) != 1 || fl[0].Severity != SeverityHigh {
 		t.Fatalf("over the limit: %+v", fl)
 	}
+	if fl := h.pay(2*time.Minute, "agt_a", "agt_b", 1001); len(fl) != 1 || fl[0].Severity != SeverityCritical {
+		t.Fatalf("ten times over the limit: %+v", fl)
+	}
 }
 
 func TestCircularFlow_BackAtTheOriginWithinHopsAndWindow(t *testing.T) {
