@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/auditor"
@@ -25,7 +26,7 @@ const AuditorInterval = 250 * time.Millisecond
 // registerAuditor builds the auditor over the ledger, the registry and reputation, adds its
 // routes, feeds its confirmed flags to the reputation pass, and runs its consumer in the
 // background (on one replica at a time: the lease in the store).
-func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *teg.Service, authz policy.Decider, now func() time.Time) {
+func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *teg.Service, authz policy.Decider, now func() time.Time, reg prometheus.Registerer) {
 	svc := &auditor.Service{Store: auditorsql.New(s.db), Authz: authz, Now: now, Log: s.log, Suspender: suspender{s: s, tokens: tokens}}
 	s.auditor = svc
 	s.reputation.Flags = svc
@@ -34,10 +35,27 @@ func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *te
 		Service: svc, Log: s.ledger, Directory: agentDirectory{s: s}, Limits: tierLimits{s: s},
 		Ratings: repsql.New(s.db), Transfers: s.ledger, Holder: ids.New("aud"),
 	}
+	raised := prometheus.NewCounter(prometheus.CounterOpts{Name: "sovereign_auditor_flags_raised_total",
+		Help: "Flags the auditor's consumer stored in this process (new patterns only)."})
+	reg.MustRegister(raised, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_auditor_events_behind",
+		Help: "Ledger events after the auditor's durable cursor (read when scraped)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, _, err := s.auditorConsumer.Lag(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 	s.bg.Add(1)
 	go s.every(bgCtx, AuditorInterval, func(time.Time) {
-		if _, err := s.auditorConsumer.Step(bgCtx); err != nil && bgCtx.Err() == nil {
+		res, err := s.auditorConsumer.Step(bgCtx)
+		if err != nil && bgCtx.Err() == nil {
 			s.log.Warn("auditor", "err", err)
+		}
+		if res.Flags > 0 {
+			raised.Add(float64(res.Flags))
+			s.log.Info("auditor flags raised", "count", res.Flags, "cursor", res.Cursor)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,19 @@ func TestAuditor_SybilFunnelEscalatedToTheRegistrysSuspension(t *testing.T) {
 		agents := f["agents"].([]any)
 		if f["rule"] != "SYBIL_FUNNEL" || f["subject"] != payee.ID || len(agents) != 6 || agents[1] != sybils[0] || len(f["evidence"].([]any)) != 5 {
 			t.Fatalf("flag = %v", f)
+		}
+		// The metrics say the auditor is caught up and raised one flag.
+		// (The counter moves when the step that stored the flag returns.)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			rec := httptest.NewRecorder()
+			s.server.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+			m := rec.Body.String()
+			if strings.Contains(m, "sovereign_auditor_events_behind 0") && strings.Contains(m, "sovereign_auditor_flags_raised_total 1") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("metrics: %s", m)
+			}
 		}
 		tok := bearer(s.clientToken(payee).want(t, 200, "").str("access_token"))
 		s.do("GET", "/api/v1/token/balance", nil, tok).want(t, 200, "")

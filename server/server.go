@@ -234,7 +234,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		}
 		(&teghttp.Token{Service: tokens}).Register(api)
 		s.registerReputation(bgCtx, api, tokens, authz, o.Now)
-		s.registerAuditor(bgCtx, api, tokens, authz, o.Now)
+		s.registerAuditor(bgCtx, api, tokens, authz, o.Now, reg)
 		// In one process the registry reaches the ledger directly, as the same subject it is
 		// over mTLS in split mode, so the policy decides alike.
 		s.wallets = &teg.ServiceWallets{Service: tokens, As: serviceSubject(registryID, policy.AuthX509SVID)}
