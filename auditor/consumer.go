@@ -54,6 +54,8 @@ type Consumer struct {
 	cursor   uint64
 	lastSnap time.Time
 	lastRing time.Time
+	// ringsSeen are the rings this replica has stored flags of.
+	ringsSeen map[string]bool
 }
 
 // StepResult is what one Step did.
@@ -181,7 +183,17 @@ func (c *Consumer) scanRings(ctx context.Context, p Params) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	flags, err := RingFlags(ctx, c.Transfers, rings, p)
+	// Rings flagged already are not looked up again (their evidence costs a read a rating).
+	if c.ringsSeen == nil || len(c.ringsSeen) > maxEmitted {
+		c.ringsSeen = map[string]bool{}
+	}
+	fresh := rings[:0]
+	for _, r := range rings {
+		if !c.ringsSeen[ringKey(r.Members)] {
+			fresh = append(fresh, r)
+		}
+	}
+	flags, err := RingFlags(ctx, c.Transfers, fresh, p)
 	if err != nil {
 		return 0, err
 	}
@@ -193,7 +205,14 @@ func (c *Consumer) scanRings(ctx context.Context, p Params) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return c.commit(ctx, c.cursor, cp.CursorTime, flags, nil)
+	n, err := c.commit(ctx, c.cursor, cp.CursorTime, flags, nil)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range fresh {
+		c.ringsSeen[ringKey(r.Members)] = true
+	}
+	return n, nil
 }
 
 // Lag is how far the consumer is behind the ledger: the events after its durable cursor, and

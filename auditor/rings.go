@@ -145,6 +145,9 @@ func FindRings(ctx context.Context, src Ratings, p Params, now time.Time) ([]Rin
 	return rings, nil
 }
 
+// ringKey is the dedupe key of a ring (its members sorted).
+func ringKey(members []string) string { return string(RatingRing) + ":" + strings.Join(members, ",") }
+
 // RingFlags are the RATING_RING flags of rings, their evidence the rated transfers' sequence
 // numbers (read through tr).
 func RingFlags(ctx context.Context, tr Transfers, rings []Ring, p Params) ([]Flag, error) {
@@ -164,7 +167,7 @@ func RingFlags(ctx context.Context, tr Transfers, rings []Ring, p Params) ([]Fla
 		out = append(out, Flag{Rule: RatingRing, Severity: SeverityMedium, Subject: r.Members[0], Agents: r.Members, Evidence: ev, Status: StatusNew,
 			Detail: fmt.Sprintf("%d agents (%s) all rated each other %d stars or more within %s", len(r.Members), strings.Join(r.Members, ", "),
 				p.RingMinStars, p.RingWindow.D()),
-			DedupeKey: string(RatingRing) + ":" + strings.Join(r.Members, ",")})
+			DedupeKey: ringKey(r.Members)})
 	}
 	return out, nil
 }
