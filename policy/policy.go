@@ -189,3 +189,13 @@ const (
 	ActionAttestationUptime = "attestation.uptime" // the subject agent (resource owner), or an admin
 	ActionAttestationRead   = "attestation.read"   // public: anyone, authenticated or not
 )
+
+// Actions on the auditor's flags and rules: admins only (code ADMIN_REQUIRED for anyone else).
+const (
+	ActionAuditorFlagRead     = "auditor.flag.read"     // list and read flags
+	ActionAuditorFlagAck      = "auditor.flag.ack"      // acknowledge a NEW flag
+	ActionAuditorFlagResolve  = "auditor.flag.resolve"  // resolve a flag, confirmed or dismissed
+	ActionAuditorFlagEscalate = "auditor.flag.escalate" // escalate a flag to a suspension or a dispute
+	ActionAuditorRulesRead    = "auditor.rules.read"    // read the thresholds and enabled rules
+	ActionAuditorRulesWrite   = "auditor.rules.write"   // change them
+)

@@ -119,6 +119,12 @@ type AttestationCounter interface {
 	AttestationCount(ctx context.Context, agent string) (int, error)
 }
 
+// FlagSource tells a pass when each agent's auditor flags were confirmed (the auditor's
+// Service implements it).
+type FlagSource interface {
+	ConfirmedFlags(ctx context.Context) (map[string][]time.Time, error)
+}
+
 // PretrustedFunc lists the agents trusted a priori besides the validators: the registry
 // supplies its verified developers' first agents.
 type PretrustedFunc func(ctx context.Context) ([]string, error)
@@ -161,6 +167,9 @@ type Service struct {
 	// DisputesLost, when set, gives when each agent lost disputes (teg.Service.DisputesLost):
 	// the full pass takes each loss off the agent's score, decaying with its half-life.
 	DisputesLost func(ctx context.Context) (map[string][]time.Time, error)
+	// Flags are the auditor's confirmed flags (nil: none): a pass counts each against every
+	// agent it implicates (Inputs.Flags), and scores a flagged agent even if nobody rated it.
+	Flags FlagSource
 
 	cache    scoreCache
 	portable portableCache
@@ -509,11 +518,17 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 			return PassResult{}, err
 		}
 	}
+	var flags map[string][]time.Time
+	if s.Flags != nil {
+		if flags, err = s.Flags.ConfirmedFlags(ctx); err != nil {
+			return PassResult{}, err
+		}
+	}
 	// The numbers of the pre-trusted agents and of those attested or penalized: the rated
 	// ones are found in one walk of the agents; the others are numbered after them (in a fixed
 	// order: pre-trusted, attested, penalized, each sorted, so that a pass is a function of its
 	// inputs).
-	extra := make(map[string]int, len(pre)+len(attested)+len(lost))
+	extra := make(map[string]int, len(pre)+len(attested)+len(lost)+len(flags))
 	for _, a := range pre {
 		extra[a] = -1
 	}
@@ -521,6 +536,9 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		extra[a] = -1
 	}
 	for a := range lost {
+		extra[a] = -1
+	}
+	for a := range flags {
 		extra[a] = -1
 	}
 	if len(extra) > 0 {
@@ -551,6 +569,9 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 	}
 	for _, a := range slices.Sorted(maps.Keys(lost)) {
 		number(a) // an agent that lost a dispute is scored even without ratings
+	}
+	for _, a := range slices.Sorted(maps.Keys(flags)) {
+		number(a) // a flagged agent too
 	}
 	edges := make([]Edge, 0, len(graph.Pairs))
 	ratings := 0
@@ -605,6 +626,7 @@ func (s *Service) RunPass(ctx context.Context) (PassResult, error) {
 		}
 		ins[i].Attestations = attested[name]
 		ins[i].DisputesLost = lost[name]
+		ins[i].Flags = flags[name]
 		c := Compute(ins[i], w, now)
 		scores[i] = StoredScore{Agent: name, Score: c.Score, Tier: TierOf(&params, c.Score).Name, Factors: c.Factors, ComputedAt: now, Inputs: &ins[i]}
 	}

@@ -308,3 +308,41 @@ func TestRunPass_DisputesLostLowerTheScore(t *testing.T) {
 		}
 	})
 }
+
+// confirmedFlags is an auditor's answer: when each agent's flags were confirmed.
+type confirmedFlags map[string][]time.Time
+
+func (c confirmedFlags) ConfirmedFlags(context.Context) (map[string][]time.Time, error) {
+	return c, nil
+}
+
+// TestRunPass_ConfirmedFlagsTakePoints: a pass counts each confirmed auditor flag against the
+// agents it implicates (Inputs.Flags), and scores a flagged agent nobody rated.
+func TestRunPass_ConfirmedFlagsTakePoints(t *testing.T) {
+	db := storetest.SQLite(t)
+	w := newWorld(t, db, "agt_anchor")
+	w.agents("agt_anchor", "agt_a", "agt_b")
+	w.rate("agt_anchor", "agt_a", 5)
+	w.rate("agt_anchor", "agt_b", 5)
+	ctx := context.Background()
+	if _, err := w.svc.RunPass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := w.score("agt_a")
+	now := time.Now()
+	w.svc.Flags = confirmedFlags{"agt_a": {now}, "agt_lonely": {now, now}}
+	if _, err := w.svc.RunPass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := w.score("agt_a")
+	if f := factor(after, "auditor_flags"); f.Value != 1 || f.Points >= -199 || after.Score >= before.Score {
+		t.Fatalf("flagged agent: %d → %d, factor %+v", before.Score, after.Score, f)
+	}
+	if f := factor(w.score("agt_b"), "auditor_flags"); f.Value != 0 {
+		t.Fatalf("unflagged agent has flags: %+v", f)
+	}
+	lonely := w.score("agt_lonely")
+	if lonely.Provisional || factor(lonely, "auditor_flags").Value != 2 {
+		t.Fatalf("flagged agent nobody rated: %+v", lonely)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/ard/ardhttp"
 	"github.com/sovereign-stack/sovereign/attestation"
+	"github.com/sovereign-stack/sovereign/auditor"
 	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
@@ -69,10 +70,13 @@ type Server struct {
 	serviceID   spiffeid.ID         // the SPIFFE ID source holds an SVID for
 	wallets     teg.Wallets
 	reputation  *reputation.Service
-	tegPing     func(context.Context) error // the remote TEG's liveness (registry role)
-	closers     []io.Closer
-	stopBg      context.CancelFunc
-	bg          sync.WaitGroup
+	auditor     *auditor.Service
+	// auditorConsumer follows the ledger's log for the auditor (nil without the ledger).
+	auditorConsumer *auditor.Consumer
+	tegPing         func(context.Context) error // the remote TEG's liveness (registry role)
+	closers         []io.Closer
+	stopBg          context.CancelFunc
+	bg              sync.WaitGroup
 
 	// attestations is the attestation service (with the ledger and the registry in one process).
 	attestations *attestation.Service
@@ -237,6 +241,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.registerReputation(bgCtx, api, tokens, authz, o.Now)
 		s.startGovernance(bgCtx, authz, o.Now)
 		s.registerDisputes(bgCtx, api, tokens, o.Now)
+		s.registerAuditor(bgCtx, api, tokens, authz, o.Now, reg)
 		// In one process the registry reaches the ledger directly, as the same subject it is
 		// over mTLS in split mode, so the policy decides alike.
 		s.wallets = &teg.ServiceWallets{Service: tokens, As: serviceSubject(registryID, policy.AuthX509SVID)}

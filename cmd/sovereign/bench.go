@@ -47,6 +47,12 @@ split among the processes, each runs its share, and the clock starts once every 
 up (so opening connections is not timed) and stops when the last share is done. Children report
 their figures to this process, which merges them.
 
+With --auditor the auditor's consumer follows the ledger's log in this process while the load
+runs, as the server runs it (a step every 250 ms, each reading until caught up); at the end it
+prints how far behind the auditor was when the load stopped (events, and seconds since the
+oldest event it had not audited was applied), how long it took to catch up, and the flags it
+raised.
+
 It runs teg verify at the end and prints, last:
 transfers/s=… p50_ms=… p99_ms=… refused=… verified=true (latencies are per submitted batch).`,
 		Args: cobra.NoArgs,
@@ -85,6 +91,7 @@ transfers/s=… p50_ms=… p99_ms=… refused=… verified=true (latencies are p
 		"the processes taking turns at the file's write lock, but not sqlite://:memory:)")
 	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed run (this process) to `FILE`, for go tool pprof")
 	fl.BoolVar(&o.randomIDs, "random-ids", false, "random 128-bit hex transfer ids instead of ids in time order (the cost of random client ids)")
+	fl.BoolVar(&o.auditor, "auditor", false, "run the auditor's consumer alongside and report its lag when the load stops and how long it took to catch up")
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
 	c.AddCommand(ledger, newBenchLedgerWorker(), newBenchPolicy(), newBenchDiscovery(), newBenchRelevance(), newBenchA2A(), newBenchStaking(), newBenchReputation())
 	return c
@@ -98,6 +105,7 @@ type benchLedgerOptions struct {
 	replicas            int
 	randomIDs           bool
 	cpuProfile          string
+	auditor             bool
 }
 
 // benchLedger runs bench ledger (not --http) on o.dsn, in o.replicas processes.
@@ -166,6 +174,11 @@ func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error
 		return err
 	}
 	defer stopProfile()
+	var aud *benchAuditor
+	if o.auditor {
+		aud = startBenchAuditor(ctx, db, l)
+		defer aud.stop()
+	}
 	start := time.Now()
 	results := make([]benchResult, o.replicas)
 	ends := make([]time.Time, o.replicas)
@@ -209,6 +222,11 @@ func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error
 	}
 	if submitted != int64(o.transfers) {
 		return fmt.Errorf("bench ledger: the workers submitted %d transfers of %d", submitted, o.transfers)
+	}
+	if aud != nil {
+		if err := aud.report(ctx, out); err != nil {
+			return err
+		}
 	}
 	rep, verr := l.Verify(ctx)
 	slices.Sort(lat)

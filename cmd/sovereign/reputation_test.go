@@ -4,35 +4,16 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/sovereign-stack/sovereign/identity"
 )
 
 func TestReputationCommands_AgainstARunningStack(t *testing.T) {
-	t.Setenv("SOVEREIGN_TOKEN", "")
-	t.Setenv("SOVEREIGN_API_KEY", "")
-	srv, hs := startStack(t)
+	srv, hs, agents := walletStack(t, "0", "agt_a", "agt_b")
 	ctx := context.Background()
 	c := &apiClient{base: hs.URL, credential: srv.AdminKey, http: hs.Client()}
-	if err := c.do("POST", "/api/v1/token/mint", nil, map[string]string{"amount": "1000"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []string{"agt_a", "agt_b"} {
-		if err := c.do("POST", "/api/v1/admin/teg/accounts", nil, map[string]string{"agent_id": a}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if err := c.do("POST", "/api/v1/token/grant", nil, map[string]string{"to": "agt_a", "amount": "100"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	iss := srv.Issuer()
-	id, _ := identity.AgentID(iss.TrustDomain(), "agt_a")
-	aud, _ := identity.TEGID(iss.TrustDomain())
-	tok, err := iss.MintJWTSVID(ctx, id, []string{aud.String()}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := agents["agt_a"].credential
 	var tr struct {
 		ID string `json:"id"`
 	}

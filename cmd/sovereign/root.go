@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newVersion(), newPolicy(), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(),
 		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken(), newCard(), newTemplate(),
 		newStake(), newValidator(), newSim(), newReputation(),
-		newGovern(), newAttest(), newDispute())
+		newGovern(), newAttest(), newDispute(), newAuditor())
 	strict(root)
 	return root
 }

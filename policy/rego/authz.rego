@@ -56,6 +56,7 @@ import data.sovereign.tiers
 #                 provided they meet the rule's conditions:
 #   min_tier        reputation tier at least this (tiers.rego)
 #   min_stake       stake (input.subject.stake, AVT) at least this
+#   admin_only    only admins may; anyone else is denied with code ADMIN_REQUIRED
 #   lifts_suspension  the action lifts a suspension (reactivates an agent): the subject's
 #                 authority over the resource (authority_rank) must be at least that of whoever
 #                 suspended it (input.resource.suspended_by; missing counts as "admin")
@@ -115,6 +116,12 @@ rules := {
 	"attestation.submit": {"owner": true, "scope": "write"},
 	"attestation.uptime": {"owner": true, "scope": "write"},
 	"attestation.read": {"public": true},
+	"auditor.flag.read": {"scope": "read", "admin_only": true},
+	"auditor.flag.ack": {"scope": "write", "admin_only": true},
+	"auditor.flag.resolve": {"scope": "write", "admin_only": true},
+	"auditor.flag.escalate": {"scope": "write", "admin_only": true},
+	"auditor.rules.read": {"scope": "read", "admin_only": true},
+	"auditor.rules.write": {"scope": "write", "admin_only": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by
@@ -166,6 +173,8 @@ decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.actio
 	service_kind in rules[input.action].services
 } else := {"allow": true} if {
 	rules[input.action].subjects
+} else := {"allow": false, "reason": sprintf("%s requires the admin role", [input.action]), "code": "ADMIN_REQUIRED"} if {
+	rules[input.action].admin_only
 } else := {"allow": false, "reason": sprintf("not permitted to %s", [input.action])}
 
 # service_kind is the kind of a service subject's SPIFFE ID spiffe://<td>/<kind>/<name> (the

@@ -450,3 +450,25 @@ test_dispute_participants_act_and_read if {
 	allowed(ask(admin_session, "dispute.reject", {"kind": "dispute", "id": "dsp_1"}))
 	denied(ask(agent({}), "dispute.reject", {"kind": "dispute", "id": "dsp_1", "owner": "agt_1"}), "not permitted to dispute.reject")
 }
+
+# --- auditor ---
+
+auditor_flag := {"kind": "auditor_flag", "id": "flg_1"}
+
+test_only_admins_review_auditor_flags if {
+	every action in ["auditor.flag.read", "auditor.flag.ack", "auditor.flag.resolve", "auditor.flag.escalate", "auditor.rules.read", "auditor.rules.write"] {
+		allowed(ask(admin_key, action, auditor_flag))
+		allowed(ask(admin_session, action, auditor_flag))
+		denied_with_code(ask(dev, action, auditor_flag), sprintf("%s requires the admin role", [action]), "ADMIN_REQUIRED")
+		denied_with_code(ask(agent({"reputation": 950}), action, auditor_flag), sprintf("%s requires the admin role", [action]), "ADMIN_REQUIRED")
+		denied(ask({"kind": "anonymous"}, action, auditor_flag), "authentication required")
+	}
+}
+
+test_auditor_writes_need_the_write_scope if {
+	read_only_admin := object.union(admin_key, {"scopes": ["read"]})
+	allowed(ask(read_only_admin, "auditor.flag.read", auditor_flag))
+	allowed(ask(read_only_admin, "auditor.rules.read", auditor_flag))
+	denied(ask(read_only_admin, "auditor.flag.ack", auditor_flag), "API key lacks the write scope")
+	denied(ask(read_only_admin, "auditor.rules.write", auditor_flag), "API key lacks the write scope")
+}

@@ -162,6 +162,30 @@ func (s *Store) RatingsOf(ctx context.Context, ratee string, after *reputation.R
 	return out, nil
 }
 
+// EachRating streams every rating to fn, from one query (in primary-key order); an error from
+// fn stops it. The reputation pass reads the rating graph instead; the auditor's rating-ring
+// rule reads the ratings themselves.
+func (s *Store) EachRating(ctx context.Context, fn func(reputation.Rating) error) error {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+ratingCols+` FROM reputation_ratings ORDER BY interaction_id`)
+	if err != nil {
+		return apperr.Internalf("read ratings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRating(rows)
+		if err != nil {
+			return apperr.Internalf("scan rating: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return apperr.Internalf("read ratings: %w", err)
+	}
+	return nil
+}
+
 // PutScores inserts or replaces scores, ScoreBatch a transaction.
 func (s *Store) PutScores(ctx context.Context, scores []reputation.StoredScore) error {
 	rows := scoreRows

@@ -771,6 +771,28 @@ func (l *Ledger) Entries(ctx context.Context, after uint64, limit int) ([]Entry,
 	return out, nil
 }
 
+// TransfersAfter returns up to limit transfers of the log's entries with seq > after, in log
+// order: one range read of the primary key, without the pending states (a held payment's
+// current state is not what the log says happened) or the previous hashes — the auditor's
+// consumer follows the log with it.
+func (l *Ledger) TransfersAfter(ctx context.Context, after uint64, limit int) ([]teg.Transfer, error) {
+	rows, err := l.db.Read().QueryContext(ctx, `SELECT e.seq, e.transfer_id, e.body, e.hash, NULL FROM teg_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`,
+		int64(after), max(limit, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]teg.Transfer, 0, min(max(limit, 1), 4096))
+	for rows.Next() {
+		t, err := scanTransfer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 func entries(ctx context.Context, q store.Querier, after uint64, limit int) ([]Entry, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, int64(after), limit)
 	if err != nil {
