@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -110,6 +111,10 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 		fmt.Fprintf(out, "loaded the index: %d cards in %.1fs, heap %d MiB\n", n, time.Since(t0).Seconds(), ms.HeapAlloc>>20)
 	}
 	qs := benchQueries(nQueries, limit)
+	kindLabels := make([]pprof.LabelSet, len(benchQueryKinds))
+	for k, name := range benchQueryKinds {
+		kindLabels[k] = pprof.Labels("kind", name)
+	}
 	lat := make([]time.Duration, len(qs))
 	sums := make([]uint64, len(qs))
 	var next atomic.Int64
@@ -133,7 +138,14 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 					return
 				}
 				s := time.Now()
-				res, err := svc.Search(ctx, policy.Subject{}, qs[i], false)
+				var res *registry.SearchResult
+				var err error
+				search := func(ctx context.Context) { res, err = svc.Search(ctx, policy.Subject{}, qs[i], false) }
+				if prof.cpu != "" { // each sample labelled with its query's kind (pprof -tagfocus kind=…)
+					pprof.Do(ctx, kindLabels[i%len(kindLabels)], search)
+				} else {
+					search(ctx)
+				}
 				lat[i] = time.Since(s)
 				if err != nil {
 					once.Do(func() { firstErr = err })
