@@ -23,9 +23,12 @@ type tuning struct {
 	blockPostings int
 	// Removals compact the index when more than compactDead slots, and a quarter, are dead.
 	compactDead int
+	// A text query with a filter of at most filterScan docs scores the filter's docs one by
+	// one; with a larger filter it walks the text lists (see rank).
+	filterScan int
 }
 
-var defaultTuning = tuning{blockPostings: 64, compactDead: 1024}
+var defaultTuning = tuning{blockPostings: 64, compactDead: 1024, filterScan: 256}
 
 // statusDead is the status code of a slot without a live card.
 const statusDead = 0

@@ -218,7 +218,8 @@ func modelFacets(x *Index, docs map[string]*Doc, q *Query, fields []string) map[
 func TestIndexMatchesModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		x := NewIndex()
-		x.tune = tuning{blockPostings: rapid.IntRange(1, 8).Draw(t, "blockPostings"), compactDead: rapid.IntRange(0, 8).Draw(t, "compactDead")}
+		x.tune = tuning{blockPostings: rapid.IntRange(1, 8).Draw(t, "blockPostings"), compactDead: rapid.IntRange(0, 8).Draw(t, "compactDead"),
+			filterScan: rapid.SampledFrom([]int{-1, 3, 1000}).Draw(t, "filterScan")}
 		vocab := words
 		if rapid.Bool().Draw(t, "moreWords") {
 			vocab = moreWords

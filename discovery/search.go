@@ -283,13 +283,14 @@ func (p *plan) total(best []float64) (float64, int) {
 // rank returns the page of the best Limit hits of a text query (after the cursor).
 //
 // A hit matches at least msm of the query's words, by any of their alternatives, and scores at
-// least the floor. With a filter list shorter than the alternatives' lists together, the
-// filter's docs are scored one by one (each list searched forward from the last doc).
-// Otherwise the walk is MaxScore over the alternatives in doc order, with block bounds: the
+// least the floor. With a small filter list (tuning.filterScan docs, or a sixteenth of the
+// alternatives' lists together), the filter's docs are scored one by one (each list searched
+// forward from the last doc). Otherwise the walk is MaxScore over the alternatives in doc order, with block bounds: the
 // best Limit+1 hits are kept in a heap whose worst (or the floor) is the score to beat; the
 // alternatives with the smallest bounds whose sum cannot beat it are non-essential (a doc only they hold cannot make the page), so only the essential
 // lists are walked and the others are searched for the docs found there, from the largest
-// bound down, until the bound of what is left cannot lift the doc above the score to beat; and
+// bound down, until the bound of what is left cannot lift the doc above the score to beat; a
+// doc outside a filter makes the essential lists leap to the filter's next doc; and
 // where the block bounds of all alternatives together cannot beat it (see bound), the walk
 // jumps over the region.
 //
@@ -335,7 +336,7 @@ func (x *Index) rank(p *plan, q *Query) Result {
 			shortest = i
 		}
 	}
-	if shortest >= 0 && len(p.filt[shortest].docs) <= total {
+	if shortest >= 0 && x.scanFilter(len(p.filt[shortest].docs), total) {
 		pos := make([]int, len(p.alts))
 		x.each(p, 0, func(n uint32) bool {
 			raw, matched := x.scoreDoc(p, n, pos, best)
@@ -380,6 +381,20 @@ walk:
 		if !found {
 			break
 		}
+		// A doc outside a filter cannot be a hit: the essential lists leap to the filter's next
+		// doc (with a filter as large as a text list, most docs are outside it).
+		for i, f := range p.filt {
+			fpos[i] = seek(f.docs, fpos[i], d)
+			if fpos[i] == len(f.docs) {
+				break walk
+			}
+			if next := f.docs[fpos[i]]; next != d {
+				for j := ess; j < nA; j++ {
+					pos[j] = seek(p.alts[j].list.docs, pos[j], next)
+				}
+				continue walk
+			}
+		}
 		if uint64(d) >= regionEnd {
 			regionUB, regionEnd = p.region(d, ess, best)
 		}
@@ -421,15 +436,6 @@ walk:
 				got |= 1 << a.clause
 			}
 		}
-		for i, f := range p.filt {
-			fpos[i] = seek(f.docs, fpos[i], d)
-			if fpos[i] == len(f.docs) {
-				break walk
-			}
-			if f.docs[fpos[i]] != d {
-				continue walk
-			}
-		}
 		raw, matched := p.total(best)
 		// The owner and status of d are read only for a doc that makes the page (random reads).
 		if matched < p.msm || !beats(raw, true) || !p.m.keep(x, d) {
@@ -443,6 +449,12 @@ walk:
 		}
 	}
 	return x.page(p, &top, q.Limit)
+}
+
+// scanFilter reports whether a text query scores the docs of its shortest filter, of length f,
+// one by one rather than walking its text lists, whose lengths sum to total.
+func (x *Index) scanFilter(f, total int) bool {
+	return x.tune.filterScan >= 0 && (f <= x.tune.filterScan || f <= total/16)
 }
 
 // page sorts the kept hits and cuts the page.

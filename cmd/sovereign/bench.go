@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -413,6 +414,41 @@ func startCPUProfile(path string) (func(), error) {
 		once.Do(func() {
 			pprof.StopCPUProfile()
 			f.Close()
+		})
+	}, nil
+}
+
+// benchProfiles are the files a bench command records its timed phase into (none when empty).
+type benchProfiles struct {
+	cpu, trace string
+}
+
+// start begins the CPU profile and the execution trace; the function it returns ends both and
+// may be called more than once.
+func (p benchProfiles) start() (func(), error) {
+	stopCPU, err := startCPUProfile(p.cpu)
+	if err != nil {
+		return nil, err
+	}
+	if p.trace == "" {
+		return stopCPU, nil
+	}
+	f, err := os.Create(p.trace)
+	if err != nil {
+		stopCPU()
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		stopCPU()
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			trace.Stop()
+			f.Close()
+			stopCPU()
 		})
 	}, nil
 }

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +32,7 @@ func newBenchDiscovery() *cobra.Command {
 		cards, queries, conc int
 		limit                int
 		engine               string
+		prof                 benchProfiles
 	)
 	c := &cobra.Command{
 		Use:   "discovery",
@@ -39,7 +44,8 @@ is reused), loads the discovery index, then --concurrency goroutines run --queri
 through the card service (text of one or two words, a tag, a skill, text with a tag, a request
 in natural language of 5 to 10 words, some misspelled) and fetch
 each page of --limit cards from the store. --engine store answers from the store's full-text
-index (FTS5 / tsvector) instead of the in-memory index. It prints, last:
+index (FTS5 / tsvector) instead of the in-memory index. --cpuprofile and --trace record the
+query phase alone (not seeding or loading). It prints, last:
 queries/s=… p50_ms=… p99_ms=… cards=…`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,7 +61,7 @@ queries/s=… p50_ms=… p99_ms=… cards=…`,
 				return err
 			}
 			defer cleanup()
-			return benchDiscovery(ctx, cmd.OutOrStdout(), dsn, cards, queries, conc, limit, engine == "store")
+			return benchDiscovery(ctx, cmd.OutOrStdout(), dsn, cards, queries, conc, limit, engine == "store", prof)
 		},
 	}
 	f := c.Flags()
@@ -65,10 +71,12 @@ queries/s=… p50_ms=… p99_ms=… cards=…`,
 	f.IntVar(&conc, "concurrency", 8, "concurrent clients")
 	f.IntVar(&limit, "limit", 20, "page size of each query")
 	f.StringVar(&engine, "engine", "index", "index (in-memory BM25) or store (FTS5 / tsvector)")
+	f.StringVar(&prof.cpu, "cpuprofile", "", "write a CPU profile of the query phase to `FILE`, for go tool pprof")
+	f.StringVar(&prof.trace, "trace", "", "write an execution trace of the query phase to `FILE`, for go tool trace")
 	return c
 }
 
-func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQueries, conc, limit int, storeOnly bool) error {
+func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQueries, conc, limit int, storeOnly bool, prof benchProfiles) error {
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -103,12 +111,22 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 		fmt.Fprintf(out, "loaded the index: %d cards in %.1fs, heap %d MiB\n", n, time.Since(t0).Seconds(), ms.HeapAlloc>>20)
 	}
 	qs := benchQueries(nQueries, limit)
+	kindLabels := make([]pprof.LabelSet, len(benchQueryKinds))
+	for k, name := range benchQueryKinds {
+		kindLabels[k] = pprof.Labels("kind", name)
+	}
 	lat := make([]time.Duration, len(qs))
+	sums := make([]uint64, len(qs))
 	var next atomic.Int64
 	var hits atomic.Int64
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	stop, err := prof.start()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	t0 := time.Now()
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
@@ -120,18 +138,27 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 					return
 				}
 				s := time.Now()
-				res, err := svc.Search(ctx, policy.Subject{}, qs[i], false)
+				var res *registry.SearchResult
+				var err error
+				search := func(ctx context.Context) { res, err = svc.Search(ctx, policy.Subject{}, qs[i], false) }
+				if prof.cpu != "" { // each sample labelled with its query's kind (pprof -tagfocus kind=…)
+					pprof.Do(ctx, kindLabels[i%len(kindLabels)], search)
+				} else {
+					search(ctx)
+				}
 				lat[i] = time.Since(s)
 				if err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
 				hits.Add(int64(len(res.Cards)))
+				sums[i] = resultSum(res)
 			}
 		}()
 	}
 	wg.Wait()
 	el := time.Since(t0)
+	stop()
 	if firstErr != nil {
 		return firstErr
 	}
@@ -146,12 +173,30 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 			kinds = append(kinds, fmt.Sprintf("%s p99 %.3f ms", name, float64(quantile(l, 0.99).Microseconds())/1000))
 		}
 	}
+	digest := fnv.New64a()
+	for _, v := range sums {
+		digest.Write(binary.LittleEndian.AppendUint64(nil, v))
+	}
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(quantile(lat, p).Microseconds()) / 1000 }
 	fmt.Fprintf(out, "by kind: %s\n", strings.Join(kinds, ", "))
-	fmt.Fprintf(out, "%d queries, %d concurrent, %.1f cards a page on average\n", len(qs), conc, float64(hits.Load())/float64(len(qs)))
+	fmt.Fprintf(out, "%d queries, %d concurrent, %.1f cards a page on average, results digest %016x\n", len(qs), conc, float64(hits.Load())/float64(len(qs)), digest.Sum64())
 	fmt.Fprintf(out, "queries/s=%.0f p50_ms=%.3f p99_ms=%.3f cards=%d\n", float64(len(qs))/el.Seconds(), pct(0.5), pct(0.99), max(nCards, 0))
 	return nil
+}
+
+// resultSum is a hash of a page's cards, scores and relevances, in order: the same queries on
+// the same store give the same digest whatever the code's speed.
+func resultSum(res *registry.SearchResult) uint64 {
+	h := fnv.New64a()
+	for i, c := range res.Cards {
+		fmt.Fprintf(h, "%s %s %x %d\n", c.ID, c.ETag, math.Float64bits(res.Scores[i]), res.Relevance[i])
+	}
+	if res.Next != nil {
+		fmt.Fprintf(h, "next %s %x\n", res.Next.ID, math.Float64bits(res.Next.Score))
+	}
+	fmt.Fprintf(h, "%s", res.DidYouMean)
+	return h.Sum64()
 }
 
 // seedCards adds n synthetic cards (numbered from `from`), validated like published ones and

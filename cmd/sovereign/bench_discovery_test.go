@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -18,6 +19,31 @@ func TestBenchDiscovery_SeedsQueriesAndReusesTheStore(t *testing.T) {
 		if err != nil || !last.MatchString(out) {
 			t.Fatalf("engine %s: %v\n%s", engine, err, out)
 		}
+	}
+	// The profiles of the query phase, and a digest of the results that does not change between
+	// runs on the same store.
+	dir := t.TempDir()
+	digest := regexp.MustCompile(`results digest ([0-9a-f]{16})`)
+	var digests []string
+	for i := 0; i < 2; i++ {
+		out, err := run(t, context.Background(), "bench", "discovery", "--store", dsn, "--cards", "300", "--queries", "200", "--concurrency", "2",
+			"--cpuprofile", filepath.Join(dir, "cpu.prof"), "--trace", filepath.Join(dir, "run.trace"))
+		m := digest.FindStringSubmatch(out)
+		if err != nil || m == nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		digests = append(digests, m[1])
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("digests differ between runs: %v", digests)
+	}
+	for _, f := range []string{"cpu.prof", "run.trace"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if out, err := run(t, context.Background(), "bench", "discovery", "--store", dsn, "--cards", "300", "--queries", "10", "--trace", filepath.Join(dir, "no", "such", "dir")); err == nil {
+		t.Fatalf("an unwritable trace file accepted: %s", out)
 	}
 	for _, args := range [][]string{{"--cards", "0"}, {"--engine", "magic"}, {"--limit", "501"}} {
 		if out, err := run(t, context.Background(), append([]string{"bench", "discovery", "--store", dsn}, args...)...); err == nil {
