@@ -157,6 +157,10 @@ type Service struct {
 	Disputes  DisputeFiler // nil: escalation to a dispute is unavailable
 	Now       func() time.Time
 	Log       *slog.Logger // nil: reviews are not logged
+	// Confirmed, when set, is told of each flag as it comes to count as confirmed (resolved as
+	// confirmed, or escalated), so that the implicated agents' scores count it at once (the
+	// reputation service's incremental update) rather than from the next full pass.
+	Confirmed func(ctx context.Context, f Flag)
 }
 
 func (s *Service) now() time.Time {
@@ -224,6 +228,9 @@ func (s *Service) review(ctx context.Context, caller policy.Subject, action, id,
 	}
 	if err := s.Store.UpdateFlag(ctx, f, prev); err != nil {
 		return Flag{}, err
+	}
+	if s.Confirmed != nil && (f.Status == StatusEscalated || (f.Status == StatusResolved && f.Resolution == Confirmed)) {
+		s.Confirmed(ctx, f)
 	}
 	if s.Log != nil {
 		s.Log.InfoContext(ctx, "auditor flag reviewed", "flag_id", f.ID, "rule", string(f.Rule), "subject", f.Subject, "from", string(prev),

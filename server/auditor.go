@@ -16,6 +16,7 @@ import (
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
+	"github.com/sovereign-stack/sovereign/reputation"
 	"github.com/sovereign-stack/sovereign/reputation/repsql"
 	"github.com/sovereign-stack/sovereign/teg"
 )
@@ -30,6 +31,13 @@ func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *te
 	svc := &auditor.Service{Store: auditorsql.New(s.db), Authz: authz, Now: now, Log: s.log, Suspender: suspender{s: s, tokens: tokens}}
 	s.auditor = svc
 	s.reputation.Flags = svc
+	svc.Confirmed = func(ctx context.Context, f auditor.Flag) {
+		for _, a := range f.Agents {
+			if _, err := s.reputation.Update(ctx, a, func(in *reputation.Inputs) { in.Flags = append(in.Flags, f.UpdatedAt) }); err != nil {
+				s.log.Warn("count a confirmed flag in the score (the next full pass will)", "agent", a, "flag_id", f.ID, "err", err)
+			}
+		}
+	}
 	(&auditorhttp.Auditor{Service: svc}).Register(api)
 	s.auditorConsumer = &auditor.Consumer{
 		Service: svc, Log: s.ledger, Directory: agentDirectory{s: s}, Limits: tierLimits{s: s},
