@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -28,7 +29,8 @@ const AuditorInterval = 250 * time.Millisecond
 // routes, feeds its confirmed flags to the reputation pass, and runs its consumer in the
 // background (on one replica at a time: the lease in the store).
 func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *teg.Service, authz policy.Decider, now func() time.Time, reg prometheus.Registerer) {
-	svc := &auditor.Service{Store: auditorsql.New(s.db), Authz: authz, Now: now, Log: s.log, Suspender: suspender{s: s, tokens: tokens}}
+	svc := &auditor.Service{Store: auditorsql.New(s.db), Authz: authz, Now: now, Log: s.log, Suspender: suspender{s: s, tokens: tokens},
+		Disputes: flagDisputes{tokens: tokens}}
 	s.auditor = svc
 	s.reputation.Flags = svc
 	svc.Confirmed = func(ctx context.Context, f auditor.Flag) {
@@ -74,6 +76,28 @@ func (s *Server) Auditor() *auditor.Service { return s.auditor }
 // AuditorConsumer is the auditor's consumer of the ledger's log (nil when this server does not
 // run the ledger).
 func (s *Server) AuditorConsumer() *auditor.Consumer { return s.auditorConsumer }
+
+// flagDisputes is escalation to a dispute: the ledger's dispute filed in the stack's name (the
+// treasury files and pays the fee) against the flag's subject, once per flag.
+type flagDisputes struct{ tokens *teg.Service }
+
+// FileFlagDispute files the dispute of flag f and returns its id.
+func (d flagDisputes) FileFlagDispute(ctx context.Context, f auditor.Flag) (string, error) {
+	category := "other"
+	switch f.Rule {
+	case auditor.CircularFlow, auditor.RatingRing, auditor.SybilFunnel:
+		category = "reputation_abuse"
+	}
+	claim := fmt.Sprintf("The auditor flagged %s (%s, severity %s): %s. Evidence: ledger events %v.", f.Subject, f.Rule, f.Severity, f.Detail, f.Evidence)
+	if len(claim) > 4000 {
+		claim = claim[:4000]
+	}
+	v, _, err := d.tokens.FileSystemDispute(ctx, teg.AccountID(f.Subject), category, claim, f.ID)
+	if err != nil {
+		return "", err
+	}
+	return v.ID, nil
+}
 
 // suspender is escalation to suspension: the registry's suspension of the agent (its requests
 // and its wallet stop), or for a wallet the registry does not know (or a TEG alone) the

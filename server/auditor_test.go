@@ -73,7 +73,6 @@ func TestAuditor_FlagsReviewAndRules(t *testing.T) {
 		// Escalating: bad target, disputes not wired here, then a real suspension.
 		s.do("POST", flag+"/escalate", map[string]any{"to": "jail"}, admin).want(t, 422, "INVALID_ESCALATION")
 		s.do("POST", flag+"/escalate", map[string]any{"to": "suspension"}, dev).want(t, 403, "ADMIN_REQUIRED")
-		s.do("POST", flag+"/escalate", map[string]any{"to": "dispute"}, admin).want(t, 503, "DISPUTES_UNAVAILABLE")
 		if g := s.do("GET", flag, nil, admin).want(t, 200, ""); g.str("status") != "ACKNOWLEDGED" {
 			t.Fatalf("flag after a failed escalation = %s", g.Raw)
 		}
@@ -116,6 +115,29 @@ func TestAuditor_FlagsReviewAndRules(t *testing.T) {
 		s.do("POST", flag2+"/escalate", map[string]any{"to": "suspension"}, admin).want(t, 409, "FLAG_TRANSITION_INVALID")
 		s.do("GET", "/api/v1/auditor/flags?status=RESOLVED", nil, admin).want(t, 200, "")
 
+		// Escalating to a dispute: one filed in the stack's name (the treasury files and pays
+		// the fee) against the flag's subject, naming the flag's evidence; once per flag.
+		s.wallets("1000", "agt_jo", "agt_kim", "agt_lou")
+		s.washRing("agt_jo", "agt_kim", "agt_lou")
+		f3 := s.waitFlags(3)[0].(map[string]any)
+		flag3 := "/api/v1/auditor/flags/" + f3["id"].(string)
+		treasury := func() string {
+			return s.do("GET", "/api/v1/token/balance?account=sys:treasury", nil, admin).want(t, 200, "").str("total")
+		}
+		before := treasury()
+		e3 := s.do("POST", flag3+"/escalate", map[string]any{"to": "dispute"}, admin).want(t, 200, "")
+		if e3.str("status") != "ESCALATED" || e3.str("escalation") != "dispute" || !strings.HasPrefix(e3.str("dispute_id"), "dsp_") {
+			t.Fatalf("escalated to a dispute = %s", e3.Raw)
+		}
+		d := s.do("GET", "/api/v1/disputes/"+e3.str("dispute_id"), nil, admin).want(t, 200, "")
+		if d.str("filer") != "sys:treasury" || d.str("respondent") != f3["subject"] || d.str("state") != "OPEN" || !strings.Contains(d.str("claim"), "CIRCULAR_FLOW") {
+			t.Fatalf("the system's dispute = %s", d.Raw)
+		}
+		if after := treasury(); after == before {
+			t.Fatalf("the treasury paid no filing fee: %s then %s", before, after)
+		}
+		s.do("POST", flag3+"/escalate", map[string]any{"to": "dispute"}, admin).want(t, 409, "FLAG_TRANSITION_INVALID")
+
 		// Rules: read, change, refuse out-of-range values and non-admins.
 		rules := s.do("GET", "/api/v1/auditor/rules", nil, admin).want(t, 200, "")
 		params := rules.Body["params"].(map[string]any)
@@ -135,11 +157,11 @@ func TestAuditor_FlagsReviewAndRules(t *testing.T) {
 		if g := s.do("GET", "/api/v1/auditor/rules", nil, admin).want(t, 200, ""); g.Body["params"].(map[string]any)["velocity_count"] != float64(50) {
 			t.Fatalf("a refused change changed the rules: %s", g.Raw)
 		}
-		// With CIRCULAR_FLOW disabled, a third ring raises nothing.
+		// With CIRCULAR_FLOW disabled, a fourth ring raises nothing.
 		s.wallets("1000", "agt_gus", "agt_hal", "agt_ivy")
 		s.washRing("agt_gus", "agt_hal", "agt_ivy")
 		time.Sleep(600 * time.Millisecond)
-		s.waitFlags(2)
+		s.waitFlags(3)
 	})
 }
 

@@ -461,7 +461,10 @@ func validateDispute(c *Command, maxText int) error {
 		return ErrDisputeNotFound.With("field", "dispute")
 	}
 	needsFrom := c.Kind != KindDisputeAdvance && c.Kind != KindDisputeReject
-	if needsFrom && (c.From == "" || c.From.IsSystem()) {
+	// The one system filer: the treasury files the disputes the stack raises itself (the
+	// auditor's escalation of a flag, FileSystemDispute); no other system account acts.
+	systemFiling := c.Kind == KindDisputeFile && c.From == Treasury
+	if needsFrom && (c.From == "" || (c.From.IsSystem() && !systemFiling)) {
 		return ErrSystemAccount.With("field", "from")
 	}
 	switch c.Kind {

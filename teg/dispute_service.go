@@ -104,6 +104,33 @@ func (s *Service) FileDispute(ctx context.Context, caller policy.Subject, f Disp
 	return d, replayed, err
 }
 
+// FileSystemDispute files a dispute in the stack's own name against respondent: the auditor's
+// escalation of a flag. The treasury is the filer and pays the filing fee; the claim says what
+// was seen (the flag, its rule and evidence). key makes it idempotent (a flag's id: escalating
+// twice files once). It has no caller: the escalation was authorized by the auditor's policy
+// rule before it is called. The system files no evidence and does not appeal; a panel rules on
+// the claim and the respondent's evidence like any other dispute.
+func (s *Service) FileSystemDispute(ctx context.Context, respondent AccountID, category, claim, key string) (*DisputeView, bool, error) {
+	if err := ValidateAgentAccount(respondent); err != nil {
+		return nil, false, err
+	}
+	if key == "" || len(key) > MaxIdempotencyKey {
+		return nil, false, errIdemKey.With("field", "key")
+	}
+	id := "system-dispute:" + key
+	c := Command{Kind: KindDisputeFile, ID: id, From: Treasury, To: respondent,
+		Dispute: &DisputeArgs{Dispute: disputeID(id), Category: category, Text: claim}}
+	if err := validateDispute(&c, maxEvidenceTextBound); err != nil {
+		return nil, false, err
+	}
+	_, replayed, err := s.do(ctx, c)
+	if err != nil {
+		return nil, false, err
+	}
+	d, err := s.readDispute(ctx, c.Dispute.Dispute, true)
+	return d, replayed, err
+}
+
 // SubmitEvidence adds a party's evidence.
 func (s *Service) SubmitEvidence(ctx context.Context, caller policy.Subject, agent AccountID, dispute string, e EvidenceInput, idemKey string) (Transfer, bool, error) {
 	return s.disputeCommand(ctx, caller, agent, Command{Kind: KindDisputeEvidence,
