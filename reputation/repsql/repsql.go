@@ -267,26 +267,32 @@ func decodeScore(sc *reputation.StoredScore, factors, inputs string) error {
 
 // upsertScores is the statement that inserts or replaces n scores.
 func (s *Store) upsertScores(n int) string {
+	return `INSERT INTO reputation_scores (agent, score, tier, factors, computed_at, inputs) VALUES ` + s.values(n, scoreCols) +
+		` ON CONFLICT (agent) DO UPDATE SET score = excluded.score, tier = excluded.tier, factors = excluded.factors, computed_at = excluded.computed_at, inputs = excluded.inputs`
+}
+
+// values is the VALUES list of n rows of k parameters, numbered in order. SQLite looks a $N
+// parameter up by name (a cost quadratic in a statement's parameters); ?N is bound by
+// position. PostgreSQL knows only $N.
+func (s *Store) values(n, k int) string {
 	mark := "$"
 	if s.db.Dialect() == store.SQLite {
 		mark = "?"
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO reputation_scores (agent, score, tier, factors, computed_at, inputs) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("(")
-		for c := range scoreCols {
+		for c := range k {
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(mark + strconv.Itoa(scoreCols*i+c+1))
+			b.WriteString(mark + strconv.Itoa(k*i+c+1))
 		}
 		b.WriteString(")")
 	}
-	b.WriteString(` ON CONFLICT (agent) DO UPDATE SET score = excluded.score, tier = excluded.tier, factors = excluded.factors, computed_at = excluded.computed_at, inputs = excluded.inputs`)
 	return b.String()
 }
 
@@ -414,31 +420,9 @@ func (s *Store) FinishPass(ctx context.Context, holder string, now time.Time) er
 // reputation_edges), without the ratings it adds up: for benchmarks of the pass, which reads
 // only the graph. Agent i of g is stored as number i+1.
 func (s *Store) LoadGraph(ctx context.Context, g reputation.RatingGraph) error {
-	mark := "$"
-	if s.db.Dialect() == store.SQLite {
-		mark = "?"
-	}
-	// values is the VALUES list of n rows of k parameters.
-	values := func(n, k int) string {
-		var b strings.Builder
-		for i := range n {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("(")
-			for c := range k {
-				if c > 0 {
-					b.WriteString(",")
-				}
-				b.WriteString(mark + strconv.Itoa(k*i+c+1))
-			}
-			b.WriteString(")")
-		}
-		return b.String()
-	}
 	const rows, perTx = scoreRows, 100_000
 	insert := func(table string, k, total int, row func(i int, args []any) []any) error {
-		full := `INSERT INTO ` + table + ` VALUES ` + values(rows, k)
+		full := `INSERT INTO ` + table + ` VALUES ` + s.values(rows, k)
 		for start := 0; start < total; start += perTx {
 			end := min(start+perTx, total)
 			err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -452,7 +436,7 @@ func (s *Store) LoadGraph(ctx context.Context, g reputation.RatingGraph) error {
 					}
 					stmt := full
 					if n < rows {
-						stmt = `INSERT INTO ` + table + ` VALUES ` + values(n, k)
+						stmt = `INSERT INTO ` + table + ` VALUES ` + s.values(n, k)
 					}
 					if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
 						return err
