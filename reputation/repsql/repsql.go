@@ -69,62 +69,90 @@ func (s *Store) InsertRating(ctx context.Context, r reputation.Rating) error {
 // numbering order, and per (rater, ratee) pair the sum of satisfactions and the good and bad
 // outcomes. Two sequential scans of narrow tables: this is the load of a full pass.
 func (s *Store) Graph(ctx context.Context) (reputation.RatingGraph, error) {
-	var g reputation.RatingGraph
-	var index []int32 // store number → dense index, -1: none
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT n, agent FROM reputation_agents ORDER BY n`)
+	if pool := s.db.Pool(); pool != nil {
+		return s.graphPgx(ctx, pool)
+	}
+	var b graphBuilder
+	rows, err := s.db.Read().QueryContext(ctx, queryAgents)
 	if err != nil {
-		return g, apperr.Internalf("read rated agents: %w", err)
+		return b.g, apperr.Internalf("read rated agents: %w", err)
 	}
 	for rows.Next() {
 		var n int64
 		var agent string
-		if err := rows.Scan(&n, &agent); err != nil {
+		err := rows.Scan(&n, &agent)
+		if err == nil {
+			err = b.agent(n, agent)
+		}
+		if err != nil {
 			rows.Close()
-			return g, apperr.Internalf("scan rated agent: %w", err)
+			return b.g, apperr.Internalf("read rated agents: %w", err)
 		}
-		if n < 0 || n > 1<<31 {
-			rows.Close()
-			return g, apperr.Internalf("rated agent number %d out of range", n)
-		}
-		for int64(len(index)) <= n {
-			index = append(index, -1)
-		}
-		index[n] = int32(len(g.Agents))
-		g.Agents = append(g.Agents, agent)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return g, apperr.Internalf("read rated agents: %w", err)
+		return b.g, apperr.Internalf("read rated agents: %w", err)
 	}
-	at := func(n int64) (uint32, bool) {
-		if n < 0 || n >= int64(len(index)) || index[n] < 0 {
-			return 0, false
-		}
-		return uint32(index[n]), true
-	}
-	rows, err = s.db.Read().QueryContext(ctx, `SELECT rater_n, ratee_n, satisfaction, ok, fail FROM reputation_edges`)
+	rows, err = s.db.Read().QueryContext(ctx, queryPairs)
 	if err != nil {
-		return g, apperr.Internalf("read rating graph: %w", err)
+		return b.g, apperr.Internalf("read rating graph: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var from, to int64
-		var p reputation.Pair
-		if err := rows.Scan(&from, &to, &p.Satisfaction, &p.Good, &p.Bad); err != nil {
-			return g, apperr.Internalf("scan rating pair: %w", err)
+		var from, to, sat, good, bad int64
+		err := rows.Scan(&from, &to, &sat, &good, &bad)
+		if err == nil {
+			err = b.pair(from, to, sat, good, bad)
 		}
-		f, ok1 := at(from)
-		t, ok2 := at(to)
-		if !ok1 || !ok2 {
-			return g, apperr.Internalf("rating pair (%d, %d) names an unknown agent", from, to)
+		if err != nil {
+			return b.g, apperr.Internalf("read rating graph: %w", err)
 		}
-		p.Rater, p.Ratee = f, t
-		g.Pairs = append(g.Pairs, p)
 	}
 	if err := rows.Err(); err != nil {
-		return g, apperr.Internalf("read rating graph: %w", err)
+		return b.g, apperr.Internalf("read rating graph: %w", err)
 	}
-	return g, nil
+	return b.g, nil
+}
+
+// The queries of the rating graph.
+const (
+	queryAgents = `SELECT n, agent FROM reputation_agents ORDER BY n`
+	queryPairs  = `SELECT rater_n, ratee_n, satisfaction, ok, fail FROM reputation_edges`
+)
+
+// graphBuilder makes a RatingGraph from the store's rows: the agents first (numbered densely in
+// the store's order), then the pairs, whose store numbers it translates.
+type graphBuilder struct {
+	g     reputation.RatingGraph
+	index []int32 // store number → dense index, -1: none
+}
+
+func (b *graphBuilder) agent(n int64, agent string) error {
+	if n < 0 || n > 1<<31 {
+		return fmt.Errorf("rated agent number %d out of range", n)
+	}
+	for int64(len(b.index)) <= n {
+		b.index = append(b.index, -1)
+	}
+	b.index[n] = int32(len(b.g.Agents))
+	b.g.Agents = append(b.g.Agents, agent)
+	return nil
+}
+
+func (b *graphBuilder) pair(from, to, sat, good, bad int64) error {
+	at := func(n int64) (uint32, bool) {
+		if n < 0 || n >= int64(len(b.index)) || b.index[n] < 0 {
+			return 0, false
+		}
+		return uint32(b.index[n]), true
+	}
+	f, ok1 := at(from)
+	t, ok2 := at(to)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("rating pair (%d, %d) names an unknown agent", from, to)
+	}
+	b.g.Pairs = append(b.g.Pairs, reputation.Pair{Rater: f, Ratee: t, Satisfaction: sat, Good: good, Bad: bad})
+	return nil
 }
 
 func scanRating(sc interface{ Scan(...any) error }) (reputation.Rating, error) {
@@ -188,6 +216,9 @@ func (s *Store) EachRating(ctx context.Context, fn func(reputation.Rating) error
 
 // PutScores inserts or replaces scores, ScoreBatch a transaction.
 func (s *Store) PutScores(ctx context.Context, scores []reputation.StoredScore) error {
+	if pool := s.db.Pool(); pool != nil && len(scores) > copyThreshold {
+		return s.putScoresCopy(ctx, pool, scores)
+	}
 	rows := scoreRows
 	if s.db.Dialect() == store.Postgres {
 		rows = ScoreBatch

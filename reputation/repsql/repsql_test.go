@@ -296,3 +296,32 @@ func TestLoadGraph_ReadsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestScores_AFullPassWorth: a full pass's worth of scores (past the size from which
+// PostgreSQL streams them with COPY) is stored, replaces earlier scores, and reads back with
+// its factors and inputs, on both stores.
+func TestScores_AFullPassWorth(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := repsql.New(db)
+		at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		mk := func(n, score int) []reputation.StoredScore {
+			out := make([]reputation.StoredScore, n)
+			for i := range out {
+				out[i] = reputation.StoredScore{Agent: fmt.Sprintf("agt_%05d", i), Score: (i + score) % 1001, Tier: "New", ComputedAt: at,
+					Factors: []reputation.Factor{{Name: "base", Value: 1, Weight: 100, Points: 100}}, Inputs: &reputation.Inputs{Completed: float64(i)}}
+			}
+			return out
+		}
+		if err := s.PutScores(ctx, mk(6001, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutScores(ctx, mk(6001, 7)); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.Score(ctx, "agt_06000")
+		if err != nil || !ok || got.Score != (6000+7)%1001 || got.Inputs == nil || got.Inputs.Completed != 6000 || len(got.Factors) != 1 || !got.ComputedAt.Equal(at) {
+			t.Fatalf("score = %+v %v %v", got, ok, err)
+		}
+	})
+}
