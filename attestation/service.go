@@ -158,6 +158,10 @@ type Service struct {
 	Params     Params
 	Now        func() time.Time
 	Log        *slog.Logger
+	// Rules, when set, gives the rewards and limits in force from the ledger's parameter set
+	// (the same on every replica, and changed by governance), overriding Params' Rewards,
+	// Cooldown and DailyLimit.
+	Rules func(ctx context.Context) (teg.AttestationParams, error)
 	// Counted, when set, is told the subject of each attestation stored, so that its score
 	// counts it at once (the reputation service's incremental update) rather than from the next
 	// full pass.
@@ -392,7 +396,15 @@ func (s *Service) accept(ctx context.Context, a Attestation, now time.Time) (Att
 	a.CreatedAt = now.Truncate(time.Microsecond)
 	a.Reward = s.Reward(a.Type)
 	a.RewardKey = RewardKey(a.Subject, a.Type, a.EvidenceHash)
-	if err := s.Store.Insert(ctx, a, s.limits()); err != nil {
+	limits := s.limits()
+	if s.Rules != nil {
+		r, err := s.Rules(ctx)
+		if err != nil {
+			return Attestation{}, err
+		}
+		a.Reward, limits = r.Reward, Limits{Cooldown: time.Duration(r.CooldownSeconds) * time.Second, Daily: r.DailyLimit}
+	}
+	if err := s.Store.Insert(ctx, a, limits); err != nil {
 		return Attestation{}, err
 	}
 	if s.Counted != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
 	"github.com/sovereign-stack/sovereign/reputation"
+	"github.com/sovereign-stack/sovereign/teg"
 )
 
 // AttestationRetryInterval is how often the background loop pays the rewards of attestations
@@ -32,6 +33,10 @@ func (s *Server) registerAttestations(bgCtx context.Context, api huma.API, authz
 		Issuer: s.issuer, RegistryID: registryID, Authz: authz, Now: now, Log: s.log,
 		Params: attestation.Params{UptimeFreshness: registry.StaleIntervals * s.cfg.Onboarding.HeartbeatInterval, EvidenceBase: s.cfg.PublicURL}}
 	s.reputation.Attestations = st
+	s.attestations.Rules = func(ctx context.Context) (teg.AttestationParams, error) {
+		p, err := s.ledger.Params(ctx)
+		return p.EffectiveAttestations(), err
+	}
 	s.attestations.Counted = func(ctx context.Context, subject string) {
 		n, err := st.AttestationCount(ctx, subject)
 		if err == nil {

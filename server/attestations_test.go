@@ -382,3 +382,37 @@ func TestAttestations_RewardSurvivesACrash(t *testing.T) {
 		}
 	})
 }
+
+// TestAttestations_RewardAndLimitsAreLedgerParameters: the reward, the cooldown and the daily
+// limit are part of the ledger's parameter set: changed there, the next attestation is paid and
+// limited by the new numbers; out-of-bounds numbers are refused.
+func TestAttestations_RewardAndLimitsAreLedgerParameters(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stack) {
+		admin := bearer(s.adminKey)
+		s.wallets("100", "agt_bob")
+		cur := s.do("GET", "/api/v1/teg/params", nil).want(t, 200, "")
+		if a := cur.Body["attestations"].(map[string]any); a["reward"] != "0.5" || a["cooldown_seconds"] != float64(86400) || a["daily_limit"] != float64(10) {
+			t.Fatalf("default attestation numbers: %v", a)
+		}
+		body := editable(t, cur, 1)
+		body["attestations"] = map[string]any{"reward": "2", "cooldown_seconds": 0, "daily_limit": 2}
+		s.do("PUT", "/api/v1/admin/teg/params", body, admin).want(t, 200, "")
+		submit := func(ev string, status int, code string) {
+			t.Helper()
+			st := statement(attestation.TypeCodeReview, "agt_bob", "agt_r1", ev, time.Now())
+			s.do("POST", "/api/v1/attestations", attestBody(st, s.svidSig(st, "agt_r1"), nil), s.agentToken("agt_r1", "")).want(t, status, code)
+		}
+		submit("review 1", 201, "")
+		submit("review 2", 201, "") // no cooldown now
+		submit("review 3", 429, "ATTESTATION_DAILY_LIMIT")
+		if got := s.liquid("agt_bob"); got != "104" {
+			t.Fatalf("bob after two attestations at 2 AVT = %s, want 104", got)
+		}
+		for _, bad := range []map[string]any{{"reward": "5000", "cooldown_seconds": 0, "daily_limit": 2}, {"reward": "1", "cooldown_seconds": -1, "daily_limit": 2},
+			{"reward": "1", "cooldown_seconds": 0, "daily_limit": 0}} {
+			b := editable(t, s.do("GET", "/api/v1/teg/params", nil).want(t, 200, ""), 2)
+			b["attestations"] = bad
+			s.do("PUT", "/api/v1/admin/teg/params", b, admin).want(t, 422, "INVALID_PARAMS")
+		}
+	})
+}

@@ -406,6 +406,7 @@ func ApplyChanges(p Params, changes map[string]json.RawMessage) (Params, error) 
 	p.Governance = p.EffectiveGovernance()
 	p.Reputation = p.EffectiveReputation()
 	p.Disputes = p.DisputeRules()
+	p.Attestations = p.EffectiveAttestations()
 	p.Tiers = p.EffectiveTiers()
 	var doc map[string]any
 	d := json.NewDecoder(bytes.NewReader([]byte(p.Encode())))

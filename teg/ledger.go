@@ -41,6 +41,9 @@ type Params struct {
 	// Governance holds the numbers of governance (zero, in a set written before governance
 	// existed: the defaults; see EffectiveGovernance).
 	Governance GovernanceParams `json:"governance,omitzero"`
+	// Attestations holds the attestation rewards and limits (zero: the defaults; see
+	// EffectiveAttestations).
+	Attestations AttestationParams `json:"attestations,omitzero"`
 	// Disputes holds the numbers of disputes (zero: DefaultDisputeParams).
 	Disputes DisputeParams `json:"disputes,omitzero"`
 }
@@ -54,7 +57,7 @@ var DefaultMaxSupply = avt.MustParse("1000000000000")
 func DefaultParams() Params {
 	return Params{Version: 1, Fee: fee.Default(), Tiers: DefaultTiers(), MaxSupply: DefaultMaxSupply, Staking: DefaultStakingParams(),
 		Reputation: DefaultReputationWeights(),
-		Governance: DefaultGovernanceParams(), Disputes: DefaultDisputeParams()}
+		Governance: DefaultGovernanceParams(), Disputes: DefaultDisputeParams(), Attestations: DefaultAttestationParams()}
 }
 
 // EffectiveMaxSupply is the supply bound in force.

@@ -109,6 +109,42 @@ func (p *Params) EffectiveReputation() ReputationWeights {
 	return p.Reputation
 }
 
+// AttestationParams are the economy's numbers of attestations: the treasury's reward for each
+// accepted attestation (every type alike), the cooldown between two attestations of one
+// (subject, type, attester), and how many attestations of one subject a rolling 24 hours
+// accepts.
+type AttestationParams struct {
+	Reward          avt.Amount `json:"reward"`
+	CooldownSeconds int64      `json:"cooldown_seconds"`
+	DailyLimit      int        `json:"daily_limit"`
+}
+
+// DefaultAttestationParams: 0.5 AVT a reward, a 24-hour cooldown, 10 a day.
+func DefaultAttestationParams() AttestationParams {
+	return AttestationParams{Reward: avt.MustParse("0.5"), CooldownSeconds: 24 * 3600, DailyLimit: 10}
+}
+
+// EffectiveAttestations are the attestation numbers in force: a set made before they were part
+// of it (zero) has the defaults.
+func (p *Params) EffectiveAttestations() AttestationParams {
+	if p.Attestations == (AttestationParams{}) {
+		return DefaultAttestationParams()
+	}
+	return p.Attestations
+}
+
+func (a *AttestationParams) validate(bad func(string)) {
+	if a.Reward.Cmp(avt.AVT(1000)) > 0 {
+		bad("attestations.reward must be at most 1000 AVT")
+	}
+	if a.CooldownSeconds < 0 || a.CooldownSeconds > 30*24*3600 {
+		bad("attestations.cooldown_seconds must be 0 to 2592000 (30 days)")
+	}
+	if a.DailyLimit < 1 || a.DailyLimit > 1000 {
+		bad("attestations.daily_limit must be 1 to 1000")
+	}
+}
+
 // MaxParamsBytes bounds the encoded parameter set a KindParams command may carry.
 const MaxParamsBytes = 16 << 10
 
@@ -173,6 +209,9 @@ func (p *Params) Validate() error {
 	}
 	if p.Reputation != (ReputationWeights{}) {
 		p.Reputation.validate(bad)
+	}
+	if p.Attestations != (AttestationParams{}) {
+		p.Attestations.validate(bad)
 	}
 	p.Governance.validate(bad)
 	p.Disputes.validate(bad)

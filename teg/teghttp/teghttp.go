@@ -185,6 +185,8 @@ type ParamsView struct {
 	Tiers           []TierView        `json:"tiers" doc:"Reputation tiers, lowest first, and their transfer limits"`
 	DailyWindow     int               `json:"daily_window_hours" doc:"Daily limits count what an agent sent over this many hours (hour buckets)"`
 	Staking         StakingView       `json:"staking"`
+	// Attestations are the attestation rewards and limits.
+	Attestations AttestationsView `json:"attestations"`
 	// Reputation is the reputation score's weights.
 	Reputation teg.ReputationWeights `json:"reputation" doc:"The reputation score's weights: points of each factor, caps, penalties and their half-life"`
 	Governance GovernanceView        `json:"governance"`
@@ -198,6 +200,13 @@ type GovernanceView struct {
 	QuorumBps       uint64 `json:"quorum_bps" doc:"The share of the bonded stake that must vote, basis points"`
 	ThresholdBps    uint64 `json:"threshold_bps" doc:"The share of yes among the votes that do not abstain a proposal needs to pass, basis points"`
 	VetoBps         uint64 `json:"veto_bps" doc:"The share of veto among the votes that vetoes a proposal and burns its deposit, basis points"`
+}
+
+// AttestationsView is the attestation part of the parameter set.
+type AttestationsView struct {
+	Reward          string `json:"reward" doc:"The treasury's reward for each accepted attestation, AVT"`
+	CooldownSeconds int64  `json:"cooldown_seconds" doc:"How long after an attestation of (subject, type, attester) the next one is refused"`
+	DailyLimit      int    `json:"daily_limit" doc:"How many attestations of one subject a rolling 24 hours accepts"`
 }
 
 // StakingView is the staking part of the parameter set.
@@ -220,17 +229,18 @@ type paramsHistoryOutput struct {
 type setParamsInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Makes the write idempotent: a replay returns the first result; another body with the same key is 409 IDEMPOTENCY_KEY_REUSED"`
 	Body           struct {
-		BaseVersion int                    `json:"base_version" doc:"The version in force the change was made from; if another change came first the request is 409 PARAMS_VERSION_CONFLICT"`
-		Message     string                 `json:"message,omitempty" maxLength:"1024" doc:"Why (at most 256 bytes); recorded in the event log"`
-		FeeRateBps  uint64                 `json:"fee_rate_bps"`
-		FeeMin      string                 `json:"fee_min" maxLength:"64"`
-		FeeMax      string                 `json:"fee_max" maxLength:"64"`
-		FeeSplitBps map[string]uint64      `json:"fee_split_bps" doc:"treasury, validator_pool, staking_reward_pool, burn: adding up to 10000"`
-		MaxSupply   string                 `json:"max_supply" maxLength:"64"`
-		Tiers       []TierView             `json:"tiers" maxItems:"32"`
-		Staking     StakingView            `json:"staking"`
-		Reputation  *teg.ReputationWeights `json:"reputation,omitempty" doc:"The reputation score's weights (absent: the defaults)"`
-		Governance  *GovernanceView        `json:"governance,omitempty" doc:"Default: the governance numbers in force"`
+		BaseVersion  int                    `json:"base_version" doc:"The version in force the change was made from; if another change came first the request is 409 PARAMS_VERSION_CONFLICT"`
+		Message      string                 `json:"message,omitempty" maxLength:"1024" doc:"Why (at most 256 bytes); recorded in the event log"`
+		FeeRateBps   uint64                 `json:"fee_rate_bps"`
+		FeeMin       string                 `json:"fee_min" maxLength:"64"`
+		FeeMax       string                 `json:"fee_max" maxLength:"64"`
+		FeeSplitBps  map[string]uint64      `json:"fee_split_bps" doc:"treasury, validator_pool, staking_reward_pool, burn: adding up to 10000"`
+		MaxSupply    string                 `json:"max_supply" maxLength:"64"`
+		Tiers        []TierView             `json:"tiers" maxItems:"32"`
+		Staking      StakingView            `json:"staking"`
+		Reputation   *teg.ReputationWeights `json:"reputation,omitempty" doc:"The reputation score's weights (absent: the defaults)"`
+		Attestations *AttestationsView      `json:"attestations,omitempty" doc:"The attestation rewards and limits (absent: the defaults)"`
+		Governance   *GovernanceView        `json:"governance,omitempty" doc:"Default: the governance numbers in force"`
 		// The read-only fields of ParamsView, accepted (and ignored) so that a GET's body can be
 		// edited and sent back.
 		Version         int        `json:"version,omitempty"`
@@ -486,6 +496,8 @@ func paramsView(v teg.ParamsVersion) ParamsView {
 	out.Staking = StakingView{MinStake: st.MinStake.String(), MinSelfStake: st.MinSelfStake.String(), UnbondingSeconds: st.UnbondingSeconds,
 		DefaultCommissionBps: st.DefaultCommissionBps, MaxCommissionChangeBps: st.MaxCommissionChangeBps, EpochSeconds: st.EpochSeconds, EmissionAPRBps: st.EmissionAPRBps}
 	out.Reputation = p.EffectiveReputation()
+	at := p.EffectiveAttestations()
+	out.Attestations = AttestationsView{Reward: at.Reward.String(), CooldownSeconds: at.CooldownSeconds, DailyLimit: at.DailyLimit}
 	g := p.EffectiveGovernance()
 	out.Governance = GovernanceView{Deposit: g.Deposit.String(), VotingSeconds: g.VotingSeconds, TimelockSeconds: g.TimelockSeconds, QuorumBps: g.QuorumBps,
 		ThresholdBps: g.ThresholdBps, VetoBps: g.VetoBps}
@@ -556,6 +568,13 @@ func (h *Token) setParams(ctx context.Context, in *setParamsInput) (*paramsOutpu
 	p.Staking.DefaultCommissionBps, p.Staking.MaxCommissionChangeBps, p.Staking.EmissionAPRBps = s.DefaultCommissionBps, s.MaxCommissionChangeBps, s.EmissionAPRBps
 	if b.Reputation != nil {
 		p.Reputation = *b.Reputation
+	}
+	if a := b.Attestations; a != nil {
+		reward, err := parseAmount(a.Reward, "attestations.reward")
+		if err != nil {
+			return nil, err
+		}
+		p.Attestations = teg.AttestationParams{Reward: reward, CooldownSeconds: a.CooldownSeconds, DailyLimit: a.DailyLimit}
 	}
 	if g := b.Governance; g != nil {
 		dep, err := parseAmount(g.Deposit, "governance.deposit")
