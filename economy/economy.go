@@ -174,7 +174,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	s := &sim{cfg: cfg, ctx: ctx, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), clock: Start, out: cfg.Out, db: db,
 		quality: map[teg.AccountID]float64{}, voted: map[string]bool{},
-		admin:   policy.Subject{Kind: policy.KindDeveloper, ID: "dev_sim_admin", Roles: []string{policy.RoleAdmin}, AuthMethod: policy.AuthSession}}
+		admin: policy.Subject{Kind: policy.KindDeveloper, ID: "dev_sim_admin", Roles: []string{policy.RoleAdmin}, AuthMethod: policy.AuthSession}}
 	s.res.Agents, s.res.Days = cfg.Agents, cfg.Days
 	if err := s.wire(); err != nil {
 		return nil, err
