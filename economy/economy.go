@@ -12,6 +12,8 @@ package economy
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,8 @@ import (
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
+	"github.com/sovereign-stack/sovereign/attestation"
+	"github.com/sovereign-stack/sovereign/attestation/attestsql"
 	"github.com/sovereign-stack/sovereign/auditor"
 	"github.com/sovereign-stack/sovereign/auditor/auditorsql"
 	"github.com/sovereign-stack/sovereign/avt"
@@ -64,6 +68,7 @@ type Result struct {
 	Agents, Days, Validators int
 	Transfers                int // agents' paid transfers applied (the ring's included)
 	Ratings                  int
+	Attestations             int // peer attestations stored (and their rewards paid)
 	Disputes                 int
 	Proposals                int
 	Flags                    int // auditor flags raised
@@ -121,6 +126,8 @@ type sim struct {
 	rep      *reputation.Service
 	aud      *auditor.Service
 	consumer *auditor.Consumer
+	attest   *attestation.Service
+	keys     map[teg.AccountID]ed25519.PrivateKey
 	staking  *teg.Scheduler
 	disputes *teg.DisputeScheduler
 
@@ -200,6 +207,11 @@ func (s *sim) wire() error {
 	s.rep.Flags = s.aud
 	s.consumer = &auditor.Consumer{Service: s.aud, Log: s.ledger, Limits: auditor.ReputationLimits{Ledger: s.ledger, Reputation: s.rep},
 		Ratings: repsql.New(s.db), Transfers: s.ledger, Holder: "sim", Now: s.now}
+	st := attestsql.New(s.db)
+	s.rep.Attestations = st
+	s.keys = map[teg.AccountID]ed25519.PrivateKey{}
+	s.attest = &attestation.Service{Store: st, Ledger: s.ledger, Treasury: &teg.ServiceWallets{Service: s.tokens, As: s.admin},
+		Directory: simAgents{s}, Authz: engine, Now: s.now}
 	s.staking = &teg.Scheduler{Store: s.ledger, Now: s.now}
 	s.disputes = &teg.DisputeScheduler{Store: s.ledger, Now: s.now, Candidates: s.tokens.ArbitratorCandidates}
 	return nil
@@ -254,7 +266,7 @@ func (s *sim) run() error {
 	)
 	for day := 1; day <= days; day++ {
 		dayStart := s.clock
-		if err := s.trade(day); err != nil {
+		if err := s.trade(day, dayStart); err != nil {
 			return fmt.Errorf("day %d: %w", day, err)
 		}
 		if slices.Contains(ringDays, day) {
@@ -312,7 +324,7 @@ func (s *sim) run() error {
 		if ruled, err = s.arbitrateUnless(ruled, disputeID); err != nil {
 			return fmt.Errorf("day %d dispute: %w", day, err)
 		}
-		s.printf("day %2d: transfers=%d ratings=%d flags=%d disputes=%d proposals=%d\n", day, s.res.Transfers, s.res.Ratings, s.res.Flags, s.res.Disputes, s.res.Proposals)
+		s.printf("day %2d: transfers=%d ratings=%d attestations=%d flags=%d disputes=%d proposals=%d\n", day, s.res.Transfers, s.res.Ratings, s.res.Attestations, s.res.Flags, s.res.Disputes, s.res.Proposals)
 	}
 	switch {
 	case !ruled:
@@ -343,6 +355,11 @@ func (s *sim) onboard() error {
 			s.honest = append(s.honest, id)
 		}
 		s.quality[id] = 0.6 + 0.4*s.rng.Float64()
+		var seed [ed25519.SeedSize]byte
+		for j := range seed {
+			seed[j] = byte(s.rng.Uint32())
+		}
+		s.keys[id] = ed25519.NewKeyFromSeed(seed[:])
 	}
 	for _, id := range s.ring {
 		s.res.Ring = append(s.res.Ring, string(id))
@@ -392,7 +409,7 @@ func (s *sim) onboard() error {
 // trade is a day of paid tasks: every agent buys TasksADay tasks from random providers (the
 // ring's members sell honest work too), paying 5–40 AVT, and rates each by the provider's
 // quality. Transfers are spread over the day.
-func (s *sim) trade(day int) error {
+func (s *sim) trade(day int, dayStart time.Time) error {
 	// The validators, the established providers, buy more and are bought from more: half of
 	// every buyer's tasks go to one of them.
 	var buyers []teg.AccountID
@@ -406,6 +423,7 @@ func (s *sim) trade(day int) error {
 	sellers := slices.Concat(s.validators, s.ring, s.honest)
 	tasks := len(buyers)
 	step := 20 * time.Hour / time.Duration(tasks+1)
+	providers := map[teg.AccountID]teg.AccountID{} // a buyer's last provider of the day, well rated
 	for k := range tasks {
 		buyer := buyers[k]
 		seller := sellers[s.rng.IntN(len(sellers))]
@@ -428,11 +446,60 @@ func (s *sim) trade(day int) error {
 		stars := 1
 		if s.rng.Float64() < s.quality[seller] {
 			stars = 4 + s.rng.IntN(2)
+			providers[buyer] = seller
 		}
 		if _, err := s.rep.Rate(s.ctx, agentSubject(buyer), reputation.RateRequest{Ratee: string(seller), InteractionID: t.ID, Stars: stars}); err != nil {
 			return fmt.Errorf("rate: %w", err)
 		}
 		s.res.Ratings++
+	}
+	// The day's attestations at the same hour every day (an attester's next one of a kind is
+	// due 24 hours after the last).
+	s.clock = dayStart.Add(21 * time.Hour)
+	return s.attestDay(day, providers)
+}
+
+// simAgents is the registry's agent directory as attestations read it: every agent of the run
+// active, each its own developer's, with its Ed25519 key.
+type simAgents struct{ s *sim }
+
+func (d simAgents) Agent(_ context.Context, id string) (attestation.Agent, bool, error) {
+	k, ok := d.s.keys[teg.AccountID(id)]
+	if !ok {
+		return attestation.Agent{}, false, nil
+	}
+	return attestation.Agent{ID: id, DeveloperID: "dev_" + id, PublicKey: k.Public().(ed25519.PublicKey), Status: "active"}, true, nil
+}
+
+// attestDay is a day of peer attestations: each validator reviews every other validator's code,
+// and each honest agent vouches for the data quality of one provider of the day.
+func (s *sim) attestDay(day int, providers map[teg.AccountID]teg.AccountID) error {
+	submit := func(typ string, attester, subject teg.AccountID) error {
+		st := attestation.Statement{Type: typ, Subject: string(subject), Attester: string(attester),
+			EvidenceHash: fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%s/%d", typ, attester, subject, day)))),
+			EvidenceURI:  fmt.Sprintf("https://evidence.example/%s/%s/%d", subject, typ, day), IssuedAt: s.clock.Truncate(time.Second)}
+		_, err := s.attest.Submit(s.ctx, agentSubject(attester), attestation.Submission{Statement: st, Signature: attestation.SignEd25519(st, string(attester), s.keys[attester])})
+		if err != nil {
+			return fmt.Errorf("attestation %s of %s by %s: %w", typ, subject, attester, err)
+		}
+		s.res.Attestations++
+		return nil
+	}
+	for _, a := range s.validators {
+		for _, b := range s.validators {
+			if a != b {
+				if err := submit(attestation.TypeCodeReview, a, b); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, a := range s.honest {
+		if p, ok := providers[a]; ok && !slices.Contains(s.validators, p) {
+			if err := submit(attestation.TypeDataQuality, a, p); err != nil && apperr.KindOf(err) != apperr.TooManyRequests {
+				return err // a provider attested the most a day allows is left for another day
+			}
+		}
 	}
 	return nil
 }
