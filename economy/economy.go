@@ -786,6 +786,21 @@ func (s *sim) finish() error {
 		}
 		after = ts[len(ts)-1].Seq
 	}
+	flags, err := s.aud.Flags(s.ctx, s.admin, auditor.FlagQuery{Limit: 1000})
+	if err != nil {
+		return err
+	}
+	byRule := map[auditor.Rule]int{}
+	for _, f := range flags {
+		byRule[f.Rule]++
+	}
+	var rules []string
+	for _, r := range auditor.Rules {
+		if byRule[r] > 0 {
+			rules = append(rules, fmt.Sprintf("%s=%d", r, byRule[r]))
+		}
+	}
+	s.printf("auditor flags: %s\n", strings.Join(rules, " "))
 	// The spend's execution: the scheduler's command, of a fixed id.
 	t, ok, err := s.ledger.Transfer(s.ctx, fmt.Sprintf("gov-exec:%d", s.res.SpendProposal.ID))
 	if err != nil {
