@@ -21,7 +21,7 @@ import (
 // grant; the log verifies and the supply is minted − burned to the base unit.
 func TestEconomy_Scenario(t *testing.T) {
 	cfg := DefaultConfig(7)
-	cfg.DSN = "sqlite://" + filepath.Join(t.TempDir(), "economy.db")
+	cfg.DSN = "sqlite://" + filepath.Join(privateDir(t), "economy.db")
 	var out strings.Builder
 	cfg.Out = &out
 	res, err := Run(context.Background(), cfg)
@@ -105,4 +105,13 @@ func TestEconomy_TooSmall(t *testing.T) {
 			t.Fatalf("%+v ran", cfg)
 		}
 	}
+}
+
+// privateDir is a temporary directory only this user reads (the store warns otherwise).
+func privateDir(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
