@@ -252,9 +252,10 @@ func (s *sim) run() error {
 		return fmt.Errorf("onboard: %w", err)
 	}
 	days := s.cfg.Days
-	// The scenario's calendar: the ring washes on days 3–4, its flag is escalated on day 5;
-	// proposals are made on day 6 (voting 7 days, timelock 1) and the fee checked when executed;
-	// the dispute closes about 8 days after filing and the drop is checked the day after.
+	// The scenario's calendar: the ring washes on days 3–4; proposals are made on day 5
+	// (voting 7 days, timelock 1) and the fee checked once executed; the ring's flag is escalated
+	// on day 6, the dispute closes about 9 days later (evidence 3, commit 2, reveal 1, appeal 2)
+	// and the drop is checked the day it closed.
 	var (
 		ringDays            = []int{3, 4}
 		escalateDay         = 6
@@ -327,8 +328,8 @@ func (s *sim) run() error {
 		s.printf("day %2d: transfers=%d ratings=%d attestations=%d flags=%d disputes=%d proposals=%d\n", day, s.res.Transfers, s.res.Ratings, s.res.Attestations, s.res.Flags, s.res.Disputes, s.res.Proposals)
 	}
 	switch {
-	case !ruled:
-		return errors.New("the ring's dispute was not ruled within the run: give it more days")
+	case !ruled || !limited:
+		return errors.New("the ring's dispute was not closed within the run: give it more days")
 	case !feeChecked:
 		return errors.New("the fee proposal was not executed within the run: give it more days")
 	}
