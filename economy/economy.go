@@ -72,6 +72,7 @@ type Result struct {
 	Disputes                 int
 	Proposals                int
 	Flags                    int // auditor flags raised
+	RingFlags                int // of which on the ring's members
 
 	// The ring and what happened to it.
 	Ring            []string
@@ -794,6 +795,9 @@ func (s *sim) finish() error {
 	byRule := map[auditor.Rule]int{}
 	for _, f := range flags {
 		byRule[f.Rule]++
+		if slices.Contains(s.res.Ring, f.Subject) {
+			s.res.RingFlags++
+		}
 	}
 	var rules []string
 	for _, r := range auditor.Rules {
@@ -801,7 +805,7 @@ func (s *sim) finish() error {
 			rules = append(rules, fmt.Sprintf("%s=%d", r, byRule[r]))
 		}
 	}
-	s.printf("auditor flags: %s\n", strings.Join(rules, " "))
+	s.printf("auditor flags: %s (%d on the ring; the others are agents trading both ways within the hour)\n", strings.Join(rules, " "), s.res.RingFlags)
 	// The spend's execution: the scheduler's command, of a fixed id.
 	t, ok, err := s.ledger.Transfer(s.ctx, fmt.Sprintf("gov-exec:%d", s.res.SpendProposal.ID))
 	if err != nil {

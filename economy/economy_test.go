@@ -83,7 +83,7 @@ func TestEconomy_Scenario(t *testing.T) {
 	}
 
 	// The end: counts, verify, supply.
-	if res.Agents != 50 || res.Days != 30 || res.Disputes != 1 || res.Proposals != 3 || res.Flags < 1 || res.Transfers < 50*30 || res.Attestations < 30*20 {
+	if res.Agents != 50 || res.Days != 30 || res.Disputes != 1 || res.Proposals != 3 || res.RingFlags < 1 || res.Flags < res.RingFlags || res.Transfers < 50*30 || res.Attestations < 30*20 {
 		t.Fatalf("counts %s", res.Line())
 	}
 	if want, _ := res.Report.Minted.Sub(res.Report.Burned); !res.Verified || !res.SupplyConserve || res.Report.Supply != want {
