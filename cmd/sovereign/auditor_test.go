@@ -75,8 +75,8 @@ func TestAuditorCommands_AgainstARunningStack(t *testing.T) {
 	if _, err := run(t, ctx, append([]string{"auditor", "ack", id}, admin...)...); err == nil || !strings.Contains(err.Error(), "FLAG_TRANSITION_INVALID") {
 		t.Fatalf("second ack: %v", err)
 	}
-	if _, err := run(t, ctx, append([]string{"auditor", "escalate", id, "dispute"}, admin...)...); err == nil || !strings.Contains(err.Error(), "DISPUTES_UNAVAILABLE") {
-		t.Fatalf("escalate to a dispute: %v", err)
+	if _, err := run(t, ctx, append([]string{"auditor", "escalate", id, "jail"}, admin...)...); err == nil || !strings.Contains(err.Error(), "INVALID_ESCALATION") {
+		t.Fatalf("escalate to an unknown target: %v", err)
 	}
 	if out, err := run(t, ctx, append([]string{"auditor", "resolve", id, "confirmed"}, admin...)...); err != nil || !strings.Contains(out, "RESOLVED") || !strings.Contains(out, "confirmed") {
 		t.Fatalf("resolve = %q, %v", out, err)
