@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -12,7 +11,6 @@ import (
 	"github.com/sovereign-stack/sovereign/auditor"
 	"github.com/sovereign-stack/sovereign/auditor/auditorhttp"
 	"github.com/sovereign-stack/sovereign/auditor/auditorsql"
-	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
@@ -30,7 +28,7 @@ const AuditorInterval = 250 * time.Millisecond
 // background (on one replica at a time: the lease in the store).
 func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *teg.Service, authz policy.Decider, now func() time.Time, reg prometheus.Registerer) {
 	svc := &auditor.Service{Store: auditorsql.New(s.db), Authz: authz, Now: now, Log: s.log, Suspender: suspender{s: s, tokens: tokens},
-		Disputes: flagDisputes{tokens: tokens}}
+		Disputes: auditor.LedgerDisputes{Tokens: tokens}}
 	s.auditor = svc
 	s.reputation.Flags = svc
 	svc.Confirmed = func(ctx context.Context, f auditor.Flag) {
@@ -42,7 +40,7 @@ func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *te
 	}
 	(&auditorhttp.Auditor{Service: svc}).Register(api)
 	s.auditorConsumer = &auditor.Consumer{
-		Service: svc, Log: s.ledger, Directory: agentDirectory{s: s}, Limits: tierLimits{s: s},
+		Service: svc, Log: s.ledger, Directory: agentDirectory{s: s}, Limits: auditor.ReputationLimits{Ledger: s.ledger, Reputation: s.reputation},
 		Ratings: repsql.New(s.db), Transfers: s.ledger, Holder: ids.New("aud"),
 	}
 	raised := prometheus.NewCounter(prometheus.CounterOpts{Name: "sovereign_auditor_flags_raised_total",
@@ -76,28 +74,6 @@ func (s *Server) Auditor() *auditor.Service { return s.auditor }
 // AuditorConsumer is the auditor's consumer of the ledger's log (nil when this server does not
 // run the ledger).
 func (s *Server) AuditorConsumer() *auditor.Consumer { return s.auditorConsumer }
-
-// flagDisputes is escalation to a dispute: the ledger's dispute filed in the stack's name (the
-// treasury files and pays the fee) against the flag's subject, once per flag.
-type flagDisputes struct{ tokens *teg.Service }
-
-// FileFlagDispute files the dispute of flag f and returns its id.
-func (d flagDisputes) FileFlagDispute(ctx context.Context, f auditor.Flag) (string, error) {
-	category := "other"
-	switch f.Rule {
-	case auditor.CircularFlow, auditor.RatingRing, auditor.SybilFunnel:
-		category = "reputation_abuse"
-	}
-	claim := fmt.Sprintf("The auditor flagged %s (%s, severity %s): %s. Evidence: ledger events %v.", f.Subject, f.Rule, f.Severity, f.Detail, f.Evidence)
-	if len(claim) > 4000 {
-		claim = claim[:4000]
-	}
-	v, _, err := d.tokens.FileSystemDispute(ctx, teg.AccountID(f.Subject), category, claim, f.ID)
-	if err != nil {
-		return "", err
-	}
-	return v.ID, nil
-}
 
 // suspender is escalation to suspension: the registry's suspension of the agent (its requests
 // and its wallet stop), or for a wallet the registry does not know (or a TEG alone) the
@@ -135,27 +111,4 @@ func (d agentDirectory) Agents(ctx context.Context, agents []string) (map[string
 		out[id] = auditor.AgentInfo{Developer: a.DeveloperID, CreatedAt: a.CreatedAt}
 	}
 	return out, nil
-}
-
-// tierLimits are the senders' per-transfer limits from their current reputation tier.
-type tierLimits struct{ s *Server }
-
-func (l tierLimits) Floor(ctx context.Context) (avt.Amount, error) {
-	p, err := l.s.ledger.Params(ctx)
-	if err != nil {
-		return avt.Amount{}, err
-	}
-	tiers := p.EffectiveTiers()
-	floor := tiers[0].PerTransfer
-	for _, t := range tiers[1:] {
-		if t.PerTransfer.Cmp(floor) < 0 {
-			floor = t.PerTransfer
-		}
-	}
-	return floor, nil
-}
-
-func (l tierLimits) PerTransfer(ctx context.Context, agent string) (avt.Amount, error) {
-	_, t, err := l.s.reputation.Current(ctx, agent)
-	return t.PerTransfer, err
 }
