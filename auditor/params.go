@@ -110,7 +110,7 @@ func DefaultParams() Params {
 		VelocityCount:  100,
 		VelocityWindow: Duration(5 * time.Minute),
 		LargeSigma:     5, LargeWindow: Duration(30 * 24 * time.Hour), LargeMinSamples: 20, LargeSigmaFloor: 0.1,
-		CircularMinHops: 2, CircularMaxHops: 4, CircularWindow: Duration(time.Hour), CircularMinRatio: 0.5,
+		CircularMinHops: 3, CircularMaxHops: 4, CircularWindow: Duration(time.Hour), CircularMinRatio: 0.5,
 		SybilAgents: 5, SybilWindow: Duration(24 * time.Hour), SybilNewAge: Duration(7 * 24 * time.Hour),
 		RingSize: 3, RingMinStars: 5, RingWindow: Duration(30 * 24 * time.Hour), RingEvery: Duration(5 * time.Minute),
 	}

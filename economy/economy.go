@@ -805,7 +805,7 @@ func (s *sim) finish() error {
 			rules = append(rules, fmt.Sprintf("%s=%d", r, byRule[r]))
 		}
 	}
-	s.printf("auditor flags: %s (%d on the ring; the others are agents trading both ways within the hour)\n", strings.Join(rules, " "), s.res.RingFlags)
+	s.printf("auditor flags: %s (%d on the ring)\n", strings.Join(rules, " "), s.res.RingFlags)
 	// The spend's execution: the scheduler's command, of a fixed id.
 	t, ok, err := s.ledger.Transfer(s.ctx, fmt.Sprintf("gov-exec:%d", s.res.SpendProposal.ID))
 	if err != nil {
