@@ -56,3 +56,26 @@ func TestBoundProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestSeekProperty: seek finds the first index ≥ from holding a doc ≥ n, in sparse and dense
+// lists alike.
+func TestSeekProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var docs []uint32
+		d := uint32(rapid.IntRange(0, 3).Draw(t, "first"))
+		dense := rapid.IntRange(1, 4).Draw(t, "gaps")
+		for range rapid.IntRange(0, 60).Draw(t, "len") {
+			docs = append(docs, d)
+			d += uint32(rapid.IntRange(1, dense).Draw(t, "gap"))
+		}
+		from := rapid.IntRange(0, len(docs)).Draw(t, "from")
+		n := uint32(rapid.IntRange(0, int(d)+2).Draw(t, "n"))
+		want := from
+		for want < len(docs) && docs[want] < n {
+			want++
+		}
+		if got := seek(docs, from, n); got != want {
+			t.Fatalf("seek(%v, %d, %d) = %d, want %d", docs, from, n, got, want)
+		}
+	})
+}
