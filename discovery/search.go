@@ -775,31 +775,21 @@ func (m *matcher) keep(x *Index, n uint32) bool {
 	return int(s) < len(m.statusOK) && m.statusOK[s]
 }
 
-// seek returns the first index ≥ from of docs holding a value ≥ n (galloping search). Doc
-// numbers are distinct and ascending, so docs[from+k] ≥ docs[from]+k: the answer lies within
-// n-docs[from] places of from, which bounds the gallop, and in a list holding every doc between
-// (a word nearly every card has) it is that place itself, found without a search.
+// seek returns the first index ≥ from of docs holding a value ≥ n (galloping search).
 func seek(docs []uint32, from int, n uint32) int {
 	if from >= len(docs) || docs[from] >= n {
 		return from
 	}
-	limit := len(docs)
-	if c := from + int(n-docs[from]); c < limit { // docs[c] ≥ n
-		if docs[c-1] < n {
-			return c
-		}
-		limit = c
-	}
 	step := 1
 	lo := from
 	hi := from + step
-	for hi < limit && docs[hi] < n {
+	for hi < len(docs) && docs[hi] < n {
 		lo = hi
 		step *= 2
 		hi = lo + step
 	}
-	if hi > limit {
-		hi = limit
+	if hi > len(docs) {
+		hi = len(docs)
 	}
 	i, _ := slices.BinarySearch(docs[lo:hi], n)
 	return lo + i
