@@ -66,7 +66,7 @@ func model(x *Index, docs map[string]*Doc, q *Query) []Hit {
 		clause int
 	}
 	x.mu.RLock()
-	p, planned := x.prepareAll(q, true)
+	p, planned := x.prepare(q)
 	names := map[*postings]string{}
 	for i := range x.text.lists {
 		names[&x.text.lists[i]] = x.text.names[i]
@@ -113,40 +113,12 @@ func model(x *Index, docs map[string]*Doc, q *Query) []Hit {
 		avgdl = float64(total) / float64(n)
 	}
 	idf := func(t string) float64 { return bm25IDF(n, df[t]) }
-	// A word half the docs or more hold (each of its alternatives at the idf floor) is left
-	// out when the query has other known words.
-	common := map[int]bool{}
-	known := 0
-	for c := range words {
-		has, floor := false, true
-		for _, a := range alts {
-			if a.clause == c {
-				has = true
-				floor = floor && idf(a.term) == idfFloor
-			}
-		}
-		if has {
-			known++
-			common[c] = floor
-		}
-	}
-	nCommon := 0
-	for _, f := range common {
-		if f {
-			nCommon++
-		}
-	}
-	if nCommon == known {
-		clear(common)
-		nCommon = 0
-	}
 	// The best possible score, the floor and the bonus of the query.
-	maxScore, bestWord := 0.0, 0.0
-	known = 0
+	maxScore, known, bestWord := 0.0, 0, 0.0
 	for c := range words {
 		best := 0.0
 		for _, a := range alts {
-			if a.clause == c && !common[c] {
+			if a.clause == c {
 				best = max(best, a.w*idf(a.term)*(bm25K1+1))
 			}
 		}
@@ -156,8 +128,7 @@ func model(x *Index, docs map[string]*Doc, q *Query) []Hit {
 			bestWord = max(bestWord, best)
 		}
 	}
-	clauses := len(words) - nCommon
-	maxScore += float64(clauses-known) * unknownWeight * bestWord
+	maxScore += float64(len(words)-known) * unknownWeight * bestWord
 	var hits []Hit
 	for id, d := range docs {
 		ok := slices.Contains(q.Statuses, d.Status) && (q.OwnerID == "" || q.OwnerID == d.OwnerID)
@@ -183,7 +154,7 @@ func model(x *Index, docs map[string]*Doc, q *Query) []Hit {
 		best := make([]float64, len(words))
 		dl := 1 - bm25B + bm25B*float64(lengths[id])/avgdl
 		for _, a := range alts {
-			if f := freqs[id][a.term]; f > 0 && !common[a.clause] {
+			if f := freqs[id][a.term]; f > 0 {
 				best[a.clause] = max(best[a.clause], a.w*(idf(a.term)*(f*(bm25K1+1))/(f+bm25K1*dl)))
 			}
 		}
@@ -197,7 +168,7 @@ func model(x *Index, docs map[string]*Doc, q *Query) []Hit {
 		if matched == known && known >= 2 {
 			score += allTermsBonus * maxScore
 		}
-		if matched < minShouldMatch(clauses) || score < RelevanceFloor/100.0*maxScore {
+		if matched < minShouldMatch(len(words)) || score < RelevanceFloor/100.0*maxScore {
 			continue
 		}
 		hits = append(hits, Hit{ID: id, Score: score, Relevance: min(100, max(1, int(100*score/maxScore)))})

@@ -91,11 +91,7 @@ func queryWords(text string) (words []Word, open bool) {
 
 // prepare resolves q; ok is false when nothing can match (an unknown filter value or owner, or
 // text none of whose words the index knows).
-func (x *Index) prepare(q *Query) (p plan, ok bool) { return x.prepareAll(q, false) }
-
-// prepareAll is prepare; with keepCommon, the words half the cards hold stay in the plan (see
-// dropCommon).
-func (x *Index) prepareAll(q *Query, keepCommon bool) (p plan, ok bool) {
+func (x *Index) prepare(q *Query) (p plan, ok bool) {
 	var key []byte
 	for _, f := range [...]struct {
 		prefix string
@@ -193,9 +189,6 @@ func (x *Index) prepareAll(q *Query, keepCommon bool) (p plan, ok bool) {
 	if p.known == 0 {
 		return p, false
 	}
-	if !keepCommon {
-		p.dropCommon()
-	}
 	// An unknown word weighs half the best known word's best score.
 	bestWord := 0.0
 	for _, a := range p.alts {
@@ -209,56 +202,6 @@ func (x *Index) prepareAll(q *Query, keepCommon bool) (p plan, ok bool) {
 		p.bonus = allTermsBonus * p.maxScore
 	}
 	return p, true
-}
-
-// dropCommon leaves out of the plan the words that half the cards or more hold (every
-// alternative at the idf floor), when the query has other known words: such a word adds
-// nothing a ranking can use (idf·1e-6 to a score), yet counting it among the words a hit must
-// match and the words of the all-words bonus made a sentence look every candidate up in the
-// longest lists ("agent", "data"), and took the bonus from a card that says "assistant" where
-// the query said "agent". The query is ranked as if the word were a stop word.
-func (p *plan) dropCommon() {
-	var common uint32
-	for c := range p.clauses {
-		if p.knownSet&(1<<c) != 0 {
-			common |= 1 << c
-		}
-	}
-	for _, a := range p.alts {
-		if a.idf != idfFloor {
-			common &^= 1 << a.clause
-		}
-	}
-	n := bits.OnesCount32(common)
-	if n == 0 || n == p.known {
-		return
-	}
-	var renum [MaxQueryTokens]int
-	k := 0
-	for c := range p.clauses {
-		renum[c] = k
-		if common&(1<<c) == 0 {
-			k++
-		}
-	}
-	best := make([]float64, k)
-	alts := p.alts[:0]
-	p.knownSet = 0
-	for _, a := range p.alts {
-		if common&(1<<a.clause) != 0 {
-			continue
-		}
-		a.clause = renum[a.clause]
-		p.knownSet |= 1 << a.clause
-		best[a.clause] = max(best[a.clause], a.w*a.idf*(bm25K1+1))
-		alts = append(alts, a)
-	}
-	p.alts = alts
-	p.clauses, p.known = k, p.known-n
-	p.maxScore = 0
-	for _, b := range best {
-		p.maxScore += b
-	}
 }
 
 // Relevance is a raw score of the plan on the 0–100 scale.
@@ -795,14 +738,11 @@ func seek(docs []uint32, from int, n uint32) int {
 	return lo + i
 }
 
-// idfFloor is the idf of a term in half the docs or more (FTS5's floor).
-const idfFloor = 1e-6
-
 // bm25IDF is FTS5's inverse document frequency of a term in nHit of n docs.
 func bm25IDF(n, nHit int) float64 {
 	idf := math.Log((float64(n) - float64(nHit) + 0.5) / (float64(nHit) + 0.5))
 	if idf <= 0 {
-		idf = idfFloor
+		idf = 1e-6
 	}
 	return idf
 }
