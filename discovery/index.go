@@ -119,33 +119,106 @@ type postings struct {
 	all bound
 }
 
-// bound bounds the term's docs in one block: the largest weighted frequency, the smallest
-// length (clamped to 16 bits) and the smallest ratio of length to weighted frequency (rounded
-// down). A block with maxWtf 0 holds none of the term's docs.
+// bound bounds the term's docs in one block: the best (weighted frequency, length) pairs of
+// its docs, lengths clamped to 16 bits — the pairs no other doc of the block beats in both (a
+// higher frequency and a shorter card), at most boundPairs of them — and the smallest ratio of
+// length to weighted frequency (rounded down). A block with no pair holds none of the term's
+// docs.
 //
-// BM25 saturates in the frequency, so the score at (maxWtf, minLen) is little below the best
-// score in the whole list; the ratio bound ties frequency to length: the term score is
-// idf·(k1+1)/(1 + k1(1-b)/f + k1·b·(len/f)/avgdl), so it is at most that expression at
-// f = maxWtf and len/f = minRatio, which is the score at (maxWtf, minRatio·maxWtf) and
-// usually close to the block's true best.
+// BM25 rises with the frequency and falls with the length, so a doc's term score is at most the
+// score of a pair at least as good in both, whatever the idf and average length: the largest
+// score over the pairs bounds the block, and it is the block's true best while the pairs are
+// exact. When a doc adds a pair beyond boundPairs, two neighbouring pairs are merged into one
+// that is as good as both (the higher frequency with the shorter length), so the bound stays
+// conservative, only looser. On cards that are all alike the scores are flat, and the best of
+// each separately (the largest frequency with the shortest length) lies above most blocks'
+// true best: the pairs are what lets the walk skip them. The ratio ties frequency to length
+// as well: the term score is idf·(k1+1)/(1 + k1(1-b)/f + k1·b·(len/f)/avgdl), so it is at most
+// that expression at the largest frequency and len/f = minRatio (see termBound).
 type bound struct {
-	maxWtf   uint16
-	minLen   uint16
+	n        uint8 // pairs in use
+	wtf      [boundPairs]uint16
+	len      [boundPairs]uint16 // ascending with wtf
 	minRatio float32
 }
 
-var emptyBound = bound{minLen: math.MaxUint16, minRatio: math.MaxFloat32}
+// boundPairs is the most (frequency, length) pairs a bound keeps.
+const boundPairs = 4
+
+var emptyBound = bound{minRatio: math.MaxFloat32}
+
+// maxWtf is the largest weighted frequency b covers, 0 when it covers no doc.
+func (b *bound) maxWtf() uint16 {
+	if b.n == 0 {
+		return 0
+	}
+	return b.wtf[b.n-1]
+}
 
 // add widens b to cover a doc of length l with weighted frequency wtf.
 func (b *bound) add(wtf uint16, l uint32) {
-	b.maxWtf = max(b.maxWtf, wtf)
-	b.minLen = min(b.minLen, clamp16(l))
 	r := float64(l) / float64(wtf)
 	r32 := float32(r)
 	if float64(r32) > r {
 		r32 = math.Nextafter32(r32, 0)
 	}
 	b.minRatio = min(b.minRatio, r32)
+	l16 := clamp16(l)
+	// Drop the pairs the new one is as good as; stop when one is as good as it.
+	k := uint8(0)
+	at := b.n // where the new pair goes among those kept
+	for i := uint8(0); i < b.n; i++ {
+		f, ln := b.wtf[i], b.len[i]
+		if f >= wtf && ln <= l16 {
+			return
+		}
+		if f <= wtf && ln >= l16 {
+			continue
+		}
+		if at == b.n && f > wtf {
+			at = k
+		}
+		b.wtf[k], b.len[k] = f, ln
+		k++
+	}
+	if at > k {
+		at = k
+	}
+	if k == boundPairs {
+		// Make room: merge the two neighbours that lose least (relative gaps), the new pair
+		// counted among them.
+		var fs [boundPairs + 1]uint16
+		var ls [boundPairs + 1]uint16
+		copy(fs[:at], b.wtf[:at])
+		copy(ls[:at], b.len[:at])
+		fs[at], ls[at] = wtf, l16
+		copy(fs[at+1:], b.wtf[at:k])
+		copy(ls[at+1:], b.len[at:k])
+		m, loss := 0, math.Inf(1)
+		for i := 0; i < boundPairs; i++ {
+			g := float64(fs[i+1]-fs[i])/float64(fs[i+1]) + float64(ls[i+1]-ls[i])/float64(max(ls[i+1], 1))
+			if g < loss {
+				m, loss = i, g
+			}
+		}
+		j := 0
+		for i := 0; i <= boundPairs; i++ {
+			if i == m+1 {
+				continue
+			}
+			b.wtf[j], b.len[j] = fs[i], ls[i]
+			if i == m {
+				b.wtf[j] = fs[m+1]
+			}
+			j++
+		}
+		b.n = boundPairs
+		return
+	}
+	copy(b.wtf[at+1:k+1], b.wtf[at:k])
+	copy(b.len[at+1:k+1], b.len[at:k])
+	b.wtf[at], b.len[at] = wtf, l16
+	b.n = k + 1
 }
 
 // NewIndex returns an empty index.

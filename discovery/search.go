@@ -491,7 +491,7 @@ func (p *plan) region(n uint32, ess int, perWord []float64) (ub float64, end uin
 		t := a.list
 		b := int(n >> t.shift)
 		end = min(end, uint64(b+1)<<t.shift)
-		if b >= len(t.blocks) || t.blocks[b].maxWtf == 0 {
+		if b >= len(t.blocks) || t.blocks[b].n == 0 {
 			continue
 		}
 		perWord[a.clause] = max(perWord[a.clause], a.w*termBound(a.idf, &t.blocks[b], p.avgdl))
@@ -509,15 +509,19 @@ func (p *plan) region(n uint32, ess int, perWord []float64) (ub float64, end uin
 	return ub, end
 }
 
-// termBound is the upper bound of a term's score over the docs a bound covers (see bound).
+// termBound is the upper bound of a term's score over the docs a bound covers (see bound): the
+// best score of its pairs, or the ratio bound when that is lower.
 func termBound(idf float64, b *bound, avgdl float64) float64 {
-	if b.maxWtf == 0 {
+	if b.n == 0 {
 		return 0
 	}
-	f := float64(b.maxWtf)
-	exact := termScore(idf, f, float64(b.minLen), avgdl)
+	best := 0.0
+	for i := range b.n {
+		best = max(best, termScore(idf, float64(b.wtf[i]), float64(b.len[i]), avgdl))
+	}
+	f := float64(b.maxWtf())
 	ratio := termScore(idf, f, float64(b.minRatio)*f, avgdl) * (1 + 1e-12)
-	return min(exact, ratio)
+	return min(best, ratio)
 }
 
 // termScore is FTS5's bm25 term of one token: weighted frequency f in a doc of the given
