@@ -22,10 +22,10 @@ import (
 // rotating refresh tokens, recovery keys, API keys, profiles, and the authentication of
 // requests. Every action on an account is authorized through the policy engine.
 type Accounts struct {
-	store     AccountStore
-	mailer    Mailer
-	authz     policy.Decider
-	signer    *credential.TokenSigner
+	store  AccountStore
+	mailer Mailer
+	authz  policy.Decider
+	signer *credential.TokenSigner
 	// cookieKey authenticates web session cookies (SessionCookie); derived from the signing key,
 	// so every replica on one database shares it.
 	cookieKey []byte
