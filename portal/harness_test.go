@@ -1,7 +1,6 @@
 package portal_test
 
 import (
-
 	"context"
 	"io"
 	"log/slog"
@@ -177,5 +176,3 @@ func (s *site) newUser(email string) *browser {
 	s.logIn(b, email)
 	return b
 }
-
-
