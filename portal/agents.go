@@ -144,7 +144,10 @@ func (p *portal) failCard(w http.ResponseWriter, r *http.Request, page string, v
 	if ae, ok := apperr.As(err); ok {
 		if path, ok := ae.Details["field"].(string); ok {
 			if f := editorField(path); f != "" {
-				err = ae.With("field", f)
+				shown := ae.With("field", f)
+				// Next to its field the message need not name the card's path.
+				shown.Message = strings.TrimPrefix(ae.Message, path+" ")
+				err = shown
 			} else {
 				cp := *ae
 				cp.Details = nil

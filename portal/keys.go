@@ -14,7 +14,17 @@ type keysPage struct {
 	Secret string
 }
 
-func (p *portal) keysData(r *http.Request, v *view) *keysPage {
+// listPage is a page that shows what load puts in the view.
+func (p *portal) listPage(title, page string, load func(*http.Request, *view)) func(http.ResponseWriter, *http.Request, *view) {
+	return func(w http.ResponseWriter, r *http.Request, v *view) {
+		v.Title = title
+		load(r, v)
+		p.render(w, r, http.StatusOK, page, v)
+	}
+}
+
+// loadKeys puts the caller's API keys in the view (a *keysPage).
+func (p *portal) loadKeys(r *http.Request, v *view) {
 	d := &keysPage{}
 	keys, err := p.cfg.Accounts.ListAPIKeys(r.Context(), sessionOf(r).subject, "", 200)
 	if err != nil {
@@ -22,13 +32,6 @@ func (p *portal) keysData(r *http.Request, v *view) *keysPage {
 	}
 	d.Keys = keys
 	v.Data = d
-	return d
-}
-
-func (p *portal) keys(w http.ResponseWriter, r *http.Request, v *view) {
-	v.Title = "API keys"
-	p.keysData(r, v)
-	p.render(w, r, http.StatusOK, "keys.html", v)
 }
 
 // createKey creates a key and shows its secret on this answer only.
@@ -38,14 +41,15 @@ func (p *portal) createKey(w http.ResponseWriter, r *http.Request, v *view) {
 	scopes := r.PostForm["scope"]
 	k, secret, err := p.cfg.Accounts.CreateAPIKey(r.Context(), sessionOf(r).subject, registry.NewAPIKey{Name: strings.TrimSpace(v.Form["name"]), Scopes: scopes})
 	if err != nil {
-		p.keysData(r, v)
+		p.loadKeys(r, v)
 		if f := failField(err); f == "scopes" {
 			err = withField(err, "scope")
 		}
 		p.fail(w, r, "keys.html", v, err)
 		return
 	}
-	d := p.keysData(r, v)
+	p.loadKeys(r, v)
+	d := v.Data.(*keysPage)
 	d.New, d.Secret = k, secret
 	v.Form = nil
 	v.Flash = "API key created. Copy it now: it is shown only this once."
@@ -55,7 +59,7 @@ func (p *portal) createKey(w http.ResponseWriter, r *http.Request, v *view) {
 func (p *portal) revokeKey(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Title = "API keys"
 	k, err := p.cfg.Accounts.RevokeAPIKey(r.Context(), sessionOf(r).subject, r.PathValue("id"))
-	p.keysData(r, v)
+	p.loadKeys(r, v)
 	if err != nil {
 		p.fail(w, r, "keys.html", v, err)
 		return
@@ -72,25 +76,19 @@ type tokensPage struct {
 	Command string
 }
 
-func (p *portal) tokensData(r *http.Request, v *view) *tokensPage {
+// loadTokens puts the caller's outstanding bootstrap tokens in the view (a *tokensPage).
+func (p *portal) loadTokens(r *http.Request, v *view) {
 	d := &tokensPage{}
 	v.Data = d
 	if p.cfg.Onboarding == nil {
 		_, v.Error, _ = describe(errNoOnboarding)
-		return d
+		return
 	}
 	toks, err := p.cfg.Onboarding.BootstrapTokens(r.Context(), sessionOf(r).subject)
 	if err != nil {
 		_, v.Error, _ = describe(err)
 	}
 	d.Tokens = toks
-	return d
-}
-
-func (p *portal) tokens(w http.ResponseWriter, r *http.Request, v *view) {
-	v.Title = "Bootstrap tokens"
-	p.tokensData(r, v)
-	p.render(w, r, http.StatusOK, "tokens.html", v)
 }
 
 // createToken issues a bootstrap token, shown once with the command that registers an agent
@@ -98,12 +96,13 @@ func (p *portal) tokens(w http.ResponseWriter, r *http.Request, v *view) {
 func (p *portal) createToken(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Title = "Bootstrap tokens"
 	if p.cfg.Onboarding == nil {
-		p.tokensData(r, v)
+		p.loadTokens(r, v)
 		p.fail(w, r, "tokens.html", v, errNoOnboarding)
 		return
 	}
 	t, secret, err := p.cfg.Onboarding.RequestBootstrapToken(r.Context(), sessionOf(r).subject)
-	d := p.tokensData(r, v)
+	p.loadTokens(r, v)
+	d := v.Data.(*tokensPage)
 	if err != nil {
 		p.fail(w, r, "tokens.html", v, err)
 		return
@@ -117,12 +116,12 @@ func (p *portal) createToken(w http.ResponseWriter, r *http.Request, v *view) {
 func (p *portal) revokeToken(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Title = "Bootstrap tokens"
 	if p.cfg.Onboarding == nil {
-		p.tokensData(r, v)
+		p.loadTokens(r, v)
 		p.fail(w, r, "tokens.html", v, errNoOnboarding)
 		return
 	}
 	err := p.cfg.Onboarding.RevokeBootstrapToken(r.Context(), sessionOf(r).subject, r.PathValue("id"))
-	p.tokensData(r, v)
+	p.loadTokens(r, v)
 	if err != nil {
 		p.fail(w, r, "tokens.html", v, err)
 		return

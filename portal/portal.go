@@ -100,10 +100,10 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("POST /portal/agents/new", p.user(p.createCard))
 	mux.HandleFunc("GET /portal/agents/{id}", p.user(p.editCardPage))
 	mux.HandleFunc("POST /portal/agents/{id}", p.user(p.updateCard))
-	mux.HandleFunc("GET /portal/keys", p.user(p.keys))
+	mux.HandleFunc("GET /portal/keys", p.user(p.listPage("API keys", "keys.html", p.loadKeys)))
 	mux.HandleFunc("POST /portal/keys", p.user(p.createKey))
 	mux.HandleFunc("POST /portal/keys/{id}/revoke", p.user(p.revokeKey))
-	mux.HandleFunc("GET /portal/tokens", p.user(p.tokens))
+	mux.HandleFunc("GET /portal/tokens", p.user(p.listPage("Bootstrap tokens", "tokens.html", p.loadTokens)))
 	mux.HandleFunc("POST /portal/tokens", p.user(p.createToken))
 	mux.HandleFunc("POST /portal/tokens/{id}/revoke", p.user(p.revokeToken))
 	mux.HandleFunc("/portal/", func(w http.ResponseWriter, r *http.Request) {
