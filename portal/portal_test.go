@@ -373,3 +373,18 @@ func TestUnverified_CannotPublishAndIsToldWhy(t *testing.T) {
 	}
 	b.post("/portal/tokens", nil).want(t, 403, `class="error"`)
 }
+
+func TestSession_APlantedCookieIsNotTheOneUsedAfterLogin(t *testing.T) {
+	s := newSite(t)
+	victim := s.browser()
+	s.signUp(victim, "ada@example.com")
+	u, _ := url.Parse(s.srv.URL + "/portal/")
+	planted := &http.Cookie{Name: "sov_session", Value: "ses_attacker.chosen", Path: "/portal/"}
+	victim.c.Jar.SetCookies(u, []*http.Cookie{planted})
+	s.logIn(victim, "ada@example.com")
+	for _, c := range victim.c.Jar.Cookies(u) {
+		if c.Name == "sov_session" && c.Value == planted.Value {
+			t.Fatal("the planted session cookie survived the login")
+		}
+	}
+}
