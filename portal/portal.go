@@ -124,7 +124,7 @@ func headers(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Referrer-Policy", "no-referrer")
 		if !strings.HasPrefix(r.URL.Path, "/portal/static/") {
 			h.Set("Cache-Control", "no-store")
 		}
