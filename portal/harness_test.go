@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
@@ -54,6 +55,12 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
+	return newSiteAt(t, nil)
+}
+
+// newSiteAt is newSite with the services' clock now (nil: the real clock).
+func newSiteAt(t *testing.T, now func() time.Time) *site {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Onboarding.GenesisSupply = "0"
 	cfg.Data = t.TempDir()
@@ -66,7 +73,7 @@ func newSite(t *testing.T) *site {
 	mail := &mailbox{links: map[string]string{}}
 	app, err := server.New(context.Background(), server.Options{Config: cfg, DB: storetest.SQLite(t), Mailer: mail,
 		PasswordParams: credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1},
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/sovereign-stack/sovereign/registry"
 )
 
 func TestLanding_ShowsStatusAndSecurityHeaders(t *testing.T) {
@@ -387,4 +391,19 @@ func TestSession_APlantedCookieIsNotTheOneUsedAfterLogin(t *testing.T) {
 			t.Fatal("the planted session cookie survived the login")
 		}
 	}
+}
+
+func TestSession_EndsWithItsSession(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newSiteAt(t, clock)
+	b := s.newUser("ada@example.com")
+	mu.Lock()
+	now = now.Add(registry.SessionTTL + time.Minute)
+	mu.Unlock()
+	if p := b.get("/portal/agents"); p.Status != http.StatusSeeOther {
+		t.Fatalf("a session past its end still signs in: %d", p.Status)
+	}
+	b.post("/portal/keys", url.Values{"name": {"k"}}).want(t, 401, "not signed in")
 }
