@@ -60,6 +60,10 @@ const StatusClientClosedRequest = 499
 // the key to its line in the decision log.
 const DecisionIDHeader = "X-Decision-Id"
 
+// StatusOf is the HTTP status of an application error kind (what the envelope answers with);
+// the portal's pages answer with the same.
+func StatusOf(k apperr.Kind) int { return statusOf(k) }
+
 // statusOf maps an application error kind to its HTTP status. This is the one place where that
 // mapping lives.
 func statusOf(k apperr.Kind) int {

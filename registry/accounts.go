@@ -22,10 +22,13 @@ import (
 // rotating refresh tokens, recovery keys, API keys, profiles, and the authentication of
 // requests. Every action on an account is authorized through the policy engine.
 type Accounts struct {
-	store     AccountStore
-	mailer    Mailer
-	authz     policy.Decider
-	signer    *credential.TokenSigner
+	store  AccountStore
+	mailer Mailer
+	authz  policy.Decider
+	signer *credential.TokenSigner
+	// cookieKey authenticates web session cookies (SessionCookie); derived from the signing key,
+	// so every replica on one database shares it.
+	cookieKey []byte
 	passwords *credential.Hasher
 	verifyURL string
 	log       *slog.Logger
@@ -139,6 +142,7 @@ func (a *Accounts) loadSigner(ctx context.Context, issuer string) (*credential.T
 			return fmt.Errorf("registry: signing key %s is malformed", id)
 		}
 		signer = credential.NewTokenSigner(issuer, id, ed25519.NewKeyFromSeed(key))
+		a.cookieKey = deriveCookieKey(key)
 		return nil
 	})
 	if err != nil {

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -78,7 +80,16 @@ func TestOperationalEndpoints(t *testing.T) {
 	if got := s.do("GET", "/", nil); got.Status != 200 || !strings.Contains(string(got.Raw), "<html") {
 		t.Fatalf("/ does not lead to the portal: %d", got.Status)
 	}
-	s.do("GET", "/portal/nope", nil).want(t, 404, "NOT_FOUND")
+	// The portal answers a person: a page, not an envelope.
+	if res, err := http.Get(s.srv.URL + "/portal/nope"); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 404 || !strings.Contains(string(body), "There is no such page") {
+			t.Fatalf("GET /portal/nope: %d %s", res.StatusCode, body)
+		}
+	}
 	s.do("GET", "/no/such/route", nil).want(t, 404, "NOT_FOUND")
 	s.do("DELETE", "/healthz", nil).want(t, 405, "METHOD_NOT_ALLOWED")
 

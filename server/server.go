@@ -277,7 +277,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.metricsHTTP = metrics
 	if s.role.runsRegistry() {
-		mux.Handle("/portal/", portal.Handler(s.portalStatus, log))
+		loginLimits := &registryhttp.Accounts{Service: s.accounts, Limits: limits}
+		mux.Handle("/portal/", portal.Handler(portal.Config{Accounts: s.accounts, Cards: s.cards, Onboarding: s.onboarding,
+			CheckLogin: loginLimits.CheckLogin, Status: s.portalStatus, PublicURL: cfg.PublicURL, Logger: log}))
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/portal/", http.StatusFound)
 		})

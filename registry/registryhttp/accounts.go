@@ -309,6 +309,11 @@ func (h *Accounts) login(ctx context.Context, in *loginInput) (*tokenOutput, err
 	return &tokenOutput{Body: tokenBody(t)}, nil
 }
 
+// CheckLogin is checkLogin for the portal's login form: the same budgets as the API's login.
+func (h *Accounts) CheckLogin(ctx context.Context, email string) error {
+	return h.checkLogin(ctx, email)
+}
+
 // checkLogin counts a login attempt for email against its (email, address) budget, then the
 // email's ceiling. A refusal answers alike whether or not an account has the email, and tells
 // the owner the way in that no guesser can block: a recovery key.
