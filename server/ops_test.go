@@ -3,11 +3,13 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/store/storetest"
@@ -133,7 +135,8 @@ func TestRedisRateLimits_AreSharedByReplicas(t *testing.T) {
 	withRedis := func(c *config.Config) { c.Redis = url }
 	a := newStack(t, db, withRedis)
 	b := newStack(t, db, withRedis)
-	email := "shared" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "")) + "@example.com"
+	// Unique per run: the limits live in a Redis other runs (and earlier ones) share.
+	email := fmt.Sprintf("shared%s%d@example.com", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "")), time.Now().UnixNano())
 	a.register(email, true)
 	ctx := context.Background()
 	_ = ctx
