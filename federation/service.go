@@ -8,6 +8,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
 )
@@ -145,4 +146,26 @@ func (s *Service) ActivePeer(td string) (Peer, bool) {
 		}
 	}
 	return Peer{}, false
+}
+
+// ErrPeerNotActive refuses a federation call from a registry whose trust domain is not an
+// ACTIVE peer (deactivated while its connection stayed open, say).
+var ErrPeerNotActive = apperr.New(apperr.Forbidden, "PEER_NOT_ACTIVE", "the calling registry's trust domain is not an active peer of this registry")
+
+// AuthorizeQuery lets a peer registry's live query in: the policy (federation.query: a
+// peer_registry subject whose SPIFFE ID names a registry), then the subject's trust domain
+// must be an ACTIVE peer. It returns that peer.
+func (s *Service) AuthorizeQuery(ctx context.Context, sub policy.Subject) (Peer, error) {
+	if err := s.authorize(ctx, sub, ActionQuery, ""); err != nil {
+		return Peer{}, err
+	}
+	id, err := spiffeid.FromString(sub.SPIFFEID)
+	if err != nil {
+		return Peer{}, ErrPeerNotActive
+	}
+	p, ok := s.ActivePeer(id.TrustDomain().Name())
+	if !ok {
+		return Peer{}, ErrPeerNotActive.With("trust_domain", id.TrustDomain().Name())
+	}
+	return p, nil
 }
