@@ -42,6 +42,10 @@ type Query struct {
 	// Origins are the trust domains the query already went through, the first its origin;
 	// none of them is asked again.
 	Origins []string
+	// Budget, when set, is how long the asker waits for this registry's answer: a forwarded
+	// fan-out gives each of its peers at most three quarters of it, so that its answer still
+	// arrives in time.
+	Budget time.Duration
 }
 
 // Hit is one result: a card of registry Origin (a trust domain), its id, its relevance score
@@ -197,6 +201,10 @@ func (f *Fanout) Query(ctx context.Context, q Query, local []Hit) Result {
 		res.Hits = Merge(f.Self, q.Limit, local)
 		return res
 	}
+	deadline := f.deadline()
+	if q.Budget > 0 {
+		deadline = min(deadline, q.Budget*3/4)
+	}
 	fwd := q
 	fwd.Hops = q.Hops - 1
 	fwd.Origins = append(slices.Clone(q.Origins), f.Self)
@@ -212,7 +220,7 @@ func (f *Fanout) Query(ctx context.Context, q Query, local []Hit) Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = f.ask(ctx, p, fwd, &outcomes[i])
+			answers[i] = f.ask(ctx, p, fwd, deadline, &outcomes[i])
 		}()
 	}
 	wg.Wait()
@@ -232,10 +240,11 @@ func (f *Fanout) Query(ctx context.Context, q Query, local []Hit) Result {
 }
 
 // ask queries one peer through its breaker and fills o.
-func (f *Fanout) ask(ctx context.Context, p Peer, q Query, o *PeerOutcome) answer {
+func (f *Fanout) ask(ctx context.Context, p Peer, q Query, deadline time.Duration, o *PeerOutcome) answer {
 	cb := f.breaker(p.TrustDomain)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, f.deadline())
+	q.Budget = deadline
+	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	a, err := cb.Execute(func() (answer, error) {
 		hits, peers, err := f.Caller.Query(ctx, p, q)
@@ -253,7 +262,7 @@ func (f *Fanout) ask(ctx context.Context, p Peer, q Query, o *PeerOutcome) answe
 		o.Status, o.Reason = PeerSkipped, "circuit_open"
 		return answer{}
 	case err != nil && (errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil):
-		o.Status, o.Reason = PeerTimedOut, "no answer within "+f.deadline().String()
+		o.Status, o.Reason = PeerTimedOut, "no answer within "+deadline.String()
 	case err != nil:
 		o.Status, o.Reason = PeerError, err.Error()
 	default:

@@ -81,6 +81,9 @@ func (c *Client) Query(ctx context.Context, p federation.Peer, q federation.Quer
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
 	v.Set("hops", strconv.Itoa(q.Hops))
+	if q.Budget > 0 {
+		v.Set("budget_ms", strconv.FormatInt(q.Budget.Milliseconds(), 10))
+	}
 	for _, o := range q.Origins {
 		v.Add("origin", o)
 	}

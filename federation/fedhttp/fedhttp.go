@@ -123,6 +123,7 @@ type queryInput struct {
 	Limit      int      `query:"limit" minimum:"1" maximum:"100" default:"20"`
 	Hops       int      `query:"hops" minimum:"0" maximum:"8" default:"0" doc:"How many registries further the query may still be forwarded"`
 	Origin     []string `query:"origin" maxItems:"64" doc:"Trust domains the query went through (first: where it started); none is asked again"`
+	BudgetMS   int      `query:"budget_ms" minimum:"0" maximum:"60000" doc:"How long the asker waits for this answer; a forwarded fan-out fits in it"`
 }
 
 // QueryAnswer is a registry's answer to a peer's live query.
@@ -202,7 +203,7 @@ func (h *Handler) query(ctx context.Context, in *queryInput) (*queryOutput, erro
 		return nil, err
 	}
 	q := federation.Query{Text: in.Q, Tags: in.Tag, Skills: in.Skill, Capabilities: in.Capability, Limit: in.Limit,
-		Hops: min(in.Hops, federation.MaxHopsLimit), Origins: in.Origin}
+		Hops: min(in.Hops, federation.MaxHopsLimit), Origins: in.Origin, Budget: time.Duration(in.BudgetMS) * time.Millisecond}
 	if !slices.Contains(q.Origins, caller.TrustDomain) {
 		q.Origins = append(q.Origins, caller.TrustDomain)
 	}
