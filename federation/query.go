@@ -90,6 +90,17 @@ type Caller interface {
 	Query(ctx context.Context, p Peer, q Query) ([]Hit, []PeerOutcome, error)
 }
 
+// CallError is a failed call to a peer, with a short class safe to show anyone (unreachable,
+// tls_refused, bad_answer, http_<status>) and the cause, shown to developers in the peer's
+// health.
+type CallError struct {
+	Class string
+	Err   error
+}
+
+func (e *CallError) Error() string { return e.Class + ": " + e.Err.Error() }
+func (e *CallError) Unwrap() error { return e.Err }
+
 // Health is what this registry saw of a peer in live queries.
 type Health struct {
 	LastSuccessAt     *time.Time `json:"last_success_at,omitempty"`
@@ -264,7 +275,10 @@ func (f *Fanout) ask(ctx context.Context, p Peer, q Query, deadline time.Duratio
 	case err != nil && (errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil):
 		o.Status, o.Reason = PeerTimedOut, "no answer within "+deadline.String()
 	case err != nil:
-		o.Status, o.Reason = PeerError, err.Error()
+		o.Status, o.Reason = PeerError, "failed"
+		if ce := (*CallError)(nil); errors.As(err, &ce) {
+			o.Reason = ce.Class
+		}
 	default:
 		o.Status, o.Results = PeerAnswered, len(a.hits)
 	}

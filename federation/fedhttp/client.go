@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -94,15 +95,27 @@ func (c *Client) Query(ctx context.Context, p federation.Peer, q federation.Quer
 	req.Header.Set("Accept", "application/json")
 	res, err := c.client(td).Do(req)
 	if err != nil {
-		return nil, nil, err
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		class := "unreachable"
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var opErr *net.OpError
+		if !errors.As(err, &opErr) || opErr.Op != "dial" {
+			class = "tls_refused" // the handshake failed: the peer's SVID did not verify or is not its registry's
+		}
+		return nil, nil, &federation.CallError{Class: class, Err: err}
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxAnswerBytes+1))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &federation.CallError{Class: "bad_answer", Err: err}
 	}
 	if len(body) > MaxAnswerBytes {
-		return nil, nil, fmt.Errorf("answer larger than %d bytes", MaxAnswerBytes)
+		return nil, nil, &federation.CallError{Class: "bad_answer", Err: fmt.Errorf("answer larger than %d bytes", MaxAnswerBytes)}
 	}
 	if res.StatusCode != http.StatusOK {
 		var env struct {
@@ -111,14 +124,14 @@ func (c *Client) Query(ctx context.Context, p federation.Peer, q federation.Quer
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(body, &env)
-		return nil, nil, fmt.Errorf("peer answered %d %s", res.StatusCode, env.Error.Code)
+		return nil, nil, &federation.CallError{Class: "http_" + strconv.Itoa(res.StatusCode), Err: fmt.Errorf("peer answered %d %s", res.StatusCode, env.Error.Code)}
 	}
 	var a QueryAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, nil, fmt.Errorf("peer answered garbage: %w", err)
+		return nil, nil, &federation.CallError{Class: "bad_answer", Err: fmt.Errorf("peer answered garbage: %w", err)}
 	}
 	if a.Registry != p.TrustDomain {
-		return nil, nil, errors.New("peer answered as registry " + strconv.Quote(a.Registry))
+		return nil, nil, &federation.CallError{Class: "bad_answer", Err: errors.New("peer answered as registry " + strconv.Quote(a.Registry))}
 	}
 	return a.Items, a.Peers, nil
 }

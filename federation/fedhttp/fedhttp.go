@@ -80,13 +80,16 @@ func (h *Handler) view(p federation.Peer) PeerView {
 	return v
 }
 
+// PeerProposal is the body of a peer proposal.
+type PeerProposal struct {
+	Name           string `json:"name" maxLength:"100" doc:"A label for the peer"`
+	BaseURL        string `json:"base_url" maxLength:"2048" doc:"The peer's federation endpoint: https (http on a loopback host only)"`
+	TrustDomain    string `json:"trust_domain" maxLength:"255" doc:"The peer's SPIFFE trust domain"`
+	BundleEndpoint string `json:"bundle_endpoint" maxLength:"2048" doc:"Where the peer serves its SPIFFE bundle (…/.well-known/spiffe-bundle)"`
+}
+
 type proposeInput struct {
-	Body struct {
-		Name           string `json:"name" maxLength:"100" doc:"A label for the peer"`
-		BaseURL        string `json:"base_url" maxLength:"2048" doc:"The peer's federation endpoint: https (http on a loopback host only)"`
-		TrustDomain    string `json:"trust_domain" maxLength:"255" doc:"The peer's SPIFFE trust domain"`
-		BundleEndpoint string `json:"bundle_endpoint" maxLength:"2048" doc:"Where the peer serves its SPIFFE bundle (…/.well-known/spiffe-bundle)"`
-	}
+	Body PeerProposal
 }
 
 type peerOutput struct {
@@ -109,9 +112,12 @@ type peerIDInput struct {
 type decideInput struct {
 	ID     string `path:"id" maxLength:"64"`
 	Action string `path:"action" maxLength:"32" doc:"approve, reject, deactivate or reactivate"`
-	Body   *struct {
-		Reason string `json:"reason,omitempty" maxLength:"500" doc:"A note kept with the decision"`
-	}
+	Body   *PeerDecision
+}
+
+// PeerDecision is the optional body of an admin's decision on a peer.
+type PeerDecision struct {
+	Reason string `json:"reason,omitempty" maxLength:"500" doc:"A note kept with the decision"`
 }
 
 // queryInput is a peer's live query.

@@ -197,10 +197,14 @@ func (p CardPage) MarshalJSON() ([]byte, error) {
 		Items      any                      `json:"items"`
 		NextCursor string                   `json:"next_cursor,omitempty"`
 		DidYouMean string                   `json:"did_you_mean,omitempty"`
-		Peers      []federation.PeerOutcome `json:"peers,omitempty"`
+		Peers      *[]federation.PeerOutcome `json:"peers,omitempty"`
+	}
+	var peers *[]federation.PeerOutcome
+	if p.Peers != nil {
+		peers = &p.Peers
 	}
 	if len(p.fields) == 0 {
-		return json.Marshal(plain{p.Items, p.NextCursor, p.DidYouMean, p.Peers})
+		return json.Marshal(plain{p.Items, p.NextCursor, p.DidYouMean, peers})
 	}
 	items := make([]map[string]json.RawMessage, len(p.Items))
 	for i, v := range p.Items {
@@ -219,7 +223,7 @@ func (p CardPage) MarshalJSON() ([]byte, error) {
 			}
 		}
 	}
-	return json.Marshal(plain{items, p.NextCursor, p.DidYouMean, p.Peers})
+	return json.Marshal(plain{items, p.NextCursor, p.DidYouMean, peers})
 }
 
 type searchOutput struct {
