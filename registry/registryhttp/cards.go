@@ -194,9 +194,9 @@ type CardPage struct {
 // MarshalJSON applies the fields selection.
 func (p CardPage) MarshalJSON() ([]byte, error) {
 	type plain struct {
-		Items      any                      `json:"items"`
-		NextCursor string                   `json:"next_cursor,omitempty"`
-		DidYouMean string                   `json:"did_you_mean,omitempty"`
+		Items      any                       `json:"items"`
+		NextCursor string                    `json:"next_cursor,omitempty"`
+		DidYouMean string                    `json:"did_you_mean,omitempty"`
 		Peers      *[]federation.PeerOutcome `json:"peers,omitempty"`
 	}
 	var peers *[]federation.PeerOutcome
