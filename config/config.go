@@ -95,8 +95,8 @@ type Federation struct {
 	// Addr, when set, is the listen address of the federation listener (host:port); peers
 	// are given https://<this host>:<port> as this registry's base URL.
 	Addr string `yaml:"addr"`
-	// Deadline is how long a live query waits for each peer (0: 800ms).
-	Deadline time.Duration `yaml:"deadline"`
+	// PeerTimeout is how long a live query waits for each peer (0: 800ms).
+	PeerTimeout time.Duration `yaml:"peer_timeout"`
 	// MaxHops is how many registries deep a live query started here travels (0: 2).
 	MaxHops int `yaml:"max_hops"`
 }
@@ -413,8 +413,8 @@ func (c *Config) finishResources() error {
 	if p.MaxConcurrent < 0 || p.MaxWaiting < 0 || p.WaitTimeout < 0 {
 		return fmt.Errorf("config: password_hashing.max_concurrent, max_waiting and wait_timeout must not be negative")
 	}
-	if c.Federation.Deadline < 0 || c.Federation.MaxHops < 0 || c.Federation.MaxHops > 8 {
-		return fmt.Errorf("config: federation.deadline must be ≥ 0 and federation.max_hops 0–8")
+	if c.Federation.PeerTimeout < 0 || c.Federation.MaxHops < 0 || c.Federation.MaxHops > 8 {
+		return fmt.Errorf("config: federation.peer_timeout must be ≥ 0 and federation.max_hops 0–8")
 	}
 	if c.Metrics.Addr != "" {
 		_, port, err := net.SplitHostPort(c.Metrics.Addr)

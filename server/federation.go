@@ -54,7 +54,7 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 		return err
 	}
 	fanout := &federation.Fanout{Self: s.issuer.TrustDomain().Name(), Peers: svc.Active,
-		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles}, Deadline: s.cfg.Federation.Deadline, MaxHops: s.cfg.Federation.MaxHops}
+		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
 	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid}
 	cards.Federation = fanout
 	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits}).Register(api)

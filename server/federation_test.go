@@ -30,7 +30,7 @@ func newFedStack(t *testing.T, td string, opts ...stackOption) *fedStack {
 	t.Helper()
 	opts = append([]stackOption{func(c *config.Config) {
 		c.TrustDomain = td
-		c.Federation.Deadline = 500 * time.Millisecond
+		c.Federation.PeerTimeout = 500 * time.Millisecond
 	}}, opts...)
 	s := newStack(t, storetest.SQLite(t), opts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
