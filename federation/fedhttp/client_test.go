@@ -85,10 +85,16 @@ func TestClient_AnswersAndRefusals(t *testing.T) {
 		handler  http.HandlerFunc
 		class    string
 	}{
-		"garbage":        {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>")) }, "bad_answer"},
-		"endless body":   {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(strings.Repeat(" ", fedhttp.MaxAnswerBytes+10))) }, "bad_answer"},
-		"other registry": {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"registry":"c.test","items":[]}`)) }, "bad_answer"},
-		"refusal":        {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, `{"error":{"code":"PEER_NOT_ACTIVE"}}`, 403) }, "http_403"},
+		"garbage": {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>")) }, "bad_answer"},
+		"endless body": {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(strings.Repeat(" ", fedhttp.MaxAnswerBytes+10)))
+		}, "bad_answer"},
+		"other registry": {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"registry":"c.test","items":[]}`))
+		}, "bad_answer"},
+		"refusal": {"spiffe://b.test/registry/main", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, `{"error":{"code":"PEER_NOT_ACTIVE"}}`, 403)
+		}, "http_403"},
 		"not a registry": {"spiffe://b.test/agent/agt_1", ok, "tls_refused"},
 	} {
 		t.Run(name, func(t *testing.T) {
