@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -234,7 +236,9 @@ func TestFederation_ThreeRegistries(t *testing.T) {
 // policy, a client of an unknown trust domain fails the handshake, plain HTTP is asked to
 // authenticate, and a peer whose server presents another trust domain's SVID is an error.
 func TestFederation_PeerIdentity(t *testing.T) {
-	a, b := newFedStack(t, "a.test"), newFedStack(t, "b.test")
+	decisions := filepath.Join(t.TempDir(), "decisions.log")
+	a := newFedStack(t, "a.test", func(c *config.Config) { c.DecisionLog = decisions })
+	b := newFedStack(t, "b.test")
 	devA, devB := a.register("ada@a.test", true), b.register("bob@b.test", true)
 	a.peer(t, b, devA)
 	b.peer(t, a, devB)
@@ -252,6 +256,17 @@ func TestFederation_PeerIdentity(t *testing.T) {
 		t.Fatalf("answer %s", r.Raw)
 	}
 	get(mtlsClient(t, b.server.Issuer(), agentB, a.server.Issuer())).want(t, 403, "PEER_NOT_A_REGISTRY")
+	// The refusal is in the decision log: the action, the subject, the denial.
+	logged := false
+	raw, _ := os.ReadFile(decisions)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, `"federation.query"`) && strings.Contains(line, "spiffe://b.test/agent/agt_1") && strings.Contains(line, "PEER_NOT_A_REGISTRY") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Fatalf("the refusal is not in the decision log:\n%s", raw)
+	}
 	a.do("GET", "/federation/v1/query?q=weather", nil).want(t, 401, "AUTHENTICATION_REQUIRED")
 
 	// A stranger: its own CA, a trust domain A does not federate with.
