@@ -37,14 +37,18 @@ type fed struct {
 // registerFederation builds the federation of a registry and its routes; discovery's
 // include_federated goes through its live query.
 func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, authz policy.Decider, cards *registryhttp.Cards, registryID spiffeid.ID, now func() time.Time) error {
-	var svid x509svid.Source = s.source
-	if s.source == nil { // `up`: the registry takes an SVID of its own for peers
+	var svid x509svid.Source
+	if s.source != nil {
+		svid = s.source
+	} else { // `up`: the registry takes an SVID of its own for peers
 		src, err := identity.NewIssuerSource(ctx, s.issuer, registryID, identity.WithSVIDTTL(s.cfg.SVIDTTL), identity.WithSourceLogger(s.log))
 		if err != nil {
-			return err
+			// The registry still serves; federation calls fail until a restart gets an SVID.
+			s.log.Warn("federation: no X.509-SVID for the registry; peers cannot be called or served", "spiffe_id", registryID.String(), "err", err)
+		} else {
+			s.closers = append(s.closers, src)
+			svid = src
 		}
-		s.closers = append(s.closers, src)
-		svid = src
 	}
 	bundles := federation.NewBundles(nil, s.log)
 	s.closers = append(s.closers, closerFunc(func() error { bundles.Close(); return nil }))
@@ -105,6 +109,9 @@ func (s *Server) FederationFanout() *federation.Fanout {
 func (s *Server) ServeFederation(ctx context.Context, ln net.Listener) error {
 	if s.fed == nil {
 		return errors.New("server: federation runs with the registry")
+	}
+	if s.fed.svid == nil {
+		return errors.New("server: federation needs the registry's X.509-SVID (see the warning at start)")
 	}
 	c := tlsconfig.MTLSServerConfig(s.fed.svid, s.fed.bundles, tlsconfig.AuthorizeAny())
 	c.MinVersion = tls.VersionTLS13

@@ -65,6 +65,9 @@ func (c *Client) Query(ctx context.Context, p federation.Peer, q federation.Quer
 	if err != nil {
 		return nil, nil, err
 	}
+	if c.SVID == nil {
+		return nil, nil, &federation.CallError{Class: "no_svid", Err: errors.New("this registry has no X.509-SVID to present")}
+	}
 	v := url.Values{}
 	if q.Text != "" {
 		v.Set("q", q.Text)
