@@ -98,7 +98,10 @@ type CallError struct {
 	Err   error
 }
 
+// Error is the class and the cause.
 func (e *CallError) Error() string { return e.Class + ": " + e.Err.Error() }
+
+// Unwrap is the cause.
 func (e *CallError) Unwrap() error { return e.Err }
 
 // Health is what this registry saw of a peer in live queries.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
@@ -92,8 +93,8 @@ func (s *Service) Decide(ctx context.Context, sub policy.Subject, id string, act
 	if err := s.authorize(ctx, sub, ActionPeerManage, id); err != nil {
 		return Peer{}, err
 	}
-	if len(reason) > 500 {
-		reason = reason[:500]
+	if utf8.RuneCountInString(reason) > 500 {
+		return Peer{}, apperr.New(apperr.Invalid, "REASON_TOO_LONG", "a decision's reason is at most 500 characters").With("field", "reason")
 	}
 	cur, err := s.Store.GetPeer(ctx, id)
 	if err != nil {
