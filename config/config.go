@@ -86,6 +86,19 @@ type Config struct {
 	PasswordHashing PasswordHashing `yaml:"password_hashing"`
 	Metrics         Metrics         `yaml:"metrics"`
 	Onboarding      Onboarding      `yaml:"onboarding"`
+	Federation      Federation      `yaml:"federation"`
+}
+
+// Federation configures registry-to-registry federation. Peers call the live query on a
+// listener of its own, with mutual TLS against the peers' federated trust bundles.
+type Federation struct {
+	// Addr, when set, is the listen address of the federation listener (host:port); peers
+	// are given https://<this host>:<port> as this registry's base URL.
+	Addr string `yaml:"addr"`
+	// PeerTimeout is how long a live query waits for each peer (0: 800ms).
+	PeerTimeout time.Duration `yaml:"peer_timeout"`
+	// MaxHops is how many registries deep a live query started here travels (0: 2).
+	MaxHops int `yaml:"max_hops"`
 }
 
 // PasswordHashing bounds the argon2id work of registrations, logins and password recoveries:
@@ -399,6 +412,9 @@ func (c *Config) finishResources() error {
 	}
 	if p.MaxConcurrent < 0 || p.MaxWaiting < 0 || p.WaitTimeout < 0 {
 		return fmt.Errorf("config: password_hashing.max_concurrent, max_waiting and wait_timeout must not be negative")
+	}
+	if c.Federation.PeerTimeout < 0 || c.Federation.MaxHops < 0 || c.Federation.MaxHops > 8 {
+		return fmt.Errorf("config: federation.peer_timeout must be ≥ 0 and federation.max_hops 0–8")
 	}
 	if c.Metrics.Addr != "" {
 		_, port, err := net.SplitHostPort(c.Metrics.Addr)

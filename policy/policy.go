@@ -14,6 +14,9 @@ const (
 	KindDeveloper = "developer"
 	KindAgent     = "agent"
 	KindService   = "service"
+	// KindPeerRegistry is another registry calling over mutual TLS with an X.509-SVID of an
+	// ACTIVE federation peer's trust domain; its id is that SPIFFE ID.
+	KindPeerRegistry = "peer_registry"
 )
 
 // Roles.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
@@ -34,6 +35,10 @@ type authenticator struct {
 	// changes); nil where no registry runs (the TEG role, whose ledger freezes the wallets of
 	// such agents instead).
 	agentActive func(ctx context.Context, agentID string) error
+	// federated verifies the X.509-SVIDs of other trust domains: those of the ACTIVE
+	// federation peers (federation.Bundles; nil without federation). Such a client is a
+	// peer_registry subject.
+	federated x509bundle.Source
 
 	// verified remembers JWT-SVIDs and X.509-SVIDs that verified, by the hash of the token or
 	// of the leaf certificate, until they expire: a caller presents the same credential for
@@ -141,9 +146,17 @@ func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Cert
 	if s, ok := a.recall(key); ok {
 		return a.admit(ctx, s)
 	}
-	bundle, err := a.issuer.Bundle(ctx)
-	if err != nil {
-		return policy.Subject{}, apperr.Internalf("identity bundle: %w", err)
+	var bundle x509bundle.Source
+	peerID, err := x509svid.IDFromCert(chain[0])
+	foreign := err == nil && peerID.TrustDomain() != a.issuer.TrustDomain() && a.federated != nil
+	if foreign {
+		bundle = a.federated
+	} else {
+		b, err := a.issuer.Bundle(ctx)
+		if err != nil {
+			return policy.Subject{}, apperr.Internalf("identity bundle: %w", err)
+		}
+		bundle = b
 	}
 	var opts []x509svid.VerifyOption
 	if at, ok := httpapi.ConnStart(ctx); ok {
@@ -162,6 +175,9 @@ func (a *authenticator) AuthenticatePeer(ctx context.Context, chain []*x509.Cert
 		}
 	}
 	s := svidSubject(id, policy.AuthX509SVID)
+	if foreign {
+		s = policy.Subject{Kind: policy.KindPeerRegistry, ID: id.String(), SPIFFEID: id.String(), AuthMethod: policy.AuthX509SVID}
+	}
 	a.remember(key, s, exp)
 	return a.admit(ctx, s)
 }

@@ -80,6 +80,10 @@ type Server struct {
 
 	// attestations is the attestation service (with the ledger and the registry in one process).
 	attestations *attestation.Service
+	// fed is the registry's federation (nil for RoleTEG).
+	fed *fed
+	// auth resolves every credential to a subject.
+	auth *authenticator
 
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
@@ -225,6 +229,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	auth := &authenticator{accounts: s.accounts, issuer: s.issuer, audience: tegID, agentActive: s.agentActive}
+	s.auth = auth
 	if _, inProcess := limiter.(*ratelimit.Memory); !inProcess {
 		// A look-up in the shared limiter is a round trip to Redis; the authenticator's
 		// memory of verified tokens answers for a hash (in process, the look-up is cheaper).
@@ -251,7 +256,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	(&identityhttp.Identity{Issuer: s.issuer, Authz: authz, Now: o.Now}).Register(api)
 	if s.role.runsRegistry() {
-		if err := s.registerRegistry(bgCtx, mux, api, authz, limits, o.Now); err != nil {
+		if err := s.registerRegistry(ctx, bgCtx, mux, api, authz, limits, o.Now, registryID); err != nil {
 			return nil, err
 		}
 	}
@@ -291,7 +296,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 // registerRegistry adds the registry's services and routes: accounts, agent cards (with the
 // discovery index kept in step in the background), ARD, templates.
-func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api huma.API, authz policy.Decider, limits *httpapi.RateLimits, now func() time.Time) error {
+func (s *Server) registerRegistry(ctx, bgCtx context.Context, mux *http.ServeMux, api huma.API, authz policy.Decider, limits *httpapi.RateLimits, now func() time.Time, registryID spiffeid.ID) error {
 	cfg := s.cfg
 	(&registryhttp.Accounts{Service: s.accounts, Limits: limits}).Register(api)
 	pub, err := url.Parse(cfg.PublicURL)
@@ -313,6 +318,10 @@ func (s *Server) registerRegistry(bgCtx context.Context, mux *http.ServeMux, api
 	if s.reputation != nil && s.reputation.Issuer != nil {
 		cardRoutes.Reputation = s.reputation
 	}
+	if err := s.registerFederation(ctx, bgCtx, api, authz, cardRoutes, registryID, now); err != nil {
+		return err
+	}
+	s.auth.federated = s.fed.bundles
 	cardRoutes.Register(api)
 	(&ardhttp.Handler{Cards: s.cards, BaseURL: cfg.PublicURL, HostName: "Sovereign registry " + pub.Hostname(), Limits: limits}).Register(mux)
 	ardhttp.Describe(api)

@@ -22,6 +22,8 @@ type discoveredCard struct {
 	Tags   []string `json:"tags"`
 	Status string   `json:"status"`
 	Score  *int     `json:"score,omitempty"`
+	// OriginRegistry is the trust domain of the registry the card lives in (--federated).
+	OriginRegistry string `json:"origin_registry,omitempty"`
 	// Reputation is the agent's score and tier (a registry running with the ledger).
 	Reputation *struct {
 		Score int    `json:"score"`
@@ -35,6 +37,7 @@ func newDiscover() *cobra.Command {
 		tags, skills, caps, sts []string
 		limit                   int
 		owned, asJSON, all      bool
+		federated               bool
 		minRep, tier, sortBy    string
 	)
 	c := &cobra.Command{
@@ -69,6 +72,9 @@ the API's items as they come. --all follows the pages to the end.`,
 				}
 			}
 			q.Set("limit", strconv.Itoa(limit))
+			if federated {
+				q.Set("include_federated", "true")
+			}
 			if credential == "" {
 				credential = os.Getenv("SOVEREIGN_API_KEY")
 			}
@@ -82,12 +88,29 @@ the API's items as they come. --all follows the pages to the end.`,
 					Items      []json.RawMessage `json:"items"`
 					NextCursor string            `json:"next_cursor"`
 					DidYouMean string            `json:"did_you_mean"`
+					Peers      []struct {
+						TrustDomain string `json:"trust_domain"`
+						Status      string `json:"status"`
+						Results     int    `json:"results"`
+						Reason      string `json:"reason"`
+						Via         string `json:"via"`
+					} `json:"peers"`
 				}
 				if err := api.do(http.MethodGet, "/api/v1/agent-cards?"+q.Encode(), nil, nil, &page); err != nil {
 					return err
 				}
 				if first && page.DidYouMean != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "did you mean: %s\n", page.DidYouMean)
+				}
+				for _, p := range page.Peers {
+					if p.Via != "" {
+						continue
+					}
+					detail := p.Reason
+					if p.Status == "answered" {
+						detail = strconv.Itoa(p.Results) + " results"
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "peer %s: %s %s\n", p.TrustDomain, p.Status, detail)
 				}
 				items = append(items, page.Items...)
 				if !all || page.NextCursor == "" {
@@ -109,7 +132,11 @@ the API's items as they come. --all follows the pages to the end.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tID\tSKILLS\tTAGS\tSTATUS\tREPUTATION")
+			head := "NAME\tID\tSKILLS\tTAGS\tSTATUS\tREPUTATION"
+			if federated {
+				head += "\tORIGIN"
+			}
+			fmt.Fprintln(tw, head)
 			for _, raw := range items {
 				var c discoveredCard
 				if err := json.Unmarshal(raw, &c); err != nil {
@@ -119,7 +146,11 @@ the API's items as they come. --all follows the pages to the end.`,
 				if c.Reputation != nil {
 					rep = fmt.Sprintf("%d %s", c.Reputation.Score, c.Reputation.Tier)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.ID, clip(strings.Join(c.Skills, ","), 40), clip(strings.Join(c.Tags, ","), 40), c.Status, rep)
+				line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", c.Name, c.ID, clip(strings.Join(c.Skills, ","), 40), clip(strings.Join(c.Tags, ","), 40), c.Status, rep)
+				if federated {
+					line += "\t" + c.OriginRegistry
+				}
+				fmt.Fprintln(tw, line)
 			}
 			return tw.Flush()
 		},
@@ -138,6 +169,7 @@ the API's items as they come. --all follows the pages to the end.`,
 	f.StringVar(&minRep, "min-reputation", "", "only agents scoring at least this (0–1000)")
 	f.StringVar(&tier, "tier", "", "only agents of this reputation tier (Untrusted, New, Trusted, Verified, Elite)")
 	f.StringVar(&sortBy, "sort", "", "relevance (default) or reputation (the 500 best matches, best score first)")
+	f.BoolVar(&federated, "federated", false, "also search the registry's federation peers live (one merged page, an ORIGIN column; what each peer did is printed on standard error)")
 	return c
 }
 

@@ -44,7 +44,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newVersion(), newPolicy(), newBench(), newToken(), newAgent(), newDiscover(), newLogin(), newRun(),
 		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken(), newCard(), newTemplate(),
 		newStake(), newValidator(), newSim(), newReputation(),
-		newGovern(), newAttest(), newDispute(), newAuditor())
+		newGovern(), newAttest(), newDispute(), newAuditor(),
+		newFederation())
 	strict(root)
 	return root
 }

@@ -33,6 +33,7 @@ type serveFlags struct {
 	spireServer   string
 	spireWorkload string
 	metricsAddr   string
+	fedAddr       string
 }
 
 // apply overlays the serve flags given on cmd's command line onto c.
@@ -46,6 +47,7 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 	set("spire-server-socket", &c.SpireServerSocket, s.spireServer)
 	set("spire-workload-socket", &c.SpireWorkloadSocket, s.spireWorkload)
 	set("metrics-addr", &c.Metrics.Addr, s.metricsAddr)
+	set("federation-addr", &c.Federation.Addr, s.fedAddr)
 	setChanged(cmd, "svid-ttl", &c.SVIDTTL, s.svidTTL)
 }
 
@@ -62,6 +64,7 @@ func (s *serveFlags) identityFlags(c *cobra.Command) {
 func (s *serveFlags) modeFlags(c *cobra.Command) {
 	c.Flags().StringVar(&s.metricsAddr, "metrics-addr", "", "listen address of the Prometheus metrics listener, e.g. 127.0.0.1:9420; "+
 		"the public listener serves /metrics only with metrics.token (env SOVEREIGN_METRICS_ADDR)")
+	c.Flags().StringVar(&s.fedAddr, "federation-addr", "", "registry: listen address of the federation listener (mutual TLS, peer registries only), e.g. 0.0.0.0:8443 (env SOVEREIGN_FEDERATION_ADDR)")
 	c.Flags().StringVar(&s.identityMode, "identity-mode", "", `where SVIDs come from: "builtin" (the embedded CA, default) or "spire" (env SOVEREIGN_IDENTITY_MODE)`)
 	c.Flags().StringVar(&s.spireServer, "spire-server-socket", "", "spire mode: path of the SPIRE Server API socket, through which agent SVIDs are minted (env SOVEREIGN_SPIRE_SERVER_SOCKET)")
 }
@@ -191,6 +194,13 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	if metricsLn != nil {
 		serves = append(serves, func(ctx context.Context) error { return srv.ServeMetrics(ctx, metricsLn) })
 	}
+	if role == server.RoleRegistry {
+		fs, err := listenFederation(out, cfg, srv)
+		if err != nil {
+			return err
+		}
+		serves = append(serves, fs...)
+	}
 	err = serveAll(ctx, serves...)
 	log.Info("stopped", "role", string(role), "err", err)
 	return err
@@ -213,6 +223,21 @@ func serveAll(ctx context.Context, serves ...func(context.Context) error) error 
 		cancel() // one listener failing stops the others
 	}
 	return errors.Join(errs...)
+}
+
+// listenFederation opens the federation listener when federation.addr is set and says where
+// it is; it returns the function serving it (none when unset).
+func listenFederation(out io.Writer, cfg config.Config, srv *server.Server) ([]func(context.Context) error, error) {
+	if cfg.Federation.Addr == "" {
+		fmt.Fprintf(out, "  federation off (set --federation-addr or SOVEREIGN_FEDERATION_ADDR, e.g. 0.0.0.0:8443)\n")
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Federation.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("federation listener: %w", err)
+	}
+	fmt.Fprintf(out, "  federation https://%s (mutual TLS: peer registries; bundle at /.well-known/spiffe-bundle)\n", ln.Addr())
+	return []func(context.Context) error{func(ctx context.Context) error { return srv.ServeFederation(ctx, ln) }}, nil
 }
 
 // listenMetrics opens the metrics listener when metrics.addr is set (nil otherwise).

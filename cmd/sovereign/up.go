@@ -75,6 +75,11 @@ gracefully.`,
 			if metricsLn != nil {
 				serves = append(serves, func(ctx context.Context) error { return srv.ServeMetrics(ctx, metricsLn) })
 			}
+			fs, err := listenFederation(out, cfg, srv)
+			if err != nil {
+				return err
+			}
+			serves = append(serves, fs...)
 			err = serveAll(ctx, serves...)
 			log.Info("stopped", "err", err)
 			return err

@@ -22,6 +22,7 @@
 #   4. an API key carries the rule's scope        "API key lacks the S scope"
 #   5. verified: the subject's email is verified  "A requires a verified email address"
 #   6. subjects: kind, tier, stake                (see subjects_denial)
+#   6b. registry_ids: the SPIFFE ID names a registry (code PEER_NOT_A_REGISTRY)
 #   7. lifts_suspension: the owner or an admin     (see suspension_denial; code
 #      ranks at least whoever suspended            AGENT_SUSPENDED_BY_<AUTHORITY>)
 # and then one grant must hold: the resource's owner (owner) or counterparty (counterparty), an
@@ -57,6 +58,9 @@ import data.sovereign.tiers
 #   min_tier        reputation tier at least this (tiers.rego)
 #   min_stake       stake (input.subject.stake, AVT) at least this
 #   admin_only    only admins may; anyone else is denied with code ADMIN_REQUIRED
+#   registry_ids  the subject's SPIFFE ID must name a registry (spiffe://<td>/registry/<name>,
+#                 authenticated by an X.509-SVID): a peer registry presenting an SVID of its
+#                 trust domain with any other ID is denied with code PEER_NOT_A_REGISTRY
 #   lifts_suspension  the action lifts a suspension (reactivates an agent): the subject's
 #                 authority over the resource (authority_rank) must be at least that of whoever
 #                 suspended it (input.resource.suspended_by; missing counts as "admin")
@@ -122,6 +126,10 @@ rules := {
 	"auditor.flag.escalate": {"scope": "write", "admin_only": true},
 	"auditor.rules.read": {"scope": "read", "admin_only": true},
 	"auditor.rules.write": {"scope": "write", "admin_only": true},
+	"federation.peer.propose": {"subjects": ["developer"], "scope": "write", "verified": true},
+	"federation.peer.read": {"subjects": ["developer"], "scope": "read"},
+	"federation.peer.manage": {"scope": "write", "admin_only": true},
+	"federation.query": {"subjects": ["peer_registry"], "registry_ids": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by
@@ -157,6 +165,9 @@ decision := {"allow": false, "reason": sprintf("no rule allows %s", [input.actio
 } else := {"allow": false, "reason": subjects_denial} if {
 	rules[input.action].subjects
 	subjects_denial
+} else := {"allow": false, "reason": sprintf("%s is open to registry SPIFFE IDs (spiffe://<trust domain>/registry/<name>) only", [input.action]), "code": "PEER_NOT_A_REGISTRY"} if {
+	rules[input.action].registry_ids
+	not service_kind == "registry"
 } else := {"allow": false, "reason": suspension_denial, "code": sprintf("AGENT_SUSPENDED_BY_%s", [upper(suspension_holder)])} if {
 	rules[input.action].lifts_suspension
 	suspension_denial

@@ -17,6 +17,7 @@ import (
 	"github.com/sovereign-stack/sovereign/agentcard"
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/discovery"
+	"github.com/sovereign-stack/sovereign/federation"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/reputation"
@@ -33,6 +34,8 @@ type Cards struct {
 	Reputation interface {
 		PortableOf(ctx context.Context, agent string) (reputation.PortableReputation, error)
 	}
+	// Federation, when set, serves include_federated: the live query of the federation peers.
+	Federation *federation.Fanout
 }
 
 // CardView is an agent card as the API shows it: the card itself (card_data, A2A v1.0 ProtoJSON)
@@ -148,7 +151,7 @@ type CardHistoryPage struct {
 type historyOutput struct{ Body CardHistoryPage }
 
 // discoveryParams are the query parameters of discovery; any other parameter is refused.
-var discoveryParams = []string{"q", "capability", "skill", "tag", "status", "owned_only", "limit", "cursor", "fields", "min_reputation", "tier", "sort"}
+var discoveryParams = []string{"q", "capability", "skill", "tag", "status", "owned_only", "limit", "cursor", "fields", "min_reputation", "tier", "sort", "include_federated"}
 
 type searchInput struct {
 	Q          string   `query:"q" maxLength:"1024" doc:"Free text; every word must match; ranked by relevance (BM25)"`
@@ -162,7 +165,9 @@ type searchInput struct {
 	MinReputation string `query:"min_reputation" maxLength:"8" doc:"Only agents scoring at least this (0–1000)"`
 	Tier          string `query:"tier" maxLength:"64" doc:"Only agents of this tier (Untrusted, New, Trusted, Verified, Elite by default)"`
 	Sort          string `query:"sort" enum:"relevance,reputation" doc:"reputation: the 500 best matches ordered by score, best first"`
-	IfNoneMatch   string `header:"If-None-Match"`
+	// IncludeFederated asks the ACTIVE federation peers too (one merged page, no cursor).
+	IncludeFederated bool   `query:"include_federated" doc:"Also search the federation peers live: one merged ranking, each item tagged with its origin_registry, and a peers section saying who answered, timed out, failed or was skipped"`
+	IfNoneMatch      string `header:"If-None-Match"`
 	httpapi.PageParams
 	rawQuery url.Values
 }
@@ -181,18 +186,25 @@ type CardPage struct {
 	// DidYouMean is the query with misspelled words corrected, when some were read as close
 	// words (or nothing matched them).
 	DidYouMean string `json:"did_you_mean,omitempty" doc:"The query with misspelled words corrected, when some were"`
-	fields     []string
+	// Peers says, with include_federated, what each federation peer did with the query.
+	Peers  []federation.PeerOutcome `json:"peers,omitempty" doc:"With include_federated: each peer answered, timed_out, error or skipped"`
+	fields []string
 }
 
 // MarshalJSON applies the fields selection.
 func (p CardPage) MarshalJSON() ([]byte, error) {
 	type plain struct {
-		Items      any    `json:"items"`
-		NextCursor string `json:"next_cursor,omitempty"`
-		DidYouMean string `json:"did_you_mean,omitempty"`
+		Items      any                       `json:"items"`
+		NextCursor string                    `json:"next_cursor,omitempty"`
+		DidYouMean string                    `json:"did_you_mean,omitempty"`
+		Peers      *[]federation.PeerOutcome `json:"peers,omitempty"`
+	}
+	var peers *[]federation.PeerOutcome
+	if p.Peers != nil {
+		peers = &p.Peers
 	}
 	if len(p.fields) == 0 {
-		return json.Marshal(plain{p.Items, p.NextCursor, p.DidYouMean})
+		return json.Marshal(plain{p.Items, p.NextCursor, p.DidYouMean, peers})
 	}
 	items := make([]map[string]json.RawMessage, len(p.Items))
 	for i, v := range p.Items {
@@ -211,7 +223,7 @@ func (p CardPage) MarshalJSON() ([]byte, error) {
 			}
 		}
 	}
-	return json.Marshal(plain{items, p.NextCursor, p.DidYouMean})
+	return json.Marshal(plain{items, p.NextCursor, p.DidYouMean, peers})
 }
 
 type searchOutput struct {
@@ -383,6 +395,11 @@ func (h *Cards) search(ctx context.Context, in *searchInput) (*searchOutput, err
 			return nil, apperr.Errorf(apperr.BadRequest, "UNKNOWN_FILTER", "unknown query parameter %q; discovery takes %s", k, strings.Join(discoveryParams, ", ")).With("field", k)
 		}
 	}
+	if in.IncludeFederated {
+		if err := h.checkFederated(in); err != nil {
+			return nil, err
+		}
+	}
 	var fields []string
 	for _, f := range in.Fields {
 		for _, f := range strings.Split(f, ",") {
@@ -456,7 +473,11 @@ func (h *Cards) search(ctx context.Context, in *searchInput) (*searchOutput, err
 		}
 		body.Items = append(body.Items, v)
 	}
-	if nextOffset > 0 {
+	if in.IncludeFederated {
+		if err := h.federate(ctx, &q, ranked, &body); err != nil {
+			return nil, err
+		}
+	} else if nextOffset > 0 {
 		body.NextCursor = httpapi.EncodeCursor(searchCursor{Q: key, Offset: nextOffset})
 	} else if res.Next != nil {
 		body.NextCursor = httpapi.EncodeCursor(searchCursor{Q: key, Score: res.Next.Score, ID: res.Next.ID})

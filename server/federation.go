@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
+
+	"github.com/sovereign-stack/sovereign/federation"
+	"github.com/sovereign-stack/sovereign/federation/fedhttp"
+	"github.com/sovereign-stack/sovereign/federation/fedsql"
+	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/registry/registryhttp"
+)
+
+// federationReload is how often a replica re-reads the ACTIVE peers (changes made through
+// another replica; its own changes apply at once).
+const federationReload = 5 * time.Second
+
+// fed is the registry's federation: peers, their bundles, the live query, and the registry's
+// own X.509-SVID it presents to peers.
+type fed struct {
+	service *federation.Service
+	bundles *federation.Bundles
+	fanout  *federation.Fanout
+	svid    x509svid.Source
+}
+
+// registerFederation builds the federation of a registry and its routes; discovery's
+// include_federated goes through its live query.
+func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, authz policy.Decider, cards *registryhttp.Cards, registryID spiffeid.ID, now func() time.Time) error {
+	var svid x509svid.Source
+	if s.source != nil {
+		svid = s.source
+	} else { // `up`: the registry takes an SVID of its own for peers
+		src, err := identity.NewIssuerSource(ctx, s.issuer, registryID, identity.WithSVIDTTL(s.cfg.SVIDTTL), identity.WithSourceLogger(s.log))
+		if err != nil {
+			// The registry still serves; federation calls fail until a restart gets an SVID.
+			s.log.Warn("federation: no X.509-SVID for the registry; peers cannot be called or served", "spiffe_id", registryID.String(), "err", err)
+		} else {
+			s.closers = append(s.closers, src)
+			svid = src
+		}
+	}
+	bundles := federation.NewBundles(nil, s.log)
+	s.closers = append(s.closers, closerFunc(func() error { bundles.Close(); return nil }))
+	svc := &federation.Service{Store: fedsql.New(s.db), Authz: authz, Self: s.issuer.TrustDomain(), Now: now,
+		OnChange: func(active []federation.Peer) { bundles.Sync(bgCtx, active) }}
+	if err := svc.Reload(ctx); err != nil {
+		return err
+	}
+	fanout := &federation.Fanout{Self: s.issuer.TrustDomain().Name(), Peers: svc.Active,
+		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
+	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid}
+	cards.Federation = fanout
+	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits}).Register(api)
+	s.bg.Add(1)
+	go s.every(bgCtx, federationReload, func(time.Time) {
+		if err := svc.Reload(bgCtx); err != nil && bgCtx.Err() == nil {
+			s.log.Warn("federation: reload peers", "err", err)
+		}
+	})
+	return nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+var _ io.Closer = closerFunc(nil)
+
+// Federation is the registry's federation service (nil for RoleTEG).
+func (s *Server) Federation() *federation.Service {
+	if s.fed == nil {
+		return nil
+	}
+	return s.fed.service
+}
+
+// FederationBundles is the set of peers' trust bundles (nil for RoleTEG).
+func (s *Server) FederationBundles() *federation.Bundles {
+	if s.fed == nil {
+		return nil
+	}
+	return s.fed.bundles
+}
+
+// FederationFanout is the live query of the peers (nil for RoleTEG).
+func (s *Server) FederationFanout() *federation.Fanout {
+	if s.fed == nil {
+		return nil
+	}
+	return s.fed.fanout
+}
+
+// ServeFederation serves the stack's handler on ln to peer registries until ctx is cancelled
+// (as Serve), with mutual TLS 1.3: it presents the registry's X.509-SVID and accepts only
+// clients whose X.509-SVID verifies against the trust bundle of an ACTIVE peer (fetched from
+// the peer's bundle endpoint). Such a client is a peer_registry subject; the policy decides
+// what it may call (the live query, when its SPIFFE ID names a registry).
+func (s *Server) ServeFederation(ctx context.Context, ln net.Listener) error {
+	if s.fed == nil {
+		return errors.New("server: federation runs with the registry")
+	}
+	if s.fed.svid == nil {
+		return errors.New("server: federation needs the registry's X.509-SVID (see the warning at start)")
+	}
+	c := tlsconfig.MTLSServerConfig(s.fed.svid, s.fed.bundles, tlsconfig.AuthorizeAny())
+	c.MinVersion = tls.VersionTLS13
+	return s.Serve(ctx, tls.NewListener(ln, c))
+}
