@@ -23,7 +23,7 @@ import (
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 )
 
-// Auth middleware (DESIGN §7): an agent's server checks the credentials its card's security
+// Auth middleware: an agent's server checks the credentials its card's security
 // schemes name before a request reaches the binding.
 //
 //   - HTTP bearer, OAuth2 and OpenID Connect schemes read "Authorization: Bearer <token>". A

@@ -17,7 +17,7 @@ import (
 	"github.com/sovereign-stack/sovereign/avt"
 )
 
-// Paid tasks (DESIGN §7): a client pays for a task with a two-phase transfer on the TEG.
+// Paid tasks: a client pays for a task with a two-phase transfer on the TEG.
 //
 //  1. The agent's card advertises its prices with the pricing extension (PricingExtensionURI):
 //

@@ -45,7 +45,7 @@ type TEGLedger struct {
 
 var _ PaymentLedger = (*TEGLedger)(nil)
 
-// TEGError is an error envelope of the TEG (DESIGN §3): the HTTP status and the stable code.
+// TEGError is an error envelope of the TEG: the HTTP status and the stable code.
 type TEGError struct {
 	Status  int
 	Code    string

@@ -1,5 +1,5 @@
-// Package agentvault is what an agent author imports to take part in the Sovereign Stack
-// (DESIGN.md §7): a Client that resolves another agent (by registry id, by URL, or from a card
+// Package agentvault is what an agent author imports to take part in the Sovereign Stack:
+// a Client that resolves another agent (by registry id, by URL, or from a card
 // file), picks a binding its card offers and talks A2A to it; a KeyStore that keeps API keys,
 // OAuth client credentials and the agent's own Ed25519 key (a 0600 file, then environment
 // variables, then, opted in, the OS keyring); the agent's Identity (key, DID, SPIFFE ID) with a

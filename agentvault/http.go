@@ -66,7 +66,7 @@ func (k APIKey) Apply(_ context.Context, h http.Header) error {
 	return nil
 }
 
-// APIError is an error answer of the registry or the TEG: the error envelope of DESIGN.md §3
+// APIError is an error answer of the registry or the TEG: the stack's error envelope
 // ({"error":{"code","message","details","request_id"}}) with its HTTP status. Answers without
 // an envelope get the code "HTTP_<status>".
 type APIError struct {

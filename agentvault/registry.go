@@ -21,7 +21,7 @@ import (
 )
 
 // Registry is a typed client of a registry's agent-facing API: discovery and cards, the
-// bootstrap registration of DESIGN.md §6.4, and the agent's own routes (me, heartbeat, secret
+// bootstrap registration, and the agent's own routes (me, heartbeat, secret
 // rotation). Its credential is the caller's: a developer's (BearerToken of an access token or
 // avreg_ API key) to register, an agent's (*TokenSource) for Me, Heartbeat and RotateSecret;
 // discovery needs none. Safe for concurrent use.
@@ -220,7 +220,7 @@ func (g *Registration) TokenSource(registryURL string, opts ...Option) *TokenSou
 	return NewTokenSource(registryURL, g.ClientID, g.ClientSecret, opts...)
 }
 
-// Register runs the bootstrap registration (DESIGN.md §6.4) for the card (A2A JSON) with the
+// Register runs the bootstrap registration for the card (A2A JSON) with the
 // client's credential, which must be a verified developer's: it asks for a single-use bootstrap
 // token, signs it with the agent's Ed25519 key as proof of possession, and registers the card
 // with the public key (and a CSR when opts.SVID). The registry gives the agent its id, DID,

@@ -1,5 +1,5 @@
 // Package avt is the AVT token amount: an exact, non-negative integer of base units
-// (1 AVT = 10^18 units) no larger than 2^128−1 units, as DESIGN.md §3 requires.
+// (1 AVT = 10^18 units) no larger than 2^128−1 units.
 //
 // An Amount is never a float. Its text form is a plain decimal string of AVT ("100.5",
 // "0.000000000000000001"), parsed strictly by Parse and written canonically by String; JSON carries

@@ -136,7 +136,7 @@ const (
 	IdentitySpire = "spire"
 )
 
-// Onboarding configures the bootstrap protocol (DESIGN.md §6.4).
+// Onboarding configures the bootstrap protocol.
 type Onboarding struct {
 	// StartingGrant is the AVT a new agent's wallet receives from the treasury ("0": none).
 	// Empty means the mode's default: EmbeddedStartingGrant in embedded mode (`up`), none for a

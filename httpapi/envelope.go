@@ -1,4 +1,4 @@
-// Package httpapi holds the conventions every HTTP API of the stack shares (DESIGN.md §3): the
+// Package httpapi holds the conventions every HTTP API of the stack shares: the
 // error envelope (produced here and nowhere else), request ids, the JSON access log, Prometheus
 // metrics per route, panic recovery, body limits, strict JSON input, cursor pagination, ETags,
 // per-caller rate limits, authentication of callers, and the OpenAPI 3.1 document generated from

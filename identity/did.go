@@ -15,7 +15,7 @@ var didKeyPrefix = []byte{0xed, 0x01}
 
 const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
-// DIDKey is the did:key DID of an Ed25519 public key (DESIGN.md §4): "did:key:z" followed by the
+// DIDKey is the did:key DID of an Ed25519 public key: "did:key:z" followed by the
 // base58btc encoding of the multicodec-prefixed key.
 func DIDKey(pub ed25519.PublicKey) string {
 	return "did:key:z" + base58Encode(append(append([]byte{}, didKeyPrefix...), pub...))

@@ -1,4 +1,4 @@
-// Package identity is the identity fabric of DESIGN.md §4: the trust domain, the SPIFFE ID
+// Package identity is the identity fabric: the trust domain, the SPIFFE ID
 // scheme of the stack and the Issuer that mints X.509-SVIDs and JWT-SVIDs and serves the trust
 // bundle.
 //
@@ -77,7 +77,7 @@ const (
 	CodeInvalidAudience  = "INVALID_AUDIENCE"
 )
 
-// Path segments of the ID scheme of DESIGN.md §4.
+// Path segments of the ID scheme
 const (
 	segRegistry = "registry"
 	segTEG      = "teg"

@@ -261,7 +261,7 @@ func (s *IssuerSource) run() {
 
 var _ SVIDSource = (*IssuerSource)(nil)
 
-// Kinds of SPIFFE IDs in the scheme of DESIGN.md §4, as KindOf names them.
+// Kinds of SPIFFE IDs in the scheme, as KindOf names them.
 const (
 	KindRegistry = segRegistry
 	KindTEG      = segTEG
@@ -269,7 +269,7 @@ const (
 	KindPortal   = segPortal
 )
 
-// KindOf is the kind of id in the scheme of DESIGN.md §4 (KindRegistry, KindTEG, KindAgent,
+// KindOf is the kind of id in the scheme (KindRegistry, KindTEG, KindAgent,
 // KindPortal), or "" when id follows none of its shapes.
 func KindOf(id spiffeid.ID) string {
 	switch p := id.Path(); {

@@ -114,7 +114,7 @@ const (
 	ActionSessionLogoutEverywhere = "developer.sessions.revoke"
 )
 
-// Actions of agents in the token economy, governed by reputation tier (DESIGN §8.3).
+// Actions of agents in the token economy, governed by reputation tier.
 const (
 	ActionTokenTransfer     = "token.transfer"       // agents (the ledger checks the amount against the tier's limits)
 	ActionTokenSettle       = "token.pending.settle" // post or void: the pending transfer's payer, or an admin
@@ -155,7 +155,7 @@ const (
 	ActionTemplateDelete  = "template.delete"   // the template's owner, or an admin
 )
 
-// Actions on the identity fabric (DESIGN §4).
+// Actions on the identity fabric.
 const (
 	// ActionIdentitySVIDRenew is an agent minting an X.509-SVID for its own SPIFFE ID from a
 	// CSR (POST /api/v1/identity/svid); agents only, any tier.

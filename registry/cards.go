@@ -63,7 +63,7 @@ func CheckCardStatus(agentStatus, cardStatus string) error {
 	return nil
 }
 
-// AgentCard is a published card and what the registry keeps around it (DESIGN.md §6.2).
+// AgentCard is a published card and what the registry keeps around it.
 type AgentCard struct {
 	ID      string
 	OwnerID string

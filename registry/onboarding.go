@@ -196,7 +196,7 @@ type OnboardingStore interface {
 	MarkStale(ctx context.Context, before time.Time) (int, error)
 }
 
-// Onboarding is the bootstrap protocol of DESIGN.md §6.4: a verified developer asks for a
+// Onboarding is the bootstrap protocol: a verified developer asks for a
 // single-use token; the agent registers with it and in one atomic step gets a did:key DID, a
 // SPIFFE ID, OAuth2 client credentials, optionally an X.509-SVID, its published card and a
 // funded wallet.
@@ -224,7 +224,7 @@ type OnboardingConfig struct {
 	Authz   policy.Decider
 	Issuer  identity.Issuer
 	Wallets Wallets
-	// StartingGrant is what a new wallet receives from the treasury (DESIGN.md §6.4: 100 AVT
+	// StartingGrant is what a new wallet receives from the treasury (100 AVT
 	// in embedded mode, 0 otherwise).
 	StartingGrant avt.Amount
 	// GrantDailyCap bounds the starting grants of one developer's agents in GrantWindow (nil:
@@ -312,7 +312,7 @@ type RegisteredAgent struct {
 	GrantReason string
 }
 
-// Register runs the bootstrap registration with token (DESIGN.md §6.4). Exactly one of any
+// Register runs the bootstrap registration with token. Exactly one of any
 // number of concurrent uses of a token succeeds; if the wallet cannot be created nothing is
 // registered and the token stays usable.
 func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistration) (*RegisteredAgent, error) {

@@ -103,7 +103,7 @@ type Options struct {
 	// Now overrides the clock of the services (tests).
 	Now func() time.Time
 	// Role selects the services this server runs: all of them (`up`, the default), or one
-	// side of split mode (DESIGN §2).
+	// side of split mode.
 	Role Role
 	// Issuer is an already open issuer to use instead of the one Config.IdentityMode names
 	// (tests that run a registry and a TEG on one builtin CA in one process). The caller

@@ -19,7 +19,7 @@ import (
 	"github.com/sovereign-stack/sovereign/teg/tegclient"
 )
 
-// Role is which services a Server runs (DESIGN §2).
+// Role is which services a Server runs.
 type Role string
 
 // The roles.

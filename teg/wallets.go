@@ -7,7 +7,7 @@ import (
 	"github.com/sovereign-stack/sovereign/policy"
 )
 
-// Wallets is what the registry needs of the token economy (DESIGN §2): opening an agent's
+// Wallets is what the registry needs of the token economy: opening an agent's
 // wallet, granting it AVT from the treasury, and reading its balances. The registry holds a
 // Wallets and never knows where the ledger runs: ServiceWallets calls the Service in the same
 // process (`sovereign up`), tegclient.Client calls a TEG over HTTP with mTLS (split mode).

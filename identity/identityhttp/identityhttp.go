@@ -1,4 +1,4 @@
-// Package identityhttp serves the identity fabric over HTTP (DESIGN.md §4): the trust bundle in
+// Package identityhttp serves the identity fabric over HTTP: the trust bundle in
 // the SPIFFE bundle format (GET /api/v1/identity/bundle and, through go-spiffe's federation
 // handler, GET /.well-known/spiffe-bundle) and X.509-SVID renewal from a CSR
 // (POST /api/v1/identity/svid). It decodes requests and encodes answers; who may renew is the

@@ -15,8 +15,7 @@ import (
 	"github.com/sovereign-stack/sovereign/registry"
 )
 
-// RateBootstrap is the rate-limit class counting bootstrap tokens per developer (DESIGN.md
-// §6.4: 5 a minute by default).
+// RateBootstrap is the rate-limit class counting bootstrap tokens per developer (5 a minute by default).
 const RateBootstrap = "bootstrap"
 
 // Onboarding serves the bootstrap protocol (/api/v1/onboard/…), the agents' OAuth2 token

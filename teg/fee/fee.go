@@ -1,4 +1,4 @@
-// Package fee is the transfer fee of DESIGN.md §8.1: fee = clamp(amount × rate, min, max), paid by
+// Package fee is the transfer fee: fee = clamp(amount × rate, min, max), paid by
 // the sender on top of the amount and split among the treasury, the validator pool, the staking
 // reward pool and the burn sink, exactly in base units.
 //
@@ -15,7 +15,7 @@ import (
 // BasisPoints is 100 %, in basis points: rates and shares are fractions of it.
 const BasisPoints = 10000
 
-// Defaults of DESIGN.md §8.1.
+// The default schedule's numbers.
 const (
 	DefaultRateBps       = 10   // 0.1 % of the amount
 	DefaultTreasuryBps   = 4000 // 40 %
@@ -51,7 +51,7 @@ type Schedule struct {
 	BurnBps       uint64 `json:"burn_bps"`
 }
 
-// Default returns the schedule of DESIGN.md §8.1: 10 bps clamped to [0.001 AVT, 10 AVT], split
+// Default returns the default schedule: 10 bps clamped to [0.001 AVT, 10 AVT], split
 // 40 % treasury, 30 % validators, 20 % stakers, 10 % burned.
 func Default() Schedule {
 	return Schedule{
