@@ -77,7 +77,7 @@ const (
 	CodeInvalidAudience  = "INVALID_AUDIENCE"
 )
 
-// Path segments of the ID scheme
+// Path segments of the ID scheme.
 const (
 	segRegistry = "registry"
 	segTEG      = "teg"
