@@ -93,7 +93,7 @@ func TestBrowser_SignUpLogInPublishACardAndSeeIt(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`ul.secrets`)), shot(t, "02-signed-up"))
 	bodyHas("sign up", "avrk_")
 
-	run("verify", chromedp.Navigate(base+"/portal/verify?token="+s.mail.token(t, "ada@example.com")),
+	run("verify", chromedp.Navigate(base+"/portal/verify?token="+s.mail.Token(t, "ada@example.com")),
 		chromedp.Click(chromedp.CSS(`main form[action="/portal/verify"] button`), chromedp.NodeVisible),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	bodyHas("verify", "is verified")

@@ -10,46 +10,21 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
+	"github.com/sovereign-stack/sovereign/email/emailtest"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
-
-// mailbox captures verification emails.
-type mailbox struct {
-	mu    sync.Mutex
-	links map[string]string // email → latest link
-}
-
-func (m *mailbox) SendVerification(_ context.Context, to, _, link string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.links[to] = link
-	return nil
-}
-
-// token is the verification token last mailed to email.
-func (m *mailbox) token(t *testing.T, email string) string {
-	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u, err := url.Parse(m.links[email])
-	if err != nil || u.Query().Get("token") == "" {
-		t.Fatalf("no verification link for %s (got %q)", email, m.links[email])
-	}
-	return u.Query().Get("token")
-}
 
 // site is a running embedded stack serving the portal.
 type site struct {
 	t    *testing.T
 	srv  *httptest.Server
-	mail *mailbox
+	mail *emailtest.Mailbox
 	app  *server.Server
 }
 
@@ -70,7 +45,7 @@ func newSiteAt(t *testing.T, now func() time.Time) *site {
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	mail := &mailbox{links: map[string]string{}}
+	mail := emailtest.New()
 	app, err := server.New(context.Background(), server.Options{Config: cfg, DB: storetest.SQLite(t), Mailer: mail,
 		PasswordParams: credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1},
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
@@ -162,7 +137,7 @@ func (s *site) signUp(b *browser, email string) {
 	b.post("/portal/signup", url.Values{"email": {email}, "name": {"Ada"}, "password": {"correct horse battery"},
 		"password2": {"correct horse battery"}}).want(s.t, 201, "Keep your recovery keys", "avrk_")
 	b.get("/portal/verify").want(s.t, 200)
-	b.post("/portal/verify", url.Values{"token": {s.mail.token(s.t, email)}}).want(s.t, 200, "is verified")
+	b.post("/portal/verify", url.Values{"token": {s.mail.Token(s.t, email)}}).want(s.t, 200, "is verified")
 }
 
 // logIn logs b in.

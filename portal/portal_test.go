@@ -73,7 +73,7 @@ func TestVerify_Failures(t *testing.T) {
 	b.post("/portal/verify", url.Values{"token": {"avev_0000000000000000000000000000000000000000000"}}).want(t, 400, `id="token-err"><span class="field-error"`)
 	s.signUp(b, "ada@example.com")
 	// The token was used by signUp: a second use is refused in words.
-	p := b.post("/portal/verify", url.Values{"token": {s.mail.token(t, "ada@example.com")}})
+	p := b.post("/portal/verify", url.Values{"token": {s.mail.Token(t, "ada@example.com")}})
 	if p.Status < 400 || p.Status >= 500 || !strings.Contains(p.Body, "field-error") {
 		t.Fatalf("reused token: %d\n%s", p.Status, p.Body)
 	}

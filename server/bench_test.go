@@ -80,7 +80,7 @@ func benchStack(b *testing.B, db *store.DB) (http.Handler, string, string) {
 	if err := cfg.Finish(); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: db, Mailer: &mailbox{urls: map[string]string{}},
+	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: db, Mailer: newMailbox(),
 		PasswordParams: fastPasswords, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)

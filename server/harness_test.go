@@ -19,36 +19,24 @@ import (
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
+	"github.com/sovereign-stack/sovereign/email/emailtest"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
 
-// mailbox captures verification emails.
-type mailbox struct {
-	mu   sync.Mutex
-	urls map[string]string // email → latest link
-}
+// mailbox captures verification emails; its links must point at the public URL.
+type mailbox struct{ *emailtest.Mailbox }
 
-func (m *mailbox) SendVerification(_ context.Context, to, _, link string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.urls[to] = link
-	return nil
-}
+func newMailbox() *mailbox { return &mailbox{emailtest.New()} }
 
 func (m *mailbox) token(t *testing.T, email string) string {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u, err := url.Parse(m.urls[email])
-	if err != nil || u.Query().Get("token") == "" {
-		t.Fatalf("no verification link for %s (got %q)", email, m.urls[email])
+	tok := m.Token(t, email)
+	if u, _ := url.Parse(m.Link(email)); u.Path != "/api/v1/auth/verify-email" || u.Host != "registry.test" {
+		t.Fatalf("verification link %q does not point at the public URL", m.Link(email))
 	}
-	if u.Path != "/api/v1/auth/verify-email" || u.Host != "registry.test" {
-		t.Fatalf("verification link %q does not point at the public URL", m.urls[email])
-	}
-	return u.Query().Get("token")
+	return tok
 }
 
 // stack is a running embedded stack on a test HTTP server.
@@ -97,7 +85,7 @@ func newStackAt(t *testing.T, db *store.DB, now func() time.Time, opts ...stackO
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	mail := &mailbox{urls: map[string]string{}}
+	mail := newMailbox()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: db, Mailer: mail, PasswordParams: fastPasswords,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: now})

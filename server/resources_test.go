@@ -36,7 +36,7 @@ func TestPasswordHashing_OverflowAnswers503(t *testing.T) {
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	mail := &mailbox{urls: map[string]string{}}
+	mail := newMailbox()
 	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: storetest.SQLite(t), Mailer: mail,
 		PasswordParams: credential.PasswordParams{MemoryKiB: 8 * 1024, Time: 3, Threads: 1}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
