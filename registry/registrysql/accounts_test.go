@@ -14,6 +14,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/credential"
+	"github.com/sovereign-stack/sovereign/email/emailtest"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
@@ -38,41 +39,17 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-type mailbox struct {
-	mu   sync.Mutex
-	last map[string]string
-}
-
-func (m *mailbox) SendVerification(_ context.Context, to, _, url string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.last[to] = url
-	return nil
-}
-
-func (m *mailbox) token(email string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.last[email]
-	for i := len(u) - 1; i >= 0; i-- {
-		if u[i] == '=' {
-			return u[i+1:]
-		}
-	}
-	return ""
-}
-
 type env struct {
 	svc   *registry.Accounts
 	clock *clock
-	mail  *mailbox
+	mail  *emailtest.Mailbox
 	db    *store.DB
 }
 
 func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	m := &mailbox{last: map[string]string{}}
+	m := emailtest.New()
 	svc, err := registry.NewAccounts(context.Background(), registry.AccountsConfig{
 		Store: registrysql.NewAccounts(db), Mailer: m, Authz: policy.New(), Issuer: "http://reg.test", PublicURL: "http://reg.test",
 		PasswordParams: credential.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}, Now: c.Now,
@@ -101,12 +78,12 @@ func TestVerification_ExpiresAfter24Hours(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clock.Advance(registry.VerificationTTL)
-		_, err := e.svc.VerifyEmail(ctx, e.mail.token("x@example.com"))
+		_, err := e.svc.VerifyEmail(ctx, e.mail.Token(t, "x@example.com"))
 		wantCode(t, err, "VERIFICATION_TOKEN_EXPIRED")
 		if err := e.svc.ResendVerification(ctx, "x@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		d, err := e.svc.VerifyEmail(ctx, e.mail.token("x@example.com"))
+		d, err := e.svc.VerifyEmail(ctx, e.mail.Token(t, "x@example.com"))
 		if err != nil || !d.Verified() {
 			t.Fatalf("verify with new link: %v", err)
 		}
