@@ -75,6 +75,15 @@ func Require(t testing.TB) string {
 // and stops it and removes its files when t ends.
 func New(t testing.TB, settings map[string]string) *Cluster {
 	t.Helper()
+	c := Init(t, settings)
+	c.Start()
+	return c
+}
+
+// Init is New without starting the server, for settings that need a directory of the
+// cluster's (Dir) or a restart: call Set, then Start.
+func Init(t testing.TB, settings map[string]string) *Cluster {
+	t.Helper()
 	c := newDir(t)
 	c.run("initdb", "-D", c.Data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 	conf := map[string]string{"wal_level": "replica", "max_wal_senders": "5", "fsync": "off",
@@ -84,8 +93,14 @@ func New(t testing.TB, settings map[string]string) *Cluster {
 	}
 	c.appendConf(conf)
 	c.appendFile("pg_hba.conf", "host replication all 127.0.0.1/32 trust\n")
-	c.Start()
 	return c
+}
+
+// Set appends postgresql.conf settings (values as PostgreSQL reads them: strings quoted); the
+// server reads them at its next Start.
+func (c *Cluster) Set(settings map[string]string) {
+	c.t.Helper()
+	c.appendConf(settings)
 }
 
 func newDir(t testing.TB) *Cluster {
@@ -108,11 +123,52 @@ func newDir(t testing.TB) *Cluster {
 func (c *Cluster) Standby() *Cluster {
 	c.t.Helper()
 	s := newDir(c.t)
-	c.run2(s, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres",
-		"-D", s.Data, "-R", "-X", "stream", "--no-sync")
+	c.baseBackup(s, s.Data, "-R")
 	s.appendConf(map[string]string{"port": strconv.Itoa(s.Port), "unix_socket_directories": "'" + s.root + "'"})
 	s.Start()
 	return s
+}
+
+// BaseBackup takes a base backup of c (pg_basebackup, WAL streamed in) into a new directory of
+// c's and returns its path.
+func (c *Cluster) BaseBackup() string {
+	c.t.Helper()
+	dir := filepath.Join(c.root, fmt.Sprintf("base-%d", time.Now().UnixNano()))
+	c.baseBackup(c, dir)
+	return dir
+}
+
+func (c *Cluster) baseBackup(logTo *Cluster, dir string, extra ...string) {
+	c.t.Helper()
+	args := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres",
+		"-D", dir, "-X", "stream", "-c", "fast", "--no-sync"}, extra...)
+	c.run2(logTo, "pg_basebackup", args...)
+}
+
+// Restore starts a new cluster from a copy of the base backup in dir, in recovery
+// (recovery.signal) with the postgresql.conf settings given — restore_command,
+// recovery_target_name or _time, recovery_target_action — and returns it. It does not wait for
+// recovery to end: poll pg_is_in_recovery().
+func Restore(t testing.TB, backup string, settings map[string]string) *Cluster {
+	t.Helper()
+	r := newDir(t)
+	r.run("sh", "-c", fmt.Sprintf("cp -a %s %s && touch %s/recovery.signal", backup, r.Data, r.Data))
+	conf := map[string]string{"port": strconv.Itoa(r.Port), "unix_socket_directories": "'" + r.root + "'", "archive_mode": "off"}
+	for k, v := range settings {
+		conf[k] = v
+	}
+	r.appendConf(conf)
+	r.Start()
+	return r
+}
+
+// Dir makes a directory named name in the cluster's own directory, writable by the server (for
+// a WAL archive), and returns its path.
+func (c *Cluster) Dir(name string) string {
+	c.t.Helper()
+	p := filepath.Join(c.root, name)
+	c.run("sh", "-c", "mkdir -p -m 700 "+p)
+	return p
 }
 
 // DSN is the pgx connection string of database db on the cluster.
@@ -181,7 +237,11 @@ func (c *Cluster) run(name string, args ...string) {
 
 func (c *Cluster) run2(logTo *Cluster, name string, args ...string) {
 	c.t.Helper()
-	if out, err := c.exec(filepath.Join(c.bin, name), args...); err != nil {
+	path := filepath.Join(c.bin, name)
+	if name == "sh" {
+		path = "/bin/sh"
+	}
+	if out, err := c.exec(path, args...); err != nil {
 		c.t.Fatalf("%s %s: %v\n%s\n%s", name, strings.Join(args, " "), err, out, logTo.Log())
 	}
 }
