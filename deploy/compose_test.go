@@ -47,6 +47,7 @@ type composeService struct {
 		Aliases []string `yaml:"aliases"`
 	} `yaml:"networks"`
 	PID     string `yaml:"pid"`
+	User    string `yaml:"user"`
 	Restart string `yaml:"restart"`
 }
 

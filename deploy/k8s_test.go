@@ -219,7 +219,11 @@ func TestKubernetes_ReplicaCounts(t *testing.T) {
 			continue
 		}
 		if w.replicas == nil || *w.replicas != c.replicas {
-			t.Errorf("%s %s: replicas %v, want %d", c.kind, c.name, w.replicas, c.replicas)
+			got := "unset"
+			if w.replicas != nil {
+				got = fmt.Sprint(*w.replicas)
+			}
+			t.Errorf("%s %s: replicas %s, want %d", c.kind, c.name, got, c.replicas)
 		}
 	}
 	if _, ok := m.workload("DaemonSet", "spire-agent"); !ok {
