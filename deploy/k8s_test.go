@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -27,6 +28,7 @@ var k8sKinds = map[string]func() any{
 	"apps/v1/Deployment":                              func() any { return &appsv1.Deployment{} },
 	"apps/v1/StatefulSet":                             func() any { return &appsv1.StatefulSet{} },
 	"apps/v1/DaemonSet":                               func() any { return &appsv1.DaemonSet{} },
+	"autoscaling/v2/HorizontalPodAutoscaler":          func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
 	"policy/v1/PodDisruptionBudget":                   func() any { return &policyv1.PodDisruptionBudget{} },
 	"networking.k8s.io/v1/NetworkPolicy":              func() any { return &networkingv1.NetworkPolicy{} },
 	"rbac.authorization.k8s.io/v1/Role":               func() any { return &rbacv1.Role{} },
@@ -62,6 +64,7 @@ type manifests struct {
 	objects    []any
 	workloads  []workload
 	pdbs       []*policyv1.PodDisruptionBudget
+	hpas       []*autoscalingv2.HorizontalPodAutoscaler
 	netpols    []*networkingv1.NetworkPolicy
 	services   []*corev1.Service
 	configMaps map[string]*corev1.ConfigMap
@@ -144,6 +147,8 @@ func (m *manifests) add(obj any) {
 		m.workloads = append(m.workloads, workload{kind: "DaemonSet", name: o.Name, selector: o.Spec.Selector, pod: o.Spec.Template})
 	case *policyv1.PodDisruptionBudget:
 		m.pdbs = append(m.pdbs, o)
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		m.hpas = append(m.hpas, o)
 	case *networkingv1.NetworkPolicy:
 		m.netpols = append(m.netpols, o)
 	case *corev1.Service:
@@ -458,5 +463,31 @@ func TestKubernetes_BundleScriptIsTheRepositoryOne(t *testing.T) {
 	nginx := string(readFile(t, filepath.Join("compose", "nginx", "bundle.conf")))
 	if got, want := strings.TrimSpace(cm.Data["default.conf"]), strings.TrimSpace(stripComments(nginx)); got != want {
 		t.Errorf("ConfigMap opa-bundle's default.conf differs from deploy/compose/nginx/bundle.conf:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestKubernetes_AutoscalersStartFromTheReplicaCounts checks that each autoscaler targets a
+// Deployment of the manifests, never goes below its replica count, and that the pods it scales
+// on CPU request CPU (utilization is measured against the request).
+func TestKubernetes_AutoscalersStartFromTheReplicaCounts(t *testing.T) {
+	m := loadManifests(t)
+	if len(m.hpas) == 0 {
+		t.Fatal("no HorizontalPodAutoscaler")
+	}
+	for _, h := range m.hpas {
+		ref := h.Spec.ScaleTargetRef
+		w, ok := m.workload(ref.Kind, ref.Name)
+		if !ok || ref.APIVersion != "apps/v1" {
+			t.Errorf("HPA %s targets %s %s %s, which is not in the manifests", h.Name, ref.APIVersion, ref.Kind, ref.Name)
+			continue
+		}
+		if h.Spec.MinReplicas == nil || w.replicas == nil || *h.Spec.MinReplicas != *w.replicas || h.Spec.MaxReplicas <= *h.Spec.MinReplicas {
+			t.Errorf("HPA %s: min %v max %d, want min = the Deployment's replicas and max above", h.Name, h.Spec.MinReplicas, h.Spec.MaxReplicas)
+		}
+		for _, c := range w.pod.Spec.Containers {
+			if _, ok := c.Resources.Requests[corev1.ResourceCPU]; !ok {
+				t.Errorf("HPA %s: container %s has no CPU request to measure utilization against", h.Name, c.Name)
+			}
+		}
 	}
 }
