@@ -140,6 +140,9 @@ func TestCompose_SovereignServicesUseRealCommandsAndSettings(t *testing.T) {
 		if s.Environment["SOVEREIGN_METRICS_ADDR"] == "" || !strings.HasPrefix(s.Environment["SOVEREIGN_STORE"], "postgres://") {
 			t.Errorf("%s: needs a metrics listener and a PostgreSQL store", name)
 		}
+		if r := s.Environment["SOVEREIGN_STORE_REPLICA"]; !strings.Contains(r, "@postgres-replica:") || s.DependsOn["postgres-replica"].Condition == "" {
+			t.Errorf("%s: reads should go to the postgres-replica service (SOVEREIGN_STORE_REPLICA %q)", name, r)
+		}
 		switch s.Command[0] {
 		case "teg":
 			tegs++

@@ -38,9 +38,11 @@ func TestCompose_SovereignEnvironmentsAreValidConfigurations(t *testing.T) {
 
 // secretPlaceholders stand for the values of the Secrets the manifests reference.
 var secretPlaceholders = map[string]string{
-	"sovereign-registry-db/dsn": "postgres://sovereign:secret@postgres:5432/registry",
-	"sovereign-teg-db/dsn":      "postgres://sovereign:secret@postgres:5432/teg",
-	"sovereign-metrics/token":   "0123456789abcdef0123456789abcdef",
+	"sovereign-registry-db/dsn":         "postgres://sovereign:secret@postgres:5432/registry",
+	"sovereign-teg-db/dsn":              "postgres://sovereign:secret@postgres:5432/teg",
+	"sovereign-registry-db/replica-dsn": "postgres://sovereign:secret@postgres-standby:5432/registry",
+	"sovereign-teg-db/replica-dsn":      "postgres://sovereign:secret@postgres-standby:5432/teg",
+	"sovereign-metrics/token":           "0123456789abcdef0123456789abcdef",
 }
 
 func TestKubernetes_SovereignEnvironmentsAreValidConfigurations(t *testing.T) {
