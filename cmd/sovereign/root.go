@@ -36,7 +36,7 @@ func newRoot() *cobra.Command {
 	}
 	// The server's flags belong to the commands that run or open the stack, not to the client
 	// commands (whose --registry says where the stack is).
-	serverCmds := []*cobra.Command{newUp(f), newConfig(f), newMigrate(f), newDeveloper(f), withTegServe(newTeg(f), f), newRegistry(f)}
+	serverCmds := []*cobra.Command{newUp(f), newConfig(f), newMigrate(f), newDeveloper(f), withTegServe(newTeg(f), f), newRegistry(f), newBackup(f), newRestore(f)}
 	for _, c := range serverCmds {
 		f.bind(c)
 	}
