@@ -155,11 +155,11 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// TestPostgres_PointInTimeRecoveryToARestorePoint follows docs/OPERATIONS.md on a private
+// TestPostgres_PointInTimeRecovery follows docs/OPERATIONS.md on a private
 // cluster: WAL archiving on, a base backup, transfers, a named restore point, more transfers;
-// then the base backup recovered from the archive up to the point holds a ledger that
-// verifies and has exactly the transfers made before the point.
-func TestPostgres_PointInTimeRecoveryToARestorePoint(t *testing.T) {
+// then the base backup recovered from the archive up to the point — by the point's name, and
+// by its time — holds a ledger that verifies and has exactly the transfers made before it.
+func TestPostgres_PointInTimeRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("point-in-time recovery test: -short")
 	}
@@ -200,6 +200,13 @@ func TestPostgres_PointInTimeRecoveryToARestorePoint(t *testing.T) {
 	if _, err := pg.ExecContext(ctx, "SELECT pg_create_restore_point('before-b')"); err != nil {
 		t.Fatal(err)
 	}
+	// The time of the point: after the last commit before it, before the first after it.
+	var pointTime string
+	time.Sleep(20 * time.Millisecond)
+	if err := pg.QueryRowContext(ctx, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'").Scan(&pointTime); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
 	for i := range after {
 		transfer(fmt.Sprintf("after-%d", i), i)
 	}
@@ -223,47 +230,81 @@ func TestPostgres_PointInTimeRecoveryToARestorePoint(t *testing.T) {
 	db.Close()
 	c.stop("primary")
 
-	// Recover the base backup to the restore point, from the archive.
-	rport := freePort(t)
-	c.run("sh", "-c", fmt.Sprintf("cp -a %s %s && touch %s/recovery.signal", c.path("base"), c.path("restored"), c.path("restored")))
-	c.appendConf("restored", append(common,
-		fmt.Sprintf("port = %d", rport),
+	// Recover the base backup from the archive, once to the restore point's name and once to
+	// the time noted between the two groups of transfers.
+	parent := c.t
+	defer func() { c.t = parent }()
+	for i, target := range []string{"recovery_target_name = 'before-b'", "recovery_target_time = '" + pointTime + "'"} {
+		t.Run(strings.Fields(target)[0], func(t *testing.T) {
+			c.t = t
+			rep := recoverTo(t, c, fmt.Sprintf("restored-%d", i), target, common)
+			t.Logf("recovered with %s: %d events, %d transfers before the point, none of the %d after", target, rep.events, before, after)
+			for i := range before {
+				if !rep.has[fmt.Sprintf("before-%d", i)] {
+					t.Fatalf("before-%d is missing after recovery to the point", i)
+				}
+			}
+			for i := range after {
+				if rep.has[fmt.Sprintf("after-%d", i)] {
+					t.Fatalf("after-%d, made after the point, is in the recovered ledger", i)
+				}
+			}
+		})
+	}
+}
+
+// recovered is what a recovered cluster's ledger holds.
+type recovered struct {
+	events uint64
+	has    map[string]bool // transfer ids
+}
+
+// recoverTo copies the base backup to the data directory dir, recovers it from the WAL archive
+// up to target (a recovery_target_… line), promotes it, verifies its ledger and lists its
+// transfers.
+func recoverTo(t *testing.T, c *pgCluster, dir, target string, common []string) recovered {
+	ctx := context.Background()
+	port := freePort(t)
+	c.run("sh", "-c", fmt.Sprintf("cp -a %s %s && touch %s/recovery.signal", c.path("base"), c.path(dir), c.path(dir)))
+	c.appendConf(dir, append(common,
+		fmt.Sprintf("port = %d", port),
 		"archive_mode = off",
 		fmt.Sprintf("restore_command = 'cp %s/%%f %%p'", c.path("archive")),
-		"recovery_target_name = 'before-b'",
+		target,
 		"recovery_target_action = 'promote'",
 	)...)
-	c.start("restored")
-	rdb, err := store.Open(ctx, c.dsn(rport))
+	c.start(dir)
+	db, err := store.Open(ctx, c.dsn(port))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rdb.Close()
+	defer db.Close()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var inRecovery bool
-		if err := rdb.Writer().QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err == nil && !inRecovery {
+		if err := db.Writer().QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err == nil && !inRecovery {
 			break
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(c.path("restored.log"))
-			t.Fatalf("the restored cluster did not leave recovery:\n%s", log)
+			log, _ := os.ReadFile(c.path(dir + ".log"))
+			t.Fatalf("the recovered cluster did not leave recovery:\n%s", log)
 		}
 	}
-	rl := tegsql.Open(rdb, teg.DefaultParams(), nil)
-	defer rl.Close()
-	rep, err := rl.Verify(ctx)
+	l := tegsql.Open(db, teg.DefaultParams(), nil)
+	defer l.Close()
+	rep, err := l.Verify(ctx)
 	if err != nil {
 		t.Fatalf("teg verify on the recovered cluster: %v", err)
 	}
-	for i := range before {
-		if _, ok, err := rl.Transfer(ctx, fmt.Sprintf("before-%d", i)); err != nil || !ok {
-			t.Fatalf("before-%d is missing after recovery to the restore point (%v)", i, err)
+	out := recovered{events: rep.Events, has: map[string]bool{}}
+	for _, prefix := range []string{"before-", "after-"} {
+		for i := range 100 {
+			id := fmt.Sprintf("%s%d", prefix, i)
+			if _, ok, err := l.Transfer(ctx, id); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				out.has[id] = true
+			}
 		}
 	}
-	for i := range after {
-		if _, ok, err := rl.Transfer(ctx, fmt.Sprintf("after-%d", i)); err != nil || ok {
-			t.Fatalf("after-%d, made after the restore point, is in the recovered ledger (%v)", i, err)
-		}
-	}
-	t.Logf("recovered to restore point before-b: %d events, %d transfers before it, none of the %d after", rep.Events, before, after)
+	return out
 }
