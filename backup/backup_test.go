@@ -115,10 +115,12 @@ func TestBackup_DuringTransferLoadRestoresEveryAcknowledgedTransfer(t *testing.T
 	before := append([]string(nil), acked...)
 	mu.Unlock()
 	archive := filepath.Join(dir, "backup.tar.gz")
+	began := time.Now()
 	m, err := backup.Create(ctx, data, archive, backup.Options{Build: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	took := time.Since(began)
 	waitFor(len(before) + 50) // the load went on after the backup
 	stop.Store(true)
 	wg.Wait()
@@ -153,7 +155,7 @@ func TestBackup_DuringTransferLoadRestoresEveryAcknowledgedTransfer(t *testing.T
 	mu.Lock()
 	total := len(acked)
 	mu.Unlock()
-	t.Logf("%d transfers acknowledged before the backup, %d in all; restored ledger: %d events", len(before), total, rep.Events)
+	t.Logf("backup under load took %s; %d transfers acknowledged before it began, %d in all; restored ledger: %d events", took, len(before), total, rep.Events)
 }
 
 // backupOf makes a data directory with one small ledger and returns its archive.
