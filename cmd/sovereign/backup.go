@@ -78,7 +78,7 @@ func storeOutsideData(cfg config.Config) string {
 
 func newRestore(f *flags) *cobra.Command {
 	var in string
-	var force bool
+	var force, check bool
 	c := &cobra.Command{
 		Use:   "restore --in FILE --data DIR",
 		Short: "Restore a data directory from an archive of sovereign backup, checking it first",
@@ -86,7 +86,8 @@ func newRestore(f *flags) *cobra.Command {
 manifest, every file's size and SHA-256, each database's integrity and schema version (not newer
 than this binary) — before it becomes the data directory. It refuses a data directory that is not
 empty unless --force, which renames the former one aside (DIR.pre-restore-TIME) instead of
-deleting it. Stop the stack before restoring; afterwards run sovereign teg verify --data DIR.`,
+deleting it. Stop the stack before restoring; afterwards run sovereign teg verify --data DIR.
+With --check it only reads and checks the archive (a nightly backup's, say) and restores nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load(cmd)
@@ -100,6 +101,16 @@ deleting it. Stop the stack before restoring; afterwards run sovereign teg verif
 			if err != nil {
 				return err
 			}
+			w := cmd.OutOrStdout()
+			if check {
+				m, err := backup.Check(cmd.Context(), in, backup.Options{LatestSchema: latest})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "restore --check: %s is sound: %d files, %d SQLite databases, schema version %d, backed up at %s by %s\n",
+					in, len(m.Files), m.Databases(), m.SchemaVersion(), m.CreatedAt.Format("2006-01-02T15:04:05Z"), m.Build)
+				return nil
+			}
 			res, err := backup.Restore(cmd.Context(), in, cfg.Data, backup.Options{LatestSchema: latest, Force: force})
 			if errors.Is(err, backup.ErrNotEmpty) {
 				return fmt.Errorf("restore: %s is not empty: restore into a new directory, or pass --force to replace it (its contents are kept beside it)", cfg.Data)
@@ -107,7 +118,6 @@ deleting it. Stop the stack before restoring; afterwards run sovereign teg verif
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
 			m := res.Manifest
 			fmt.Fprintf(w, "restore: %s restored to %s: %d files, %d SQLite databases, schema version %d, backed up at %s by %s\n",
 				in, cfg.Data, len(m.Files), m.Databases(), m.SchemaVersion(), m.CreatedAt.Format("2006-01-02T15:04:05Z"), m.Build)
@@ -120,6 +130,7 @@ deleting it. Stop the stack before restoring; afterwards run sovereign teg verif
 	}
 	c.Flags().StringVar(&in, "in", "", "archive to restore (written by sovereign backup)")
 	c.Flags().BoolVar(&force, "force", false, "replace a data directory that is not empty (kept beside it, renamed)")
+	c.Flags().BoolVar(&check, "check", false, "only check the archive (every file's checksum, the databases' integrity and schema); restore nothing")
 	return c
 }
 

@@ -129,6 +129,13 @@ func TestBackupRestoreVerify_WhileUpRuns(t *testing.T) {
 	if _, err := run(t, ctx, "backup", "--data", data); err == nil {
 		t.Fatal("backup without --out was accepted")
 	}
+	if got, err := run(t, ctx, "restore", "--check", "--in", archive); err != nil || !strings.Contains(got, "is sound") {
+		t.Fatalf("restore --check: %v\n%s", err, got)
+	}
+	os.WriteFile(filepath.Join(work, "bad.tar.gz"), []byte("not an archive"), 0o600)
+	if _, err := run(t, ctx, "restore", "--check", "--in", filepath.Join(work, "bad.tar.gz")); err == nil {
+		t.Fatal("restore --check accepted a file that is not an archive")
+	}
 	restored := filepath.Join(work, "restored")
 	if got, err := run(t, ctx, "restore", "--in", archive, "--data", restored); err != nil || !strings.Contains(got, "teg verify --data") {
 		t.Fatalf("restore: %v\n%s", err, got)
