@@ -2,14 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/teg"
+	"github.com/sovereign-stack/sovereign/teg/tegsql"
 	"github.com/sovereign-stack/sovereign/tlscert"
 )
 
@@ -156,4 +163,107 @@ func TestBackupRestoreVerify_WhileUpRuns(t *testing.T) {
 	if _, err := run(t, ctx, "teg", "verify", "--data", filepath.Join(work, "nothing")); err == nil || !strings.Contains(err.Error(), "no ledger database") {
 		t.Fatalf("teg verify of an empty data directory: %v", err)
 	}
+}
+
+// TestBackup_DuringHTTPTransferLoad is the backup's proof end to end: while `up` answers
+// grants over HTTP, `sovereign backup` archives the data directory; the restored copy passes
+// `teg verify --data` and holds every transfer acknowledged before the backup began.
+func TestBackup_DuringHTTPTransferLoad(t *testing.T) {
+	for _, v := range []string{"SOVEREIGN_RATE_LIMITS_DEFAULT_PER_MINUTE", "SOVEREIGN_RATE_LIMITS_DEFAULT_BURST"} {
+		t.Setenv(v, "1000000")
+	}
+	ctx := context.Background()
+	work := t.TempDir()
+	data := filepath.Join(work, "data")
+	base, _ := startUp(t, "--data", data)
+	key, err := os.ReadFile(filepath.Join(data, "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(path, idem, body string) (map[string]any, error) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("X-Api-Key", strings.TrimSpace(string(key)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", idem)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated {
+			return nil, fmt.Errorf("%s: %d %v %v", path, res.StatusCode, out, err)
+		}
+		return out, nil
+	}
+	if _, err := post("/api/v1/admin/teg/accounts", "open", `{"agent_id":"agt_backup_load"}`); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu    sync.Mutex
+		acked []string
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+		fail  atomic.Value
+	)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				tr, err := post("/api/v1/token/grant", fmt.Sprintf("grant-%d-%d", g, i), `{"to":"agt_backup_load","amount":"0.01"}`)
+				if err != nil {
+					fail.Store(err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, tr["id"].(string))
+				mu.Unlock()
+			}
+		}()
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	waitFor := func(n int) {
+		for deadline := time.Now().Add(30 * time.Second); count() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) || fail.Load() != nil {
+				stop.Store(true)
+				t.Fatalf("load: %d of %d grants acknowledged; %v", count(), n, fail.Load())
+			}
+		}
+	}
+	waitFor(100)
+	mu.Lock()
+	before := append([]string(nil), acked...)
+	mu.Unlock()
+	archive := filepath.Join(work, "backup.tar.gz")
+	got, err := run(t, ctx, "backup", "--data", data, "--out", archive)
+	if err != nil {
+		stop.Store(true)
+		t.Fatalf("backup: %v\n%s", err, got)
+	}
+	waitFor(len(before) + 30)
+	stop.Store(true)
+	wg.Wait()
+
+	restored := filepath.Join(work, "restored")
+	if got, err := run(t, ctx, "restore", "--in", archive, "--data", restored); err != nil {
+		t.Fatalf("restore: %v\n%s", err, got)
+	}
+	if got, err := run(t, ctx, "teg", "verify", "--data", restored); err != nil || !strings.Contains(got, "teg verify: OK") {
+		t.Fatalf("teg verify --data: %v\n%s", err, got)
+	}
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(restored, "sovereign.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := tegsql.Open(db, teg.DefaultParams(), nil)
+	defer l.Close()
+	for _, id := range before {
+		if _, ok, err := l.Transfer(ctx, id); err != nil || !ok {
+			t.Fatalf("grant %s, acknowledged before the backup began, is not in the restored ledger (%v)", id, err)
+		}
+	}
+	t.Logf("%d grants acknowledged before the backup began, %d in all; all of the first in the restored ledger", len(before), count())
 }
