@@ -49,8 +49,7 @@ in it: back it up with pg_basebackup and WAL archiving (docs/OPERATIONS.md).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "backup: wrote %s (%d bytes): %d files, %d SQLite databases, schema version %d, at %s\n",
-				out, fi.Size(), len(m.Files), m.Databases(), m.SchemaVersion(), m.CreatedAt.Format("2006-01-02T15:04:05Z"))
+			fmt.Fprintf(w, "backup: wrote %s (%d bytes): %s, at %s\n", out, fi.Size(), contents(m), m.CreatedAt.Format("2006-01-02T15:04:05Z"))
 			return nil
 		},
 	}
@@ -107,8 +106,8 @@ With --check it only reads and checks the archive (a nightly backup's, say) and 
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "restore --check: %s is sound: %d files, %d SQLite databases, schema version %d, backed up at %s by %s\n",
-					in, len(m.Files), m.Databases(), m.SchemaVersion(), m.CreatedAt.Format("2006-01-02T15:04:05Z"), m.Build)
+				fmt.Fprintf(w, "restore --check: %s is sound: %s, backed up at %s by %s\n",
+					in, contents(m), m.CreatedAt.Format("2006-01-02T15:04:05Z"), m.Build)
 				return nil
 			}
 			res, err := backup.Restore(cmd.Context(), in, cfg.Data, backup.Options{LatestSchema: latest, Force: force})
@@ -119,8 +118,8 @@ With --check it only reads and checks the archive (a nightly backup's, say) and 
 				return err
 			}
 			m := res.Manifest
-			fmt.Fprintf(w, "restore: %s restored to %s: %d files, %d SQLite databases, schema version %d, backed up at %s by %s\n",
-				in, cfg.Data, len(m.Files), m.Databases(), m.SchemaVersion(), m.CreatedAt.Format("2006-01-02T15:04:05Z"), m.Build)
+			fmt.Fprintf(w, "restore: %s restored to %s: %s, backed up at %s by %s\n",
+				in, cfg.Data, contents(m), m.CreatedAt.Format("2006-01-02T15:04:05Z"), m.Build)
 			if res.Previous != "" {
 				fmt.Fprintf(w, "restore: the former data directory is at %s\n", res.Previous)
 			}
@@ -132,6 +131,18 @@ With --check it only reads and checks the archive (a nightly backup's, say) and 
 	c.Flags().BoolVar(&force, "force", false, "replace a data directory that is not empty (kept beside it, renamed)")
 	c.Flags().BoolVar(&check, "check", false, "only check the archive (every file's checksum, the databases' integrity and schema); restore nothing")
 	return c
+}
+
+// contents says what an archive holds: "5 files (1 SQLite database, schema version 23)".
+func contents(m backup.Manifest) string {
+	files, dbs := "files", "databases"
+	if len(m.Files) == 1 {
+		files = "file"
+	}
+	if m.Databases() == 1 {
+		dbs = "database"
+	}
+	return fmt.Sprintf("%d %s (%d SQLite %s, schema version %d)", len(m.Files), files, m.Databases(), dbs, m.SchemaVersion())
 }
 
 // latestSchema is the newest SQLite schema version this binary knows.

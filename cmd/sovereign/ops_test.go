@@ -130,7 +130,7 @@ func TestBackupRestoreVerify_WhileUpRuns(t *testing.T) {
 	startUp(t, "--data", data)
 	archive := filepath.Join(work, "backup.tar.gz")
 	got, err := run(t, ctx, "backup", "--data", data, "--out", archive)
-	if err != nil || !strings.Contains(got, "1 SQLite databases") {
+	if err != nil || !strings.Contains(got, "(1 SQLite database, schema version") {
 		t.Fatalf("backup: %v\n%s", err, got)
 	}
 	if _, err := run(t, ctx, "backup", "--data", data); err == nil {
