@@ -94,7 +94,9 @@ type Agent struct {
 	ShutdownTimeout time.Duration
 	// Logger receives heartbeat failures and the server's errors (slog.Default when nil).
 	Logger *slog.Logger
-	// HTTPClient is used for heartbeats (a client with DefaultTimeout when nil).
+	// HTTPClient is used for heartbeats and the registry's trust bundle (when nil: a client
+	// with DefaultTimeout trusting the CA file $SOVEREIGN_CA_FILE names, if any, besides the
+	// system's roots; NewHTTPClient makes one for another CA file).
 	HTTPClient *http.Client
 
 	mu         sync.Mutex
@@ -229,7 +231,11 @@ func (a *Agent) DefaultAuthenticator() (*a2a.Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentvault: Identity.SPIFFEID: %w", err)
 	}
-	src := &a2a.HTTPBundleSource{URL: strings.TrimRight(a.RegistryURL, "/") + BundlePath, TrustDomain: id.TrustDomain(), HTTPClient: a.HTTPClient}
+	hc := a.HTTPClient
+	if hc == nil {
+		hc = newSettings(nil).hc
+	}
+	src := &a2a.HTTPBundleSource{URL: strings.TrimRight(a.RegistryURL, "/") + BundlePath, TrustDomain: id.TrustDomain(), HTTPClient: hc}
 	return &a2a.Authenticator{Card: a.Card, JWTBundles: src, X509Bundles: src, Audiences: []string{id.String()}}, nil
 }
 

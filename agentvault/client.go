@@ -51,7 +51,7 @@ type Client struct {
 // WithHTTPClient (used for A2A calls and card fetches alike).
 func NewClient(opts ...Option) *Client {
 	s := newSettings(opts)
-	c := &Client{s: s, targets: map[string]*Target{}, hc: &http.Client{}}
+	c := &Client{s: s, targets: map[string]*Target{}, hc: &http.Client{Transport: s.rt}}
 	if s.hcSet {
 		c.hc = s.hc
 	}

@@ -105,6 +105,11 @@ type settings struct {
 	keys     KeyStore
 	registry string
 	bearer   Credential
+	// caFile is the CA file of WithCAFile (caFileSet: given, even empty).
+	caFile    string
+	caFileSet bool
+	// rt is the round tripper of the default clients (nil: http.DefaultTransport).
+	rt http.RoundTripper
 }
 
 func newSettings(opts []Option) settings {
@@ -112,8 +117,9 @@ func newSettings(opts []Option) settings {
 	for _, o := range opts {
 		o(&s)
 	}
-	if s.hc == nil {
-		s.hc = &http.Client{Timeout: DefaultTimeout}
+	if !s.hcSet {
+		s.rt = s.transport()
+		s.hc = &http.Client{Timeout: DefaultTimeout, Transport: s.rt}
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -124,8 +130,9 @@ func newSettings(opts []Option) settings {
 	return s
 }
 
-// WithHTTPClient sets the HTTP client requests go through (default: one with DefaultTimeout;
-// the A2A Client's default has none, since streams are long-lived).
+// WithHTTPClient sets the HTTP client requests go through (default: one with DefaultTimeout
+// trusting WithCAFile's or $SOVEREIGN_CA_FILE's CA besides the system's; the A2A Client's
+// default has no timeout, since streams are long-lived).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) {
 		if hc != nil {

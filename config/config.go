@@ -35,7 +35,8 @@ type Config struct {
 	StoreReplicaMaxLag time.Duration `yaml:"store_replica_max_lag"`
 	// Redis, when set (redis://…), holds rate limits shared by replicas.
 	Redis string `yaml:"redis"`
-	// PublicURL is the base URL users reach this server at (default http://Addr).
+	// PublicURL is the base URL users reach this server at (default http://Addr, or https://Addr
+	// with TLS).
 	PublicURL string `yaml:"public_url"`
 	// TrustDomain is the SPIFFE trust domain.
 	TrustDomain string `yaml:"trust_domain"`
@@ -92,7 +93,21 @@ type Config struct {
 	Metrics         Metrics         `yaml:"metrics"`
 	Onboarding      Onboarding      `yaml:"onboarding"`
 	Federation      Federation      `yaml:"federation"`
+	TLS             TLS             `yaml:"tls"`
 }
+
+// TLS makes the public listener serve HTTPS: TLS 1.3 only, with Strict-Transport-Security on
+// every answer, and the default public URL https://. Cert and Key are set together.
+type TLS struct {
+	// Cert is the PEM file of the listener's certificate, followed by its intermediates.
+	// Cert and Key are read again when they change, so a renewed certificate needs no restart.
+	Cert string `yaml:"cert"`
+	// Key is the PEM file of the certificate's private key.
+	Key string `yaml:"key"`
+}
+
+// Enabled reports whether the public listener serves TLS.
+func (t TLS) Enabled() bool { return t.Cert != "" }
 
 // Federation configures registry-to-registry federation. Peers call the live query on a
 // listener of its own, with mutual TLS against the peers' federated trust bundles.
@@ -366,6 +381,9 @@ func (c *Config) Finish() error {
 	if c.StoreReplicaMaxLag < 0 {
 		return fmt.Errorf("config: store_replica_max_lag must not be negative")
 	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		return fmt.Errorf("config: tls.cert and tls.key (--tls-cert, --tls-key) go together: set both or neither")
+	}
 	if c.PublicURL == "" {
 		host, port, err := net.SplitHostPort(c.Addr)
 		if err != nil {
@@ -374,7 +392,11 @@ func (c *Config) Finish() error {
 		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 			host = "localhost" // a wildcard listen address is reached through a real name
 		}
-		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		scheme := "http://"
+		if c.TLS.Enabled() {
+			scheme = "https://"
+		}
+		c.PublicURL = scheme + net.JoinHostPort(host, port)
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("config: public_url %q must be an http(s) URL", c.PublicURL)

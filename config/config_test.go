@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 54 {
-		t.Errorf("EnvNames has %d names, want one per setting (54): %v", len(names), names)
+	if len(names) != 56 {
+		t.Errorf("EnvNames has %d names, want one per setting (56): %v", len(names), names)
 	}
 }
 
@@ -558,5 +558,27 @@ func TestFinish_StoreReplicaNeedsPostgres(t *testing.T) {
 	c = config.Default()
 	if err := c.LoadEnv(env); err != nil || c.StoreReplica != "postgres://standby/x" || c.StoreReplicaMaxLag != 750*time.Millisecond {
 		t.Fatalf("LoadEnv: %v %+v", err, c)
+	}
+}
+
+func TestFinish_TLS(t *testing.T) {
+	c := config.Default()
+	c.TLS.Cert = "cert.pem"
+	if err := c.Finish(); err == nil || !strings.Contains(err.Error(), "tls.key") {
+		t.Fatalf("a certificate without its key: %v", err)
+	}
+	c = config.Default()
+	if err := c.LoadEnv([]string{"SOVEREIGN_TLS_CERT=c.pem", "SOVEREIGN_TLS_KEY=k.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.TLS.Enabled() || c.PublicURL != "https://127.0.0.1:8420" {
+		t.Fatalf("TLS %+v, public URL %s", c.TLS, c.PublicURL)
+	}
+	c = config.Default()
+	if err := c.Finish(); err != nil || c.PublicURL != "http://127.0.0.1:8420" {
+		t.Fatalf("without TLS: public URL %s, %v", c.PublicURL, err)
 	}
 }

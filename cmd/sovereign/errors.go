@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -117,6 +118,11 @@ func explain(err error) string {
 	msg := err.Error()
 	if errors.Is(err, syscall.ECONNREFUSED) && !strings.Contains(msg, "sovereign up") {
 		msg += "\n  next: nothing listens at that address — is `sovereign up` (or the agent) running? Check --registry / SOVEREIGN_REGISTRY"
+	}
+	var unknownCA x509.UnknownAuthorityError
+	if errors.As(err, &unknownCA) {
+		msg += "\n  next: the server's certificate is not from a CA this machine trusts: pass --ca-file FILE (or set " + caFileEnv +
+			") with the CA's certificate — for `sovereign up --tls`, the DATA/tls/cert.pem it printed"
 	}
 	return msg
 }

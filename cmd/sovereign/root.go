@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/tlscert"
 )
 
 // flags are the configuration flags every command shares.
@@ -37,7 +39,7 @@ func newRoot() *cobra.Command {
 	}
 	// The server's flags belong to the commands that run or open the stack, not to the client
 	// commands (whose --registry says where the stack is).
-	serverCmds := []*cobra.Command{newUp(f), newConfig(f), newMigrate(f), newDeveloper(f), withTegServe(newTeg(f), f), newRegistry(f)}
+	serverCmds := []*cobra.Command{newUp(f), newConfig(f), newMigrate(f), newDeveloper(f), withTegServe(newTeg(f), f), newRegistry(f), newBackup(f), newRestore(f)}
 	for _, c := range serverCmds {
 		f.bind(c)
 	}
@@ -47,8 +49,34 @@ func newRoot() *cobra.Command {
 		newStake(), newValidator(), newSim(), newReputation(),
 		newGovern(), newAttest(), newDispute(), newAuditor(),
 		newFederation())
+	var caFile string
+	root.PersistentFlags().StringVar(&caFile, "ca-file", "", "trust the CA certificates of this PEM file besides the system's for https calls, e.g. DATA/tls/cert.pem of up --tls (env "+caFileEnv+")")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return trustCAFile(caFile) }
 	strict(root)
 	return root
+}
+
+// caFileEnv names the CA file when --ca-file is not given.
+const caFileEnv = "SOVEREIGN_CA_FILE"
+
+// trustCAFile makes every HTTP client of the process that uses Go's default transport — all of
+// the command line's — trust the certificates of caFile (or of $SOVEREIGN_CA_FILE) besides the
+// system's roots. Nothing changes when neither is set.
+func trustCAFile(caFile string) error {
+	if caFile == "" {
+		caFile = os.Getenv(caFileEnv)
+	}
+	if caFile == "" {
+		return nil
+	}
+	tc, err := tlscert.ClientConfig(caFile)
+	if err != nil {
+		return fmt.Errorf("--ca-file: %w", err)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = tc
+	http.DefaultTransport = t
+	return nil
 }
 
 // bind adds the configuration flags to c and the commands below it.
@@ -92,6 +120,9 @@ func (f *flags) load(cmd *cobra.Command) (config.Config, error) {
 	set("policy-dir", &c.PolicyDir, f.policyDir)
 	set("policy-bundle", &c.PolicyBundle, f.policyBundle)
 	f.serve.apply(cmd, &c)
+	if err := f.serve.applySelfSigned(cmd, &c); err != nil {
+		return c, err
+	}
 	if err := c.Finish(); err != nil {
 		return c, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/tlscert"
 )
 
 // serveFlags are the flags of the split-mode commands: `teg serve` and
@@ -34,6 +35,10 @@ type serveFlags struct {
 	spireWorkload string
 	metricsAddr   string
 	fedAddr       string
+	// tlsCert and tlsKey serve the public listener over TLS; selfSigned (`up --tls`) makes
+	// and keeps a self-signed pair in the data directory instead.
+	tlsCert, tlsKey string
+	selfSigned      bool
 }
 
 // apply overlays the serve flags given on cmd's command line onto c.
@@ -48,7 +53,26 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 	set("spire-workload-socket", &c.SpireWorkloadSocket, s.spireWorkload)
 	set("metrics-addr", &c.Metrics.Addr, s.metricsAddr)
 	set("federation-addr", &c.Federation.Addr, s.fedAddr)
+	set("tls-cert", &c.TLS.Cert, s.tlsCert)
+	set("tls-key", &c.TLS.Key, s.tlsKey)
 	setChanged(cmd, "svid-ttl", &c.SVIDTTL, s.svidTTL)
+}
+
+// selfSignedDir is the directory of `up --tls`'s self-signed key pair in the data directory.
+const selfSignedDir = "tls"
+
+// applySelfSigned points the TLS settings at the self-signed pair of the data directory when
+// `up --tls` was given; it refuses --tls together with a certificate of the operator's.
+func (s *serveFlags) applySelfSigned(cmd *cobra.Command, c *config.Config) error {
+	if !s.selfSigned || !cmd.Flags().Changed("tls") {
+		return nil
+	}
+	if c.TLS.Cert != "" || c.TLS.Key != "" {
+		return errors.New("--tls makes a self-signed certificate; it excludes --tls-cert/--tls-key (tls.cert, SOVEREIGN_TLS_CERT), which serve your own")
+	}
+	dir := filepath.Join(c.Data, selfSignedDir)
+	c.TLS.Cert, c.TLS.Key = filepath.Join(dir, tlscert.CertFileName), filepath.Join(dir, tlscert.KeyFileName)
+	return nil
 }
 
 // identityFlags adds the flags both serve commands take.
@@ -67,6 +91,8 @@ func (s *serveFlags) modeFlags(c *cobra.Command) {
 	c.Flags().StringVar(&s.fedAddr, "federation-addr", "", "registry: listen address of the federation listener (mutual TLS, peer registries only), e.g. 0.0.0.0:8443 (env SOVEREIGN_FEDERATION_ADDR)")
 	c.Flags().StringVar(&s.identityMode, "identity-mode", "", `where SVIDs come from: "builtin" (the embedded CA, default) or "spire" (env SOVEREIGN_IDENTITY_MODE)`)
 	c.Flags().StringVar(&s.spireServer, "spire-server-socket", "", "spire mode: path of the SPIRE Server API socket, through which agent SVIDs are minted (env SOVEREIGN_SPIRE_SERVER_SOCKET)")
+	c.Flags().StringVar(&s.tlsCert, "tls-cert", "", "serve the public listener over TLS 1.3 with this PEM certificate (chain), re-read when it changes; with --tls-key (env SOVEREIGN_TLS_CERT)")
+	c.Flags().StringVar(&s.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env SOVEREIGN_TLS_KEY)")
 }
 
 // withTegServe adds `serve` to the teg command.
@@ -160,14 +186,16 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s\n", buildinfo.String())
-	startedEvent(log, string(role), "http://"+ln.Addr().String(), cfg)
+	base := listenURL(cfg, ln)
+	startedEvent(log, string(role), base, cfg)
 	checks, ready := srv.Readiness(ctx)
 	if ready {
-		fmt.Fprintf(out, "%s ready in %s on http://%s\n", role, time.Since(start).Round(time.Millisecond), ln.Addr())
+		fmt.Fprintf(out, "%s ready in %s on %s\n", role, time.Since(start).Round(time.Millisecond), base)
 	} else {
-		fmt.Fprintf(out, "%s listening on http://%s but NOT READY (/readyz answers 503):\n%s", role, ln.Addr(), notReady(checks, cfg))
+		fmt.Fprintf(out, "%s listening on %s but NOT READY (/readyz answers 503):\n%s", role, base, notReady(checks, cfg))
 		go announceReady(ctx, out, srv, role, start)
 	}
+	printTLS(out, cfg, nil)
 	if mln != nil {
 		fmt.Fprintf(out, "  mtls       https://%s (clients: registry and agent X.509-SVIDs)\n", mln.Addr())
 	}
@@ -204,6 +232,35 @@ func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	err = serveAll(ctx, serves...)
 	log.Info("stopped", "role", string(role), "err", err)
 	return err
+}
+
+// listenURL is the base URL of the public listener ln: https:// when it serves TLS.
+func listenURL(cfg config.Config, ln net.Listener) string {
+	if cfg.TLS.Enabled() {
+		return "https://" + ln.Addr().String()
+	}
+	return "http://" + ln.Addr().String()
+}
+
+// printTLS says how the public listener is secured: the certificate's files, and for `up
+// --tls`'s self-signed one (ss) its fingerprint and the file clients are to trust.
+func printTLS(out io.Writer, cfg config.Config, ss *tlscert.SelfSigned) {
+	switch {
+	case ss != nil:
+		certFile := ss.CertFile
+		if abs, err := filepath.Abs(certFile); err == nil {
+			certFile = abs
+		}
+		made := "kept from an earlier start"
+		if ss.Created {
+			made = "made now (" + ss.Reason + ")"
+		}
+		fmt.Fprintf(out, "  tls        TLS 1.3, self-signed certificate %s, for %s, until %s\n", made, strings.Join(ss.Hosts, ", "), ss.NotAfter.UTC().Format(time.DateOnly))
+		fmt.Fprintf(out, "             SHA-256 fingerprint %s\n", ss.Fingerprint)
+		fmt.Fprintf(out, "             trust it: --ca-file %s (or %s; curl --cacert %s)\n", certFile, caFileEnv, certFile)
+	case cfg.TLS.Enabled():
+		fmt.Fprintf(out, "  tls        TLS 1.3, certificate %s (re-read when it changes), HSTS on\n", cfg.TLS.Cert)
+	}
 }
 
 // serveAll runs every serve function until ctx ends or one of them fails, which stops the

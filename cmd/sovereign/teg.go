@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,11 +23,21 @@ it, and compares them with the stored balances; it checks the chain (each event'
 previous one) and the supply (minted − burned = Σ balances). It rebuilds the staking records
 (pools, delegations, unbonding entries) from the log, compares them with the stored ones, and
 checks that the bonded, unbonding and reward accounts hold exactly what the records say. It
-exits non-zero with the first discrepancy.`,
+exits non-zero with the first discrepancy. The ledger is the store's: --store, or the SQLite
+database of --data (DATA/sovereign.db), which must exist — a restored copy, for instance.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := f.openStore(cmd)
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			if path, ok := strings.CutPrefix(cfg.Store, "sqlite://"); ok && path != ":memory:" {
+				if _, err := os.Stat(path); err != nil {
+					return fmt.Errorf("teg verify: no ledger database at %s (are --data and --store right?)", path)
+				}
+			}
+			db, err := store.Open(ctx, cfg.Store, store.WithLogger(newLogger(cfg.LogLevel)))
 			if err != nil {
 				return err
 			}

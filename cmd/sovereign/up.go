@@ -13,6 +13,7 @@ import (
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/tlscert"
 )
 
 func newUp(f *flags) *cobra.Command {
@@ -24,8 +25,10 @@ default. On first start it creates an admin account and writes its API key to DA
 With --identity-mode spire (SOVEREIGN_IDENTITY_MODE=spire) agent SVIDs are minted by a real
 SPIRE server through its Server API socket (--spire-server-socket) instead of the builtin CA.
 Prometheus metrics are not on that listener: --metrics-addr serves /metrics on one of its own
-(metrics.token puts /metrics behind a bearer token, on both). SIGINT or SIGTERM shut it down
-gracefully.`,
+(metrics.token puts /metrics behind a bearer token, on both). --tls-cert/--tls-key serve the
+listener over TLS 1.3 with HSTS; --tls does so with a self-signed certificate made once in
+DATA/tls and kept, whose SHA-256 fingerprint and file (to give clients as --ca-file) it prints.
+SIGINT or SIGTERM shut it down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -35,6 +38,14 @@ gracefully.`,
 			}
 			log := newLogger(cfg.LogLevel)
 			ctx := cmd.Context()
+			var selfSigned *tlscert.SelfSigned
+			if f.serve.selfSigned {
+				ss, err := tlscert.EnsureSelfSigned(filepath.Dir(cfg.TLS.Cert), tlscert.Hosts(cfg.Addr, cfg.PublicURL), time.Now())
+				if err != nil {
+					return err
+				}
+				selfSigned = &ss
+			}
 			srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log})
 			if err != nil {
 				return err
@@ -50,9 +61,10 @@ gracefully.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			base := "http://" + ln.Addr().String()
+			base := listenURL(cfg, ln)
 			fmt.Fprintf(out, "%s\n", buildinfo.String())
 			fmt.Fprintf(out, "ready in %s on %s\n", time.Since(start).Round(time.Millisecond), base)
+			printTLS(out, cfg, selfSigned)
 			startedEvent(log, "all", base, cfg)
 			fmt.Fprintf(out, "  API        %s/openapi.json   (every route, under /api/v1/)\n", base)
 			fmt.Fprintf(out, "  portal     %s/portal/\n", base)
@@ -86,6 +98,7 @@ gracefully.`,
 		},
 	}
 	f.serve.modeFlags(c)
+	c.Flags().BoolVar(&f.serve.selfSigned, "tls", false, "serve TLS 1.3 with a self-signed certificate for the listen host names, made once in DATA/tls and kept")
 	return c
 }
 
