@@ -20,14 +20,15 @@ func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"field":    func(v *view, name string) string { return v.Fields[name] },
 		"statuses": func() []string { return discovery.Statuses },
+		"fmtTime":  fmtTime,
 	}
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "templates/")
-		if base == "layout.html" || base == "cards.html" {
+		if base == "layout.html" || base == "cards.html" || base == "parts.html" {
 			continue
 		}
-		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/cards.html", n))
+		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/cards.html", "templates/parts.html", n))
 	}
 	return out
 }
@@ -49,6 +50,7 @@ func (p *portal) home(w http.ResponseWriter, r *http.Request) {
 	d := &dashboard{}
 	d.Cards, d.CardsErr = p.ownCards(r)
 	d.Agents, d.Total, d.AgentsErr = p.ownAgents(r)
+	d.Activity = p.recentActivity(r, d.Agents)
 	v.Data = d
 	p.render(w, r, http.StatusOK, "dashboard.html", v)
 }
@@ -60,6 +62,8 @@ type dashboard struct {
 	Agents    []agentRow
 	Total     string
 	AgentsErr string
+	// Activity is the latest ledger events of all the developer's agents, newest first.
+	Activity []activityRow
 }
 
 // cardRow is one of the developer's agent cards with its standing.
