@@ -36,8 +36,25 @@ func newSite(t *testing.T) *site {
 // newSiteAt is newSite with the services' clock now (nil: the real clock).
 func newSiteAt(t *testing.T, now func() time.Time) *site {
 	t.Helper()
+	return newSiteWith(t, now, nil)
+}
+
+// newFundedSite is newSite with a treasury and a starting grant of 100 AVT for every new agent.
+func newFundedSite(t *testing.T) *site {
+	t.Helper()
+	return newSiteWith(t, nil, func(c *config.Config) {
+		c.Onboarding.GenesisSupply, c.Onboarding.StartingGrant = "1000000", "100"
+	})
+}
+
+// newSiteWith is newSiteAt with the configuration changed by edit (nil: none).
+func newSiteWith(t *testing.T, now func() time.Time, edit func(*config.Config)) *site {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Onboarding.GenesisSupply = "0"
+	if edit != nil {
+		edit(&cfg)
+	}
 	cfg.Data = t.TempDir()
 	cfg.PublicURL = "http://registry.test"
 	cfg.RateLimits.AuthPerMinute, cfg.RateLimits.AuthBurst = 100000, 100000

@@ -65,7 +65,7 @@ func (p *portal) loadLedger(r *http.Request, id string, before uint64, limit int
 	s := sessionOf(r)
 	a, b, err := p.cfg.Onboarding.AgentBalance(r.Context(), s.subject, id)
 	if err != nil {
-		_, l.Err, _ = describe(err)
+		_, l.Err, _ = describe(notYours(err))
 		return l
 	}
 	l.Agent, l.Balance = a, b
@@ -84,6 +84,15 @@ func (p *portal) loadLedger(r *http.Request, id string, before uint64, limit int
 	l.BalanceChart = balanceChart(teg.AccountID(a.ID), b.Total, h)
 	l.Graph = counterpartyGraph(a.ID, h)
 	return l
+}
+
+// notYours reads a refusal to touch another developer's agent as "not found", as the card
+// pages do: the portal does not tell which ids are someone else's.
+func notYours(err error) error {
+	if apperr.KindOf(err) == apperr.Forbidden {
+		return registry.ErrAgentNotFound
+	}
+	return err
 }
 
 // delta is how t changed agent's total balance, and which way it went.
@@ -204,6 +213,10 @@ func (p *portal) transfer(w http.ResponseWriter, r *http.Request, v *view) {
 		p.fail(w, r, "wallet.html", v, errNoPayments)
 		return
 	}
+	if !slices.ContainsFunc(d.Agents, func(a agentRow) bool { return a.Agent.ID == v.Form["from"] }) {
+		p.fail(w, r, "wallet.html", v, registry.ErrAgentNotFound) // not one of the caller's agents
+		return
+	}
 	amount, err := avt.Parse(v.Form["amount"])
 	if err != nil {
 		p.fail(w, r, "wallet.html", v, withField(err, "amount"))
@@ -221,7 +234,7 @@ func (p *portal) transfer(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	agent, err := p.cfg.Onboarding.Agent(r.Context(), sessionOf(r).subject, v.Form["from"])
 	if err != nil {
-		p.fail(w, r, "wallet.html", v, withField(err, "from"))
+		p.fail(w, r, "wallet.html", v, withField(notYours(err), "from"))
 		return
 	}
 	caller, err := p.agentCaller(r.Context(), agent, strings.TrimSpace(f.Get("client_secret")))
