@@ -151,13 +151,13 @@ func TestBrowser_DeveloperJourney(t *testing.T) {
 	shown := strings.TrimSpace(cli(t, bin, work, hintArgs[1:]...))
 	secret := shown[strings.LastIndex(shown, " ")+1:]
 	run("fee preview", fill("to", payee), fill("amount", "12.5"), fill("message", "harbour dues"),
-		chromedp.Click(chromedp.CSS(`button[value=preview]`)), chromedp.WaitVisible(chromedp.ID("fee-chart-title")),
+		chromedp.Click(chromedp.CSS(`button[value=preview]`)), chromedp.WaitVisible(chromedp.CSS(".quote figure.chart")),
 		shot(t, "journey-09-fee-preview"))
 	bodyHas("fee preview", "Fee:", "treasury")
 	run("send", fill("client_secret", secret), chromedp.Click(chromedp.CSS(`button[value=send]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)), chromedp.WaitVisible(chromedp.ID("balance-chart-title")),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)), chromedp.WaitVisible(chromedp.CSS("figure.chart svg")),
 		shot(t, "journey-10-wallet-history"))
-	bodyHas("send", "Sent 12.5 AVT to "+payee, "harbour dues", "Balance over time")
+	bodyHas("send", "Sent 12.5 AVT to "+payee, "harbour dues", "Over the last 3 ledger events")
 
 	run("dashboard after", chromedp.Navigate(base+"/portal/"), chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Recent activity"]`)),
 		shot(t, "portal-dashboard"))
