@@ -145,7 +145,7 @@ func TestBrowser_EveryInputHasALabel(t *testing.T) {
 	ctx := newChrome(t) // first: skips without a browser
 	s := newSite(t)
 	s.newUser("ada@example.com") // the browser signs in below, as this developer
-	pages := []string{"/portal/", "/portal/signup", "/portal/login", "/portal/verify"}
+	pages := []string{"/portal/", "/portal/signup", "/portal/login", "/portal/verify", "/portal/recover"}
 	const unlabelled = `Array.from(document.querySelectorAll('input:not([type=hidden]),textarea,select'))
 		.filter(e => !(e.id && document.querySelector('label[for="'+e.id+'"]')) && !e.closest('label') && !e.getAttribute('aria-label'))
 		.map(e => e.name || e.id)`
@@ -175,7 +175,8 @@ func TestBrowser_EveryInputHasALabel(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/portal/logout"]`))); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/portal/", "/portal/agents", "/portal/agents/new", "/portal/keys", "/portal/tokens"} {
+	for _, p := range []string{"/portal/", "/portal/agents", "/portal/agents/new", "/portal/keys", "/portal/tokens",
+		"/portal/discover", "/portal/wallet", "/portal/templates", "/portal/templates/echo-agent"} {
 		check(p)
 	}
 }

@@ -291,8 +291,12 @@ type activityRow struct {
 	ledgerRow
 }
 
-// maxActivity is how many events the dashboard's recent activity shows.
-const maxActivity = 10
+// maxActivity is how many events the dashboard's recent activity shows, from the ledgers of
+// at most maxActivityAgents agents (the first in id order).
+const (
+	maxActivity       = 10
+	maxActivityAgents = 20
+)
 
 // recentActivity is the latest ledger events of the developer's agents, newest first (agents
 // whose ledger cannot be read are left out).
@@ -301,7 +305,7 @@ func (p *portal) recentActivity(r *http.Request, agents []agentRow) []activityRo
 		return nil
 	}
 	var out []activityRow
-	for _, a := range agents {
+	for _, a := range agents[:min(len(agents), maxActivityAgents)] {
 		h, err := p.cfg.Onboarding.AgentHistory(r.Context(), sessionOf(r).subject, a.Agent.ID, 0, maxActivity)
 		if err != nil {
 			continue
