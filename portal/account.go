@@ -50,6 +50,7 @@ func (p *portal) home(w http.ResponseWriter, r *http.Request) {
 	d := &dashboard{}
 	d.Cards, d.CardsErr = p.ownCards(r)
 	d.Agents, d.Total, d.AgentsErr = p.ownAgents(r)
+	d.nameAgents()
 	d.Activity = p.recentActivity(r, d.Agents)
 	v.Data = d
 	p.render(w, r, http.StatusOK, "dashboard.html", v)
@@ -76,6 +77,19 @@ type cardRow struct {
 type agentRow struct {
 	Agent   registry.Agent
 	Balance string
+	// Name is the name on the agent's card ("" when the card is not in the list).
+	Name string
+}
+
+// nameAgents gives each registered agent the name on its card (an agent's id is its card's).
+func (d *dashboard) nameAgents() {
+	names := make(map[string]string, len(d.Cards))
+	for _, c := range d.Cards {
+		names[c.Card.ID] = c.Card.Name
+	}
+	for i := range d.Agents {
+		d.Agents[i].Name = names[d.Agents[i].Agent.ID]
+	}
 }
 
 // ownCards lists the caller's cards (any status) with their reputation standing, or why not.

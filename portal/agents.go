@@ -19,6 +19,7 @@ func (p *portal) agents(w http.ResponseWriter, r *http.Request, v *view) {
 	d := &dashboard{}
 	d.Cards, d.CardsErr = p.ownCards(r)
 	d.Agents, d.Total, d.AgentsErr = p.ownAgents(r)
+	d.nameAgents()
 	if r.URL.Query().Get("saved") != "" {
 		v.Flash = "Saved: the agent card is published."
 	}
