@@ -158,7 +158,7 @@ func TestWallet_BalanceHistoryFeePreviewAndTransfer(t *testing.T) {
 	// Another developer sees none of it.
 	bob := s.newUser("bob@example.com")
 	p := bob.get("/portal/wallet?agent=" + from)
-	if strings.Contains(p.Body, "for the answers") || !strings.Contains(p.Body, `class="error"`) {
+	if p.Status != http.StatusNotFound || strings.Contains(p.Body, "for the answers") || !strings.Contains(p.Body, `class="error"`) {
 		t.Fatalf("another developer's wallet:\n%s", p.Body)
 	}
 	bob.post("/portal/wallet/transfer", send("send", "1", payer.ClientSecret, to)).want(t, 404, `class="error"`)

@@ -51,7 +51,9 @@ type agentLedger struct {
 	Next         uint64
 	BalanceChart *chart
 	Graph        *graph
-	Err          string
+	// Err is why the ledger could not be read ("" when it was), Status the answer's status then.
+	Err    string
+	Status int
 }
 
 // loadLedger reads an agent's balance and a page of its history (before: 0 for the newest)
@@ -59,19 +61,19 @@ type agentLedger struct {
 func (p *portal) loadLedger(r *http.Request, id string, before uint64, limit int) *agentLedger {
 	l := &agentLedger{}
 	if p.cfg.Onboarding == nil {
-		_, l.Err, _ = describe(errNoOnboarding)
+		l.Status, l.Err, _ = describe(errNoOnboarding)
 		return l
 	}
 	s := sessionOf(r)
 	a, b, err := p.cfg.Onboarding.AgentBalance(r.Context(), s.subject, id)
 	if err != nil {
-		_, l.Err, _ = describe(notYours(err))
+		l.Status, l.Err, _ = describe(notYours(err))
 		return l
 	}
 	l.Agent, l.Balance = a, b
 	h, err := p.cfg.Onboarding.AgentHistory(r.Context(), s.subject, id, before, limit+1)
 	if err != nil {
-		_, l.Err, _ = describe(err)
+		l.Status, l.Err, _ = describe(err)
 		return l
 	}
 	if len(h) > limit {
@@ -164,10 +166,11 @@ func (p *portal) walletPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d := p.loadWallet(r, r.URL.Query().Get("agent"), r.URL.Query().Get("before"))
 	v.Data = d
 	v.Form = map[string]string{"from": d.Selected}
-	if d.Ledger != nil && d.Ledger.Err != "" && !strings.HasPrefix(d.Ledger.Err, "Something") {
-		v.Error = d.Ledger.Err
+	status := http.StatusOK
+	if d.Ledger != nil && d.Ledger.Err != "" {
+		v.Error, status = d.Ledger.Err, d.Ledger.Status
 	}
-	p.render(w, r, http.StatusOK, "wallet.html", v)
+	p.render(w, r, status, "wallet.html", v)
 }
 
 func (p *portal) loadWallet(r *http.Request, selected, before string) *walletView {
