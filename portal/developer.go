@@ -60,7 +60,6 @@ func (p *portal) recoverAccount(w http.ResponseWriter, r *http.Request, v *view)
 	v.Message = "Your password is changed and every earlier session has ended. You have " +
 		strconv.Itoa(rec.RemainingKeys) + " unused recovery keys left."
 	v.Title = "Password changed"
-	v.Data = rec
 	p.render(w, r, http.StatusOK, "message.html", v)
 }
 
