@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sovereign-stack/sovereign/avt"
@@ -46,6 +47,10 @@ func (p *portal) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &view{User: s.dev, CSRF: p.cfg.Accounts.SessionMAC(s.subject.CredentialID, "csrf"), Title: "Dashboard"}
+	if n, err := strconv.Atoi(r.URL.Query().Get("recovered")); err == nil {
+		v.Flash = "Your password is changed and every earlier session has ended. You have " + strconv.Itoa(n) +
+			" unused recovery keys left; replace them with the API (POST /api/v1/developers/me/recovery-keys) when few remain."
+	}
 	r = r.WithContext(withSession(r.Context(), s))
 	d := &dashboard{}
 	d.Cards, d.CardsErr = p.ownCards(r)

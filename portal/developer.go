@@ -56,11 +56,7 @@ func (p *portal) recoverAccount(w http.ResponseWriter, r *http.Request, v *view)
 		return
 	}
 	p.startSession(w, r, rec.Tokens)
-	v.Form = nil
-	v.Message = "Your password is changed and every earlier session has ended. You have " +
-		strconv.Itoa(rec.RemainingKeys) + " unused recovery keys left."
-	v.Title = "Password changed"
-	p.render(w, r, http.StatusOK, "message.html", v)
+	http.Redirect(w, r, "/portal/?recovered="+strconv.Itoa(rec.RemainingKeys), http.StatusSeeOther)
 }
 
 // discoverPage is what the discovery page shows.
