@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/registry"
@@ -230,6 +231,11 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request, v *view) {
 	var t *registry.Tokens
 	if err == nil {
 		t, err = p.cfg.Accounts.Login(r.Context(), email, r.PostForm.Get("password"))
+	}
+	if ae, ok := apperr.As(err); ok && ae.Kind == apperr.TooManyRequests {
+		shown := *ae
+		shown.Message = "too many login attempts for this email; try again in a few minutes, or set a new password with one of your recovery keys on the Recover page, which also signs you in"
+		err = &shown
 	}
 	if err != nil {
 		p.fail(w, r, "login.html", v, err)

@@ -281,3 +281,18 @@ func TestTemplates_ABadValueIsShownNextToItsField(t *testing.T) {
 	}
 	t.Skip("no built-in template with name and url parameters")
 }
+
+func TestLogIn_TooManyAttemptsPointsAtRecovery(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	s.signUp(b, "ada@example.com")
+	b.get("/portal/login")
+	var p page
+	for range 8 {
+		p = b.post("/portal/login", url.Values{"email": {"ada@example.com"}, "password": {"not the password at all"}})
+		if p.Status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	p.want(t, 429, "on the Recover page", `href="/portal/recover"`)
+}
