@@ -802,8 +802,8 @@ func (o *Onboarding) AgentBalance(ctx context.Context, caller policy.Subject, id
 	return a, b, nil
 }
 
-// MaxHistoryPage bounds one page of an agent's ledger history.
-const MaxHistoryPage = 200
+// MaxHistoryPage bounds one read of an agent's ledger history.
+const MaxHistoryPage = 1000
 
 // AgentHistory reads up to limit (1–MaxHistoryPage) of a registered agent's ledger events older
 // than the sequence before (0: the newest), newest first, for its developer or an admin
