@@ -4,8 +4,10 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/registry"
@@ -20,14 +22,15 @@ func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"field":    func(v *view, name string) string { return v.Fields[name] },
 		"statuses": func() []string { return discovery.Statuses },
+		"fmtTime":  fmtTime,
 	}
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "templates/")
-		if base == "layout.html" || base == "cards.html" {
+		if base == "layout.html" || base == "cards.html" || base == "parts.html" {
 			continue
 		}
-		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/cards.html", n))
+		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/cards.html", "templates/parts.html", n))
 	}
 	return out
 }
@@ -45,10 +48,16 @@ func (p *portal) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &view{User: s.dev, CSRF: p.cfg.Accounts.SessionMAC(s.subject.CredentialID, "csrf"), Title: "Dashboard"}
+	if n, err := strconv.Atoi(r.URL.Query().Get("recovered")); err == nil {
+		v.Flash = "Your password is changed and every earlier session has ended. You have " + strconv.Itoa(n) +
+			" unused recovery keys left; replace them with the API (POST /api/v1/developers/me/recovery-keys) when few remain."
+	}
 	r = r.WithContext(withSession(r.Context(), s))
 	d := &dashboard{}
 	d.Cards, d.CardsErr = p.ownCards(r)
 	d.Agents, d.Total, d.AgentsErr = p.ownAgents(r)
+	d.nameAgents()
+	d.Activity = p.recentActivity(r, d.Agents)
 	v.Data = d
 	p.render(w, r, http.StatusOK, "dashboard.html", v)
 }
@@ -60,6 +69,8 @@ type dashboard struct {
 	Agents    []agentRow
 	Total     string
 	AgentsErr string
+	// Activity is the latest ledger events of all the developer's agents, newest first.
+	Activity []activityRow
 }
 
 // cardRow is one of the developer's agent cards with its standing.
@@ -72,6 +83,19 @@ type cardRow struct {
 type agentRow struct {
 	Agent   registry.Agent
 	Balance string
+	// Name is the name on the agent's card ("" when the card is not in the list).
+	Name string
+}
+
+// nameAgents gives each registered agent the name on its card (an agent's id is its card's).
+func (d *dashboard) nameAgents() {
+	names := make(map[string]string, len(d.Cards))
+	for _, c := range d.Cards {
+		names[c.Card.ID] = c.Card.Name
+	}
+	for i := range d.Agents {
+		d.Agents[i].Name = names[d.Agents[i].Agent.ID]
+	}
 }
 
 // ownCards lists the caller's cards (any status) with their reputation standing, or why not.
@@ -207,6 +231,11 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request, v *view) {
 	var t *registry.Tokens
 	if err == nil {
 		t, err = p.cfg.Accounts.Login(r.Context(), email, r.PostForm.Get("password"))
+	}
+	if ae, ok := apperr.As(err); ok && ae.Kind == apperr.TooManyRequests {
+		shown := *ae
+		shown.Message = "too many login attempts for this email; try again in a few minutes, or set a new password with one of your recovery keys on the Recover page, which also signs you in"
+		err = &shown
 	}
 	if err != nil {
 		p.fail(w, r, "login.html", v, err)

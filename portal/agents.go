@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sovereign-stack/sovereign/agentcard"
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/policy"
@@ -18,6 +19,7 @@ func (p *portal) agents(w http.ResponseWriter, r *http.Request, v *view) {
 	d := &dashboard{}
 	d.Cards, d.CardsErr = p.ownCards(r)
 	d.Agents, d.Total, d.AgentsErr = p.ownAgents(r)
+	d.nameAgents()
 	if r.URL.Query().Get("saved") != "" {
 		v.Flash = "Saved: the agent card is published."
 	}
@@ -34,6 +36,11 @@ type cardForm struct {
 	Status                                 string
 	CardVersion                            int
 	SignatureStatus, URN, CreatedAt, Owner string
+	// Shown on an existing card's page: its signatures, versions and, when it is a registered
+	// agent, its wallet.
+	Signatures []agentcard.SignatureResult
+	Versions   []registry.CardVersion
+	Ledger     *agentLedger
 }
 
 // formFields are the editor's field names, by the card's ProtoJSON paths that errors name.
@@ -202,6 +209,13 @@ func (p *portal) editCardPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	f := cardFormOf(c, p.cfg.Cards.URN(c))
+	f.Signatures = c.Signatures
+	f.Versions, _ = p.cfg.Cards.History(r.Context(), c.ID, 0, 50)
+	if p.cfg.Onboarding != nil {
+		if _, err := p.cfg.Onboarding.Agent(r.Context(), sessionOf(r).subject, c.ID); err == nil {
+			f.Ledger = p.loadLedger(r, c.ID, 0, 10)
+		}
+	}
 	v.Data = &f
 	p.render(w, r, http.StatusOK, "card.html", v)
 }

@@ -25,16 +25,22 @@ func chromium() string {
 	return ""
 }
 
-// newChrome starts a headless Chromium with a fresh profile, or skips the test when none is
-// installed.
+// newChrome starts a headless Chromium with a fresh profile at a phone's size, or skips the
+// test when none is installed.
 func newChrome(t *testing.T) context.Context {
+	t.Helper()
+	return newChromeAt(t, 390, 844)
+}
+
+// newChromeAt is newChrome with a window of w×h pixels.
+func newChromeAt(t *testing.T, w, h int) context.Context {
 	t.Helper()
 	path := chromium()
 	if path == "" {
 		t.Skip("no Chromium installed (apt-get install chromium, or set SOVEREIGN_CHROMIUM): real-browser test skipped")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.Headless, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844)) // phone width
+		chromedp.Headless, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(w, h))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
@@ -45,12 +51,18 @@ func newChrome(t *testing.T) context.Context {
 	return ctx
 }
 
-// shot saves a screenshot of the page under the test's artifact directory.
+// shot saves a screenshot of the page under the test's artifact directory (go test -artifacts)
+// and, when SOVEREIGN_SCREENSHOTS names a directory, there too.
 func shot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		png, err := chromedp.FullScreenshot(100)(ctx, tg)
 		if err != nil {
 			return err
+		}
+		if dir := os.Getenv("SOVEREIGN_SCREENSHOTS"); dir != "" {
+			if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+				return err
+			}
 		}
 		return os.WriteFile(filepath.Join(t.ArtifactDir(), name+".png"), png, 0o644)
 	})
@@ -133,7 +145,7 @@ func TestBrowser_EveryInputHasALabel(t *testing.T) {
 	ctx := newChrome(t) // first: skips without a browser
 	s := newSite(t)
 	s.newUser("ada@example.com") // the browser signs in below, as this developer
-	pages := []string{"/portal/", "/portal/signup", "/portal/login", "/portal/verify"}
+	pages := []string{"/portal/", "/portal/signup", "/portal/login", "/portal/verify", "/portal/recover"}
 	const unlabelled = `Array.from(document.querySelectorAll('input:not([type=hidden]),textarea,select'))
 		.filter(e => !(e.id && document.querySelector('label[for="'+e.id+'"]')) && !e.closest('label') && !e.getAttribute('aria-label'))
 		.map(e => e.name || e.id)`
@@ -163,7 +175,8 @@ func TestBrowser_EveryInputHasALabel(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/portal/logout"]`))); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/portal/", "/portal/agents", "/portal/agents/new", "/portal/keys", "/portal/tokens"} {
+	for _, p := range []string{"/portal/", "/portal/agents", "/portal/agents/new", "/portal/keys", "/portal/tokens",
+		"/portal/discover", "/portal/wallet", "/portal/templates", "/portal/templates/echo-agent"} {
 		check(p)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -36,10 +37,45 @@ func newSite(t *testing.T) *site {
 // newSiteAt is newSite with the services' clock now (nil: the real clock).
 func newSiteAt(t *testing.T, now func() time.Time) *site {
 	t.Helper()
+	return newSiteWith(t, now, nil)
+}
+
+// newFundedSite is newSite with a treasury and a starting grant of 100 AVT for every new agent.
+func newFundedSite(t *testing.T) *site {
+	t.Helper()
+	return newSiteWith(t, nil, func(c *config.Config) {
+		c.Onboarding.GenesisSupply, c.Onboarding.StartingGrant = "1000000", "100"
+	})
+}
+
+// newLiveSite is newFundedSite whose public URL is its own address, so the commands its
+// pages show (sovereign agent register --registry …) reach it.
+func newLiveSite(t *testing.T) *site {
+	t.Helper()
+	return newSiteWith(t, nil, func(c *config.Config) {
+		c.Onboarding.GenesisSupply, c.Onboarding.StartingGrant = "1000000", "100"
+		c.PublicURL = ""
+	})
+}
+
+// newSiteWith is newSiteAt with the configuration changed by edit (nil: none). An edit that
+// empties PublicURL makes it the test server's own URL.
+func newSiteWith(t *testing.T, now func() time.Time, edit func(*config.Config)) *site {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Onboarding.GenesisSupply = "0"
-	cfg.Data = t.TempDir()
 	cfg.PublicURL = "http://registry.test"
+	if edit != nil {
+		edit(&cfg)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	cfg.Data = t.TempDir()
 	cfg.RateLimits.AuthPerMinute, cfg.RateLimits.AuthBurst = 100000, 100000
 	cfg.RateLimits.AuthFailuresPerMinute, cfg.RateLimits.AuthFailuresBurst = 100000, 100000
 	if err := cfg.Finish(); err != nil {
@@ -52,7 +88,10 @@ func newSiteAt(t *testing.T, now func() time.Time) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(app.Handler())
+	hs := httptest.NewUnstartedServer(app.Handler())
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
 	t.Cleanup(func() { hs.Close(); app.Close() })
 	return &site{t: t, srv: hs, mail: mail, app: app}
 }

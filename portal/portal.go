@@ -45,6 +45,12 @@ type Config struct {
 	Accounts   *registry.Accounts
 	Cards      *registry.Cards
 	Onboarding *registry.Onboarding
+	// Templates renders agent-card templates (nil: the templates pages say they are off).
+	Templates *registry.Templates
+	// Payments and AuthenticateAgent let the wallet send AVT as an agent of the developer
+	// (nil: where the ledger runs in another process; the wallet then only reads).
+	Payments          Payments
+	AuthenticateAgent AgentAuthenticator
 	// CheckLogin counts a login attempt against the API's login budgets (nil: no limit).
 	CheckLogin func(ctx context.Context, email string) error
 	Status     StatusFunc
@@ -106,6 +112,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /portal/tokens", p.user(p.listPage("Bootstrap tokens", "tokens.html", p.loadTokens)))
 	mux.HandleFunc("POST /portal/tokens", p.user(p.createToken))
 	mux.HandleFunc("POST /portal/tokens/{id}/revoke", p.user(p.revokeToken))
+	p.routesDeveloper(mux)
 	mux.HandleFunc("/portal/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "message.html", &view{Title: "Not found",
 			Message: "There is no such page in the portal."})

@@ -80,7 +80,7 @@ func NewAccounts(ctx context.Context, c AccountsConfig) (*Accounts, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("registry: public URL %q is not an absolute URL", c.PublicURL)
 	}
-	a.verifyURL = u.JoinPath("/api/v1/auth/verify-email").String()
+	a.verifyURL = u.JoinPath("/portal/verify").String()
 	signer, err := a.loadSigner(ctx, c.Issuer)
 	if err != nil {
 		return nil, err

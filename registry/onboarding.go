@@ -20,6 +20,7 @@ import (
 	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
 	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/teg"
 )
 
 // Prefixes of onboarding identifiers and secrets.
@@ -138,6 +139,9 @@ type Wallets interface {
 	SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error
 	// WalletBalance reads the agent's wallet.
 	WalletBalance(ctx context.Context, agentID string) (WalletBalance, error)
+	// WalletHistory reads up to limit of the agent's ledger events older than the sequence
+	// before (0: the newest), newest first.
+	WalletHistory(ctx context.Context, agentID string, before uint64, limit int) ([]teg.Transfer, error)
 }
 
 // WalletBalance is an agent's wallet as its developer sees it.
@@ -796,6 +800,29 @@ func (o *Onboarding) AgentBalance(ctx context.Context, caller policy.Subject, id
 		return nil, WalletBalance{}, err
 	}
 	return a, b, nil
+}
+
+// MaxHistoryPage bounds one read of an agent's ledger history.
+const MaxHistoryPage = 1000
+
+// AgentHistory reads up to limit (1–MaxHistoryPage) of a registered agent's ledger events older
+// than the sequence before (0: the newest), newest first, for its developer or an admin
+// (ActionAgentBalance, the rule of its balance), through the registry's Wallets. A TEG out of
+// reach is 503 TEG_UNAVAILABLE.
+func (o *Onboarding) AgentHistory(ctx context.Context, caller policy.Subject, id string, before uint64, limit int) ([]teg.Transfer, error) {
+	a, err := o.ownedAgent(ctx, caller, ActionAgentBalance, id)
+	if err != nil {
+		return nil, err
+	}
+	limit = min(max(limit, 1), MaxHistoryPage)
+	h, err := o.wallets.WalletHistory(ctx, a.ID, before, limit)
+	if err != nil {
+		if _, ok := apperr.As(err); !ok {
+			err = ErrWalletReadUnavailable.With("cause", err.Error())
+		}
+		return nil, err
+	}
+	return h, nil
 }
 
 // ownedAgent loads the agent and authorizes action on it, its developer being the owner.

@@ -53,6 +53,23 @@ func TestAgents_DevelopersReadTheirAgents(t *testing.T) {
 		s.do("GET", "/api/v1/agents/"+a.ID+"/balance", nil).want(t, 401, "AUTHENTICATION_REQUIRED")
 		s.do("GET", "/api/v1/agents/agt_01M94RTRVW58K5949YF7X55GGK/balance", nil, bearer(ada.Access)).want(t, 404, "AGENT_NOT_FOUND")
 
+		// Its ledger history likewise: the owner or an admin, through the registry.
+		s.do("GET", "/api/v1/token/transactions?account="+a.ID, nil, bearer(ada.Access)).want(t, 403, "FORBIDDEN")
+		h := s.do("GET", "/api/v1/agents/"+a.ID+"/transactions?limit=1", nil, bearer(ada.Access)).want(t, 200, "")
+		if items, _ := h.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "grant" || h.str("next_cursor") == "" {
+			t.Fatalf("history: %s", h.Raw)
+		}
+		older := s.do("GET", "/api/v1/agents/"+a.ID+"/transactions?cursor="+h.str("next_cursor"), nil, bearer(ada.Access)).want(t, 200, "")
+		if items, _ := older.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["kind"] != "open" {
+			t.Fatalf("older history: %s", older.Raw)
+		}
+		s.do("GET", "/api/v1/agents/"+a.ID+"/transactions", nil, bearer(s.adminKey)).want(t, 200, "")
+		s.do("GET", "/api/v1/agents/"+a.ID+"/transactions", nil, bearer(bob.Access)).want(t, 403, "FORBIDDEN")
+		s.do("GET", "/api/v1/agents/"+a.ID+"/transactions", nil, agentTok).want(t, 403, "FORBIDDEN")
+		s.do("GET", "/api/v1/agents/"+a.ID+"/transactions", nil).want(t, 401, "AUTHENTICATION_REQUIRED")
+		s.do("GET", "/api/v1/agents/"+a.ID+"/transactions?cursor=garbage", nil, bearer(ada.Access)).want(t, 422, "INVALID_CURSOR")
+		s.do("GET", "/api/v1/agents/agt_01M94RTRVW58K5949YF7X55GGK/transactions", nil, bearer(ada.Access)).want(t, 404, "AGENT_NOT_FOUND")
+
 		s.do("POST", "/api/v1/agents/"+a.ID+"/status", map[string]string{"status": "suspended"}, bearer(ada.Access)).want(t, 200, "")
 		if l := s.logText(); !strings.Contains(l, `"msg":"agent status changed","agent_id":"`+a.ID+`"`) || !strings.Contains(l, `"to":"suspended","by":"`+ada.ID+`"`) {
 			t.Fatalf("no agent-status event for %s in the log:\n%s", a.ID, l)

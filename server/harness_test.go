@@ -33,7 +33,7 @@ func newMailbox() *mailbox { return &mailbox{emailtest.New()} }
 func (m *mailbox) token(t *testing.T, email string) string {
 	t.Helper()
 	tok := m.Token(t, email)
-	if u, _ := url.Parse(m.Link(email)); u.Path != "/api/v1/auth/verify-email" || u.Host != "registry.test" {
+	if u, _ := url.Parse(m.Link(email)); u.Path != "/portal/verify" || u.Host != "registry.test" {
 		t.Fatalf("verification link %q does not point at the public URL", m.Link(email))
 	}
 	return tok

@@ -151,6 +151,15 @@ func (o onboardingWallets) WalletBalance(ctx context.Context, agentID string) (r
 	return registry.WalletBalance{Liquid: a.Liquid, Locked: a.Locked, Staked: a.Staked, Unbonding: a.Unbonding, Total: a.Total()}, nil
 }
 
+// WalletHistory reads the agent's ledger events as the registry (the TEG's policy lets the
+// registry service read them; the registry lets only the agent's developer or an admin ask).
+func (o onboardingWallets) WalletHistory(ctx context.Context, agentID string, before uint64, limit int) ([]teg.Transfer, error) {
+	if o.w == nil {
+		return nil, registry.ErrWalletReadUnavailable
+	}
+	return o.w.History(ctx, teg.AccountID(agentID), before, limit)
+}
+
 // SetWalletStatus sets the wallet's status to the agent's: the registry's statuses and the
 // ledger's have the same names (teg.AccountActive, AccountSuspended, AccountRevoked).
 func (o onboardingWallets) SetWalletStatus(ctx context.Context, agentID, status string, at time.Time) error {

@@ -72,8 +72,12 @@ type Server struct {
 	source      identity.SVIDSource // the service's own X.509-SVID (split mode)
 	serviceID   spiffeid.ID         // the SPIFFE ID source holds an SVID for
 	wallets     teg.Wallets
-	reputation  *reputation.Service
-	auditor     *auditor.Service
+	// tokens is the ledger's service when this process runs it (nil otherwise); templates the
+	// registry's card templates (nil without the registry). The portal uses both.
+	tokens     *teg.Service
+	templates  *registry.Templates
+	reputation *reputation.Service
+	auditor    *auditor.Service
 	// auditorConsumer follows the ledger's log for the auditor (nil without the ledger).
 	auditorConsumer *auditor.Consumer
 	tegPing         func(context.Context) error // the remote TEG's liveness (registry role)
@@ -261,6 +265,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz, Log: s.log, LargeTransfer: teg.DefaultLargeTransfer}
+		s.tokens = tokens
 		_, supply := cfg.Onboarding.Amounts(s.role == RoleAll)
 		if err := genesis(ctx, tokens, supply, log); err != nil {
 			return nil, err
@@ -306,8 +311,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.metricsHTTP = metrics
 	if s.role.runsRegistry() {
 		loginLimits := &registryhttp.Accounts{Service: s.accounts, Limits: limits}
-		mux.Handle("/portal/", portal.Handler(portal.Config{Accounts: s.accounts, Cards: s.cards, Onboarding: s.onboarding,
-			CheckLogin: loginLimits.CheckLogin, Status: s.portalStatus, PublicURL: cfg.PublicURL, Logger: log}))
+		pc := portal.Config{Accounts: s.accounts, Cards: s.cards, Onboarding: s.onboarding, Templates: s.templates,
+			CheckLogin: loginLimits.CheckLogin, Status: s.portalStatus, PublicURL: cfg.PublicURL, Logger: log}
+		if s.tokens != nil { // the ledger in this process: the wallet can send as an agent
+			pc.Payments, pc.AuthenticateAgent = s.tokens, auth.AuthenticateAccessToken
+		}
+		mux.Handle("/portal/", portal.Handler(pc))
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/portal/", http.StatusFound)
 		})
@@ -353,6 +362,7 @@ func (s *Server) registerRegistry(ctx, bgCtx context.Context, mux *http.ServeMux
 		return err
 	}
 	(&registryhttp.Templates{Service: templates}).Register(api)
+	s.templates = templates
 	return s.registerOnboarding(bgCtx, api, authz, limits, now)
 }
 

@@ -22,6 +22,9 @@ type Wallets interface {
 	Grant(ctx context.Context, to AccountID, amount avt.Amount, message, idemKey string) (t Transfer, replayed bool, err error)
 	// Balance reads an agent's wallet.
 	Balance(ctx context.Context, agent AccountID) (Account, error)
+	// History reads up to limit of an agent's transfers older than the sequence before (0:
+	// the newest), newest first.
+	History(ctx context.Context, agent AccountID, before uint64, limit int) ([]Transfer, error)
 	// SetStatus suspends, revokes or reactivates an agent's wallet (see AccountStatus); setting
 	// the status it has changes nothing. A revoked wallet cannot be reactivated
 	// (ACCOUNT_REVOKED).
@@ -51,6 +54,11 @@ func (w *ServiceWallets) Grant(ctx context.Context, to AccountID, amount avt.Amo
 // Balance implements Wallets.
 func (w *ServiceWallets) Balance(ctx context.Context, agent AccountID) (Account, error) {
 	return w.Service.Balance(ctx, w.As, agent)
+}
+
+// History implements Wallets.
+func (w *ServiceWallets) History(ctx context.Context, agent AccountID, before uint64, limit int) ([]Transfer, error) {
+	return w.Service.History(ctx, w.As, agent, before, limit)
 }
 
 // SetStatus implements Wallets.

@@ -79,7 +79,7 @@ rules := {
 	"token.transfer": {"subjects": ["agent"]},
 	"token.pending.settle": {"owner": true, "counterparty": true, "scope": "write"},
 	"token.balance.read": {"owner": true, "scope": "read", "services": ["registry"]},
-	"token.history.read": {"owner": true, "scope": "read"},
+	"token.history.read": {"owner": true, "scope": "read", "services": ["registry"]},
 	"token.mint": {"scope": "write"},
 	"token.burn": {"scope": "write"},
 	"token.grant": {"scope": "write", "services": ["registry"]},

@@ -289,13 +289,13 @@ test_registry_service_opens_wallets_grants_and_reads_balances if {
 	allowed(ask(registry_svc, "teg.account.create", {"kind": "wallet", "id": "agt_1"}))
 	allowed(ask(registry_svc, "token.grant", {"kind": "treasury", "id": "sys:treasury"}))
 	allowed(ask(registry_svc, "token.balance.read", wallet("agt_1")))
+	allowed(ask(registry_svc, "token.history.read", wallet("agt_1")))
 	allowed(ask(object.union(registry_svc, {"auth_method": "jwt_svid"}), "token.grant", {"kind": "treasury"}))
 }
 
 test_registry_service_may_not_mint_burn_or_move_agents_money if {
 	denied(ask(registry_svc, "token.mint", {"kind": "treasury"}), "not permitted to token.mint")
 	denied(ask(registry_svc, "token.burn", {"kind": "treasury"}), "not permitted to token.burn")
-	denied(ask(registry_svc, "token.history.read", wallet("agt_1")), "not permitted to token.history.read")
 	denied(ask(registry_svc, "token.pending.settle", wallet("agt_1")), "not permitted to token.pending.settle")
 	not allowed(transfer(registry_svc, "1", {}))
 }

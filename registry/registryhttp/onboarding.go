@@ -13,6 +13,7 @@ import (
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/teg/teghttp"
 )
 
 // RateBootstrap is the rate-limit class counting bootstrap tokens per developer (5 a minute by default).
@@ -140,6 +141,7 @@ func (h *Onboarding) Register(api huma.API) {
 	httpapi.Register(api, onboardOp("list-agents", http.MethodGet, "/api/v1/agents", "Your agents, with status and last heartbeat (developer)", http.StatusOK, true), h.listAgents)
 	httpapi.Register(api, onboardOp("get-agent", http.MethodGet, "/api/v1/agents/{id}", "One agent (its developer, or an admin)", http.StatusOK, true), h.getAgent)
 	httpapi.Register(api, onboardOp("agent-balance", http.MethodGet, "/api/v1/agents/{id}/balance", "An agent's wallet balances (its developer, or an admin)", http.StatusOK, true), h.agentBalance)
+	httpapi.Register(api, onboardOp("agent-transactions", http.MethodGet, "/api/v1/agents/{id}/transactions", "An agent's ledger history, newest first (its developer, or an admin)", http.StatusOK, true), h.agentHistory)
 }
 
 func (h *Onboarding) requestToken(ctx context.Context, _ *struct{}) (*bootstrapOutput, error) {
@@ -357,6 +359,25 @@ type AgentBalanceView struct {
 }
 
 type agentBalanceOutput struct{ Body AgentBalanceView }
+
+type agentHistoryInput struct {
+	ID string `path:"id" maxLength:"64"`
+	httpapi.PageParams
+}
+
+type agentHistoryOutput struct{ Body teghttp.TransferPage }
+
+func (h *Onboarding) agentHistory(ctx context.Context, in *agentHistoryInput) (*agentHistoryOutput, error) {
+	var before uint64
+	if err := httpapi.DecodeCursor(in.Cursor, &before); err != nil {
+		return nil, err
+	}
+	items, err := h.Service.AgentHistory(ctx, httpapi.Subject(ctx), in.ID, before, in.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	return &agentHistoryOutput{Body: teghttp.TransferPageOf(items, in.Limit)}, nil
+}
 
 func (h *Onboarding) agentBalance(ctx context.Context, in *agentIDInput) (*agentBalanceOutput, error) {
 	a, b, err := h.Service.AgentBalance(ctx, httpapi.Subject(ctx), in.ID)

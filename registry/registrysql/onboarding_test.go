@@ -28,6 +28,7 @@ import (
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
+	"github.com/sovereign-stack/sovereign/teg"
 )
 
 // fakeWallets records wallet creations (the TEG has its own tests; onboarding's contract is
@@ -64,6 +65,10 @@ func (w *fakeWallets) SetWalletStatus(ctx context.Context, agentID, status strin
 		w.calls = append(w.calls, walletCall{status: status, at: at, agentWas: agent})
 	}
 	return nil
+}
+
+func (w *fakeWallets) WalletHistory(context.Context, string, uint64, int) ([]teg.Transfer, error) {
+	return nil, nil
 }
 
 func (w *fakeWallets) WalletBalance(_ context.Context, agentID string) (registry.WalletBalance, error) {

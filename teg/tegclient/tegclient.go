@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ const (
 	pathOpen    = "/api/v1/admin/teg/accounts"
 	pathGrant   = "/api/v1/token/grant"
 	pathBalance = "/api/v1/token/balance"
+	pathHistory = "/api/v1/token/transactions"
 	pathHealth  = "/healthz"
 )
 
@@ -126,6 +128,27 @@ func (c *Client) Balance(ctx context.Context, agent teg.AccountID) (teg.Account,
 		return teg.Account{}, err
 	}
 	return account(v)
+}
+
+// History implements teg.Wallets: GET /api/v1/token/transactions?account=…&limit=…&cursor=….
+func (c *Client) History(ctx context.Context, agent teg.AccountID, before uint64, limit int) ([]teg.Transfer, error) {
+	q := url.Values{"account": {string(agent)}, "limit": {strconv.Itoa(limit)}}
+	if before > 0 {
+		q.Set("cursor", httpapi.EncodeCursor(before))
+	}
+	var page teghttp.TransferPage
+	if err := c.do(ctx, http.MethodGet, pathHistory, q, nil, "", &page); err != nil {
+		return nil, err
+	}
+	out := make([]teg.Transfer, 0, len(page.Items))
+	for _, v := range page.Items {
+		t, err := transfer(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // SetStatus implements teg.Wallets: POST /api/v1/admin/teg/accounts/{account}/status.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -143,5 +144,26 @@ func TestClient_StakingWithBearer(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("call %d = %q, want %q", i, got[i], want[i])
 		}
+	}
+}
+
+func TestClient_HistoryPagesWithTheTEGsCursor(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.RequestURI())
+		_, _ = w.Write([]byte(`{"items":[{"id":"tx_2","kind":"transfer","from":"a","to":"b","amount":"2","fee":"0.002","seq":9,"created_at":"2026-12-06T09:00:00Z"}],"next_cursor":""}`))
+	}))
+	defer srv.Close()
+	cl, _ := tegclient.New(srv.URL, srv.Client())
+	h, err := cl.History(context.Background(), "a", 0, 21)
+	if err != nil || len(h) != 1 || h[0].ID != "tx_2" || h[0].Seq != 9 || h[0].Fee.String() != "0.002" || h[0].To != "b" {
+		t.Fatalf("history: %+v %v", h, err)
+	}
+	if _, err := cl.History(context.Background(), "a", 9, 5); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != "/api/v1/token/transactions?account=a&limit=21" ||
+		!strings.HasPrefix(got[1], "/api/v1/token/transactions?account=a&cursor=") || !strings.HasSuffix(got[1], "&limit=5") {
+		t.Fatalf("requests %q", got)
 	}
 }

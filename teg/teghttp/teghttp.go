@@ -451,6 +451,12 @@ func (h *Token) history(ctx context.Context, in *historyInput) (*historyOutput, 
 	return transferPage(items, in.Limit), nil
 }
 
+// TransferPageOf is the page of limit transfers of items (which holds one more when there is a
+// next page), newest first, as the history routes answer it (the registry's agent history too).
+func TransferPageOf(items []teg.Transfer, limit int) TransferPage {
+	return transferPage(items, limit).Body
+}
+
 // transferPage is the page of limit transfers of items (which holds one more when there is a
 // next page), newest first.
 func transferPage(items []teg.Transfer, limit int) *historyOutput {
