@@ -15,6 +15,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/federation"
 	"github.com/sovereign-stack/sovereign/federation/fedhttp"
+	"github.com/sovereign-stack/sovereign/federation/fedredis"
 	"github.com/sovereign-stack/sovereign/federation/fedsql"
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/policy"
@@ -59,6 +60,12 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 	}
 	fanout := &federation.Fanout{Self: s.issuer.TrustDomain().Name(), Peers: svc.Active,
 		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
+	if ttl := s.cfg.Federation.CacheTTL; ttl >= 0 {
+		fanout.Cache = &federation.Cache{TTL: ttl, Log: s.log}
+		if s.redis != nil {
+			fanout.Cache.Store = fedredis.New(s.redis, "sovereign:fedcache:"+fanout.Self+":")
+		}
+	}
 	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid}
 	cards.Federation = fanout
 	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits}).Register(api)
@@ -91,6 +98,15 @@ func (s *Server) FederationBundles() *federation.Bundles {
 		return nil
 	}
 	return s.fed.bundles
+}
+
+// FederationCache is the cache of federated answers (nil for RoleTEG or with
+// federation.cache_ttl negative): the sync of a peer's changes calls its InvalidateOrigin.
+func (s *Server) FederationCache() *federation.Cache {
+	if s.fed == nil {
+		return nil
+	}
+	return s.fed.fanout.Cache
 }
 
 // FederationFanout is the live query of the peers (nil for RoleTEG).

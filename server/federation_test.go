@@ -33,6 +33,7 @@ func newFedStack(t *testing.T, td string, opts ...stackOption) *fedStack {
 	opts = append([]stackOption{func(c *config.Config) {
 		c.TrustDomain = td
 		c.Federation.PeerTimeout = 500 * time.Millisecond
+		c.Federation.CacheTTL = -1 // the tests of the cache turn it on
 	}}, opts...)
 	s := newStack(t, storetest.SQLite(t), opts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
