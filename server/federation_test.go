@@ -356,3 +356,61 @@ func TestFederation_PeerRoutes(t *testing.T) {
 		t.Fatalf("no peers section: %s", r.Raw)
 	}
 }
+
+// TestFederation_RingOfFive: five registries in a ring, each peered (both ways) with the next;
+// a query allowed to travel further than the ring is long ends, within the deadline, and
+// returns each registry's card once.
+func TestFederation_RingOfFive(t *testing.T) {
+	tds := []string{"r1.test", "r2.test", "r3.test", "r4.test", "r5.test"}
+	ring := make([]*fedStack, len(tds))
+	devs := make([]developer, len(tds))
+	for i, td := range tds {
+		ring[i] = newFedStack(t, td, func(c *config.Config) { c.Federation.MaxHops = 8 })
+		devs[i] = ring[i].register("dev@"+td, true)
+	}
+	for i := range ring {
+		next := ring[(i+1)%len(ring)]
+		ring[i].peer(t, next, devs[i])
+		next.peer(t, ring[i], devs[(i+1)%len(ring)])
+	}
+	want := map[string]string{}
+	for i, s := range ring {
+		s.waitBundle(t, tds[(i+1)%len(tds)])
+		s.waitBundle(t, tds[(i+len(tds)-1)%len(tds)])
+		want[s.td+"/"+s.publish(t, devs[i], "Ring "+s.td, "ringed forecasts of "+s.td)] = "Ring " + s.td
+	}
+	start := time.Now()
+	r := ring[0].do("GET", "/api/v1/agent-cards?q=ringed&include_federated=true&limit=50", nil).want(t, 200, "")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the ring query took %s", took)
+	}
+	got := items(r)
+	if n := len(r.Body["items"].([]any)); n != len(want) || len(got) != len(want) {
+		t.Fatalf("%d items %v, want each of %v once", n, got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("items %v, want %v", got, want)
+		}
+	}
+	// Every registry was reached, none asked on behalf of the one it was asked by, and the
+	// ones the query had passed were skipped (in_origins), so it ended.
+	answered, skipped := map[string]bool{}, 0
+	for _, p := range r.Body["peers"].([]any) {
+		m := p.(map[string]any)
+		switch m["status"] {
+		case "answered":
+			answered[m["trust_domain"].(string)] = true
+		case "skipped":
+			if m["reason"] != "in_origins" {
+				t.Fatalf("peer %v", m)
+			}
+			skipped++
+		default:
+			t.Fatalf("peer %v", m)
+		}
+	}
+	if len(answered) != 4 || answered["r1.test"] || skipped == 0 {
+		t.Fatalf("answered %v, %d skipped", answered, skipped)
+	}
+}
