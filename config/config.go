@@ -102,6 +102,9 @@ type Federation struct {
 	// CacheTTL is how long the peers' answer to a federated query is reused (0: 10s;
 	// negative: no cache). In Redis when Redis is set, so that replicas share it.
 	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// DeniedNetworks are the networks peers' URLs may not point at: comma-separated CIDR
+	// prefixes and the names loopback, private, link-local, unspecified ("": none).
+	DeniedNetworks string `yaml:"denied_networks"`
 }
 
 // PasswordHashing bounds the argon2id work of registrations, logins and password recoveries:

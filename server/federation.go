@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/spiffe/go-spiffe/v2/bundle/spiffebundle"
+	spiffefed "github.com/spiffe/go-spiffe/v2/federation"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
@@ -51,15 +54,32 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 			svid = src
 		}
 	}
-	bundles := federation.NewBundles(nil, s.log)
+	var addrs *federation.AddressPolicy
+	if d := s.cfg.Federation.DeniedNetworks; d != "" {
+		nets, err := federation.ParseNetworks(d)
+		if err != nil {
+			return fmt.Errorf("config: federation.denied_networks: %w", err)
+		}
+		addrs = &federation.AddressPolicy{Denied: nets}
+	}
+	var fetch federation.FetchFunc
+	if addrs != nil { // a bundle endpoint is checked before each fetch
+		fetch = func(ctx context.Context, td spiffeid.TrustDomain, url string) (*spiffebundle.Bundle, error) {
+			if err := addrs.CheckURL(ctx, url); err != nil {
+				return nil, err
+			}
+			return spiffefed.FetchBundle(ctx, td, url)
+		}
+	}
+	bundles := federation.NewBundles(fetch, s.log)
 	s.closers = append(s.closers, closerFunc(func() error { bundles.Close(); return nil }))
-	svc := &federation.Service{Store: fedsql.New(s.db), Authz: authz, Self: s.issuer.TrustDomain(), Now: now,
+	svc := &federation.Service{Store: fedsql.New(s.db), Authz: authz, Self: s.issuer.TrustDomain(), Now: now, Addresses: addrs,
 		OnChange: func(active []federation.Peer) { bundles.Sync(bgCtx, active) }}
 	if err := svc.Reload(ctx); err != nil {
 		return err
 	}
 	fanout := &federation.Fanout{Self: s.issuer.TrustDomain().Name(), Peers: svc.Active,
-		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
+		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles, Addresses: addrs}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
 	if ttl := s.cfg.Federation.CacheTTL; ttl >= 0 {
 		fanout.Cache = &federation.Cache{TTL: ttl, Log: s.log}
 		if s.redis != nil {

@@ -414,3 +414,28 @@ func TestFederation_RingOfFive(t *testing.T) {
 		t.Fatalf("answered %v, %d skipped", answered, skipped)
 	}
 }
+
+// TestFederation_DeniedNetworks: with federation.denied_networks, a peer URL on a denied
+// address (literally, or a host resolving to one) is refused when proposed, naming the field.
+func TestFederation_DeniedNetworks(t *testing.T) {
+	a := newFedStack(t, "a.test", func(c *config.Config) { c.Federation.DeniedNetworks = "loopback,private" })
+	dev := a.register("ada@a.test", true)
+	good := map[string]any{"name": "B", "trust_domain": "b.example", "base_url": "https://203.0.113.7:8443", "bundle_endpoint": "https://203.0.113.7/.well-known/spiffe-bundle"}
+	with := func(k, v string) map[string]any {
+		m := map[string]any{}
+		for kk, vv := range good {
+			m[kk] = vv
+		}
+		m[k] = v
+		return m
+	}
+	for _, tc := range []struct{ field, url string }{
+		{"base_url", "https://127.0.0.1:8443"}, {"base_url", "https://10.0.0.8:8443"}, {"bundle_endpoint", "http://localhost:8420/.well-known/spiffe-bundle"},
+	} {
+		r := a.do("POST", "/api/v1/federation/peers", with(tc.field, tc.url), bearer(dev.Access)).want(t, 422, "PEER_ADDRESS_FORBIDDEN")
+		if !strings.Contains(string(r.Raw), `"field":"`+tc.field+`"`) {
+			t.Fatalf("%s: %s", tc.url, r.Raw)
+		}
+	}
+	a.do("POST", "/api/v1/federation/peers", good, bearer(dev.Access)).want(t, 201, "")
+}

@@ -114,6 +114,14 @@ func TestClient_AnswersAndRefusals(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+	t.Run("a denied address is not dialled", func(t *testing.T) {
+		p, c := peerServer(t, "spiffe://b.test/registry/main", ok)
+		nets, _ := federation.ParseNetworks("loopback")
+		c.Addresses = &federation.AddressPolicy{Denied: nets}
+		if _, _, err := c.Query(context.Background(), p, q); class(err) != "address_forbidden" || !errors.Is(err, federation.ErrAddressForbidden) {
+			t.Fatalf("err %v", err)
+		}
+	})
 	t.Run("slow drip ends at the deadline", func(t *testing.T) {
 		p, c := peerServer(t, "spiffe://b.test/registry/main", func(w http.ResponseWriter, r *http.Request) {
 			for i := 0; i < 100; i++ {
