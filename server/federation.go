@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ type fed struct {
 	bundles *federation.Bundles
 	fanout  *federation.Fanout
 	svid    x509svid.Source
+	authz   policy.Decider
 }
 
 // registerFederation builds the federation of a registry and its routes; discovery's
@@ -86,7 +88,7 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 			fanout.Cache.Store = fedredis.New(s.redis, "sovereign:fedcache:"+fanout.Self+":")
 		}
 	}
-	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid}
+	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid, authz: authz}
 	cards.Federation = fanout
 	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits}).Register(api)
 	s.bg.Add(1)
@@ -151,5 +153,35 @@ func (s *Server) ServeFederation(ctx context.Context, ln net.Listener) error {
 	}
 	c := tlsconfig.MTLSServerConfig(s.fed.svid, s.fed.bundles, tlsconfig.AuthorizeAny())
 	c.MinVersion = tls.VersionTLS13
+	verify := c.VerifyPeerCertificate
+	c.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
+		err := verify(raw, chains)
+		if err != nil {
+			s.refusePeer(ctx, raw, err)
+		}
+		return err
+	}
 	return s.Serve(ctx, tls.NewListener(ln, c))
+}
+
+// refusePeer puts a handshake refused on the federation listener (a client certificate that
+// does not verify against any ACTIVE peer's bundle: another trust domain, a forged or expired
+// SVID) in the decision log: the live query asked by an unauthenticated subject, with the
+// SPIFFE ID its certificate claims.
+func (s *Server) refusePeer(ctx context.Context, raw [][]byte, cause error) {
+	claimed := ""
+	if len(raw) > 0 {
+		if cert, err := x509.ParseCertificate(raw[0]); err == nil {
+			if id, err := x509svid.IDFromCert(cert); err == nil {
+				claimed = id.String()
+			}
+		}
+	}
+	s.log.Warn("federation: peer handshake refused", "claimed_spiffe_id", claimed, "err", cause)
+	_ = policy.Authorize(ctx, s.fed.authz, policy.Input{
+		Subject:  policy.Subject{Kind: "anonymous", SPIFFEID: claimed, AuthMethod: "x509_svid_unverified"},
+		Action:   federation.ActionQuery,
+		Resource: policy.Resource{Kind: "federation_peer"},
+		Context:  policy.Context{Time: time.Now().UTC()},
+	})
 }

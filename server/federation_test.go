@@ -276,6 +276,20 @@ func TestFederation_PeerIdentity(t *testing.T) {
 	if _, err := mtlsClient(t, stranger.server.Issuer(), regX, a.server.Issuer()).Get(q); err == nil {
 		t.Fatal("a registry of an unknown trust domain got through the handshake")
 	}
+	// The refused handshake is in the decision log too, with the ID the certificate claimed.
+	logged = false
+	for end := time.Now().Add(2 * time.Second); !logged && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		raw, _ = os.ReadFile(decisions)
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.Contains(line, `"federation.query"`) && strings.Contains(line, `"spiffe_id":"spiffe://x.test/registry/main"`) &&
+				strings.Contains(line, `"x509_svid_unverified"`) && strings.Contains(line, `"allow":false`) {
+				logged = true
+			}
+		}
+	}
+	if !logged {
+		t.Fatalf("the refused handshake is not in the decision log:\n%s", raw)
+	}
 
 	// A peer entry for e.test whose endpoint is B: B's server SVID is of b.test, refused.
 	a.peerWith(t, devA, "impostor", "e.test", b.fedURL, b.srv.URL+"/.well-known/spiffe-bundle")
