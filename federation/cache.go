@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Cache defaults and limits.
@@ -51,7 +53,8 @@ type CacheStore interface {
 // peer's changes calls InvalidateOrigin.
 //
 // A complete answer is kept for TTL; a partial one (a peer timed out, failed or was skipped)
-// for at most PartialTTL. A failing store is a miss, never an error of the query.
+// for at most PartialTTL. A failing store is a miss, never an error of the query. Searches
+// missing the same key at once in this process share one fan-out.
 type Cache struct {
 	// Store keeps the answers (a MemoryCacheStore when nil).
 	Store CacheStore
@@ -62,9 +65,10 @@ type Cache struct {
 	// Log receives the store's errors (discarded when nil).
 	Log *slog.Logger
 
-	once sync.Once
-	hits atomic.Int64
-	miss atomic.Int64
+	once   sync.Once
+	hits   atomic.Int64
+	miss   atomic.Int64
+	flight singleflight.Group
 }
 
 // cached is a stored answer: the generation it was computed at, and the peers' part.

@@ -3,6 +3,7 @@ package federation_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +52,32 @@ func TestCacheKey_NormalizesSpelling(t *testing.T) {
 	} {
 		if other == k {
 			t.Errorf("another %s, same key", name)
+		}
+	}
+}
+
+// TestCache_OneFanoutForConcurrentMisses: searches missing the same key at once share one
+// fan-out, and each gets the answer.
+func TestCache_OneFanoutForConcurrentMisses(t *testing.T) {
+	c := &fedtest.Caller{Hits: map[string][]federation.Hit{"b.test": {fedtest.Hit("b.test", "agt_b", 5)}}, Delay: 50 * time.Millisecond}
+	f := &federation.Fanout{Self: "a.test", Peers: func() []federation.Peer { return []federation.Peer{{ID: "fpr_b", TrustDomain: "b.test"}} },
+		Caller: c, Cache: &federation.Cache{}}
+	var wg sync.WaitGroup
+	results := make([]federation.Result, 8)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = f.Query(context.Background(), federation.Query{Text: "x", Hops: 1}, []federation.Hit{fedtest.Hit("a.test", "agt_a", i)})
+		}()
+	}
+	wg.Wait()
+	if c.Calls() != 1 {
+		t.Fatalf("%d fan-outs for one key", c.Calls())
+	}
+	for i, r := range results {
+		if len(r.Hits) != 2 || len(r.Peers) != 1 {
+			t.Fatalf("search %d: %+v", i, r)
 		}
 	}
 }

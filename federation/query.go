@@ -228,10 +228,16 @@ func (f *Fanout) Query(ctx context.Context, q Query, local []Hit) Result {
 		if ok {
 			res = Result{Hits: e.Hits, Peers: e.Peers, Cached: true}
 		} else {
-			res = f.fanout(ctx, q, peers)
-			if ctx.Err() == nil {
-				f.Cache.put(ctx, key, gen, res.Hits, res.Peers)
-			}
+			// One fan-out for the searches that miss this key at once; it runs to its end
+			// (each peer within the deadline) even if the search that started it is abandoned.
+			v, _, _ := f.Cache.flight.Do(key, func() (any, error) {
+				fctx := context.WithoutCancel(ctx)
+				r := f.fanout(fctx, q, peers)
+				f.Cache.put(fctx, key, gen, r.Hits, r.Peers)
+				return r, nil
+			})
+			r := v.(Result)
+			res = Result{Hits: slices.Clone(r.Hits), Peers: slices.Clone(r.Peers)}
 		}
 	}
 	res.Hits = Merge(f.Self, q.Limit, append(slices.Clip(local), res.Hits...))

@@ -14,14 +14,17 @@ import (
 
 // Caller answers live queries from memory per trust domain, or fails, and counts the calls.
 type Caller struct {
-	mu    sync.Mutex
-	Hits  map[string][]federation.Hit
-	Fail  map[string]bool
+	mu   sync.Mutex
+	Hits map[string][]federation.Hit
+	Fail map[string]bool
+	// Delay is how long each answer takes.
+	Delay time.Duration
 	calls int
 }
 
 // Query implements federation.Caller.
 func (c *Caller) Query(_ context.Context, p federation.Peer, _ federation.Query) ([]federation.Hit, []federation.PeerOutcome, error) {
+	time.Sleep(c.Delay)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls++
