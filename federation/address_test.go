@@ -67,3 +67,26 @@ func TestAddressPolicy_RefusesDeniedNetworks(t *testing.T) {
 		t.Fatal("no policy denied something")
 	}
 }
+
+// FuzzParseNetworks: any text is a list of valid, masked prefixes or an error, never a panic;
+// a prefix read back parses to itself.
+func FuzzParseNetworks(f *testing.F) {
+	for _, s := range []string{"private,loopback", "10.0.0.0/8, fd00::/8", "link-local,unspecified,", "::ffff:10.0.0.1/128", "x", ",,,", "300.1.1.1/8"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		nets, err := federation.ParseNetworks(s)
+		if err != nil {
+			return
+		}
+		for _, n := range nets {
+			if !n.IsValid() || n.Masked() != n {
+				t.Fatalf("ParseNetworks(%q) gave %v", s, n)
+			}
+			back, err := federation.ParseNetworks(n.String())
+			if err != nil || len(back) != 1 || back[0] != n {
+				t.Fatalf("%v read back as %v, %v", n, back, err)
+			}
+		}
+	})
+}
