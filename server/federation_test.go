@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
 
@@ -452,4 +454,24 @@ func TestFederation_DeniedNetworks(t *testing.T) {
 		}
 	}
 	a.do("POST", "/api/v1/federation/peers", good, bearer(dev.Access)).want(t, 201, "")
+}
+
+// TestFederation_DeniedNetworksMustParse: a registry does not start with a denied network it
+// cannot read.
+func TestFederation_DeniedNetworksMustParse(t *testing.T) {
+	cfg := config.Default()
+	cfg.Data, cfg.PublicURL = t.TempDir(), "http://registry.test"
+	cfg.Federation.DeniedNetworks = "private,intranet"
+	if err := cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: storetest.SQLite(t), PasswordParams: fastPasswords,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		srv.Close()
+		t.Fatal("a registry started with an unreadable federation.denied_networks")
+	}
+	if !strings.Contains(err.Error(), "federation.denied_networks") || !strings.Contains(err.Error(), `"intranet"`) {
+		t.Fatalf("error %v", err)
+	}
 }
