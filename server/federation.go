@@ -43,6 +43,14 @@ type fed struct {
 // registerFederation builds the federation of a registry and its routes; discovery's
 // include_federated goes through its live query.
 func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, authz policy.Decider, cards *registryhttp.Cards, registryID spiffeid.ID, now func() time.Time) error {
+	var addrs *federation.AddressPolicy
+	if d := s.cfg.Federation.DeniedNetworks; d != "" {
+		nets, err := federation.ParseNetworks(d)
+		if err != nil {
+			return fmt.Errorf("config: federation.denied_networks: %w", err)
+		}
+		addrs = &federation.AddressPolicy{Denied: nets}
+	}
 	var svid x509svid.Source
 	if s.source != nil {
 		svid = s.source
@@ -55,14 +63,6 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 			s.closers = append(s.closers, src)
 			svid = src
 		}
-	}
-	var addrs *federation.AddressPolicy
-	if d := s.cfg.Federation.DeniedNetworks; d != "" {
-		nets, err := federation.ParseNetworks(d)
-		if err != nil {
-			return fmt.Errorf("config: federation.denied_networks: %w", err)
-		}
-		addrs = &federation.AddressPolicy{Denied: nets}
 	}
 	var fetch federation.FetchFunc
 	if addrs != nil { // a bundle endpoint is checked before each fetch
