@@ -358,7 +358,11 @@ func benchFederation(ctx context.Context, out io.Writer, f *fedBenchFlags) error
 				w := benchFedWords[i%len(benchFedWords)]
 				u := n.origin.url + "/api/v1/agent-cards?" + url.Values{"q": {w + " agent"}, "include_federated": {"true"}, "limit": {"20"}}.Encode()
 				t0 := time.Now()
-				res, err := hc.Get(u)
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+				var res *http.Response
+				if err == nil {
+					res, err = hc.Do(req)
+				}
 				var a fedBenchAnswer
 				if err == nil {
 					err = json.NewDecoder(res.Body).Decode(&a)
@@ -374,7 +378,7 @@ func benchFederation(ctx context.Context, out io.Writer, f *fedBenchFlags) error
 					mu.Unlock()
 					continue
 				}
-				s := sample{lat: lat, allSkip: f.hung > 0, at: t0}
+				s := sample{lat: lat, at: t0}
 				skipped := 0
 				for _, o := range a.Peers {
 					if o.Status != federation.PeerAnswered && o.Reason != "in_origins" {
