@@ -119,6 +119,12 @@ type Federation struct {
 	PeerTimeout time.Duration `yaml:"peer_timeout"`
 	// MaxHops is how many registries deep a live query started here travels (0: 2).
 	MaxHops int `yaml:"max_hops"`
+	// CacheTTL is how long the peers' answer to a federated query is reused (0: 10s;
+	// negative: no cache). In Redis when Redis is set, so that replicas share it.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// DeniedNetworks are the networks peers' URLs may not point at: comma-separated CIDR
+	// prefixes and the names loopback, private, link-local, unspecified ("": none).
+	DeniedNetworks string `yaml:"denied_networks"`
 }
 
 // PasswordHashing bounds the argon2id work of registrations, logins and password recoveries:

@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 56 {
-		t.Errorf("EnvNames has %d names, want one per setting (56): %v", len(names), names)
+	if len(names) != 58 {
+		t.Errorf("EnvNames has %d names, want one per setting (58): %v", len(names), names)
 	}
 }
 

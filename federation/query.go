@@ -82,6 +82,8 @@ type PeerOutcome struct {
 type Result struct {
 	Hits  []Hit
 	Peers []PeerOutcome
+	// Cached says the peers' part came from the cache (the peers were not asked).
+	Cached bool
 }
 
 // Caller asks one peer a query (over mutual TLS); it returns the peer's hits (its own and
@@ -129,6 +131,8 @@ type Fanout struct {
 	MaxHops int
 	// BreakerOpenFor overrides BreakerOpenFor (tests).
 	BreakerOpenFor time.Duration
+	// Cache, when set, reuses the peers' part of recent answers to the same query.
+	Cache *Cache
 
 	mu       sync.Mutex
 	breakers map[string]*gobreaker.CircuitBreaker[answer]
@@ -207,7 +211,8 @@ func (f *Fanout) record(td string, latency time.Duration, err error) {
 // deadline and through its circuit breaker, and returns local merged with their hits: one
 // ranking (Merge) and a peers section saying who answered, timed out, failed or was skipped.
 // With q.Hops 0 it asks nobody. The peers are asked with one hop fewer and this registry
-// added to the origins.
+// added to the origins. With a Cache, a recent answer of the peers to the same query is
+// merged with local instead of asking them again.
 func (f *Fanout) Query(ctx context.Context, q Query, local []Hit) Result {
 	peers := f.Peers()
 	var res Result
@@ -215,6 +220,33 @@ func (f *Fanout) Query(ctx context.Context, q Query, local []Hit) Result {
 		res.Hits = Merge(f.Self, q.Limit, local)
 		return res
 	}
+	if f.Cache == nil {
+		res = f.fanout(ctx, q, peers)
+	} else {
+		key := CacheKey(f.Self, q, peers)
+		e, ok, gen := f.Cache.get(ctx, key)
+		if ok {
+			res = Result{Hits: e.Hits, Peers: e.Peers, Cached: true}
+		} else {
+			// One fan-out for the searches that miss this key at once; it runs to its end
+			// (each peer within the deadline) even if the search that started it is abandoned.
+			v, _, _ := f.Cache.flight.Do(key, func() (any, error) {
+				fctx := context.WithoutCancel(ctx)
+				r := f.fanout(fctx, q, peers)
+				f.Cache.put(fctx, key, gen, r.Hits, r.Peers)
+				return r, nil
+			})
+			r := v.(Result)
+			res = Result{Hits: slices.Clone(r.Hits), Peers: slices.Clone(r.Peers)}
+		}
+	}
+	res.Hits = Merge(f.Self, q.Limit, append(slices.Clip(local), res.Hits...))
+	return res
+}
+
+// fanout asks the peers and returns their merged hits (without this registry's) and outcomes.
+func (f *Fanout) fanout(ctx context.Context, q Query, peers []Peer) Result {
+	var res Result
 	deadline := f.deadline()
 	if q.Budget > 0 {
 		deadline = min(deadline, q.Budget*3/4)
@@ -239,7 +271,7 @@ func (f *Fanout) Query(ctx context.Context, q Query, local []Hit) Result {
 	}
 	wg.Wait()
 	res.Peers = outcomes
-	all := local
+	var all []Hit
 	for i, a := range answers {
 		all = append(all, a.hits...)
 		for _, o := range a.peers {

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -37,6 +38,8 @@ type Service struct {
 	Now  func() time.Time
 	// OnChange, when set, is called with the ACTIVE peers after every change of the snapshot.
 	OnChange func([]Peer)
+	// Addresses, when set, refuses proposals whose URLs point at denied networks.
+	Addresses *AddressPolicy
 
 	mu     sync.RWMutex
 	active []Peer
@@ -61,6 +64,15 @@ func (s *Service) Propose(ctx context.Context, sub policy.Subject, p Proposal) (
 	}
 	if err := p.Check(s.Self); err != nil {
 		return Peer{}, err
+	}
+	for _, f := range []struct{ name, url string }{{"base_url", p.BaseURL}, {"bundle_endpoint", p.BundleEndpoint}} {
+		if err := s.Addresses.CheckURL(ctx, f.url); err != nil {
+			var ae *apperr.Error
+			if errors.As(err, &ae) {
+				return Peer{}, ae.With("field", f.name)
+			}
+			return Peer{}, err
+		}
 	}
 	now := s.now()
 	peer := Peer{ID: ids.NewAt("fpr", now), Name: p.Name, BaseURL: p.BaseURL, TrustDomain: p.TrustDomain,

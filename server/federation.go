@@ -3,18 +3,23 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/spiffe/go-spiffe/v2/bundle/spiffebundle"
+	spiffefed "github.com/spiffe/go-spiffe/v2/federation"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
 	"github.com/sovereign-stack/sovereign/federation"
 	"github.com/sovereign-stack/sovereign/federation/fedhttp"
+	"github.com/sovereign-stack/sovereign/federation/fedredis"
 	"github.com/sovereign-stack/sovereign/federation/fedsql"
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/policy"
@@ -32,11 +37,20 @@ type fed struct {
 	bundles *federation.Bundles
 	fanout  *federation.Fanout
 	svid    x509svid.Source
+	authz   policy.Decider
 }
 
 // registerFederation builds the federation of a registry and its routes; discovery's
 // include_federated goes through its live query.
 func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, authz policy.Decider, cards *registryhttp.Cards, registryID spiffeid.ID, now func() time.Time) error {
+	var addrs *federation.AddressPolicy
+	if d := s.cfg.Federation.DeniedNetworks; d != "" {
+		nets, err := federation.ParseNetworks(d)
+		if err != nil {
+			return fmt.Errorf("config: federation.denied_networks: %w", err)
+		}
+		addrs = &federation.AddressPolicy{Denied: nets}
+	}
 	var svid x509svid.Source
 	if s.source != nil {
 		svid = s.source
@@ -50,16 +64,31 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 			svid = src
 		}
 	}
-	bundles := federation.NewBundles(nil, s.log)
+	var fetch federation.FetchFunc
+	if addrs != nil { // a bundle endpoint is checked before each fetch
+		fetch = func(ctx context.Context, td spiffeid.TrustDomain, url string) (*spiffebundle.Bundle, error) {
+			if err := addrs.CheckURL(ctx, url); err != nil {
+				return nil, err
+			}
+			return spiffefed.FetchBundle(ctx, td, url)
+		}
+	}
+	bundles := federation.NewBundles(fetch, s.log)
 	s.closers = append(s.closers, closerFunc(func() error { bundles.Close(); return nil }))
-	svc := &federation.Service{Store: fedsql.New(s.db), Authz: authz, Self: s.issuer.TrustDomain(), Now: now,
+	svc := &federation.Service{Store: fedsql.New(s.db), Authz: authz, Self: s.issuer.TrustDomain(), Now: now, Addresses: addrs,
 		OnChange: func(active []federation.Peer) { bundles.Sync(bgCtx, active) }}
 	if err := svc.Reload(ctx); err != nil {
 		return err
 	}
 	fanout := &federation.Fanout{Self: s.issuer.TrustDomain().Name(), Peers: svc.Active,
-		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
-	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid}
+		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles, Addresses: addrs}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
+	if ttl := s.cfg.Federation.CacheTTL; ttl >= 0 {
+		fanout.Cache = &federation.Cache{TTL: ttl, Log: s.log}
+		if s.redis != nil {
+			fanout.Cache.Store = fedredis.New(s.redis, "sovereign:fedcache:"+fanout.Self+":")
+		}
+	}
+	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid, authz: authz}
 	cards.Federation = fanout
 	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits}).Register(api)
 	s.bg.Add(1)
@@ -93,6 +122,15 @@ func (s *Server) FederationBundles() *federation.Bundles {
 	return s.fed.bundles
 }
 
+// FederationCache is the cache of federated answers (nil for RoleTEG or with
+// federation.cache_ttl negative): the sync of a peer's changes calls its InvalidateOrigin.
+func (s *Server) FederationCache() *federation.Cache {
+	if s.fed == nil {
+		return nil
+	}
+	return s.fed.fanout.Cache
+}
+
 // FederationFanout is the live query of the peers (nil for RoleTEG).
 func (s *Server) FederationFanout() *federation.Fanout {
 	if s.fed == nil {
@@ -115,5 +153,35 @@ func (s *Server) ServeFederation(ctx context.Context, ln net.Listener) error {
 	}
 	c := tlsconfig.MTLSServerConfig(s.fed.svid, s.fed.bundles, tlsconfig.AuthorizeAny())
 	c.MinVersion = tls.VersionTLS13
+	verify := c.VerifyPeerCertificate
+	c.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
+		err := verify(raw, chains)
+		if err != nil {
+			s.refusePeer(ctx, raw, err)
+		}
+		return err
+	}
 	return s.Serve(ctx, tls.NewListener(ln, c))
+}
+
+// refusePeer puts a handshake refused on the federation listener (a client certificate that
+// does not verify against any ACTIVE peer's bundle: another trust domain, a forged or expired
+// SVID) in the decision log: the live query asked by an unauthenticated subject, with the
+// SPIFFE ID its certificate claims.
+func (s *Server) refusePeer(ctx context.Context, raw [][]byte, cause error) {
+	claimed := ""
+	if len(raw) > 0 {
+		if cert, err := x509.ParseCertificate(raw[0]); err == nil {
+			if id, err := x509svid.IDFromCert(cert); err == nil {
+				claimed = id.String()
+			}
+		}
+	}
+	s.log.Warn("federation: peer handshake refused", "claimed_spiffe_id", claimed, "err", cause)
+	_ = policy.Authorize(ctx, s.fed.authz, policy.Input{
+		Subject:  policy.Subject{Kind: "anonymous", SPIFFEID: claimed, AuthMethod: "x509_svid_unverified"},
+		Action:   federation.ActionQuery,
+		Resource: policy.Resource{Kind: "federation_peer"},
+		Context:  policy.Context{Time: time.Now().UTC()},
+	})
 }

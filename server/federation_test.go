@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
 
@@ -33,6 +35,7 @@ func newFedStack(t *testing.T, td string, opts ...stackOption) *fedStack {
 	opts = append([]stackOption{func(c *config.Config) {
 		c.TrustDomain = td
 		c.Federation.PeerTimeout = 500 * time.Millisecond
+		c.Federation.CacheTTL = -1 // the tests of the cache turn it on
 	}}, opts...)
 	s := newStack(t, storetest.SQLite(t), opts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -275,6 +278,20 @@ func TestFederation_PeerIdentity(t *testing.T) {
 	if _, err := mtlsClient(t, stranger.server.Issuer(), regX, a.server.Issuer()).Get(q); err == nil {
 		t.Fatal("a registry of an unknown trust domain got through the handshake")
 	}
+	// The refused handshake is in the decision log too, with the ID the certificate claimed.
+	logged = false
+	for end := time.Now().Add(2 * time.Second); !logged && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		raw, _ = os.ReadFile(decisions)
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.Contains(line, `"federation.query"`) && strings.Contains(line, `"spiffe_id":"spiffe://x.test/registry/main"`) &&
+				strings.Contains(line, `"x509_svid_unverified"`) && strings.Contains(line, `"allow":false`) {
+				logged = true
+			}
+		}
+	}
+	if !logged {
+		t.Fatalf("the refused handshake is not in the decision log:\n%s", raw)
+	}
 
 	// A peer entry for e.test whose endpoint is B: B's server SVID is of b.test, refused.
 	a.peerWith(t, devA, "impostor", "e.test", b.fedURL, b.srv.URL+"/.well-known/spiffe-bundle")
@@ -353,5 +370,108 @@ func TestFederation_PeerRoutes(t *testing.T) {
 	a.do("GET", "/api/v1/agent-cards?include_federated=true&owned_only=true", nil, bearer(dev.Access)).want(t, 400, "FEDERATED_LOCAL_ONLY")
 	if r := a.do("GET", "/api/v1/agent-cards?include_federated=true", nil).want(t, 200, ""); r.Body["peers"] == nil {
 		t.Fatalf("no peers section: %s", r.Raw)
+	}
+}
+
+// TestFederation_RingOfFive: five registries in a ring, each peered (both ways) with the next;
+// a query allowed to travel further than the ring is long ends, within the deadline, and
+// returns each registry's card once.
+func TestFederation_RingOfFive(t *testing.T) {
+	tds := []string{"r1.test", "r2.test", "r3.test", "r4.test", "r5.test"}
+	ring := make([]*fedStack, len(tds))
+	devs := make([]developer, len(tds))
+	for i, td := range tds {
+		ring[i] = newFedStack(t, td, func(c *config.Config) { c.Federation.MaxHops = 8 })
+		devs[i] = ring[i].register("dev@"+td, true)
+	}
+	for i := range ring {
+		next := ring[(i+1)%len(ring)]
+		ring[i].peer(t, next, devs[i])
+		next.peer(t, ring[i], devs[(i+1)%len(ring)])
+	}
+	want := map[string]string{}
+	for i, s := range ring {
+		s.waitBundle(t, tds[(i+1)%len(tds)])
+		s.waitBundle(t, tds[(i+len(tds)-1)%len(tds)])
+		want[s.td+"/"+s.publish(t, devs[i], "Ring "+s.td, "ringed forecasts of "+s.td)] = "Ring " + s.td
+	}
+	start := time.Now()
+	r := ring[0].do("GET", "/api/v1/agent-cards?q=ringed&include_federated=true&limit=50", nil).want(t, 200, "")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the ring query took %s", took)
+	}
+	got := items(r)
+	if n := len(r.Body["items"].([]any)); n != len(want) || len(got) != len(want) {
+		t.Fatalf("%d items %v, want each of %v once", n, got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("items %v, want %v", got, want)
+		}
+	}
+	// Every registry was reached, none asked on behalf of the one it was asked by, and the
+	// ones the query had passed were skipped (in_origins), so it ended.
+	answered, skipped := map[string]bool{}, 0
+	for _, p := range r.Body["peers"].([]any) {
+		m := p.(map[string]any)
+		switch m["status"] {
+		case "answered":
+			answered[m["trust_domain"].(string)] = true
+		case "skipped":
+			if m["reason"] != "in_origins" {
+				t.Fatalf("peer %v", m)
+			}
+			skipped++
+		default:
+			t.Fatalf("peer %v", m)
+		}
+	}
+	if len(answered) != 4 || answered["r1.test"] || skipped == 0 {
+		t.Fatalf("answered %v, %d skipped", answered, skipped)
+	}
+}
+
+// TestFederation_DeniedNetworks: with federation.denied_networks, a peer URL on a denied
+// address (literally, or a host resolving to one) is refused when proposed, naming the field.
+func TestFederation_DeniedNetworks(t *testing.T) {
+	a := newFedStack(t, "a.test", func(c *config.Config) { c.Federation.DeniedNetworks = "loopback,private" })
+	dev := a.register("ada@a.test", true)
+	good := map[string]any{"name": "B", "trust_domain": "b.example", "base_url": "https://203.0.113.7:8443", "bundle_endpoint": "https://203.0.113.7/.well-known/spiffe-bundle"}
+	with := func(k, v string) map[string]any {
+		m := map[string]any{}
+		for kk, vv := range good {
+			m[kk] = vv
+		}
+		m[k] = v
+		return m
+	}
+	for _, tc := range []struct{ field, url string }{
+		{"base_url", "https://127.0.0.1:8443"}, {"base_url", "https://10.0.0.8:8443"}, {"bundle_endpoint", "http://localhost:8420/.well-known/spiffe-bundle"},
+	} {
+		r := a.do("POST", "/api/v1/federation/peers", with(tc.field, tc.url), bearer(dev.Access)).want(t, 422, "PEER_ADDRESS_FORBIDDEN")
+		if !strings.Contains(string(r.Raw), `"field":"`+tc.field+`"`) {
+			t.Fatalf("%s: %s", tc.url, r.Raw)
+		}
+	}
+	a.do("POST", "/api/v1/federation/peers", good, bearer(dev.Access)).want(t, 201, "")
+}
+
+// TestFederation_DeniedNetworksMustParse: a registry does not start with a denied network it
+// cannot read.
+func TestFederation_DeniedNetworksMustParse(t *testing.T) {
+	cfg := config.Default()
+	cfg.Data, cfg.PublicURL = t.TempDir(), "http://registry.test"
+	cfg.Federation.DeniedNetworks = "private,intranet"
+	if err := cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), server.Options{Config: cfg, DB: storetest.SQLite(t), PasswordParams: fastPasswords,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		srv.Close()
+		t.Fatal("a registry started with an unreadable federation.denied_networks")
+	}
+	if !strings.Contains(err.Error(), "federation.denied_networks") || !strings.Contains(err.Error(), `"intranet"`) {
+		t.Fatalf("error %v", err)
 	}
 }

@@ -34,7 +34,7 @@ func peerLine(p fedhttp.PeerView) string {
 
 func newFederation() *cobra.Command {
 	t := &tokenFlags{}
-	c := &cobra.Command{Use: "federation", Short: "Peer registries: propose, approve (admin), list with their health"}
+	c := &cobra.Command{Use: "federation", Short: "Peer registries: propose, approve (admin), status, federated query"}
 	pf := c.PersistentFlags()
 	pf.StringVar(&t.registry, "registry", envOr("SOVEREIGN_REGISTRY", "http://127.0.0.1:8420"), "base URL of the registry (env SOVEREIGN_REGISTRY)")
 	pf.StringVar(&t.credential, "credential", "", "your access token or API key (env SOVEREIGN_TOKEN, SOVEREIGN_API_KEY)")
@@ -97,7 +97,7 @@ func newFederation() *cobra.Command {
 	for _, name := range []string{"base-url", "trust-domain", "bundle-endpoint"} {
 		_ = propose.MarkFlagRequired(name)
 	}
-	c.AddCommand(peers, propose)
+	c.AddCommand(peers, propose, newFederationStatus(t), newFederationQuery(t))
 	for _, a := range []struct{ name, short string }{
 		{"approve", "Approve a proposed peer: its bundle is fetched and it is queried (admin)"},
 		{"reject", "Reject a proposed peer (admin)"},

@@ -35,6 +35,9 @@ type Client struct {
 	SVID x509svid.Source
 	// Bundles verifies peers' SVIDs (federation.Bundles).
 	Bundles x509bundle.Source
+	// Addresses, when set, refuses connections to addresses of denied networks (reported
+	// with class address_forbidden).
+	Addresses *federation.AddressPolicy
 
 	mu      sync.Mutex
 	clients map[string]*http.Client
@@ -52,8 +55,12 @@ func (c *Client) client(td spiffeid.TrustDomain) *http.Client {
 	if !ok {
 		tc := tlsconfig.MTLSClientConfig(c.SVID, c.Bundles, identity.AuthorizeKinds(td, identity.KindRegistry))
 		tc.MinVersion = tls.VersionTLS13
+		d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+		if c.Addresses != nil {
+			d.Control = c.Addresses.Control
+		}
 		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 16,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 5 * time.Second}}
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 5 * time.Second, DialContext: d.DialContext}}
 		c.clients[td.Name()] = hc
 	}
 	return hc
@@ -107,7 +114,9 @@ func (c *Client) Query(ctx context.Context, p federation.Peer, q federation.Quer
 			err = ue.Err
 		}
 		var opErr *net.OpError
-		if !errors.As(err, &opErr) || opErr.Op != "dial" {
+		if errors.Is(err, federation.ErrAddressForbidden) {
+			class = "address_forbidden"
+		} else if !errors.As(err, &opErr) || opErr.Op != "dial" {
 			class = "tls_refused" // the handshake failed: the peer's SVID did not verify or is not its registry's
 		}
 		return nil, nil, &federation.CallError{Class: class, Err: err}

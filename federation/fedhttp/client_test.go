@@ -114,6 +114,14 @@ func TestClient_AnswersAndRefusals(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+	t.Run("a denied address is not dialled", func(t *testing.T) {
+		p, c := peerServer(t, "spiffe://b.test/registry/main", ok)
+		nets, _ := federation.ParseNetworks("loopback")
+		c.Addresses = &federation.AddressPolicy{Denied: nets}
+		if _, _, err := c.Query(context.Background(), p, q); class(err) != "address_forbidden" || !errors.Is(err, federation.ErrAddressForbidden) {
+			t.Fatalf("err %v", err)
+		}
+	})
 	t.Run("slow drip ends at the deadline", func(t *testing.T) {
 		p, c := peerServer(t, "spiffe://b.test/registry/main", func(w http.ResponseWriter, r *http.Request) {
 			for i := 0; i < 100; i++ {
@@ -132,4 +140,85 @@ func TestClient_AnswersAndRefusals(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+}
+
+// TestFanout_BadPeersAreRecordedAndTheQueryAnswers: through the mTLS client, peers answering
+// garbage, an endless body or a slow drip are each an outcome and a last error of their own,
+// and the query still answers with the good peer's hits, within the deadline.
+func TestFanout_BadPeersAreRecordedAndTheQueryAnswers(t *testing.T) {
+	ctx := context.Background()
+	aTD := spiffeid.RequireTrustDomainFromString("a.test")
+	aCA, err := identity.NewBuiltin(filepath.Join(t.TempDir(), "a"), aTD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aSrc, err := identity.NewIssuerSource(ctx, aCA, spiffeid.RequireFromPath(aTD, "/registry/main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { aSrc.Close() })
+	aBundle, _ := aCA.Bundle(ctx)
+	bundles := x509bundle.NewSet()
+	var peers []federation.Peer
+	serve := func(td string, h http.HandlerFunc) {
+		d := spiffeid.RequireTrustDomainFromString(td)
+		ca, err := identity.NewBuiltin(filepath.Join(t.TempDir(), td), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := identity.NewIssuerSource(ctx, ca, spiffeid.RequireFromPath(d, "/registry/main"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := ca.Bundle(ctx)
+		bundles.Add(b.X509Bundle())
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", tlsconfig.MTLSServerConfig(src, x509bundle.NewSet(aBundle.X509Bundle()), tlsconfig.AuthorizeAny()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { srv.Close(); src.Close() })
+		peers = append(peers, federation.Peer{ID: "fpr_" + td, TrustDomain: td, BaseURL: "https://" + ln.Addr().String(), State: federation.StateActive})
+	}
+	serve("good.test", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"registry":"good.test","items":[{"origin_registry":"good.test","id":"agt_1","score":90,"doc":{"id":"agt_1"}}],"peers":[]}`))
+	})
+	serve("garbage.test", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("\x00\x01 not json at all")) })
+	serve("endless.test", func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(`{"registry":"endless.test","items":[` + strings.Repeat(" ", 64<<10))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	serve("drip.test", func(w http.ResponseWriter, r *http.Request) {
+		for r.Context().Err() == nil {
+			_, _ = w.Write([]byte(" "))
+			w.(http.Flusher).Flush()
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	f := &federation.Fanout{Self: "a.test", Peers: func() []federation.Peer { return peers },
+		Caller: &fedhttp.Client{SVID: aSrc, Bundles: bundles}, Deadline: 1500 * time.Millisecond}
+	start := time.Now()
+	res := f.Query(ctx, federation.Query{Text: "x", Limit: 10, Hops: 1}, nil)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the query took %s with a deadline of 1.5s", took)
+	}
+	if len(res.Hits) != 1 || res.Hits[0].Origin != "good.test" {
+		t.Fatalf("hits %+v", res.Hits)
+	}
+	want := map[string]string{"good.test": "answered/", "garbage.test": "error/bad_answer", "endless.test": "error/bad_answer", "drip.test": "timed_out/no answer within 1.5s"}
+	for _, o := range res.Peers {
+		if got := o.Status + "/" + o.Reason; got != want[o.TrustDomain] {
+			t.Errorf("%s: %s, want %s", o.TrustDomain, got, want[o.TrustDomain])
+		}
+	}
+	for td, cause := range map[string]string{"garbage.test": "garbage", "endless.test": "larger than", "drip.test": "deadline"} {
+		if h := f.Health(td); h.ConsecutiveErrors != 1 || !strings.Contains(h.LastError, cause) {
+			t.Errorf("%s health %+v, want its last error to say %q", td, h, cause)
+		}
+	}
 }

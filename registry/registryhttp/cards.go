@@ -482,6 +482,13 @@ func (h *Cards) search(ctx context.Context, in *searchInput) (*searchOutput, err
 	} else if res.Next != nil {
 		body.NextCursor = httpapi.EncodeCursor(searchCursor{Q: key, Score: res.Next.Score, ID: res.Next.ID})
 	}
+	if in.IncludeFederated {
+		etag, err := federatedETag(in.IfNoneMatch, body)
+		if err != nil {
+			return nil, err
+		}
+		return &searchOutput{ETag: etag, Body: body}, nil
+	}
 	etag, err := httpapi.CheckETag(in.IfNoneMatch, body)
 	if err != nil {
 		return nil, err

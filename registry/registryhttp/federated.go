@@ -96,3 +96,31 @@ func (h *Cards) LocalHits(ctx context.Context, q federation.Query) ([]federation
 	}
 	return h.hits(out.Body.Items)
 }
+
+// federatedETag is the ETag of a federated page: weak, over the results and what each peer
+// did (its status, results and reason) but not how long it took, so that the same answer
+// (from the cache of federated answers, or asked again) has the same tag. If-None-Match
+// matching it makes the answer a 304.
+func federatedETag(ifNoneMatch string, body CardPage) (string, error) {
+	type outcome struct {
+		TD, Status, Reason, Via string
+		Results                 int
+	}
+	peers := make([]outcome, len(body.Peers))
+	for i, o := range body.Peers {
+		peers[i] = outcome{o.TrustDomain, o.Status, o.Reason, o.Via, o.Results}
+	}
+	body.Peers = nil
+	etag, err := httpapi.ETag(struct {
+		Page  CardPage
+		Peers []outcome
+	}{body, peers})
+	if err != nil {
+		return "", err
+	}
+	etag = "W/" + etag
+	if httpapi.Matches(ifNoneMatch, etag) {
+		return "", httpapi.NotModified(etag)
+	}
+	return etag, nil
+}
