@@ -75,6 +75,8 @@ type replica struct {
 	lag     atomic.Int64
 	healthy atomic.Bool
 	reads   atomic.Int64
+	// fallbacks counts reads the standby failed that ReadReplica ran again on the primary.
+	fallbacks atomic.Int64
 	// watching is set before the probing goroutine starts; done closes when it returns.
 	watching bool
 	stop     chan struct{}
@@ -222,8 +224,9 @@ type ReplicaStatus struct {
 	Healthy bool
 	Lag     time.Duration
 	MaxLag  time.Duration
-	// Reads counts the queries sent to the standby.
-	Reads int64
+	// Reads counts the queries sent to the standby; Fallbacks the reads it failed that ran
+	// again on the primary.
+	Reads, Fallbacks int64
 }
 
 // ReplicaStatus reports the standby's state, for readiness checks and metrics.
@@ -232,7 +235,7 @@ func (db *DB) ReplicaStatus() ReplicaStatus {
 	if r == nil {
 		return ReplicaStatus{}
 	}
-	return ReplicaStatus{Configured: true, Healthy: r.healthy.Load(), Lag: time.Duration(r.lag.Load()), MaxLag: r.maxLag, Reads: r.reads.Load()}
+	return ReplicaStatus{Configured: true, Healthy: r.healthy.Load(), Lag: time.Duration(r.lag.Load()), MaxLag: r.maxLag, Reads: r.reads.Load(), Fallbacks: r.fallbacks.Load()}
 }
 
 // Replica is a Querier for read-only queries that may be served by the standby: the standby
@@ -246,4 +249,18 @@ func (db *DB) Replica(ctx context.Context) Querier {
 	}
 	r.reads.Add(1)
 	return r.db
+}
+
+// ReadReplica runs read with the Querier Replica(ctx) gives and, when that was the standby and
+// read failed (a standby cancels a query that conflicts with replay, or goes away mid-read), runs
+// it again on the primary: a standby never turns a read into an error the primary would not
+// give. read must not keep state between calls (it may run twice).
+func ReadReplica[T any](ctx context.Context, db *DB, read func(q Querier) (T, error)) (T, error) {
+	q := db.Replica(ctx)
+	out, err := read(q)
+	if err == nil || db.replica == nil || q != Querier(db.replica.db) || ctx.Err() != nil {
+		return out, err
+	}
+	db.replica.fallbacks.Add(1)
+	return read(db.Read())
 }

@@ -65,6 +65,16 @@ func TestReplica_ServesReadsAndKeepsReadYourWrites(t *testing.T) {
 		t.Fatalf("status = %+v", st)
 	}
 
+	// A read the standby fails runs again on the primary (here one a standby refuses).
+	xid, err := store.ReadReplica(ctx, db, func(q store.Querier) (int64, error) {
+		var x int64
+		err := q.QueryRowContext(ctx, "SELECT txid_current()").Scan(&x)
+		return x, err
+	})
+	if err != nil || xid == 0 || db.ReplicaStatus().Fallbacks != 1 {
+		t.Fatalf("ReadReplica of a read the standby refuses: %d, %v, status %+v", xid, err, db.ReplicaStatus())
+	}
+
 	// A standby that stops answering is bypassed: reads go to the primary.
 	standby.Stop()
 	deadline = time.Now().Add(5 * time.Second)

@@ -111,20 +111,22 @@ func mustAffect(res sql.Result, err error, nf error) error {
 
 // ListDevelopers returns up to limit developers with id > after, in id order.
 func (s *Accounts) ListDevelopers(ctx context.Context, after string, limit int) ([]registry.Developer, error) {
-	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+developerCols+` FROM developers d WHERE d.id > $1 ORDER BY d.id LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []registry.Developer
-	for rows.Next() {
-		d, err := scanDeveloper(rows)
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]registry.Developer, error) {
+		rows, err := q.QueryContext(ctx, `SELECT `+developerCols+` FROM developers d WHERE d.id > $1 ORDER BY d.id LIMIT $2`, after, limit)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *d)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		var out []registry.Developer
+		for rows.Next() {
+			d, err := scanDeveloper(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *d)
+		}
+		return out, rows.Err()
+	})
 }
 
 // CountAdmins counts admin accounts.
@@ -312,22 +314,24 @@ func (s *Accounts) APIKey(ctx context.Context, developerID, id string) (*registr
 
 // ListAPIKeys returns up to limit of a developer's API keys with id > after, in id order.
 func (s *Accounts) ListAPIKeys(ctx context.Context, developerID, after string, limit int) ([]registry.APIKey, error) {
-	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k WHERE k.developer_id = $1 AND k.id > $2 ORDER BY k.id LIMIT $3`, developerID, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []registry.APIKey
-	for rows.Next() {
-		var k registry.APIKey
-		var scopes string
-		if err := rows.Scan(apiKeyDest(&k, &scopes)...); err != nil {
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]registry.APIKey, error) {
+		rows, err := q.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k WHERE k.developer_id = $1 AND k.id > $2 ORDER BY k.id LIMIT $3`, developerID, after, limit)
+		if err != nil {
 			return nil, err
 		}
-		k.Scopes = splitScopes(scopes)
-		out = append(out, k)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		var out []registry.APIKey
+		for rows.Next() {
+			var k registry.APIKey
+			var scopes string
+			if err := rows.Scan(apiKeyDest(&k, &scopes)...); err != nil {
+				return nil, err
+			}
+			k.Scopes = splitScopes(scopes)
+			out = append(out, k)
+		}
+		return out, rows.Err()
+	})
 }
 
 // CountActiveAPIKeys counts a developer's unrevoked API keys.

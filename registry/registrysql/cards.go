@@ -294,61 +294,65 @@ func cardsByIDQuery(n int) string {
 
 // Cards implements registry.CardStore.
 func (s *Cards) Cards(ctx context.Context, idList []string) ([]*registry.AgentCard, error) {
-	if len(idList) == 0 {
-		return nil, nil
-	}
-	byID := make(map[string]*registry.AgentCard, len(idList))
-	for start := 0; start < len(idList); start += 500 {
-		chunk := idList[start:min(start+500, len(idList))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]*registry.AgentCard, error) {
+		if len(idList) == 0 {
+			return nil, nil
 		}
-		// Prepared once per list length (at most 500 texts; a page is usually one length):
-		// parsing the statement was an eighth of a search's CPU on SQLite.
-		rows, err := s.db.Replica(ctx).QueryContext(ctx, cardsByIDQuery(len(chunk)), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			c, err := scanCard(rows)
+		byID := make(map[string]*registry.AgentCard, len(idList))
+		for start := 0; start < len(idList); start += 500 {
+			chunk := idList[start:min(start+500, len(idList))]
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+			}
+			// Prepared once per list length (at most 500 texts; a page is usually one length):
+			// parsing the statement was an eighth of a search's CPU on SQLite.
+			rows, err := q.QueryContext(ctx, cardsByIDQuery(len(chunk)), args...)
 			if err != nil {
-				rows.Close()
 				return nil, err
 			}
-			byID[c.ID] = c
+			for rows.Next() {
+				c, err := scanCard(rows)
+				if err != nil {
+					rows.Close()
+					return nil, err
+				}
+				byID[c.ID] = c
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
+		out := make([]*registry.AgentCard, 0, len(idList))
+		for _, id := range idList {
+			if c, ok := byID[id]; ok {
+				out = append(out, c)
+			}
 		}
-	}
-	out := make([]*registry.AgentCard, 0, len(idList))
-	for _, id := range idList {
-		if c, ok := byID[id]; ok {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // CardHistory implements registry.CardStore.
 func (s *Cards) CardHistory(ctx context.Context, id string, after, limit int) ([]registry.CardVersion, error) {
-	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT card_id, version, change, card, changed_by, created_at FROM agent_card_versions
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]registry.CardVersion, error) {
+		rows, err := q.QueryContext(ctx, `SELECT card_id, version, change, card, changed_by, created_at FROM agent_card_versions
 		WHERE card_id = $1 AND version > $2 ORDER BY version LIMIT $3`, id, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []registry.CardVersion
-	for rows.Next() {
-		var v registry.CardVersion
-		if err := rows.Scan(&v.CardID, &v.Version, &v.Change, &v.JSON, &v.ChangedBy, store.ScanTime(&v.CreatedAt)); err != nil {
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		var out []registry.CardVersion
+		for rows.Next() {
+			var v registry.CardVersion
+			if err := rows.Scan(&v.CardID, &v.Version, &v.Change, &v.JSON, &v.ChangedBy, store.ScanTime(&v.CreatedAt)); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	})
 }
 
 // CardHead implements registry.CardStore.
@@ -395,21 +399,23 @@ func (s *Cards) CardDocs(ctx context.Context, after string, limit int) ([]*disco
 
 // CardChanges implements registry.CardStore.
 func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]registry.CardChange, error) {
-	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL FROM agent_cards
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]registry.CardChange, error) {
+		rows, err := q.QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL FROM agent_cards
 		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]registry.CardChange, 0, min(limit, 1024))
-	for rows.Next() {
-		var ch registry.CardChange
-		if ch.Doc, err = scanDoc(rows, &ch.Seq, &ch.Version, &ch.Deleted); err != nil {
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, ch)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		out := make([]registry.CardChange, 0, min(limit, 1024))
+		for rows.Next() {
+			var ch registry.CardChange
+			if ch.Doc, err = scanDoc(rows, &ch.Seq, &ch.Version, &ch.Deleted); err != nil {
+				return nil, err
+			}
+			out = append(out, ch)
+		}
+		return out, rows.Err()
+	})
 }
 
 // SearchCards implements registry.CardStore with the store's full-text index, the fallback

@@ -119,20 +119,22 @@ func (s *Templates) DeleteTemplate(ctx context.Context, name string) error {
 
 // ListTemplates returns up to limit templates with name > after, in name order.
 func (s *Templates) ListTemplates(ctx context.Context, after string, limit int) ([]cardtemplate.Template, error) {
-	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+templateCols+` FROM card_templates WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []cardtemplate.Template
-	for rows.Next() {
-		t, err := scanTemplate(rows)
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]cardtemplate.Template, error) {
+		rows, err := q.QueryContext(ctx, `SELECT `+templateCols+` FROM card_templates WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *t)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		var out []cardtemplate.Template
+		for rows.Next() {
+			t, err := scanTemplate(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *t)
+		}
+		return out, rows.Err()
+	})
 }
 
 // CountTemplates counts the templates ownerID owns.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/teg"
 )
 
@@ -20,39 +21,40 @@ func (l *Ledger) Params(ctx context.Context) (teg.Params, error) {
 // last: version 1 (the configured set, which no event made) and then each set a params event
 // put in force, read from the log.
 func (l *Ledger) ParamsHistory(ctx context.Context) ([]teg.ParamsVersion, error) {
-	first, err := l.engine.InForce(teg.Head{})
-	if err != nil {
-		return nil, err
-	}
-	out := []teg.ParamsVersion{{Params: first}}
-	q := l.db.Replica(ctx)
-	rows, err := q.QueryContext(ctx, `SELECT seq FROM teg_params ORDER BY version`)
-	if err != nil {
-		return nil, err
-	}
-	var seqs []int64
-	for rows.Next() {
-		var s int64
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
+	return store.ReadReplica(ctx, l.db, func(q store.Querier) ([]teg.ParamsVersion, error) {
+		first, err := l.engine.InForce(teg.Head{})
+		if err != nil {
 			return nil, err
 		}
-		seqs = append(seqs, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, s := range seqs {
-		e, t, _, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq = $1`, s))
+		out := []teg.ParamsVersion{{Params: first}}
+		rows, err := q.QueryContext(ctx, `SELECT seq FROM teg_params ORDER BY version`)
 		if err != nil {
-			return nil, fmt.Errorf("params event %d: %w", s, err)
+			return nil, err
 		}
-		p, err := teg.ParseParams(e.Data["params"])
-		if err != nil {
-			return nil, fmt.Errorf("params event %d: %w", s, err)
+		var seqs []int64
+		for rows.Next() {
+			var s int64
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seqs = append(seqs, s)
 		}
-		out = append(out, teg.ParamsVersion{Params: p, Seq: e.Seq, TransferID: t.ID, SetAt: e.Time, Message: t.Message})
-	}
-	return out, nil
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, s := range seqs {
+			e, t, _, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq = $1`, s))
+			if err != nil {
+				return nil, fmt.Errorf("params event %d: %w", s, err)
+			}
+			p, err := teg.ParseParams(e.Data["params"])
+			if err != nil {
+				return nil, fmt.Errorf("params event %d: %w", s, err)
+			}
+			out = append(out, teg.ParamsVersion{Params: p, Seq: e.Seq, TransferID: t.ID, SetAt: e.Time, Message: t.Message})
+		}
+		return out, nil
+	})
 }

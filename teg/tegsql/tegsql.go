@@ -580,54 +580,55 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (teg.Transfer, bool, e
 // newest), newest first. It follows the account's history list: the account row names its newest
 // entry, and each entry the account's previous one, so a page costs one point read per transfer.
 func (l *Ledger) History(ctx context.Context, account teg.AccountID, before uint64, limit int) ([]teg.Transfer, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	q := l.db.Replica(ctx)
-	a, err := readAccount(ctx, q, account)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	read := func(seq uint64) (teg.Transfer, uint64, error) {
-		_, t, ln, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq = $1`, int64(seq)))
-		if err != nil {
-			return t, 0, fmt.Errorf("history of %s: entry %d: %w", account, seq, err)
+	return store.ReadReplica(ctx, l.db, func(q store.Querier) ([]teg.Transfer, error) {
+		if limit <= 0 {
+			return nil, nil
 		}
-		switch account {
-		case t.From:
-			return t, ln.from, nil
-		case t.To:
-			return t, ln.to, nil
+		a, err := readAccount(ctx, q, account)
+		if apperr.KindOf(err) == apperr.NotFound {
+			return nil, nil
 		}
-		return t, 0, fmt.Errorf("history of %s: entry %d is %s→%s", account, seq, t.From, t.To)
-	}
-	next := a.last
-	if before != 0 && before <= next {
-		// The cursor is normally the account's own entry: continue from its link. Otherwise
-		// walk from the newest.
-		if _, prev, err := read(before); err == nil {
-			next = prev
-		} else {
-			for next >= before {
-				if _, next, err = read(next); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	var out []teg.Transfer
-	for next != 0 && len(out) < limit {
-		t, prev, err := read(next)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, t)
-		next = prev
-	}
-	return out, nil
+		read := func(seq uint64) (teg.Transfer, uint64, error) {
+			_, t, ln, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordCols+recordFrom+` WHERE e.seq = $1`, int64(seq)))
+			if err != nil {
+				return t, 0, fmt.Errorf("history of %s: entry %d: %w", account, seq, err)
+			}
+			switch account {
+			case t.From:
+				return t, ln.from, nil
+			case t.To:
+				return t, ln.to, nil
+			}
+			return t, 0, fmt.Errorf("history of %s: entry %d is %s→%s", account, seq, t.From, t.To)
+		}
+		next := a.last
+		if before != 0 && before <= next {
+			// The cursor is normally the account's own entry: continue from its link. Otherwise
+			// walk from the newest.
+			if _, prev, err := read(before); err == nil {
+				next = prev
+			} else {
+				for next >= before {
+					if _, next, err = read(next); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		var out []teg.Transfer
+		for next != 0 && len(out) < limit {
+			t, prev, err := read(next)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+			next = prev
+		}
+		return out, nil
+	})
 }
 
 // DueExpiries returns up to limit active pending transfers whose timeout has passed at now.
