@@ -20,14 +20,16 @@ func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"field":    func(v *view, name string) string { return v.Fields[name] },
 		"statuses": func() []string { return discovery.Statuses },
+		"nonce":    randomToken,
+		"list":     func(s ...string) []string { return s },
 	}
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "templates/")
-		if base == "layout.html" || base == "cards.html" {
+		if base == "layout.html" || base == "cards.html" || base == "parts.html" {
 			continue
 		}
-		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/cards.html", n))
+		out[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/cards.html", "templates/parts.html", n))
 	}
 	return out
 }

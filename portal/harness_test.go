@@ -36,12 +36,21 @@ func newSite(t *testing.T) *site {
 // newSiteAt is newSite with the services' clock now (nil: the real clock).
 func newSiteAt(t *testing.T, now func() time.Time) *site {
 	t.Helper()
+	return newSiteWith(t, now, nil)
+}
+
+// newSiteWith is newSiteAt with the configuration changed by change (nil: none) first.
+func newSiteWith(t *testing.T, now func() time.Time, change func(*config.Config)) *site {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Onboarding.GenesisSupply = "0"
 	cfg.Data = t.TempDir()
 	cfg.PublicURL = "http://registry.test"
 	cfg.RateLimits.AuthPerMinute, cfg.RateLimits.AuthBurst = 100000, 100000
 	cfg.RateLimits.AuthFailuresPerMinute, cfg.RateLimits.AuthFailuresBurst = 100000, 100000
+	if change != nil {
+		change(&cfg)
+	}
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
 	}

@@ -284,7 +284,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if s.role.runsRegistry() {
 		loginLimits := &registryhttp.Accounts{Service: s.accounts, Limits: limits}
 		mux.Handle("/portal/", portal.Handler(portal.Config{Accounts: s.accounts, Cards: s.cards, Onboarding: s.onboarding,
-			CheckLogin: loginLimits.CheckLogin, Status: s.portalStatus, PublicURL: cfg.PublicURL, Logger: log}))
+			CheckLogin: loginLimits.CheckLogin, Status: s.portalStatus, PublicURL: cfg.PublicURL, Logger: log,
+			Economy: s.portalEconomy(authz)}))
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/portal/", http.StatusFound)
 		})
