@@ -199,6 +199,7 @@ func (p *portal) treasuryAct(w http.ResponseWriter, r *http.Request, v *view) {
 
 // paramsView is the parameters page.
 type paramsView struct {
+	Current teg.ParamsVersion
 	Version int
 	JSON    string
 	History []teg.ParamsVersion
@@ -221,7 +222,7 @@ func (p *portal) loadParams(r *http.Request, v *view) (*paramsView, error) {
 	if err != nil {
 		return d, err
 	}
-	d.Version = cur.Params.Version
+	d.Version, d.Current = cur.Params.Version, cur
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, []byte(cur.Params.Encode()), "", "  "); err != nil {
 		return d, apperr.Internalf("parameters: %w", err)
