@@ -127,9 +127,12 @@ func (p *portal) actAsAgent(act func() error, cmd string) (*agentCommand, error)
 		return nil, nil
 	}
 	if apperr.KindOf(err) == apperr.Forbidden || apperr.KindOf(err) == apperr.Unavailable && apperr.CodeOf(err) == "LEDGER_NOT_IN_PROCESS" {
-		_, msg, _ := describe(err)
-		return &agentCommand{Command: cmd, Why: "The portal cannot do this for your agent: " + strings.TrimSuffix(msg, ".") +
-			". The ledger takes it only with the agent's own credential. Run this command where the agent was registered (its key store is there):"}, nil
+		why := "The portal cannot do this for your agent"
+		if ae, ok := apperr.As(err); ok && ae.Message != "" {
+			why += " (the policy says: " + strings.TrimSuffix(ae.Message, ".") + ")"
+		}
+		return &agentCommand{Command: cmd, Why: why + ". The ledger takes it only with the agent's own credential. " +
+			"Run this command where the agent was registered (its key store is there):"}, nil
 	}
 	return nil, err
 }

@@ -12,7 +12,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/registry"
 )
 
@@ -131,4 +133,182 @@ func TestEconomy_FormsWithoutTheCSRFTokenAreRefused(t *testing.T) {
 	for _, path := range newForms {
 		anon.post(path, url.Values{"csrf": {"x"}}).want(t, 401, "not signed in")
 	}
+}
+
+func TestStaking_ShowsTheStakeAndTheCommandForTheAgent(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	agent := s.registerAgent(ada, "Ada's agent")
+	ada.get("/portal/staking").want(t, 200, "Stake of "+agent, "No stake yet", `<label for="amount">`)
+	ada.get("/portal/staking?agent="+agent).want(t, 200, "Stake of "+agent)
+	// The ledger takes staking from the agent itself: the page says so and gives the command.
+	p := ada.post("/portal/staking", url.Values{"agent": {agent}, "action": {"stake"}, "amount": {"10"}}).want(t, 403, "cannot do this for your agent")
+	if got, want := command(t, p), "sovereign stake deposit --amount 10 --as "+agent+" --registry http://registry.test"; got != want {
+		t.Errorf("command %q, want %q", got, want)
+	}
+	p = ada.post("/portal/staking", url.Values{"agent": {agent}, "action": {"delegate"}, "amount": {"12.5"}, "validator": {"agt_val"}}).want(t, 403)
+	if got := command(t, p); !strings.Contains(got, "stake delegate --amount 12.5 --validator agt_val --as "+agent) {
+		t.Errorf("command %q", got)
+	}
+	ada.post("/portal/staking", url.Values{"agent": {agent}, "action": {"stake"}, "amount": {"ten"}}).want(t, 422, `id="amount-err"><span class="field-error"`, `value="ten"`)
+	ada.post("/portal/staking", url.Values{"agent": {agent}, "action": {"undelegate"}, "amount": {"1"}}).want(t, 422, `id="validator-err"><span class="field-error"`)
+	ada.post("/portal/staking", url.Values{"agent": {agent}, "action": {"explode"}, "amount": {"1"}}).want(t, 422, `id="action-err"><span class="field-error"`)
+
+	// Another developer's agent is not found, to read or to act on.
+	bob := s.newUser("bob@example.com")
+	bob.get("/portal/staking?agent="+agent).want(t, 404, "No agent with this id")
+	bob.post("/portal/staking", url.Values{"agent": {agent}, "action": {"stake"}, "amount": {"10"}}).want(t, 404, "No agent with this id")
+
+	// An admin acts for any agent, as the API lets admins: the stake is made.
+	root := s.newAdmin("root@example.com")
+	root.get("/portal/staking?agent=" + agent)
+	root.post("/portal/staking", url.Values{"agent": {agent}, "action": {"stake"}, "amount": {"10"}}).want(t, 200, "Done: stake 10 AVT", "<td>10 AVT</td>")
+	root.post("/portal/staking", url.Values{"agent": {agent}, "action": {"stake"}, "amount": {"100000"}}).want(t, 422, `class="field-error"`)
+	ada.get("/portal/staking?agent="+agent).want(t, 200, "<th scope=\"row\">Staked</th><td>10 AVT</td>")
+}
+
+func TestReputation_ChartWithATextAlternative(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	agent := s.registerAgent(ada, "Ada's agent")
+	p := ada.get("/portal/reputation").want(t, 200, "of 1000", "tier <strong>", `<svg class="chart"`, `role="img"`,
+		`<title id="chart-title">Reputation factors</title>`, `aria-label="Reputation factors"`, "transitive_trust")
+	if strings.Contains(p.Body, "style=") || strings.Contains(p.Body, "<script") {
+		t.Error("the chart carries inline style or script")
+	}
+	ada.get("/portal/reputation?agent="+agent).want(t, 200, "of 1000")
+	ada.get("/portal/reputation?agent=agt_nonexistent").want(t, 404, `class="error"`)
+}
+
+func TestDisputes_ListFileAndFailures(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	agent := s.registerAgent(ada, "Ada's agent")
+	other := s.registerAgent(s.newUser("bob@example.com"), "Bob's agent")
+	ada.get("/portal/disputes").want(t, 200, "No disputes.", `<label for="claim">`)
+	p := ada.post("/portal/disputes", url.Values{"agent": {agent}, "against": {other}, "category": {"failed_service"}, "claim": {"it did not answer"}}).
+		want(t, 403, "cannot do this for your agent", "dispute.file")
+	if got, want := command(t, p), "sovereign dispute file --against "+other+" --category failed_service --claim 'it did not answer' --as "+agent+" --registry http://registry.test"; got != want {
+		t.Errorf("command %q, want %q", got, want)
+	}
+	ada.post("/portal/disputes", url.Values{"agent": {agent}, "category": {"other"}, "claim": {"x"}}).want(t, 422, `id="against-err"><span class="field-error"`)
+	ada.post("/portal/disputes", url.Values{"agent": {agent}, "against": {other}, "category": {"vibes"}, "claim": {"x"}}).want(t, 422, `id="category-err"><span class="field-error"`)
+	ada.post("/portal/disputes", url.Values{"agent": {agent}, "against": {other}, "category": {"other"}, "claim": {" "}}).want(t, 422, `id="claim-err"><span class="field-error"`)
+	ada.post("/portal/disputes", url.Values{"agent": {other}, "against": {agent}, "category": {"other"}, "claim": {"x"}}).want(t, 404, `id="agent-err"><span class="field-error"`)
+	ada.get("/portal/disputes/dsp_nonexistent").want(t, 404, "No such dispute")
+	ada.post("/portal/disputes/dsp_nonexistent/vote", url.Values{"agent": {agent}, "vote": {"filer"}, "step": {"commit"}}).want(t, 404)
+}
+
+func TestGovernance_ListProposeVoteAndFailures(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	agent := s.registerAgent(ada, "Ada's agent")
+	ada.get("/portal/governance").want(t, 200, "No proposals.", `<label for="changes">`)
+	p := ada.post("/portal/governance", url.Values{"agent": {agent}, "kind": {"param_change"}, "title": {"halve the fee"}, "changes": {"fee.rate_bps = 5"}}).
+		want(t, 403, "cannot do this for your agent", "governance.propose")
+	if got := command(t, p); got != "sovereign govern create-proposal --kind param_change --title 'halve the fee' --change fee.rate_bps=5 --as "+agent+" --registry http://registry.test" {
+		t.Errorf("command %q", got)
+	}
+	p = ada.post("/portal/governance", url.Values{"agent": {agent}, "kind": {"mint"}, "title": {"budget"}, "amount": {"500"}, "reason": {"grants"}}).want(t, 403)
+	if got := command(t, p); !strings.Contains(got, "--kind mint --title budget --amount 500 --reason grants") {
+		t.Errorf("command %q", got)
+	}
+	ada.post("/portal/governance", url.Values{"agent": {agent}, "kind": {"param_change"}, "title": {"t"}, "changes": {"oops"}}).want(t, 422, `id="changes-err"><span class="field-error"`)
+	ada.post("/portal/governance", url.Values{"agent": {agent}, "kind": {"mint"}, "title": {"t"}, "amount": {"lots"}}).want(t, 422, `id="amount-err"><span class="field-error"`)
+	ada.post("/portal/governance", url.Values{"agent": {agent}, "kind": {"policy_module"}, "title": {"t"}}).want(t, 422, `id="kind-err"><span class="field-error"`)
+	ada.post("/portal/governance", url.Values{"agent": {"agt_nonexistent"}, "kind": {"mint"}, "title": {"t"}, "amount": {"1"}}).want(t, 404, `id="agent-err"><span class="field-error"`)
+	ada.get("/portal/governance/42").want(t, 404, `class="error"`)
+	ada.get("/portal/governance/abc").want(t, 404, "No proposal with this number")
+	ada.post("/portal/governance/42/vote", url.Values{"agent": {agent}, "option": {"yes"}}).want(t, 404)
+}
+
+var peerActionRE = regexp.MustCompile(`action="/portal/federation/(fpr_[^"]+)"`)
+
+func TestFederation_ProposeListAndDecide(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	ada.get("/portal/federation").want(t, 200, "No peer registries yet", `<label for="trust_domain">`)
+	peer := url.Values{"name": {"East"}, "base_url": {"https://east.example.com"}, "trust_domain": {"east.test"},
+		"bundle_endpoint": {"https://east.example.com/.well-known/spiffe-bundle"}}
+	p := ada.post("/portal/federation", peer).want(t, 201, "proposed", "PENDING_APPROVAL")
+	if peerActionRE.MatchString(p.Body) {
+		t.Error("a developer is shown the admin's decision form")
+	}
+	bad := url.Values{"name": {"West"}, "base_url": {"https://west.example.com"}, "trust_domain": {"not a domain!"},
+		"bundle_endpoint": {"https://west.example.com/.well-known/spiffe-bundle"}}
+	ada.post("/portal/federation", bad).want(t, 422, `id="trust_domain-err"><span class="field-error"`, `value="West"`)
+	root := s.newAdmin("root@example.com")
+	list := root.get("/portal/federation").want(t, 200, "East")
+	id := peerActionRE.FindStringSubmatch(list.Body)[1]
+	ada.post("/portal/federation/"+id, url.Values{"action": {"approve"}}).want(t, 403, `class="error"`)
+	root.post("/portal/federation/"+id, url.Values{"action": {"reactivate"}}).want(t, 409, `class="error"`)
+	root.post("/portal/federation/"+id, url.Values{"action": {"approve"}, "reason": {"known operator"}}).want(t, 200, "is now active", "known operator", "breaker")
+	root.post("/portal/federation/"+id, url.Values{"action": {"deactivate"}}).want(t, 200, "is now inactive")
+	root.post("/portal/federation/fpr_nonexistent", url.Values{"action": {"approve"}}).want(t, 404)
+}
+
+var (
+	controlRE = regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
+	idAttrRE  = regexp.MustCompile(`\bid="([^"]+)"`)
+)
+
+// TestEconomy_EveryPageIsWholeAndLabelled: each new page renders to its end, each of its
+// controls has a label, and each picture a text alternative.
+func TestEconomy_EveryPageIsWholeAndLabelled(t *testing.T) {
+	s := newSite(t)
+	root := s.newAdmin("root@example.com")
+	agent := s.registerAgent(root, "Root's agent")
+	for _, path := range []string{"/portal/staking?agent=" + agent, "/portal/reputation?agent=" + agent, "/portal/disputes", "/portal/governance",
+		"/portal/federation", "/portal/admin", "/portal/admin/treasury", "/portal/admin/params", "/portal/admin/decisions", "/portal/admin/flags"} {
+		p := root.get(path).want(t, 200)
+		if !strings.HasSuffix(strings.TrimSpace(p.Body), "</html>") {
+			t.Errorf("%s is cut short:\n%s", path, p.Body)
+		}
+		for _, c := range controlRE.FindAllString(p.Body, -1) {
+			if strings.Contains(c, `type="hidden"`) {
+				continue
+			}
+			id := idAttrRE.FindStringSubmatch(c)
+			if id == nil || !strings.Contains(p.Body, `<label for="`+id[1]+`"`) {
+				t.Errorf("%s: a control without a label: %s", path, c)
+			}
+		}
+		if strings.Contains(p.Body, "<svg") && (!strings.Contains(p.Body, `role="img"`) || !strings.Contains(p.Body, "<title")) {
+			t.Errorf("%s: a picture without a text alternative", path)
+		}
+	}
+}
+
+// agentToken is a JWT-SVID of agent for the ledger, minted by the stack's issuer.
+func (s *site) agentToken(agent string) string {
+	s.t.Helper()
+	iss := s.app.Issuer()
+	aud, _ := identity.TEGID(iss.TrustDomain())
+	id, _ := identity.AgentID(iss.TrustDomain(), agent)
+	tok, err := iss.MintJWTSVID(context.Background(), id, []string{aud.String()}, time.Hour)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+func TestDisputes_AFiledDisputeWithItsTimeline(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	filer := s.registerAgent(ada, "Ada's agent")
+	respondent := s.registerAgent(s.newUser("bob@example.com"), "Bob's agent")
+	d := s.api("POST", "/api/v1/disputes", s.agentToken(filer), map[string]string{"respondent": respondent, "category": "failed_service", "claim": "<b>never answered</b>"}, 201)
+	id := d["id"].(string)
+	list := ada.get("/portal/disputes").want(t, 200, `href="/portal/disputes/`+id+`"`, "failed_service")
+	_ = list
+	p := ada.get("/portal/disputes/"+id).want(t, 200, "Timeline", "&lt;b&gt;never answered&lt;/b&gt;", filer, respondent)
+	if !strings.HasSuffix(strings.TrimSpace(p.Body), "</html>") {
+		t.Fatalf("cut short:\n%s", p.Body)
+	}
+	// A developer with no agent in it does not see it; an admin does.
+	s.newUser("eve@example.com").get("/portal/disputes/"+id).want(t, 404, "No such dispute")
+	s.newAdmin("root@example.com").get("/portal/disputes/"+id).want(t, 200, "Timeline")
+	// Ada has no agent on its panel: her vote is refused in words.
+	ada.get("/portal/disputes/" + id)
+	ada.post("/portal/disputes/"+id+"/vote", url.Values{"agent": {filer}, "vote": {"filer"}, "step": {"commit"}}).want(t, 422, "Choose one of your agents on this dispute")
 }
