@@ -182,6 +182,10 @@ func (p *portal) disputeVote(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	f := r.PostForm
 	v.Form = map[string]string{"agent": f.Get("agent"), "vote": f.Get("vote"), "step": f.Get("step")}
+	if len(d.Panelists) == 0 {
+		p.fail(w, r, "dispute.html", v, apperr.New(apperr.Forbidden, "NOT_A_PANELIST", "none of your agents sits on this dispute's panel: only panelists vote"))
+		return
+	}
 	if !slices.Contains(d.Panelists, v.Form["agent"]) {
 		p.fail(w, r, "dispute.html", v, apperr.New(apperr.Invalid, "NOT_A_PANELIST", "choose one of your agents on this dispute's panel").With("field", "agent"))
 		return

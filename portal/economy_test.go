@@ -310,5 +310,5 @@ func TestDisputes_AFiledDisputeWithItsTimeline(t *testing.T) {
 	s.newAdmin("root@example.com").get("/portal/disputes/"+id).want(t, 200, "Timeline")
 	// Ada has no agent on its panel: her vote is refused in words.
 	ada.get("/portal/disputes/" + id)
-	ada.post("/portal/disputes/"+id+"/vote", url.Values{"agent": {filer}, "vote": {"filer"}, "step": {"commit"}}).want(t, 422, "Choose one of your agents on this dispute")
+	ada.post("/portal/disputes/"+id+"/vote", url.Values{"agent": {filer}, "vote": {"filer"}, "step": {"commit"}}).want(t, 403, "None of your agents sits on this dispute")
 }
