@@ -12,6 +12,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/registry"
 )
 
 func TestAdmin_PagesRefuseDevelopersInWords(t *testing.T) {
@@ -166,4 +167,16 @@ func TestAdmin_AuditorFlags(t *testing.T) {
 	root.post("/portal/admin/flags/"+id, url.Values{"action": {"dismiss"}}).want(t, 409, `class="error"`)
 	root.post("/portal/admin/flags/flg_nonexistent", url.Values{"action": {"confirm"}}).want(t, 404, `class="error"`)
 	root.get("/portal/admin/flags?status=RESOLVED").want(t, 200, id)
+}
+
+func TestAdmin_RoleTakenAwayEndsAdminPagesAtOnce(t *testing.T) {
+	s := newSite(t)
+	root := s.newAdmin("root@example.com")
+	if _, err := s.app.Accounts().SetRoleDirect(context.Background(), "root@example.com", registry.RoleDeveloper); err != nil {
+		t.Fatal(err)
+	}
+	root.get("/portal/admin").want(t, 403, "Administrators only")
+	if _, err := s.app.Accounts().SetRoleDirect(context.Background(), "root@example.com", "owner"); err == nil {
+		t.Fatal("an unknown role was given")
+	}
 }
