@@ -107,6 +107,7 @@ const (
 	ActionDeveloperRead           = "developer.read"
 	ActionDeveloperUpdate         = "developer.update"
 	ActionDeveloperList           = "developer.list"
+	ActionDeveloperSuspend        = "developer.suspend"
 	ActionAPIKeyCreate            = "developer.api_key.create"
 	ActionAPIKeyList              = "developer.api_key.list"
 	ActionAPIKeyRevoke            = "developer.api_key.revoke"

@@ -22,6 +22,7 @@ import (
 func (p *portal) routesAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /portal/admin", p.user(p.adminPage))
 	mux.HandleFunc("POST /portal/admin/agents", p.user(p.adminAgentStatus))
+	mux.HandleFunc("POST /portal/admin/developers/{id}", p.user(p.adminDeveloperStatus))
 	mux.HandleFunc("GET /portal/admin/treasury", p.user(p.treasuryPage))
 	mux.HandleFunc("POST /portal/admin/treasury", p.user(p.treasuryAct))
 	mux.HandleFunc("GET /portal/admin/params", p.user(p.paramsPage))
@@ -108,6 +109,38 @@ func (p *portal) adminAgentStatus(w http.ResponseWriter, r *http.Request, v *vie
 	}
 	v.Form = nil
 	v.Flash = "Agent " + a.ID + " is now " + a.Status + "."
+	p.render(w, r, http.StatusOK, "admin.html", v)
+}
+
+// adminDeveloperStatus suspends or reactivates a developer account.
+func (p *portal) adminDeveloperStatus(w http.ResponseWriter, r *http.Request, v *view) {
+	if _, err := p.loadAdmin(r, v); err != nil {
+		if !p.refused(w, r, v, err) {
+			p.fail(w, r, "admin.html", v, err)
+		}
+		return
+	}
+	var suspend bool
+	switch r.PostForm.Get("action") {
+	case "suspend":
+		suspend = true
+	case "reactivate":
+	default:
+		p.fail(w, r, "admin.html", v, apperr.New(apperr.Invalid, "INVALID_FIELD", "suspend or reactivate"))
+		return
+	}
+	d, err := p.cfg.Accounts.SetDeveloperSuspended(r.Context(), sessionOf(r).subject, r.PathValue("id"), suspend)
+	p.loadAdmin(r, v)
+	if err != nil {
+		if !p.refused(w, r, v, err) {
+			p.fail(w, r, "admin.html", v, err)
+		}
+		return
+	}
+	v.Flash = d.Email + " is reactivated."
+	if d.SuspendedAt != nil {
+		v.Flash = d.Email + " is suspended: their sessions ended and their API keys are refused."
+	}
 	p.render(w, r, http.StatusOK, "admin.html", v)
 }
 

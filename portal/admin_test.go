@@ -180,3 +180,38 @@ func TestAdmin_RoleTakenAwayEndsAdminPagesAtOnce(t *testing.T) {
 		t.Fatal("an unknown role was given")
 	}
 }
+
+func TestAdmin_SuspendAndReactivateADeveloper(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	root := s.newAdmin("root@example.com")
+	list := root.get("/portal/admin").want(t, 200, `aria-label="Suspend ada@example.com"`)
+	id := regexp.MustCompile(`action="/portal/admin/developers/([^"]+)">[^\n]*\n[^\n]*\n<button type="submit" aria-label="Suspend ada@example.com"`).FindStringSubmatch(list.Body)[1]
+	if strings.Contains(list.Body, `aria-label="Suspend root@example.com"`) {
+		t.Error("an admin is offered to suspend their own account")
+	}
+	// Ada's API key, to see it refused while she is suspended.
+	ada.get("/portal/keys")
+	key := keySecretRE.FindStringSubmatch(ada.post("/portal/keys", url.Values{"name": {"ci"}, "scope": {"read"}}).want(t, 201).Body)[1]
+	root.get("/portal/admin")
+	root.post("/portal/admin/developers/ada-not-an-id", url.Values{"action": {"suspend"}}).want(t, 404, `class="error"`)
+	root.post("/portal/admin/developers/"+id, url.Values{"action": {"explode"}}).want(t, 422, `class="error"`)
+	root.post("/portal/admin/developers/"+id, url.Values{"action": {"suspend"}}).want(t, 200, "ada@example.com is suspended", "Reactivate ada@example.com")
+	if p := ada.get("/portal/agents"); p.Status != 303 {
+		t.Fatalf("a suspended developer's session still works: %d", p.Status)
+	}
+	s.api("GET", "/api/v1/developers/me", key, nil, 403)
+	relogin := s.browser()
+	relogin.get("/portal/login")
+	relogin.post("/portal/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}}).want(t, 403, "suspended")
+	root.post("/portal/admin/developers/"+id, url.Values{"action": {"reactivate"}}).want(t, 200, "ada@example.com is reactivated")
+	s.api("GET", "/api/v1/developers/me", key, nil, 200)
+	s.logIn(relogin, "ada@example.com")
+	// Not on oneself, and not for developers.
+	self := regexp.MustCompile(`<td>root@example.com</td><td>admin</td><td>yes</td><td>[^<]*</td><td><code>([^<]+)</code>`).FindStringSubmatch(root.get("/portal/admin").Body)
+	if self == nil {
+		t.Fatal("root's row not found")
+	}
+	root.post("/portal/admin/developers/"+self[1], url.Values{"action": {"suspend"}}).want(t, 409, "cannot suspend your own account")
+	relogin.post("/portal/admin/developers/"+id, url.Values{"action": {"suspend"}}).want(t, 403, "Administrators only")
+}

@@ -71,6 +71,7 @@ rules := {
 	"developer.read": {"owner": true, "scope": "read"},
 	"developer.update": {"owner": true, "scope": "write"},
 	"developer.list": {},
+	"developer.suspend": {"scope": "write", "admin_only": true},
 	"developer.api_key.create": {"owner": true, "session_only": true},
 	"developer.api_key.list": {"owner": true, "scope": "read"},
 	"developer.api_key.revoke": {"owner": true, "scope": "write"},

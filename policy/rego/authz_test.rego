@@ -489,3 +489,9 @@ test_only_admins_read_the_decision_log if {
 		authz.decision.code == "ADMIN_REQUIRED" with input as ask(subject, "policy.decisions.read", {"kind": "decision_log"})
 	}
 }
+
+test_only_admins_suspend_developers if {
+	allowed(ask(admin_session, "developer.suspend", {"kind": "developer", "id": "dev_b", "owner": "dev_b"}))
+	not authz.allow with input as ask(dev, "developer.suspend", {"kind": "developer", "id": "dev_a", "owner": "dev_a"})
+	authz.decision.code == "ADMIN_REQUIRED" with input as ask(dev, "developer.suspend", {"kind": "developer", "id": "dev_a", "owner": "dev_a"})
+}
