@@ -167,6 +167,17 @@ func TestAdmin_AuditorFlags(t *testing.T) {
 	root.post("/portal/admin/flags/"+id, url.Values{"action": {"dismiss"}}).want(t, 409, `class="error"`)
 	root.post("/portal/admin/flags/flg_nonexistent", url.Values{"action": {"confirm"}}).want(t, 404, `class="error"`)
 	root.get("/portal/admin/flags?status=RESOLVED").want(t, 200, id)
+
+	// Escalation to a suspension freezes the subject's wallet and marks the flag escalated.
+	ringFlag(t, s, "agt_d", "agt_e", "agt_f")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		p = root.get("/portal/admin/flags?status=NEW")
+		if flagRE.MatchString(p.Body) || time.Now().After(deadline) {
+			break
+		}
+	}
+	id = flagRE.FindStringSubmatch(p.Body)[1]
+	root.post("/portal/admin/flags/"+id, url.Values{"action": {"suspend"}, "note": {"ring"}}).want(t, 200, "is now escalated", "→ suspension")
 }
 
 func TestAdmin_RoleTakenAwayEndsAdminPagesAtOnce(t *testing.T) {

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
+	"github.com/sovereign-stack/sovereign/teg"
 )
 
 // api calls the stack's API with the admin key (or bearer when set), failing the test unless
@@ -311,4 +314,38 @@ func TestDisputes_AFiledDisputeWithItsTimeline(t *testing.T) {
 	// Ada has no agent on its panel: her vote is refused in words.
 	ada.get("/portal/disputes/" + id)
 	ada.post("/portal/disputes/"+id+"/vote", url.Values{"agent": {filer}, "vote": {"filer"}, "step": {"commit"}}).want(t, 403, "None of your agents sits on this dispute")
+}
+
+// allowAll is a policy that allows everything: the tests' way to make a proposal without
+// first raising an agent to the Trusted tier with 1,000 AVT staked.
+type allowAll struct{}
+
+func (allowAll) Decide(context.Context, string, policy.Input) (policy.Decision, error) {
+	return policy.Decision{Allow: true}, nil
+}
+
+func TestGovernance_AProposalWithItsTallyAndVoteForm(t *testing.T) {
+	s := newSite(t)
+	ada := s.newUser("ada@example.com")
+	agent := s.registerAgent(ada, "Ada's agent")
+	ledger := &teg.Service{Store: s.app.Ledger(), Authz: allowAll{}}
+	changes := map[string]json.RawMessage{"fee.rate_bps": json.RawMessage("5")}
+	prop, _, err := ledger.Propose(context.Background(), policy.Subject{Kind: policy.KindAgent, ID: agent},
+		teg.ProposeRequest{Content: teg.ProposalContent{Kind: teg.ProposalParams, Title: "<i>halve</i> the fee", Changes: changes}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatUint(prop.ID, 10)
+	ada.get("/portal/governance").want(t, 200, `href="/portal/governance/`+id+`"`, "&lt;i&gt;halve&lt;/i&gt; the fee", "voting")
+	ada.get("/portal/governance?status=executed").want(t, 200, "No proposals.")
+	p := ada.get("/portal/governance/"+id).want(t, 200, "Tally (live)", "fee.rate_bps = 5", "no quorum yet", `<label for="opt-yes">`)
+	if !strings.HasSuffix(strings.TrimSpace(p.Body), "</html>") {
+		t.Fatalf("cut short:\n%s", p.Body)
+	}
+	v := ada.post("/portal/governance/"+id+"/vote", url.Values{"agent": {agent}, "option": {"yes"}}).want(t, 403, "governance.vote")
+	if got := command(t, v); got != "sovereign govern vote "+id+" yes --as "+agent+" --registry http://registry.test" {
+		t.Errorf("command %q", got)
+	}
+	ada.post("/portal/governance/"+id+"/vote", url.Values{"agent": {agent}, "option": {"maybe"}}).want(t, 422, `id="option-err"><span class="field-error"`)
+	ada.post("/portal/governance/"+id+"/vote", url.Values{"agent": {"agt_nonexistent"}, "option": {"yes"}}).want(t, 404, `id="agent-err"><span class="field-error"`)
 }
