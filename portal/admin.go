@@ -246,10 +246,13 @@ func (p *portal) loadParams(r *http.Request, v *view) (*paramsView, error) {
 	if tokens == nil {
 		return d, errNoLedger
 	}
-	// The page is an admin's (the write is what the policy decides; reading the parameters is
-	// public in the API). Asking to list the developers is the admin check the policy answers.
-	if _, err := p.cfg.Accounts.ListDevelopers(r.Context(), sessionOf(r).subject, "", 1); err != nil {
-		return d, err
+	// The page is for those who may change the parameters (reading them is public in the
+	// API): the policy is asked the question the change will ask.
+	if p.econ().Authz != nil {
+		if err := policy.Authorize(r.Context(), p.econ().Authz, policy.Input{Subject: sessionOf(r).subject, Action: policy.ActionTegParamsSet,
+			Resource: policy.Resource{Kind: "params"}}); err != nil {
+			return d, err
+		}
 	}
 	cur, err := tokens.Params(r.Context())
 	if err != nil {

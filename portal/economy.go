@@ -184,45 +184,44 @@ type stakingView struct {
 // stakeActions are the staking form's actions: the CLI subcommand each is.
 var stakeActions = map[string]string{"stake": "deposit", "unstake": "withdraw", "delegate": "delegate", "undelegate": "undelegate"}
 
-func (p *portal) loadStaking(r *http.Request, v *view, agent string) *stakingView {
+// loadStaking puts the staking page of agent (none: the caller's first) in v, and the status
+// to answer (a failure's message is in v.Error).
+func (p *portal) loadStaking(r *http.Request, v *view, agent string) (*stakingView, int) {
 	d := &stakingView{}
 	v.Title = "Staking"
 	v.Data = d
+	failed := func(err error) (*stakingView, int) {
+		var status int
+		status, v.Error, _ = describe(err)
+		return d, status
+	}
 	var err error
 	if d.Agents, err = p.myAgents(r); err != nil {
-		_, v.Error, _ = describe(err)
-		return d
+		return failed(err)
 	}
 	if agent == "" && len(d.Agents) > 0 {
 		agent = d.Agents[0].ID
 	}
 	d.Selected = agent
 	if agent == "" {
-		return d
+		return d, http.StatusOK
 	}
 	if p.econ().Tokens == nil {
-		_, v.Error, _ = describe(errNoLedger)
-		return d
+		return failed(errNoLedger)
 	}
 	if _, err := p.ownedAgent(r, agent); err != nil {
-		_, v.Error, _ = describe(err)
-		return d
+		return failed(err)
 	}
 	sum, err := p.econ().Tokens.StakingOf(r.Context(), p.readerFor(r), teg.AccountID(agent))
 	if err != nil {
-		_, v.Error, _ = describe(err)
-		return d
+		return failed(err)
 	}
 	d.Summary = &sum
-	return d
+	return d, http.StatusOK
 }
 
 func (p *portal) stakingPage(w http.ResponseWriter, r *http.Request, v *view) {
-	p.loadStaking(r, v, r.URL.Query().Get("agent"))
-	status := http.StatusOK
-	if v.Error != "" {
-		status = http.StatusNotFound
-	}
+	_, status := p.loadStaking(r, v, r.URL.Query().Get("agent"))
 	p.render(w, r, status, "staking.html", v)
 }
 
@@ -231,10 +230,10 @@ func (p *portal) stakingPage(w http.ResponseWriter, r *http.Request, v *view) {
 func (p *portal) stakingAct(w http.ResponseWriter, r *http.Request, v *view) {
 	f := r.PostForm
 	agent, action := f.Get("agent"), f.Get("action")
-	d := p.loadStaking(r, v, agent)
+	d, status := p.loadStaking(r, v, agent)
 	v.Form = map[string]string{"amount": f.Get("amount"), "validator": strings.TrimSpace(f.Get("validator")), "action": action}
 	if v.Error != "" {
-		p.render(w, r, http.StatusNotFound, "staking.html", v)
+		p.render(w, r, status, "staking.html", v)
 		return
 	}
 	sub, ok := stakeActions[action]
