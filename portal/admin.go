@@ -282,8 +282,7 @@ func (p *portal) paramsPage(w http.ResponseWriter, r *http.Request, v *view) {
 // made since is refused (PARAMS_VERSION_CONFLICT), and once governance has taken the parameters
 // over the ledger refuses every admin change (PARAMS_GOVERNED).
 func (p *portal) setParams(w http.ResponseWriter, r *http.Request, v *view) {
-	d, err := p.loadParams(r, v)
-	if err != nil {
+	if _, err := p.loadParams(r, v); err != nil {
 		if !p.refused(w, r, v, err) {
 			p.fail(w, r, "params.html", v, err)
 		}
@@ -292,26 +291,13 @@ func (p *portal) setParams(w http.ResponseWriter, r *http.Request, v *view) {
 	f := r.PostForm
 	v.Form = map[string]string{"changes": f.Get("changes"), "message": f.Get("message")}
 	base, _ := strconv.Atoi(f.Get("base_version"))
-	changes, err := parseChanges(v.Form["changes"])
-	var next teg.Params
+	pv, err := p.changeParams(r, base, v.Form["changes"], v.Form["message"])
 	if err == nil {
-		cur, err2 := p.econ().Tokens.Params(r.Context())
-		if err = err2; err == nil {
-			if next, err = teg.ApplyChanges(cur.Params, changes); err != nil {
-				err = withField(err, "changes")
-			}
-		}
-	}
-	if err == nil {
-		var pv teg.ParamsVersion
-		pv, _, err = p.econ().Tokens.SetParams(r.Context(), sessionOf(r).subject, base, next, v.Form["message"], "")
-		if err == nil {
-			p.loadParams(r, v)
-			v.Form = nil
-			v.Flash = "Parameters changed: version " + strconv.Itoa(pv.Params.Version) + " is in force."
-			p.render(w, r, http.StatusOK, "params.html", v)
-			return
-		}
+		p.loadParams(r, v)
+		v.Form = nil
+		v.Flash = "Parameters changed: version " + strconv.Itoa(pv.Params.Version) + " is in force."
+		p.render(w, r, http.StatusOK, "params.html", v)
+		return
 	}
 	if p.refused(w, r, v, err) {
 		return
@@ -319,8 +305,26 @@ func (p *portal) setParams(w http.ResponseWriter, r *http.Request, v *view) {
 	if f := failField(err); f != "" && f != "changes" && f != "message" {
 		err = withField(err, "changes")
 	}
-	_ = d
 	p.fail(w, r, "params.html", v, err)
+}
+
+// changeParams applies the "key = value" lines of text to the parameters in force and sets the
+// result as the version after base.
+func (p *portal) changeParams(r *http.Request, base int, text, message string) (teg.ParamsVersion, error) {
+	changes, err := parseChanges(text)
+	if err != nil {
+		return teg.ParamsVersion{}, err
+	}
+	cur, err := p.econ().Tokens.Params(r.Context())
+	if err != nil {
+		return teg.ParamsVersion{}, err
+	}
+	next, err := teg.ApplyChanges(cur.Params, changes)
+	if err != nil {
+		return teg.ParamsVersion{}, withField(err, "changes")
+	}
+	pv, _, err := p.econ().Tokens.SetParams(r.Context(), sessionOf(r).subject, base, next, message, "")
+	return pv, err
 }
 
 // decisionsView is the decision-log search page.
