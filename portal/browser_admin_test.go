@@ -81,4 +81,10 @@ func TestBrowser_AdminMintsChangesParametersAndFindsADecision(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`pre.doc`)), shot(t, "admin-05-decision"))
 	bodyHas("decision log", `"decision_id": "`+m[1]+`"`)
 	bodyHas("decision log", `"developer.list"`)
+
+	// Reputation is public: an agent's factors as a chart, with the table beside it.
+	agent := s.registerAgent(ada, "Ada's agent")
+	run("reputation", chromedp.Navigate(base+"/portal/reputation?agent="+agent),
+		chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot(t, "admin-06-reputation"))
+	bodyHas("reputation", "transitive_trust")
 }

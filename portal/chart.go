@@ -26,10 +26,10 @@ type barRow struct {
 
 // Limits and layout of the chart (SVG user units).
 const (
-	chartWidth  = 640
-	chartLabelW = 170
-	chartValueW = 70
-	chartRowH   = 26
+	chartWidth  = 480
+	chartLabelW = 150
+	chartValueW = 64
+	chartRowH   = 30
 	chartMaxBar = 40 // rows drawn at most
 )
 
@@ -37,7 +37,11 @@ const (
 func factorChart(fs []reputation.Factor) *barChart {
 	c := &barChart{Title: "Reputation factors", Desc: "Points each factor adds to the score (bars to the left take points away)."}
 	for _, f := range fs {
-		c.Rows = append(c.Rows, barRow{Label: strings.ReplaceAll(f.Name, "_", " "), Value: f.Points, Text: fmt.Sprintf("%+.1f", f.Points)})
+		text := fmt.Sprintf("%+.1f", f.Points)
+		if math.Abs(f.Points) < 0.05 {
+			text = "0"
+		}
+		c.Rows = append(c.Rows, barRow{Label: strings.ReplaceAll(f.Name, "_", " "), Value: f.Points, Text: text})
 	}
 	return c
 }
@@ -71,9 +75,9 @@ func (c *barChart) SVG() template.HTML {
 		if r.Value < 0 {
 			x, fill = zero-w, "#b42318"
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1d2330">%s</text>`, 0, y+17, esc(r.Label))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="16" fill="#1d2330">%s</text>`, 0, y+20, esc(r.Label))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`, x, y+4, math.Max(w, 1), chartRowH-8, fill)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1d2330" text-anchor="end">%s</text>`, chartWidth, y+17, esc(r.Text))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="16" fill="#1d2330" text-anchor="end">%s</text>`, chartWidth, y+20, esc(r.Text))
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="0" x2="%.1f" y2="%d" stroke="#4f586b"/>`, zero, zero, h)
 	b.WriteString(`</svg>`)

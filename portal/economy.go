@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -289,7 +290,12 @@ type reputationView struct {
 	agentChoice
 	Score *reputation.StoredScore
 	Chart *barChart
+	// Factors are the chart's figures as text (its text alternative).
+	Factors []factorRow
 }
+
+// factorRow is one factor of a score as the table shows it.
+type factorRow struct{ Name, Value, Weight, Points string }
 
 // reputationPage shows an agent's score, tier and factors (public, as the API's): the caller's
 // own agents to pick from, or any agent id.
@@ -316,6 +322,10 @@ func (p *portal) reputationPage(w http.ResponseWriter, r *http.Request, v *view)
 		} else {
 			d.Score = &sc
 			d.Chart = factorChart(sc.Factors)
+			for i, f := range sc.Factors {
+				d.Factors = append(d.Factors, factorRow{Name: f.Name, Value: fmt.Sprintf("%.3g", f.Value), Weight: fmt.Sprintf("%.3g", f.Weight),
+					Points: d.Chart.Rows[i].Text})
+			}
 		}
 	}
 	p.render(w, r, status, "reputation.html", v)
