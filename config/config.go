@@ -28,6 +28,11 @@ type Config struct {
 	Addr string `yaml:"addr"`
 	// Store is the database DSN: sqlite:///path/file.db or postgres://… (default: a SQLite file in Data).
 	Store string `yaml:"store"`
+	// StoreReplica, when set, is the DSN of a PostgreSQL hot standby of Store that serves
+	// lists, histories and the discovery change feed; a caller that has just written reads the
+	// primary, and a standby more than StoreReplicaMaxLag behind is bypassed.
+	StoreReplica       string        `yaml:"store_replica"`
+	StoreReplicaMaxLag time.Duration `yaml:"store_replica_max_lag"`
 	// Redis, when set (redis://…), holds rate limits shared by replicas.
 	Redis string `yaml:"redis"`
 	// PublicURL is the base URL users reach this server at (default http://Addr).
@@ -355,6 +360,12 @@ func (c *Config) Finish() error {
 		}
 		c.Store = "sqlite://" + filepath.Join(abs, "sovereign.db")
 	}
+	if c.StoreReplica != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		return fmt.Errorf("config: store_replica needs a PostgreSQL store (store is %s)", maskURL(c.Store))
+	}
+	if c.StoreReplicaMaxLag < 0 {
+		return fmt.Errorf("config: store_replica_max_lag must not be negative")
+	}
 	if c.PublicURL == "" {
 		host, port, err := net.SplitHostPort(c.Addr)
 		if err != nil {
@@ -503,6 +514,7 @@ func (c *Config) finishIdentity() error {
 func (c Config) Masked() string {
 	m := c
 	m.Store = maskURL(m.Store)
+	m.StoreReplica = maskURL(m.StoreReplica)
 	m.Redis = maskURL(m.Redis)
 	_ = walk(reflect.ValueOf(&m).Elem(), "", func(_ string, f reflect.Value, sf reflect.StructField) error {
 		if sf.Tag.Get("secret") == "true" && f.Kind() == reflect.String && f.String() != "" {

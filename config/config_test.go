@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 52 {
-		t.Errorf("EnvNames has %d names, want one per setting (52): %v", len(names), names)
+	if len(names) != 54 {
+		t.Errorf("EnvNames has %d names, want one per setting (54): %v", len(names), names)
 	}
 }
 
@@ -421,7 +421,7 @@ func TestEnvNames_EveryNameIsRead(t *testing.T) {
 		c := config.Default()
 		before := c
 		value := "7"
-		if strings.HasSuffix(name, "_TIMEOUT") || strings.HasSuffix(name, "_INTERVAL") || strings.HasSuffix(name, "_TTL") {
+		if strings.HasSuffix(name, "_TIMEOUT") || strings.HasSuffix(name, "_INTERVAL") || strings.HasSuffix(name, "_TTL") || strings.HasSuffix(name, "_LAG") {
 			value = "7s"
 		}
 		if err := c.LoadEnv([]string{name + "=" + value}); err != nil {
@@ -533,5 +533,30 @@ func TestFinish_IdentityModes(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
 		}
+	}
+}
+
+func TestFinish_StoreReplicaNeedsPostgres(t *testing.T) {
+	c := config.Default()
+	c.StoreReplica = "postgres://standby/db"
+	if err := c.Finish(); err == nil || !strings.Contains(err.Error(), "store_replica needs a PostgreSQL store") {
+		t.Fatalf("SQLite store with a replica: err = %v", err)
+	}
+	c = config.Default()
+	c.Store, c.StoreReplica, c.StoreReplicaMaxLag = "postgres://primary/db", "postgres://u:secret@standby/db", -time.Second
+	if err := c.Finish(); err == nil || !strings.Contains(err.Error(), "store_replica_max_lag") {
+		t.Fatalf("negative lag: err = %v", err)
+	}
+	c.StoreReplicaMaxLag = 3 * time.Second
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Masked(); strings.Contains(m, "secret") {
+		t.Fatalf("Masked shows the replica's password:\n%s", m)
+	}
+	env := []string{"SOVEREIGN_STORE_REPLICA=postgres://standby/x", "SOVEREIGN_STORE_REPLICA_MAX_LAG=750ms"}
+	c = config.Default()
+	if err := c.LoadEnv(env); err != nil || c.StoreReplica != "postgres://standby/x" || c.StoreReplicaMaxLag != 750*time.Millisecond {
+		t.Fatalf("LoadEnv: %v %+v", err, c)
 	}
 }

@@ -136,8 +136,21 @@ func TestParams_ReputationWeightsAreParameters(t *testing.T) {
 		if r := s.do("GET", "/api/v1/reputation/agt_fresh", nil).want(t, 200, ""); r.Body["score"] != float64(450) || r.str("tier") != "Trusted" {
 			t.Fatalf("after base=450: %s", r.Raw)
 		}
+		// A change that leaves the reputation group out keeps the weights in force.
+		partial := editable(t, s.do("GET", "/api/v1/teg/params", nil).want(t, 200, ""), 2)
+		delete(partial, "reputation")
+		delete(partial, "attestations")
+		delete(partial, "governance")
+		partial["fee_rate_bps"] = 25
+		got := s.do("PUT", "/api/v1/admin/teg/params", partial, admin).want(t, 200, "")
+		if rep := got.Body["reputation"].(map[string]any); rep["base"] != float64(450) || rep["trust"] != float64(50) || got.Body["fee_rate_bps"] != float64(25) {
+			t.Fatalf("a change without the reputation group reset it: %s", got.Raw)
+		}
+		if r := s.do("GET", "/api/v1/reputation/agt_fresh", nil).want(t, 200, ""); r.Body["score"] != float64(450) {
+			t.Fatalf("after a fee change: %s", r.Raw)
+		}
 		for _, bad := range []map[string]any{{"base": 2000}, {"half_life_days": 0}, {"attestation_cap": 0}, {"stake": 900}} {
-			b := editable(t, s.do("GET", "/api/v1/teg/params", nil).want(t, 200, ""), 2)
+			b := editable(t, s.do("GET", "/api/v1/teg/params", nil).want(t, 200, ""), 3)
 			for k, v := range bad {
 				b["reputation"].(map[string]any)[k] = v
 			}

@@ -38,6 +38,7 @@ import (
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/portal"
 	"github.com/sovereign-stack/sovereign/ratelimit"
+	"github.com/sovereign-stack/sovereign/recentwrites"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registryhttp"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
@@ -124,7 +125,11 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	db := o.DB
 	if db == nil {
 		var err error
-		if db, err = store.Open(ctx, cfg.Store, store.WithLogger(log)); err != nil {
+		opts := []store.Option{store.WithLogger(log)}
+		if cfg.StoreReplica != "" {
+			opts = append(opts, store.WithReplica(cfg.StoreReplica, cfg.StoreReplicaMaxLag))
+		}
+		if db, err = store.Open(ctx, cfg.Store, opts...); err != nil {
 			return nil, err
 		}
 	}
@@ -236,6 +241,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		limits.Verified = auth
 	}
 	api.UseMiddleware(limits.AuthFailures, httpapi.Authenticate(auth, metrics), exceptServices(limits.Middleware))
+	if st := db.ReplicaStatus(); st.Configured {
+		window := store.ReadYourWritesWindow(st.MaxLag)
+		var recent recentwrites.Tracker = recentwrites.NewMemory(window)
+		if s.redis != nil {
+			recent = recentwrites.NewRedis(s.redis, "sovereign:ryw:", window)
+		}
+		api.UseMiddleware(httpapi.ReadYourWrites(recent))
+	}
 	if s.role.runsTEG() {
 		tokens := &teg.Service{Store: s.ledger, Authz: authz, Log: s.log, LargeTransfer: teg.DefaultLargeTransfer}
 		_, supply := cfg.Onboarding.Amounts(s.role == RoleAll)
@@ -430,6 +443,13 @@ func (s *Server) Readiness(ctx context.Context) (map[string]string, bool) {
 	healthy := true
 	if err := s.db.Ping(ctx); err != nil {
 		checks["store"], healthy = err.Error(), false
+	}
+	if st := s.db.ReplicaStatus(); st.Configured {
+		// A standby that lags or is down is bypassed, not fatal: reads go to the primary.
+		checks["store_replica"] = "ok"
+		if !st.Healthy {
+			checks["store_replica"] = fmt.Sprintf("bypassed: %s behind (at most %s allowed) or unreachable; reads go to the primary", st.Lag.Round(time.Millisecond), st.MaxLag)
+		}
 	}
 	if s.redis != nil {
 		checks["redis"] = "ok"

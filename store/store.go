@@ -67,14 +67,18 @@ type DB struct {
 	// stopCheckpoints stops the background WAL checkpointer (SQLite files only).
 	stopCheckpoints, checkpointsDone chan struct{}
 	stopOnce                         sync.Once
+	// replica is the PostgreSQL hot standby given WithReplica, or nil.
+	replica *replica
 }
 
 // Option configures Open.
 type Option func(*options)
 
 type options struct {
-	schema string
-	log    *slog.Logger
+	schema        string
+	log           *slog.Logger
+	replica       string
+	replicaMaxLag time.Duration
 }
 
 // WithSchema makes a PostgreSQL connection use (and create) the given schema, so that tests can
@@ -108,9 +112,20 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		if log == nil {
 			log = slog.Default()
 		}
+		if o.replica != "" {
+			return nil, fmt.Errorf("store: a read replica needs a PostgreSQL store; %s is SQLite", Redact(dsn))
+		}
 		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), log)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn, o.schema)
+		db, err := openPostgres(ctx, dsn, o.schema)
+		if err != nil || o.replica == "" {
+			return db, err
+		}
+		if db.replica, err = openReplica(ctx, db.write, o.replica, o.schema, o.replicaMaxLag); err != nil {
+			db.Close()
+			return nil, err
+		}
+		return db, nil
 	default:
 		return nil, fmt.Errorf("store: unsupported DSN %q: want sqlite:///path or postgres://…", Redact(dsn))
 	}
@@ -364,6 +379,9 @@ func (db *DB) Close() error {
 	errs = append(errs, db.write.Close())
 	if db.pool != nil {
 		db.pool.Close()
+	}
+	if db.replica != nil {
+		errs = append(errs, db.replica.close())
 	}
 	return errors.Join(errs...)
 }

@@ -19,6 +19,7 @@ type flags struct {
 	addr         string
 	store        string
 	redis        string
+	storeReplica string
 	publicURL    string
 	logLevel     string
 	policyDir    string
@@ -57,6 +58,7 @@ func (f *flags) bind(c *cobra.Command) {
 	pf.StringVar(&f.data, "data", "", `data directory (default "./data"; env SOVEREIGN_DATA)`)
 	pf.StringVar(&f.addr, "addr", "", `listen address (default "127.0.0.1:8420"; env SOVEREIGN_ADDR)`)
 	pf.StringVar(&f.store, "store", "", "database DSN, sqlite:///path.db or postgres://… (default: DATA/sovereign.db; env SOVEREIGN_STORE)")
+	pf.StringVar(&f.storeReplica, "store-replica", "", "DSN of a PostgreSQL hot standby for lists, histories and the discovery feed (env SOVEREIGN_STORE_REPLICA)")
 	pf.StringVar(&f.redis, "redis", "", "redis://… for rate limits shared by replicas (env SOVEREIGN_REDIS)")
 	pf.StringVar(&f.publicURL, "public-url", "", "base URL users reach this server at (default http://ADDR; env SOVEREIGN_PUBLIC_URL)")
 	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
@@ -84,6 +86,7 @@ func (f *flags) load(cmd *cobra.Command) (config.Config, error) {
 	set("addr", &c.Addr, f.addr)
 	set("store", &c.Store, f.store)
 	set("redis", &c.Redis, f.redis)
+	set("store-replica", &c.StoreReplica, f.storeReplica)
 	set("public-url", &c.PublicURL, f.publicURL)
 	set("log-level", &c.LogLevel, f.logLevel)
 	set("policy-dir", &c.PolicyDir, f.policyDir)

@@ -112,7 +112,7 @@ func mustAffect(res sql.Result, err error, nf error) error {
 
 // ListDevelopers returns up to limit developers with id > after, in id order.
 func (s *Accounts) ListDevelopers(ctx context.Context, after string, limit int) ([]registry.Developer, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+developerCols+` FROM developers d WHERE d.id > $1 ORDER BY d.id LIMIT $2`, after, limit)
+	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+developerCols+` FROM developers d WHERE d.id > $1 ORDER BY d.id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (s *Accounts) APIKey(ctx context.Context, developerID, id string) (*registr
 
 // ListAPIKeys returns up to limit of a developer's API keys with id > after, in id order.
 func (s *Accounts) ListAPIKeys(ctx context.Context, developerID, after string, limit int) ([]registry.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k WHERE k.developer_id = $1 AND k.id > $2 ORDER BY k.id LIMIT $3`, developerID, after, limit)
+	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k WHERE k.developer_id = $1 AND k.id > $2 ORDER BY k.id LIMIT $3`, developerID, after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -306,7 +306,7 @@ func (s *Cards) Cards(ctx context.Context, idList []string) ([]*registry.AgentCa
 		}
 		// Prepared once per list length (at most 500 texts; a page is usually one length):
 		// parsing the statement was an eighth of a search's CPU on SQLite.
-		rows, err := s.db.Read().QueryContext(ctx, cardsByIDQuery(len(chunk)), args...)
+		rows, err := s.db.Replica(ctx).QueryContext(ctx, cardsByIDQuery(len(chunk)), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +334,7 @@ func (s *Cards) Cards(ctx context.Context, idList []string) ([]*registry.AgentCa
 
 // CardHistory implements registry.CardStore.
 func (s *Cards) CardHistory(ctx context.Context, id string, after, limit int) ([]registry.CardVersion, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT card_id, version, change, card, changed_by, created_at FROM agent_card_versions
+	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT card_id, version, change, card, changed_by, created_at FROM agent_card_versions
 		WHERE card_id = $1 AND version > $2 ORDER BY version LIMIT $3`, id, after, limit)
 	if err != nil {
 		return nil, err
@@ -395,7 +395,7 @@ func (s *Cards) CardDocs(ctx context.Context, after string, limit int) ([]*disco
 
 // CardChanges implements registry.CardStore.
 func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]registry.CardChange, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL FROM agent_cards
+	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL FROM agent_cards
 		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err

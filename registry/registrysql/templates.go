@@ -119,7 +119,7 @@ func (s *Templates) DeleteTemplate(ctx context.Context, name string) error {
 
 // ListTemplates returns up to limit templates with name > after, in name order.
 func (s *Templates) ListTemplates(ctx context.Context, after string, limit int) ([]cardtemplate.Template, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+templateCols+` FROM card_templates WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
+	rows, err := s.db.Replica(ctx).QueryContext(ctx, `SELECT `+templateCols+` FROM card_templates WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}

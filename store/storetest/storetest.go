@@ -35,6 +35,17 @@ func SQLite(t testing.TB) *store.DB {
 // skips the test when EnvPostgres is not set.
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
+	db := PostgresEmpty(t)
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+// PostgresEmpty is Postgres without the migrations (for tests of upgrades, which migrate to a
+// version of their own).
+func PostgresEmpty(t testing.TB) *store.DB {
+	t.Helper()
 	dsn := os.Getenv(EnvPostgres)
 	if dsn == "" {
 		t.Skip(EnvPostgres + " not set: skipping PostgreSQL half of the store test")
@@ -55,19 +66,24 @@ func Postgres(t testing.TB) *store.DB {
 			t.Logf("drop schema %s: %v", schema, err)
 		}
 	})
-	return open(t, dsn, store.WithSchema(schema))
+	return openEmpty(t, dsn, store.WithSchema(schema))
 }
 
 func open(t testing.TB, dsn string, opts ...store.Option) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn, opts...)
+	db := openEmpty(t, dsn, opts...)
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+func openEmpty(t testing.TB, dsn string, opts ...store.Option) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dsn, opts...)
 	if err != nil {
 		t.Fatalf("open %s: %v", store.Redact(dsn), err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
 	return db
 }

@@ -238,9 +238,9 @@ type setParamsInput struct {
 		MaxSupply    string                 `json:"max_supply" maxLength:"64"`
 		Tiers        []TierView             `json:"tiers" maxItems:"32"`
 		Staking      StakingView            `json:"staking"`
-		Reputation   *teg.ReputationWeights `json:"reputation,omitempty" doc:"The reputation score's weights (absent: the defaults)"`
-		Attestations *AttestationsView      `json:"attestations,omitempty" doc:"The attestation rewards and limits (absent: the defaults)"`
-		Governance   *GovernanceView        `json:"governance,omitempty" doc:"Default: the governance numbers in force"`
+		Reputation   *teg.ReputationWeights `json:"reputation,omitempty" doc:"The reputation score's weights (absent: the weights in force stay)"`
+		Attestations *AttestationsView      `json:"attestations,omitempty" doc:"The attestation rewards and limits (absent: the numbers in force stay)"`
+		Governance   *GovernanceView        `json:"governance,omitempty" doc:"The governance numbers (absent: the numbers in force stay)"`
 		// The read-only fields of ParamsView, accepted (and ignored) so that a GET's body can be
 		// edited and sent back.
 		Version         int        `json:"version,omitempty"`
@@ -566,6 +566,16 @@ func (h *Token) setParams(ctx context.Context, in *setParamsInput) (*paramsOutpu
 	s := &b.Staking
 	p.Staking.UnbondingSeconds, p.Staking.EpochSeconds = s.UnbondingSeconds, s.EpochSeconds
 	p.Staking.DefaultCommissionBps, p.Staking.MaxCommissionChangeBps, p.Staking.EmissionAPRBps = s.DefaultCommissionBps, s.MaxCommissionChangeBps, s.EmissionAPRBps
+	// A group the body leaves out keeps the numbers of the version it was made from, not the
+	// defaults: an edit of the fees must not undo a change of the reputation weights. (That
+	// version is the one in force, or the change is refused as a version conflict anyway.)
+	if b.Reputation == nil || b.Attestations == nil || b.Governance == nil {
+		cur, err := h.Service.Params(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.Reputation, p.Attestations, p.Governance = cur.Params.Reputation, cur.Params.Attestations, cur.Params.Governance
+	}
 	if b.Reputation != nil {
 		p.Reputation = *b.Reputation
 	}

@@ -25,7 +25,7 @@ func (l *Ledger) ParamsHistory(ctx context.Context) ([]teg.ParamsVersion, error)
 		return nil, err
 	}
 	out := []teg.ParamsVersion{{Params: first}}
-	q := l.db.Read()
+	q := l.db.Replica(ctx)
 	rows, err := q.QueryContext(ctx, `SELECT seq FROM teg_params ORDER BY version`)
 	if err != nil {
 		return nil, err

@@ -583,7 +583,7 @@ func (l *Ledger) History(ctx context.Context, account teg.AccountID, before uint
 	if limit <= 0 {
 		return nil, nil
 	}
-	q := l.db.Read()
+	q := l.db.Replica(ctx)
 	a, err := readAccount(ctx, q, account)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, nil
