@@ -107,6 +107,7 @@ const (
 	ActionDeveloperRead           = "developer.read"
 	ActionDeveloperUpdate         = "developer.update"
 	ActionDeveloperList           = "developer.list"
+	ActionDeveloperSuspend        = "developer.suspend"
 	ActionAPIKeyCreate            = "developer.api_key.create"
 	ActionAPIKeyList              = "developer.api_key.list"
 	ActionAPIKeyRevoke            = "developer.api_key.revoke"
@@ -128,15 +129,18 @@ const (
 	ActionTokenPendingRead  = "token.pending.read"   // the pending transfer's payer or payee, or an admin
 	ActionTegParamsSet      = "teg.params.set"       // admin (a passed governance proposal later)
 	ActionStakingWrite      = "staking.write"        // the agent, on its own stake
-	ActionStakingRead       = "staking.read"         // the agent, or an admin
+	ActionStakingRead       = "staking.read"         // the agent, an admin, or the registry for the agent's developer
 	ActionStakingSlash      = "staking.slash"        // admin (disputes and the auditor call the domain directly)
 	ActionDisputeFile       = "dispute.file"         // New tier and above
 	ActionGovernancePropose = "governance.propose"   // Trusted tier and above, stake ≥ 1,000 AVT
 	ActionDisputeArbitrate  = "dispute.arbitrate"    // Verified tier and above, validator stake
 	ActionDisputeAct        = "dispute.act"          // the agent acting as itself (evidence, votes, appeal, withdrawal), or an admin
-	ActionDisputeRead       = "dispute.read"         // a participant (party or panelist: the resource's owner), or an admin
+	ActionDisputeRead       = "dispute.read"         // a participant (party or panelist: the resource's owner), an admin, or the registry for a participant's developer
 	ActionDisputeReject     = "dispute.reject"       // admin
 )
+
+// ActionDecisionLogRead is reading the policy's own decision log (admins).
+const ActionDecisionLogRead = "policy.decisions.read"
 
 // Actions of governance (propose is above, with the tiered actions).
 const (

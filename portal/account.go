@@ -23,6 +23,8 @@ func parsePages() map[string]*template.Template {
 		"field":    func(v *view, name string) string { return v.Fields[name] },
 		"statuses": func() []string { return discovery.Statuses },
 		"fmtTime":  fmtTime,
+		"nonce":    randomToken,
+		"list":     func(s ...string) []string { return s },
 	}
 	out := map[string]*template.Template{}
 	for _, n := range names {

@@ -58,6 +58,9 @@ type Config struct {
 	// https URL makes the cookies Secure).
 	PublicURL string
 	Logger    *slog.Logger
+	// Economy runs the staking, reputation, dispute, governance, federation and admin pages
+	// (nil: they say their service is not in this process).
+	Economy *Economy
 }
 
 // Cookie names.
@@ -113,6 +116,8 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("POST /portal/tokens", p.user(p.createToken))
 	mux.HandleFunc("POST /portal/tokens/{id}/revoke", p.user(p.revokeToken))
 	p.routesDeveloper(mux)
+	p.routesEconomy(mux)
+	p.routesAdmin(mux)
 	mux.HandleFunc("/portal/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "message.html", &view{Title: "Not found",
 			Message: "There is no such page in the portal."})

@@ -359,6 +359,9 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (*Tokens, 
 		}
 		return nil, err
 	}
+	if d.SuspendedAt != nil {
+		return nil, ErrDeveloperSuspended
+	}
 	var out *Tokens
 	err = a.store.Tx(ctx, func(s AccountStore) error {
 		var err error
@@ -769,6 +772,9 @@ func (a *Accounts) AuthenticateAccessToken(ctx context.Context, token string) (p
 	if sess.DeveloperID != c.Subject {
 		return policy.Subject{}, ErrTokenInvalid
 	}
+	if d.SuspendedAt != nil {
+		return policy.Subject{}, ErrDeveloperSuspended
+	}
 	return subjectOf(d, policy.AuthSession, sess.ID, []string{policy.ScopeRead, policy.ScopeWrite}), nil
 }
 
@@ -796,6 +802,9 @@ func (a *Accounts) AuthenticateAPIKey(ctx context.Context, key string) (policy.S
 		if err := a.store.TouchAPIKey(ctx, k.ID, now); err != nil {
 			a.log.WarnContext(ctx, "record API key use", "key_id", k.ID, "err", err)
 		}
+	}
+	if d.SuspendedAt != nil {
+		return policy.Subject{}, ErrDeveloperSuspended
 	}
 	return subjectOf(d, policy.AuthAPIKey, k.ID, k.Scopes), nil
 }

@@ -49,6 +49,9 @@ type Developer struct {
 	EmailVerifiedAt *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// SuspendedAt is when an admin suspended the account (nil: active). A suspended developer
+	// cannot log in, and its sessions and API keys are refused.
+	SuspendedAt *time.Time
 }
 
 // Verified reports whether the developer's email address is verified.

@@ -68,5 +68,8 @@ func (a *Accounts) AuthenticateSessionCookie(ctx context.Context, cookie string)
 	if !a.clock().Before(sess.ExpiresAt) {
 		return policy.Subject{}, nil, ErrWebSessionExpired
 	}
+	if d.SuspendedAt != nil {
+		return policy.Subject{}, nil, ErrDeveloperSuspended
+	}
 	return subjectOf(d, policy.AuthSession, sess.ID, []string{policy.ScopeRead, policy.ScopeWrite}), d, nil
 }

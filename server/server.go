@@ -312,7 +312,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if s.role.runsRegistry() {
 		loginLimits := &registryhttp.Accounts{Service: s.accounts, Limits: limits}
 		pc := portal.Config{Accounts: s.accounts, Cards: s.cards, Onboarding: s.onboarding, Templates: s.templates,
-			CheckLogin: loginLimits.CheckLogin, Status: s.portalStatus, PublicURL: cfg.PublicURL, Logger: log}
+			CheckLogin: loginLimits.CheckLogin, Status: s.portalStatus, PublicURL: cfg.PublicURL, Logger: log,
+			Economy: s.portalEconomy(authz)}
 		if s.tokens != nil { // the ledger in this process: the wallet can send as an agent
 			pc.Payments, pc.AuthenticateAgent = s.tokens, auth.AuthenticateAccessToken
 		}

@@ -71,6 +71,7 @@ rules := {
 	"developer.read": {"owner": true, "scope": "read"},
 	"developer.update": {"owner": true, "scope": "write"},
 	"developer.list": {},
+	"developer.suspend": {"scope": "write", "admin_only": true},
 	"developer.api_key.create": {"owner": true, "session_only": true},
 	"developer.api_key.list": {"owner": true, "scope": "read"},
 	"developer.api_key.revoke": {"owner": true, "scope": "write"},
@@ -87,14 +88,14 @@ rules := {
 	"teg.account.status": {"scope": "write", "services": ["registry"]},
 	"teg.params.set": {"scope": "write"},
 	"staking.write": {"owner": true, "scope": "write"},
-	"staking.read": {"owner": true, "scope": "read"},
+	"staking.read": {"owner": true, "scope": "read", "services": ["registry"]},
 	"staking.slash": {"scope": "write"},
 	"token.pending.read": {"owner": true, "counterparty": true, "scope": "read"},
 	"dispute.file": {"subjects": ["agent"], "min_tier": "New"},
 	"governance.propose": {"subjects": ["agent"], "min_tier": "Trusted", "min_stake": 1000},
 	"dispute.arbitrate": {"subjects": ["agent"], "min_tier": "Verified", "min_stake": 1000},
 	"dispute.act": {"owner": true, "scope": "write"},
-	"dispute.read": {"owner": true, "scope": "read"},
+	"dispute.read": {"owner": true, "scope": "read", "services": ["registry"]},
 	"dispute.reject": {"scope": "write"},
 	"identity.svid.renew": {"subjects": ["agent"]},
 	"agent_card.create": {"subjects": ["developer"], "scope": "write", "verified": true},
@@ -130,6 +131,7 @@ rules := {
 	"federation.peer.read": {"subjects": ["developer"], "scope": "read"},
 	"federation.peer.manage": {"scope": "write", "admin_only": true},
 	"federation.query": {"subjects": ["peer_registry"], "registry_ids": true},
+	"policy.decisions.read": {"scope": "read", "admin_only": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by

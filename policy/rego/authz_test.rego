@@ -448,6 +448,9 @@ test_dispute_participants_act_and_read if {
 	denied(ask(agent({}), "dispute.read", {"kind": "dispute", "id": "dsp_1", "owner": ""}), "not permitted to dispute.read")
 	allowed(ask(admin_session, "dispute.read", {"kind": "dispute", "id": "dsp_1"}))
 	allowed(ask(admin_session, "dispute.reject", {"kind": "dispute", "id": "dsp_1"}))
+	allowed(ask(registry_svc, "dispute.read", {"kind": "dispute", "id": "dsp_1"}))
+	denied(ask(dev, "dispute.read", {"kind": "dispute", "id": "dsp_1", "owner": "agt_1"}), "not permitted to dispute.read")
+	denied(ask(registry_svc, "dispute.act", {"kind": "dispute", "owner": "agt_1"}), "not permitted to dispute.act")
 	denied(ask(agent({}), "dispute.reject", {"kind": "dispute", "id": "dsp_1", "owner": "agt_1"}), "not permitted to dispute.reject")
 }
 
@@ -471,4 +474,24 @@ test_auditor_writes_need_the_write_scope if {
 	allowed(ask(read_only_admin, "auditor.rules.read", auditor_flag))
 	denied(ask(read_only_admin, "auditor.flag.ack", auditor_flag), "API key lacks the write scope")
 	denied(ask(read_only_admin, "auditor.rules.write", auditor_flag), "API key lacks the write scope")
+}
+
+test_registry_service_reads_staking_for_owners_but_does_not_stake if {
+	allowed(ask(registry_svc, "staking.read", {"kind": "wallet", "id": "agt_1", "owner": "agt_1"}))
+	denied(ask(registry_svc, "staking.write", {"kind": "wallet", "id": "agt_1", "owner": "agt_1"}), "not permitted to staking.write")
+	denied(ask(dev, "staking.read", {"kind": "wallet", "id": "agt_1", "owner": "agt_1"}), "not permitted to staking.read")
+}
+
+test_only_admins_read_the_decision_log if {
+	allowed(ask(admin_session, "policy.decisions.read", {"kind": "decision_log"}))
+	every subject in [dev, registry_svc, agent({})] {
+		not authz.allow with input as ask(subject, "policy.decisions.read", {"kind": "decision_log"})
+		authz.decision.code == "ADMIN_REQUIRED" with input as ask(subject, "policy.decisions.read", {"kind": "decision_log"})
+	}
+}
+
+test_only_admins_suspend_developers if {
+	allowed(ask(admin_session, "developer.suspend", {"kind": "developer", "id": "dev_b", "owner": "dev_b"}))
+	not authz.allow with input as ask(dev, "developer.suspend", {"kind": "developer", "id": "dev_a", "owner": "dev_a"})
+	authz.decision.code == "ADMIN_REQUIRED" with input as ask(dev, "developer.suspend", {"kind": "developer", "id": "dev_a", "owner": "dev_a"})
 }

@@ -44,11 +44,13 @@ type DeveloperView struct {
 	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
+	// SuspendedAt is when an admin suspended the account (absent: active).
+	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
 }
 
 func developerView(d *registry.Developer) DeveloperView {
 	return DeveloperView{ID: d.ID, Email: d.Email, Name: d.Name, Role: string(d.Role), EmailVerified: d.Verified(),
-		EmailVerifiedAt: d.EmailVerifiedAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		EmailVerifiedAt: d.EmailVerifiedAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, SuspendedAt: d.SuspendedAt}
 }
 
 // APIKeyView is an API key as the API shows it (never its secret, except Key at creation).
@@ -263,6 +265,8 @@ func (h *Accounts) Register(api huma.API) {
 	httpapi.Register(api, devOp("revoke-api-key", http.MethodDelete, "/api/v1/developers/me/api-keys/{id}", "Revoke an API key", http.StatusNoContent), h.revokeKey)
 	httpapi.Register(api, devOp("list-developers", http.MethodGet, "/api/v1/developers", "All developers (admin)", http.StatusOK), h.listDevelopers)
 	httpapi.Register(api, devOp("get-developer", http.MethodGet, "/api/v1/developers/{id}", "One developer (admin, or yourself)", http.StatusOK), h.getDeveloper)
+	httpapi.Register(api, devOp("set-developer-status", http.MethodPost, "/api/v1/developers/{id}/status",
+		"Suspend or reactivate a developer account (admin): a suspension ends its sessions and refuses its API keys", http.StatusOK), h.setDeveloperStatus)
 }
 
 func (h *Accounts) register(ctx context.Context, in *registerInput) (*registerOutput, error) {
@@ -457,6 +461,21 @@ func (h *Accounts) listDevelopers(ctx context.Context, in *listDevelopersInput) 
 		return nil, err
 	}
 	return &developerPageOutput{ETag: etag, Body: body}, nil
+}
+
+type developerStatusInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Status string `json:"status" enum:"active,suspended" doc:"suspended, or active to reactivate"`
+	}
+}
+
+func (h *Accounts) setDeveloperStatus(ctx context.Context, in *developerStatusInput) (*developerOutput, error) {
+	d, err := h.Service.SetDeveloperSuspended(ctx, httpapi.Subject(ctx), in.ID, in.Body.Status == "suspended")
+	if err != nil {
+		return nil, err
+	}
+	return &developerOutput{Body: developerView(d)}, nil
 }
 
 func (h *Accounts) getDeveloper(ctx context.Context, in *developerIDInput) (*developerOutput, error) {

@@ -51,13 +51,13 @@ func notFound(err error, nf error) error {
 	return err
 }
 
-const developerCols = `d.id, d.email, d.name, d.role, d.password_hash, d.email_verified_at, d.created_at, d.updated_at`
+const developerCols = `d.id, d.email, d.name, d.role, d.password_hash, d.email_verified_at, d.created_at, d.updated_at, d.suspended_at`
 
 func scanDeveloper(sc interface{ Scan(...any) error }, extra ...any) (*registry.Developer, error) {
 	var d registry.Developer
 	var role string
 	dest := append([]any{&d.ID, &d.Email, &d.Name, &role, &d.PasswordHash, store.ScanNullTime(&d.EmailVerifiedAt),
-		store.ScanTime(&d.CreatedAt), store.ScanTime(&d.UpdatedAt)}, extra...)
+		store.ScanTime(&d.CreatedAt), store.ScanTime(&d.UpdatedAt), store.ScanNullTime(&d.SuspendedAt)}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -90,8 +90,9 @@ func (s *Accounts) DeveloperByEmail(ctx context.Context, email string) (*registr
 
 // UpdateDeveloper writes a developer's mutable fields.
 func (s *Accounts) UpdateDeveloper(ctx context.Context, d *registry.Developer) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE developers SET name = $2, role = $3, password_hash = $4, email_verified_at = $5, updated_at = $6 WHERE id = $1`,
-		d.ID, d.Name, string(d.Role), d.PasswordHash, store.NullTime(d.EmailVerifiedAt), store.Time(d.UpdatedAt))
+	res, err := s.w.ExecContext(ctx, `UPDATE developers SET name = $2, role = $3, password_hash = $4, email_verified_at = $5, updated_at = $6,
+		suspended_at = $7 WHERE id = $1`,
+		d.ID, d.Name, string(d.Role), d.PasswordHash, store.NullTime(d.EmailVerifiedAt), store.Time(d.UpdatedAt), store.NullTime(d.SuspendedAt))
 	return mustAffect(res, err, registry.ErrDeveloperNotFound)
 }
 
