@@ -85,6 +85,6 @@ func TestBrowser_AdminMintsChangesParametersAndFindsADecision(t *testing.T) {
 	// Reputation is public: an agent's factors as a chart, with the table beside it.
 	agent := s.registerFundedAgent(ada, "Ada's agent")
 	run("reputation", chromedp.Navigate(base+"/portal/reputation?agent="+agent),
-		chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot(t, "admin-06-reputation"))
+		chromedp.WaitVisible(chromedp.CSS(`figure.chart svg`)), shot(t, "admin-06-reputation"))
 	bodyHas("reputation", "transitive_trust")
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/reputation"
 	"github.com/sovereign-stack/sovereign/teg"
 )
 
@@ -16,11 +17,12 @@ import (
 // title and a description for screen readers, and a text summary (Summary) that says what the
 // picture shows.
 
-// chart is a line or bar chart in a 600×200 view box.
+// chart is a line or bar chart in a view box 600 wide and Height high.
 type chart struct {
 	ID      string
 	Title   string
 	Summary string
+	Height  float64
 	// Line is a polyline's points ("x,y x,y …"); Bars are the bars of a bar chart.
 	Line   string
 	Dots   []point
@@ -57,7 +59,7 @@ func amountFloat(a avt.Amount) float64 {
 // the balance now backwards. Events that only move AVT between the wallet's own buckets
 // (staking, holds) leave the total as it was.
 func balanceChart(agent teg.AccountID, now avt.Amount, history []teg.Transfer) *chart {
-	c := &chart{ID: "balance-chart", Title: "Balance over time"}
+	c := &chart{ID: "balance-chart", Title: "Balance over time", Height: chartH}
 	if len(history) == 0 {
 		return nil
 	}
@@ -103,9 +105,57 @@ func balanceChart(agent teg.AccountID, now avt.Amount, history []teg.Transfer) *
 
 func trimAmount(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
+// factorRowH is the height of one factor's bar in factorChart; factorMaxRows bounds the rows.
+const (
+	factorRowH    = 30.0
+	factorMaxRows = 40
+)
+
+// factorChart draws the points each factor of a reputation score adds (a bar to the right of the
+// zero line) or takes away (to its left), and returns the text of each factor's points as well
+// (the page's table shows the same figures).
+func factorChart(fs []reputation.Factor) (*chart, []string) {
+	c := &chart{ID: "factor-chart", Title: "Reputation factors"}
+	texts := make([]string, len(fs))
+	var lo, hi float64
+	for i, f := range fs {
+		texts[i] = fmt.Sprintf("%+.1f", f.Points)
+		if math.Abs(f.Points) < 0.05 {
+			texts[i] = "0"
+		}
+		lo, hi = math.Min(lo, f.Points), math.Max(hi, f.Points)
+	}
+	span := hi - lo
+	if span == 0 {
+		span = 1
+	}
+	const labelW, valueW = 170.0, 64.0
+	plot := chartW - labelW - valueW
+	zero := labelW + plot*(-lo)/span
+	rows := fs[:min(len(fs), factorMaxRows)]
+	c.Height = float64(len(rows))*factorRowH + 10
+	var parts []string
+	for i, f := range rows {
+		y := 5 + float64(i)*factorRowH
+		w := math.Max(plot*math.Abs(f.Points)/span, 1)
+		x, fill := zero, "#1d4ed8"
+		if f.Points < 0 {
+			x, fill = zero-w, "#b42318"
+		}
+		name := strings.ReplaceAll(f.Name, "_", " ")
+		c.Bars = append(c.Bars, bar{X: x, Y: y + 4, W: w, H: factorRowH - 8, Fill: fill, Label: name})
+		c.Labels = append(c.Labels, label{X: labelW - 6, Y: y + 20, Text: name, Anchor: "end"},
+			label{X: chartW, Y: y + 20, Text: texts[i], Anchor: "end"})
+		parts = append(parts, name+" "+texts[i])
+	}
+	c.Bars = append(c.Bars, bar{X: zero, Y: 0, W: 1, H: c.Height, Fill: "#4f586b", Label: "zero"})
+	c.Summary = "Points each factor adds to the score (bars to the left take points away): " + strings.Join(parts, ", ") + "."
+	return c, texts
+}
+
 // feeChart draws how the fee of q splits: one horizontal bar per share.
 func feeChart(q teg.FeeQuote) *chart {
-	c := &chart{ID: "fee-chart", Title: "How the fee splits"}
+	c := &chart{ID: "fee-chart", Title: "How the fee splits", Height: chartH}
 	shares := []struct {
 		name string
 		a    avt.Amount

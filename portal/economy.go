@@ -281,7 +281,7 @@ func fieldOr(err error, def string) string {
 type reputationView struct {
 	agentChoice
 	Score *reputation.StoredScore
-	Chart *barChart
+	Chart *chart
 	// Factors are the chart's figures as text (its text alternative).
 	Factors []factorRow
 }
@@ -313,10 +313,11 @@ func (p *portal) reputationPage(w http.ResponseWriter, r *http.Request, v *view)
 			status, v.Error, _ = describe(err)
 		} else {
 			d.Score = &sc
-			d.Chart = factorChart(sc.Factors)
+			var points []string
+			d.Chart, points = factorChart(sc.Factors)
 			for i, f := range sc.Factors {
 				d.Factors = append(d.Factors, factorRow{Name: f.Name, Value: fmt.Sprintf("%.3g", f.Value), Weight: fmt.Sprintf("%.3g", f.Weight),
-					Points: d.Chart.Rows[i].Text})
+					Points: points[i]})
 			}
 		}
 	}

@@ -174,8 +174,8 @@ func TestReputation_ChartWithATextAlternative(t *testing.T) {
 	s := newSite(t)
 	ada := s.newUser("ada@example.com")
 	agent := s.registerFundedAgent(ada, "Ada's agent")
-	p := ada.get("/portal/reputation").want(t, 200, "of 1000", "tier <strong>", `<svg class="chart"`, `role="img"`,
-		`<title id="chart-title">Reputation factors</title>`, `aria-label="Reputation factors"`, "transitive_trust")
+	p := ada.get("/portal/reputation").want(t, 200, "of 1000", "tier <strong>", `<figure class="chart">`, `role="img"`,
+		`<title id="factor-chart-title">Reputation factors</title>`, `aria-label="Reputation factors"`, "transitive_trust")
 	if strings.Contains(p.Body, "style=") || strings.Contains(p.Body, "<script") {
 		t.Error("the chart carries inline style or script")
 	}
