@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // Limits of the HTTP clients.
@@ -113,7 +115,7 @@ func newSettings(opts []Option) settings {
 		o(&s)
 	}
 	if s.hc == nil {
-		s.hc = &http.Client{Timeout: DefaultTimeout}
+		s.hc = tracing.Client(DefaultTimeout)
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -17,6 +17,7 @@ import (
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // MaxBodyBytes is the default limit on request bodies.
@@ -108,8 +109,14 @@ type Router interface {
 // only), the body limit, the checks for NUL characters and duplicate JSON keys (CheckJSON, also
 // on the path and query), envelopes for the router's own
 // plain-text 404 and 405, the security headers (securityHeaders), the access log and the
-// per-route metrics.
+// per-route metrics — all within an OpenTelemetry server span named "METHOD route" (none for
+// health checks and scrapes), child of the caller's when the request carries a traceparent.
 func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
+	return tracing.Handler(handler(mux, log, m), func(r *http.Request) bool { return probe(r.URL.Path) })
+}
+
+// handler is Handler within the request's server span.
+func handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(RequestIDHeader)
@@ -123,6 +130,7 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 		securityHeaders(w.Header(), r.Method)
 		_, pattern := mux.Handler(r)
 		route := routeLabel(pattern)
+		tracing.Annotate(ctx, r.Method, route, id)
 
 		rec := &recorder{ResponseWriter: w, r: r, status: http.StatusOK}
 		if r.Body != nil && r.Body != http.NoBody {

@@ -45,6 +45,7 @@ import (
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/teghttp"
 	"github.com/sovereign-stack/sovereign/teg/tegsql"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // AdminKeyFile is the file in the data directory holding the admin API key created on first start.
@@ -123,6 +124,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	log = slog.New(tracing.LogHandler(log.Handler())) // trace_id and span_id in each line of a traced request
 	db := o.DB
 	if db == nil {
 		var err error

@@ -10,6 +10,7 @@ import (
 	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // flags are the configuration flags every command shares.
@@ -105,7 +106,7 @@ func setChanged[T any](cmd *cobra.Command, name string, dst *T, v T) {
 func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
 }
 
 func newVersion() *cobra.Command {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
+	"github.com/sovereign-stack/sovereign/tracing/provider"
 )
 
 // serveFlags are the flags of the split-mode commands: `teg serve` and
@@ -34,6 +37,7 @@ type serveFlags struct {
 	spireWorkload string
 	metricsAddr   string
 	fedAddr       string
+	otlpEndpoint  string
 }
 
 // apply overlays the serve flags given on cmd's command line onto c.
@@ -48,6 +52,7 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 	set("spire-workload-socket", &c.SpireWorkloadSocket, s.spireWorkload)
 	set("metrics-addr", &c.Metrics.Addr, s.metricsAddr)
 	set("federation-addr", &c.Federation.Addr, s.fedAddr)
+	set("otlp-endpoint", &c.Tracing.OTLPEndpoint, s.otlpEndpoint)
 	setChanged(cmd, "svid-ttl", &c.SVIDTTL, s.svidTTL)
 }
 
@@ -65,6 +70,7 @@ func (s *serveFlags) modeFlags(c *cobra.Command) {
 	c.Flags().StringVar(&s.metricsAddr, "metrics-addr", "", "listen address of the Prometheus metrics listener, e.g. 127.0.0.1:9420; "+
 		"the public listener serves /metrics only with metrics.token (env SOVEREIGN_METRICS_ADDR)")
 	c.Flags().StringVar(&s.fedAddr, "federation-addr", "", "registry: listen address of the federation listener (mutual TLS, peer registries only), e.g. 0.0.0.0:8443 (env SOVEREIGN_FEDERATION_ADDR)")
+	c.Flags().StringVar(&s.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP endpoint traces are exported to, e.g. http://127.0.0.1:4318 (default $OTEL_EXPORTER_OTLP_ENDPOINT; none: no export; env SOVEREIGN_TRACING_OTLP_ENDPOINT)")
 	c.Flags().StringVar(&s.identityMode, "identity-mode", "", `where SVIDs come from: "builtin" (the embedded CA, default) or "spire" (env SOVEREIGN_IDENTITY_MODE)`)
 	c.Flags().StringVar(&s.spireServer, "spire-server-socket", "", "spire mode: path of the SPIRE Server API socket, through which agent SVIDs are minted (env SOVEREIGN_SPIRE_SERVER_SOCKET)")
 }
@@ -129,11 +135,34 @@ answers.`,
 	return r
 }
 
+// installTracing installs the process's tracer provider (exporting to the configured OTLP
+// endpoint, if any) and returns what flushes it at exit.
+func installTracing(ctx context.Context, cfg config.Config, service string, log *slog.Logger) (func(), error) {
+	pc := provider.Config{Endpoint: cfg.Tracing.OTLPEndpoint, ServiceName: service}
+	shutdown, err := provider.Install(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	if pc.Enabled() {
+		log.Info("tracing: exporting spans over OTLP", "endpoint", cmp.Or(cfg.Tracing.OTLPEndpoint, os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")))
+	}
+	return func() {
+		if err := shutdown(context.Background()); err != nil {
+			log.Warn("tracing: flush spans at exit", "err", err)
+		}
+	}, nil
+}
+
 // serveRole runs one side of split mode until the command's context ends.
 func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	start := time.Now()
 	log := newLogger(cfg.LogLevel)
 	ctx := cmd.Context()
+	stopTracing, err := installTracing(ctx, cfg, "sovereign-"+string(role), log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Role: role})
 	if err != nil {
 		return err

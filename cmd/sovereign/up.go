@@ -35,6 +35,11 @@ gracefully.`,
 			}
 			log := newLogger(cfg.LogLevel)
 			ctx := cmd.Context()
+			stopTracing, err := installTracing(ctx, cfg, "sovereign", log)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log})
 			if err != nil {
 				return err

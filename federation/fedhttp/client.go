@@ -21,6 +21,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/federation"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // MaxAnswerBytes bounds a peer's answer: a longer body is an error, not a hang or an
@@ -52,8 +53,8 @@ func (c *Client) client(td spiffeid.TrustDomain) *http.Client {
 	if !ok {
 		tc := tlsconfig.MTLSClientConfig(c.SVID, c.Bundles, identity.AuthorizeKinds(td, identity.KindRegistry))
 		tc.MinVersion = tls.VersionTLS13
-		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 16,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 5 * time.Second}}
+		hc = &http.Client{Transport: tracing.Transport(&http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 16,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 5 * time.Second})}
 		c.clients[td.Name()] = hc
 	}
 	return hc
