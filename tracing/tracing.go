@@ -36,6 +36,12 @@ func Handler(h http.Handler, skip func(*http.Request) bool) http.Handler {
 	return otelhttp.NewHandler(h, "http.server", opts...)
 }
 
+// NamedHandler wraps h with a server span per request named name (an A2A binding, say),
+// child of the caller's span when the request carries a traceparent.
+func NamedHandler(h http.Handler, name string) http.Handler {
+	return otelhttp.NewHandler(h, name, otelhttp.WithPropagators(Propagator))
+}
+
 // Annotate names the server span of ctx "METHOD route" once the router knows the route, and
 // records the request id on it.
 func Annotate(ctx context.Context, method, route, requestID string) {
