@@ -36,3 +36,19 @@ func TestActivityOf_CountsTransfersFeesRewardsAndDisputes(t *testing.T) {
 		t.Fatal("Empty")
 	}
 }
+
+// BenchmarkActivityOf tallies a full batch of plain transfers, what the ledger's writer does
+// after each commit when metrics observe it.
+func BenchmarkActivityOf(b *testing.B) {
+	ch := &teg.Changes{}
+	for i := range teg.MaxBatch {
+		ch.Transfers = append(ch.Transfers, teg.Transfer{Kind: teg.KindTransfer, Amount: avt.AVT(uint64(i + 1)), Fee: avt.AVT(1)})
+		ch.Events = append(ch.Events, teg.Event{Kind: teg.KindTransfer})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if a := teg.ActivityOf(ch); a.Transfers != teg.MaxBatch {
+			b.Fatal(a.Transfers)
+		}
+	}
+}
