@@ -83,7 +83,8 @@ func EndServer(span trace.Span, status int, requestID string) {
 // NamedHandler wraps h with a server span per request named name (an A2A binding, say),
 // child of the caller's span when the request carries a traceparent.
 func NamedHandler(h http.Handler, name string) http.Handler {
-	return otelhttp.NewHandler(h, name, otelhttp.WithPropagators(Propagator))
+	return otelhttp.NewHandler(h, name, otelhttp.WithPropagators(Propagator),
+		otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return name }))
 }
 
 // Transport wraps rt (http.DefaultTransport when nil) so that each request is a client span,
