@@ -21,6 +21,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // Auth middleware: an agent's server checks the credentials its card's security
@@ -511,7 +512,7 @@ func (s *HTTPBundleSource) fetch() (*spiffebundle.Bundle, error) {
 	}
 	hc := s.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: bundleFetchTimeout}
+		hc = tracing.Client(bundleFetchTimeout)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // Client is an A2A client: a Handler whose every call is a request to a remote agent over the
@@ -102,7 +103,7 @@ func NewClient(endpoint, binding string, opts ...ClientOption) (*Client, error) 
 		o(c)
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{}
+		c.hc = &http.Client{Transport: tracing.Transport(nil)}
 	}
 	switch c.version {
 	case "":

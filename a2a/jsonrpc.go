@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // The v1.0 JSON-RPC method names: the RPC names of A2AService.
@@ -211,7 +212,7 @@ func safeStream(ctx context.Context, log *slog.Logger, h Handler, m rpcMethod, r
 // "jsonrpc", unknown methods, parameters of the wrong shape, bodies over the limit and handler
 // panics are all answered with the JSON-RPC error the specification names, never a crash.
 func NewJSONRPCHandler(h Handler, opts ...BindingOption) http.Handler {
-	return &jsonrpcHandler{h: h, cfg: newBindingConfig(opts)}
+	return tracing.NamedHandler(&jsonrpcHandler{h: h, cfg: newBindingConfig(opts)}, "a2a.jsonrpc")
 }
 
 type jsonrpcHandler struct {

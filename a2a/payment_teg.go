@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // maxTEGResponse bounds a response body of the TEG.
@@ -145,7 +146,7 @@ func (l *TEGLedger) call(ctx context.Context, method, path, idemKey string, out 
 	}
 	hc := l.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = tegHTTPClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -177,3 +178,7 @@ func (l *TEGLedger) call(ctx context.Context, method, path, idemKey string, out 
 	}
 	return nil
 }
+
+// tegHTTPClient calls the TEG when the ledger is given no client: http.DefaultClient's
+// transport, sending the trace context.
+var tegHTTPClient = &http.Client{Transport: tracing.Transport(nil)}

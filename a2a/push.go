@@ -22,6 +22,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/identity/ed25519strict"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // PushSender delivers push notifications for a Server.
@@ -122,7 +123,7 @@ func NewWebhookSender(cfg WebhookConfig) (*WebhookSender, error) {
 	}
 	tr := &http.Transport{DialContext: dialer.DialContext, Proxy: nil, MaxIdleConnsPerHost: 4,
 		IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: cfg.Timeout, ForceAttemptHTTP2: true}
-	client := &http.Client{Transport: tr, Timeout: cfg.Timeout,
+	client := &http.Client{Transport: tracing.Transport(tr), Timeout: cfg.Timeout,
 		// A redirect could lead anywhere, including past the address policy's intent: none.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &WebhookSender{cfg: cfg, client: client}, nil

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // NewRESTHandler serves h over the HTTP+JSON binding, the routes of the proto's google.api.http
@@ -42,7 +43,7 @@ import (
 // ProtoJSON. With A2A-Version 1.0, /v1/ is an ordinary tenant; 0.3 elsewhere, and any other
 // version, gets VersionNotSupported.
 func NewRESTHandler(h Handler, opts ...BindingOption) http.Handler {
-	return &restHandler{h: h, cfg: newBindingConfig(opts)}
+	return tracing.NamedHandler(&restHandler{h: h, cfg: newBindingConfig(opts)}, "a2a.rest")
 }
 
 type restHandler struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/sovereign-stack/sovereign/a2a"
 	"github.com/sovereign-stack/sovereign/a2a/a2apb"
 	"github.com/sovereign-stack/sovereign/agentcard"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // Limits of the Client.
@@ -51,7 +52,7 @@ type Client struct {
 // WithHTTPClient (used for A2A calls and card fetches alike).
 func NewClient(opts ...Option) *Client {
 	s := newSettings(opts)
-	c := &Client{s: s, targets: map[string]*Target{}, hc: &http.Client{Transport: s.rt}}
+	c := &Client{s: s, targets: map[string]*Target{}, hc: &http.Client{Transport: tracing.Transport(s.rt)}}
 	if s.hcSet {
 		c.hc = s.hc
 	}

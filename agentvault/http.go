@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // Limits of the HTTP clients.
@@ -119,7 +121,7 @@ func newSettings(opts []Option) settings {
 	}
 	if !s.hcSet {
 		s.rt = s.transport()
-		s.hc = &http.Client{Timeout: DefaultTimeout, Transport: s.rt}
+		s.hc = &http.Client{Timeout: DefaultTimeout, Transport: tracing.Transport(s.rt)}
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -12,6 +12,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/sovereign-stack/sovereign/reputation"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // TrustBundlePath is where a stack publishes its SPIFFE trust bundle.
@@ -27,7 +28,7 @@ func FetchTrustBundle(ctx context.Context, client *http.Client, registry, td str
 		return nil, fmt.Errorf("trust domain %q: %w", td, err)
 	}
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultHTTPClient
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(registry, "/")+TrustBundlePath, nil)
 	if err != nil {
@@ -54,3 +55,7 @@ func FetchTrustBundle(ctx context.Context, client *http.Client, registry, td str
 func VerifyReputation(token string, bundle jwtbundle.Source) (reputation.PortableReputation, error) {
 	return reputation.VerifyPortable(token, bundle)
 }
+
+// defaultHTTPClient fetches trust bundles when the caller gives no client: http.DefaultClient's
+// transport, sending the trace context.
+var defaultHTTPClient = &http.Client{Transport: tracing.Transport(nil)}

@@ -91,6 +91,7 @@ type Config struct {
 	RateLimits      RateLimits      `yaml:"rate_limits"`
 	PasswordHashing PasswordHashing `yaml:"password_hashing"`
 	Metrics         Metrics         `yaml:"metrics"`
+	Tracing         Tracing         `yaml:"tracing"`
 	Onboarding      Onboarding      `yaml:"onboarding"`
 	Federation      Federation      `yaml:"federation"`
 	TLS             TLS             `yaml:"tls"`
@@ -148,6 +149,15 @@ type Metrics struct {
 	// Token, when set, is the bearer token /metrics requires, on the public listener and the
 	// metrics listener alike (at least 16 characters).
 	Token string `yaml:"token" secret:"true"`
+}
+
+// Tracing configures where OpenTelemetry spans are exported.
+type Tracing struct {
+	// OTLPEndpoint, when set, is the OTLP/HTTP endpoint spans are sent to, as a URL
+	// ("http://jaeger:4318"). Empty: the standard OTEL_EXPORTER_OTLP_ENDPOINT (or
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) variable, and with neither no exporter (trace ids are
+	// still made for the logs and passed on).
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
 }
 
 // MinMetricsTokenLen is the shortest metrics.token accepted.

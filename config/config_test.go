@@ -398,7 +398,7 @@ func TestMasked_HidesSecretsInUnparsableURLs(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	names := config.EnvNames()
 	for _, want := range []string{"SOVEREIGN_ADDR", "SOVEREIGN_DATA", "SOVEREIGN_PUBLIC_URL", "SOVEREIGN_SMTP_HOST",
-		"SOVEREIGN_SMTP_PASSWORD", "SOVEREIGN_RATE_LIMITS_AUTH_BURST", "SOVEREIGN_RATE_LIMITS_LOGIN_EMAIL_PER_MINUTE", "SOVEREIGN_SHUTDOWN_TIMEOUT"} {
+		"SOVEREIGN_SMTP_PASSWORD", "SOVEREIGN_RATE_LIMITS_AUTH_BURST", "SOVEREIGN_RATE_LIMITS_LOGIN_EMAIL_PER_MINUTE", "SOVEREIGN_SHUTDOWN_TIMEOUT", "SOVEREIGN_TRACING_OTLP_ENDPOINT"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("EnvNames lacks %s: %v", want, names)
 		}
@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 58 {
-		t.Errorf("EnvNames has %d names, want one per setting (58): %v", len(names), names)
+	if len(names) != 59 {
+		t.Errorf("EnvNames has %d names, want one per setting (59): %v", len(names), names)
 	}
 }
 

@@ -45,3 +45,11 @@ func (m *Metrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
 }
+
+// DeclareRateLimitClasses starts sovereign_rate_limit_hits_total at 0 for each class, so that
+// the series exist (and rates are 0, not absent) before the first refusal.
+func (m *Metrics) DeclareRateLimitClasses(classes ...string) {
+	for _, c := range classes {
+		m.rateLimited.WithLabelValues(c)
+	}
+}

@@ -14,9 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/ids"
 	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // MaxBodyBytes is the default limit on request bodies.
@@ -108,7 +111,8 @@ type Router interface {
 // only), the body limit, the checks for NUL characters and duplicate JSON keys (CheckJSON, also
 // on the path and query), envelopes for the router's own
 // plain-text 404 and 405, the security headers (securityHeaders), the access log and the
-// per-route metrics.
+// per-route metrics — all within an OpenTelemetry server span named "METHOD route" (none for
+// health checks and scrapes), child of the caller's when the request carries a traceparent.
 func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -117,12 +121,17 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 			id = ids.New(ids.Request)
 		}
 		info := &requestInfo{ID: id, bodyLimit: MaxBodyBytes, addr: clientIP(r)}
-		ctx := context.WithValue(r.Context(), infoKey{}, info)
+		_, pattern := mux.Handler(r)
+		route := routeLabel(pattern)
+		ctx := r.Context()
+		var span trace.Span
+		if !probe(r.URL.Path) { // health checks and scrapes every few seconds: no traces
+			ctx, span = tracing.StartServer(r, route)
+		}
+		ctx = context.WithValue(ctx, infoKey{}, info)
 		r = r.WithContext(ctx)
 		w.Header().Set(RequestIDHeader, id)
 		securityHeaders(w.Header(), r.Method)
-		_, pattern := mux.Handler(r)
-		route := routeLabel(pattern)
 
 		rec := &recorder{ResponseWriter: w, r: r, status: http.StatusOK}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -146,6 +155,9 @@ func Handler(mux Router, log *slog.Logger, m *Metrics) http.Handler {
 			}
 			m.inFlight.Dec()
 			d := time.Since(start)
+			if span != nil {
+				tracing.EndServer(span, rec.status, id)
+			}
 			m.observe(r.Method, route, rec.status, d)
 			attrs := []slog.Attr{
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),

@@ -54,6 +54,7 @@ type IssuerSource struct {
 	rotateAt  time.Time // half-way from the mint to the SVID's NotAfter
 	bundleAt  time.Time // when to re-read the bundle
 	rotations int
+	failures  int
 	lastErr   error
 
 	stop      chan struct{}
@@ -126,6 +127,14 @@ func (s *IssuerSource) Rotations() int {
 	return s.rotations
 }
 
+// RotationFailures is how many rotations failed (each retry counts; the current SVID stays in
+// use until one succeeds).
+func (s *IssuerSource) RotationFailures() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.failures
+}
+
 // LastError is why the last rotation or bundle read failed, nil when it succeeded.
 func (s *IssuerSource) LastError() error {
 	s.mu.RLock()
@@ -135,8 +144,19 @@ func (s *IssuerSource) LastError() error {
 
 // Rotate mints a new SVID now.
 func (s *IssuerSource) Rotate(ctx context.Context) error {
-	err := s.rotate(ctx)
+	err := s.rotateCounted(ctx)
 	s.setErr(err)
+	return err
+}
+
+// rotateCounted is rotate, counting a failure.
+func (s *IssuerSource) rotateCounted(ctx context.Context) error {
+	err := s.rotate(ctx)
+	if err != nil {
+		s.mu.Lock()
+		s.failures++
+		s.mu.Unlock()
+	}
 	return err
 }
 
@@ -239,7 +259,7 @@ func (s *IssuerSource) run() {
 		rotateDue, bundleDue := !now.Before(s.rotateAt), !now.Before(s.bundleAt)
 		s.mu.RUnlock()
 		if rotateDue {
-			errs = append(errs, s.rotate(ctx))
+			errs = append(errs, s.rotateCounted(ctx))
 		}
 		if bundleDue || rotateDue {
 			// A new SVID may come from a new CA: read the bundle along with it.

@@ -128,6 +128,9 @@ func TestIssuerSource_FailedRotationKeepsTheSVIDAndRetries(t *testing.T) {
 	if cur, _ := src.GetX509SVID(); cur != first {
 		t.Fatal("a failed rotation replaced the SVID")
 	}
+	if src.RotationFailures() == 0 {
+		t.Fatal("the failed rotation is not counted")
+	}
 	before := src.Rotations() // (a rotation may have happened before the issuer went down)
 	iss.failing.Store(false)
 	deadline = time.Now().Add(3 * time.Second)

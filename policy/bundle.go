@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // Limits of policy bundle polling.
@@ -25,7 +27,7 @@ const (
 
 // bundleClient downloads policy bundles; one for every engine and poll, so connections to the
 // bundle server are kept alive between polls.
-var bundleClient = &http.Client{Timeout: bundleTimeout}
+var bundleClient = tracing.Client(bundleTimeout)
 
 // WithBundleURL loads the policies from the OPA bundle (a gzipped tarball of *.rego files and
 // an optional .manifest) served at url instead of the embedded ones, and polls it every

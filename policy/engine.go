@@ -51,6 +51,7 @@ type Engine struct {
 	cacheSize int
 	logger    *slog.Logger
 	declog    *decisionLog
+	denied    func(in Input, d Decision)
 
 	reloadMu sync.Mutex // serialises reloads; guards seen, lastLog and the modules below
 	modules  govModules
@@ -97,6 +98,13 @@ func WithDecisionLog(w io.Writer) Option {
 // policy cannot tell two inputs with the same key apart (see cacheable), so the cache never
 // changes an answer; it is emptied on every reload.
 func WithDecisionCache(entries int) Option { return func(e *Engine) { e.cacheSize = max(entries, 0) } }
+
+// WithDenialObserver has the engine tell denied of every decision that denies (for metrics), a
+// policy that could not be evaluated included (Decision.Reason "policy evaluation failed"). It
+// runs on the deciding goroutine: it must be quick and safe for concurrent use.
+func WithDenialObserver(denied func(in Input, d Decision)) Option {
+	return func(e *Engine) { e.denied = denied }
+}
 
 // WithLogger sets where reloads and their failures are reported (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
@@ -301,6 +309,9 @@ func (e *Engine) Decide(ctx context.Context, query string, in Input) (Decision, 
 		if e.declog != nil {
 			e.declog.write(d, strings.ReplaceAll(query, ".", "/"), st.revision, in, start, false)
 		}
+		if e.denied != nil {
+			e.denied(in, d)
+		}
 		return d, nil
 	}
 	var (
@@ -318,7 +329,11 @@ func (e *Engine) Decide(ctx context.Context, query string, in Input) (Decision, 
 	if !hit {
 		rs, err := st.decision.Eval(ctx, rego.EvalParsedInput(inputValue(in)), rego.EvalMetrics(noMetrics))
 		if err != nil {
-			return Decision{ID: d.ID, Reason: "policy evaluation failed"}, fmt.Errorf("policy: evaluate %s: %w", query, err)
+			d = Decision{ID: d.ID, Reason: "policy evaluation failed"}
+			if e.denied != nil {
+				e.denied(in, d)
+			}
+			return d, fmt.Errorf("policy: evaluate %s: %w", query, err)
 		}
 		d.Allow, d.Reason, d.Code = decisionOf(rs)
 		if d.Allow {
@@ -332,6 +347,9 @@ func (e *Engine) Decide(ctx context.Context, query string, in Input) (Decision, 
 	}
 	if e.declog != nil {
 		e.declog.write(d, decisionPath, st.revision, in, start, hit)
+	}
+	if !d.Allow && e.denied != nil {
+		e.denied(in, d)
 	}
 	return d, nil
 }

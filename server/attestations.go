@@ -38,6 +38,7 @@ func (s *Server) registerAttestations(bgCtx context.Context, api huma.API, authz
 		return p.EffectiveAttestations(), err
 	}
 	s.attestations.Counted = func(ctx context.Context, subject string) {
+		s.ops.attestations.Inc()
 		n, err := st.AttestationCount(ctx, subject)
 		if err == nil {
 			_, err = s.reputation.Update(ctx, subject, func(in *reputation.Inputs) { in.Attestations = n })

@@ -54,6 +54,15 @@ func (s *Server) registerAuditor(bgCtx context.Context, api huma.API, tokens *te
 			return -1
 		}
 		return float64(n)
+	}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_auditor_lag_seconds",
+		Help: "Age of the oldest ledger event after the auditor's durable cursor: 0 when caught up (read when scraped)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+		defer cancel()
+		_, behind, err := s.auditorConsumer.Lag(ctx)
+		if err != nil {
+			return -1
+		}
+		return behind.Seconds()
 	}))
 	s.bg.Add(1)
 	go s.every(bgCtx, AuditorInterval, func(time.Time) {

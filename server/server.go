@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -49,6 +48,7 @@ import (
 	"github.com/sovereign-stack/sovereign/teg/teghttp"
 	"github.com/sovereign-stack/sovereign/teg/tegsql"
 	"github.com/sovereign-stack/sovereign/tlscert"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // AdminKeyFile is the file in the data directory holding the admin API key created on first start.
@@ -93,6 +93,9 @@ type Server struct {
 	auth *authenticator
 	// tls is the public listener's TLS configuration (nil: plain HTTP).
 	tls *tls.Config
+	// ops are the operational series beyond the HTTP ones; promReg holds every series.
+	ops     *opsMetrics
+	promReg *namedRegistry
 
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
@@ -130,6 +133,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	log = slog.New(tracing.LogHandler(log.Handler())) // trace_id and span_id in each line of a traced request
 	db := o.DB
 	if db == nil {
 		var err error
@@ -141,7 +145,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{cfg: cfg, log: log, db: db}
+	s := &Server{cfg: cfg, log: log, db: db, ops: newOpsMetrics()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -197,7 +201,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 
-	reg := prometheus.NewRegistry()
+	reg := newNamedRegistry()
+	s.promReg = reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerPasswordMetrics(reg, s.accounts)
 	metrics := httpapi.NewMetrics(reg)
@@ -211,13 +216,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		registryhttp.RateBootstrap:         perMinute(rl.BootstrapPerMinute, rl.BootstrapBurst),
 		httpapi.RateAuthFailure:            perMinute(rl.AuthFailuresPerMinute, rl.AuthFailuresBurst),
 	}}
+	for class := range limits.Classes {
+		metrics.DeclareRateLimitClasses(class)
+	}
 
 	params := teg.DefaultParams()
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stopBg = stop
 	s.role = o.Role
 	if s.role.runsTEG() {
-		s.ledger = tegsql.Open(db, params, o.Now)
+		s.ledger = tegsql.Open(db, params, o.Now, tegsql.WithObserver(s.ops.ledgerActivity))
 		s.bg.Add(1)
 		go s.expirePending(bgCtx)
 		s.bg.Add(1)
@@ -302,6 +310,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	s.ops.register(reg, s)
 	s.metrics = metricsHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), cfg.Metrics.Token)
 	if cfg.Metrics.Token != "" {
 		// Without a token the public listener has no /metrics (404): it is served on the
@@ -384,7 +393,7 @@ func (s *Server) agentActive(ctx context.Context, agentID string) error {
 // configured directory (hot-reloaded) or bundle URL (polled), with the decision log when
 // configured.
 func (s *Server) policyEngine() (*policy.Engine, error) {
-	opts := []policy.Option{policy.WithLogger(s.log)}
+	opts := []policy.Option{policy.WithLogger(s.log), policy.WithDenialObserver(s.ops.denied)}
 	if s.cfg.PolicyDir != "" {
 		opts = append(opts, policy.WithDir(s.cfg.PolicyDir))
 	}
@@ -440,6 +449,10 @@ func (s *Server) Cards() *registry.Cards { return s.cards }
 // (*identity.Spire), as Config.IdentityMode says. It mints agent SVIDs and its bundle verifies
 // every SVID presented to the server.
 func (s *Server) Issuer() identity.Issuer { return s.issuer }
+
+// MetricNames is the name of every metric family the server registers on /metrics, sorted
+// (a family whose series carry labels is listed before its first series appears).
+func (s *Server) MetricNames() []string { return s.promReg.Names() }
 
 // Config is the configuration the server runs with.
 func (s *Server) Config() config.Config { return s.cfg }

@@ -20,6 +20,7 @@ import (
 	"github.com/sovereign-stack/sovereign/buildinfo"
 	"github.com/sovereign-stack/sovereign/cardtemplate"
 	"github.com/sovereign-stack/sovereign/registry/registryhttp"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // registryTimeout bounds each call to a registry made by `agent new --registry`.
@@ -209,7 +210,7 @@ func callRegistry(ctx context.Context, method, base, path string, body []byte, o
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := tracing.Client(0).Do(req)
 	if err != nil {
 		return unreachable(u.String(), err)
 	}

@@ -37,7 +37,15 @@ func benchLedgerHTTP(ctx context.Context, out io.Writer, dsn string, o benchLedg
 	if err := cfg.Finish(); err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// Tracing as `up` sets it up: exporting when OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise
+	// trace ids only.
+	stopTracing, err := installTracing(ctx, cfg, "sovereign-bench", quiet)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: quiet})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-stack/sovereign/teg/teghttp"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // governFlags are the flags of the governance commands: the connection (as for `sovereign
@@ -27,7 +27,7 @@ func (g *governFlags) public() *apiClient {
 	if c, err := g.client(); err == nil {
 		return c
 	}
-	return &apiClient{base: g.registry, http: &http.Client{Timeout: 30 * time.Second}}
+	return &apiClient{base: g.registry, http: tracing.Client(30 * time.Second)}
 }
 
 func (g *governFlags) headers() (map[string]string, string) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 func newLogin() *cobra.Command {
@@ -57,7 +59,7 @@ users could see).`,
 // newRegistryClient is an API client for the registry at base sending credential (none when
 // empty), with the command line's 30-second request timeout.
 func newRegistryClient(base, credential string) *apiClient {
-	return &apiClient{base: base, credential: credential, http: &http.Client{Timeout: 30 * time.Second}}
+	return &apiClient{base: base, credential: credential, http: tracing.Client(30 * time.Second)}
 }
 
 // developerToken is the developer credential for registry: --token, SOVEREIGN_TOKEN, or the

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // newTegParams is `sovereign teg params show|set`: the economy's versioned parameter set.
@@ -24,7 +26,7 @@ it. Every change is a new version, recorded as an event of the ledger's log; 'GE
 	pf.BoolVar(&t.asJSON, "json", false, "print JSON")
 
 	get := func() (map[string]any, error) {
-		api := &apiClient{base: t.registry, http: &http.Client{Timeout: 30 * time.Second}}
+		api := &apiClient{base: t.registry, http: tracing.Client(30 * time.Second)}
 		var p map[string]any
 		if err := api.do(http.MethodGet, "/api/v1/teg/params", nil, nil, &p); err != nil {
 			return nil, cliError(err)

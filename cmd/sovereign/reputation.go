@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"github.com/sovereign-stack/sovereign/agentvault"
 	"github.com/sovereign-stack/sovereign/reputation"
-	"net/http"
+	"github.com/sovereign-stack/sovereign/tracing"
 	"net/url"
 	"strconv"
 	"strings"
@@ -53,7 +53,7 @@ func (t *tokenFlags) readClient() *apiClient {
 	if cl, err := t.client(); err == nil {
 		return cl
 	}
-	return &apiClient{base: t.registry, http: &http.Client{Timeout: 30 * time.Second}}
+	return &apiClient{base: t.registry, http: tracing.Client(30 * time.Second)}
 }
 
 func newReputation() *cobra.Command {

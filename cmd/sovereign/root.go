@@ -12,6 +12,7 @@ import (
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/tlscert"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // flags are the configuration flags every command shares.
@@ -139,7 +140,7 @@ func setChanged[T any](cmd *cobra.Command, name string, dst *T, v T) {
 func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
 }
 
 func newVersion() *cobra.Command {

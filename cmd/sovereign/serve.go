@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/tlscert"
+	"github.com/sovereign-stack/sovereign/tracing/provider"
 )
 
 // serveFlags are the flags of the split-mode commands: `teg serve` and
@@ -39,6 +42,7 @@ type serveFlags struct {
 	// and keeps a self-signed pair in the data directory instead.
 	tlsCert, tlsKey string
 	selfSigned      bool
+	otlpEndpoint    string
 }
 
 // apply overlays the serve flags given on cmd's command line onto c.
@@ -55,6 +59,7 @@ func (s *serveFlags) apply(cmd *cobra.Command, c *config.Config) {
 	set("federation-addr", &c.Federation.Addr, s.fedAddr)
 	set("tls-cert", &c.TLS.Cert, s.tlsCert)
 	set("tls-key", &c.TLS.Key, s.tlsKey)
+	set("otlp-endpoint", &c.Tracing.OTLPEndpoint, s.otlpEndpoint)
 	setChanged(cmd, "svid-ttl", &c.SVIDTTL, s.svidTTL)
 }
 
@@ -89,6 +94,7 @@ func (s *serveFlags) modeFlags(c *cobra.Command) {
 	c.Flags().StringVar(&s.metricsAddr, "metrics-addr", "", "listen address of the Prometheus metrics listener, e.g. 127.0.0.1:9420; "+
 		"the public listener serves /metrics only with metrics.token (env SOVEREIGN_METRICS_ADDR)")
 	c.Flags().StringVar(&s.fedAddr, "federation-addr", "", "registry: listen address of the federation listener (mutual TLS, peer registries only), e.g. 0.0.0.0:8443 (env SOVEREIGN_FEDERATION_ADDR)")
+	c.Flags().StringVar(&s.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP endpoint traces are exported to, e.g. http://127.0.0.1:4318 (default $OTEL_EXPORTER_OTLP_ENDPOINT; none: no export; env SOVEREIGN_TRACING_OTLP_ENDPOINT)")
 	c.Flags().StringVar(&s.identityMode, "identity-mode", "", `where SVIDs come from: "builtin" (the embedded CA, default) or "spire" (env SOVEREIGN_IDENTITY_MODE)`)
 	c.Flags().StringVar(&s.spireServer, "spire-server-socket", "", "spire mode: path of the SPIRE Server API socket, through which agent SVIDs are minted (env SOVEREIGN_SPIRE_SERVER_SOCKET)")
 	c.Flags().StringVar(&s.tlsCert, "tls-cert", "", "serve the public listener over TLS 1.3 with this PEM certificate (chain), re-read when it changes; with --tls-key (env SOVEREIGN_TLS_CERT)")
@@ -155,11 +161,34 @@ answers.`,
 	return r
 }
 
+// installTracing installs the process's tracer provider (exporting to the configured OTLP
+// endpoint, if any) and returns what flushes it at exit.
+func installTracing(ctx context.Context, cfg config.Config, service string, log *slog.Logger) (func(), error) {
+	pc := provider.Config{Endpoint: cfg.Tracing.OTLPEndpoint, ServiceName: service}
+	shutdown, err := provider.Install(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	if pc.Enabled() {
+		log.Info("tracing: exporting spans over OTLP", "endpoint", cmp.Or(cfg.Tracing.OTLPEndpoint, os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")))
+	}
+	return func() {
+		if err := shutdown(context.Background()); err != nil {
+			log.Warn("tracing: flush spans at exit", "err", err)
+		}
+	}, nil
+}
+
 // serveRole runs one side of split mode until the command's context ends.
 func serveRole(cmd *cobra.Command, cfg config.Config, role server.Role) error {
 	start := time.Now()
 	log := newLogger(cfg.LogLevel)
 	ctx := cmd.Context()
+	stopTracing, err := installTracing(ctx, cfg, "sovereign-"+string(role), log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Role: role})
 	if err != nil {
 		return err

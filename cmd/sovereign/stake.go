@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/tegclient"
 	"github.com/sovereign-stack/sovereign/teg/teghttp"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // stakeFlags are the flags every stake and validator command shares: the connection (as for
@@ -379,5 +379,5 @@ func (s *stakeFlags) public() (*tegclient.Client, error) {
 	if c, err := s.teg(); err == nil {
 		return c, nil
 	}
-	return tegclient.New(s.registry, &http.Client{Timeout: 30 * time.Second})
+	return tegclient.New(s.registry, tracing.Client(30*time.Second))
 }

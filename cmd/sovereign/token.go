@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // apiClient calls a running stack's HTTP API with one credential.
@@ -113,7 +115,7 @@ func (t *tokenFlags) client() (*apiClient, error) {
 	if _, err := url.Parse(t.registry); err != nil {
 		return nil, fmt.Errorf("--registry: %w", err)
 	}
-	return &apiClient{base: t.registry, credential: cred, http: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &apiClient{base: t.registry, credential: cred, http: tracing.Client(30 * time.Second)}, nil
 }
 
 // print writes v as JSON with --json, else the human line.

@@ -46,6 +46,11 @@ SIGINT or SIGTERM shut it down gracefully.`,
 				}
 				selfSigned = &ss
 			}
+			stopTracing, err := installTracing(ctx, cfg, "sovereign", log)
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log})
 			if err != nil {
 				return err

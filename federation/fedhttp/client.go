@@ -21,6 +21,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/federation"
 	"github.com/sovereign-stack/sovereign/identity"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // MaxAnswerBytes bounds a peer's answer: a longer body is an error, not a hang or an
@@ -59,8 +60,8 @@ func (c *Client) client(td spiffeid.TrustDomain) *http.Client {
 		if c.Addresses != nil {
 			d.Control = c.Addresses.Control
 		}
-		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 16,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 5 * time.Second, DialContext: d.DialContext}}
+		hc = &http.Client{Transport: tracing.Transport(&http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 16,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 5 * time.Second, DialContext: d.DialContext})}
 		c.clients[td.Name()] = hc
 	}
 	return hc

@@ -27,6 +27,7 @@ import (
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/teghttp"
+	"github.com/sovereign-stack/sovereign/tracing"
 )
 
 // Limits of a Client.
@@ -88,7 +89,7 @@ func NewMTLS(baseURL string, src identity.SVIDSource, tegID spiffeid.ID) (*Clien
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: DefaultTimeout,
 	}
-	return New(baseURL, &http.Client{Transport: tr, Timeout: DefaultTimeout})
+	return New(baseURL, &http.Client{Transport: tracing.Transport(tr), Timeout: DefaultTimeout})
 }
 
 // WithBearer returns a copy of c that authenticates its calls with credential (an agent's

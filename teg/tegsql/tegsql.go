@@ -59,6 +59,19 @@ type Ledger struct {
 	mu     sync.Mutex
 	cache  map[teg.AccountID]cachedAccount
 	cached teg.Head // the head the cache is exact at
+
+	// observe is told the activity of each committed group (nil: nobody asked).
+	observe func(teg.Activity)
+}
+
+// Option configures a Ledger made by Open.
+type Option func(*Ledger)
+
+// WithObserver has the writer tell observe what each group it committed did (teg.ActivityOf),
+// after the commit and before the group's callers are answered. observe runs in the writer:
+// it must be quick and must not call the ledger.
+func WithObserver(observe func(teg.Activity)) Option {
+	return func(l *Ledger) { l.observe = observe }
 }
 
 // cachedAccount is an account as stored: balances and the seq of its newest log entry.
@@ -84,10 +97,13 @@ var ErrClosed = apperr.New(apperr.Unavailable, "LEDGER_CLOSED", "the ledger is s
 
 // Open starts the writer over db with the given parameters and clock (nil: time.Now). A log in
 // the storage format of version 1 is rewritten first; if that fails, every Submit returns why.
-func Open(db *store.DB, params teg.Params, now func() time.Time) *Ledger {
+func Open(db *store.DB, params teg.Params, now func() time.Time, opts ...Option) *Ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Ledger{db: db, engine: &teg.Ledger{Params: params, Now: now}, reqs: make(chan *request, queueDepth),
 		done: make(chan struct{}), stop: cancel, cache: map[teg.AccountID]cachedAccount{}}
+	for _, o := range opts {
+		o(l)
+	}
 	if err := l.upgrade(ctx); err != nil {
 		l.broken = apperr.Internalf("ledger storage upgrade failed: %w", err)
 	} else if err := l.fillMinted(ctx); err != nil {
@@ -425,6 +441,11 @@ func (l *Ledger) commit(p *prepared) {
 		l.cached = done.all.Head
 	}
 	l.mu.Unlock()
+	if err == nil && l.observe != nil && done.rows != nil {
+		if a := teg.ActivityOf(&done.all); !a.Empty() {
+			l.observe(a)
+		}
+	}
 	p.exact = err == nil && done == p
 	p.base = nil
 	for i, r := range p.live {
