@@ -25,12 +25,13 @@ import (
 // another replica; its own changes apply at once).
 const federationReload = 5 * time.Second
 
-// fed is the registry's federation: peers, their bundles, the live query, and the registry's
-// own X.509-SVID it presents to peers.
+// fed is the registry's federation: peers, their bundles, the live query, the sync of the
+// peers' cards, and the registry's own X.509-SVID it presents to peers.
 type fed struct {
 	service *federation.Service
 	bundles *federation.Bundles
 	fanout  *federation.Fanout
+	syncer  *federation.Syncer
 	svid    x509svid.Source
 }
 
@@ -52,16 +53,23 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 	}
 	bundles := federation.NewBundles(nil, s.log)
 	s.closers = append(s.closers, closerFunc(func() error { bundles.Close(); return nil }))
-	svc := &federation.Service{Store: fedsql.New(s.db), Authz: authz, Self: s.issuer.TrustDomain(), Now: now,
-		OnChange: func(active []federation.Peer) { bundles.Sync(bgCtx, active) }}
+	st := fedsql.New(s.db)
+	client := &fedhttp.Client{SVID: svid, Bundles: bundles}
+	self := s.issuer.TrustDomain().Name()
+	syncer := &federation.Syncer{Self: self, Puller: client, Replicas: cards, Cursors: st, Interval: s.cfg.Federation.SyncInterval, Log: s.log}
+	syncer.Start(bgCtx)
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); <-bgCtx.Done(); syncer.Wait() }()
+	cards.Service.OnLocalChange(syncer.Notify)
+	svc := &federation.Service{Store: st, Authz: authz, Self: s.issuer.TrustDomain(), Now: now,
+		OnChange: func(active []federation.Peer) { bundles.Sync(bgCtx, active); syncer.Track(active) }}
 	if err := svc.Reload(ctx); err != nil {
 		return err
 	}
-	fanout := &federation.Fanout{Self: s.issuer.TrustDomain().Name(), Peers: svc.Active,
-		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
-	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid}
+	fanout := &federation.Fanout{Self: self, Peers: svc.Active, Caller: client, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
+	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, syncer: syncer, svid: svid}
 	cards.Federation = fanout
-	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits}).Register(api)
+	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits, Feed: cards, Syncer: syncer}).Register(api)
 	s.bg.Add(1)
 	go s.every(bgCtx, federationReload, func(time.Time) {
 		if err := svc.Reload(bgCtx); err != nil && bgCtx.Err() == nil {
@@ -99,6 +107,15 @@ func (s *Server) FederationFanout() *federation.Fanout {
 		return nil
 	}
 	return s.fed.fanout
+}
+
+// FederationSyncer keeps the copies of the peers' cards (nil for RoleTEG); its OnApplied
+// hook, set before the peers change, hears of each origin whose copies changed.
+func (s *Server) FederationSyncer() *federation.Syncer {
+	if s.fed == nil {
+		return nil
+	}
+	return s.fed.syncer
 }
 
 // ServeFederation serves the stack's handler on ln to peer registries until ctx is cancelled

@@ -130,6 +130,7 @@ rules := {
 	"federation.peer.read": {"subjects": ["developer"], "scope": "read"},
 	"federation.peer.manage": {"scope": "write", "admin_only": true},
 	"federation.query": {"subjects": ["peer_registry"], "registry_ids": true},
+	"federation.sync": {"subjects": ["peer_registry"], "registry_ids": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by

@@ -38,16 +38,19 @@ func splitList(s string) []string {
 
 const cardCols = `c.id, c.seq, c.owner_id, c.slug, c.name, c.description, c.skill_text, c.status, c.version, c.card, c.etag, c.source_version,
 	c.signature_status, c.signatures, c.signed_only, c.agent_did, c.spiffe_id, c.origin_registry, c.tags, c.skills,
-	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at`
+	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at, c.origin_reputation, c.origin_seq`
 
 func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
 	var c registry.AgentCard
-	var sigs, tags, skills, caps string
+	var sigs, tags, skills, caps, rep string
 	if err := sc.Scan(&c.ID, &c.Seq, &c.OwnerID, &c.Slug, &c.Name, &c.Description, &c.SkillText, &c.Status, &c.Version, &c.JSON, &c.ETag, &c.SourceVersion,
 		&c.SignatureStatus, &sigs, &c.SignedOnly, &c.AgentDID, &c.SPIFFEID, &c.Origin, &tags, &skills, &caps,
 		store.ScanTime(&c.CreatedAt), store.ScanTime(&c.UpdatedAt), store.ScanNullTime(&c.DeletedAt),
-		store.ScanNullTime(&c.LastHeartbeatAt)); err != nil {
+		store.ScanNullTime(&c.LastHeartbeatAt), &rep, &c.OriginSeq); err != nil {
 		return nil, err
+	}
+	if rep != "" {
+		c.OriginReputation = []byte(rep)
 	}
 	c.Tags, c.Skills, c.Capabilities = splitList(tags), splitList(skills), splitList(caps)
 	if sigs != "" && sigs != "null" {
