@@ -95,7 +95,7 @@ type AgentCard struct {
 	// OriginReputation is a copy's signed portable reputation as its origin sent it.
 	OriginReputation []byte
 	// OriginSeq is the position of a copy's last change in its origin's feed.
-	OriginSeq int64
+	OriginSeq       int64
 	Tags            []string
 	Skills          []string
 	Capabilities    []string
