@@ -89,7 +89,7 @@ func ParseCursor(c string) (int64, error) {
 	if len(c) > maxCursorLen {
 		return 0, ErrInvalidCursor
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil {
 		return 0, ErrInvalidCursor
 	}
@@ -103,7 +103,7 @@ func ParseCursor(c string) (int64, error) {
 		}
 	}
 	seq, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil {
+	if err != nil || EncodeCursor(seq) != c { // one text per position (no line breaks, no stray bits)
 		return 0, ErrInvalidCursor
 	}
 	return seq, nil

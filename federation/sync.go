@@ -149,9 +149,6 @@ func (s *Syncer) Start(ctx context.Context) {
 	}
 	s.started, s.ctx = true, ctx
 	s.peers, s.notify = map[string]*pullState{}, make(chan struct{}, 1)
-	if s.health == nil {
-		s.health = map[string]*SyncHealth{}
-	}
 	s.wg.Add(1)
 	go s.hinter(ctx)
 }
@@ -181,9 +178,7 @@ func (s *Syncer) Track(active []Peer) {
 		ctx, cancel := context.WithCancel(s.ctx)
 		st := &pullState{peer: p, cancel: cancel, hint: make(chan struct{}, 1), done: make(chan struct{})}
 		s.peers[td] = st
-		if s.health[td] == nil {
-			s.health[td] = &SyncHealth{}
-		}
+		s.healthOf(td)
 		s.wg.Add(1)
 		go s.run(ctx, st)
 	}
@@ -202,7 +197,7 @@ func (s *Syncer) Hint(td string) bool {
 		return false
 	}
 	now := time.Now().UTC()
-	s.health[td].LastHintAt = &now
+	s.healthOf(td).LastHintAt = &now
 	select {
 	case st.hint <- struct{}{}:
 	default:
@@ -371,9 +366,7 @@ func (s *Syncer) pull(ctx context.Context, p Peer) error {
 			cursor = page.NextCursor
 		}
 		s.mu.Lock()
-		if h := s.health[p.TrustDomain]; h != nil {
-			h.Cursor = cursor
-		}
+		s.healthOf(p.TrustDomain).Cursor = cursor
 		s.mu.Unlock()
 		if !page.More {
 			return nil
@@ -406,14 +399,23 @@ func checkPage(p Peer, page ChangePage) error {
 	return nil
 }
 
-func (s *Syncer) count(td string, r ApplyResult) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// healthOf is td's health record, created on first use; s.mu is held.
+func (s *Syncer) healthOf(td string) *SyncHealth {
+	if s.health == nil {
+		s.health = map[string]*SyncHealth{}
+	}
 	h := s.health[td]
 	if h == nil {
 		h = &SyncHealth{}
 		s.health[td] = h
 	}
+	return h
+}
+
+func (s *Syncer) count(td string, r ApplyResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.healthOf(td)
 	h.Applied += int64(r.Applied)
 	h.Stale += int64(r.Stale)
 	h.Rejected += int64(r.Rejected)
@@ -427,14 +429,7 @@ func (s *Syncer) record(td string, err error) {
 	now := time.Now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.health == nil {
-		s.health = map[string]*SyncHealth{}
-	}
-	h := s.health[td]
-	if h == nil {
-		h = &SyncHealth{}
-		s.health[td] = h
-	}
+	h := s.healthOf(td)
 	h.LastPullAt = &now
 	if err == nil {
 		h.LastSuccessAt, h.ConsecutiveErrors = &now, 0
