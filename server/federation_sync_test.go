@@ -3,12 +3,17 @@ package server_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
 	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/federation"
+	"github.com/sovereign-stack/sovereign/identity"
 )
 
 // syncNode is a registry of its own trust domain whose data (database, builtin CA) lives in a
@@ -194,4 +199,72 @@ func TestFederation_Sync(t *testing.T) {
 			t.Fatalf("peer view without sync health: %v", m)
 		}
 	}
+}
+
+// TestFederation_SyncRoutes: the change feed and the hint answer peer registries only, page
+// the origin's own cards with tombstones, and refuse malformed and future cursors and
+// out-of-range limits.
+func TestFederation_SyncRoutes(t *testing.T) {
+	a, b := newFedStack(t, "a.test"), newFedStack(t, "b.test")
+	devA, devB := a.register("ada@a.test", true), b.register("bob@b.test", true)
+	a.peer(t, b, devA)
+	b.peer(t, a, devB)
+	a.waitBundle(t, "b.test")
+	b.waitBundle(t, "a.test")
+	one := a.publish(t, devA, "Reef Watch", "reef watch alerts")
+	two := a.publish(t, devA, "Reef Guide", "reef guide tours")
+	a.do("DELETE", "/api/v1/agent-cards/"+one, nil, bearer(devA.Access)).want(t, 204, "")
+	eventually(t, "B copies A's card", func() bool { return b.localFind(t, "reef")["a.test/"+two] != "" })
+
+	bTD := spiffeid.RequireTrustDomainFromString("b.test")
+	regB, _ := identity.RegistryID(bTD, "main")
+	agentB, _ := identity.AgentID(bTD, "agt_1")
+	peerB := mtlsClient(t, b.server.Issuer(), regB, a.server.Issuer())
+	get := func(c *http.Client, q string) resp { return a.doVia(c, a.fedURL, "GET", "/federation/v1/changes"+q, nil) }
+
+	r := get(peerB, "?limit=1").want(t, 200, "")
+	ch := r.Body["changes"].([]any)
+	if r.str("registry") != "a.test" || len(ch) != 1 || r.Body["has_more"] != true {
+		t.Fatalf("first page %s", r.Raw)
+	}
+	r = get(peerB, "?limit=1000&since="+r.str("next_cursor")).want(t, 200, "")
+	ch = r.Body["changes"].([]any)
+	if len(ch) != 1 || r.Body["has_more"] != false {
+		t.Fatalf("second page %s", r.Raw)
+	}
+	// One card withdrawn (a tombstone without its card), one live with its document.
+	got := map[string]map[string]any{}
+	for _, p := range []resp{get(peerB, "").want(t, 200, "")} {
+		for _, c := range p.Body["changes"].([]any) {
+			m := c.(map[string]any)
+			got[m["id"].(string)] = m
+		}
+	}
+	if got[one]["deleted"] != true || got[one]["card_data"] != nil || got[two]["card_data"] == nil || got[two]["urn"] == nil || got[two]["seq"] == nil {
+		t.Fatalf("feed %v", got)
+	}
+	head := r.str("next_cursor")
+	if r := get(peerB, "?since="+head).want(t, 200, ""); len(r.Body["changes"].([]any)) != 0 || r.str("next_cursor") != head {
+		t.Fatalf("caught up: %s", r.Raw)
+	}
+	// B's feed holds B's own cards only, not its copy of A's.
+	peerA := mtlsClient(t, a.server.Issuer(), spiffeid.RequireFromPath(spiffeid.RequireTrustDomainFromString("a.test"), "/registry/main"), b.server.Issuer())
+	if r := b.doVia(peerA, b.fedURL, "GET", "/federation/v1/changes", nil).want(t, 200, ""); len(r.Body["changes"].([]any)) != 0 {
+		t.Fatalf("B re-exports: %s", r.Raw)
+	}
+
+	get(peerB, "?since=garbage").want(t, 400, "INVALID_CURSOR")
+	get(peerB, "?since="+federation.EncodeCursor(1<<40)).want(t, 400, "CURSOR_AHEAD")
+	for _, q := range []string{"?limit=0", "?limit=1001"} {
+		get(peerB, q).want(t, 422, "INVALID_FIELD")
+	}
+	get(mtlsClient(t, b.server.Issuer(), agentB, a.server.Issuer()), "").want(t, 403, "PEER_NOT_A_REGISTRY")
+	a.do("GET", "/federation/v1/changes", nil).want(t, 401, "AUTHENTICATION_REQUIRED")
+
+	// The hint: a peer's registry gets its feed pulled; others are refused.
+	if r := a.doVia(peerB, a.fedURL, "POST", "/federation/v1/hint", nil).want(t, 202, ""); r.Body["pulling"] != true {
+		t.Fatalf("hint: %s", r.Raw)
+	}
+	a.doVia(mtlsClient(t, b.server.Issuer(), agentB, a.server.Issuer()), a.fedURL, "POST", "/federation/v1/hint", nil).want(t, 403, "PEER_NOT_A_REGISTRY")
+	a.do("POST", "/federation/v1/hint", nil).want(t, 401, "AUTHENTICATION_REQUIRED")
 }
