@@ -220,7 +220,9 @@ func TestFederation_SyncRoutes(t *testing.T) {
 	regB, _ := identity.RegistryID(bTD, "main")
 	agentB, _ := identity.AgentID(bTD, "agt_1")
 	peerB := mtlsClient(t, b.server.Issuer(), regB, a.server.Issuer())
-	get := func(c *http.Client, q string) resp { return a.doVia(c, a.fedURL, "GET", "/federation/v1/changes"+q, nil) }
+	get := func(c *http.Client, q string) resp {
+		return a.doVia(c, a.fedURL, "GET", "/federation/v1/changes"+q, nil)
+	}
 
 	r := get(peerB, "?limit=1").want(t, 200, "")
 	ch := r.Body["changes"].([]any)
