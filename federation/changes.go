@@ -40,12 +40,16 @@ type Change struct {
 	URN             string    `json:"urn,omitempty"`
 	Status          string    `json:"status,omitempty"`
 	SignatureStatus string    `json:"signature_status,omitempty"`
+	// AgentDID and SPIFFEID are the identity of the agent registered with the card on its
+	// origin, if any.
+	AgentDID  string    `json:"agent_did,omitempty"`
+	SPIFFEID  string    `json:"spiffe_id,omitempty"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
 	// Card is the A2A v1.0 agent card (absent from a tombstone).
 	Card json.RawMessage `json:"card_data,omitempty"`
-	// Reputation is the origin's signed portable reputation of the card's agent, where the
-	// origin has one: {token, agent, score, tier, issuer, expires_at}.
+	// Reputation is the origin's signed portable reputation of the card's agent (cards of
+	// agents registered on the origin): {token, agent, score, tier, issuer, expires_at}.
 	Reputation json.RawMessage `json:"reputation,omitempty"`
 }
 

@@ -102,8 +102,11 @@ type Syncer struct {
 	PullTimeout time.Duration
 	// HintDelay gathers local changes before the peers are hinted (DefaultHintDelay when 0).
 	HintDelay time.Duration
-	// PageSize is the changes asked per page (DefaultChangesLimit when 0).
+	// PageSize is the changes asked per page (MaxChangesLimit when 0).
 	PageSize int
+	// Ready, when set, says whether a peer can be called yet (its trust bundle fetched): a
+	// new puller waits for it, up to PullTimeout, before its first pull.
+	Ready func(td string) bool
 	// OnApplied, when set, is called with the origin's trust domain after a page of its
 	// changes changed copies here (caches of federated answers drop that origin's entries).
 	OnApplied func(origin string)
@@ -122,7 +125,6 @@ type pullState struct {
 	peer   Peer
 	cancel context.CancelFunc
 	hint   chan struct{}
-	done   chan struct{}
 }
 
 func (s *Syncer) interval() time.Duration {
@@ -176,7 +178,7 @@ func (s *Syncer) Track(active []Peer) {
 			continue
 		}
 		ctx, cancel := context.WithCancel(s.ctx)
-		st := &pullState{peer: p, cancel: cancel, hint: make(chan struct{}, 1), done: make(chan struct{})}
+		st := &pullState{peer: p, cancel: cancel, hint: make(chan struct{}, 1)}
 		s.peers[td] = st
 		s.healthOf(td)
 		s.wg.Add(1)
@@ -281,7 +283,15 @@ func (s *Syncer) pullTimeout() time.Duration {
 // failure, again after MinRetry doubling up to the interval.
 func (s *Syncer) run(ctx context.Context, st *pullState) {
 	defer s.wg.Done()
-	defer close(st.done)
+	if s.Ready != nil {
+		for deadline := time.Now().Add(s.pullTimeout()); !s.Ready(st.peer.TrustDomain) && time.Now().Before(deadline); {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
 	retry := time.Duration(0)
 	for {
 		wait := s.interval()
@@ -307,7 +317,7 @@ func (s *Syncer) run(ctx context.Context, st *pullState) {
 }
 
 // Pull reads p's feed from the kept cursor until it is caught up, applying and keeping the
-// cursor page by page. A cursor the peer refuses (its feed restarted: ahead of its head, or
+// cursor page by page (the next page is asked for while one is applied). A cursor the peer refuses (its feed restarted: ahead of its head, or
 // not one it issued) drops p's copies and starts again from the beginning. Every failure is
 // recorded in p's sync health.
 func (s *Syncer) Pull(ctx context.Context, p Peer) error {
@@ -321,11 +331,29 @@ func (s *Syncer) pull(ctx context.Context, p Peer) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a page asked ahead is abandoned on the way out
+	type fetched struct {
+		page ChangePage
+		err  error
+	}
+	// fetch asks for the page at c in the background: the next page travels while this one
+	// is applied.
+	fetch := func(c string) <-chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			pctx, cancel := context.WithTimeout(ctx, s.pullTimeout())
+			defer cancel()
+			page, err := s.Puller.Changes(pctx, p, c, s.pageSize())
+			ch <- fetched{page, err}
+		}()
+		return ch
+	}
+	next := fetch(cursor)
 	reset := false
 	for range maxPagesPerPull {
-		pctx, cancel := context.WithTimeout(ctx, s.pullTimeout())
-		page, err := s.Puller.Changes(pctx, p, cursor, s.PageSize)
-		cancel()
+		f := <-next
+		page, err := f.page, f.err
 		var ae *apperr.Error
 		if errors.As(err, &ae) && (ae.Code == CodeCursorAhead || ae.Code == CodeInvalidCursor) && cursor != "" && !reset {
 			n, derr := s.Replicas.DropReplicas(ctx, p.TrustDomain)
@@ -341,6 +369,7 @@ func (s *Syncer) pull(ctx context.Context, p Peer) error {
 			if n > 0 && s.OnApplied != nil {
 				s.OnApplied(p.TrustDomain)
 			}
+			next = fetch(cursor)
 			continue
 		}
 		if err != nil {
@@ -348,6 +377,9 @@ func (s *Syncer) pull(ctx context.Context, p Peer) error {
 		}
 		if err := checkPage(p, page); err != nil {
 			return err
+		}
+		if page.More {
+			next = fetch(page.NextCursor)
 		}
 		if len(page.Changes) > 0 {
 			res, err := s.Replicas.ApplyChanges(ctx, p.TrustDomain, page.Changes)
@@ -373,6 +405,13 @@ func (s *Syncer) pull(ctx context.Context, p Peer) error {
 		}
 	}
 	return nil
+}
+
+func (s *Syncer) pageSize() int {
+	if s.PageSize > 0 {
+		return ClampChangesLimit(s.PageSize)
+	}
+	return MaxChangesLimit
 }
 
 // checkPage refuses a page that is not p's or that cannot be followed: another registry's

@@ -3,7 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -35,6 +37,8 @@ type Replica struct {
 	Status string
 	// JSON is the A2A v1.0 card (nil for a tombstone).
 	JSON []byte
+	// AgentDID and SPIFFEID identify the agent registered with the card on its origin.
+	AgentDID, SPIFFEID string
 	// Reputation is the origin's signed portable reputation, kept as sent (nil: none).
 	Reputation []byte
 	CreatedAt  time.Time
@@ -62,40 +66,39 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, in []Replica) 
 			res.Problem = fmt.Sprintf("card %q: %s", id, why)
 		}
 	}
-	cards := make([]*AgentCard, 0, len(in))
-	for _, r := range in {
-		c := &AgentCard{ID: r.ID, OwnerID: ReplicaOwner, Origin: origin, Version: r.Version, Status: r.Status,
-			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), OriginReputation: r.Reputation, OriginSeq: r.Seq}
-		if !strings.HasPrefix(r.ID, IDPrefixAgent+"_") || len(r.ID) > 64 || r.Version < 1 || r.Seq < 1 {
-			reject(r.ID, "not an agent card id, version and feed position")
-			continue
-		}
-		if len(c.OriginReputation) > maxReputationBytes {
-			c.OriginReputation = nil // not a reputation statement: the card comes without one
-		}
-		if c.Status == "" {
-			c.Status = discovery.StatusActive
-		}
-		if c.UpdatedAt.IsZero() {
-			c.UpdatedAt = s.now().UTC()
-		}
-		if c.CreatedAt.IsZero() {
-			c.CreatedAt = c.UpdatedAt
-		}
-		if r.Deleted {
-			c.DeletedAt = &c.UpdatedAt
-			cards = append(cards, c)
-			continue
-		}
-		if err := s.build(ctx, c, CardInput{JSON: r.JSON, Status: r.Status}); err != nil {
-			if apperr.KindOf(err) == apperr.Internal {
-				return res, err
+	// Validating the cards is most of a page's work outside the store: it runs on every core.
+	built := make([]*AgentCard, len(in))
+	problems := make([]string, len(in))
+	var failed error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(in)/64))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(in); i += workers {
+				c, problem, err := s.replicaCard(ctx, origin, in[i])
+				if err != nil {
+					mu.Lock()
+					failed = err
+					mu.Unlock()
+					return
+				}
+				built[i], problems[i] = c, problem
 			}
-			reject(r.ID, err.Error())
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return res, failed
+	}
+	cards := make([]*AgentCard, 0, len(in))
+	for i, c := range built {
+		if c == nil {
+			reject(in[i].ID, problems[i])
 			continue
 		}
-		c.ETag = etag(c)
-		c.Slug = ReplicaSlug(r.URN, c)
 		cards = append(cards, c)
 	}
 	applied, stale, foreign, err := s.store.ApplyReplicas(ctx, origin, cards)
@@ -106,10 +109,44 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, in []Replica) 
 		reject(id, "the id is a card of another registry here")
 	}
 	res.Applied, res.Stale = len(applied), stale
-	for _, c := range applied {
-		s.applyLocal(c)
-	}
+	s.applyAll(applied)
 	return res, nil
+}
+
+// replicaCard builds the record of one change of origin's feed: the card, or nil and why it
+// is rejected (err is for failures of this registry, not of the card).
+func (s *Cards) replicaCard(ctx context.Context, origin string, r Replica) (*AgentCard, string, error) {
+	c := &AgentCard{ID: r.ID, OwnerID: ReplicaOwner, Origin: origin, Version: r.Version, Status: r.Status,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), OriginReputation: r.Reputation, OriginSeq: r.Seq,
+		AgentDID: r.AgentDID, SPIFFEID: r.SPIFFEID}
+	if !strings.HasPrefix(r.ID, IDPrefixAgent+"_") || len(r.ID) > 64 || r.Version < 1 || r.Seq < 1 {
+		return nil, "not an agent card id, version and feed position", nil
+	}
+	if len(c.OriginReputation) > maxReputationBytes {
+		c.OriginReputation = nil // not a reputation statement: the card comes without one
+	}
+	if c.Status == "" {
+		c.Status = discovery.StatusActive
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = s.now().UTC()
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = c.UpdatedAt
+	}
+	if r.Deleted {
+		c.DeletedAt = &c.UpdatedAt
+		return c, "", nil
+	}
+	if err := s.build(ctx, c, CardInput{JSON: r.JSON, Status: r.Status}); err != nil {
+		if apperr.KindOf(err) == apperr.Internal {
+			return nil, "", err
+		}
+		return nil, err.Error(), nil
+	}
+	c.ETag = etag(c)
+	c.Slug = ReplicaSlug(r.URN, c)
+	return c, "", nil
 }
 
 // DropReplicas removes every copy of origin's cards (tombstones in this registry's feed) and
@@ -141,6 +178,27 @@ func ReplicaSlug(urn string, c *AgentCard) string {
 		return rest
 	}
 	return c.Origin + ":agent:" + strings.ToLower(c.ID)
+}
+
+// applyAll puts written copies in the index at once, in batches (the change feed brings them
+// again, harmlessly).
+func (s *Cards) applyAll(cards []*AgentCard) {
+	if s.index == nil {
+		return
+	}
+	var put []*discovery.Doc
+	for _, c := range cards {
+		if c.DeletedAt == nil {
+			put = append(put, c.Doc())
+			continue
+		}
+		if len(put) > 0 {
+			s.index.PutAll(put)
+			put = put[:0]
+		}
+		s.index.Remove(c.ID)
+	}
+	s.index.PutAll(put)
 }
 
 // checkWritable refuses changes to copies.

@@ -56,7 +56,15 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 	st := fedsql.New(s.db)
 	client := &fedhttp.Client{SVID: svid, Bundles: bundles}
 	self := s.issuer.TrustDomain().Name()
-	syncer := &federation.Syncer{Self: self, Puller: client, Replicas: cards, Cursors: st, Interval: s.cfg.Federation.SyncInterval, Log: s.log}
+	syncer := &federation.Syncer{Self: self, Puller: client, Replicas: cards, Cursors: st, Interval: s.cfg.Federation.SyncInterval, Log: s.log,
+		Ready: func(td string) bool {
+			d, err := spiffeid.TrustDomainFromString(td)
+			if err != nil {
+				return true
+			}
+			bs, ok := bundles.Status(d)
+			return ok && bs.RefreshedAt != nil
+		}}
 	syncer.Start(bgCtx)
 	s.bg.Add(1)
 	go func() { defer s.bg.Done(); <-bgCtx.Done(); syncer.Wait() }()

@@ -94,7 +94,7 @@ transfers/s=… p50_ms=… p99_ms=… refused=… verified=true (latencies are p
 	fl.BoolVar(&o.randomIDs, "random-ids", false, "random 128-bit hex transfer ids instead of ids in time order (the cost of random client ids)")
 	fl.BoolVar(&o.auditor, "auditor", false, "run the auditor's consumer alongside and report its lag when the load stops and how long it took to catch up")
 	fl.BoolVar(&overHTTP, "http", false, "drive single transfers through the HTTP API on a loopback listener (agents use JWT-SVIDs)")
-	c.AddCommand(ledger, newBenchLedgerWorker(), newBenchPolicy(), newBenchDiscovery(), newBenchRelevance(), newBenchA2A(), newBenchStaking(), newBenchReputation())
+	c.AddCommand(ledger, newBenchLedgerWorker(), newBenchPolicy(), newBenchDiscovery(), newBenchRelevance(), newBenchA2A(), newBenchStaking(), newBenchReputation(), newBenchFederation())
 	return c
 }
 

@@ -16,8 +16,8 @@ var (
 	_ federation.Replicas = (*Cards)(nil)
 )
 
-// OwnChanges implements federation.Feed: this registry's own card changes, each card with its
-// agent's signed portable reputation where the registry has one.
+// OwnChanges implements federation.Feed: this registry's own card changes, each card of a
+// registered agent (one with a SPIFFE ID or DID) with the agent's signed portable reputation.
 func (h *Cards) OwnChanges(ctx context.Context, after int64, limit int) ([]federation.Change, int64, error) {
 	cards, head, err := h.Service.OwnChanges(ctx, after, limit)
 	if err != nil {
@@ -30,7 +30,8 @@ func (h *Cards) OwnChanges(ctx context.Context, after int64, limit int) ([]feder
 			ch.Deleted = true
 		} else {
 			ch.URN, ch.Status, ch.SignatureStatus, ch.Card = h.Service.URN(c), c.Status, c.SignatureStatus, c.JSON
-			if h.Reputation != nil {
+			ch.AgentDID, ch.SPIFFEID = c.AgentDID, c.SPIFFEID
+			if h.Reputation != nil && (c.AgentDID != "" || c.SPIFFEID != "") {
 				if p, err := h.Reputation.PortableOf(ctx, c.ID); err == nil {
 					ch.Reputation, _ = json.Marshal(p)
 				}
@@ -46,7 +47,7 @@ func (h *Cards) ApplyChanges(ctx context.Context, origin string, changes []feder
 	in := make([]registry.Replica, len(changes))
 	for i, c := range changes {
 		in[i] = registry.Replica{Seq: c.Seq, ID: c.ID, Version: c.Version, Deleted: c.Deleted, URN: c.URN, Status: c.Status,
-			JSON: c.Card, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+			JSON: c.Card, AgentDID: c.AgentDID, SPIFFEID: c.SPIFFEID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 		if len(c.Reputation) > 0 && string(c.Reputation) != "null" {
 			in[i].Reputation = c.Reputation
 		}

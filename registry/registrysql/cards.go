@@ -141,7 +141,7 @@ func (s *Cards) insert(ctx context.Context, q store.Querier, c *registry.AgentCa
 	if err != nil {
 		return err
 	}
-	if err := s.index(ctx, q, c); err != nil {
+	if err := s.indexNew(ctx, q, c); err != nil {
 		return err
 	}
 	c.Seq = seq
@@ -153,6 +153,11 @@ func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCar
 	if err := s.unindex(ctx, q, c.ID); err != nil {
 		return err
 	}
+	return s.indexNew(ctx, q, c)
+}
+
+// indexNew writes the full-text and filter rows of a card that has none.
+func (s *Cards) indexNew(ctx context.Context, q store.Querier, c *registry.AgentCard) error {
 	name, desc, skills, tags := searchArgs(c)
 	var err error
 	if s.db.Dialect() == store.Postgres {
@@ -166,6 +171,7 @@ func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCar
 	if err != nil {
 		return err
 	}
+	var args []any
 	for _, t := range []struct {
 		kind string
 		v    []string
@@ -176,12 +182,42 @@ func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCar
 				continue
 			}
 			seen[v] = true
-			if _, err := q.ExecContext(ctx, `INSERT INTO agent_card_terms (kind, value, card_id) VALUES ($1, $2, $3)`, t.kind, v, c.ID); err != nil {
-				return err
-			}
+			args = append(args, t.kind, v, c.ID)
 		}
 	}
+	// Several rows a statement (one text per row count up to termsPerInsert, each prepared once).
+	for len(args) > 0 {
+		n := min(len(args)/3, termsPerInsert)
+		if _, err := q.ExecContext(ctx, termsInsert(n), args[:3*n]...); err != nil {
+			return err
+		}
+		args = args[3*n:]
+	}
 	return nil
+}
+
+// termsPerInsert bounds the rows of one insert of filter terms.
+const termsPerInsert = 32
+
+// termsInserts holds the texts of termsInsert by row count.
+var termsInserts [termsPerInsert + 1]atomic.Pointer[string]
+
+// termsInsert is the text of an insert of n rows of agent_card_terms.
+func termsInsert(n int) string {
+	if q := termsInserts[n].Load(); q != nil {
+		return *q
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO agent_card_terms (kind, value, card_id) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
+	}
+	q := b.String()
+	termsInserts[n].Store(&q)
+	return q
 }
 
 func (s *Cards) unindex(ctx context.Context, q store.Querier, id string) error {

@@ -2,8 +2,8 @@ package registrysql
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/registry"
@@ -56,14 +56,13 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 		if err != nil {
 			return err
 		}
+		stored, err := storedOrigins(ctx, q, cards)
+		if err != nil {
+			return err
+		}
 		for _, c := range cards {
-			var have string
-			var haveSeq int64
-			err := q.QueryRowContext(ctx, `SELECT origin_registry, origin_seq FROM agent_cards WHERE id = $1`, c.ID).Scan(&have, &haveSeq)
-			exists := err == nil
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+			st, exists := stored[c.ID]
+			have, haveSeq := st.origin, st.seq
 			switch {
 			case exists && have != origin:
 				foreign = append(foreign, c.ID)
@@ -78,6 +77,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 			c.Seq = seq
 			seq++
 			applied = append(applied, c)
+			stored[c.ID] = storedOrigin{origin, c.OriginSeq} // a page may change a card twice
 		}
 		return nil
 	})
@@ -85,6 +85,44 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 		return nil, 0, nil, err
 	}
 	return applied, stale, foreign, nil
+}
+
+type storedOrigin struct {
+	origin string
+	seq    int64
+}
+
+// storedOrigins reads the origin and origin seq of the stored cards among cards, 500 ids a
+// query.
+func storedOrigins(ctx context.Context, q store.Querier, cards []*registry.AgentCard) (map[string]storedOrigin, error) {
+	out := make(map[string]storedOrigin, len(cards))
+	for start := 0; start < len(cards); start += 500 {
+		part := cards[start:min(start+500, len(cards))]
+		args := make([]any, len(part))
+		ph := make([]string, len(part))
+		for i, c := range part {
+			args[i], ph[i] = c.ID, "$"+strconv.Itoa(i+1)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT id, origin_registry, origin_seq FROM agent_cards WHERE id IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var o storedOrigin
+			if err := rows.Scan(&id, &o.origin, &o.seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = o
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // writeReplica inserts or replaces (exists) the copy c at seq, or marks it deleted.
@@ -111,7 +149,7 @@ func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.A
 		if err != nil {
 			return err
 		}
-		return s.index(ctx, q, c)
+		return s.indexNew(ctx, q, c)
 	}
 	_, err := q.ExecContext(ctx, `UPDATE agent_cards SET seq = $2, name = $3, description = $4, skill_text = $5, tags = $6,
 		skills = $7, capabilities = $8, status = $9, version = $10, card = $11, etag = $12, source_version = $13,
