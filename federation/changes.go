@@ -37,15 +37,15 @@ type Change struct {
 	// Deleted marks a tombstone: the card was withdrawn and its copies must go.
 	Deleted bool `json:"deleted,omitempty"`
 	// URN is the card's identifier on its origin (urn:air:<host>:agent:<name>).
-	URN             string    `json:"urn,omitempty"`
-	Status          string    `json:"status,omitempty"`
-	SignatureStatus string    `json:"signature_status,omitempty"`
+	URN             string `json:"urn,omitempty"`
+	Status          string `json:"status,omitempty"`
+	SignatureStatus string `json:"signature_status,omitempty"`
 	// AgentDID and SPIFFEID are the identity of the agent registered with the card on its
 	// origin, if any.
 	AgentDID  string    `json:"agent_did,omitempty"`
 	SPIFFEID  string    `json:"spiffe_id,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// Card is the A2A v1.0 agent card (absent from a tombstone).
 	Card json.RawMessage `json:"card_data,omitempty"`
 	// Reputation is the origin's signed portable reputation of the card's agent (cards of
