@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 52 {
-		t.Errorf("EnvNames has %d names, want one per setting (52): %v", len(names), names)
+	if len(names) != 53 {
+		t.Errorf("EnvNames has %d names, want one per setting (53): %v", len(names), names)
 	}
 }
 
