@@ -109,6 +109,7 @@ type Syncer struct {
 	Ready func(td string) bool
 	// OnApplied, when set, is called with the origin's trust domain after a page of its
 	// changes changed copies here (caches of federated answers drop that origin's entries).
+	// Set it before Start, or later with SetOnApplied.
 	OnApplied func(origin string)
 	Log       *slog.Logger
 
@@ -139,6 +140,23 @@ func (s *Syncer) log() *slog.Logger {
 		return s.Log
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// SetOnApplied sets OnApplied while pullers may be running.
+func (s *Syncer) SetOnApplied(fn func(origin string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.OnApplied = fn
+}
+
+// applied tells OnApplied that origin's copies changed.
+func (s *Syncer) applied(origin string) {
+	s.mu.Lock()
+	fn := s.OnApplied
+	s.mu.Unlock()
+	if fn != nil {
+		fn(origin)
+	}
 }
 
 // Start binds the pullers and the hint sender to ctx (they stop when it ends); call it once,
@@ -366,8 +384,8 @@ func (s *Syncer) pull(ctx context.Context, p Peer) error {
 			if err := s.Cursors.SetSyncCursor(ctx, p.TrustDomain, "", time.Now().UTC()); err != nil {
 				return err
 			}
-			if n > 0 && s.OnApplied != nil {
-				s.OnApplied(p.TrustDomain)
+			if n > 0 {
+				s.applied(p.TrustDomain)
 			}
 			next = fetch(cursor)
 			continue
@@ -387,8 +405,8 @@ func (s *Syncer) pull(ctx context.Context, p Peer) error {
 				return err
 			}
 			s.count(p.TrustDomain, res)
-			if res.Applied > 0 && s.OnApplied != nil {
-				s.OnApplied(p.TrustDomain)
+			if res.Applied > 0 {
+				s.applied(p.TrustDomain)
 			}
 		}
 		if page.NextCursor != cursor {

@@ -117,8 +117,8 @@ func (s *Server) FederationFanout() *federation.Fanout {
 	return s.fed.fanout
 }
 
-// FederationSyncer keeps the copies of the peers' cards (nil for RoleTEG); its OnApplied
-// hook, set before the peers change, hears of each origin whose copies changed.
+// FederationSyncer keeps the copies of the peers' cards (nil for RoleTEG); its SetOnApplied
+// hook hears of each origin whose copies changed.
 func (s *Server) FederationSyncer() *federation.Syncer {
 	if s.fed == nil {
 		return nil

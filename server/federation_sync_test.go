@@ -92,7 +92,12 @@ func TestFederation_Sync(t *testing.T) {
 	t.Cleanup(func() { b.stop() })
 	t.Cleanup(func() { a.stop() })
 	applied := make(chan string, 100)
-	b.server.FederationSyncer().OnApplied = func(origin string) { applied <- origin }
+	b.server.FederationSyncer().SetOnApplied(func(origin string) {
+		select {
+		case applied <- origin:
+		default:
+		}
+	})
 	devA, devB, devC := a.register("ada@a.test", true), b.register("bob@b.test", true), c.register("cyd@c.test", true)
 	nodes := []*syncNode{a, b, c}
 	devs := []developer{devA, devB, devC}
