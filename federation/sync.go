@@ -56,6 +56,8 @@ type Replicas interface {
 	ApplyChanges(ctx context.Context, origin string, changes []Change) (ApplyResult, error)
 	// DropReplicas removes every copy of origin's cards.
 	DropReplicas(ctx context.Context, origin string) (int, error)
+	// ReplicaOrigins lists the origins of the copies held.
+	ReplicaOrigins(ctx context.Context) ([]string, error)
 }
 
 // CursorStore keeps where this registry stands in each peer's feed.
@@ -116,6 +118,8 @@ type Syncer struct {
 	mu      sync.Mutex
 	ctx     context.Context
 	peers   map[string]*pullState
+	locks   map[string]*sync.Mutex // one pull or forget of a peer at a time
+	first   bool                   // Track has run
 	health  map[string]*SyncHealth
 	wg      sync.WaitGroup
 	notify  chan struct{}
@@ -189,7 +193,30 @@ func (s *Syncer) Track(active []Peer) {
 		if p, ok := want[td]; !ok || p.BaseURL != st.peer.BaseURL {
 			st.cancel()
 			delete(s.peers, td)
+			if !ok {
+				s.forgetLater(td)
+			}
 		}
+	}
+	if !s.first {
+		// Copies of origins that stopped being ACTIVE while this process was not running.
+		s.first = true
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			origins, err := s.Replicas.ReplicaOrigins(s.ctx)
+			if err != nil {
+				s.log().Warn("federation: list the origins of copies", "err", err)
+				return
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for _, td := range origins {
+				if _, ok := s.peers[td]; !ok {
+					s.forgetLater(td)
+				}
+			}
+		}()
 	}
 	for td, p := range want {
 		if _, ok := s.peers[td]; ok {
@@ -202,6 +229,59 @@ func (s *Syncer) Track(active []Peer) {
 		s.wg.Add(1)
 		go s.run(ctx, st)
 	}
+}
+
+// lock is the lock of td's pulls and forgets.
+func (s *Syncer) lock(td string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locks == nil {
+		s.locks = map[string]*sync.Mutex{}
+	}
+	l := s.locks[td]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.locks[td] = l
+	}
+	return l
+}
+
+// forgetLater drops td's copies and cursor in the background (s.mu is held).
+func (s *Syncer) forgetLater(td string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.Forget(s.ctx, td); err != nil && s.ctx.Err() == nil {
+			s.log().Warn("federation: drop the copies of a peer no longer active", "trust_domain", td, "err", err)
+		}
+	}()
+}
+
+// Forget drops the copies of td's cards and its cursor (td is no longer an ACTIVE peer): its
+// cards leave local discovery, and should it become ACTIVE again, it syncs from the
+// beginning. It waits for a pull of td under way to end.
+func (s *Syncer) Forget(ctx context.Context, td string) error {
+	l := s.lock(td)
+	l.Lock()
+	defer l.Unlock()
+	s.mu.Lock()
+	_, tracked := s.peers[td]
+	s.mu.Unlock()
+	if tracked { // ACTIVE again meanwhile
+		return nil
+	}
+	n, err := s.Replicas.DropReplicas(ctx, td)
+	if err != nil {
+		return err
+	}
+	if err := s.Cursors.SetSyncCursor(ctx, td, "", time.Now().UTC()); err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log().Info("federation: dropped the copies of a peer no longer active", "trust_domain", td, "cards", n)
+		s.applied(td)
+	}
+	return nil
 }
 
 // Wait waits for the pullers and the hint sender to stop (after Start's context ended).
@@ -339,7 +419,10 @@ func (s *Syncer) run(ctx context.Context, st *pullState) {
 // not one it issued) drops p's copies and starts again from the beginning. Every failure is
 // recorded in p's sync health.
 func (s *Syncer) Pull(ctx context.Context, p Peer) error {
+	l := s.lock(p.TrustDomain)
+	l.Lock()
 	err := s.pull(ctx, p)
+	l.Unlock()
 	s.record(p.TrustDomain, err)
 	return err
 }

@@ -71,12 +71,33 @@ func (r *replicas) ApplyChanges(_ context.Context, origin string, ch []federatio
 	return res, nil
 }
 
-func (r *replicas) DropReplicas(context.Context, string) (int, error) {
+func (r *replicas) ReplicaOrigins(context.Context) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range r.applied {
+		o, _, _ := strings.Cut(a, "/")
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (r *replicas) DropReplicas(_ context.Context, origin string) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.dropped++
-	n := len(r.applied)
-	r.applied = nil
+	kept := r.applied[:0]
+	for _, a := range r.applied {
+		if !strings.HasPrefix(a, origin+"/") {
+			kept = append(kept, a)
+		}
+	}
+	n := len(r.applied) - len(kept)
+	r.applied = kept
 	return n, nil
 }
 
@@ -226,4 +247,54 @@ func TestSyncer_PullsTrackedPeersOnHintsAndHintsThemOnChanges(t *testing.T) {
 	}
 	cancel()
 	s.Wait()
+}
+
+func TestSyncer_ForgetsPeersNoLongerActive(t *testing.T) {
+	done := federation.EncodeCursor(1)
+	p := &feedPuller{pages: map[string]federation.ChangePage{
+		"":   {Registry: "b.test", Changes: []federation.Change{change(1, "agt_1")}, NextCursor: done},
+		done: {Registry: "b.test", Changes: []federation.Change{}, NextCursor: done},
+	}}
+	// Copies of z.test, a peer that is no longer ACTIVE, from before this process started.
+	r, cur := &replicas{applied: []string{"z.test/agt_9"}}, &cursors{m: map[string]string{"z.test": federation.EncodeCursor(9)}}
+	var origins []string
+	var mu sync.Mutex
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel() }()
+	s := &federation.Syncer{Self: "a.test", Puller: p, Replicas: r, Cursors: cur, Interval: time.Hour,
+		OnApplied: func(o string) { mu.Lock(); origins = append(origins, o); mu.Unlock() }}
+	s.Start(ctx)
+	s.Track([]federation.Peer{peerB})
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatal(what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	state := func() (int, []string, string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		cur.mu.Lock()
+		defer cur.mu.Unlock()
+		return r.dropped, append([]string(nil), r.applied...), cur.m["b.test"]
+	}
+	wait("z.test's copies kept, or b.test not pulled", func() bool {
+		d, a, c := state()
+		return d == 1 && len(a) == 1 && a[0] == "b.test/agt_1" && c == done
+	})
+	// b.test deactivated: its copies and cursor go.
+	s.Track(nil)
+	wait("b.test's copies kept", func() bool { d, a, c := state(); return d == 2 && len(a) == 0 && c == "" })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(origins) < 2 || origins[len(origins)-1] != "b.test" {
+		t.Fatalf("OnApplied %v", origins)
+	}
+	if cur.m["z.test"] != "" {
+		t.Fatalf("z.test's cursor kept: %q", cur.m["z.test"])
+	}
 }

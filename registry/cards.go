@@ -195,6 +195,8 @@ type CardStore interface {
 	// OriginSeq of all of them (a feed that restarted applies from its beginning again) and
 	// returns the ids of the live ones.
 	DropReplicas(ctx context.Context, origin string, at time.Time) ([]string, error)
+	// ReplicaOrigins lists the origins of the live copies, in order.
+	ReplicaOrigins(ctx context.Context) ([]string, error)
 }
 
 // Cards is the agent-card service: publishing, versions, discovery. Writes are authorized by

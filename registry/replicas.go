@@ -164,6 +164,11 @@ func (s *Cards) DropReplicas(ctx context.Context, origin string) (int, error) {
 	return len(gone), nil
 }
 
+// ReplicaOrigins lists the origins of the copies held (not deleted).
+func (s *Cards) ReplicaOrigins(ctx context.Context) ([]string, error) {
+	return s.store.ReplicaOrigins(ctx)
+}
+
 // OwnChanges returns up to limit changes of this registry's own cards (never the copies of
 // peers' cards) with seq > after, in seq order, with tombstones, and the feed's head read
 // before them.

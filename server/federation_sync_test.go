@@ -196,6 +196,18 @@ func TestFederation_Sync(t *testing.T) {
 		got := c.localFind(t, "harbour")
 		return got["a.test/"+whileDown] == "Harbour Master" && got["b.test/"+onB] == ""
 	})
+	// B deactivates A: A's copies leave B's discovery; reactivated, A syncs again from the start.
+	peerID := ""
+	for _, p := range b.do("GET", "/api/v1/federation/peers", nil, bearer(devB.Access)).want(t, 200, "").Body["items"].([]any) {
+		if m := p.(map[string]any); m["trust_domain"] == "a.test" {
+			peerID = m["id"].(string)
+		}
+	}
+	b.do("POST", "/api/v1/federation/peers/"+peerID+"/deactivate", nil, bearer(b.adminKey)).want(t, 200, "")
+	eventually(t, "B drops A's copies", func() bool { return b.localFind(t, "harbour")["a.test/"+whileDown] == "" })
+	b.do("POST", "/api/v1/federation/peers/"+peerID+"/reactivate", nil, bearer(b.adminKey)).want(t, 200, "")
+	eventually(t, "B copies A's cards again", func() bool { return b.localFind(t, "harbour")["a.test/"+whileDown] == "Harbour Master" })
+
 	h := a.do("GET", "/api/v1/federation/peers", nil, bearer(devA.Access)).want(t, 200, "")
 	for _, p := range h.Body["items"].([]any) {
 		m := p.(map[string]any)

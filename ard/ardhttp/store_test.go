@@ -131,6 +131,8 @@ func (s *memStore) DropReplicas(context.Context, string, time.Time) ([]string, e
 	return nil, errNoSync
 }
 
+func (s *memStore) ReplicaOrigins(context.Context) ([]string, error) { return nil, nil }
+
 func (s *memStore) CardHead(context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -61,6 +61,11 @@ func (h *Cards) DropReplicas(ctx context.Context, origin string) (int, error) {
 	return h.Service.DropReplicas(ctx, origin)
 }
 
+// ReplicaOrigins implements federation.Replicas.
+func (h *Cards) ReplicaOrigins(ctx context.Context) ([]string, error) {
+	return h.Service.ReplicaOrigins(ctx)
+}
+
 // originReputation is the signed reputation a copy's origin sent with it.
 func originReputation(c *registry.AgentCard) (reputation.PortableReputation, bool) {
 	var p reputation.PortableReputation

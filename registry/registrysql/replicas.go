@@ -177,6 +177,12 @@ func (s *Cards) insertReplica(ctx context.Context, q store.Querier, c *registry.
 	return err
 }
 
+// ReplicaOrigins implements registry.CardStore.
+func (s *Cards) ReplicaOrigins(ctx context.Context) ([]string, error) {
+	return store.Strings(ctx, s.db.Read(), `SELECT DISTINCT origin_registry FROM agent_cards
+		WHERE origin_registry <> '' AND deleted_at IS NULL ORDER BY origin_registry`)
+}
+
 // DropReplicas implements registry.CardStore.
 func (s *Cards) DropReplicas(ctx context.Context, origin string, at time.Time) ([]string, error) {
 	var gone []string

@@ -54,6 +54,9 @@ func TestReplicas(t *testing.T) {
 			c.Version != 1 || c.OriginSeq != 1 || len(c.OriginReputation) == 0 {
 			t.Fatalf("copy %+v, %v", c, err)
 		}
+		if o, err := cards.ReplicaOrigins(ctx); err != nil || len(o) != 1 || o[0] != "b.example" {
+			t.Fatalf("origins %v, %v", o, err)
+		}
 		if got, _ := cards.Get(ctx, local.ID); got.Origin != "" || got.Name != "Tide Local" {
 			t.Fatalf("the local card was touched: %+v", got)
 		}
@@ -118,6 +121,9 @@ func TestReplicas(t *testing.T) {
 		}
 		if got := search(cards); len(got) != 1 {
 			t.Fatalf("search after drop %v", got)
+		}
+		if o, err := cards.ReplicaOrigins(ctx); err != nil || len(o) != 0 {
+			t.Fatalf("origins after drop %v, %v", o, err)
 		}
 		if res, err = cards.ApplyReplicas(ctx, "b.example", []registry.Replica{replica(1, "agt_b1", 1, "Tide One"), replica(2, "agt_b2", 1, "Tide Two")}); err != nil || res.Applied != 2 {
 			t.Fatalf("re-apply = %+v, %v", res, err)
