@@ -39,7 +39,7 @@ type Puller interface {
 type ApplyResult struct {
 	// Applied changes (copies written or removed).
 	Applied int
-	// Stale changes: older than (or as old as) the copy already here.
+	// Stale changes: not later in the origin's feed than the copy already here.
 	Stale int
 	// Rejected changes: malformed cards, or ids of cards that are not this origin's here.
 	Rejected int
@@ -49,9 +49,9 @@ type ApplyResult struct {
 
 // Replicas stores the copies of peers' cards.
 type Replicas interface {
-	// ApplyChanges applies a page of origin's changes in order: a card newer than the copy
-	// here replaces it (the origin's version wins), a tombstone removes it, an older one is
-	// ignored; a malformed card or one whose id names a card not of origin is rejected and
+	// ApplyChanges applies a page of origin's changes in order: a change later in origin's
+	// feed (Seq) than the one the copy holds replaces it (the origin wins), a tombstone
+	// removes it, an earlier or repeated one is ignored (stale); a malformed card or one whose id names a card not of origin is rejected and
 	// the others still apply.
 	ApplyChanges(ctx context.Context, origin string, changes []Change) (ApplyResult, error)
 	// DropReplicas removes every copy of origin's cards.
@@ -90,8 +90,9 @@ type SyncHealth struct {
 // Syncer keeps copies of the ACTIVE peers' cards: a puller per peer reads the peer's change
 // feed from its durable cursor at once (catching up after downtime), then on every Interval
 // and whenever the peer hints, and applies each page before it keeps the page's cursor (a
-// crash re-reads at most a page; applying is idempotent). It also hints the peers, after a
-// short delay that gathers a burst, when this registry's own cards change (Notify).
+// crash re-reads at most a page; applying is idempotent). A peer that stops being ACTIVE has
+// its copies and cursor dropped (Forget). It also hints the peers, after a short delay that
+// gathers a burst, when this registry's own cards change (Notify).
 type Syncer struct {
 	// Self is this registry's trust domain.
 	Self     string
