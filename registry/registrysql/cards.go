@@ -158,7 +158,21 @@ func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCar
 
 // indexNew writes the full-text and filter rows of a card that has none.
 func (s *Cards) indexNew(ctx context.Context, q store.Querier, c *registry.AgentCard) error {
-	name, desc, skills, tags := searchArgs(c)
+	return s.indexNewText(ctx, q, c, analyze(c))
+}
+
+// analyzed is a card's full-text columns as searchArgs makes them.
+type analyzed struct{ name, desc, skills, tags string }
+
+func analyze(c *registry.AgentCard) analyzed {
+	var a analyzed
+	a.name, a.desc, a.skills, a.tags = searchArgs(c)
+	return a
+}
+
+// indexNewText is indexNew with the card's text already analyzed.
+func (s *Cards) indexNewText(ctx context.Context, q store.Querier, c *registry.AgentCard, a analyzed) error {
+	name, desc, skills, tags := a.name, a.desc, a.skills, a.tags
 	var err error
 	if s.db.Dialect() == store.Postgres {
 		_, err = q.ExecContext(ctx, `UPDATE agent_cards SET search = setweight(to_tsvector('simple', $2), 'A') ||

@@ -2,8 +2,10 @@ package registrysql
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/registry"
@@ -47,6 +49,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 	if len(cards) == 0 {
 		return nil, 0, nil, nil
 	}
+	text := analyzeAll(cards) // outside the transaction, on every core
 	err = s.write(ctx, func(q store.Querier) error {
 		applied, stale, foreign = applied[:0], 0, foreign[:0]
 		if err := ensureReplicaOwner(ctx, q, time.Now().UTC()); err != nil {
@@ -60,7 +63,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 		if err != nil {
 			return err
 		}
-		for _, c := range cards {
+		for i, c := range cards {
 			st, exists := stored[c.ID]
 			have, haveSeq := st.origin, st.seq
 			switch {
@@ -71,7 +74,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 				stale++
 				continue
 			}
-			if err := s.writeReplica(ctx, q, c, seq, exists); err != nil {
+			if err := s.writeReplica(ctx, q, c, seq, exists, text[i]); err != nil {
 				return err
 			}
 			c.Seq = seq
@@ -125,8 +128,29 @@ func storedOrigins(ctx context.Context, q store.Querier, cards []*registry.Agent
 	return out, nil
 }
 
-// writeReplica inserts or replaces (exists) the copy c at seq, or marks it deleted.
-func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64, exists bool) error {
+// analyzeAll analyzes the text of the live cards among cards, on every core.
+func analyzeAll(cards []*registry.AgentCard) []analyzed {
+	out := make([]analyzed, len(cards))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(cards)/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(cards); i += workers {
+				if cards[i].DeletedAt == nil {
+					out[i] = analyze(cards[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// writeReplica inserts or replaces (exists) the copy c at seq (text: its analyzed text), or
+// marks it deleted.
+func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64, exists bool, text analyzed) error {
 	if c.DeletedAt != nil {
 		if err := s.unindex(ctx, q, c.ID); err != nil {
 			return err
@@ -149,7 +173,7 @@ func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.A
 		if err != nil {
 			return err
 		}
-		return s.indexNew(ctx, q, c)
+		return s.indexNewText(ctx, q, c, text)
 	}
 	_, err := q.ExecContext(ctx, `UPDATE agent_cards SET seq = $2, name = $3, description = $4, skill_text = $5, tags = $6,
 		skills = $7, capabilities = $8, status = $9, version = $10, card = $11, etag = $12, source_version = $13,
@@ -162,7 +186,10 @@ func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.A
 	if err != nil {
 		return err
 	}
-	return s.index(ctx, q, c)
+	if err := s.unindex(ctx, q, c.ID); err != nil {
+		return err
+	}
+	return s.indexNewText(ctx, q, c, text)
 }
 
 func (s *Cards) insertReplica(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64) error {
