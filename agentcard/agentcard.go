@@ -89,8 +89,8 @@ func Parse(ctx context.Context, data []byte, keys KeyResolver) (*Parsed, error) 
 	if err := Validate(p.Card); err != nil {
 		return nil, err
 	}
-	if p.SourceVersion == Version10 {
-		payload, payloadErr = Canonical(p.Card)
+	if p.SourceVersion == Version10 && len(p.Card.GetSignatures()) > 0 {
+		payload, payloadErr = Canonical(p.Card) // an unsigned card needs no canonical form
 	}
 	if payloadErr != nil {
 		p.Signatures = unverifiable(len(p.Card.GetSignatures()), payloadErr)

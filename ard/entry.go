@@ -12,6 +12,8 @@ const (
 	MetaRegistryID = "registryId"
 	MetaStatus     = "status"
 	MetaSignature  = "signature"
+	// MetaOrigin is the trust domain of the federation peer a copy of a card came from.
+	MetaOrigin = "originRegistry"
 )
 
 // Entry is the catalog entry of a card: identifier urn; displayName, description and version
@@ -19,7 +21,7 @@ const (
 // references its card, it never embeds it); tags the card's tags; capabilities its skill ids;
 // representativeQueries its skills' examples when there are at least 2 (the first 5: the
 // schema allows 2 to 5); updatedAt in RFC 3339 (UTC); metadata the registry id, status and
-// signature status; and a trust manifest only when the card has an identity (its SPIFFE ID,
+// signature status (and, for a copy of a federation peer's card, its origin registry); and a trust manifest only when the card has an identity (its SPIFFE ID,
 // else its DID).
 func Entry(c *registry.AgentCard, urn, cardURL string) CatalogEntry {
 	card := c.Proto()
@@ -33,6 +35,9 @@ func Entry(c *registry.AgentCard, urn, cardURL string) CatalogEntry {
 		Capabilities: nonEmpty(c.Skills),
 		Version:      card.GetVersion(),
 		Metadata:     map[string]any{MetaRegistryID: c.ID, MetaStatus: c.Status, MetaSignature: c.SignatureStatus},
+	}
+	if c.Origin != "" {
+		e.Metadata[MetaOrigin] = c.Origin
 	}
 	if !c.UpdatedAt.IsZero() {
 		e.UpdatedAt = c.UpdatedAt.UTC().Format(time.RFC3339Nano)

@@ -126,6 +126,9 @@ type Federation struct {
 	// DeniedNetworks are the networks peers' URLs may not point at: comma-separated CIDR
 	// prefixes and the names loopback, private, link-local, unspecified ("": none).
 	DeniedNetworks string `yaml:"denied_networks"`
+	// SyncInterval is how often each ACTIVE peer's change feed is pulled besides the peer's
+	// hints (0: 30s).
+	SyncInterval time.Duration `yaml:"sync_interval"`
 }
 
 // PasswordHashing bounds the argon2id work of registrations, logins and password recoveries:
@@ -462,8 +465,8 @@ func (c *Config) finishResources() error {
 	if p.MaxConcurrent < 0 || p.MaxWaiting < 0 || p.WaitTimeout < 0 {
 		return fmt.Errorf("config: password_hashing.max_concurrent, max_waiting and wait_timeout must not be negative")
 	}
-	if c.Federation.PeerTimeout < 0 || c.Federation.MaxHops < 0 || c.Federation.MaxHops > 8 {
-		return fmt.Errorf("config: federation.peer_timeout must be ≥ 0 and federation.max_hops 0–8")
+	if c.Federation.PeerTimeout < 0 || c.Federation.MaxHops < 0 || c.Federation.MaxHops > 8 || c.Federation.SyncInterval < 0 {
+		return fmt.Errorf("config: federation.peer_timeout and federation.sync_interval must be ≥ 0 and federation.max_hops 0–8")
 	}
 	if c.Metrics.Addr != "" {
 		_, port, err := net.SplitHostPort(c.Metrics.Addr)

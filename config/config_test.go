@@ -410,8 +410,8 @@ func TestEnvNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(names) != 59 {
-		t.Errorf("EnvNames has %d names, want one per setting (59): %v", len(names), names)
+	if len(names) != 60 {
+		t.Errorf("EnvNames has %d names, want one per setting (60): %v", len(names), names)
 	}
 }
 

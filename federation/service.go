@@ -21,6 +21,7 @@ const (
 	ActionPeerRead    = "federation.peer.read"    // any developer
 	ActionPeerManage  = "federation.peer.manage"  // admins: approve, reject, deactivate, reactivate
 	ActionQuery       = "federation.query"        // a peer registry (X.509-SVID of a registry ID)
+	ActionSync        = "federation.sync"         // a peer registry: the change feed and hints
 )
 
 // SubjectPeerRegistry is the policy subject kind of another registry calling over mutual TLS
@@ -169,7 +170,17 @@ var ErrPeerNotActive = apperr.New(apperr.Forbidden, "PEER_NOT_ACTIVE", "the call
 // peer_registry subject whose SPIFFE ID names a registry), then the subject's trust domain
 // must be an ACTIVE peer. It returns that peer.
 func (s *Service) AuthorizeQuery(ctx context.Context, sub policy.Subject) (Peer, error) {
-	if err := s.authorize(ctx, sub, ActionQuery, ""); err != nil {
+	return s.authorizePeer(ctx, sub, ActionQuery)
+}
+
+// AuthorizeSync lets a peer registry read the change feed or send a hint, under the same rule
+// as AuthorizeQuery (policy action federation.sync).
+func (s *Service) AuthorizeSync(ctx context.Context, sub policy.Subject) (Peer, error) {
+	return s.authorizePeer(ctx, sub, ActionSync)
+}
+
+func (s *Service) authorizePeer(ctx context.Context, sub policy.Subject, action string) (Peer, error) {
+	if err := s.authorize(ctx, sub, action, ""); err != nil {
 		return Peer{}, err
 	}
 	id, err := spiffeid.FromString(sub.SPIFFEID)

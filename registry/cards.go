@@ -89,7 +89,13 @@ type AgentCard struct {
 	SignedOnly      bool
 	AgentDID        string
 	SPIFFEID        string
-	Origin          string
+	// Origin is the trust domain of the federation peer a copy came from ("" for this
+	// registry's own cards); copies are read-only (ErrCardReplica).
+	Origin string
+	// OriginReputation is a copy's signed portable reputation as its origin sent it.
+	OriginReputation []byte
+	// OriginSeq is the position of a copy's last change in its origin's feed.
+	OriginSeq       int64
 	Tags            []string
 	Skills          []string
 	Capabilities    []string
@@ -175,6 +181,22 @@ type CardStore interface {
 	// CardDocs returns up to limit cards that are not deleted with id > after, in id order,
 	// as discovery indexes them.
 	CardDocs(ctx context.Context, after string, limit int) ([]*discovery.Doc, error)
+	// OwnCardChanges returns up to limit of this registry's own cards (Origin "", deleted ones
+	// included) whose last change has seq > after, in seq order, and the head (CardHead) read
+	// before them.
+	OwnCardChanges(ctx context.Context, after int64, limit int) ([]*AgentCard, int64, error)
+	// ApplyReplicas writes copies of origin's cards (Origin set; DeletedAt set for a
+	// tombstone) in one transaction, each with a new seq: a copy is written when its
+	// OriginSeq is above the stored one's, else counted stale; an id stored as a card of this
+	// registry or of another origin is left alone and returned in foreign. A tombstone of a
+	// card never copied is stale. It returns the cards written.
+	ApplyReplicas(ctx context.Context, origin string, cards []*AgentCard) (applied []*AgentCard, stale int, foreign []string, err error)
+	// DropReplicas marks every live copy of origin's cards deleted at `at`, forgets the
+	// OriginSeq of all of them (a feed that restarted applies from its beginning again) and
+	// returns the ids of the live ones.
+	DropReplicas(ctx context.Context, origin string, at time.Time) ([]string, error)
+	// ReplicaOrigins lists the origins of the live copies, in order.
+	ReplicaOrigins(ctx context.Context) ([]string, error)
 }
 
 // Cards is the agent-card service: publishing, versions, discovery. Writes are authorized by
@@ -190,6 +212,9 @@ type Cards struct {
 	host  string
 	// standings gives discovery the agents' reputation (nil: none).
 	standings Standings
+
+	// onLocal hears of each change of this registry's own cards (OnLocalChange).
+	onLocal func()
 
 	index    *discovery.Index
 	syncMu   sync.Mutex
@@ -231,11 +256,29 @@ func NewCards(c CardsConfig) *Cards {
 	return s
 }
 
+// OnLocalChange sets fn to be called after each change of this registry's own cards made
+// through this service (not the copies sync writes): federation hints its peers. Set it
+// before serving.
+func (s *Cards) OnLocalChange(fn func()) { s.onLocal = fn }
+
+// changedLocal puts this process's own write in the index and tells OnLocalChange's hook.
+func (s *Cards) changedLocal(c *AgentCard) {
+	s.applyLocal(c)
+	if s.onLocal != nil {
+		s.onLocal()
+	}
+}
+
 // Host is the registry host in this service's URNs.
 func (s *Cards) Host() string { return s.host }
 
-// URN is the card's ARD identifier.
-func (s *Cards) URN(c *AgentCard) string { return "urn:air:" + s.host + ":agent:" + c.Slug }
+// URN is the card's ARD identifier (a copy's is its origin's).
+func (s *Cards) URN(c *AgentCard) string {
+	if c.Origin != "" {
+		return "urn:air:" + c.Slug
+	}
+	return "urn:air:" + s.host + ":agent:" + c.Slug
+}
 
 // CardInput is a card as a client publishes it.
 type CardInput struct {
@@ -319,7 +362,7 @@ func (s *Cards) Create(ctx context.Context, caller policy.Subject, in CardInput)
 	if err != nil {
 		return nil, err
 	}
-	s.applyLocal(c)
+	s.changedLocal(c)
 	return c, nil
 }
 
@@ -365,6 +408,12 @@ func (s *Cards) Update(ctx context.Context, caller policy.Subject, id string, in
 	if err != nil {
 		return nil, err
 	}
+	if signedIn(caller) {
+		// Copies are nobody's to change: say so before the owner check would.
+		if err := checkWritable(c); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.authorize(ctx, caller, policy.ActionAgentCardUpdate, policy.Resource{Kind: "agent_card", ID: id, Owner: c.OwnerID}); err != nil {
 		return nil, err
 	}
@@ -380,7 +429,7 @@ func (s *Cards) Update(ctx context.Context, caller policy.Subject, id string, in
 	if err := s.store.UpdateCard(ctx, c, caller.ID); err != nil {
 		return nil, err
 	}
-	s.applyLocal(c)
+	s.changedLocal(c)
 	return c, nil
 }
 
@@ -389,6 +438,12 @@ func (s *Cards) Delete(ctx context.Context, caller policy.Subject, id string) er
 	c, err := s.Get(ctx, id)
 	if err != nil {
 		return err
+	}
+	if signedIn(caller) {
+		// Copies are nobody's to change: say so before the owner check would.
+		if err := checkWritable(c); err != nil {
+			return err
+		}
 	}
 	if err := s.authorize(ctx, caller, policy.ActionAgentCardDelete, policy.Resource{Kind: "agent_card", ID: id, Owner: c.OwnerID}); err != nil {
 		return err
@@ -399,7 +454,7 @@ func (s *Cards) Delete(ctx context.Context, caller policy.Subject, id string) er
 	if err := s.store.DeleteCard(ctx, c, caller.ID); err != nil {
 		return err
 	}
-	s.applyLocal(c)
+	s.changedLocal(c)
 	return nil
 }
 

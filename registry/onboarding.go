@@ -396,7 +396,7 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 		o.release(a.ID)
 		return nil, err
 	}
-	o.cards.applyLocal(card)
+	o.cards.changedLocal(card)
 	out := &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid, Grant: a.StartingGrant}
 	switch {
 	case o.grant.IsZero():

@@ -36,6 +36,7 @@ type fed struct {
 	service *federation.Service
 	bundles *federation.Bundles
 	fanout  *federation.Fanout
+	syncer  *federation.Syncer
 	svid    x509svid.Source
 	authz   policy.Decider
 }
@@ -75,22 +76,46 @@ func (s *Server) registerFederation(ctx, bgCtx context.Context, api huma.API, au
 	}
 	bundles := federation.NewBundles(fetch, s.log)
 	s.closers = append(s.closers, closerFunc(func() error { bundles.Close(); return nil }))
-	svc := &federation.Service{Store: fedsql.New(s.db), Authz: authz, Self: s.issuer.TrustDomain(), Now: now, Addresses: addrs,
-		OnChange: func(active []federation.Peer) { bundles.Sync(bgCtx, active) }}
-	if err := svc.Reload(ctx); err != nil {
-		return err
-	}
-	fanout := &federation.Fanout{Self: s.issuer.TrustDomain().Name(), Peers: svc.Active,
-		Caller: &fedhttp.Client{SVID: svid, Bundles: bundles, Addresses: addrs}, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
+	st := fedsql.New(s.db)
+	client := &fedhttp.Client{SVID: svid, Bundles: bundles, Addresses: addrs}
+	self := s.issuer.TrustDomain().Name()
+	syncer := &federation.Syncer{Self: self, Puller: client, Replicas: cards, Cursors: st, Interval: s.cfg.Federation.SyncInterval, Log: s.log,
+		Ready: func(td string) bool {
+			d, err := spiffeid.TrustDomainFromString(td)
+			if err != nil {
+				return true
+			}
+			bs, ok := bundles.Status(d)
+			return ok && bs.RefreshedAt != nil
+		}}
+	fanout := &federation.Fanout{Self: self, Caller: client, Deadline: s.cfg.Federation.PeerTimeout, MaxHops: s.cfg.Federation.MaxHops}
 	if ttl := s.cfg.Federation.CacheTTL; ttl >= 0 {
 		fanout.Cache = &federation.Cache{TTL: ttl, Log: s.log}
 		if s.redis != nil {
-			fanout.Cache.Store = fedredis.New(s.redis, "sovereign:fedcache:"+fanout.Self+":")
+			fanout.Cache.Store = fedredis.New(s.redis, "sovereign:fedcache:"+self+":")
 		}
+		// Copies that sync brings in (or drops) make cached federated answers from their
+		// origin stale: every replica sees the bump.
+		cache := fanout.Cache
+		syncer.SetOnApplied(func(origin string) {
+			if err := cache.InvalidateOrigin(bgCtx, origin); err != nil {
+				s.log.Warn("federation: invalidate cached answers", "origin", origin, "err", err)
+			}
+		})
 	}
-	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, svid: svid, authz: authz}
+	syncer.Start(bgCtx)
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); <-bgCtx.Done(); syncer.Wait() }()
+	cards.Service.OnLocalChange(syncer.Notify)
+	svc := &federation.Service{Store: st, Authz: authz, Self: s.issuer.TrustDomain(), Now: now, Addresses: addrs,
+		OnChange: func(active []federation.Peer) { bundles.Sync(bgCtx, active); syncer.Track(active) }}
+	if err := svc.Reload(ctx); err != nil {
+		return err
+	}
+	fanout.Peers = svc.Active
+	s.fed = &fed{service: svc, bundles: bundles, fanout: fanout, syncer: syncer, svid: svid, authz: authz}
 	cards.Federation = fanout
-	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits}).Register(api)
+	(&fedhttp.Handler{Service: svc, Fanout: fanout, Bundles: bundles, Local: cards.LocalHits, Feed: cards, Syncer: syncer}).Register(api)
 	s.bg.Add(1)
 	go s.every(bgCtx, federationReload, func(time.Time) {
 		if err := svc.Reload(bgCtx); err != nil && bgCtx.Err() == nil {
@@ -184,4 +209,13 @@ func (s *Server) refusePeer(ctx context.Context, raw [][]byte, cause error) {
 		Resource: policy.Resource{Kind: "federation_peer"},
 		Context:  policy.Context{Time: time.Now().UTC()},
 	})
+}
+
+// FederationSyncer keeps the copies of the peers' cards (nil for RoleTEG); its SetOnApplied
+// hook hears of each origin whose copies changed.
+func (s *Server) FederationSyncer() *federation.Syncer {
+	if s.fed == nil {
+		return nil
+	}
+	return s.fed.syncer
 }

@@ -188,9 +188,16 @@ func TestFederation_ThreeRegistries(t *testing.T) {
 	if r.Header.Get("ETag") == "" || r.Body["next_cursor"] != nil {
 		t.Fatalf("federated page: ETag %q, next_cursor %v", r.Header.Get("ETag"), r.Body["next_cursor"])
 	}
-	// Without include_federated: this registry only.
-	if got := items(a.do("GET", "/api/v1/agent-cards?q=weather", nil).want(t, 200, "")); len(got) != 1 {
+	// Without include_federated: this registry's own card, and the copies sync made of its
+	// peers' cards (each tagged with its origin), never a peer asked live.
+	got = items(a.do("GET", "/api/v1/agent-cards?q=weather", nil).want(t, 200, ""))
+	if got["/"+local] != "Weather Local" {
 		t.Fatalf("local search found %v", got)
+	}
+	for k := range got {
+		if k != "/"+local && k != "b.test/"+onB && k != "c.test/"+onC {
+			t.Fatalf("local search found %v", got)
+		}
 	}
 	// Health shows on the peer list.
 	lst := a.do("GET", "/api/v1/federation/peers", nil, bearer(devA.Access)).want(t, 200, "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/discovery"
@@ -114,6 +115,23 @@ func (s *memStore) CardChanges(_ context.Context, after int64, limit int) ([]reg
 	i, _ := slices.BinarySearchFunc(s.changes, after+1, func(c registry.CardChange, seq int64) int { return int(c.Seq - seq) })
 	return slices.Clone(s.changes[i:min(len(s.changes), i+limit)]), nil
 }
+
+// errNoSync: the test store keeps no copies of federation peers' cards.
+var errNoSync = apperr.New(apperr.Unavailable, "NO_SYNC", "the test store keeps no copies of peers' cards")
+
+func (s *memStore) OwnCardChanges(context.Context, int64, int) ([]*registry.AgentCard, int64, error) {
+	return nil, 0, errNoSync
+}
+
+func (s *memStore) ApplyReplicas(context.Context, string, []*registry.AgentCard) ([]*registry.AgentCard, int, []string, error) {
+	return nil, 0, nil, errNoSync
+}
+
+func (s *memStore) DropReplicas(context.Context, string, time.Time) ([]string, error) {
+	return nil, errNoSync
+}
+
+func (s *memStore) ReplicaOrigins(context.Context) ([]string, error) { return nil, nil }
 
 func (s *memStore) CardHead(context.Context) (int64, error) {
 	s.mu.Lock()

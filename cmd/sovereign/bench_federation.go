@@ -34,6 +34,8 @@ type fedBenchFlags struct {
 	deadline                                 time.Duration
 	cache                                    bool
 	prof                                     benchProfiles
+	// sync measures a cold sync of --cards cards between two registries instead of queries.
+	sync bool
 }
 
 func newBenchFederation() *cobra.Command {
@@ -54,11 +56,24 @@ unless --cache (the bench measures the live fan-out).
 It prints the first queries (those before every hung peer's breaker opened) and the steady
 state (after) on their own lines, then, last:
 p50_ms=… p99_ms=… partial=… queries/s=…
-(partial: answers in which some peer timed out, failed or was skipped).`,
+(partial: answers in which some peer timed out, failed or was skipped).
+
+bench federation --sync --cards N (default 20000) measures a cold sync instead: two
+registries on loopback, the origin seeded with N synthetic cards before it starts; the clock
+runs from the moment the second registry approves the origin until it holds a copy of every card
+(the whole change feed, page by page, over mutual TLS, each card validated and indexed). It
+prints, last: cards/s=… cards=… seconds=…`,
 		Example: `  sovereign bench federation --peers 10 --hung 1 --queries 500
-  sovereign bench federation --peers 10 --queries 500`,
+  sovereign bench federation --peers 10 --queries 500
+  sovereign bench federation --sync --cards 20000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.sync {
+				if !cmd.Flags().Changed("cards") {
+					f.cards = 20000
+				}
+				return runFederationSyncBench(cmd, f.cards, f.prof)
+			}
 			if f.peers < 1 || f.hung < 0 || f.hung > f.peers || f.queries < 1 || f.cards < 1 || f.concurrency < 1 || f.deadline <= 0 {
 				return fmt.Errorf("bench federation: need --peers ≥ 1, 0 ≤ --hung ≤ --peers, --queries ≥ 1, --cards ≥ 1, --concurrency ≥ 1, --deadline > 0")
 			}
@@ -69,7 +84,8 @@ p50_ms=… p99_ms=… partial=… queries/s=…
 	fl.IntVar(&f.peers, "peers", 10, "peer registries to start")
 	fl.IntVar(&f.hung, "hung", 0, "how many of the peers hang (accept, never answer)")
 	fl.IntVar(&f.queries, "queries", 300, "federated searches to run")
-	fl.IntVar(&f.cards, "cards", 20, "cards published on each peer")
+	fl.IntVar(&f.cards, "cards", 20, "cards published on each peer (--sync: on the origin, default 20000)")
+	fl.BoolVar(&f.sync, "sync", false, "measure a cold sync of --cards cards between two registries instead of queries")
 	fl.IntVar(&f.concurrency, "concurrency", 1, "searches at once")
 	fl.DurationVar(&f.deadline, "deadline", federation.DefaultDeadline, "per-peer deadline of the live query")
 	fl.BoolVar(&f.cache, "cache", false, "turn the cache of federated answers on")

@@ -15,6 +15,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 
+	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/federation"
 	"github.com/sovereign-stack/sovereign/federation/fedhttp"
 	"github.com/sovereign-stack/sovereign/identity"
@@ -221,4 +222,74 @@ func TestFanout_BadPeersAreRecordedAndTheQueryAnswers(t *testing.T) {
 			t.Errorf("%s health %+v, want its last error to say %q", td, h, cause)
 		}
 	}
+}
+
+func TestClient_ChangesAndHint(t *testing.T) {
+	next := federation.EncodeCursor(3)
+	ok := func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == fedhttp.HintPath:
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write([]byte(`{"pulling":true}`))
+		case r.URL.Path == fedhttp.ChangesPath && r.URL.Query().Get("since") == "ZjE6MQ" && r.URL.Query().Get("limit") == "7":
+			_, _ = w.Write([]byte(`{"registry":"b.test","changes":[{"seq":3,"id":"agt_1","version":2,"deleted":true,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}],"next_cursor":"` + next + `","has_more":false}`))
+		case r.URL.Path == fedhttp.ChangesPath && r.URL.Query().Get("since") == "ahead":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			_, _ = w.Write([]byte(`{"error":{"code":"CURSOR_AHEAD","message":"since is ahead"}}`))
+		default:
+			http.Error(w, "bad request", 400)
+		}
+	}
+	p, c := peerServer(t, "spiffe://b.test/registry/main", ok)
+	page, err := c.Changes(context.Background(), p, federation.EncodeCursor(1), 7)
+	if err != nil || page.Registry != "b.test" || len(page.Changes) != 1 || !page.Changes[0].Deleted || page.Changes[0].Seq != 3 || page.NextCursor != next {
+		t.Fatalf("Changes = %+v, %v", page, err)
+	}
+	if err := c.Hint(context.Background(), p); err != nil {
+		t.Fatalf("Hint: %v", err)
+	}
+	_, err = c.Changes(context.Background(), p, "ahead", 0)
+	if class(err) != "http_400" || apperr.CodeOf(err) != federation.CodeCursorAhead {
+		t.Fatalf("refused cursor: %v (code %q)", err, apperr.CodeOf(err))
+	}
+
+	for name, h := range map[string]http.HandlerFunc{
+		"garbage": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"registry":`)) },
+		"endless body": func(w http.ResponseWriter, _ *http.Request) {
+			chunk := []byte(strings.Repeat(" ", 1<<20))
+			for i := 0; i < fedhttp.MaxChangesBytes>>20+2; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, c := peerServer(t, "spiffe://b.test/registry/main", h)
+			if _, err := c.Changes(context.Background(), p, "", 0); class(err) != "bad_answer" {
+				t.Fatalf("err %v", err)
+			}
+		})
+	}
+	t.Run("slow drip ends at the deadline", func(t *testing.T) {
+		p, c := peerServer(t, "spiffe://b.test/registry/main", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"registry":"b.test","changes":[`))
+			for {
+				_, _ = w.Write([]byte(" "))
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if _, err := c.Changes(ctx, p, "", 0); err == nil || time.Since(start) > 2*time.Second {
+			t.Fatalf("err %v after %v", err, time.Since(start))
+		}
+	})
 }

@@ -1,6 +1,7 @@
 // Package fedhttp serves federation over HTTP: the peer routes of the API
-// (/api/v1/federation/peers…), the live query other registries call over mutual TLS
-// (GET /federation/v1/query), and Client, the mTLS client that calls peers' live query.
+// (/api/v1/federation/peers…), the live query and the sync routes other registries call over
+// mutual TLS (GET /federation/v1/query, GET /federation/v1/changes, POST /federation/v1/hint),
+// and Client, the mTLS client that calls them on peers.
 package fedhttp
 
 import (
@@ -29,6 +30,10 @@ type Handler struct {
 	Fanout  *federation.Fanout
 	Bundles *federation.Bundles
 	Local   LocalSearch
+	// Feed is this registry's own change feed, served to peers (nil: no sync routes).
+	Feed federation.Feed
+	// Syncer pulls the peers' feeds (nil: hints are acknowledged and nothing pulls).
+	Syncer *federation.Syncer
 }
 
 // BundleView is what this registry knows of a peer's trust bundle.
@@ -41,20 +46,21 @@ type BundleView struct {
 
 // PeerView is a peer as the API shows it.
 type PeerView struct {
-	ID             string             `json:"id"`
-	Name           string             `json:"name"`
-	BaseURL        string             `json:"base_url" doc:"The peer's federation endpoint (mutual TLS)"`
-	TrustDomain    string             `json:"trust_domain"`
-	BundleEndpoint string             `json:"bundle_endpoint"`
-	State          string             `json:"state" enum:"PENDING_APPROVAL,ACTIVE,INACTIVE,REJECTED"`
-	ProposedBy     string             `json:"proposed_by"`
-	DecidedBy      string             `json:"decided_by,omitempty"`
-	Reason         string             `json:"reason,omitempty"`
-	Version        int                `json:"version"`
-	CreatedAt      time.Time          `json:"created_at"`
-	UpdatedAt      time.Time          `json:"updated_at"`
-	Health         *federation.Health `json:"health,omitempty" doc:"What this registry saw of the peer in live queries (ACTIVE and INACTIVE peers)"`
-	Bundle         *BundleView        `json:"bundle,omitempty" doc:"The peer's trust bundle (ACTIVE peers)"`
+	ID             string                 `json:"id"`
+	Name           string                 `json:"name"`
+	BaseURL        string                 `json:"base_url" doc:"The peer's federation endpoint (mutual TLS)"`
+	TrustDomain    string                 `json:"trust_domain"`
+	BundleEndpoint string                 `json:"bundle_endpoint"`
+	State          string                 `json:"state" enum:"PENDING_APPROVAL,ACTIVE,INACTIVE,REJECTED"`
+	ProposedBy     string                 `json:"proposed_by"`
+	DecidedBy      string                 `json:"decided_by,omitempty"`
+	Reason         string                 `json:"reason,omitempty"`
+	Version        int                    `json:"version"`
+	CreatedAt      time.Time              `json:"created_at"`
+	UpdatedAt      time.Time              `json:"updated_at"`
+	Health         *federation.Health     `json:"health,omitempty" doc:"What this registry saw of the peer in live queries (ACTIVE and INACTIVE peers)"`
+	Bundle         *BundleView            `json:"bundle,omitempty" doc:"The peer's trust bundle (ACTIVE peers)"`
+	Sync           *federation.SyncHealth `json:"sync,omitempty" doc:"What this registry saw pulling the peer's change feed (ACTIVE and INACTIVE peers)"`
 }
 
 func (h *Handler) view(p federation.Peer) PeerView {
@@ -64,6 +70,10 @@ func (h *Handler) view(p federation.Peer) PeerView {
 	if p.State == federation.StateActive || p.State == federation.StateInactive {
 		hl := h.Fanout.Health(p.TrustDomain)
 		v.Health = &hl
+		if h.Syncer != nil {
+			sh := h.Syncer.Health(p.TrustDomain)
+			v.Sync = &sh
+		}
 	}
 	if td, err := spiffeid.TrustDomainFromString(p.TrustDomain); err == nil && h.Bundles != nil {
 		if st, ok := h.Bundles.Status(td); ok {
@@ -160,6 +170,7 @@ func (h *Handler) Register(api huma.API) {
 	o := op("federation-query", http.MethodGet, QueryPath,
 		"Live discovery query between registries (mutual TLS with a peer registry's X.509-SVID)", http.StatusOK)
 	httpapi.Register(api, o, h.query)
+	h.registerSync(api)
 }
 
 func (h *Handler) propose(ctx context.Context, in *proposeInput) (*peerOutput, error) {

@@ -1,5 +1,5 @@
-// Package fedsql stores federation peers in the federation_peers table, on SQLite and
-// PostgreSQL alike.
+// Package fedsql stores federation peers (federation_peers) and where this registry stands
+// in each peer's change feed (federation_sync_cursors), on SQLite and PostgreSQL alike.
 package fedsql
 
 import (
@@ -13,7 +13,7 @@ import (
 	"github.com/sovereign-stack/sovereign/store"
 )
 
-// Store implements federation.Store.
+// Store implements federation.Store and federation.CursorStore.
 type Store struct{ db *store.DB }
 
 var _ federation.Store = (*Store)(nil)
@@ -105,4 +105,29 @@ func (s *Store) SetState(ctx context.Context, id string, from, to federation.Sta
 		return p, federation.ErrPeerStateChanged.With("state", string(p.State))
 	}
 	return p, nil
+}
+
+var _ federation.CursorStore = (*Store)(nil)
+
+// SyncCursor implements federation.CursorStore.
+func (s *Store) SyncCursor(ctx context.Context, td string) (string, error) {
+	var c string
+	err := s.db.Read().QueryRowContext(ctx, `SELECT cursor FROM federation_sync_cursors WHERE trust_domain = $1`, td).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", apperr.Internalf("read sync cursor: %w", err)
+	}
+	return c, nil
+}
+
+// SetSyncCursor implements federation.CursorStore.
+func (s *Store) SetSyncCursor(ctx context.Context, td, cursor string, at time.Time) error {
+	_, err := s.db.Write().ExecContext(ctx, `INSERT INTO federation_sync_cursors (trust_domain, cursor, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (trust_domain) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`, td, cursor, store.Time(at))
+	if err != nil {
+		return apperr.Internalf("keep sync cursor: %w", err)
+	}
+	return nil
 }

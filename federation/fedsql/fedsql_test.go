@@ -110,3 +110,28 @@ func TestStore_TransitionsFollowTheStateMachine(t *testing.T) {
 		}
 	})
 }
+
+func TestStore_SyncCursorsAreKeptPerPeer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := fedsql.New(db)
+		if c, err := s.SyncCursor(ctx, "b.example"); err != nil || c != "" {
+			t.Fatalf("no cursor yet = %q, %v", c, err)
+		}
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		for _, c := range []string{federation.EncodeCursor(7), federation.EncodeCursor(9)} {
+			if err := s.SetSyncCursor(ctx, "b.example", c, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SetSyncCursor(ctx, "c.example", federation.EncodeCursor(1), at); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.SyncCursor(ctx, "b.example"); err != nil || c != federation.EncodeCursor(9) {
+			t.Fatalf("b cursor = %q, %v", c, err)
+		}
+		if c, err := s.SyncCursor(ctx, "c.example"); err != nil || c != federation.EncodeCursor(1) {
+			t.Fatalf("c cursor = %q, %v", c, err)
+		}
+	})
+}

@@ -132,6 +132,7 @@ rules := {
 	"federation.peer.manage": {"scope": "write", "admin_only": true},
 	"federation.query": {"subjects": ["peer_registry"], "registry_ids": true},
 	"policy.decisions.read": {"scope": "read", "admin_only": true},
+	"federation.sync": {"subjects": ["peer_registry"], "registry_ids": true},
 }
 
 # authority_rank orders the authorities over an agent: a suspension placed by one is lifted by

@@ -49,3 +49,10 @@ test_nobody_else_queries_as_a_peer if {
 	authz.reason == "federation.query is open to peer_registry subjects only" with input as ask({"kind": "service", "id": "spiffe://a.test/registry/main", "spiffe_id": "spiffe://a.test/registry/main", "auth_method": "x509_svid"}, "federation.query")
 	authz.reason == "authentication required" with input as ask({"kind": "anonymous"}, "federation.query")
 }
+
+test_a_peer_registry_syncs if {
+	authz.allow with input as ask(peer("spiffe://b.test/registry/main"), "federation.sync")
+	authz.decision.code == "PEER_NOT_A_REGISTRY" with input as ask(peer("spiffe://b.test/agent/agt_1"), "federation.sync")
+	authz.reason == "federation.sync is open to peer_registry subjects only" with input as ask(admin, "federation.sync")
+	authz.reason == "authentication required" with input as ask({"kind": "anonymous"}, "federation.sync")
+}

@@ -74,11 +74,15 @@ func (h *Cards) view(c *registry.AgentCard) CardView {
 		}
 		return v
 	}
-	return CardView{ID: c.ID, URN: h.Service.URN(c), OwnerID: c.OwnerID, Name: c.Name, Description: c.Description,
+	v := CardView{ID: c.ID, URN: h.Service.URN(c), OwnerID: c.OwnerID, Name: c.Name, Description: c.Description,
 		Status: c.Status, Version: c.Version, SourceVersion: c.SourceVersion, SignatureStatus: c.SignatureStatus,
 		Signatures: c.Signatures, SignedOnly: c.SignedOnly, Tags: nz(c.Tags), Skills: nz(c.Skills), Capabilities: nz(c.Capabilities),
 		AgentDID: c.AgentDID, SPIFFEID: c.SPIFFEID, OriginRegistry: c.Origin, CardURL: h.CardURL(c.ID),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastHeartbeatAt: c.LastHeartbeatAt, CardData: c.JSON}
+	if p, ok := originReputation(c); ok {
+		v.Reputation = &registry.Standing{Score: p.Score, Tier: p.Tier}
+	}
+	return v
 }
 
 // CardURL is where the card document of id is served.
@@ -166,7 +170,7 @@ type searchInput struct {
 	Tier          string `query:"tier" maxLength:"64" doc:"Only agents of this tier (Untrusted, New, Trusted, Verified, Elite by default)"`
 	Sort          string `query:"sort" enum:"relevance,reputation" doc:"reputation: the 500 best matches ordered by score, best first"`
 	// IncludeFederated asks the ACTIVE federation peers too (one merged page, no cursor).
-	IncludeFederated bool   `query:"include_federated" doc:"Also search the federation peers live: one merged ranking, each item tagged with its origin_registry, and a peers section saying who answered, timed out, failed or was skipped"`
+	IncludeFederated bool   `query:"include_federated" doc:"Also search the federation peers live (copies of peers' cards kept by sync are found without it, tagged with their origin_registry): one merged ranking, each item tagged with its origin_registry, and a peers section saying who answered, timed out, failed or was skipped"`
 	IfNoneMatch      string `header:"If-None-Match"`
 	httpapi.PageParams
 	rawQuery url.Values
@@ -522,7 +526,21 @@ func (h *Cards) wellKnown(ctx context.Context, in *cardIDInput) (*wellKnownOutpu
 		return nil, err
 	}
 	out := &wellKnownOutput{ContentType: "application/json", ETag: c.ETag, CacheControl: "public, max-age=60, must-revalidate", Body: c.JSON}
-	if h.Reputation != nil {
+	if p, ok := originReputation(c); ok {
+		// A copy of a peer's card carries its origin's signed reputation, as it arrived.
+		out.Reputation = p.Token
+		if c.SignatureStatus == registry.SignatureUnsigned {
+			if b, err := withReputation(c.JSON, p); err == nil {
+				out.Body = b
+			}
+		}
+		if out.ETag, err = httpapi.ETag(struct {
+			Card  string
+			Token string
+		}{c.ETag, p.Token}); err != nil {
+			return nil, err
+		}
+	} else if h.Reputation != nil && c.Origin == "" {
 		// The agent's signed reputation rides along: as a card extension when the card is
 		// unsigned (adding it to a signed card would break the agent's signature), and in a
 		// header always. Reputation is an addition: a failure to sign it serves the card as

@@ -61,11 +61,14 @@ func (h *Cards) federate(ctx context.Context, q *discovery.Query, ranked bool, b
 	return nil
 }
 
-// hits are views as federation hits of this registry.
+// hits are views as federation hits: this registry's own cards and the copies of its peers'
+// cards, each with its origin.
 func (h *Cards) hits(views []CardView) ([]federation.Hit, error) {
 	out := make([]federation.Hit, 0, len(views))
 	for _, v := range views {
-		v.OriginRegistry = h.Federation.Self
+		if v.OriginRegistry == "" { // a copy kept by sync keeps its origin
+			v.OriginRegistry = h.Federation.Self
+		}
 		doc, err := json.Marshal(v)
 		if err != nil {
 			return nil, apperr.Internalf("marshal card view: %w", err)
@@ -74,7 +77,7 @@ func (h *Cards) hits(views []CardView) ([]federation.Hit, error) {
 		if v.Score != nil {
 			score = *v.Score
 		}
-		out = append(out, federation.Hit{Origin: h.Federation.Self, ID: v.ID, Score: score, Doc: doc})
+		out = append(out, federation.Hit{Origin: v.OriginRegistry, ID: v.ID, Score: score, Doc: doc})
 	}
 	return out, nil
 }

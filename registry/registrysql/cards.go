@@ -38,16 +38,19 @@ func splitList(s string) []string {
 
 const cardCols = `c.id, c.seq, c.owner_id, c.slug, c.name, c.description, c.skill_text, c.status, c.version, c.card, c.etag, c.source_version,
 	c.signature_status, c.signatures, c.signed_only, c.agent_did, c.spiffe_id, c.origin_registry, c.tags, c.skills,
-	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at`
+	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at, c.origin_reputation, c.origin_seq`
 
 func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
 	var c registry.AgentCard
-	var sigs, tags, skills, caps string
+	var sigs, tags, skills, caps, rep string
 	if err := sc.Scan(&c.ID, &c.Seq, &c.OwnerID, &c.Slug, &c.Name, &c.Description, &c.SkillText, &c.Status, &c.Version, &c.JSON, &c.ETag, &c.SourceVersion,
 		&c.SignatureStatus, &sigs, &c.SignedOnly, &c.AgentDID, &c.SPIFFEID, &c.Origin, &tags, &skills, &caps,
 		store.ScanTime(&c.CreatedAt), store.ScanTime(&c.UpdatedAt), store.ScanNullTime(&c.DeletedAt),
-		store.ScanNullTime(&c.LastHeartbeatAt)); err != nil {
+		store.ScanNullTime(&c.LastHeartbeatAt), &rep, &c.OriginSeq); err != nil {
 		return nil, err
+	}
+	if rep != "" {
+		c.OriginReputation = []byte(rep)
 	}
 	c.Tags, c.Skills, c.Capabilities = splitList(tags), splitList(skills), splitList(caps)
 	if sigs != "" && sigs != "null" {
@@ -138,7 +141,7 @@ func (s *Cards) insert(ctx context.Context, q store.Querier, c *registry.AgentCa
 	if err != nil {
 		return err
 	}
-	if err := s.index(ctx, q, c); err != nil {
+	if err := s.indexNew(ctx, q, c); err != nil {
 		return err
 	}
 	c.Seq = seq
@@ -150,7 +153,26 @@ func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCar
 	if err := s.unindex(ctx, q, c.ID); err != nil {
 		return err
 	}
-	name, desc, skills, tags := searchArgs(c)
+	return s.indexNew(ctx, q, c)
+}
+
+// indexNew writes the full-text and filter rows of a card that has none.
+func (s *Cards) indexNew(ctx context.Context, q store.Querier, c *registry.AgentCard) error {
+	return s.indexNewText(ctx, q, c, analyze(c))
+}
+
+// analyzed is a card's full-text columns as searchArgs makes them.
+type analyzed struct{ name, desc, skills, tags string }
+
+func analyze(c *registry.AgentCard) analyzed {
+	var a analyzed
+	a.name, a.desc, a.skills, a.tags = searchArgs(c)
+	return a
+}
+
+// indexNewText is indexNew with the card's text already analyzed.
+func (s *Cards) indexNewText(ctx context.Context, q store.Querier, c *registry.AgentCard, a analyzed) error {
+	name, desc, skills, tags := a.name, a.desc, a.skills, a.tags
 	var err error
 	if s.db.Dialect() == store.Postgres {
 		_, err = q.ExecContext(ctx, `UPDATE agent_cards SET search = setweight(to_tsvector('simple', $2), 'A') ||
@@ -163,6 +185,7 @@ func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCar
 	if err != nil {
 		return err
 	}
+	var args []any
 	for _, t := range []struct {
 		kind string
 		v    []string
@@ -173,12 +196,42 @@ func (s *Cards) index(ctx context.Context, q store.Querier, c *registry.AgentCar
 				continue
 			}
 			seen[v] = true
-			if _, err := q.ExecContext(ctx, `INSERT INTO agent_card_terms (kind, value, card_id) VALUES ($1, $2, $3)`, t.kind, v, c.ID); err != nil {
-				return err
-			}
+			args = append(args, t.kind, v, c.ID)
 		}
 	}
+	// Several rows a statement (one text per row count up to termsPerInsert, each prepared once).
+	for len(args) > 0 {
+		n := min(len(args)/3, termsPerInsert)
+		if _, err := q.ExecContext(ctx, termsInsert(n), args[:3*n]...); err != nil {
+			return err
+		}
+		args = args[3*n:]
+	}
 	return nil
+}
+
+// termsPerInsert bounds the rows of one insert of filter terms.
+const termsPerInsert = 32
+
+// termsInserts holds the texts of termsInsert by row count.
+var termsInserts [termsPerInsert + 1]atomic.Pointer[string]
+
+// termsInsert is the text of an insert of n rows of agent_card_terms.
+func termsInsert(n int) string {
+	if q := termsInserts[n].Load(); q != nil {
+		return *q
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO agent_card_terms (kind, value, card_id) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
+	}
+	q := b.String()
+	termsInserts[n].Store(&q)
+	return q
 }
 
 func (s *Cards) unindex(ctx context.Context, q store.Querier, id string) error {
