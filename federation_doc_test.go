@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -58,24 +57,8 @@ func TestFederationWalkthrough(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", scriptPath)
-	cmd.Env = []string{"HOME=" + tmp, "PATH=" + bin + ":" + os.Getenv("PATH"), "LANG=C.UTF-8", "TMPDIR=" + tmp}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.Create(filepath.Join(tmp, "federation.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pgid := cmd.Process.Pid
-	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
-	runErr := cmd.Wait()
-	stopGroup(t, pgid)
-	raw, _ := os.ReadFile(out.Name())
+	raw, runErr := runScript(t, ctx, scriptPath, "", []string{"HOME=" + tmp, "PATH=" + bin + ":" + os.Getenv("PATH"), "LANG=C.UTF-8", "TMPDIR=" + tmp},
+		filepath.Join(tmp, "federation.out"))
 	log := string(raw)
 	if runErr != nil || !strings.Contains(log, "### FEDERATION done") {
 		t.Fatalf("the walkthrough failed (%v):\n%s", runErr, tail(log, 60))

@@ -230,30 +230,7 @@ func TestReadmeBlocks(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", scriptPath)
-	cmd.Dir, cmd.Env = clone, env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// A file, not a pipe: the background jobs keep their output open after bash exits.
-	out, err := os.Create(filepath.Join(tmp, "readme.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	// The script's background jobs (the stack, the agents) share its process group: end them all.
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pgid := cmd.Process.Pid
-	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
-	runErr := cmd.Wait()
-	stopGroup(t, pgid)
-
-	raw, err := os.ReadFile(out.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, runErr := runScript(t, ctx, scriptPath, clone, env, filepath.Join(tmp, "readme.out"))
 	log := string(raw)
 	if runErr != nil || ctx.Err() != nil {
 		t.Fatalf("the README's blocks failed (%v; %v) in %s:\n%s", runErr, ctx.Err(), lastBlock(log), tail(log, 80))
@@ -319,4 +296,34 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// runScript runs the bash script at path in dir with env, its output (and its background jobs')
+// going to the file out, and returns that output and how bash ended. The script and every job it
+// starts share a process group, which is killed when ctx ends and stopped when the script does.
+func runScript(t *testing.T, ctx context.Context, path, dir string, env []string, out string) ([]byte, error) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "bash", path)
+	cmd.Dir, cmd.Env = dir, env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A file, not a pipe: the background jobs keep their output open after bash exits.
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	t.Cleanup(func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+	runErr := cmd.Wait()
+	stopGroup(t, pgid)
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, runErr
 }

@@ -16,21 +16,14 @@ func newDeveloper(f *flags) *cobra.Command {
 		Short: "Mark a developer's email verified (for installations without SMTP)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.load(cmd)
-			if err != nil {
-				return err
-			}
-			srv, err := server.New(cmd.Context(), server.Options{Config: cfg, Logger: newLogger("error")})
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
-			d, err := srv.Accounts().VerifyEmailDirect(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "verified %s (%s)\n", d.Email, d.ID)
-			return nil
+			return onLocalStore(cmd, f, func(srv *server.Server) error {
+				d, err := srv.Accounts().VerifyEmailDirect(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "verified %s (%s)\n", d.Email, d.ID)
+				return nil
+			})
 		},
 	})
 	var revoke bool
@@ -42,28 +35,36 @@ account 'sovereign up' creates signs in with its API key only; an admin who uses
 up as a developer first, then an operator runs this. --revoke takes the role away again.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.load(cmd)
-			if err != nil {
-				return err
-			}
-			srv, err := server.New(cmd.Context(), server.Options{Config: cfg, Logger: newLogger("error")})
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
-			role := registry.RoleAdmin
-			if revoke {
-				role = registry.RoleDeveloper
-			}
-			d, err := srv.Accounts().SetRoleDirect(cmd.Context(), args[0], role)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) is now %s\n", d.Email, d.ID, d.Role)
-			return nil
+			return onLocalStore(cmd, f, func(srv *server.Server) error {
+				role := registry.RoleAdmin
+				if revoke {
+					role = registry.RoleDeveloper
+				}
+				d, err := srv.Accounts().SetRoleDirect(cmd.Context(), args[0], role)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) is now %s\n", d.Email, d.ID, d.Role)
+				return nil
+			})
 		},
 	}
 	makeAdmin.Flags().BoolVar(&revoke, "revoke", false, "take the admin role away instead")
 	c.AddCommand(makeAdmin)
 	return c
+}
+
+// onLocalStore runs fn with a server built on this machine's configured store (the operator's
+// commands act on the database directly, not through a running server's API).
+func onLocalStore(cmd *cobra.Command, f *flags, fn func(*server.Server) error) error {
+	cfg, err := f.load(cmd)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(cmd.Context(), server.Options{Config: cfg, Logger: newLogger("error")})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return fn(srv)
 }
