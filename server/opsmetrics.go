@@ -126,6 +126,22 @@ func (m *opsMetrics) register(reg prometheus.Registerer, s *Server) {
 		pool("idle", func() int { return s.db.PoolStats().Idle }),
 		pool("max", func() int { return s.db.PoolStats().Max }),
 		m.denials)
+	if s.db.ReplicaStatus().Configured {
+		add(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_db_replica_lag_seconds",
+			Help: "How far the read replica is behind the primary, as last measured (reads bypass it past store_replica_max_lag)."},
+			func() float64 { return s.db.ReplicaStatus().Lag.Seconds() }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_db_replica_healthy",
+				Help: "1 while reads go to the read replica, 0 while it is bypassed (too far behind or unreachable)."},
+				func() float64 {
+					if s.db.ReplicaStatus().Healthy {
+						return 1
+					}
+					return 0
+				}),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sovereign_db_replica_fallbacks_total",
+				Help: "Reads the read replica failed that ran again on the primary."},
+				func() float64 { return float64(s.db.ReplicaStatus().Fallbacks) }))
+	}
 	if s.ledger != nil {
 		add(m.transfers, m.volume, m.fees, m.rewards, m.disputesOpened, m.disputesResolved, m.resolution,
 			balanceGauge(s, "sovereign_treasury_balance_avt", "Liquid AVT in the treasury (read when scraped).", teg.Treasury),

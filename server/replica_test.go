@@ -51,6 +51,15 @@ func TestReplica_ReadYourWritesAndBoundedStaleness(t *testing.T) {
 	if got := ready.Body["checks"].(map[string]any)["store_replica"]; got != "ok" {
 		t.Fatalf("readyz store_replica = %v", got)
 	}
+	names := map[string]bool{}
+	for _, n := range s.server.MetricNames() {
+		names[n] = true
+	}
+	for _, n := range []string{"sovereign_db_replica_lag_seconds", "sovereign_db_replica_healthy", "sovereign_db_replica_fallbacks_total"} {
+		if !names[n] {
+			t.Errorf("metric %s is not exported with a replica", n)
+		}
+	}
 
 	// Everything so far has reached the standby; the admin's list is served by it.
 	dev := s.register("replica@example.com", true)
