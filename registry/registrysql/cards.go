@@ -172,19 +172,28 @@ func analyze(c *registry.AgentCard) analyzed {
 
 // indexNewText is indexNew with the card's text already analyzed.
 func (s *Cards) indexNewText(ctx context.Context, q store.Querier, c *registry.AgentCard, a analyzed) error {
-	name, desc, skills, tags := a.name, a.desc, a.skills, a.tags
+	if err := s.indexFullText(ctx, q, c.ID, a); err != nil {
+		return err
+	}
+	return s.indexTerms(ctx, q, c)
+}
+
+// indexFullText writes a card's full-text row (SQLite) or search vector (PostgreSQL).
+func (s *Cards) indexFullText(ctx context.Context, q store.Querier, id string, a analyzed) error {
 	var err error
 	if s.db.Dialect() == store.Postgres {
 		_, err = q.ExecContext(ctx, `UPDATE agent_cards SET search = setweight(to_tsvector('simple', $2), 'A') ||
 			setweight(to_tsvector('simple', $3), 'B') || setweight(to_tsvector('simple', $4), 'B') ||
-			setweight(to_tsvector('simple', $5), 'D') WHERE id = $1`, c.ID, name, skills, tags, desc)
+			setweight(to_tsvector('simple', $5), 'D') WHERE id = $1`, id, a.name, a.skills, a.tags, a.desc)
 	} else {
 		_, err = q.ExecContext(ctx, `INSERT INTO agent_cards_fts (rowid, name, description, skills, tags)
-			SELECT rid, $2, $3, $4, $5 FROM agent_cards WHERE id = $1`, c.ID, name, desc, skills, tags)
+			SELECT rid, $2, $3, $4, $5 FROM agent_cards WHERE id = $1`, id, a.name, a.desc, a.skills, a.tags)
 	}
-	if err != nil {
-		return err
-	}
+	return err
+}
+
+// indexTerms writes a card's filter rows (tags, skills, capabilities).
+func (s *Cards) indexTerms(ctx context.Context, q store.Querier, c *registry.AgentCard) error {
 	var args []any
 	for _, t := range []struct {
 		kind string

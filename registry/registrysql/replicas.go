@@ -2,7 +2,9 @@ package registrysql
 
 import (
 	"context"
+	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +65,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 		if err != nil {
 			return err
 		}
+		pend := s.newFullTextBatch()
 		for i, c := range cards {
 			st, exists := stored[c.ID]
 			have, haveSeq := st.origin, st.seq
@@ -74,7 +77,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 				stale++
 				continue
 			}
-			if err := s.writeReplica(ctx, q, c, seq, exists, text[i]); err != nil {
+			if err := s.writeReplica(ctx, q, c, seq, exists, text[i], pend); err != nil {
 				return err
 			}
 			c.Seq = seq
@@ -82,7 +85,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, cards []*regis
 			applied = append(applied, c)
 			stored[c.ID] = storedOrigin{origin, c.OriginSeq} // a page may change a card twice
 		}
-		return nil
+		return pend.flush(ctx, q)
 	})
 	if err != nil {
 		return nil, 0, nil, err
@@ -150,9 +153,9 @@ func analyzeAll(cards []*registry.AgentCard) []analyzed {
 
 // writeReplica inserts or replaces (exists) the copy c at seq (text: its analyzed text), or
 // marks it deleted.
-func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64, exists bool, text analyzed) error {
+func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64, exists bool, text analyzed, pend *fullTextBatch) error {
 	if c.DeletedAt != nil {
-		if err := s.unindex(ctx, q, c.ID); err != nil {
+		if err := s.unindexReplica(ctx, q, c.ID, pend); err != nil {
 			return err
 		}
 		search := ""
@@ -173,7 +176,7 @@ func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.A
 		if err != nil {
 			return err
 		}
-		return s.indexNewText(ctx, q, c, text)
+		return s.indexReplica(ctx, q, c, text, pend)
 	}
 	_, err := q.ExecContext(ctx, `UPDATE agent_cards SET seq = $2, name = $3, description = $4, skill_text = $5, tags = $6,
 		skills = $7, capabilities = $8, status = $9, version = $10, card = $11, etag = $12, source_version = $13,
@@ -186,10 +189,85 @@ func (s *Cards) writeReplica(ctx context.Context, q store.Querier, c *registry.A
 	if err != nil {
 		return err
 	}
-	if err := s.unindex(ctx, q, c.ID); err != nil {
+	if err := s.unindexReplica(ctx, q, c.ID, pend); err != nil {
 		return err
 	}
-	return s.indexNewText(ctx, q, c, text)
+	return s.indexReplica(ctx, q, c, text, pend)
+}
+
+// fullTextBatch holds the full-text rows of a page of copies (SQLite), written by one
+// statement a fullTextRowsPerInsert cards at the end of the page's transaction: FTS5 flushes
+// the terms it holds in memory at the savepoint of every later statement of the transaction, so
+// rows written one statement each between the other writes cost a flush each (a ninth of a cold
+// sync's CPU). On PostgreSQL it is nil and the search vector is written in place.
+type fullTextBatch struct {
+	s    *Cards
+	ids  []string
+	text map[string]analyzed
+}
+
+// fullTextRowsPerInsert bounds the cards of one full-text insert (5 parameters each).
+const fullTextRowsPerInsert = 100
+
+func (s *Cards) newFullTextBatch() *fullTextBatch {
+	if s.db.Dialect() != store.SQLite {
+		return nil
+	}
+	return &fullTextBatch{s: s, text: map[string]analyzed{}}
+}
+
+// indexReplica writes a copy's filter rows now and its full-text row now or, with a batch, at
+// its flush.
+func (s *Cards) indexReplica(ctx context.Context, q store.Querier, c *registry.AgentCard, a analyzed, pend *fullTextBatch) error {
+	if pend == nil {
+		return s.indexNewText(ctx, q, c, a)
+	}
+	if _, ok := pend.text[c.ID]; !ok {
+		pend.ids = append(pend.ids, c.ID)
+	}
+	pend.text[c.ID] = a
+	return s.indexTerms(ctx, q, c)
+}
+
+// unindexReplica removes a copy's full-text and filter rows, and its full-text row still in
+// the batch (a page that changes a card twice).
+func (s *Cards) unindexReplica(ctx context.Context, q store.Querier, id string, pend *fullTextBatch) error {
+	if pend != nil {
+		if _, ok := pend.text[id]; ok {
+			delete(pend.text, id)
+			pend.ids = slices.DeleteFunc(pend.ids, func(x string) bool { return x == id })
+		}
+	}
+	return s.unindex(ctx, q, id)
+}
+
+// flush writes the batch's full-text rows.
+func (b *fullTextBatch) flush(ctx context.Context, q store.Querier) error {
+	if b == nil {
+		return nil
+	}
+	for start := 0; start < len(b.ids); start += fullTextRowsPerInsert {
+		part := b.ids[start:min(start+fullTextRowsPerInsert, len(b.ids))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO agent_cards_fts (rowid, name, description, skills, tags)
+			SELECT c.rid, v.column2, v.column3, v.column4, v.column5 FROM (VALUES `)
+		args := make([]any, 0, 5*len(part))
+		for i, id := range part {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := 5 * i
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+			a := b.text[id]
+			args = append(args, id, a.name, a.desc, a.skills, a.tags)
+		}
+		sb.WriteString(`) AS v JOIN agent_cards c ON c.id = v.column1`)
+		if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	b.ids, b.text = nil, map[string]analyzed{}
+	return nil
 }
 
 func (s *Cards) insertReplica(ctx context.Context, q store.Querier, c *registry.AgentCard, seq int64) error {

@@ -2,6 +2,7 @@ package registrysql_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -135,6 +136,36 @@ func TestReplicas(t *testing.T) {
 		}
 		if got := search(other); len(got) != 3 {
 			t.Fatalf("other replica found %v", got)
+		}
+	})
+}
+
+// TestReplicas_APageChangingACardTwiceIndexesItOnce: a page that creates a copy and changes it
+// (and creates and withdraws another) leaves the store's full-text index with the last text of
+// each live copy only, whether its rows are written at once or batched at the page's end.
+func TestReplicas_APageChangingACardTwiceIndexesItOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		plain := registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(db), Authz: policy.New(), Host: "reg.test", NoIndex: true})
+		gone := registry.Replica{Seq: 4, ID: "agt_b3", Version: 2, Deleted: true, UpdatedAt: time.Now()}
+		res, err := plain.ApplyReplicas(ctx, "b.example", []registry.Replica{replica(1, "agt_b1", 1, "Tide Ten"), replica(2, "agt_b1", 2, "Tide Eleven"),
+			replica(3, "agt_b3", 1, "Tide Three"), gone, replica(5, "agt_b4", 1, "Tide Four")})
+		if err != nil || res.Applied != 5 {
+			t.Fatalf("apply = %+v, %v", res, err)
+		}
+		for text, want := range map[string][]string{"tide": {"Tide Eleven", "Tide Four"}, "eleven": {"Tide Eleven"}, "ten": nil, "three": nil} {
+			r, err := plain.Search(ctx, policy.Subject{}, discovery.Query{Text: text, Limit: 10}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range r.Cards {
+				got = append(got, c.Name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("search %q found %v, want %v", text, got, want)
+			}
 		}
 	})
 }
