@@ -46,19 +46,7 @@ func TestFederationWalkthrough(t *testing.T) {
 	b.WriteString("echo '### FEDERATION done'\n")
 	src, _ := freePorts(t, strings.ReplaceAll(b.String(), "/tmp/fed", filepath.Join(tmp, "fed")))
 
-	bin := filepath.Join(tmp, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "sovereign"), "./cmd/sovereign")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	scriptPath := filepath.Join(tmp, "federation.sh")
-	if err := os.WriteFile(scriptPath, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	raw, runErr := runScript(t, ctx, scriptPath, "", []string{"HOME=" + tmp, "PATH=" + bin + ":" + os.Getenv("PATH"), "LANG=C.UTF-8", "TMPDIR=" + tmp},
-		filepath.Join(tmp, "federation.out"))
+	raw, runErr := runSovereignScript(t, tmp, "federation", src, 3*time.Minute)
 	log := string(raw)
 	if runErr != nil || !strings.Contains(log, "### FEDERATION done") {
 		t.Fatalf("the walkthrough failed (%v):\n%s", runErr, tail(log, 60))
@@ -75,4 +63,24 @@ func TestFederationWalkthrough(t *testing.T) {
 			t.Errorf("the walkthrough's output lacks %s:\n%s", re, tail(log, 40))
 		}
 	}
+}
+
+// runSovereignScript builds sovereign from this module into tmp/bin, writes the bash script src
+// to tmp/NAME.sh and runs it (runScript) with that binary first on the PATH, tmp as its HOME and
+// TMPDIR, within timeout; it returns the script's output and how bash ended.
+func runSovereignScript(t *testing.T, tmp, name, src string, timeout time.Duration) ([]byte, error) {
+	t.Helper()
+	bin := filepath.Join(tmp, "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "sovereign"), "./cmd/sovereign")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	scriptPath := filepath.Join(tmp, name+".sh")
+	if err := os.WriteFile(scriptPath, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return runScript(t, ctx, scriptPath, "", []string{"HOME=" + tmp, "PATH=" + bin + ":" + os.Getenv("PATH"), "LANG=C.UTF-8", "TMPDIR=" + tmp},
+		filepath.Join(tmp, name+".out"))
 }

@@ -3,7 +3,6 @@
 package readme_test
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,19 +107,7 @@ func TestFederation_ThreeRegistriesAsProcesses(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	src, _ := freePorts(t, strings.ReplaceAll(fedThreeScript, "/tmp/fed3", filepath.Join(tmp, "fed3")))
-	bin := filepath.Join(tmp, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "sovereign"), "./cmd/sovereign")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	scriptPath := filepath.Join(tmp, "fed3.sh")
-	if err := os.WriteFile(scriptPath, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	raw, runErr := runScript(t, ctx, scriptPath, "", []string{"HOME=" + tmp, "PATH=" + bin + ":" + os.Getenv("PATH"), "LANG=C.UTF-8", "TMPDIR=" + tmp},
-		filepath.Join(tmp, "fed3.out"))
+	raw, runErr := runSovereignScript(t, tmp, "fed3", src, 4*time.Minute)
 	log := string(raw)
 	if runErr != nil || !strings.Contains(log, "### FED3 done") {
 		var logs strings.Builder
