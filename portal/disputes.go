@@ -95,18 +95,11 @@ func (p *portal) fileDispute(w http.ResponseWriter, r *http.Request, v *view) {
 	cmd := p.command(v.Form["agent"], []string{"dispute", "file"}, "against", v.Form["against"], "transfer", v.Form["transfer"],
 		"category", v.Form["category"], "claim", v.Form["claim"])
 	var filed *teg.DisputeView
-	ac, err := p.actAsAgent(func() error {
+	if !p.actAsAgent(w, r, "disputes.html", v, &d.agentCommand, func() error {
 		var err error
 		filed, _, err = p.econ().Tokens.FileDispute(r.Context(), sessionOf(r).subject, filing, f.Get("idem"))
 		return err
-	}, cmd)
-	if err != nil {
-		p.fail(w, r, "disputes.html", v, err)
-		return
-	}
-	if ac != nil {
-		d.agentCommand = *ac
-		p.render(w, r, http.StatusForbidden, "disputes.html", v)
+	}, cmd, nil) {
 		return
 	}
 	http.Redirect(w, r, "/portal/disputes/"+filed.ID, http.StatusSeeOther)
@@ -223,14 +216,7 @@ func (p *portal) disputeVote(w http.ResponseWriter, r *http.Request, v *view) {
 		p.fail(w, r, "dispute.html", v, apperr.New(apperr.Invalid, "INVALID_FIELD", "commit or reveal").With("field", "step"))
 		return
 	}
-	ac, err := p.actAsAgent(act, cmd)
-	if err != nil {
-		p.fail(w, r, "dispute.html", v, err)
-		return
-	}
-	if ac != nil {
-		d.agentCommand = *ac
-		p.render(w, r, http.StatusForbidden, "dispute.html", v)
+	if !p.actAsAgent(w, r, "dispute.html", v, &d.agentCommand, act, cmd, nil) {
 		return
 	}
 	p.loadDispute(r, v, id)

@@ -118,24 +118,32 @@ type agentCommand struct {
 	Why     string
 }
 
-// actAsAgent runs act as the signed-in developer. When the policy refuses it because the
-// action is the agent's own (staking, disputes, governance take the agent's credential, not its
-// developer's), it returns the explanation with cmd, the CLI command to run instead. Other
-// errors are returned as they are.
-func (p *portal) actAsAgent(act func() error, cmd string) (*agentCommand, error) {
+// actAsAgent runs act as the signed-in developer and reports whether the handler may go on
+// (act succeeded). Otherwise it has answered: an error is shown on page (through field, which
+// names the form field it belongs to, when given); a refusal because the action is the agent's
+// own (staking, disputes, governance take the agent's credential, not its developer's) renders
+// page with status 403, the explanation and cmd, the CLI command to run instead, set in into.
+func (p *portal) actAsAgent(w http.ResponseWriter, r *http.Request, page string, v *view, into *agentCommand,
+	act func() error, cmd string, field func(error) error) bool {
 	err := act()
 	if err == nil {
-		return nil, nil
+		return true
 	}
 	if apperr.KindOf(err) == apperr.Forbidden || apperr.KindOf(err) == apperr.Unavailable && apperr.CodeOf(err) == "LEDGER_NOT_IN_PROCESS" {
 		why := "The portal cannot do this for your agent"
 		if ae, ok := apperr.As(err); ok && ae.Message != "" {
 			why += " (the policy says: " + strings.TrimSuffix(ae.Message, ".") + ")"
 		}
-		return &agentCommand{Command: cmd, Why: why + ". The ledger takes it only with the agent's own credential. " +
-			"Run this command where the agent was registered (its key store is there):"}, nil
+		*into = agentCommand{Command: cmd, Why: why + ". The ledger takes it only with the agent's own credential. " +
+			"Run this command where the agent was registered (its key store is there):"}
+		p.render(w, r, http.StatusForbidden, page, v)
+		return false
 	}
-	return nil, err
+	if field != nil {
+		err = field(err)
+	}
+	p.fail(w, r, page, v, err)
+	return false
 }
 
 // command is a sovereign CLI command line: args, then each flag pair whose value is not empty,
@@ -245,7 +253,7 @@ func (p *portal) stakingAct(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	req := teg.StakeRequest{Agent: teg.AccountID(agent), Validator: teg.AccountID(v.Form["validator"]), Amount: amount}
 	cmd := p.command(agent, []string{"stake", sub}, "amount", amount.String(), "validator", v.Form["validator"])
-	ac, err := p.actAsAgent(func() error {
+	if !p.actAsAgent(w, r, "staking.html", v, &d.agentCommand, func() error {
 		var err error
 		if action == "stake" || action == "delegate" {
 			_, _, err = p.econ().Tokens.Stake(r.Context(), sessionOf(r).subject, req, f.Get("idem"))
@@ -253,14 +261,7 @@ func (p *portal) stakingAct(w http.ResponseWriter, r *http.Request, v *view) {
 			_, _, err = p.econ().Tokens.Unstake(r.Context(), sessionOf(r).subject, req, f.Get("idem"))
 		}
 		return err
-	}, cmd)
-	if err != nil {
-		p.fail(w, r, "staking.html", v, withField(err, fieldOr(err, "amount")))
-		return
-	}
-	if ac != nil {
-		d.agentCommand = *ac
-		p.render(w, r, http.StatusForbidden, "staking.html", v)
+	}, cmd, func(err error) error { return withField(err, fieldOr(err, "amount")) }) {
 		return
 	}
 	p.loadStaking(r, v, agent)

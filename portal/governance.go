@@ -120,18 +120,11 @@ func (p *portal) propose(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	var made teg.Proposal
-	ac, err := p.actAsAgent(func() error {
+	if !p.actAsAgent(w, r, "governance.html", v, &d.agentCommand, func() error {
 		var err error
 		made, _, err = p.econ().Tokens.Propose(r.Context(), sessionOf(r).subject, teg.ProposeRequest{Content: c, Deposit: deposit}, f.Get("idem"))
 		return err
-	}, p.command(v.Form["agent"], args, flags...))
-	if err != nil {
-		p.fail(w, r, "governance.html", v, err)
-		return
-	}
-	if ac != nil {
-		d.agentCommand = *ac
-		p.render(w, r, http.StatusForbidden, "governance.html", v)
+	}, p.command(v.Form["agent"], args, flags...), nil) {
 		return
 	}
 	http.Redirect(w, r, "/portal/governance/"+strconv.FormatUint(made.ID, 10), http.StatusSeeOther)
@@ -198,17 +191,10 @@ func (p *portal) vote(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	id := d.Proposal.ID
-	ac, err := p.actAsAgent(func() error {
+	if !p.actAsAgent(w, r, "proposal.html", v, &d.agentCommand, func() error {
 		_, _, err := p.econ().Tokens.Vote(r.Context(), sessionOf(r).subject, id, opt, f.Get("idem"))
 		return err
-	}, p.command(v.Form["agent"], []string{"govern", "vote", strconv.FormatUint(id, 10), string(opt)}))
-	if err != nil {
-		p.fail(w, r, "proposal.html", v, err)
-		return
-	}
-	if ac != nil {
-		d.agentCommand = *ac
-		p.render(w, r, http.StatusForbidden, "proposal.html", v)
+	}, p.command(v.Form["agent"], []string{"govern", "vote", strconv.FormatUint(id, 10), string(opt)}), nil) {
 		return
 	}
 	p.loadProposal(r, v)
