@@ -38,7 +38,7 @@ func splitList(s string) []string {
 
 const cardCols = `c.id, c.seq, c.owner_id, c.slug, c.name, c.description, c.skill_text, c.status, c.version, c.card, c.etag, c.source_version,
 	c.signature_status, c.signatures, c.signed_only, c.agent_did, c.spiffe_id, c.origin_registry, c.tags, c.skills,
-	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at, c.origin_reputation, c.origin_seq`
+	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at, c.origin_reputation, c.origin_seq, c.revision`
 
 func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
 	var c registry.AgentCard
@@ -46,7 +46,7 @@ func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
 	if err := sc.Scan(&c.ID, &c.Seq, &c.OwnerID, &c.Slug, &c.Name, &c.Description, &c.SkillText, &c.Status, &c.Version, &c.JSON, &c.ETag, &c.SourceVersion,
 		&c.SignatureStatus, &sigs, &c.SignedOnly, &c.AgentDID, &c.SPIFFEID, &c.Origin, &tags, &skills, &caps,
 		store.ScanTime(&c.CreatedAt), store.ScanTime(&c.UpdatedAt), store.ScanNullTime(&c.DeletedAt),
-		store.ScanNullTime(&c.LastHeartbeatAt), &rep, &c.OriginSeq); err != nil {
+		store.ScanNullTime(&c.LastHeartbeatAt), &rep, &c.OriginSeq, &c.Revision); err != nil {
 		return nil, err
 	}
 	if rep != "" {
@@ -462,7 +462,7 @@ func (s *Cards) CardDocs(ctx context.Context, after string, limit int) ([]*disco
 // CardChanges implements registry.CardStore.
 func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]registry.CardChange, error) {
 	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]registry.CardChange, error) {
-		rows, err := q.QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL FROM agent_cards
+		rows, err := q.QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL, revision FROM agent_cards
 		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 		if err != nil {
 			return nil, err
@@ -471,7 +471,7 @@ func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]regi
 		out := make([]registry.CardChange, 0, min(limit, 1024))
 		for rows.Next() {
 			var ch registry.CardChange
-			if ch.Doc, err = scanDoc(rows, &ch.Seq, &ch.Version, &ch.Deleted); err != nil {
+			if ch.Doc, err = scanDoc(rows, &ch.Seq, &ch.Version, &ch.Deleted, &ch.Revision); err != nil {
 				return nil, err
 			}
 			out = append(out, ch)
