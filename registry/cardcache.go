@@ -61,9 +61,8 @@ func (s *Cards) remember(ctx context.Context, c *AgentCard) *AgentCard {
 	if s.cache == nil {
 		return c
 	}
-	if err := s.cache.Set(ctx, c.ID, c.Revision, c); err != nil {
-		s.log.WarnContext(ctx, "card cache write failed", "card_id", c.ID, "err", err)
-	}
+	// A failing cache (counted by its metrics) leaves the read as it is: the store answered.
+	_ = s.cache.Set(ctx, c.ID, c.Revision, c)
 	return c.clone()
 }
 
