@@ -10,11 +10,12 @@ import (
 
 // Kinds of hot reads the server caches (the kind label of the sovereign_hotcache_* series).
 const (
-	hotCards = "card"
+	hotCards  = "card"
+	hotParams = "params"
 )
 
 // hotKinds lists every kind, in the order their series are registered.
-var hotKinds = []string{hotCards}
+var hotKinds = []string{hotCards, hotParams}
 
 // Bounds of the in-process caches (when no Redis is configured).
 const (
@@ -37,8 +38,8 @@ func newHotStats() map[string]*hotcache.Stats {
 
 // newHotCache is the cache of one kind of hot read: in Redis when the server has Redis (shared
 // by the replicas, under a prefix of the kind and the trust domain, entries kept for
-// hotcache.DefaultTTL), else in this process (at most maxEntries, each for memTTL), counted in
-// the kind's series.
+// hotcache.DefaultTTL), else in this process (at most maxEntries, each for memTTL;
+// hotcache.DefaultTTL when 0), counted in the kind's series.
 func newHotCache[V any](s *Server, kind string, maxEntries int, memTTL time.Duration, codec hotcache.Codec[V]) hotcache.Cache[V] {
 	var c hotcache.Cache[V]
 	if s.redis != nil {

@@ -228,7 +228,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.stopBg = stop
 	s.role = o.Role
 	if s.role.runsTEG() {
-		s.ledger = tegsql.Open(db, params, o.Now, tegsql.WithObserver(s.ops.ledgerActivity))
+		s.ledger = tegsql.Open(db, params, o.Now, tegsql.WithObserver(s.ops.ledgerActivity),
+			tegsql.WithParamsCache(newHotCache(s, hotParams, 4, 0, tegsql.ParamsCodec)))
 		s.bg.Add(1)
 		go s.expirePending(bgCtx)
 		s.bg.Add(1)
