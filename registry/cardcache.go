@@ -18,10 +18,19 @@ import (
 //     card before the write never puts the older document back);
 //   - each change the discovery index follows from the store's change feed (every replica's
 //     writes, and the stale-agent sweep) invalidates the card at the revision read with it;
-//   - entries expire (a shared cache after hotcache.DefaultTTL; an in-process one after the
-//     TTL the server gives it, the index's sync interval, which bounds how long a heartbeat
-//     another replica received may take to show).
+//   - entries expire (after hotcache.DefaultTTL in the server).
+//
+// With CardsConfig.ValidateCache (the server's in-process cache), every cached card is checked
+// against the store's current revision of it before it is served (CardRevisionReader: one
+// probe of an index a card, not the row): a cached card is then never staler than a read of
+// the store, whichever replica wrote.
 type CardCache = hotcache.Cache[*AgentCard]
+
+// CardRevisionReader reads the current revisions of cards (deleted ones included, missing ones
+// absent) cheaply; registrysql.Cards implements it.
+type CardRevisionReader interface {
+	CardRevisions(ctx context.Context, ids []string) (map[string]int64, error)
+}
 
 // CardCodec encodes cards for a shared card cache (Redis): the record as JSON, without the
 // parsed card (Proto parses JSON again on demand).
@@ -44,7 +53,7 @@ func (c *AgentCard) clone() *AgentCard {
 // readCard reads one card (deleted ones included), through the cache when there is one.
 func (s *Cards) readCard(ctx context.Context, id string) (*AgentCard, error) {
 	if s.cache != nil {
-		if es, err := s.cache.Get(ctx, id); err == nil && es[0].OK {
+		if es, err := s.cache.Get(ctx, id); err == nil && es[0].OK && s.current(ctx, es, []string{id})[0] {
 			return es[0].Val.clone(), nil
 		}
 	}
@@ -75,6 +84,9 @@ func (s *Cards) readCards(ctx context.Context, idList []string) ([]*AgentCard, e
 	es, err := s.cache.Get(ctx, idList...)
 	if err != nil {
 		es = make([]hotcache.Entry[*AgentCard], len(idList))
+	}
+	for i, ok := range s.current(ctx, es, idList) {
+		es[i].OK = ok
 	}
 	var missing []string
 	for i, e := range es {
@@ -107,6 +119,40 @@ func (s *Cards) readCards(ctx context.Context, idList []string) ([]*AgentCard, e
 		}
 	}
 	return out, nil
+}
+
+// current reports which of the entries found for ids may be served: every entry found, or,
+// when the service validates its cache, those at the store's current revision (none when the
+// revisions cannot be read).
+func (s *Cards) current(ctx context.Context, es []hotcache.Entry[*AgentCard], ids []string) []bool {
+	ok := make([]bool, len(es))
+	var hit []string
+	for i, e := range es {
+		ok[i] = e.OK
+		if e.OK {
+			hit = append(hit, ids[i])
+		}
+	}
+	if s.revs == nil || len(hit) == 0 {
+		return ok
+	}
+	revs := map[string]int64{}
+	for start := 0; start < len(hit); start += 500 {
+		r, err := s.revs.CardRevisions(ctx, hit[start:min(start+500, len(hit))])
+		if err != nil {
+			return make([]bool, len(es))
+		}
+		for id, v := range r {
+			revs[id] = v
+		}
+	}
+	for i, e := range es {
+		if e.OK {
+			v, found := revs[ids[i]]
+			ok[i] = found && v == e.Version
+		}
+	}
+	return ok
 }
 
 // refreshCards writes the cards with these ids through to the cache after this process wrote

@@ -217,8 +217,10 @@ type Cards struct {
 	host  string
 	// standings gives discovery the agents' reputation (nil: none).
 	standings Standings
-	// cache holds card documents (nil: none; see CardCache).
+	// cache holds card documents (nil: none; see CardCache); revs, when set, is what each
+	// cached card is checked against before it is served (ValidateCache).
 	cache CardCache
+	revs  CardRevisionReader
 
 	// onLocal hears of each change of this registry's own cards (OnLocalChange).
 	onLocal func()
@@ -248,6 +250,10 @@ type CardsConfig struct {
 	// Cache, when set, caches card documents (see CardCache). It follows the change feed with
 	// the in-memory index, so it is used only with the index (not with NoIndex).
 	Cache CardCache
+	// ValidateCache checks each cached card against the store's current revision before
+	// serving it (Store must implement CardRevisionReader; ignored otherwise): for a cache
+	// that other replicas' writes do not reach (in process).
+	ValidateCache bool
 }
 
 // NewCards returns the card service. Call Load (or Run) to fill the in-memory index.
@@ -263,6 +269,9 @@ func NewCards(c CardsConfig) *Cards {
 	if !c.NoIndex {
 		s.index = discovery.NewIndex()
 		s.cache = c.Cache
+		if r, ok := c.Store.(CardRevisionReader); ok && c.ValidateCache && c.Cache != nil {
+			s.revs = r
+		}
 	}
 	return s
 }

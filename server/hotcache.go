@@ -22,8 +22,7 @@ const (
 	// hotCardEntries bounds the in-process card cache (a card document is a few KiB).
 	hotCardEntries = 50_000
 	// indexSyncInterval is how often the discovery index (and with it the card cache) follows
-	// the store's change feed. An in-process card cache keeps entries this long at most, so a
-	// heartbeat another replica received shows within it, like the index's own changes.
+	// the store's change feed.
 	indexSyncInterval = time.Second
 )
 

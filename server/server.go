@@ -354,7 +354,8 @@ func (s *Server) registerRegistry(ctx, bgCtx context.Context, mux *http.ServeMux
 		st = standings{rep: s.reputation}
 	}
 	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(s.db), Authz: authz, Host: pub.Hostname(), Logger: s.log, Now: now,
-		Standings: st, Cache: newHotCache(s, hotCards, hotCardEntries, indexSyncInterval, registry.CardCodec)})
+		Standings: st, Cache: newHotCache(s, hotCards, hotCardEntries, 0, registry.CardCodec),
+		ValidateCache: s.redis == nil}) // in process, other replicas' writes do not reach it: each hit is checked
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()

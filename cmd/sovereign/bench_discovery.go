@@ -47,8 +47,8 @@ through the card service (text of one or two words, a tag, a skill, text with a 
 in natural language of 5 to 10 words, some misspelled) and fetch
 each page of --limit cards from the store. --engine store answers from the store's full-text
 index (FTS5 / tsvector) instead of the in-memory index. The cards of each page are read through
-the card cache the server uses without Redis (in memory, entries kept for the index's sync
-interval; --card-cache=false reads every card from the store). --cpuprofile and --trace record the
+the card cache the server uses without Redis (in memory, each hit checked against the card's
+revision in the store; --card-cache=false reads every card from the store). --cpuprofile and --trace record the
 query phase alone (not seeding or loading). It prints, last:
 queries/s=… p50_ms=… p99_ms=… cards=…`,
 		Args: cobra.NoArgs,
@@ -95,9 +95,10 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 	var cacheStats hotcache.Stats
 	cfg := registry.CardsConfig{Store: st, Authz: policy.New(), Host: "bench.local", NoIndex: storeOnly}
 	if cardCache {
-		// As the server without Redis has it (server.hotCardEntries, server.indexSyncInterval).
-		cache = hotcache.Instrument[*registry.AgentCard](hotcache.NewMemory[*registry.AgentCard](50_000, time.Second), &cacheStats)
-		cfg.Cache = cache
+		// As the server without Redis has it (server.hotCardEntries; each hit checked against
+		// the card's revision in the store).
+		cache = hotcache.Instrument[*registry.AgentCard](hotcache.NewMemory[*registry.AgentCard](50_000, 0), &cacheStats)
+		cfg.Cache, cfg.ValidateCache = cache, true
 	}
 	svc := registry.NewCards(cfg)
 	have, err := st.CountCards(ctx)

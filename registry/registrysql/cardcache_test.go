@@ -47,10 +47,11 @@ type cacheReplicas struct {
 	r1, r2, ref *registry.Cards
 }
 
-func newCacheReplicas(t *testing.T, db *store.DB, c1, c2 registry.CardCache) cacheReplicas {
+func newCacheReplicas(t *testing.T, db *store.DB, c1, c2 registry.CardCache, validate ...bool) cacheReplicas {
 	t.Helper()
 	mk := func(c registry.CardCache) *registry.Cards {
-		s := registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(db), Authz: policy.New(), Host: "reg.test", Cache: c})
+		s := registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(db), Authz: policy.New(), Host: "reg.test", Cache: c,
+			ValidateCache: len(validate) > 0 && validate[0]})
 		if _, err := s.Sync(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -316,6 +317,63 @@ func TestCardRevision(t *testing.T) {
 		}
 		if got, _ := st.Card(ctx, c.ID); got.Revision != prev+1 {
 			t.Fatalf("revision %d, want %d", got.Revision, prev+1)
+		}
+	})
+}
+
+// TestCardCache_Validated: with an in-process cache per replica whose hits are checked against
+// the store's revision (the server without Redis), a write by another replica — a heartbeat
+// too, which is not in the change feed — is read at once, before any sync; long TTLs.
+func TestCardCache_Validated(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newCacheReplicas(t, db, hotcache.NewMemory[*registry.AgentCard](100, time.Hour), hotcache.NewMemory[*registry.AgentCard](100, time.Hour), true)
+		ada := newDeveloper(t, db, "dev_ada", true)
+		q := discovery.Query{Text: "tide", Limit: 10}
+		var ids []string
+		for i := 0; i < 3; i++ {
+			c, err := e.r1.Create(ctx, ada, registry.CardInput{JSON: testCard(fmt.Sprintf("Tide %d", i), "tide tables", map[string][]string{"tides": {"sea"}}, false)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, c.ID)
+		}
+		for _, r := range []*registry.Cards{e.r1, e.r2, e.ref} {
+			if _, err := r.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range ids {
+			e.same(t, e.r2, id, q)
+			e.same(t, e.r2, id, q)
+		}
+		if _, err := e.r1.Update(ctx, ada, ids[0], registry.CardInput{JSON: testCard("Tide Renamed", "tide tables", map[string][]string{"tides": {"sea"}}, false)}, 0); err != nil {
+			t.Fatal(err)
+		}
+		beat := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		if _, err := db.Write().ExecContext(ctx, `UPDATE agent_cards SET last_heartbeat_at = $2 WHERE id = $1`, ids[1], store.Time(beat)); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids { // no sync, no refresh: the revision check alone
+			want, _ := e.ref.Get(ctx, id)
+			got, err := e.r2.Get(ctx, id)
+			if err != nil || cardBytes(t, got) != cardBytes(t, want) {
+				t.Fatalf("card %s: got %v %v, want %v", id, got, err, want)
+			}
+		}
+		if err := e.r1.Delete(ctx, ada, ids[2]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.r2.Get(ctx, ids[2]); !errors.Is(err, registry.ErrCardNotFound) {
+			t.Fatalf("deleted card read as %v", err)
+		}
+		for _, r := range []*registry.Cards{e.r1, e.r2, e.ref} {
+			if _, err := r.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range ids {
+			e.same(t, e.r2, id, q)
 		}
 	})
 }

@@ -332,16 +332,22 @@ func (s *Cards) CardBySlug(ctx context.Context, slug string) (*registry.AgentCar
 	return c, notFound(err, registry.ErrCardNotFound)
 }
 
-// cardsByID holds the query texts of Cards by the number of ids (1..500).
-var cardsByID [501]atomic.Pointer[string]
+// cardsByID and revisionsByID hold the query texts of Cards and CardRevisions by the number of
+// ids (1..500).
+var cardsByID, revisionsByID [501]atomic.Pointer[string]
 
 // cardsByIDQuery is the text of the query reading n cards by id.
 func cardsByIDQuery(n int) string {
-	if q := cardsByID[n].Load(); q != nil {
+	return inQuery(&cardsByID, `SELECT `+cardCols+` FROM agent_cards c WHERE c.deleted_at IS NULL AND c.id IN (`, n)
+}
+
+// inQuery is head followed by n placeholders and ")", made once per n in texts.
+func inQuery(texts *[501]atomic.Pointer[string], head string, n int) string {
+	if q := texts[n].Load(); q != nil {
 		return *q
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT ` + cardCols + ` FROM agent_cards c WHERE c.deleted_at IS NULL AND c.id IN (`)
+	b.WriteString(head)
 	for i := 1; i <= n; i++ {
 		if i > 1 {
 			b.WriteByte(',')
@@ -350,8 +356,39 @@ func cardsByIDQuery(n int) string {
 	}
 	b.WriteByte(')')
 	q := b.String()
-	cardsByID[n].Store(&q)
+	texts[n].Store(&q)
 	return q
+}
+
+// CardRevisions returns the revisions of the cards with these ids (at most 500; deleted ones
+// included, missing ones absent), read from the index on (id, revision) alone, from the read
+// replica when there is one (as Cards): what a cache of card documents checks its entries
+// against (registry.CardRevisionReader).
+func (s *Cards) CardRevisions(ctx context.Context, idList []string) (map[string]int64, error) {
+	if len(idList) == 0 || len(idList) > 500 {
+		return nil, fmt.Errorf("registrysql: %d card ids, 1 to 500 allowed", len(idList))
+	}
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) (map[string]int64, error) {
+		args := make([]any, len(idList))
+		for i, id := range idList {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, inQuery(&revisionsByID, `SELECT id, revision FROM agent_cards WHERE id IN (`, len(idList)), args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := make(map[string]int64, len(idList))
+		for rows.Next() {
+			var id string
+			var rev int64
+			if err := rows.Scan(&id, &rev); err != nil {
+				return nil, err
+			}
+			out[id] = rev
+		}
+		return out, rows.Err()
+	})
 }
 
 // Cards implements registry.CardStore.

@@ -15,8 +15,12 @@ $$;
 -- +goose StatementEnd
 CREATE TRIGGER agent_cards_revision BEFORE UPDATE ON agent_cards
     FOR EACH ROW EXECUTE FUNCTION bump_agent_card_revision();
+-- The revisions of a page of cards read from this index alone (a cache of card documents checks
+-- its entries against them).
+CREATE INDEX agent_cards_id_revision ON agent_cards (id) INCLUDE (revision);
 
 -- +goose Down
+DROP INDEX agent_cards_id_revision;
 DROP TRIGGER agent_cards_revision ON agent_cards;
 DROP FUNCTION bump_agent_card_revision();
 ALTER TABLE agent_cards DROP COLUMN revision;
