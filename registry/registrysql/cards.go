@@ -332,9 +332,12 @@ func (s *Cards) CardBySlug(ctx context.Context, slug string) (*registry.AgentCar
 	return c, notFound(err, registry.ErrCardNotFound)
 }
 
-// cardsByID and revisionsByID hold the query texts of Cards and CardRevisions by the number of
-// ids (1..500).
-var cardsByID, revisionsByID [501]atomic.Pointer[string]
+// cardsByID and revisions hold the query texts of Cards and CardRevisions (PostgreSQL, SQLite)
+// by the number of ids (1..500).
+var (
+	cardsByID [501]atomic.Pointer[string]
+	revisions [2][501]atomic.Pointer[string]
+)
 
 // cardsByIDQuery is the text of the query reading n cards by id.
 func cardsByIDQuery(n int) string {
@@ -373,7 +376,13 @@ func (s *Cards) CardRevisions(ctx context.Context, idList []string) (map[string]
 		for i, id := range idList {
 			args[i] = id
 		}
-		rows, err := q.QueryContext(ctx, inQuery(&revisionsByID, `SELECT id, revision FROM agent_cards WHERE id IN (`, len(idList)), args...)
+		// SQLite would rather probe the unique index on id and then read the row: told to
+		// read the covering index, one probe a card.
+		texts, head := &revisions[0], `SELECT id, revision FROM agent_cards WHERE id IN (`
+		if s.db.Dialect() == store.SQLite {
+			texts, head = &revisions[1], `SELECT id, revision FROM agent_cards INDEXED BY agent_cards_id_revision WHERE id IN (`
+		}
+		rows, err := q.QueryContext(ctx, inQuery(texts, head, len(idList)), args...)
 		if err != nil {
 			return nil, err
 		}
