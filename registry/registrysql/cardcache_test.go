@@ -377,3 +377,63 @@ func TestCardCache_Validated(t *testing.T) {
 		}
 	})
 }
+
+// TestCardCache_ReadersRaceWriters: readers on two replicas sharing a cache read a card while
+// the other replica updates it and heartbeats write its row; when the writes stop, every
+// replica reads the last version (no reader stored an older one over it).
+func TestCardCache_ReadersRaceWriters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		m := hotcache.NewMemory[*registry.AgentCard](100, time.Hour)
+		e := newCacheReplicas(t, db, m, m)
+		ada := newDeveloper(t, db, "dev_ada", true)
+		c, err := e.r1.Create(ctx, ada, registry.CardInput{JSON: testCard("Race", "racing", map[string][]string{"race": {"x"}}, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		readErr := make(chan error, 4)
+		for w := 0; w < 4; w++ {
+			go func() {
+				r := e.r1
+				if w%2 == 1 {
+					r = e.r2
+				}
+				for {
+					select {
+					case <-done:
+						readErr <- nil
+						return
+					default:
+					}
+					if _, err := r.Get(ctx, c.ID); err != nil {
+						readErr <- err
+						return
+					}
+				}
+			}()
+		}
+		for i := 0; i < 15; i++ {
+			if _, err := e.r1.Update(ctx, ada, c.ID, registry.CardInput{JSON: testCard(fmt.Sprintf("Race %d", i), "racing", map[string][]string{"race": {"x"}}, false)}, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Write().ExecContext(ctx, `UPDATE agent_cards SET last_heartbeat_at = $2 WHERE id = $1`, c.ID, store.Time(time.Now())); err != nil {
+				t.Fatal(err)
+			}
+			e.r2.RefreshCard(ctx, c.ID)
+		}
+		close(done)
+		for w := 0; w < 4; w++ {
+			if err := <-readErr; err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, _ := e.ref.Get(ctx, c.ID)
+		for _, r := range []*registry.Cards{e.r1, e.r2} {
+			got, err := r.Get(ctx, c.ID)
+			if err != nil || cardBytes(t, got) != cardBytes(t, want) {
+				t.Fatalf("after the race: %v %v, want %v", got, err, want)
+			}
+		}
+	})
+}
