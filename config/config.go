@@ -33,7 +33,8 @@ type Config struct {
 	// primary, and a standby more than StoreReplicaMaxLag behind is bypassed.
 	StoreReplica       string        `yaml:"store_replica"`
 	StoreReplicaMaxLag time.Duration `yaml:"store_replica_max_lag"`
-	// Redis, when set (redis://…), holds rate limits shared by replicas.
+	// Redis, when set (redis://…), holds rate limits, the federation answer cache and the cache
+	// of hot reads (card documents, parameters), shared by replicas.
 	Redis string `yaml:"redis"`
 	// PublicURL is the base URL users reach this server at (default http://Addr, or https://Addr
 	// with TLS).

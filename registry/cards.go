@@ -75,7 +75,7 @@ type AgentCard struct {
 	SkillText   string
 	// Card is the parsed card when the record was built from one (Create, Update); records read
 	// from the store leave it nil until Proto is called.
-	Card *a2apb.AgentCard
+	Card *a2apb.AgentCard `json:"-"`
 	// JSON is the card's canonical ProtoJSON (agentcard.Marshal), served as is.
 	JSON          []byte
 	ETag          string
@@ -105,6 +105,9 @@ type AgentCard struct {
 	LastHeartbeatAt *time.Time
 	// Seq is the position of the card's last change in the change feed.
 	Seq int64
+	// Revision moves with every change of the card's row, heartbeats included (the store's
+	// trigger): the version a cache of cards keeps the newest of.
+	Revision int64
 }
 
 // Doc is the card as discovery indexes it.
@@ -148,6 +151,8 @@ type CardChange struct {
 	// Version is the card's version after the change; Deleted marks a tombstone.
 	Version int
 	Deleted bool
+	// Revision is the card row's revision when the change was read (AgentCard.Revision).
+	Revision int64
 }
 
 // CardStore keeps agent cards. Writes of one card are serialized by the store (seq order is
@@ -212,6 +217,10 @@ type Cards struct {
 	host  string
 	// standings gives discovery the agents' reputation (nil: none).
 	standings Standings
+	// cache holds card documents (nil: none; see CardCache); revs, when set, is what each
+	// cached card is checked against before it is served (ValidateCache).
+	cache CardCache
+	revs  CardRevisionReader
 
 	// onLocal hears of each change of this registry's own cards (OnLocalChange).
 	onLocal func()
@@ -238,6 +247,13 @@ type CardsConfig struct {
 	// Standings, when set, gives discovery the agents' reputation (filters, sort, and each
 	// result's score and tier).
 	Standings Standings
+	// Cache, when set, caches card documents (see CardCache). It follows the change feed with
+	// the in-memory index, so it is used only with the index (not with NoIndex).
+	Cache CardCache
+	// ValidateCache checks each cached card against the store's current revision before
+	// serving it (Store must implement CardRevisionReader; ignored otherwise): for a cache
+	// that other replicas' writes do not reach (in process).
+	ValidateCache bool
 }
 
 // NewCards returns the card service. Call Load (or Run) to fill the in-memory index.
@@ -252,6 +268,10 @@ func NewCards(c CardsConfig) *Cards {
 	}
 	if !c.NoIndex {
 		s.index = discovery.NewIndex()
+		s.cache = c.Cache
+		if r, ok := c.Store.(CardRevisionReader); ok && c.ValidateCache && c.Cache != nil {
+			s.revs = r
+		}
 	}
 	return s
 }
@@ -262,7 +282,8 @@ func NewCards(c CardsConfig) *Cards {
 func (s *Cards) OnLocalChange(fn func()) { s.onLocal = fn }
 
 // changedLocal puts this process's own write in the index and tells OnLocalChange's hook.
-func (s *Cards) changedLocal(c *AgentCard) {
+func (s *Cards) changedLocal(ctx context.Context, c *AgentCard) {
+	s.refreshCards(ctx, c.ID)
 	s.applyLocal(c)
 	if s.onLocal != nil {
 		s.onLocal()
@@ -362,7 +383,7 @@ func (s *Cards) Create(ctx context.Context, caller policy.Subject, in CardInput)
 	if err != nil {
 		return nil, err
 	}
-	s.changedLocal(c)
+	s.changedLocal(ctx, c)
 	return c, nil
 }
 
@@ -380,9 +401,9 @@ func (s *Cards) NewCard(ctx context.Context, ownerID string, in CardInput) (*Age
 	return c, nil
 }
 
-// Get returns a published card (not deleted).
+// Get returns a published card (not deleted), from the card cache when it holds it.
 func (s *Cards) Get(ctx context.Context, id string) (*AgentCard, error) {
-	return published(s.store.Card(ctx, id))
+	return published(s.readCard(ctx, id))
 }
 
 // GetBySlug returns the published card with this URN name.
@@ -404,7 +425,7 @@ func published(c *AgentCard, err error) (*AgentCard, error) {
 // Update replaces a card's content; the owner or an admin may. ifVersion, when not 0, must be
 // the current version (optimistic concurrency).
 func (s *Cards) Update(ctx context.Context, caller policy.Subject, id string, in CardInput, ifVersion int) (*AgentCard, error) {
-	c, err := s.Get(ctx, id)
+	c, err := published(s.store.Card(ctx, id)) // the store's, not the cache's: the version must be current
 	if err != nil {
 		return nil, err
 	}
@@ -429,13 +450,13 @@ func (s *Cards) Update(ctx context.Context, caller policy.Subject, id string, in
 	if err := s.store.UpdateCard(ctx, c, caller.ID); err != nil {
 		return nil, err
 	}
-	s.changedLocal(c)
+	s.changedLocal(ctx, c)
 	return c, nil
 }
 
 // Delete withdraws a card (soft: its history stays, its URN is never reused).
 func (s *Cards) Delete(ctx context.Context, caller policy.Subject, id string) error {
-	c, err := s.Get(ctx, id)
+	c, err := published(s.store.Card(ctx, id)) // the store's, not the cache's: the version must be current
 	if err != nil {
 		return err
 	}
@@ -454,7 +475,7 @@ func (s *Cards) Delete(ctx context.Context, caller policy.Subject, id string) er
 	if err := s.store.DeleteCard(ctx, c, caller.ID); err != nil {
 		return err
 	}
-	s.changedLocal(c)
+	s.changedLocal(ctx, c)
 	return nil
 }
 
@@ -504,7 +525,7 @@ func (s *Cards) Search(ctx context.Context, caller policy.Subject, q discovery.Q
 	for i, h := range res.Hits {
 		idList[i] = h.ID
 	}
-	cards, err := s.store.Cards(ctx, idList)
+	cards, err := s.readCards(ctx, idList)
 	if err != nil {
 		return nil, err
 	}
@@ -614,6 +635,7 @@ func (s *Cards) Sync(ctx context.Context) (int, error) {
 			}
 		}
 		s.index.PutAll(put)
+		s.invalidateChanges(ctx, ch)
 		n += len(ch)
 		if len(ch) > 0 {
 			s.seq = ch[len(ch)-1].Seq

@@ -396,7 +396,7 @@ func (o *Onboarding) Register(ctx context.Context, token string, in AgentRegistr
 		o.release(a.ID)
 		return nil, err
 	}
-	o.cards.changedLocal(card)
+	o.cards.changedLocal(ctx, card)
 	out := &RegisteredAgent{Agent: a, Card: card, ClientSecret: secret, SVID: svid, Grant: a.StartingGrant}
 	switch {
 	case o.grant.IsZero():
@@ -548,6 +548,7 @@ func (o *Onboarding) Heartbeat(ctx context.Context, caller policy.Subject) (*Age
 	if err := o.store.Heartbeat(ctx, a.ID, now); err != nil {
 		return nil, err
 	}
+	o.cards.RefreshCard(ctx, a.ID) // the card's last_heartbeat_at
 	a.LastHeartbeatAt = &now
 	return a, nil
 }
@@ -601,6 +602,7 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 	if err != nil {
 		return nil, err
 	}
+	o.cards.RefreshCard(ctx, a.ID) // the card has the agent's status
 	switch {
 	case freeze:
 		// Again, best effort: a reactivation decided before this change may have unfrozen the
@@ -615,6 +617,7 @@ func (o *Onboarding) SetAgentStatus(ctx context.Context, caller policy.Subject, 
 			defer cancel()
 			_ = o.store.SetAgentStatus(undo, a.ID, to, from, o.now().UTC())
 			o.statuses.forget(a.ID)
+			o.cards.RefreshCard(undo, a.ID)
 			return nil, err
 		}
 		// A suspension that landed meanwhile froze the wallet before this unfroze it: freeze

@@ -109,6 +109,13 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, in []Replica) 
 		reject(id, "the id is a card of another registry here")
 	}
 	res.Applied, res.Stale = len(applied), stale
+	if s.cache != nil {
+		ids := make([]string, len(applied))
+		for i, c := range applied {
+			ids[i] = c.ID
+		}
+		s.refreshCards(ctx, ids...)
+	}
 	s.applyAll(applied)
 	return res, nil
 }
@@ -156,6 +163,7 @@ func (s *Cards) DropReplicas(ctx context.Context, origin string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.refreshCards(ctx, gone...)
 	if s.index != nil {
 		for _, id := range gone {
 			s.index.Remove(id)

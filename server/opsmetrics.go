@@ -126,6 +126,7 @@ func (m *opsMetrics) register(reg prometheus.Registerer, s *Server) {
 		pool("idle", func() int { return s.db.PoolStats().Idle }),
 		pool("max", func() int { return s.db.PoolStats().Max }),
 		m.denials)
+	add(hotCacheCollectors(s.hotStats)...)
 	if s.db.ReplicaStatus().Configured {
 		add(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sovereign_db_replica_lag_seconds",
 			Help: "How far the read replica is behind the primary, as last measured (reads bypass it past store_replica_max_lag)."},

@@ -80,6 +80,14 @@ func TestMetrics_ContractFamiliesOnAStartedServer(t *testing.T) {
 				t.Errorf("/metrics lacks %s", n)
 			}
 		}
+		for _, kind := range []string{"card", "params"} { // the caches of hot reads
+			for _, n := range []string{"hits", "misses", "invalidations", "errors"} {
+				name := "sovereign_hotcache_" + n + "_total"
+				if !slices.Contains(names, name) || !strings.Contains(m, "\n"+name+`{kind="`+kind+`"}`) {
+					t.Errorf("%s{kind=%q} not exported", name, kind)
+				}
+			}
+		}
 		for series, want := range map[string]string{
 			"sovereign_ledger_transfers_total":           "1",
 			"sovereign_ledger_transfer_volume_avt_total": "50",

@@ -32,6 +32,7 @@ import (
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
 	"github.com/sovereign-stack/sovereign/email"
+	"github.com/sovereign-stack/sovereign/hotcache"
 	"github.com/sovereign-stack/sovereign/httpapi"
 	"github.com/sovereign-stack/sovereign/identity"
 	"github.com/sovereign-stack/sovereign/identity/identityhttp"
@@ -96,6 +97,8 @@ type Server struct {
 	// ops are the operational series beyond the HTTP ones; promReg holds every series.
 	ops     *opsMetrics
 	promReg *namedRegistry
+	// hotStats count the caches of hot reads, per kind (hotKinds).
+	hotStats map[string]*hotcache.Stats
 
 	// AdminKey is the admin API key when this start created the admin account, else "".
 	AdminKey string
@@ -145,7 +148,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{cfg: cfg, log: log, db: db, ops: newOpsMetrics()}
+	s := &Server{cfg: cfg, log: log, db: db, ops: newOpsMetrics(), hotStats: newHotStats()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -225,7 +228,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.stopBg = stop
 	s.role = o.Role
 	if s.role.runsTEG() {
-		s.ledger = tegsql.Open(db, params, o.Now, tegsql.WithObserver(s.ops.ledgerActivity))
+		s.ledger = tegsql.Open(db, params, o.Now, tegsql.WithObserver(s.ops.ledgerActivity),
+			tegsql.WithParamsCache(newHotCache(s, hotParams, 4, 0, tegsql.ParamsCodec)))
 		s.bg.Add(1)
 		go s.expirePending(bgCtx)
 		s.bg.Add(1)
@@ -350,11 +354,12 @@ func (s *Server) registerRegistry(ctx, bgCtx context.Context, mux *http.ServeMux
 		st = standings{rep: s.reputation}
 	}
 	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(s.db), Authz: authz, Host: pub.Hostname(), Logger: s.log, Now: now,
-		Standings: st})
+		Standings: st, Cache: newHotCache(s, hotCards, hotCardEntries, 0, registry.CardCodec),
+		ValidateCache: s.redis == nil}) // in process, other replicas' writes do not reach it: each hit is checked
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		s.cards.Run(bgCtx, time.Second)
+		s.cards.Run(bgCtx, indexSyncInterval)
 	}()
 	cardRoutes := &registryhttp.Cards{Service: s.cards, BaseURL: cfg.PublicURL}
 	if s.reputation != nil && s.reputation.Issuer != nil {

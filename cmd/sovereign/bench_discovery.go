@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-stack/sovereign/discovery"
+	"github.com/sovereign-stack/sovereign/hotcache"
 	"github.com/sovereign-stack/sovereign/policy"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
@@ -32,6 +33,7 @@ func newBenchDiscovery() *cobra.Command {
 		cards, queries, conc int
 		limit                int
 		engine               string
+		cardCache            bool
 		prof                 benchProfiles
 	)
 	c := &cobra.Command{
@@ -44,7 +46,9 @@ is reused), loads the discovery index, then --concurrency goroutines run --queri
 through the card service (text of one or two words, a tag, a skill, text with a tag, a request
 in natural language of 5 to 10 words, some misspelled) and fetch
 each page of --limit cards from the store. --engine store answers from the store's full-text
-index (FTS5 / tsvector) instead of the in-memory index. --cpuprofile and --trace record the
+index (FTS5 / tsvector) instead of the in-memory index. The cards of each page are read through
+the card cache the server uses without Redis (in memory, each hit checked against the card's
+revision in the store; --card-cache=false reads every card from the store). --cpuprofile and --trace record the
 query phase alone (not seeding or loading). It prints, last:
 queries/s=… p50_ms=… p99_ms=… cards=…`,
 		Args: cobra.NoArgs,
@@ -61,7 +65,7 @@ queries/s=… p50_ms=… p99_ms=… cards=…`,
 				return err
 			}
 			defer cleanup()
-			return benchDiscovery(ctx, cmd.OutOrStdout(), dsn, cards, queries, conc, limit, engine == "store", prof)
+			return benchDiscovery(ctx, cmd.OutOrStdout(), dsn, cards, queries, conc, limit, engine == "store", cardCache, prof)
 		},
 	}
 	f := c.Flags()
@@ -71,12 +75,13 @@ queries/s=… p50_ms=… p99_ms=… cards=…`,
 	f.IntVar(&conc, "concurrency", 8, "concurrent clients")
 	f.IntVar(&limit, "limit", 20, "page size of each query")
 	f.StringVar(&engine, "engine", "index", "index (in-memory BM25) or store (FTS5 / tsvector)")
+	f.BoolVar(&cardCache, "card-cache", true, "read the pages' cards through the in-memory card cache")
 	f.StringVar(&prof.cpu, "cpuprofile", "", "write a CPU profile of the query phase to `FILE`, for go tool pprof")
 	f.StringVar(&prof.trace, "trace", "", "write an execution trace of the query phase to `FILE`, for go tool trace")
 	return c
 }
 
-func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQueries, conc, limit int, storeOnly bool, prof benchProfiles) error {
+func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQueries, conc, limit int, storeOnly, cardCache bool, prof benchProfiles) error {
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -86,7 +91,16 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 		return err
 	}
 	st := registrysql.NewCards(db)
-	svc := registry.NewCards(registry.CardsConfig{Store: st, Authz: policy.New(), Host: "bench.local", NoIndex: storeOnly})
+	var cache *hotcache.Instrumented[*registry.AgentCard]
+	var cacheStats hotcache.Stats
+	cfg := registry.CardsConfig{Store: st, Authz: policy.New(), Host: "bench.local", NoIndex: storeOnly}
+	if cardCache {
+		// As the server without Redis has it (server.hotCardEntries; each hit checked against
+		// the card's revision in the store).
+		cache = hotcache.Instrument[*registry.AgentCard](hotcache.NewMemory[*registry.AgentCard](50_000, 0), &cacheStats)
+		cfg.Cache, cfg.ValidateCache = cache, true
+	}
+	svc := registry.NewCards(cfg)
 	have, err := st.CountCards(ctx)
 	if err != nil {
 		return err
@@ -180,6 +194,10 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(quantile(lat, p).Microseconds()) / 1000 }
 	fmt.Fprintf(out, "by kind: %s\n", strings.Join(kinds, ", "))
+	if cache != nil && !storeOnly {
+		h, m := cacheStats.Hits.Load(), cacheStats.Misses.Load()
+		fmt.Fprintf(out, "card cache: %d hits, %d misses (%.1f %% hits)\n", h, m, 100*float64(h)/float64(max(1, h+m)))
+	}
 	fmt.Fprintf(out, "%d queries, %d concurrent, %.1f cards a page on average, results digest %016x\n", len(qs), conc, float64(hits.Load())/float64(len(qs)), digest.Sum64())
 	fmt.Fprintf(out, "queries/s=%.0f p50_ms=%.3f p99_ms=%.3f cards=%d\n", float64(len(qs))/el.Seconds(), pct(0.5), pct(0.99), max(nCards, 0))
 	return nil

@@ -88,7 +88,7 @@ func (f *flags) bind(c *cobra.Command) {
 	pf.StringVar(&f.addr, "addr", "", `listen address (default "127.0.0.1:8420"; env SOVEREIGN_ADDR)`)
 	pf.StringVar(&f.store, "store", "", "database DSN, sqlite:///path.db or postgres://… (default: DATA/sovereign.db; env SOVEREIGN_STORE)")
 	pf.StringVar(&f.storeReplica, "store-replica", "", "DSN of a PostgreSQL hot standby for lists, histories and the discovery feed (env SOVEREIGN_STORE_REPLICA)")
-	pf.StringVar(&f.redis, "redis", "", "redis://… for rate limits shared by replicas (env SOVEREIGN_REDIS)")
+	pf.StringVar(&f.redis, "redis", "", "redis://… for rate limits and caches shared by replicas (env SOVEREIGN_REDIS)")
 	pf.StringVar(&f.publicURL, "public-url", "", "base URL users reach this server at (default http://ADDR; env SOVEREIGN_PUBLIC_URL)")
 	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (env SOVEREIGN_LOG_LEVEL)")
 	pf.StringVar(&f.policyDir, "policy-dir", "", "use the *.rego policies of this directory, reloaded on change (env SOVEREIGN_POLICY_DIR)")

@@ -38,7 +38,7 @@ func splitList(s string) []string {
 
 const cardCols = `c.id, c.seq, c.owner_id, c.slug, c.name, c.description, c.skill_text, c.status, c.version, c.card, c.etag, c.source_version,
 	c.signature_status, c.signatures, c.signed_only, c.agent_did, c.spiffe_id, c.origin_registry, c.tags, c.skills,
-	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at, c.origin_reputation, c.origin_seq`
+	c.capabilities, c.created_at, c.updated_at, c.deleted_at, c.last_heartbeat_at, c.origin_reputation, c.origin_seq, c.revision`
 
 func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
 	var c registry.AgentCard
@@ -46,7 +46,7 @@ func scanCard(sc interface{ Scan(...any) error }) (*registry.AgentCard, error) {
 	if err := sc.Scan(&c.ID, &c.Seq, &c.OwnerID, &c.Slug, &c.Name, &c.Description, &c.SkillText, &c.Status, &c.Version, &c.JSON, &c.ETag, &c.SourceVersion,
 		&c.SignatureStatus, &sigs, &c.SignedOnly, &c.AgentDID, &c.SPIFFEID, &c.Origin, &tags, &skills, &caps,
 		store.ScanTime(&c.CreatedAt), store.ScanTime(&c.UpdatedAt), store.ScanNullTime(&c.DeletedAt),
-		store.ScanNullTime(&c.LastHeartbeatAt), &rep, &c.OriginSeq); err != nil {
+		store.ScanNullTime(&c.LastHeartbeatAt), &rep, &c.OriginSeq, &c.Revision); err != nil {
 		return nil, err
 	}
 	if rep != "" {
@@ -332,16 +332,25 @@ func (s *Cards) CardBySlug(ctx context.Context, slug string) (*registry.AgentCar
 	return c, notFound(err, registry.ErrCardNotFound)
 }
 
-// cardsByID holds the query texts of Cards by the number of ids (1..500).
-var cardsByID [501]atomic.Pointer[string]
+// cardsByID and revisions hold the query texts of Cards and CardRevisions (PostgreSQL, SQLite)
+// by the number of ids (1..500).
+var (
+	cardsByID [501]atomic.Pointer[string]
+	revisions [2][501]atomic.Pointer[string]
+)
 
 // cardsByIDQuery is the text of the query reading n cards by id.
 func cardsByIDQuery(n int) string {
-	if q := cardsByID[n].Load(); q != nil {
+	return inQuery(&cardsByID, `SELECT `+cardCols+` FROM agent_cards c WHERE c.deleted_at IS NULL AND c.id IN (`, n)
+}
+
+// inQuery is head followed by n placeholders and ")", made once per n in texts.
+func inQuery(texts *[501]atomic.Pointer[string], head string, n int) string {
+	if q := texts[n].Load(); q != nil {
 		return *q
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT ` + cardCols + ` FROM agent_cards c WHERE c.deleted_at IS NULL AND c.id IN (`)
+	b.WriteString(head)
 	for i := 1; i <= n; i++ {
 		if i > 1 {
 			b.WriteByte(',')
@@ -350,8 +359,45 @@ func cardsByIDQuery(n int) string {
 	}
 	b.WriteByte(')')
 	q := b.String()
-	cardsByID[n].Store(&q)
+	texts[n].Store(&q)
 	return q
+}
+
+// CardRevisions returns the revisions of the cards with these ids (at most 500; deleted ones
+// included, missing ones absent), read from the index on (id, revision) alone, from the read
+// replica when there is one (as Cards): what a cache of card documents checks its entries
+// against (registry.CardRevisionReader).
+func (s *Cards) CardRevisions(ctx context.Context, idList []string) (map[string]int64, error) {
+	if len(idList) == 0 || len(idList) > 500 {
+		return nil, fmt.Errorf("registrysql: %d card ids, 1 to 500 allowed", len(idList))
+	}
+	return store.ReadReplica(ctx, s.db, func(q store.Querier) (map[string]int64, error) {
+		args := make([]any, len(idList))
+		for i, id := range idList {
+			args[i] = id
+		}
+		// SQLite would rather probe the unique index on id and then read the row: told to
+		// read the covering index, one probe a card.
+		texts, head := &revisions[0], `SELECT id, revision FROM agent_cards WHERE id IN (`
+		if s.db.Dialect() == store.SQLite {
+			texts, head = &revisions[1], `SELECT id, revision FROM agent_cards INDEXED BY agent_cards_id_revision WHERE id IN (`
+		}
+		rows, err := q.QueryContext(ctx, inQuery(texts, head, len(idList)), args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := make(map[string]int64, len(idList))
+		for rows.Next() {
+			var id string
+			var rev int64
+			if err := rows.Scan(&id, &rev); err != nil {
+				return nil, err
+			}
+			out[id] = rev
+		}
+		return out, rows.Err()
+	})
 }
 
 // Cards implements registry.CardStore.
@@ -462,7 +508,7 @@ func (s *Cards) CardDocs(ctx context.Context, after string, limit int) ([]*disco
 // CardChanges implements registry.CardStore.
 func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]registry.CardChange, error) {
 	return store.ReadReplica(ctx, s.db, func(q store.Querier) ([]registry.CardChange, error) {
-		rows, err := q.QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL FROM agent_cards
+		rows, err := q.QueryContext(ctx, `SELECT `+docCols+`, seq, version, deleted_at IS NOT NULL, revision FROM agent_cards
 		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 		if err != nil {
 			return nil, err
@@ -471,7 +517,7 @@ func (s *Cards) CardChanges(ctx context.Context, after int64, limit int) ([]regi
 		out := make([]registry.CardChange, 0, min(limit, 1024))
 		for rows.Next() {
 			var ch registry.CardChange
-			if ch.Doc, err = scanDoc(rows, &ch.Seq, &ch.Version, &ch.Deleted); err != nil {
+			if ch.Doc, err = scanDoc(rows, &ch.Seq, &ch.Version, &ch.Deleted, &ch.Revision); err != nil {
 				return nil, err
 			}
 			out = append(out, ch)

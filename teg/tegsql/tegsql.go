@@ -27,6 +27,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/hotcache"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/teg"
 )
@@ -62,6 +63,8 @@ type Ledger struct {
 
 	// observe is told the activity of each committed group (nil: nobody asked).
 	observe func(teg.Activity)
+	// params caches the parameter history (nil: none; WithParamsCache).
+	params hotcache.Cache[[]teg.ParamsVersion]
 }
 
 // Option configures a Ledger made by Open.
