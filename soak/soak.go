@@ -121,8 +121,7 @@ func rate(errs, ops int) float64 {
 	return float64(errs) / float64(ops)
 }
 
-// Summarize puts each operation in the window it started in (an open window ends at the last
-// operation) and computes the statistics.
+// Summarize puts each operation in its window (see windowOf) and computes the statistics.
 func (r *Recorder) Summarize() Summary {
 	r.mu.Lock()
 	windows := slices.Clone(r.windows)
@@ -166,7 +165,7 @@ func (r *Recorder) Summarize() Summary {
 		} else {
 			k.lat = append(k.lat, o.took)
 		}
-		i := windowOf(windows, o.start)
+		i := windowOf(windows, o.start, o.start.Add(o.took))
 		if i < 0 {
 			s.Unplaced++
 			continue
@@ -198,15 +197,30 @@ func (r *Recorder) Summarize() Summary {
 	return s
 }
 
-// windowOf is the index of the window that holds t (a window holds [Start, End); the open
-// window holds everything after its start), or -1.
-func windowOf(ws []Window, t time.Time) int {
+// windowOf is the index of the window an operation from start to end counts in: the first
+// fault window it overlaps (one that began while it ran counts too: the fault may be what
+// failed it), else the window that holds start (a window holds [Start, End); the open window
+// everything after its start), or -1 when it started before the first window.
+func windowOf(ws []Window, start, end time.Time) int {
+	at := -1
 	for i := len(ws) - 1; i >= 0; i-- {
-		if !t.Before(ws[i].Start) {
+		if !start.Before(ws[i].Start) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return -1
+	}
+	for i := at; i < len(ws); i++ {
+		if i > at && !ws[i].Start.Before(end) {
+			break
+		}
+		if ws[i].Fault {
 			return i
 		}
 	}
-	return -1
+	return at
 }
 
 func quantile(sorted []time.Duration, p float64) time.Duration {
