@@ -74,7 +74,7 @@ func (r Report) Markdown() string {
 	for _, k := range s.Kinds {
 		fmt.Fprintf(&b, "| %s | %.1f | %d | %d | %s | %s |\n", k.Kind, k.PerSecond, k.Ops, k.Errors, ms(k.P50), ms(k.P99))
 	}
-	b.WriteString("\n| window | kind | from s | for s | ops | errors | error rate | first errors |\n|---|---|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("\n| window | kind | from s | for s | ops | errors | error rate | p99 ms | first errors |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, w := range s.Windows {
 		kind := "steady"
 		if w.Fault {
@@ -84,8 +84,8 @@ func (r Report) Markdown() string {
 		if end.IsZero() {
 			end = s.End
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %d | %d | %.2f %% | %s |\n", w.Name, kind, w.Start.Sub(s.Start).Seconds(),
-			end.Sub(w.Start).Seconds(), w.Ops, w.Errors, 100*w.ErrorRate(), strings.ReplaceAll(strings.Join(w.Samples, "; "), "|", "/"))
+		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %d | %d | %.2f %% | %s | %s |\n", w.Name, kind, w.Start.Sub(s.Start).Seconds(),
+			end.Sub(w.Start).Seconds(), w.Ops, w.Errors, 100*w.ErrorRate(), ms(w.P99), strings.ReplaceAll(strings.Join(w.Samples, "; "), "|", "/"))
 	}
 	fmt.Fprintf(&b, "\nOutside the fault windows: %d operations, %d errors, error rate %.3f %% (must stay under %.0f %%).\n",
 		s.SteadyOps, s.SteadyErrors, 100*s.SteadyErrorRate(), 100*MaxSteadyErrorRate)

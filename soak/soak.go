@@ -83,6 +83,8 @@ func (r *Recorder) Record(kind string, start time.Time, took time.Duration, err 
 type WindowStats struct {
 	Window
 	Ops, Errors int
+	// P99 is the 99th percentile latency of the window's successful operations.
+	P99 time.Duration
 	// Samples are up to three distinct error messages, the most frequent first.
 	Samples []string
 }
@@ -144,6 +146,7 @@ func (r *Recorder) Summarize() Summary {
 	}
 	stats := make([]WindowStats, len(windows))
 	samples := make([]map[string]int, len(windows))
+	lats := make([][]time.Duration, len(windows))
 	for i, w := range windows {
 		stats[i].Window = w
 		samples[i] = map[string]int{}
@@ -174,10 +177,14 @@ func (r *Recorder) Summarize() Summary {
 		if o.err != "" {
 			stats[i].Errors++
 			samples[i][clip(o.kind+": "+o.err, 160)]++
+		} else {
+			lats[i] = append(lats[i], o.took)
 		}
 	}
 	for i := range stats {
 		stats[i].Samples = topSamples(samples[i], 3)
+		slices.Sort(lats[i])
+		stats[i].P99 = quantile(lats[i], 0.99)
 		if !stats[i].Fault {
 			s.SteadyOps += stats[i].Ops
 			s.SteadyErrors += stats[i].Errors

@@ -43,7 +43,7 @@ func TestSummarize_PutsOperationsInTheirWindows(t *testing.T) {
 	if w0.Ops != 100 || w0.Errors != 0 {
 		t.Errorf("steady-0: %d ops %d errors", w0.Ops, w0.Errors)
 	}
-	if kill.Ops != 3 || kill.Errors != 2 || !kill.Fault || kill.ErrorRate() != 2.0/3 {
+	if kill.Ops != 3 || kill.Errors != 2 || !kill.Fault || kill.ErrorRate() != 2.0/3 || kill.P99 != 20*time.Millisecond {
 		t.Errorf("kill: %+v", kill)
 	}
 	if len(kill.Samples) != 1 || !strings.Contains(kill.Samples[0], "transfer: connection refused (×2)") {
@@ -186,7 +186,7 @@ func TestReport_FailuresAndMarkdown(t *testing.T) {
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"### Soak run: PASSED", "`sovereign soak --minutes 1` — 30s, load average 1.5", "| transfer | 6.7 | 201 | 1 | 3.0 | 3.0 |",
-		"| kill | fault | 10.0 | 5.0 | 1 | 1 | 100.00 % | transfer: refused / closed (×1) |", "error rate 0.000 %", "Journal check: OK — 2 acknowledged transfers",
+		"| kill | fault | 10.0 | 5.0 | 1 | 1 | 100.00 % | 0.0 | transfer: refused / closed (×1) |", "error rate 0.000 %", "Journal check: OK — 2 acknowledged transfers",
 		"`teg verify`: teg verify: OK: 9 events", "SVID rotation: OK — teg-1: 4 rotations"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

@@ -214,10 +214,10 @@ func runSoak(cmd *cobra.Command, o soakOptions) (err error) {
 	rep := soak.Report{Command: o.commandLineShown, Summary: load.rec.Summarize(),
 		Setup: fmt.Sprintf("Private PostgreSQL %s and Redis; 2 TEG replicas (teg serve) on one ledger database, registry A (registry serve, trust domain a.soak.test) on them, registry B (up, b.soak.test), peered; %d transfer agents, %d payers, 1 paid agent; %d workers aiming at %.0f ops/s; SVID TTL %s.",
 			pgVersion(o.pgBin), o.movers, o.payers, o.workers, o.rate, o.svidTTL)}
-	acked, refused, unresolved := load.resolveInDoubt(ctx)
+	replayed, applied, refused, unresolved := load.resolveInDoubt(ctx)
 	rep.Checks = append(rep.Checks, soak.NamedCheck{Name: "transfers without an answer", OK: len(unresolved) == 0,
-		Detail: fmt.Sprintf("%d resent with their idempotency keys: %d acknowledged (replayed or applied), %d refused, %d still unanswered %s",
-			acked+refused+len(unresolved), acked, refused, len(unresolved), strings.Join(unresolved, "; "))})
+		Detail: strings.TrimSpace(fmt.Sprintf("%d resent with their idempotency keys: %d replayed (the first request had been applied), %d applied now, %d refused, %d still unanswered %s",
+			replayed+applied+refused+len(unresolved), replayed, applied, refused, len(unresolved), strings.Join(unresolved, "; ")))})
 	stores, err := load.stores(ctx, initial)
 	if err != nil {
 		return fmt.Errorf("soak: reading the stores: %w", err)

@@ -340,16 +340,23 @@ func (l *soakLoad) do(ctx context.Context, kind string, rng *rand.Rand) error {
 
 // transfer sends p and journals it when the TEG acknowledges it.
 func (l *soakLoad) transfer(ctx context.Context, p soakPendingTransfer) error {
+	_, err := l.transferReplayed(ctx, p)
+	return err
+}
+
+// transferReplayed is transfer, also saying whether the answer was a replay: the key's first
+// request had been applied.
+func (l *soakLoad) transferReplayed(ctx context.Context, p soakPendingTransfer) (bool, error) {
 	t, err := agentvault.NewTEG(p.tegURL, p.ts, agentvault.WithHTTPClient(l.hc)).
 		Transfer(ctx, p.to, p.amount, agentvault.WriteOptions{IdempotencyKey: p.key, Message: "soak"})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if t.ID == "" || t.From != p.from || t.To != p.to || t.Amount.Cmp(p.amount) != 0 {
-		return fmt.Errorf("the TEG acknowledged transfer %q as %s → %s %s", t.ID, t.From, t.To, t.Amount)
+		return false, fmt.Errorf("the TEG acknowledged transfer %q as %s → %s %s", t.ID, t.From, t.To, t.Amount)
 	}
 	l.journal.Transfer(soak.Transfer{Key: p.key, ID: t.ID, From: p.from, To: p.to, Amount: p.amount, Fee: t.Fee})
-	return nil
+	return t.Replayed, nil
 }
 
 // paidTask holds the price for the paid agent, sends it a task with the hold attached and
@@ -386,16 +393,17 @@ func (l *soakLoad) paidTask(ctx context.Context, payer soakAgent, client *agentv
 // until the TEG answers: a replay of one that was applied, or its first application, or a
 // refusal (then it was never applied). It returns how many were resolved each way and the
 // ones still unanswered.
-func (l *soakLoad) resolveInDoubt(ctx context.Context) (acked, refused int, unresolved []string) {
+func (l *soakLoad) resolveInDoubt(ctx context.Context) (replayed, applied, refused int, unresolved []string) {
 	l.mu.Lock()
 	pending := l.inDoubt
 	l.inDoubt = nil
 	l.mu.Unlock()
 	for _, p := range pending {
 		var err error
+		var replay bool
 		for attempt := 0; attempt < 10; attempt++ {
 			octx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err = l.transfer(octx, p)
+			replay, err = l.transferReplayed(octx, p)
 			cancel()
 			if err == nil || refusal(err) {
 				break
@@ -403,15 +411,17 @@ func (l *soakLoad) resolveInDoubt(ctx context.Context) (acked, refused int, unre
 			time.Sleep(time.Second)
 		}
 		switch {
+		case err == nil && replay:
+			replayed++
 		case err == nil:
-			acked++
+			applied++
 		case refusal(err):
 			refused++
 		default:
 			unresolved = append(unresolved, fmt.Sprintf("%s: %v", p.key, err))
 		}
 	}
-	return acked, refused, unresolved
+	return replayed, applied, refused, unresolved
 }
 
 // refusal reports whether err is the TEG refusing a write for good (a 4xx other than a
