@@ -2,6 +2,8 @@ package soak
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -53,6 +55,15 @@ func (r Report) Failures() []string {
 	return f
 }
 
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 
 // Markdown renders the report as markdown (tables), for the terminal and for --report.
@@ -74,7 +85,19 @@ func (r Report) Markdown() string {
 	for _, k := range s.Kinds {
 		fmt.Fprintf(&b, "| %s | %.1f | %d | %d | %s | %s |\n", k.Kind, k.PerSecond, k.Ops, k.Errors, ms(k.P50), ms(k.P99))
 	}
-	b.WriteString("\n| window | kind | from s | for s | ops | errors | error rate | p99 ms | first errors |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+	var notes []string // the notes' names, in the order first seen
+	for _, w := range s.Windows {
+		for _, n := range sortedKeys(w.Notes) {
+			if !slices.Contains(notes, n) {
+				notes = append(notes, n)
+			}
+		}
+	}
+	b.WriteString("\n| window | kind | from s | for s | ops | errors | error rate | p99 ms |")
+	for _, n := range notes {
+		b.WriteString(" " + n + " |")
+	}
+	b.WriteString(" first errors |\n|---|---|---:|---:|---:|---:|---:|---:|" + strings.Repeat("---:|", len(notes)) + "---|\n")
 	for _, w := range s.Windows {
 		kind := "steady"
 		if w.Fault {
@@ -84,8 +107,12 @@ func (r Report) Markdown() string {
 		if end.IsZero() {
 			end = s.End
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %d | %d | %.2f %% | %s | %s |\n", w.Name, kind, w.Start.Sub(s.Start).Seconds(),
-			end.Sub(w.Start).Seconds(), w.Ops, w.Errors, 100*w.ErrorRate(), ms(w.P99), strings.ReplaceAll(strings.Join(w.Samples, "; "), "|", "/"))
+		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %d | %d | %.2f %% | %s |", w.Name, kind, w.Start.Sub(s.Start).Seconds(),
+			end.Sub(w.Start).Seconds(), w.Ops, w.Errors, 100*w.ErrorRate(), ms(w.P99))
+		for _, n := range notes {
+			fmt.Fprintf(&b, " %d |", w.Notes[n])
+		}
+		fmt.Fprintf(&b, " %s |\n", strings.ReplaceAll(strings.Join(w.Samples, "; "), "|", "/"))
 	}
 	fmt.Fprintf(&b, "\nOutside the fault windows: %d operations, %d errors, error rate %.3f %% (must stay under %.0f %%).\n",
 		s.SteadyOps, s.SteadyErrors, 100*s.SteadyErrorRate(), 100*MaxSteadyErrorRate)

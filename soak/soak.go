@@ -7,6 +7,7 @@ package soak
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -25,6 +26,24 @@ type Window struct {
 	Start time.Time
 	// End is zero while the window is open.
 	End time.Time
+	// Notes count events observed in the window (Recorder.Note).
+	Notes map[string]int
+}
+
+// Note adds n to the count name of the window open at at (events the run observed, such as
+// SVID rotations); before the first window it is dropped.
+func (r *Recorder) Note(name string, n int, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.windows) - 1; i >= 0; i-- {
+		if !at.Before(r.windows[i].Start) {
+			if r.windows[i].Notes == nil {
+				r.windows[i].Notes = map[string]int{}
+			}
+			r.windows[i].Notes[name] += n
+			return
+		}
+	}
 }
 
 // op is one operation of the load.
@@ -127,6 +146,9 @@ func rate(errs, ops int) float64 {
 func (r *Recorder) Summarize() Summary {
 	r.mu.Lock()
 	windows := slices.Clone(r.windows)
+	for i := range windows {
+		windows[i].Notes = maps.Clone(windows[i].Notes)
+	}
 	ops := slices.Clone(r.ops)
 	r.mu.Unlock()
 	var s Summary

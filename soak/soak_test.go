@@ -178,6 +178,10 @@ func TestReport_FailuresAndMarkdown(t *testing.T) {
 		r.Record("transfer", at(float64(i)*0.05), 3*time.Millisecond, nil)
 	}
 	r.Record("transfer", at(11), time.Millisecond, errors.New("refused | closed"))
+	r.Note("SVID rotations", 2, at(3))
+	r.Note("SVID rotations", 1, at(16))
+	r.Note("SVID rotations", 1, at(17))
+	r.Note("SVID rotations", 5, at(-1)) // before the first window: dropped
 	j := journal()
 	rep := Report{Command: "sovereign soak --minutes 1", LoadAverage: "1.5", Summary: r.Summarize(), Journal: j.Check(faithful(j, initial)),
 		Verify: "teg verify: OK: 9 events", VerifyOK: true, Checks: []NamedCheck{{Name: "SVID rotation", OK: true, Detail: "teg-1: 4 rotations"}}}
@@ -186,7 +190,10 @@ func TestReport_FailuresAndMarkdown(t *testing.T) {
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"### Soak run: PASSED", "`sovereign soak --minutes 1` — 30s, load average 1.5", "| transfer | 6.7 | 201 | 1 | 3.0 | 3.0 |",
-		"| kill | fault | 10.0 | 5.0 | 1 | 1 | 100.00 % | 0.0 | transfer: refused / closed (×1) |", "error rate 0.000 %", "Journal check: OK — 2 acknowledged transfers",
+		"| window | kind | from s | for s | ops | errors | error rate | p99 ms | SVID rotations | first errors |",
+		"| steady-0 | steady | 0.0 | 10.0 | 200 | 0 | 0.00 % | 3.0 | 2 |  |",
+		"| kill | fault | 10.0 | 5.0 | 1 | 1 | 100.00 % | 0.0 | 0 | transfer: refused / closed (×1) |",
+		"| steady-1 | steady | 15.0 | 15.0 | 0 | 0 | 0.00 % | 0.0 | 2 |  |", "error rate 0.000 %", "Journal check: OK — 2 acknowledged transfers",
 		"`teg verify`: teg verify: OK: 9 events", "SVID rotation: OK — teg-1: 4 rotations"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -169,6 +170,12 @@ func runSoak(cmd *cobra.Command, o soakOptions) (err error) {
 	var wg sync.WaitGroup
 	begin := time.Now()
 	load.rec.Open("steady-0", false, begin)
+	wg.Add(1)
+	last := soakRotations{}
+	for name, results := range rot0 {
+		last[name] = maps.Clone(results)
+	}
+	go func() { defer wg.Done(); noteRotations(lctx, st.services(), last, load.rec) }()
 	interval := time.Duration(float64(time.Second) * float64(o.workers) / o.rate)
 	for w := 0; w < o.workers; w++ {
 		wg.Add(1)
@@ -311,6 +318,41 @@ func scrapeRotations(ctx context.Context, procs []*soakProc) soakRotations {
 		res.Body.Close()
 	}
 	return r
+}
+
+// noteRotations notes in the open window the services' SVID rotations (successes, and failures
+// if any), from their metrics every 2 s, until ctx ends. A counter that went down is a restarted
+// process: all of its count is new.
+func noteRotations(ctx context.Context, procs []*soakProc, last soakRotations, rec *soak.Recorder) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := scrapeRotations(ctx, procs)
+		for name, results := range now {
+			for result, v := range results {
+				d := v - last[name][result]
+				if d < 0 {
+					d = v
+				}
+				if d <= 0 {
+					continue
+				}
+				label := "SVID rotations"
+				if result != "success" {
+					label = "SVID rotations " + result
+				}
+				rec.Note(label, int(d), time.Now())
+			}
+			if len(results) > 0 { // an unanswered scrape keeps the last counts
+				last[name] = results
+			}
+		}
+	}
 }
 
 // rotationCheck passes when the TEG replicas rotated their SVIDs during the run and no
