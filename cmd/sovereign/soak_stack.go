@@ -232,14 +232,14 @@ func soakFreePort() (int, error) {
 // soakStack is the services of a soak run: a private PostgreSQL cluster, a private Redis, two
 // TEG replicas on one ledger database and two registries in two trust domains, peered.
 type soakStack struct {
-	dir, bin string
-	tb       *soakTB
-	pg       *pgcluster.Cluster
-	redis    *soakProc
-	teg1     *soakProc
-	teg2     *soakProc
-	regA     *soakProc // registry serve, trust domain a.soak.test, on the TEG replicas
-	regB     *soakProc // up (registry with its own ledger), trust domain b.soak.test
+	dir   string
+	tb    *soakTB
+	pg    *pgcluster.Cluster
+	redis *soakProc
+	teg1  *soakProc
+	teg2  *soakProc
+	regA  *soakProc // registry serve, trust domain a.soak.test, on the TEG replicas
+	regB  *soakProc // up (registry with its own ledger), trust domain b.soak.test
 	// tegDSN is the ledger's database; the admin keys are the TEG's and each registry's.
 	tegDSN                         string
 	tegAdmin, regAAdmin, regBAdmin string
@@ -263,7 +263,7 @@ func (s *soakStack) all() []*soakProc {
 
 // startSoakStack starts the stack in dir.
 func startSoakStack(ctx context.Context, dir string, o soakStackOptions) (_ *soakStack, err error) {
-	s := &soakStack{dir: dir, bin: o.bin, tb: &soakTB{}}
+	s := &soakStack{dir: dir, tb: &soakTB{}}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -431,6 +431,9 @@ func (s *soakStack) close() {
 	wg.Wait()
 	if s.redis != nil {
 		s.redis.stop()
+	}
+	if s.pg != nil { // the cluster's directory goes with it: keep its log beside the others
+		_ = os.WriteFile(filepath.Join(s.dir, "postgres.log"), []byte(s.pg.Log()), 0o600)
 	}
 	s.tb.cleanup()
 }
