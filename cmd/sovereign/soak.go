@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-stack/sovereign/soak"
+	"github.com/sovereign-stack/sovereign/store/pgcluster"
 )
 
 // soakOptions are the soak command's flags.
@@ -115,7 +116,22 @@ func runSoak(cmd *cobra.Command, o soakOptions) (err error) {
 		if o.redisBin, err = exec.LookPath("redis-server"); err != nil {
 			return errors.New("soak: redis-server not found on PATH; install redis-server or give --redis-bin")
 		}
+	} else if _, err := exec.LookPath(o.redisBin); err != nil {
+		return fmt.Errorf("soak: --redis-bin %s: %w", o.redisBin, err)
 	}
+	if o.pgBin != "" {
+		os.Setenv("SOVEREIGN_PG_BIN", o.pgBin)
+	}
+	pgBin, err := pgcluster.Find()
+	if err != nil {
+		return fmt.Errorf("soak: %w", err)
+	}
+	for _, tool := range []string{"initdb", "pg_ctl", "postgres"} {
+		if _, err := os.Stat(filepath.Join(pgBin, tool)); err != nil {
+			return fmt.Errorf("soak: PostgreSQL's %s is not in %s (--postgres-bin or SOVEREIGN_PG_BIN names the directory of initdb and pg_ctl)", tool, pgBin)
+		}
+	}
+	o.pgBin = pgBin
 	dir := o.keep
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "sovereign-soak-"); err != nil {
@@ -261,16 +277,6 @@ func faultNames(fs []soakFault) []string {
 
 // pgVersion is the PostgreSQL version of the server binaries ("?" when unknown).
 func pgVersion(dir string) string {
-	if dir == "" {
-		dir = os.Getenv("SOVEREIGN_PG_BIN")
-	}
-	if dir == "" {
-		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-		if len(dirs) == 0 {
-			return "?"
-		}
-		dir = dirs[len(dirs)-1]
-	}
 	b, err := exec.Command(filepath.Join(dir, "postgres"), "--version").Output()
 	if err != nil {
 		return "?"

@@ -269,12 +269,7 @@ func startSoakStack(ctx context.Context, dir string, o soakStackOptions) (_ *soa
 			s.close()
 		}
 	}()
-	if o.pgBin != "" {
-		os.Setenv("SOVEREIGN_PG_BIN", o.pgBin)
-	}
-	if _, err := pgcluster.Find(); err != nil {
-		return nil, err
-	}
+	os.Setenv("SOVEREIGN_PG_BIN", o.pgBin) // what pgcluster runs
 	o.out("PostgreSQL: a private cluster (initdb)…")
 	if err := pgDo(func() {
 		s.pg = pgcluster.Init(s.tb, map[string]string{"max_connections": "300", "shared_buffers": "'64MB'"})
