@@ -21,6 +21,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/store"
 )
 
 // Envelope is the body of every error response:
@@ -122,6 +123,13 @@ func FromError(ctx context.Context, err error) *Envelope {
 			Message: "the client closed the connection before the answer"}}).stamp(ctx)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		ae = apperr.New(apperr.Unavailable, "REQUEST_CANCELLED", "the request was cancelled or timed out")
+	case store.Unreachable(err):
+		// The database is away (restarting, failing over): a dependency, not a bug; the cause
+		// is logged.
+		if info != nil {
+			info.cause = err
+		}
+		ae = apperr.New(apperr.Unavailable, "STORE_UNAVAILABLE", "the database is unreachable; try again shortly").With("retry_after_seconds", 1)
 	default:
 		if info != nil {
 			info.cause = err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sovereign-stack/sovereign/apperr"
@@ -95,6 +96,28 @@ func TestFromError_CancelledContextIsUnavailable(t *testing.T) {
 		if env.GetStatus() != http.StatusServiceUnavailable || env.Body.Code != "REQUEST_CANCELLED" {
 			t.Errorf("%v: got %d %s", err, env.GetStatus(), env.Body.Code)
 		}
+	}
+}
+
+// A database that is away (restarting: the soak's PostgreSQL restart found these answered 500)
+// is a dependency outage: 503 STORE_UNAVAILABLE with Retry-After, the cause kept out of the body.
+func TestFromError_UnreachableStoreIsUnavailable(t *testing.T) {
+	for _, err := range []error{
+		&pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"},
+		apperr.Internalf("ledger write: %w", &pgconn.PgError{Severity: "FATAL", Code: "57P03", Message: "the database system is starting up"}),
+		fmt.Errorf("query: %w", &pgconn.PgError{Code: "08006", Message: "connection failure"}),
+	} {
+		env := httpapi.FromError(context.Background(), err)
+		if env.GetStatus() != http.StatusServiceUnavailable || env.Body.Code != "STORE_UNAVAILABLE" || env.GetHeaders().Get("Retry-After") != "1" {
+			t.Errorf("%v: got %d %s %v", err, env.GetStatus(), env.Body.Code, env.GetHeaders())
+		}
+		if b, _ := json.Marshal(env); strings.Contains(string(b), "database system") || strings.Contains(string(b), "terminating") {
+			t.Errorf("cause in body: %s", b)
+		}
+	}
+	// A statement failing is not the database being away.
+	if env := httpapi.FromError(context.Background(), &pgconn.PgError{Code: "42P01", Message: "relation does not exist"}); env.Body.Code != "INTERNAL" {
+		t.Errorf("undefined table: %s", env.Body.Code)
 	}
 }
 

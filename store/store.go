@@ -465,6 +465,27 @@ func Retryable(err error) bool {
 	return false
 }
 
+// Unreachable reports whether err is PostgreSQL being unreachable rather than a statement
+// failing: no connection could be made, the server is starting up or shutting down, or it cut
+// the connection (an administrator's command, a crash, a restart). The request may succeed
+// when tried again once the server is back; an HTTP answer says 503, not 500.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot
+		// connect now (starting up, shutting down).
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return false
+}
+
 // IsUniqueViolation reports whether err is a unique-constraint violation on either dialect.
 func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError

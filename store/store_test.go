@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
@@ -17,6 +20,25 @@ func TestOpen_RejectsUnknownDSN(t *testing.T) {
 		if _, err := store.Open(context.Background(), dsn); err == nil {
 			t.Errorf("Open(%q) succeeded, want error", dsn)
 		}
+	}
+}
+
+func TestUnreachable_TellsTheServerAwayFromAStatementFailing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Nothing listens on port 1: a connect error.
+	_, err := pgconn.Connect(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=5")
+	if err == nil || !store.Unreachable(fmt.Errorf("query: %w", err)) {
+		t.Errorf("connect error %v: not unreachable", err)
+	}
+	for code, want := range map[string]bool{"57P01": true, "57P02": true, "57P03": true, "08006": true, "08001": true,
+		"42P01": false, "23505": false, "40001": false} {
+		if got := store.Unreachable(&pgconn.PgError{Code: code}); got != want {
+			t.Errorf("SQLSTATE %s: unreachable %v, want %v", code, got, want)
+		}
+	}
+	if store.Unreachable(nil) || store.Unreachable(errors.New("no rows")) || store.Unreachable(sql.ErrNoRows) {
+		t.Error("a plain error is unreachable")
 	}
 }
 

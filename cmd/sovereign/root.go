@@ -49,7 +49,7 @@ func newRoot() *cobra.Command {
 		newRegister(), newWhoami(), newLogout(), newAPIKey(), newBootstrapToken(), newCard(), newTemplate(),
 		newStake(), newValidator(), newSim(), newReputation(),
 		newGovern(), newAttest(), newDispute(), newAuditor(),
-		newFederation())
+		newFederation(), newSoak())
 	var caFile string
 	root.PersistentFlags().StringVar(&caFile, "ca-file", "", "trust the CA certificates of this PEM file besides the system's for https calls, e.g. DATA/tls/cert.pem of up --tls (env "+caFileEnv+")")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return trustCAFile(caFile) }

@@ -22,9 +22,20 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
+
+// TB is the part of testing.TB a Cluster uses: *testing.T and *testing.B satisfy it, and a
+// program that runs a private cluster outside a test (the soak command) supplies its own —
+// Fatal must not return (panic, or runtime.Goexit), Cleanup runs its functions when the
+// program's run ends.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Cleanup(func())
+}
 
 // Find returns the directory of the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup):
 // $SOVEREIGN_PG_BIN, the newest /usr/lib/postgresql/*/bin, or the directory of initdb on PATH.
@@ -53,7 +64,7 @@ func version(dir string) int {
 // Cluster is one private PostgreSQL server: its data directory and the port it listens on
 // (127.0.0.1 only, trust authentication for the "postgres" role).
 type Cluster struct {
-	t    testing.TB
+	t    TB
 	bin  string
 	root string // owned by the server's user; holds data/, the socket and the log
 	Port int
@@ -62,7 +73,7 @@ type Cluster struct {
 }
 
 // Require returns the binaries' directory or skips t with a one-line reason.
-func Require(t testing.TB) string {
+func Require(t TB) string {
 	t.Helper()
 	bin, err := Find()
 	if err != nil {
@@ -73,7 +84,7 @@ func Require(t testing.TB) string {
 
 // New initialises a cluster (initdb) with the extra postgresql.conf settings given, starts it,
 // and stops it and removes its files when t ends.
-func New(t testing.TB, settings map[string]string) *Cluster {
+func New(t TB, settings map[string]string) *Cluster {
 	t.Helper()
 	c := Init(t, settings)
 	c.Start()
@@ -82,7 +93,7 @@ func New(t testing.TB, settings map[string]string) *Cluster {
 
 // Init is New without starting the server, for settings that need a directory of the
 // cluster's (Dir) or a restart: call Set, then Start.
-func Init(t testing.TB, settings map[string]string) *Cluster {
+func Init(t TB, settings map[string]string) *Cluster {
 	t.Helper()
 	c := newDir(t)
 	c.run("initdb", "-D", c.Data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
@@ -103,7 +114,7 @@ func (c *Cluster) Set(settings map[string]string) {
 	c.appendConf(settings)
 }
 
-func newDir(t testing.TB) *Cluster {
+func newDir(t TB) *Cluster {
 	t.Helper()
 	bin := Require(t)
 	root, err := os.MkdirTemp("", "pgcluster-")
@@ -149,7 +160,7 @@ func (c *Cluster) baseBackup(logTo *Cluster, dir string, extra ...string) {
 // (recovery.signal) with the postgresql.conf settings given — restore_command,
 // recovery_target_name or _time, recovery_target_action — and returns it. It does not wait for
 // recovery to end: poll pg_is_in_recovery().
-func Restore(t testing.TB, backup string, settings map[string]string) *Cluster {
+func Restore(t TB, backup string, settings map[string]string) *Cluster {
 	t.Helper()
 	r := newDir(t)
 	r.run("sh", "-c", fmt.Sprintf("cp -a %s %s && touch %s/recovery.signal", backup, r.Data, r.Data))
@@ -292,7 +303,7 @@ func (c *Cluster) chown(path string) {
 	}
 }
 
-func freePort(t testing.TB) int {
+func freePort(t TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
