@@ -172,6 +172,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("server: redis URL: %w", err)
 		}
+		redisFailFast(opts, cfg.Redis)
 		s.redis = redis.NewClient(opts)
 		if err := s.redis.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("server: redis %s: %w", opts.Addr, err)
@@ -651,4 +652,34 @@ func (s *Server) serveTLS(ctx context.Context, ln net.Listener, h http.Handler, 
 		return err
 	}
 	return nil
+}
+
+// redisFailFast bounds how long a request waits on an unreachable Redis, unless the URL sets
+// the option itself (go-redis reads dial_timeout, read_timeout, write_timeout, max_retries and
+// pool_timeout from its query). Everything the server keeps in Redis is answered in well under
+// a millisecond, and every use has a way on without it (the rate limiter lets the request
+// through, the caches miss, read-your-writes reads the primary); go-redis's defaults (5 s to
+// dial, 3 s to read, three retries) held requests for seconds each while Redis restarted.
+func redisFailFast(opts *redis.Options, rawURL string) {
+	set := map[string]bool{}
+	if u, err := url.Parse(rawURL); err == nil {
+		for k := range u.Query() {
+			set[k] = true
+		}
+	}
+	if !set["dial_timeout"] {
+		opts.DialTimeout = 250 * time.Millisecond
+	}
+	if !set["read_timeout"] {
+		opts.ReadTimeout = 250 * time.Millisecond
+	}
+	if !set["write_timeout"] {
+		opts.WriteTimeout = 250 * time.Millisecond
+	}
+	if !set["max_retries"] {
+		opts.MaxRetries = 1
+	}
+	if !set["pool_timeout"] {
+		opts.PoolTimeout = 500 * time.Millisecond
+	}
 }
