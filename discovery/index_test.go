@@ -468,3 +468,29 @@ func before(ranked bool, score float64, id string, p *Position) bool {
 	}
 	return id < p.ID
 }
+
+// TestLongDocScore checks the score of a card longer than a posting's 16-bit length (read from
+// the index's lengths instead) against the BM25 of its true length.
+func TestLongDocScore(t *testing.T) {
+	x := NewIndex()
+	long := strings.Repeat("filler ", 70000) + "weather"
+	x.PutAll([]*Doc{{ID: "agt_1", Name: "weather", Status: StatusActive}, {ID: "agt_2", Description: long, Status: StatusActive},
+		{ID: "agt_3", Description: "forecast", Status: StatusActive}})
+	q := Query{Text: "weather"}
+	if err := q.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	r := x.Search(&q)
+	if len(r.Hits) != 2 || r.Hits[0].ID != "agt_1" {
+		t.Fatalf("hits %+v", r.Hits)
+	}
+	avgdl := float64(x.totalLen) / float64(x.live)
+	idf := bm25IDF(x.live, 2)
+	for _, h := range r.Hits {
+		n, _ := x.find(h.ID)
+		wtf := map[string]float64{"agt_1": WeightName, "agt_2": WeightDescription}[h.ID]
+		if want := termScore(idf, wtf, float64(x.lens[n]), avgdl); h.Score != want {
+			t.Fatalf("%s (length %d): score %v, want %v", h.ID, x.lens[n], h.Score, want)
+		}
+	}
+}
