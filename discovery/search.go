@@ -441,7 +441,13 @@ walk:
 				continue walk
 			}
 			a := &p.alts[j]
-			pos[j] = seek(a.list.docs, pos[j], d)
+			if len(a.list.docs) == len(x.ids) {
+				// The list holds every slot (a word all cards have, as "agent" in a registry
+				// of agents): doc d is at index d.
+				pos[j] = int(d)
+			} else {
+				pos[j] = seek(a.list.docs, pos[j], d)
+			}
 			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
 				c := a.contribution(a.list.wtf[pos[j]], norm)
 				sum += c
