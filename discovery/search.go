@@ -375,6 +375,12 @@ func (x *Index) rank(p *plan, q *Query) Result {
 	for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
 		ess++
 	}
+	// The lengthNorm of the short lengths most cards have, computed once (a division less
+	// for each doc scored).
+	var norms [256]float64
+	for l := range norms {
+		norms[l] = lengthNorm(float64(l), p.avgdl)
+	}
 	var regionEnd uint64 // the region [start, regionEnd) holds the current doc
 	var regionUB float64
 walk:
@@ -422,7 +428,11 @@ walk:
 			a := &p.alts[j]
 			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
 				if norm < 0 {
-					norm = lengthNorm(float64(a.list.docLen(pos[j], d, x)), p.avgdl)
+					if l := a.list.docLen(pos[j], d, x); l < uint32(len(norms)) {
+						norm = norms[l]
+					} else {
+						norm = lengthNorm(float64(l), p.avgdl)
+					}
 				}
 				c := a.contribution(a.list.wtf[pos[j]], norm)
 				sum += c
