@@ -111,6 +111,10 @@ type dict struct {
 type postings struct {
 	docs []uint32
 	wtf  []uint16
+	// lens is each doc's length (text lists; nil for filters), clamped to 16 bits (a doc of
+	// that length or more is looked up in Index.lens): read beside wtf, in order, rather than
+	// at random in Index.lens for every doc a query scores.
+	lens []uint16
 
 	shift  uint8
 	built  int // list length at the last build of the blocks
@@ -261,8 +265,10 @@ func (p *postings) addText(docID uint32, wtf uint16, length uint32, x *Index) {
 	i := p.insert(docID)
 	if i == len(p.wtf) {
 		p.wtf = append(p.wtf, wtf)
+		p.lens = append(p.lens, clamp16(length))
 	} else {
 		p.wtf = slices.Insert(p.wtf, i, wtf)
+		p.lens = slices.Insert(p.lens, i, clamp16(length))
 	}
 	if len(p.docs) >= 2*p.built {
 		p.buildBlocks(x)
@@ -300,6 +306,14 @@ func (p *postings) buildBlocks(x *Index) {
 	}
 }
 
+// docLen is the length of doc n, at index i of the text list p.
+func (p *postings) docLen(i int, n uint32, x *Index) uint32 {
+	if l := p.lens[i]; l != math.MaxUint16 {
+		return uint32(l)
+	}
+	return x.lens[n]
+}
+
 // addFilter adds a doc to a filter list.
 func (p *postings) addFilter(docID uint32) { p.insert(docID) }
 
@@ -311,6 +325,7 @@ func (p *postings) remove(docID uint32) {
 	p.docs = slices.Delete(p.docs, i, i+1)
 	if p.wtf != nil {
 		p.wtf = slices.Delete(p.wtf, i, i+1)
+		p.lens = slices.Delete(p.lens, i, i+1)
 	}
 }
 
@@ -604,6 +619,7 @@ func (p *postings) renumber(remap []uint32) {
 			p.docs[j] = nd
 			if p.wtf != nil {
 				p.wtf[j] = p.wtf[i]
+				p.lens[j] = p.lens[i]
 			}
 			j++
 		}
@@ -611,6 +627,7 @@ func (p *postings) renumber(remap []uint32) {
 	p.docs = p.docs[:j]
 	if p.wtf != nil {
 		p.wtf = p.wtf[:j]
+		p.lens = p.lens[:j]
 	}
 }
 

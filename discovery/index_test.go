@@ -468,3 +468,70 @@ func before(ranked bool, score float64, id string, p *Position) bool {
 	}
 	return id < p.ID
 }
+
+// TestLongDocScore checks the score of a card longer than a posting's 16-bit length (read from
+// the index's lengths instead) against the BM25 of its true length.
+func TestLongDocScore(t *testing.T) {
+	x := NewIndex()
+	long := strings.Repeat("filler ", 70000) + "weather"
+	x.PutAll([]*Doc{{ID: "agt_1", Name: "weather", Status: StatusActive}, {ID: "agt_2", Description: long, Status: StatusActive},
+		{ID: "agt_3", Description: "forecast", Status: StatusActive}})
+	q := Query{Text: "weather"}
+	if err := q.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	r := x.Search(&q)
+	if len(r.Hits) != 2 || r.Hits[0].ID != "agt_1" {
+		t.Fatalf("hits %+v", r.Hits)
+	}
+	avgdl := float64(x.totalLen) / float64(x.live)
+	idf := bm25IDF(x.live, 2)
+	for _, h := range r.Hits {
+		n, _ := x.find(h.ID)
+		wtf := map[string]float64{"agt_1": WeightName, "agt_2": WeightDescription}[h.ID]
+		if want := termScore(idf, wtf, float64(x.lens[n]), avgdl); h.Score != want {
+			t.Fatalf("%s (length %d): score %v, want %v", h.ID, x.lens[n], h.Score, want)
+		}
+	}
+}
+
+// TestWordInEveryCard checks against the model the queries with a word every card holds (the
+// list of every slot, looked up by doc number rather than searched), over cards without
+// removals, with small blocks so that lists are often non-essential.
+func TestWordInEveryCard(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		x := NewIndex()
+		x.tune.blockPostings = rapid.IntRange(1, 8).Draw(t, "blockPostings")
+		docs := map[string]*Doc{}
+		for i := range rapid.IntRange(1, 120).Draw(t, "n") {
+			d := genDoc(t, fmt.Sprintf("agt_%03d", i))
+			d.Name += " agent"
+			x.Put(d)
+			docs[d.ID] = d
+		}
+		q := Query{Text: rapid.SampledFrom([]string{"agent weather", "agent tax contract", "weather forecast agent",
+			"which agent can review code and translate french", "hotel agent flight booking travel"}).Draw(t, "q"),
+			Limit: rapid.IntRange(1, 7).Draw(t, "limit")}
+		if err := q.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		want := model(x, docs, &q)
+		var got []Hit
+		for {
+			r := x.Search(&q)
+			got = append(got, r.Hits...)
+			if r.Next == nil {
+				break
+			}
+			q.After = r.Next
+		}
+		if len(got) != len(want) {
+			t.Fatalf("got %d hits %v, want %d %v", len(got), got, len(want), want)
+		}
+		for i := range got {
+			if got[i].ID != want[i].ID || math.Abs(got[i].Score-want[i].Score) > 1e-9 || got[i].Relevance != want[i].Relevance {
+				t.Fatalf("hit %d: got %+v, want %+v", i, got[i], want[i])
+			}
+		}
+	})
+}

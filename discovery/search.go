@@ -253,15 +253,16 @@ func (x *Index) scoreDoc(p *plan, n uint32, pos []int, best []float64) (float64,
 	for j, a := range p.alts {
 		pos[j] = seek(a.list.docs, pos[j], n)
 		if i := pos[j]; i < len(a.list.docs) && a.list.docs[i] == n {
-			best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[i], x.lens[n], p.avgdl))
+			best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[i], lengthNorm(float64(x.lens[n]), p.avgdl)))
 		}
 	}
 	return p.total(best)
 }
 
-// contribution is the alt's part of a doc's score: its weight times the BM25 term score.
-func (a *alt) contribution(wtf uint16, length uint32, avgdl float64) float64 {
-	return a.w * termScore(a.idf, float64(wtf), float64(length), avgdl)
+// contribution is the alt's part of a doc's score: its weight times the BM25 term score, norm
+// being the doc's lengthNorm.
+func (a *alt) contribution(wtf uint16, norm float64) float64 {
+	return a.w * normScore(a.idf, float64(wtf), norm)
 }
 
 // total sums the best match of each query word, in query order, and adds the bonus when every
@@ -287,7 +288,7 @@ func (p *plan) total(best []float64) (float64, int) {
 // alternatives' lists together), the filter's docs are scored one by one (each list searched
 // forward from the last doc). Otherwise the walk is MaxScore over the alternatives in doc order, with block bounds: the
 // best Limit+1 hits are kept in a heap whose worst (or the floor) is the score to beat; the
-// alternatives with the smallest bounds whose sum cannot beat it are non-essential (a doc only they hold cannot make the page), so only the essential
+// alternatives with the smallest bounds that together (per word the largest, summed over words) cannot beat it are non-essential (a doc only they hold cannot make the page), so only the essential
 // lists are walked and the others are searched for the docs found there, from the largest
 // bound down, until the bound of what is left cannot lift the doc above the score to beat; a
 // doc outside a filter makes the essential lists leap to the filter's next doc; and
@@ -348,10 +349,16 @@ func (x *Index) rank(p *plan, q *Query) Result {
 	nA := len(p.alts)
 	pos := make([]int, nA)
 	fpos := make([]int, len(p.filt))
+	// cum[i] bounds what p.alts[:i] may add to a doc's score: for each word, the largest bound
+	// of its alternatives there (a doc's score takes the best match of each word, not the sum).
 	cum := make([]float64, nA+1)
 	for i, a := range p.alts {
-		cum[i+1] = cum[i] + a.ub
+		best[a.clause] = max(best[a.clause], a.ub)
+		for _, b := range best {
+			cum[i+1] += b
+		}
 	}
+	clear(best)
 	// upTo[i] is the set of words (a bit each) of p.alts[:i]; a doc found only there gets the
 	// bonus only when they are all the known words.
 	upTo := make([]uint32, nA+1)
@@ -367,6 +374,12 @@ func (x *Index) rank(p *plan, q *Query) Result {
 	ess := 0 // p.alts[ess:] are essential
 	for ess < nA && !beats(cum[ess+1]+bonusIf(upTo[ess+1]), false) {
 		ess++
+	}
+	// The lengthNorm of the short lengths most cards have, computed once (a division less
+	// for each doc scored).
+	var norms [256]float64
+	for l := range norms {
+		norms[l] = lengthNorm(float64(l), p.avgdl)
 	}
 	var regionEnd uint64 // the region [start, regionEnd) holds the current doc
 	var regionUB float64
@@ -410,12 +423,22 @@ walk:
 		clear(best)
 		sum := 0.0
 		var got uint32 // the words d matched so far
+		norm := -1.0   // d's lengthNorm, from the first list holding it (d is in one at least)
 		for j := ess; j < nA; j++ {
 			a := &p.alts[j]
 			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
-				c := a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl)
+				if norm < 0 {
+					if l := a.list.docLen(pos[j], d, x); l < uint32(len(norms)) {
+						norm = norms[l]
+					} else {
+						norm = lengthNorm(float64(l), p.avgdl)
+					}
+				}
+				c := a.contribution(a.list.wtf[pos[j]], norm)
 				sum += c
-				best[a.clause] = max(best[a.clause], c)
+				if c > best[a.clause] {
+					best[a.clause] = c
+				}
 				got |= 1 << a.clause
 				pos[j]++
 			}
@@ -428,11 +451,19 @@ walk:
 				continue walk
 			}
 			a := &p.alts[j]
-			pos[j] = seek(a.list.docs, pos[j], d)
+			if len(a.list.docs) == len(x.ids) {
+				// The list holds every slot (a word all cards have, as "agent" in a registry
+				// of agents): doc d is at index d.
+				pos[j] = int(d)
+			} else {
+				pos[j] = seek(a.list.docs, pos[j], d)
+			}
 			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
-				c := a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl)
+				c := a.contribution(a.list.wtf[pos[j]], norm)
 				sum += c
-				best[a.clause] = max(best[a.clause], c)
+				if c > best[a.clause] {
+					best[a.clause] = c
+				}
 				got |= 1 << a.clause
 			}
 		}
@@ -525,10 +556,21 @@ func termBound(idf float64, b *bound, avgdl float64) float64 {
 }
 
 // termScore is FTS5's bm25 term of one token: weighted frequency f in a doc of the given
-// length. It is the only place scores are computed, so that bounds and scores agree.
+// length. It and normScore, of which it is made, are the only places scores are computed, so
+// that bounds and scores agree.
 func termScore(idf, f, length, avgdl float64) float64 {
-	d := 1 - bm25B + bm25B*length/avgdl
-	return idf * (f * (bm25K1 + 1)) / (f + bm25K1*d)
+	return normScore(idf, f, lengthNorm(length, avgdl))
+}
+
+// lengthNorm is the part of the BM25 term score that depends on the doc's length alone,
+// k1·(1 - b + b·length/avgdl): computed once a doc, whatever the number of its words scored.
+func lengthNorm(length, avgdl float64) float64 {
+	return float64(bm25K1 * (1 - bm25B + bm25B*length/avgdl))
+}
+
+// normScore is the BM25 term score of weighted frequency f in a doc of lengthNorm norm.
+func normScore(idf, f, norm float64) float64 {
+	return idf * (f * (bm25K1 + 1)) / (f + norm)
 }
 
 // each calls fn with each doc number ≥ start matching p (every list, the matcher) in
@@ -596,7 +638,7 @@ func (x *Index) matching(p *plan, fn func(n uint32) bool) {
 		clear(best)
 		for j, a := range p.alts {
 			if pos[j] < len(a.list.docs) && a.list.docs[pos[j]] == d {
-				best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[pos[j]], x.lens[d], p.avgdl))
+				best[a.clause] = max(best[a.clause], a.contribution(a.list.wtf[pos[j]], lengthNorm(float64(x.lens[d]), p.avgdl)))
 				pos[j]++
 			}
 		}
