@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/sovereign-stack/sovereign/hotcache"
 )
@@ -53,7 +56,7 @@ func (c *AgentCard) clone() *AgentCard {
 // readCard reads one card (deleted ones included), through the cache when there is one.
 func (s *Cards) readCard(ctx context.Context, id string) (*AgentCard, error) {
 	if s.cache != nil {
-		if es, err := s.cache.Get(ctx, id); err == nil && es[0].OK && s.current(ctx, es, []string{id})[0] {
+		if es, err := s.cache.Get(ctx, id); err == nil && es[0].OK && s.current(ctx, es, []string{id}, 0)[0] {
 			return es[0].Val.clone(), nil
 		}
 	}
@@ -85,7 +88,7 @@ func (s *Cards) readCards(ctx context.Context, idList []string) ([]*AgentCard, e
 	if err != nil {
 		es = make([]hotcache.Entry[*AgentCard], len(idList))
 	}
-	for i, ok := range s.current(ctx, es, idList) {
+	for i, ok := range s.current(ctx, es, idList, s.pageRecheck) {
 		es[i].OK = ok
 	}
 	var missing []string
@@ -123,8 +126,9 @@ func (s *Cards) readCards(ctx context.Context, idList []string) ([]*AgentCard, e
 
 // current reports which of the entries found for ids may be served: every entry found, or,
 // when the service validates its cache, those at the store's current revision (none when the
-// revisions cannot be read).
-func (s *Cards) current(ctx context.Context, es []hotcache.Entry[*AgentCard], ids []string) []bool {
+// revisions cannot be read) — except that an entry found current within recheck (when > 0) is
+// served without asking the store again.
+func (s *Cards) current(ctx context.Context, es []hotcache.Entry[*AgentCard], ids []string, recheck time.Duration) []bool {
 	ok := make([]bool, len(es))
 	var hit []string
 	for i, e := range es {
@@ -136,6 +140,15 @@ func (s *Cards) current(ctx context.Context, es []hotcache.Entry[*AgentCard], id
 	if s.revs == nil || len(hit) == 0 {
 		return ok
 	}
+	now := s.now()
+	var fresh map[string]bool
+	if recheck > 0 {
+		fresh = s.checked.within(ids, es, now.Add(-recheck))
+		hit = slices.DeleteFunc(hit, func(id string) bool { return fresh[id] })
+		if len(hit) == 0 {
+			return ok
+		}
+	}
 	revs := map[string]int64{}
 	for start := 0; start < len(hit); start += 500 {
 		r, err := s.revs.CardRevisions(ctx, hit[start:min(start+500, len(hit))])
@@ -146,13 +159,75 @@ func (s *Cards) current(ctx context.Context, es []hotcache.Entry[*AgentCard], id
 			revs[id] = v
 		}
 	}
+	var found []checkedRevision
 	for i, e := range es {
-		if e.OK {
-			v, found := revs[ids[i]]
-			ok[i] = found && v == e.Version
+		if e.OK && !fresh[ids[i]] {
+			v, in := revs[ids[i]]
+			ok[i] = in && v == e.Version
+			if ok[i] {
+				found = append(found, checkedRevision{id: ids[i], rev: v})
+			}
 		}
 	}
+	s.checked.note(found, now)
 	return ok
+}
+
+// checkedRevision is a card's cached revision found current in the store.
+type checkedRevision struct {
+	id  string
+	rev int64
+}
+
+// checkedRevisions remembers when each card's cached revision was last found current in the
+// store (bounded: forgotten all at once past maxCheckedRevisions, which only costs checks).
+type checkedRevisions struct {
+	mu sync.Mutex
+	m  map[string]checkedAt
+}
+
+// checkedAt is a revision and when it was found current.
+type checkedAt struct {
+	rev int64
+	at  time.Time
+}
+
+// maxCheckedRevisions bounds checkedRevisions (a little above the server's card cache).
+const maxCheckedRevisions = 100_000
+
+// within reports which of the entries found for ids were found current at their revision
+// since the time given.
+func (c *checkedRevisions) within(ids []string, es []hotcache.Entry[*AgentCard], since time.Time) map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var fresh map[string]bool
+	for i, e := range es {
+		if !e.OK {
+			continue
+		}
+		if at, ok := c.m[ids[i]]; ok && at.rev == e.Version && at.at.After(since) {
+			if fresh == nil {
+				fresh = make(map[string]bool, len(es))
+			}
+			fresh[ids[i]] = true
+		}
+	}
+	return fresh
+}
+
+// note records the revisions found current at now.
+func (c *checkedRevisions) note(found []checkedRevision, now time.Time) {
+	if len(found) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+len(found) > maxCheckedRevisions {
+		c.m = make(map[string]checkedAt, len(found))
+	}
+	for _, f := range found {
+		c.m[f.id] = checkedAt{rev: f.rev, at: now}
+	}
 }
 
 // refreshCards writes the cards with these ids through to the cache after this process wrote

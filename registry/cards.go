@@ -221,6 +221,11 @@ type Cards struct {
 	// cached card is checked against before it is served (ValidateCache).
 	cache CardCache
 	revs  CardRevisionReader
+	// pageRecheck and checked: with revs, a discovery page serves a cached card checked
+	// against the store within pageRecheck without checking it again (checked holds when each
+	// card's cached revision was last found current).
+	pageRecheck time.Duration
+	checked     checkedRevisions
 
 	// onLocal hears of each change of this registry's own cards (OnLocalChange).
 	onLocal func()
@@ -254,6 +259,11 @@ type CardsConfig struct {
 	// serving it (Store must implement CardRevisionReader; ignored otherwise): for a cache
 	// that other replicas' writes do not reach (in process).
 	ValidateCache bool
+	// PageRecheck, with ValidateCache, lets a discovery page serve a cached card that was
+	// found current in the store within this long without checking it again (0: every hit is
+	// checked). The server sets the index's sync interval: a page then lags other replicas'
+	// writes no more than the index that chose it does. Reads of one card are always checked.
+	PageRecheck time.Duration
 }
 
 // NewCards returns the card service. Call Load (or Run) to fill the in-memory index.
@@ -271,6 +281,7 @@ func NewCards(c CardsConfig) *Cards {
 		s.cache = c.Cache
 		if r, ok := c.Store.(CardRevisionReader); ok && c.ValidateCache && c.Cache != nil {
 			s.revs = r
+			s.pageRecheck = c.PageRecheck
 		}
 	}
 	return s

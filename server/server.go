@@ -356,7 +356,9 @@ func (s *Server) registerRegistry(ctx, bgCtx context.Context, mux *http.ServeMux
 	}
 	s.cards = registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(s.db), Authz: authz, Host: pub.Hostname(), Logger: s.log, Now: now,
 		Standings: st, Cache: newHotCache(s, hotCards, hotCardEntries, 0, registry.CardCodec),
-		ValidateCache: s.redis == nil}) // in process, other replicas' writes do not reach it: each hit is checked
+		// In process, other replicas' writes do not reach the cache: each hit is checked, a
+		// discovery page's at most once an index sync.
+		ValidateCache: s.redis == nil, PageRecheck: indexSyncInterval})
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()

@@ -96,9 +96,9 @@ func benchDiscovery(ctx context.Context, out io.Writer, dsn string, nCards, nQue
 	cfg := registry.CardsConfig{Store: st, Authz: policy.New(), Host: "bench.local", NoIndex: storeOnly}
 	if cardCache {
 		// As the server without Redis has it (server.hotCardEntries; each hit checked against
-		// the card's revision in the store).
+		// the card's revision in the store, a page's at most once a second).
 		cache = hotcache.Instrument[*registry.AgentCard](hotcache.NewMemory[*registry.AgentCard](50_000, 0), &cacheStats)
-		cfg.Cache, cfg.ValidateCache = cache, true
+		cfg.Cache, cfg.ValidateCache, cfg.PageRecheck = cache, true, time.Second
 	}
 	svc := registry.NewCards(cfg)
 	have, err := st.CountCards(ctx)

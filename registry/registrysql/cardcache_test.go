@@ -437,3 +437,54 @@ func TestCardCache_ReadersRaceWriters(t *testing.T) {
 		}
 	})
 }
+
+// TestCardCache_PageRecheck: with PageRecheck, a discovery page serves a cached card found
+// current within the window without asking the store (another replica's heartbeat shows on
+// the page only after the window, as it shows in the index only after a sync), while reading
+// the card by id is checked at once; after the window the page is the store's again.
+func TestCardCache_PageRecheck(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		mk := func(recheck time.Duration, c registry.CardCache) *registry.Cards {
+			s := registry.NewCards(registry.CardsConfig{Store: registrysql.NewCards(db), Authz: policy.New(), Host: "reg.test", Now: clock,
+				Cache: c, ValidateCache: c != nil, PageRecheck: recheck})
+			if _, err := s.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		ada := newDeveloper(t, db, "dev_ada", true)
+		writer := mk(0, nil)
+		c, err := writer.Create(ctx, ada, registry.CardInput{JSON: testCard("Tide", "tide tables", map[string][]string{"tides": {"sea"}}, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := cacheReplicas{r1: writer, r2: mk(time.Second, hotcache.NewMemory[*registry.AgentCard](100, time.Hour)), ref: mk(0, nil)}
+		q := discovery.Query{Text: "tide", Limit: 10}
+		e.same(t, e.r2, c.ID, q) // cached, found current at now
+		before, err := e.r2.Search(ctx, policy.Subject{}, q, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		beat := now.Add(time.Minute)
+		if _, err := db.Write().ExecContext(ctx, `UPDATE agent_cards SET last_heartbeat_at = $2 WHERE id = $1`, c.ID, store.Time(beat)); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(999 * time.Millisecond)
+		page, err := e.r2.Search(ctx, policy.Subject{}, q, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pageBytes(t, page) != pageBytes(t, before) {
+			t.Fatalf("within the window the page changed:\n%s\nwant\n%s", pageBytes(t, page), pageBytes(t, before))
+		}
+		want, _ := e.ref.Get(ctx, c.ID)
+		if got, err := e.r2.Get(ctx, c.ID); err != nil || cardBytes(t, got) != cardBytes(t, want) {
+			t.Fatalf("a read by id within the window: got %v %v, want %v", got, err, want)
+		}
+		now = now.Add(2 * time.Millisecond)
+		e.same(t, e.r2, c.ID, q)
+	})
+}
