@@ -65,6 +65,8 @@ type Ledger struct {
 	observe func(teg.Activity)
 	// params caches the parameter history (nil: none; WithParamsCache).
 	params hotcache.Cache[[]teg.ParamsVersion]
+	// bal caches hot accounts' balances (nil: none; WithBalanceCache).
+	bal *balances
 }
 
 // Option configures a Ledger made by Open.
@@ -444,6 +446,10 @@ func (l *Ledger) commit(p *prepared) {
 		l.cached = done.all.Head
 	}
 	l.mu.Unlock()
+	var hold time.Duration
+	if err == nil && l.bal != nil && done.rows != nil {
+		hold = l.bal.writeThrough(done, l.bal.now())
+	}
 	if err == nil && l.observe != nil && done.rows != nil {
 		if a := teg.ActivityOf(&done.all); !a.Empty() {
 			l.observe(a)
@@ -451,13 +457,22 @@ func (l *Ledger) commit(p *prepared) {
 	}
 	p.exact = err == nil && done == p
 	p.base = nil
-	for i, r := range p.live {
-		if err != nil {
-			r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
-		} else {
-			r.reply <- done.replies[i]
+	answer := func() {
+		for i, r := range p.live {
+			if err != nil {
+				r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
+			} else {
+				r.reply <- done.replies[i]
+			}
 		}
 	}
+	if hold > 0 {
+		// The cache could be neither written through nor invalidated: answer once any entry
+		// older than this group has expired (later groups go on meanwhile).
+		time.AfterFunc(hold, answer)
+		return
+	}
+	answer()
 }
 
 // Head returns the end of the event log as stored.
@@ -519,8 +534,21 @@ func (l *Ledger) fillMinted(ctx context.Context) error {
 }
 
 // Account returns an account as stored.
+//
+// With a balance cache (WithBalanceCache), a cached account is returned when there is one
+// (never older than the last write acknowledged before the call), else the store's; either
+// way the account is noted as read (hot), so that the writer keeps its entry up to date.
 func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
+	if l.bal != nil {
+		if a, ok := l.bal.get(ctx, id); ok {
+			l.bal.note(ctx, id)
+			return a, nil
+		}
+	}
 	a, err := readAccount(ctx, l.db.Read(), id)
+	if err == nil && l.bal != nil {
+		l.bal.note(ctx, id)
+	}
 	return a.Account, err
 }
 
