@@ -58,10 +58,11 @@ func newSharedCache[V any](s *Server, kind string, maxEntries int, ttl time.Dura
 
 // balanceCache is the ledger's cache of hot accounts' balances (tegsql.WithBalanceCache): the
 // balances (kind balance, entries kept for tegsql.BalanceTTL) and the set of accounts read
-// lately (its own prefix, balance-hot, not counted).
+// lately (its own prefix, balance-hot, not counted). Without Redis the caches are this
+// process's own, each hit checked against the stored head.
 func balanceCache(s *Server) tegsql.Option {
 	return tegsql.WithBalanceCache(newHotCache(s, hotBalances, hotBalanceEntries, tegsql.BalanceTTL, tegsql.BalanceCodec),
-		newSharedCache(s, hotBalances+"-hot", hotBalanceEntries, tegsql.HotTTL, tegsql.HotCodec), tegsql.BalanceTTL)
+		newSharedCache(s, hotBalances+"-hot", hotBalanceEntries, tegsql.HotTTL, tegsql.HotCodec), tegsql.BalanceTTL, s.redis == nil)
 }
 
 // hotCacheCollectors are the series of the caches of hot reads, per kind.

@@ -3,6 +3,7 @@ package tegsql
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,14 @@ type balances struct {
 	ttl  time.Duration               // the entry TTL of vals (the ack delay)
 	now  func() time.Time
 
+	// local: the caches are this process's alone (memory), so writes of other processes do
+	// not reach them. Keys then carry gen, and a hit is served only while the stored head is
+	// exact — the head this process's writer last wrote, with no other process's write
+	// between it and the one before (gen changes when there was one). Guarded by Ledger.mu.
+	local bool
+	gen   int64
+	exact teg.Head
+
 	mu    sync.Mutex
 	noted map[teg.AccountID]time.Time // when this process last noted each account
 
@@ -48,14 +57,56 @@ type balances struct {
 // the store, and notes the account as read in hot; after each group it commits, the writer
 // writes through (Set at the account's log_seq) every account the group changed that is hot,
 // before it answers the group's callers. vals must keep its entries for ttl (BalanceTTL when
-// 0) and hot for HotTTL. See docs/ARCHITECTURE.md, "Caches of hot reads".
-func WithBalanceCache(vals hotcache.Cache[teg.Account], hot hotcache.Cache[bool], ttl time.Duration) Option {
+// 0) and hot for HotTTL. Every ledger writing to the database must use the same caches — or,
+// with local set, caches of its own (memory), each hit then checked against the stored head
+// (one small query). See docs/ARCHITECTURE.md, "Caches of hot reads".
+func WithBalanceCache(vals hotcache.Cache[teg.Account], hot hotcache.Cache[bool], ttl time.Duration, local bool) Option {
 	if ttl <= 0 {
 		ttl = BalanceTTL
 	}
 	return func(l *Ledger) {
-		l.bal = &balances{vals: vals, hot: hot, ttl: ttl, now: time.Now, noted: map[teg.AccountID]time.Time{}}
+		l.bal = &balances{vals: vals, hot: hot, ttl: ttl, now: time.Now, noted: map[teg.AccountID]time.Time{}, local: local}
 	}
+}
+
+// key is id's key in vals under generation gen.
+func (b *balances) key(gen int64, id teg.AccountID) string {
+	if !b.local {
+		return string(id)
+	}
+	return strconv.FormatInt(gen, 10) + ":" + string(id)
+}
+
+// cached returns id's cached account, if there is one the ledger may serve.
+func (l *Ledger) cachedBalance(ctx context.Context, id teg.AccountID) (teg.Account, bool) {
+	b := l.bal
+	l.mu.Lock()
+	gen, exact := b.gen, b.exact
+	l.mu.Unlock()
+	es, err := b.vals.Get(ctx, b.key(gen, id))
+	if err != nil || !es[0].OK {
+		return teg.Account{}, false
+	}
+	if b.local {
+		// Served only if no other process wrote since this one's writer last did.
+		if h, err := l.Head(ctx); err != nil || h != exact || exact == (teg.Head{}) {
+			return teg.Account{}, false
+		}
+	}
+	return es[0].Val, true
+}
+
+// committed records, in local mode, that the writer committed a group from head locked to
+// head to: the cache stays exact when nothing came between its last group and this one, else
+// it starts a new generation (entries of the old one are no longer read). Under Ledger.mu.
+func (b *balances) committed(locked, to teg.Head) {
+	if !b.local {
+		return
+	}
+	if locked != b.exact {
+		b.gen++
+	}
+	b.exact = to
 }
 
 // DelayedAcks is how many groups' acknowledgements the writer held back for the balance TTL
@@ -84,15 +135,6 @@ var HotCodec = hotcache.Codec[bool]{
 	Unmarshal: func([]byte) (bool, error) { return true, nil },
 }
 
-// get returns the cached account id, if any.
-func (b *balances) get(ctx context.Context, id teg.AccountID) (teg.Account, bool) {
-	es, err := b.vals.Get(ctx, string(id))
-	if err != nil || !es[0].OK {
-		return teg.Account{}, false
-	}
-	return es[0].Val, true
-}
-
 // note marks id as read in the hot set, unless this process did so in the last hotRenote.
 func (b *balances) note(ctx context.Context, id teg.AccountID) {
 	now := b.now()
@@ -117,7 +159,7 @@ func (b *balances) note(ctx context.Context, id teg.AccountID) {
 // account the group changed that is hot is stored at its log_seq — or, when its mark is old or
 // the store fails, invalidated at it. It returns how long the acknowledgement must wait: until
 // ttl after committedAt when an account could be neither stored nor invalidated, else 0.
-func (b *balances) writeThrough(done *prepared, committedAt time.Time) time.Duration {
+func (b *balances) writeThrough(done *prepared, gen int64, committedAt time.Time) time.Duration {
 	n := len(done.all.Accounts)
 	if n == 0 {
 		return 0
@@ -152,11 +194,11 @@ func (b *balances) writeThrough(done *prepared, committedAt time.Time) time.Dura
 			continue
 		}
 		if fresh && known {
-			if b.vals.Set(ctx, id, ver, *a) == nil {
+			if b.vals.Set(ctx, b.key(gen, aid), ver, *a) == nil {
 				continue
 			}
 		}
-		if b.vals.Invalidate(ctx, id, ver) != nil {
+		if b.vals.Invalidate(ctx, b.key(gen, aid), ver) != nil {
 			failed = true
 		}
 	}

@@ -408,6 +408,7 @@ func (l *Ledger) catchUp(w *writer, head teg.Head) error {
 // when what it was prepared on is not what is stored) and answers its requests.
 func (l *Ledger) commit(p *prepared) {
 	done := p
+	var locked teg.Head // the head the transaction found
 	err := l.db.InTx(context.Background(), func(tx *sql.Tx) error {
 		done = p
 		w := &writer{l: l, q: l.db.TxQuerier(tx), dialect: l.db.Dialect()}
@@ -415,6 +416,7 @@ func (l *Ledger) commit(p *prepared) {
 		if err != nil {
 			return err
 		}
+		locked = head
 		if p.err != nil || (p.base != nil && !p.base.exact) || head != p.from {
 			if err := l.catchUp(w, head); err != nil {
 				return err
@@ -445,10 +447,15 @@ func (l *Ledger) commit(p *prepared) {
 		}
 		l.cached = done.all.Head
 	}
+	var gen int64
+	if err == nil && l.bal != nil && done.rows != nil {
+		l.bal.committed(locked, done.all.Head)
+		gen = l.bal.gen
+	}
 	l.mu.Unlock()
 	var hold time.Duration
 	if err == nil && l.bal != nil && done.rows != nil {
-		hold = l.bal.writeThrough(done, l.bal.now())
+		hold = l.bal.writeThrough(done, gen, l.bal.now())
 	}
 	if err == nil && l.observe != nil && done.rows != nil {
 		if a := teg.ActivityOf(&done.all); !a.Empty() {
@@ -540,7 +547,7 @@ func (l *Ledger) fillMinted(ctx context.Context) error {
 // way the account is noted as read (hot), so that the writer keeps its entry up to date.
 func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
 	if l.bal != nil {
-		if a, ok := l.bal.get(ctx, id); ok {
+		if a, ok := l.cachedBalance(ctx, id); ok {
 			l.bal.note(ctx, id)
 			return a, nil
 		}
