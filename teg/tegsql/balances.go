@@ -77,7 +77,7 @@ func (b *balances) key(gen int64, id teg.AccountID) string {
 	return strconv.FormatInt(gen, 10) + ":" + string(id)
 }
 
-// cached returns id's cached account, if there is one the ledger may serve.
+// cachedBalance returns id's cached account, if there is one the ledger may serve.
 func (l *Ledger) cachedBalance(ctx context.Context, id teg.AccountID) (teg.Account, bool) {
 	b := l.bal
 	l.mu.Lock()
