@@ -34,7 +34,7 @@ type Config struct {
 	StoreReplica       string        `yaml:"store_replica"`
 	StoreReplicaMaxLag time.Duration `yaml:"store_replica_max_lag"`
 	// Redis, when set (redis://…), holds rate limits, the federation answer cache and the cache
-	// of hot reads (card documents, parameters), shared by replicas.
+	// of hot reads (card documents, parameters, hot accounts' balances), shared by replicas.
 	Redis string `yaml:"redis"`
 	// PublicURL is the base URL users reach this server at (default http://Addr, or https://Addr
 	// with TLS).

@@ -6,16 +6,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sovereign-stack/sovereign/hotcache"
+	"github.com/sovereign-stack/sovereign/teg/tegsql"
 )
 
 // Kinds of hot reads the server caches (the kind label of the sovereign_hotcache_* series).
 const (
-	hotCards  = "card"
-	hotParams = "params"
+	hotCards    = "card"
+	hotParams   = "params"
+	hotBalances = "balance"
 )
 
 // hotKinds lists every kind, in the order their series are registered.
-var hotKinds = []string{hotCards, hotParams}
+var hotKinds = []string{hotCards, hotParams, hotBalances}
 
 // Bounds of the in-process caches (when no Redis is configured).
 const (
@@ -24,6 +26,9 @@ const (
 	// indexSyncInterval is how often the discovery index (and with it the card cache) follows
 	// the store's change feed.
 	indexSyncInterval = time.Second
+	// hotBalanceEntries bounds the in-process balance cache and the hot set (an account is
+	// well under 1 KiB).
+	hotBalanceEntries = 100_000
 )
 
 // newHotStats returns the counters of every kind.
@@ -36,17 +41,28 @@ func newHotStats() map[string]*hotcache.Stats {
 }
 
 // newHotCache is the cache of one kind of hot read: in Redis when the server has Redis (shared
-// by the replicas, under a prefix of the kind and the trust domain, entries kept for
-// hotcache.DefaultTTL), else in this process (at most maxEntries, each for memTTL;
-// hotcache.DefaultTTL when 0), counted in the kind's series.
-func newHotCache[V any](s *Server, kind string, maxEntries int, memTTL time.Duration, codec hotcache.Codec[V]) hotcache.Cache[V] {
-	var c hotcache.Cache[V]
+// by the replicas, under a prefix of the kind and the trust domain), else in this process (at
+// most maxEntries), each entry kept for ttl (hotcache.DefaultTTL when 0), counted in the kind's
+// series.
+func newHotCache[V any](s *Server, kind string, maxEntries int, ttl time.Duration, codec hotcache.Codec[V]) hotcache.Cache[V] {
+	return hotcache.Instrument(newSharedCache(s, kind, maxEntries, ttl, codec), s.hotStats[kind])
+}
+
+// newSharedCache is newHotCache without the counters.
+func newSharedCache[V any](s *Server, kind string, maxEntries int, ttl time.Duration, codec hotcache.Codec[V]) hotcache.Cache[V] {
 	if s.redis != nil {
-		c = hotcache.NewRedis(s.redis, "sovereign:hot:"+kind+":"+s.cfg.TrustDomain+":", hotcache.DefaultTTL, codec)
-	} else {
-		c = hotcache.NewMemory[V](maxEntries, memTTL)
+		return hotcache.NewRedis(s.redis, "sovereign:hot:"+kind+":"+s.cfg.TrustDomain+":", ttl, codec)
 	}
-	return hotcache.Instrument(c, s.hotStats[kind])
+	return hotcache.NewMemory[V](maxEntries, ttl)
+}
+
+// balanceCache is the ledger's cache of hot accounts' balances (tegsql.WithBalanceCache): the
+// balances (kind balance, entries kept for tegsql.BalanceTTL) and the set of accounts read
+// lately (its own prefix, balance-hot, not counted). Without Redis the caches are this
+// process's own, each hit checked against the stored head.
+func balanceCache(s *Server) tegsql.Option {
+	return tegsql.WithBalanceCache(newHotCache(s, hotBalances, hotBalanceEntries, tegsql.BalanceTTL, tegsql.BalanceCodec),
+		newSharedCache(s, hotBalances+"-hot", hotBalanceEntries, tegsql.HotTTL, tegsql.HotCodec), tegsql.BalanceTTL, s.redis == nil)
 }
 
 // hotCacheCollectors are the series of the caches of hot reads, per kind.

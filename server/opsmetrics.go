@@ -146,7 +146,10 @@ func (m *opsMetrics) register(reg prometheus.Registerer, s *Server) {
 	if s.ledger != nil {
 		add(m.transfers, m.volume, m.fees, m.rewards, m.disputesOpened, m.disputesResolved, m.resolution,
 			balanceGauge(s, "sovereign_treasury_balance_avt", "Liquid AVT in the treasury (read when scraped).", teg.Treasury),
-			balanceGauge(s, "sovereign_staking_staked_avt", "AVT bonded in staking, all validators' pools (read when scraped).", teg.Bonded))
+			balanceGauge(s, "sovereign_staking_staked_avt", "AVT bonded in staking, all validators' pools (read when scraped).", teg.Bonded),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sovereign_teg_balance_ack_delays_total",
+				Help: "Ledger groups answered only after the balance cache TTL because their hot accounts could be neither written through nor invalidated (cache unreachable)."},
+				func() float64 { return float64(s.ledger.DelayedAcks()) }))
 	}
 	if s.attestations != nil {
 		add(m.attestations)

@@ -80,7 +80,7 @@ func TestMetrics_ContractFamiliesOnAStartedServer(t *testing.T) {
 				t.Errorf("/metrics lacks %s", n)
 			}
 		}
-		for _, kind := range []string{"card", "params"} { // the caches of hot reads
+		for _, kind := range []string{"card", "params", "balance"} { // the caches of hot reads
 			for _, n := range []string{"hits", "misses", "invalidations", "errors"} {
 				name := "sovereign_hotcache_" + n + "_total"
 				if !slices.Contains(names, name) || !strings.Contains(m, "\n"+name+`{kind="`+kind+`"}`) {
@@ -97,6 +97,7 @@ func TestMetrics_ContractFamiliesOnAStartedServer(t *testing.T) {
 			"sovereign_active_agents":                    "1",
 			"sovereign_staking_staked_avt":               "0",
 			"sovereign_auditor_lag_seconds":              "",
+			"sovereign_teg_balance_ack_delays_total":     "0",
 		} {
 			got := sample(m, series)
 			if got == "" || want != "" && got != want {

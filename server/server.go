@@ -230,7 +230,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.role = o.Role
 	if s.role.runsTEG() {
 		s.ledger = tegsql.Open(db, params, o.Now, tegsql.WithObserver(s.ops.ledgerActivity),
-			tegsql.WithParamsCache(newHotCache(s, hotParams, 4, 0, tegsql.ParamsCodec)))
+			tegsql.WithParamsCache(newHotCache(s, hotParams, 4, 0, tegsql.ParamsCodec)), balanceCache(s))
 		s.bg.Add(1)
 		go s.expirePending(bgCtx)
 		s.bg.Add(1)

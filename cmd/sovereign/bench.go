@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-stack/sovereign/avt"
+	"github.com/sovereign-stack/sovereign/hotcache"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/teg"
 	"github.com/sovereign-stack/sovereign/teg/tegsql"
@@ -109,6 +110,12 @@ type benchLedgerOptions struct {
 	auditor             bool
 }
 
+// benchBalanceCache is the balance cache the server gives its ledger without Redis (in this
+// process), so that the bench pays what the server's writer pays after each group.
+func benchBalanceCache() tegsql.Option {
+	return tegsql.WithBalanceCache(hotcache.NewMemory[teg.Account](0, tegsql.BalanceTTL), hotcache.NewMemory[bool](0, tegsql.HotTTL), 0, true)
+}
+
 // benchLedger runs bench ledger (not --http) on o.dsn, in o.replicas processes.
 func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error {
 	db, err := store.Open(ctx, o.dsn)
@@ -116,7 +123,7 @@ func benchLedger(ctx context.Context, out io.Writer, o benchLedgerOptions) error
 		return err
 	}
 	defer db.Close()
-	l, err := openLedger(ctx, db)
+	l, err := openLedger(ctx, db, benchBalanceCache())
 	if err != nil {
 		return err
 	}

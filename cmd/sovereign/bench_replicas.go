@@ -78,7 +78,7 @@ func benchLedgerWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	l := tegsql.Open(db, teg.DefaultParams(), nil)
+	l := tegsql.Open(db, teg.DefaultParams(), nil, benchBalanceCache())
 	defer l.Close()
 	ids := benchInPlay(benchAccountIDs(s.Run, s.Accounts), s.Hot)
 	// The parent set the accounts up: make sure this is the database it set them up in.

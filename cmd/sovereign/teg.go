@@ -60,10 +60,10 @@ database of --data (DATA/sovereign.db), which must exist — a restored copy, fo
 	return c
 }
 
-// openLedger migrates db and opens the ledger on it with the default parameters.
-func openLedger(ctx context.Context, db *store.DB) (*tegsql.Ledger, error) {
+// openLedger migrates db and opens the ledger on it with the default parameters (and opts).
+func openLedger(ctx context.Context, db *store.DB, opts ...tegsql.Option) (*tegsql.Ledger, error) {
 	if _, err := db.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	return tegsql.Open(db, teg.DefaultParams(), nil), nil
+	return tegsql.Open(db, teg.DefaultParams(), nil, opts...), nil
 }

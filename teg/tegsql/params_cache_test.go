@@ -2,14 +2,9 @@ package tegsql_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sovereign-stack/sovereign/hotcache"
 	"github.com/sovereign-stack/sovereign/store"
@@ -29,19 +24,7 @@ func TestLedger_ParamsCache(t *testing.T) {
 				if kind == "memory" {
 					c = hotcache.NewMemory[[]teg.ParamsVersion](4, time.Minute)
 				} else {
-					url := os.Getenv("SOVEREIGN_TEST_REDIS")
-					if url == "" {
-						t.Skip("SOVEREIGN_TEST_REDIS not set: skipping the params cache in Redis")
-					}
-					opts, err := redis.ParseURL(url)
-					if err != nil {
-						t.Fatal(err)
-					}
-					rdb := redis.NewClient(opts)
-					var b [8]byte
-					_, _ = rand.Read(b[:])
-					p := "sovereign-test:hot:params:" + hex.EncodeToString(b[:]) + ":"
-					t.Cleanup(func() { _ = rdb.Del(context.Background(), p+"history").Err(); _ = rdb.Close() })
+					rdb, p := testRedis(t, "params")
 					c = hotcache.NewRedis(rdb, p, time.Minute, tegsql.ParamsCodec)
 				}
 				var st hotcache.Stats

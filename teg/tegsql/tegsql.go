@@ -65,6 +65,8 @@ type Ledger struct {
 	observe func(teg.Activity)
 	// params caches the parameter history (nil: none; WithParamsCache).
 	params hotcache.Cache[[]teg.ParamsVersion]
+	// bal caches hot accounts' balances (nil: none; WithBalanceCache).
+	bal *balances
 }
 
 // Option configures a Ledger made by Open.
@@ -406,6 +408,7 @@ func (l *Ledger) catchUp(w *writer, head teg.Head) error {
 // when what it was prepared on is not what is stored) and answers its requests.
 func (l *Ledger) commit(p *prepared) {
 	done := p
+	var locked teg.Head // the head the transaction found
 	err := l.db.InTx(context.Background(), func(tx *sql.Tx) error {
 		done = p
 		w := &writer{l: l, q: l.db.TxQuerier(tx), dialect: l.db.Dialect()}
@@ -413,6 +416,7 @@ func (l *Ledger) commit(p *prepared) {
 		if err != nil {
 			return err
 		}
+		locked = head
 		if p.err != nil || (p.base != nil && !p.base.exact) || head != p.from {
 			if err := l.catchUp(w, head); err != nil {
 				return err
@@ -443,7 +447,16 @@ func (l *Ledger) commit(p *prepared) {
 		}
 		l.cached = done.all.Head
 	}
+	var gen int64
+	if err == nil && l.bal != nil && done.rows != nil {
+		l.bal.committed(locked, done.all.Head)
+		gen = l.bal.gen
+	}
 	l.mu.Unlock()
+	var hold time.Duration
+	if err == nil && l.bal != nil && done.rows != nil {
+		hold = l.bal.writeThrough(done, gen, l.bal.now())
+	}
 	if err == nil && l.observe != nil && done.rows != nil {
 		if a := teg.ActivityOf(&done.all); !a.Empty() {
 			l.observe(a)
@@ -451,13 +464,22 @@ func (l *Ledger) commit(p *prepared) {
 	}
 	p.exact = err == nil && done == p
 	p.base = nil
-	for i, r := range p.live {
-		if err != nil {
-			r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
-		} else {
-			r.reply <- done.replies[i]
+	answer := func() {
+		for i, r := range p.live {
+			if err != nil {
+				r.reply <- response{err: apperr.Internalf("ledger write: %w", err)}
+			} else {
+				r.reply <- done.replies[i]
+			}
 		}
 	}
+	if hold > 0 {
+		// The cache could be neither written through nor invalidated: answer once any entry
+		// older than this group has expired (later groups go on meanwhile).
+		time.AfterFunc(hold, answer)
+		return
+	}
+	answer()
 }
 
 // Head returns the end of the event log as stored.
@@ -519,8 +541,21 @@ func (l *Ledger) fillMinted(ctx context.Context) error {
 }
 
 // Account returns an account as stored.
+//
+// With a balance cache (WithBalanceCache), a cached account is returned when there is one
+// (never older than the last write acknowledged before the call), else the store's; either
+// way the account is noted as read (hot), so that the writer keeps its entry up to date.
 func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
+	if l.bal != nil {
+		if a, ok := l.cachedBalance(ctx, id); ok {
+			l.bal.note(ctx, id)
+			return a, nil
+		}
+	}
 	a, err := readAccount(ctx, l.db.Read(), id)
+	if err == nil && l.bal != nil {
+		l.bal.note(ctx, id)
+	}
 	return a.Account, err
 }
 
