@@ -2,18 +2,14 @@ package hotcache_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sovereign-stack/sovereign/hotcache"
 	"github.com/sovereign-stack/sovereign/hotcache/hotcachetest"
+	"github.com/sovereign-stack/sovereign/redistest"
 )
 
 var stringCodec = hotcache.Codec[string]{
@@ -47,50 +43,17 @@ func TestMemory_Bounded(t *testing.T) {
 	}
 }
 
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("SOVEREIGN_TEST_REDIS")
-	if url == "" {
-		t.Skip("SOVEREIGN_TEST_REDIS not set: skipping the Redis hot cache")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("ping Redis at %s: %v", url, err)
-	}
-	return c
-}
-
-// prefix is a key prefix of its own, whose keys are removed when the test ends.
-func prefix(t *testing.T, c *redis.Client) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	p := "sovereign-test:hot:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if keys, _ := c.Keys(ctx, p+"*").Result(); len(keys) > 0 {
-			_ = c.Del(ctx, keys...).Err()
-		}
-	})
-	return p
-}
-
 func TestRedis(t *testing.T) {
 	hotcachetest.Run(t, func(t *testing.T, ttl time.Duration) (hotcache.Cache[string], hotcache.Cache[string]) {
-		c1, c2 := redisClient(t), redisClient(t)
-		p := prefix(t, c1)
+		c1, c2 := redistest.Client(t, "the Redis hot cache"), redistest.Client(t, "the Redis hot cache")
+		p := redistest.Prefix(t, c1, "sovereign-test:hot:")
 		return hotcache.NewRedis(c1, p, ttl, stringCodec), hotcache.NewRedis(c2, p, ttl, stringCodec)
 	})
 }
 
 func TestRedis_CorruptEntriesAreMisses(t *testing.T) {
-	c := redisClient(t)
-	p := prefix(t, c)
+	c := redistest.Client(t, "the Redis hot cache")
+	p := redistest.Prefix(t, c, "sovereign-test:hot:")
 	ctx := context.Background()
 	bad := hotcache.Codec[string]{Marshal: stringCodec.Marshal, Unmarshal: func(b []byte) (string, error) {
 		if string(b) == "bad" {

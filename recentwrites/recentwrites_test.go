@@ -2,11 +2,12 @@ package recentwrites
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sovereign-stack/sovereign/redistest"
 )
 
 func TestMemory_RemembersForTheWindowOnly(t *testing.T) {
@@ -46,18 +47,9 @@ func TestMemory_StaysBounded(t *testing.T) {
 }
 
 func TestRedis_SharedAndExpiring(t *testing.T) {
-	url := os.Getenv("SOVEREIGN_TEST_REDIS")
-	if url == "" {
-		t.Skip("SOVEREIGN_TEST_REDIS not set (redis://…): the Redis tracker is not tested")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opts)
-	defer c.Close()
+	c := redistest.Client(t, "the Redis tracker")
 	ctx := context.Background()
-	prefix := "sovereign:test:ryw:" + time.Now().Format("150405.000000") + ":"
+	prefix := redistest.Prefix(t, c, "sovereign-test:ryw:")
 	a, b := NewRedis(c, prefix, 300*time.Millisecond), NewRedis(c, prefix, 300*time.Millisecond)
 	a.Wrote(ctx, "dev_a")
 	if !b.Recent(ctx, "dev_a") {

@@ -2,12 +2,12 @@ package server_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/redistest"
 )
 
 // TestFederation_CachedAnswersAndETag: a federated search's peers' part is reused (in memory,
@@ -18,10 +18,7 @@ func TestFederation_CachedAnswersAndETag(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			opt := func(c *config.Config) { c.Federation.CacheTTL = time.Hour }
 			if backend == "redis" {
-				url := os.Getenv("SOVEREIGN_TEST_REDIS")
-				if url == "" {
-					t.Skip("SOVEREIGN_TEST_REDIS not set: skipping the Redis cache of federated answers")
-				}
+				url := redistest.URL(t, "the Redis cache of federated answers")
 				opt = func(c *config.Config) { c.Federation.CacheTTL = time.Hour; c.Redis = url }
 			}
 			a, b := newFedStack(t, "a.test", opt), newFedStack(t, "b.test")

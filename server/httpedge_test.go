@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/httpapi"
+	"github.com/sovereign-stack/sovereign/redistest"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
 
@@ -168,10 +168,7 @@ func TestAuthFailures_AreRateLimitedPerAddress(t *testing.T) {
 		eachStack(t, func(t *testing.T, s *stack) { run(t, s, false) }, withAuthFailures(6, 3), withGenesis)
 	})
 	t.Run("redis", func(t *testing.T) {
-		u := os.Getenv("SOVEREIGN_TEST_REDIS")
-		if u == "" {
-			t.Skip("SOVEREIGN_TEST_REDIS not set: skipping Redis-backed failure limits")
-		}
+		u := redistest.URL(t, "Redis-backed failure limits")
 		// The stack keys its counters by address in a Redis other runs share: start and end clean.
 		opts, err := redis.ParseURL(u)
 		if err != nil {

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sovereign-stack/sovereign/config"
+	"github.com/sovereign-stack/sovereign/redistest"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
 
@@ -127,10 +127,7 @@ func keys(m map[string]any) []string {
 // TestRedisRateLimits_AreSharedByReplicas runs two stacks (replicas) on one database and one
 // Redis: login attempts on one count against the other.
 func TestRedisRateLimits_AreSharedByReplicas(t *testing.T) {
-	url := os.Getenv("SOVEREIGN_TEST_REDIS")
-	if url == "" {
-		t.Skip("SOVEREIGN_TEST_REDIS not set: skipping Redis-backed rate limits")
-	}
+	url := redistest.URL(t, "Redis-backed rate limits")
 	db := storetest.SQLite(t)
 	withRedis := func(c *config.Config) { c.Redis = url }
 	a := newStack(t, db, withRedis)

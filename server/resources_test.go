@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/config"
 	"github.com/sovereign-stack/sovereign/credential"
+	"github.com/sovereign-stack/sovereign/redistest"
 	"github.com/sovereign-stack/sovereign/server"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 )
@@ -118,10 +118,7 @@ func TestLogin_GuesserElsewhereDoesNotLockTheOwnerOut(t *testing.T) {
 	}
 	eachStack(t, func(t *testing.T, s *stack) { loginLockout(t, s, "") }, limits)
 	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("SOVEREIGN_TEST_REDIS")
-		if url == "" {
-			t.Skip("SOVEREIGN_TEST_REDIS not set: skipping the Redis-backed login limits")
-		}
+		url := redistest.URL(t, "the Redis-backed login limits")
 		// Redis keeps the counts between runs: fresh emails each time.
 		loginLockout(t, newStack(t, storetest.SQLite(t), limits, func(c *config.Config) { c.Redis = url }), strconv.FormatInt(time.Now().UnixNano(), 36))
 	})

@@ -2,20 +2,16 @@ package registrysql_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/sovereign-stack/sovereign/discovery"
 	"github.com/sovereign-stack/sovereign/hotcache"
 	"github.com/sovereign-stack/sovereign/policy"
+	"github.com/sovereign-stack/sovereign/redistest"
 	"github.com/sovereign-stack/sovereign/registry"
 	"github.com/sovereign-stack/sovereign/registry/registrysql"
 	"github.com/sovereign-stack/sovereign/store"
@@ -82,27 +78,11 @@ func (e cacheReplicas) same(t *testing.T, r *registry.Cards, id string, q discov
 	}
 }
 
+// redisCardCaches are two card caches in the Redis of SOVEREIGN_TEST_REDIS, each with its own
+// client, under one fresh prefix (two replicas sharing it).
 func redisCardCaches(t *testing.T) (registry.CardCache, registry.CardCache) {
-	url := os.Getenv("SOVEREIGN_TEST_REDIS")
-	if url == "" {
-		t.Skip("SOVEREIGN_TEST_REDIS not set: skipping the card cache in Redis")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c1, c2 := redis.NewClient(opts), redis.NewClient(opts)
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	p := "sovereign-test:hot:card:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if keys, _ := c1.Keys(ctx, p+"*").Result(); len(keys) > 0 {
-			_ = c1.Del(ctx, keys...).Err()
-		}
-		_ = c1.Close()
-		_ = c2.Close()
-	})
+	c1, c2 := redistest.Client(t, "the card cache in Redis"), redistest.Client(t, "the card cache in Redis")
+	p := redistest.Prefix(t, c1, "sovereign-test:hot:card:")
 	return hotcache.NewRedis(c1, p, time.Minute, registry.CardCodec), hotcache.NewRedis(c2, p, time.Minute, registry.CardCodec)
 }
 

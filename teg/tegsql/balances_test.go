@@ -2,11 +2,8 @@ package tegsql_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/sovereign-stack/sovereign/apperr"
 	"github.com/sovereign-stack/sovereign/avt"
 	"github.com/sovereign-stack/sovereign/hotcache"
+	"github.com/sovereign-stack/sovereign/redistest"
 	"github.com/sovereign-stack/sovereign/store"
 	"github.com/sovereign-stack/sovereign/store/storetest"
 	"github.com/sovereign-stack/sovereign/teg"
@@ -27,26 +25,8 @@ import (
 // deleted at the end of the test), or skips the test without one.
 func testRedis(t *testing.T, kind string) (*redis.Client, string) {
 	t.Helper()
-	url := os.Getenv("SOVEREIGN_TEST_REDIS")
-	if url == "" {
-		t.Skip("SOVEREIGN_TEST_REDIS not set: skipping the " + kind + " cache in Redis")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	p := "sovereign-test:hot:" + kind + ":" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if keys, err := rdb.Keys(ctx, p+"*").Result(); err == nil && len(keys) > 0 {
-			_ = rdb.Del(ctx, keys...).Err()
-		}
-		_ = rdb.Close()
-	})
-	return rdb, p
+	rdb := redistest.Client(t, "the "+kind+" cache in Redis")
+	return rdb, redistest.Prefix(t, rdb, "sovereign-test:hot:"+kind+":")
 }
 
 // cacheModes are the ways TEG replicas hold the balance cache: one memory cache shared by the
