@@ -96,6 +96,13 @@ func (l *Ledger) cachedBalance(ctx context.Context, id teg.AccountID) (teg.Accou
 	return es[0].Val, true
 }
 
+// balanceGen is the balance cache's current generation (local mode's key prefix).
+func (l *Ledger) balanceGen() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bal.gen
+}
+
 // committed records, in local mode, that the writer committed a group from head locked to
 // head to: the cache stays exact when nothing came between its last group and this one, else
 // it starts a new generation (entries of the old one are no longer read). Under Ledger.mu.
@@ -135,13 +142,15 @@ var HotCodec = hotcache.Codec[bool]{
 	Unmarshal: func([]byte) (bool, error) { return true, nil },
 }
 
-// note marks id as read in the hot set, unless this process did so in the last hotRenote.
-func (b *balances) note(ctx context.Context, id teg.AccountID) {
+// note marks id as read in the hot set, unless this process did so in the last hotRenote. It
+// reports whether it marked it now (the caller then reads the account from the primary and
+// fences the cache at its version).
+func (b *balances) note(ctx context.Context, id teg.AccountID) bool {
 	now := b.now()
 	b.mu.Lock()
 	if t, ok := b.noted[id]; ok && now.Sub(t) < hotRenote {
 		b.mu.Unlock()
-		return
+		return false
 	}
 	if len(b.noted) >= maxNoted {
 		clear(b.noted)
@@ -149,15 +158,37 @@ func (b *balances) note(ctx context.Context, id teg.AccountID) {
 	b.noted[id] = now
 	b.mu.Unlock()
 	if err := b.hot.Set(ctx, string(id), now.UnixMilli(), true); err != nil {
-		b.mu.Lock()
-		delete(b.noted, id) // try again at the next read
-		b.mu.Unlock()
+		b.forget(id) // try again at the next read
+		return false
 	}
+	return true
+}
+
+// forget drops this process's memory of noting id, so that its next read notes it again.
+func (b *balances) forget(id teg.AccountID) {
+	b.mu.Lock()
+	delete(b.noted, id)
+	b.mu.Unlock()
+}
+
+// fence invalidates id's entry below ver, the version read from the primary after id was
+// marked hot, leaving a marker that refuses older values. A writer that looked for the mark
+// before it was made stored nothing (the account was not hot), but the writer of an older
+// group may look after it and store its older version; the fence refuses that. When the fence
+// fails, the mark is dropped again (best effort) and noted anew at the next read.
+func (b *balances) fence(ctx context.Context, gen int64, id teg.AccountID, ver int64) {
+	if b.vals.Invalidate(ctx, b.key(gen, id), ver) == nil {
+		return
+	}
+	_ = b.hot.Invalidate(ctx, string(id), b.now().UnixMilli()+1)
+	b.forget(id)
 }
 
 // writeThrough brings the cache up to a committed group (the writer, before it answers): each
 // account the group changed that is hot is stored at its log_seq — or, when its mark is old or
-// the store fails, invalidated at it. It returns how long the acknowledgement must wait: until
+// the store fails, invalidated at it. An account that is not hot needs nothing: no entry
+// exists, and one a late writer of an older group might store is refused by the fence its
+// reader put when it marked the account (fence). It returns how long the acknowledgement must wait: until
 // ttl after committedAt when an account could be neither stored nor invalidated, else 0.
 func (b *balances) writeThrough(done *prepared, gen int64, committedAt time.Time) time.Duration {
 	n := len(done.all.Accounts)

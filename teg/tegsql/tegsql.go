@@ -546,15 +546,23 @@ func (l *Ledger) fillMinted(ctx context.Context) error {
 // (never older than the last write acknowledged before the call), else the store's; either
 // way the account is noted as read (hot), so that the writer keeps its entry up to date.
 func (l *Ledger) Account(ctx context.Context, id teg.AccountID) (teg.Account, error) {
-	if l.bal != nil {
+	if l.bal == nil {
+		a, err := readAccount(ctx, l.db.Read(), id)
+		return a.Account, err
+	}
+	if !l.bal.note(ctx, id) {
 		if a, ok := l.cachedBalance(ctx, id); ok {
-			l.bal.note(ctx, id)
 			return a, nil
 		}
+		a, err := readAccount(ctx, l.db.Read(), id)
+		return a.Account, err
 	}
-	a, err := readAccount(ctx, l.db.Read(), id)
-	if err == nil && l.bal != nil {
-		l.bal.note(ctx, id)
+	// The account was just marked hot: read it from the primary and fence the cache at its
+	// version (balances.fence), so that a write-through of an older group still in flight —
+	// whose writer looked before the mark, as did the writers since — cannot land after it.
+	a, err := readAccount(ctx, l.db.Write(), id)
+	if err == nil {
+		l.bal.fence(ctx, l.balanceGen(), id, int64(a.last))
 	}
 	return a.Account, err
 }
