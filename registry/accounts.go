@@ -296,20 +296,9 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string) (*Developer, e
 // VerifyEmailDirect marks the account with email verified without a token: the operator's
 // command-line path (`sovereign developer verify EMAIL`), for installations without SMTP.
 func (a *Accounts) VerifyEmailDirect(ctx context.Context, email string) (*Developer, error) {
-	e, err := NormalizeEmail(email)
-	if err != nil {
-		return nil, err
-	}
-	var out *Developer
-	err = a.store.Tx(ctx, func(s AccountStore) error {
-		d, err := s.DeveloperByEmail(ctx, e)
-		if err != nil {
-			return err
-		}
-		out, err = a.markVerified(ctx, s, d.ID, a.clock())
-		return err
+	return a.byEmailDirect(ctx, email, func(s AccountStore, d *Developer) (*Developer, error) {
+		return a.markVerified(ctx, s, d.ID, a.clock())
 	})
-	return out, err
 }
 
 func (a *Accounts) markVerified(ctx context.Context, s AccountStore, developerID string, now time.Time) (*Developer, error) {

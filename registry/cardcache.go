@@ -215,6 +215,13 @@ func (c *checkedRevisions) within(ids []string, es []hotcache.Entry[*AgentCard],
 	return fresh
 }
 
+// forget drops what is known of id's check, so that the next page checks it.
+func (c *checkedRevisions) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
 // note records the revisions found current at now.
 func (c *checkedRevisions) note(found []checkedRevision, now time.Time) {
 	if len(found) == 0 {
@@ -263,10 +270,17 @@ func (s *Cards) refreshCards(ctx context.Context, ids ...string) {
 	}
 }
 
-// RefreshCard writes a card another service of this registry changed through to the cache
-// (the onboarding service after a heartbeat or a status change).
+// RefreshCard brings the cache up to a card another service of this registry changed (the
+// onboarding service after a heartbeat or a status change). A cache whose hits are checked
+// against the store (ValidateCache) needs no read-back: forgetting when the card was last
+// found current makes the next page check it too, and that check finds the new revision —
+// heartbeats, frequent and seldom followed by a read, then cost no card read each.
 func (s *Cards) RefreshCard(ctx context.Context, id string) {
-	if s != nil {
+	switch {
+	case s == nil:
+	case s.revs != nil:
+		s.checked.forget(id)
+	default:
 		s.refreshCards(ctx, id)
 	}
 }

@@ -19,6 +19,29 @@ func (a *Accounts) SetRoleDirect(ctx context.Context, email string, role Role) (
 	if role != RoleAdmin && role != RoleDeveloper {
 		return nil, apperr.New(apperr.Invalid, "INVALID_FIELD", "role must be admin or developer").With("field", "role")
 	}
+	return a.byEmailDirect(ctx, email, func(s AccountStore, d *Developer) (*Developer, error) {
+		if d.Role == RoleAdmin && role != RoleAdmin {
+			n, err := s.CountAdmins(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if n <= 1 {
+				return nil, ErrLastAdmin
+			}
+		}
+		if d.Role != role {
+			d.Role, d.UpdatedAt = role, a.clock()
+			if err := s.UpdateDeveloper(ctx, d); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	})
+}
+
+// byEmailDirect runs change in one transaction on the account with email, without a caller
+// (the operator's command-line paths), and returns what change returns.
+func (a *Accounts) byEmailDirect(ctx context.Context, email string, change func(s AccountStore, d *Developer) (*Developer, error)) (*Developer, error) {
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
@@ -29,23 +52,8 @@ func (a *Accounts) SetRoleDirect(ctx context.Context, email string, role Role) (
 		if err != nil {
 			return err
 		}
-		if d.Role == RoleAdmin && role != RoleAdmin {
-			n, err := s.CountAdmins(ctx)
-			if err != nil {
-				return err
-			}
-			if n <= 1 {
-				return ErrLastAdmin
-			}
-		}
-		if d.Role != role {
-			d.Role, d.UpdatedAt = role, a.clock()
-			if err := s.UpdateDeveloper(ctx, d); err != nil {
-				return err
-			}
-		}
-		out = d
-		return nil
+		out, err = change(s, d)
+		return err
 	})
 	return out, err
 }
