@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"os/exec"
@@ -8,9 +9,25 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
+
+// pageText is the URL and the text of the page in the browser, for a failing step's message.
+func pageText(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "(no page: " + err.Error() + ")"
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"), chromedp.NodeReady))
+	if err != nil {
+		return loc + " (no text: " + err.Error() + ")"
+	}
+	return loc + "\n" + text
+}
 
 // buildCLI builds the sovereign command into a temporary directory (skipping the test when
 // there is no Go toolchain to build it with).
@@ -56,17 +73,22 @@ func TestBrowser_DeveloperJourney(t *testing.T) {
 	s := newLiveSite(t)
 	base := s.srv.URL
 	work := t.TempDir()
+	// Each step has its own minute, and a step that fails says what the page showed.
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatalf("%s: %v; the page at that moment:\n%s", step, err, pageText(ctx))
 		}
 	}
 	get := func(step string, a chromedp.Action[string]) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, a)
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		v, err := chromedp.Run(sctx, a)
 		if err != nil {
-			t.Fatalf("%s: %v", step, err)
+			t.Fatalf("%s: %v; the page at that moment:\n%s", step, err, pageText(ctx))
 		}
 		return v
 	}

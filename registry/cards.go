@@ -587,14 +587,32 @@ func (s *Cards) IndexReady() bool { return s.indexReady() }
 // applyLocal puts this process's own write into the index at once (read-your-writes); the
 // change feed brings it again, harmlessly.
 func (s *Cards) applyLocal(c *AgentCard) {
-	if s.index == nil {
+	s.applyAll([]*AgentCard{c})
+}
+
+// applyAll puts written cards in the index at once, in batches (the change feed brings them
+// again, harmlessly). It waits for a Sync in flight: one that read the feed before these writes
+// would otherwise put the older versions back over them until the next sync. Before the index
+// has loaded it does nothing, since the load follows the feed past these writes.
+func (s *Cards) applyAll(cards []*AgentCard) {
+	if !s.indexReady() {
 		return
 	}
-	if c.DeletedAt != nil {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	var put []*discovery.Doc
+	for _, c := range cards {
+		if c.DeletedAt == nil {
+			put = append(put, c.Doc())
+			continue
+		}
+		if len(put) > 0 {
+			s.index.PutAll(put)
+			put = put[:0]
+		}
 		s.index.Remove(c.ID)
-	} else {
-		s.index.Put(c.Doc())
 	}
+	s.index.PutAll(put)
 }
 
 // Sync applies the store's changes since the last one seen to the index and returns how many

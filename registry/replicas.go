@@ -164,10 +164,12 @@ func (s *Cards) DropReplicas(ctx context.Context, origin string) (int, error) {
 		return 0, err
 	}
 	s.refreshCards(ctx, gone...)
-	if s.index != nil {
+	if s.indexReady() {
+		s.syncMu.Lock()
 		for _, id := range gone {
 			s.index.Remove(id)
 		}
+		s.syncMu.Unlock()
 	}
 	return len(gone), nil
 }
@@ -191,27 +193,6 @@ func ReplicaSlug(urn string, c *AgentCard) string {
 		return rest
 	}
 	return c.Origin + ":agent:" + strings.ToLower(c.ID)
-}
-
-// applyAll puts written copies in the index at once, in batches (the change feed brings them
-// again, harmlessly).
-func (s *Cards) applyAll(cards []*AgentCard) {
-	if s.index == nil {
-		return
-	}
-	var put []*discovery.Doc
-	for _, c := range cards {
-		if c.DeletedAt == nil {
-			put = append(put, c.Doc())
-			continue
-		}
-		if len(put) > 0 {
-			s.index.PutAll(put)
-			put = put[:0]
-		}
-		s.index.Remove(c.ID)
-	}
-	s.index.PutAll(put)
 }
 
 // checkWritable refuses changes to copies.
