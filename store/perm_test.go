@@ -49,6 +49,11 @@ func TestSQLite_FilesArePrivate(t *testing.T) {
 // left as it is, with a warning naming it and the fix.
 func TestSQLite_WarnsAboutASharedExistingFile(t *testing.T) {
 	dir := t.TempDir()
+	// The test's own temporary directory is private (0700): open it, so that the file is
+	// reachable by others.
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "old.db")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -68,5 +73,37 @@ func TestSQLite_WarnsAboutASharedExistingFile(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
 		t.Fatalf("the existing file's mode was changed to %04o", fi.Mode().Perm())
+	}
+}
+
+// TestSQLite_NoWarningBehindAPrivateDirectory: a 0644 database in a 0755 directory inside a
+// 0700 one (a private home directory) is not open to other users, and nothing is warned about.
+func TestSQLite_NoWarningBehindAPrivateDirectory(t *testing.T) {
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(private, "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "old.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	db, err := store.Open(context.Background(), "sqlite://"+path, store.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if logs.Len() != 0 {
+		t.Fatalf("a warning for a file no other user can reach:\n%s", logs.String())
 	}
 }

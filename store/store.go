@@ -218,8 +218,12 @@ func createPrivate(path string) error {
 // warnIfShared logs a warning for each of the database file, its -wal and -shm files and its
 // directory that other users may read, write or (for the directory) enter — an installation
 // from before the files were created private, or a hand-made one. It changes nothing: the
-// operator may share them on purpose.
+// operator may share them on purpose. Files behind a directory no one else may pass through (a
+// private home directory, say) are not open to others, whatever their own modes: no warning.
 func warnIfShared(log *slog.Logger, path string) {
+	if closedAbove(filepath.Dir(path)) {
+		return
+	}
 	for _, p := range []string{filepath.Dir(path), path, path + "-wal", path + "-shm"} {
 		fi, err := os.Stat(p)
 		if err != nil || fi.Mode().Perm()&0o077 == 0 {
@@ -231,6 +235,23 @@ func warnIfShared(log *slog.Logger, path string) {
 		}
 		log.Warn("store: a database file is open to other users; it holds password hashes and the token signing key",
 			"path", p, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", fmt.Sprintf("chmod %o %s", want, p))
+	}
+}
+
+// closedAbove reports whether a directory above dir (dir's parent up to the root) lets neither
+// its group nor others pass through, so that nothing under it is reachable by other users.
+func closedAbove(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && fi.Mode().Perm()&0o011 == 0 {
+			return true
+		}
+		if parent := filepath.Dir(d); parent == d {
+			return false
+		}
 	}
 }
 
