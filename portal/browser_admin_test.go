@@ -52,32 +52,32 @@ func TestBrowser_AdminMintsChangesParametersAndFindsADecision(t *testing.T) {
 	run("log in", chromedp.Navigate(base+"/portal/admin"),
 		chromedp.WaitVisible(chromedp.CSS(`#password`)),
 		fill("email", "root@example.com"), fill("password", "correct horse battery"),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Developers"]`)), shot(t, "admin-01-developers"))
 	bodyHas("admin", "ada@example.com")
 
 	run("mint", chromedp.Navigate(base+"/portal/admin/treasury"),
 		chromedp.WaitVisible(chromedp.CSS(`#mint_amount`)),
 		fill("mint_amount", "2500"), fill("mint_message", "grants budget"),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)), shot(t, "admin-02-minted"))
 	bodyHas("mint", "Minted 2500 AVT into the treasury")
 	bodyHas("mint", "Treasury: 2500 AVT")
 
 	run("a wrong amount", fill("mint_amount", "twelve"),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`#mint_amount-err .field-error`)), shot(t, "admin-03-mint-error"))
 
 	run("parameters", chromedp.Navigate(base+"/portal/admin/params"),
 		chromedp.WaitVisible(chromedp.CSS(`#changes`)),
 		fill("changes", "fee.rate_bps = 5"), fill("message", "halve the fee"),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)), shot(t, "admin-04-parameters"))
 	bodyHas("parameters", "version 2 is in force")
 
 	run("decision log", chromedp.Navigate(base+"/portal/admin/decisions"),
 		chromedp.WaitVisible(chromedp.CSS(`#id`)), fill("id", m[1]),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`pre.doc`)), shot(t, "admin-05-decision"))
 	bodyHas("decision log", `"decision_id": "`+m[1]+`"`)
 	bodyHas("decision log", `"developer.list"`)

@@ -2,6 +2,8 @@ package portal_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +70,25 @@ func shot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// click presses the element that sel names once it is visible, as the element's own click()
+// does (a submit button submits its form with its name and value; a link is followed). The
+// press does not depend on where the element is drawn: right after a full-page screenshot the
+// layout can still be the enlarged one, and a pointer event at the element's old centre then
+// lands on nothing, leaving the step to wait for a page that never comes.
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.WaitVisible(chromedp.CSS(sel))(ctx, tg); err != nil {
+			return err
+		}
+		q, _ := json.Marshal(sel)
+		found, err := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(q)+`); if (!e) return false; e.click(); return true })()`)(ctx, tg)
+		if err == nil && !found {
+			err = fmt.Errorf("nothing to click at %s", sel)
+		}
+		return err
+	})
+}
+
 // fill types value into the input with id.
 func fill(id, value string) chromedp.Action[chromedp.Void] {
 	return chromedp.SendKeys(chromedp.ID(id), value)
@@ -101,42 +122,42 @@ func TestBrowser_SignUpLogInPublishACardAndSeeIt(t *testing.T) {
 	run("sign up", chromedp.Navigate(base+"/portal/signup"), shot(t, "01-signup"),
 		fill("email", "ada@example.com"), fill("name", "Ada Lovelace"),
 		fill("password", "correct horse battery"), fill("password2", "correct horse battery"),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`), chromedp.NodeVisible),
+		click(`button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`ul.secrets`)), shot(t, "02-signed-up"))
 	bodyHas("sign up", "avrk_")
 
 	run("verify", chromedp.Navigate(base+"/portal/verify?token="+s.mail.Token(t, "ada@example.com")),
-		chromedp.Click(chromedp.CSS(`main form[action="/portal/verify"] button`), chromedp.NodeVisible),
+		click(`main form[action="/portal/verify"] button`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	bodyHas("verify", "is verified")
 
 	run("log in", chromedp.Navigate(base+"/portal/agents"), // not signed in: sent to log in, then back
 		chromedp.WaitVisible(chromedp.CSS(`#password`)),
 		fill("email", "ada@example.com"), fill("password", "correct horse battery"),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`a.button`)), shot(t, "03-my-agents-empty"))
 	bodyHas("log in", "No agent cards yet")
 
-	run("card with an error", chromedp.Click(chromedp.CSS(`a.button`)),
+	run("card with an error", click(`a.button`),
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
 		fill("name", "Polyglot"), fill("description", "Translates text between languages."),
 		chromedp.SetValue(chromedp.CSS("#url"), "not a url"),
 		fill("skill_description", "Translate a text"), fill("tags", "translation"),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`#url-err .field-error`)), shot(t, "04-card-error"))
 	if textOf("card with an error", "#url-err") == "" {
 		t.Fatal("no error next to the URL field")
 	}
 
 	run("card fixed", chromedp.SetValue(chromedp.CSS("#url"), "https://agents.example.com/a2a"),
-		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)), shot(t, "05-my-agents"))
 	bodyHas("card list", "Polyglot")
 
 	run("dashboard", chromedp.Navigate(base+"/portal/"), chromedp.WaitVisible(chromedp.CSS(`h1`)), shot(t, "06-dashboard"))
 	bodyHas("dashboard", "Polyglot")
 
-	run("log out", chromedp.Click(chromedp.CSS(`form[action="/portal/logout"] button`)),
+	run("log out", click(`form[action="/portal/logout"] button`),
 		chromedp.WaitVisible(chromedp.CSS(`nav a[href="/portal/signup"]`))) // only signed-out pages have it
 	bodyHas("log out", "You are logged out")
 }
@@ -171,7 +192,7 @@ func TestBrowser_EveryInputHasALabel(t *testing.T) {
 		check(p)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.srv.URL+"/portal/login"), fill("email", "ada@example.com"),
-		fill("password", "correct horse battery"), chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		fill("password", "correct horse battery"), click(`main button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/portal/logout"]`))); err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func TestBrowser_DeveloperJourney(t *testing.T) {
 		}
 	}
 	submit := func(form string) chromedp.Action[chromedp.Void] {
-		return chromedp.Click(chromedp.CSS(`main form[action="`+form+`"] button[type=submit]`), chromedp.NodeVisible)
+		return click(`main form[action="` + form + `"] button[type=submit]`)
 	}
 
 	run("sign up", chromedp.Navigate(base+"/portal/signup"), shot(t, "journey-01-signup"),
@@ -154,9 +154,9 @@ func TestBrowser_DeveloperJourney(t *testing.T) {
 		submit("/portal/agents/"+agent), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 
 	run("discover", chromedp.Navigate(base+"/portal/discover"), fill("q", "ships fog"),
-		chromedp.Click(chromedp.CSS(`form[role=search] button[type=submit]`)),
+		click(`form[role=search] button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/portal/discover/`+agent+`"]`)), shot(t, "journey-07-discover"),
-		chromedp.Click(chromedp.CSS(`a[href="/portal/discover/`+agent+`"]`)), chromedp.WaitVisible(chromedp.CSS(`pre.doc`)),
+		click(`a[href="/portal/discover/`+agent+`"]`), chromedp.WaitVisible(chromedp.CSS(`pre.doc`)),
 		shot(t, "journey-08-card-document"))
 	bodyHas("card document", "Guides ships through fog.", "urn:air:")
 
@@ -173,10 +173,10 @@ func TestBrowser_DeveloperJourney(t *testing.T) {
 	shown := strings.TrimSpace(cli(t, bin, work, hintArgs[1:]...))
 	secret := shown[strings.LastIndex(shown, " ")+1:]
 	run("fee preview", fill("to", payee), fill("amount", "12.5"), fill("message", "harbour dues"),
-		chromedp.Click(chromedp.CSS(`button[value=preview]`)), chromedp.WaitVisible(chromedp.CSS(".quote figure.chart")),
+		click(`button[value=preview]`), chromedp.WaitVisible(chromedp.CSS(".quote figure.chart")),
 		shot(t, "journey-09-fee-preview"))
 	bodyHas("fee preview", "Fee:", "treasury")
-	run("send", fill("client_secret", secret), chromedp.Click(chromedp.CSS(`button[value=send]`)),
+	run("send", fill("client_secret", secret), click(`button[value=send]`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)), chromedp.WaitVisible(chromedp.CSS("figure.chart svg")),
 		shot(t, "journey-10-wallet-history"))
 	bodyHas("send", "Sent 12.5 AVT to "+payee, "harbour dues", "Over the last 3 ledger events")
