@@ -55,19 +55,7 @@ func TestSQLite_WarnsAboutASharedExistingFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "old.db")
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	db, err := store.Open(context.Background(), "sqlite://"+path, store.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	out := logs.String()
+	out := openShared(t, path)
 	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "path="+path+" ") || !strings.Contains(out, "mode=0644") || !strings.Contains(out, "chmod 600 "+path) {
 		t.Fatalf("no warning for a 0644 database:\n%s", out)
 	}
@@ -90,7 +78,15 @@ func TestSQLite_NoWarningBehindAPrivateDirectory(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "old.db")
+	if out := openShared(t, filepath.Join(dir, "old.db")); out != "" {
+		t.Fatalf("a warning for a file no other user can reach:\n%s", out)
+	}
+}
+
+// openShared creates an empty database file at path with mode 0644, opens it and returns what
+// the store logged.
+func openShared(t *testing.T, path string) string {
+	t.Helper()
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +98,6 @@ func TestSQLite_NoWarningBehindAPrivateDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if logs.Len() != 0 {
-		t.Fatalf("a warning for a file no other user can reach:\n%s", logs.String())
-	}
+	db.Close()
+	return logs.String()
 }
