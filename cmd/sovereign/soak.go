@@ -52,8 +52,9 @@ It registers agents on registry A and runs a mixed load for --minutes: discovery
 federated queries on both registries, transfers between agents with idempotency keys on both
 TEG replicas, paid A2A tasks (a hold on the TEG, posted by a paid agent this process serves),
 and card publishes. SVIDs live --svid-ttl and rotate at half of it throughout. On a schedule,
-each fault in a named window: registry A killed (kill -9) and restarted on its data,
-PostgreSQL stopped and started, Redis stopped and started. A fault window lasts until every
+each fault in a named window: registry A killed (kill -9) and restarted on its data, TEG
+replica 2 killed (kill -9) in the middle of its commits and restarted, PostgreSQL stopped and
+started, Redis stopped and started. A fault window lasts until every
 service's /readyz answers again plus a short grace.
 
 The load keeps a journal of every acknowledged write. At the end it resends the transfers
@@ -170,6 +171,13 @@ func runSoak(cmd *cobra.Command, o soakOptions) (err error) {
 			st.regA.kill()
 			time.Sleep(o.faultPause)
 			return st.regA.start()
+		}},
+		// A ledger writer killed mid-load (teg-2: registry A's ledger calls go to teg-1): what it
+		// acknowledged before must all be in the ledger, and its keys replay after it is back.
+		{"teg-kill", func() error {
+			st.teg2.kill()
+			time.Sleep(o.faultPause)
+			return st.teg2.start()
 		}},
 		{"postgres-restart", func() error { return st.restartPostgres(o.faultPause) }},
 		{"redis-restart", func() error {

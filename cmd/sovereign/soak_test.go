@@ -15,7 +15,7 @@ import (
 )
 
 // TestSoak_Short runs a short soak with the built binary: the split services on a private
-// PostgreSQL and Redis, the three faults, the journal check and teg verify must all pass.
+// PostgreSQL and Redis, the four faults, the journal check and teg verify must all pass.
 func TestSoak_Short(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds sovereign and runs a 25-second soak of five processes; not with -short")
@@ -43,7 +43,7 @@ func TestSoak_Short(t *testing.T) {
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	for _, want := range []string{"### Soak run: PASSED", "| registry-kill | fault |", "| postgres-restart | fault |", "| redis-restart | fault |",
+	for _, want := range []string{"### Soak run: PASSED", "| registry-kill | fault |", "| teg-kill | fault |", "| postgres-restart | fault |", "| redis-restart | fault |",
 		"| transfer |", "| paid_task |", "| federated_query |", "Journal check: OK", "`teg verify`: teg verify: OK", "SVID rotation: OK"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the report lacks %q:\n%s", want, md)
