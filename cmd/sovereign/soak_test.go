@@ -18,7 +18,7 @@ import (
 // PostgreSQL and Redis, the four faults, the journal check and teg verify must all pass.
 func TestSoak_Short(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds sovereign and runs a 25-second soak of five processes; not with -short")
+		t.Skip("builds sovereign and runs a half-minute soak of five processes; not with -short")
 	}
 	if _, err := pgcluster.Find(); err != nil {
 		t.Skip(err.Error())
