@@ -294,8 +294,7 @@ func (s *Cards) OnLocalChange(fn func()) { s.onLocal = fn }
 
 // changedLocal puts this process's own write in the index and tells OnLocalChange's hook.
 func (s *Cards) changedLocal(ctx context.Context, c *AgentCard) {
-	s.refreshCards(ctx, c.ID)
-	s.applyLocal(c)
+	s.written(ctx, []*AgentCard{c})
 	if s.onLocal != nil {
 		s.onLocal()
 	}
@@ -584,16 +583,24 @@ func (s *Cards) indexReady() bool {
 // IndexReady reports whether discovery answers from the loaded in-memory index.
 func (s *Cards) IndexReady() bool { return s.indexReady() }
 
-// applyLocal puts this process's own write into the index at once (read-your-writes); the
-// change feed brings it again, harmlessly.
-func (s *Cards) applyLocal(c *AgentCard) {
-	s.applyAll([]*AgentCard{c})
+// written brings the card cache and the index up to cards this process has just written
+// (deleted ones as tombstones): each is written through to the cache and put in the index at
+// once (read-your-writes); the change feed brings them again, harmlessly.
+func (s *Cards) written(ctx context.Context, cards []*AgentCard) {
+	if s.cache != nil {
+		ids := make([]string, len(cards))
+		for i, c := range cards {
+			ids[i] = c.ID
+		}
+		s.refreshCards(ctx, ids...)
+	}
+	s.applyAll(cards)
 }
 
-// applyAll puts written cards in the index at once, in batches (the change feed brings them
-// again, harmlessly). It waits for a Sync in flight: one that read the feed before these writes
-// would otherwise put the older versions back over them until the next sync. Before the index
-// has loaded it does nothing, since the load follows the feed past these writes.
+// applyAll puts written cards in the index, in batches. It waits for a Sync in flight: one that
+// read the feed before these writes would otherwise put the older versions back over them
+// until the next sync. Before the index has loaded it does nothing, since the load follows the
+// feed past these writes.
 func (s *Cards) applyAll(cards []*AgentCard) {
 	if !s.indexReady() {
 		return

@@ -109,14 +109,7 @@ func (s *Cards) ApplyReplicas(ctx context.Context, origin string, in []Replica) 
 		reject(id, "the id is a card of another registry here")
 	}
 	res.Applied, res.Stale = len(applied), stale
-	if s.cache != nil {
-		ids := make([]string, len(applied))
-		for i, c := range applied {
-			ids[i] = c.ID
-		}
-		s.refreshCards(ctx, ids...)
-	}
-	s.applyAll(applied)
+	s.written(ctx, applied)
 	return res, nil
 }
 
@@ -159,18 +152,16 @@ func (s *Cards) replicaCard(ctx context.Context, origin string, r Replica) (*Age
 // DropReplicas removes every copy of origin's cards (tombstones in this registry's feed) and
 // returns how many went.
 func (s *Cards) DropReplicas(ctx context.Context, origin string) (int, error) {
-	gone, err := s.store.DropReplicas(ctx, origin, s.now().UTC())
+	now := s.now().UTC()
+	gone, err := s.store.DropReplicas(ctx, origin, now)
 	if err != nil {
 		return 0, err
 	}
-	s.refreshCards(ctx, gone...)
-	if s.indexReady() {
-		s.syncMu.Lock()
-		for _, id := range gone {
-			s.index.Remove(id)
-		}
-		s.syncMu.Unlock()
+	tombstones := make([]*AgentCard, len(gone))
+	for i, id := range gone {
+		tombstones[i] = &AgentCard{ID: id, DeletedAt: &now}
 	}
+	s.written(ctx, tombstones)
 	return len(gone), nil
 }
 

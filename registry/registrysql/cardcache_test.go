@@ -56,6 +56,16 @@ func newCacheReplicas(t *testing.T, db *store.DB, c1, c2 registry.CardCache, val
 	return cacheReplicas{r1: mk(c1), r2: mk(c2), ref: mk(nil)}
 }
 
+// syncAll has each card service follow the change feed.
+func syncAll(t *testing.T, rs ...*registry.Cards) {
+	t.Helper()
+	for _, r := range rs {
+		if _, err := r.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // same fails unless replica r reads card id (and the discovery page of q) as the store has it.
 func (e cacheReplicas) same(t *testing.T, r *registry.Cards, id string, q discovery.Query) {
 	t.Helper()
@@ -121,11 +131,7 @@ func testSharedCardCache(t *testing.T, db *store.DB, c1, c2 registry.CardCache) 
 		}
 		ids = append(ids, c.ID)
 	}
-	for _, r := range []*registry.Cards{e.r1, e.r2, e.ref} {
-		if _, err := r.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	syncAll(t, e.r1, e.r2, e.ref)
 	for _, id := range ids { // warm, then the same from the cache
 		e.same(t, e.r2, id, q)
 		e.same(t, e.r2, id, q)
@@ -165,11 +171,7 @@ func testSharedCardCache(t *testing.T, db *store.DB, c1, c2 registry.CardCache) 
 	if _, err := db.Write().ExecContext(ctx, `UPDATE agent_cards SET status = 'inactive', seq = (SELECT MAX(seq) + 1 FROM agent_cards) WHERE id = $1`, ids[2]); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*registry.Cards{e.r2, e.ref} {
-		if _, err := r.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	syncAll(t, e.r2, e.ref)
 	e.same(t, e.r2, ids[2], q)
 	if c, _ := e.r2.Get(ctx, ids[2]); c.Status != "inactive" {
 		t.Fatalf("status %q", c.Status)
@@ -179,11 +181,7 @@ func testSharedCardCache(t *testing.T, db *store.DB, c1, c2 registry.CardCache) 
 	if err := e.r1.Delete(ctx, ada, ids[3]); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*registry.Cards{e.r2, e.ref} {
-		if _, err := r.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	syncAll(t, e.r2, e.ref)
 	if _, err := e.r2.Get(ctx, ids[3]); !errors.Is(err, registry.ErrCardNotFound) {
 		t.Fatalf("deleted card read as %v", err)
 	}
@@ -193,20 +191,12 @@ func testSharedCardCache(t *testing.T, db *store.DB, c1, c2 registry.CardCache) 
 	if _, err := e.r1.ApplyReplicas(ctx, "b.example", []registry.Replica{replica(1, "agt_b1", 1, "Tide Copy")}); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*registry.Cards{e.r2, e.ref} {
-		if _, err := r.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	syncAll(t, e.r2, e.ref)
 	e.same(t, e.r2, "agt_b1", q)
 	if _, err := e.r1.ApplyReplicas(ctx, "b.example", []registry.Replica{replica(2, "agt_b1", 2, "Tide Copy Two")}); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*registry.Cards{e.r2, e.ref} {
-		if _, err := r.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	syncAll(t, e.r2, e.ref)
 	e.same(t, e.r2, "agt_b1", q)
 	if c, _ := e.r2.Get(ctx, "agt_b1"); c.Name != "Tide Copy Two" {
 		t.Fatalf("copy %q", c.Name)
@@ -214,15 +204,9 @@ func testSharedCardCache(t *testing.T, db *store.DB, c1, c2 registry.CardCache) 
 	if _, err := e.r1.DropReplicas(ctx, "b.example"); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*registry.Cards{e.r2, e.ref} {
-		if _, err := r.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	syncAll(t, e.r2, e.ref)
 	e.same(t, e.r2, "agt_b1", q)
-	if _, err := e.r1.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	syncAll(t, e.r1)
 	for _, id := range ids {
 		e.same(t, e.r1, id, q)
 		e.same(t, e.r2, id, q)
@@ -244,11 +228,7 @@ func TestCardCache_MemoryPerReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		sync := func() {
-			for _, r := range []*registry.Cards{e.r1, e.r2, e.ref} {
-				if _, err := r.Sync(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
+			syncAll(t, e.r1, e.r2, e.ref)
 		}
 		sync()
 		e.same(t, e.r2, c.ID, q)
@@ -318,11 +298,7 @@ func TestCardCache_Validated(t *testing.T) {
 			}
 			ids = append(ids, c.ID)
 		}
-		for _, r := range []*registry.Cards{e.r1, e.r2, e.ref} {
-			if _, err := r.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
+		syncAll(t, e.r1, e.r2, e.ref)
 		for _, id := range ids {
 			e.same(t, e.r2, id, q)
 			e.same(t, e.r2, id, q)
@@ -347,11 +323,7 @@ func TestCardCache_Validated(t *testing.T) {
 		if _, err := e.r2.Get(ctx, ids[2]); !errors.Is(err, registry.ErrCardNotFound) {
 			t.Fatalf("deleted card read as %v", err)
 		}
-		for _, r := range []*registry.Cards{e.r1, e.r2, e.ref} {
-			if _, err := r.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
+		syncAll(t, e.r1, e.r2, e.ref)
 		for _, id := range ids {
 			e.same(t, e.r2, id, q)
 		}

@@ -55,6 +55,17 @@ func balanceCaches(t *testing.T, mode string, ttl time.Duration, st *hotcache.St
 	return func() tegsql.Option { return o }
 }
 
+// twoCached opens two ledgers (two TEG replicas) on db with balance caches in mode, and four
+// accounts funded with each through the first; the balances are counted in st.
+func twoCached(t *testing.T, db *store.DB, mode string, each avt.Amount) (a, b *tegsql.Ledger, ids []teg.AccountID, st *hotcache.Stats) {
+	t.Helper()
+	st = &hotcache.Stats{}
+	opt := balanceCaches(t, mode, tegsql.BalanceTTL, st)
+	a = openCached(t, db, opt())
+	ids = setup(t, a, 4, each)
+	return a, openCached(t, db, opt()), ids, st
+}
+
 func openCached(t testing.TB, db *store.DB, o tegsql.Option) *tegsql.Ledger {
 	l := tegsql.Open(db, teg.DefaultParams(), time.Now, o)
 	t.Cleanup(l.Close)
@@ -75,11 +86,8 @@ func TestBalanceCache_ReadAfterAckIsCurrent(t *testing.T) {
 	for _, kind := range cacheModes {
 		t.Run(kind, func(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *store.DB) {
-				var st hotcache.Stats
-				opt := balanceCaches(t, kind, tegsql.BalanceTTL, &st)
-				a := openCached(t, db, opt())
-				ids := setup(t, a, 4, avt.AVT(1000))
-				b, ref := openCached(t, db, opt()), open(t, db)
+				a, b, ids, st := twoCached(t, db, kind, avt.AVT(1000))
+				ref := open(t, db)
 				ctx := context.Background()
 				check := func(step string) {
 					t.Helper()
@@ -119,11 +127,7 @@ func TestBalanceCache_ConcurrentNeverOlderThanAcked(t *testing.T) {
 	for _, kind := range cacheModes {
 		t.Run(kind, func(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *store.DB) {
-				var st hotcache.Stats
-				opt := balanceCaches(t, kind, tegsql.BalanceTTL, &st)
-				a := openCached(t, db, opt())
-				ids := setup(t, a, 4, avt.AVT(1_000_000))
-				b := openCached(t, db, opt())
+				a, b, ids, st := twoCached(t, db, kind, avt.AVT(1_000_000))
 				ls := []*tegsql.Ledger{a, b}
 				acked := make([]atomic.Uint64, len(ids)) // newest version acknowledged, per account
 				raise := func(i int, v uint64) {
